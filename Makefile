@@ -1,0 +1,99 @@
+# leakhunt: one non-recursive Makefile.
+#
+#   make                      build build/leakhunt
+#   make test                 build and run every test; ends with "N passed, N failed"
+#   make check SANITIZE=address,undefined
+#                             the same under sanitizers (separate build directory)
+#   make fuzz                 build libFuzzer targets (clang) and run each briefly
+#   make bench                benchmarks against the anchors; writes docs/benchmarks.md
+#   make demo                 run the bundled leaky Node program and analyze it
+#   DEVELOPER=1               -Werror and a strict warning list (git's config.mak.dev)
+#
+# Adding a source file needs no edit here: every src/<dir>/*.c is picked up.
+
+CC ?= cc
+O ?= 2
+SANITIZE ?=
+DEVELOPER ?=
+
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build-san
+endif
+
+CFLAGS_BASE = -std=gnu11 -g -O$(O) -pthread -D_GNU_SOURCE -Isrc -MMD -MP
+WARN = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare
+ifneq ($(DEVELOPER),)
+WARN += -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+	-Wformat=2 -Wvla -Wold-style-definition
+endif
+ifneq ($(SANITIZE),)
+CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+O = 1
+endif
+
+CFLAGS_ALL = $(CFLAGS_BASE) $(WARN) $(CFLAGS)
+LIBS = -lcjson -lm -pthread
+
+LIB_SRC := $(wildcard src/base/*.c src/snapshot/*.c src/report/*.c)
+CMD_SRC := $(wildcard src/cmd/*.c) src/leakhunt.c
+UNIT_SRC := $(wildcard test/unit/*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+all: $(BUILD)/leakhunt
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/libleakhunt-core.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/leakhunt: $(CMD_OBJ) $(BUILD)/libleakhunt-core.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libleakhunt-core.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+test: $(BUILD)/leakhunt $(BUILD)/unit-tests
+	LEAKHUNT_BUILDS=$(BUILD) bash test/run.sh
+
+check: test
+
+# Everything CI runs: the plain build, the sanitizer build and a short fuzz run,
+# counted together into one "N passed, N failed" line.
+test-all:
+	$(MAKE) all $(BUILD)/unit-tests
+	$(MAKE) SANITIZE=address,undefined build-san/leakhunt build-san/unit-tests
+	$(MAKE) fuzz-build
+	LEAKHUNT_BUILDS="build build-san" bash test/run.sh
+
+# libFuzzer targets: one per parser, run for FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 20
+FUZZ_SRC := $(wildcard test/fuzz/*.c)
+FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/%)
+build-fuzz/%: test/fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_SRC) $(LIBS)
+fuzz-build: $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN)
+	bash test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+bench: $(BUILD)/leakhunt
+	bash bench/run.sh
+
+demo: $(BUILD)/leakhunt
+	bash demo/run.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all test check test-all fuzz fuzz-build bench demo clean
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

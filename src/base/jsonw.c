@@ -1,0 +1,179 @@
+/*
+ * Streaming JSON writer; see jsonw.h.
+ */
+#include "jsonw.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "error.h"
+
+void lh_jsonw_init(struct lh_jsonw *w, FILE *out, int pretty)
+{
+	memset(w, 0, sizeof(*w));
+	w->out = out;
+	w->pretty = pretty;
+}
+
+static void newline(struct lh_jsonw *w)
+{
+	if (!w->pretty)
+		return;
+	fputc('\n', w->out);
+	for (int i = 0; i < w->depth; i++)
+		fputs("  ", w->out);
+}
+
+/* Place a comma and indentation before a value or key. */
+static void before_value(struct lh_jsonw *w)
+{
+	if (w->after_key) {
+		w->after_key = 0;
+		return;
+	}
+	if (w->depth > 0) {
+		if (!w->first[w->depth - 1])
+			fputc(',', w->out);
+		w->first[w->depth - 1] = 0;
+		newline(w);
+	}
+}
+
+static void open_(struct lh_jsonw *w, int c)
+{
+	before_value(w);
+	if (w->depth >= LH_JSONW_MAX_DEPTH) {
+		w->error = 1;
+		return;
+	}
+	fputc(c, w->out);
+	w->is_array[w->depth] = c == '[';
+	w->first[w->depth++] = 1;
+}
+
+void lh_jsonw_object(struct lh_jsonw *w)
+{
+	open_(w, '{');
+}
+
+void lh_jsonw_array(struct lh_jsonw *w)
+{
+	open_(w, '[');
+}
+
+void lh_jsonw_end(struct lh_jsonw *w)
+{
+	int empty;
+
+	if (w->depth <= 0 || w->after_key) {
+		w->error = 1;
+		return;
+	}
+	empty = w->first[w->depth - 1];
+	w->depth--;
+	if (!empty)
+		newline(w);
+	fputc(w->is_array[w->depth] ? ']' : '}', w->out);
+}
+
+void lh_json_escape(FILE *out, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+
+	fputc('"', out);
+	for (i = 0; i < len; i++) {
+		unsigned c = p[i];
+
+		switch (c) {
+		case '"': fputs("\\\"", out); continue;
+		case '\\': fputs("\\\\", out); continue;
+		case '\n': fputs("\\n", out); continue;
+		case '\r': fputs("\\r", out); continue;
+		case '\t': fputs("\\t", out); continue;
+		case '\b': fputs("\\b", out); continue;
+		case '\f': fputs("\\f", out); continue;
+		default: break;
+		}
+		if (c < 0x20) {
+			fprintf(out, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+		} else if (c == 0xed && i + 2 < len && (p[i + 1] & 0xe0) == 0xa0) {
+			/* WTF-8 lone surrogate: not valid UTF-8, so write it escaped */
+			unsigned u = 0xd000 | ((p[i + 1] & 0x3fu) << 6) | (p[i + 2] & 0x3fu);
+
+			fprintf(out, "\\u%04x", u);
+			i += 2;
+		} else {
+			fputc((int)c, out);
+		}
+	}
+	fputc('"', out);
+}
+
+void lh_jsonw_key(struct lh_jsonw *w, const char *key)
+{
+	before_value(w);
+	lh_json_escape(w->out, key, strlen(key));
+	fputs(w->pretty ? ": " : ":", w->out);
+	w->after_key = 1;
+}
+
+void lh_jsonw_strn(struct lh_jsonw *w, const char *s, size_t len)
+{
+	before_value(w);
+	lh_json_escape(w->out, s, len);
+}
+
+void lh_jsonw_str(struct lh_jsonw *w, const char *s)
+{
+	lh_jsonw_strn(w, s, strlen(s));
+}
+
+void lh_jsonw_int(struct lh_jsonw *w, int64_t v)
+{
+	before_value(w);
+	fprintf(w->out, "%" PRId64, v);
+}
+
+void lh_jsonw_uint(struct lh_jsonw *w, uint64_t v)
+{
+	before_value(w);
+	fprintf(w->out, "%" PRIu64, v);
+}
+
+void lh_jsonw_double(struct lh_jsonw *w, double v)
+{
+	before_value(w);
+	if (!isfinite(v))
+		fputs("null", w->out);
+	else if (v == (double)(int64_t)v && fabs(v) < 9e15)
+		fprintf(w->out, "%" PRId64, (int64_t)v);
+	else
+		fprintf(w->out, "%.17g", v);
+}
+
+void lh_jsonw_bool(struct lh_jsonw *w, int v)
+{
+	before_value(w);
+	fputs(v ? "true" : "false", w->out);
+}
+
+void lh_jsonw_null(struct lh_jsonw *w)
+{
+	before_value(w);
+	fputs("null", w->out);
+}
+
+int lh_jsonw_finish(struct lh_jsonw *w)
+{
+	if (w->depth || w->after_key)
+		w->error = 1;
+	fputc('\n', w->out);
+	if (fflush(w->out) || ferror(w->out))
+		return lh_error("cannot write JSON output: write error (disk full or closed pipe?)");
+	if (w->error)
+		LH_BUG("JSON writer misused (unbalanced containers)");
+	return 0;
+}

@@ -1,0 +1,163 @@
+/*
+ * Table printer; see table.h.  Widths count UTF-8 code points, not bytes, so
+ * class names with non-ASCII characters stay aligned.
+ */
+#include "table.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "alloc.h"
+
+void lh_table_init(struct lh_table *t, const char *spec)
+{
+	const char *p = spec;
+	size_t n = 1, i = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (const char *q = spec; *q; q++)
+		n += *q == ',';
+	t->ncols = n;
+	t->headers = lh_xcalloc(n, sizeof(*t->headers));
+	t->align = lh_xcalloc(n, sizeof(*t->align));
+	t->elastic = (size_t)-1;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		const char *colon;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		colon = memchr(p, ':', len);
+		t->headers[i] = lh_xstrndup(p, colon ? (size_t)(colon - p) : len);
+		if (colon && colon[1] == 'r')
+			t->align[i] = LH_ALIGN_RIGHT;
+		if (colon && memchr(colon, '*', len - (size_t)(colon - p)))
+			t->elastic = i;
+		i++;
+		p += len + (end ? 1 : 0);
+	}
+}
+
+void lh_table_cell_sb(struct lh_table *t, struct strbuf *sb)
+{
+	ALLOC_GROW(t->cells, t->nr + 1, t->alloc);
+	t->cells[t->nr++] = lh_xstrndup(sb->buf, sb->len);
+	strbuf_reset(sb);
+}
+
+void lh_table_cell(struct lh_table *t, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	lh_table_cell_sb(t, &sb);
+	strbuf_release(&sb);
+}
+
+static size_t width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+/* Byte length of the first w code points of s. */
+static size_t prefix_bytes(const char *s, size_t w)
+{
+	size_t i = 0, seen = 0;
+
+	for (; s[i]; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			if (seen == w)
+				break;
+			seen++;
+		}
+	}
+	return i;
+}
+
+size_t lh_terminal_width(void)
+{
+	struct winsize ws;
+
+	if (!isatty(1) || ioctl(1, TIOCGWINSZ, &ws) < 0 || !ws.ws_col)
+		return 0;
+	return ws.ws_col;
+}
+
+static void put_cell(FILE *out, const char *s, size_t w, size_t colw, enum lh_table_align a, int last)
+{
+	if (w > colw) {
+		size_t keep = colw > 3 ? colw - 3 : 0;
+
+		fwrite(s, 1, prefix_bytes(s, keep), out);
+		fputs("...", out);
+		return;
+	}
+	if (a == LH_ALIGN_RIGHT)
+		fprintf(out, "%*s", (int)(colw - w), "");
+	fputs(s, out);
+	if (a == LH_ALIGN_LEFT && !last)
+		fprintf(out, "%*s", (int)(colw - w), "");
+}
+
+void lh_table_print(struct lh_table *t, FILE *out)
+{
+	size_t *colw = lh_xcalloc(t->ncols, sizeof(*colw));
+	size_t total = 0, c, i;
+
+	for (c = 0; c < t->ncols; c++)
+		colw[c] = width(t->headers[c]);
+	for (i = 0; i < t->nr; i++) {
+		size_t w = width(t->cells[i]);
+
+		if (w > colw[i % t->ncols])
+			colw[i % t->ncols] = w;
+	}
+	for (c = 0; c < t->ncols; c++)
+		total += colw[c] + (c ? 2 : 0);
+	if (t->max_width && t->elastic < t->ncols && total > t->max_width) {
+		size_t over = total - t->max_width;
+		size_t minw = 20;
+
+		colw[t->elastic] = colw[t->elastic] > over + minw ? colw[t->elastic] - over : minw;
+	}
+	for (c = 0; c < t->ncols; c++) {
+		if (c)
+			fputs("  ", out);
+		put_cell(out, t->headers[c], width(t->headers[c]), colw[c], t->align[c], c + 1 == t->ncols);
+	}
+	fputc('\n', out);
+	for (i = 0; i < t->nr; i++) {
+		c = i % t->ncols;
+		if (c)
+			fputs("  ", out);
+		put_cell(out, t->cells[i], width(t->cells[i]), colw[c], t->align[c], c + 1 == t->ncols);
+		if (c + 1 == t->ncols)
+			fputc('\n', out);
+	}
+	if (t->nr % t->ncols)
+		fputc('\n', out);
+	free(colw);
+}
+
+void lh_table_release(struct lh_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++)
+		free(t->cells[i]);
+	for (i = 0; i < t->ncols; i++)
+		free((char *)t->headers[i]);
+	free(t->cells);
+	free(t->headers);
+	free(t->align);
+	memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,18 @@
+/*
+ * The subcommands.  Each lives in src/cmd/<verb>.c as cmd_<verb>(argc, argv),
+ * with argv[0] the verb, and is listed in the table in src/leakhunt.c.
+ * A command returns the process exit status: 0 success, 1 error, 2 usage.
+ */
+#ifndef LH_CMD_CMD_H
+#define LH_CMD_CMD_H
+
+int cmd_summary(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_paths(int argc, char **argv);
+int cmd_objects(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+/* Shared option handling: returns 1 when argv[i] was -v/-vv/--verbose (and counted). */
+int lh_cmd_verbose_opt(const char *arg);
+
+#endif

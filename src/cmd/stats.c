@@ -1,0 +1,6 @@
+#include "cmd.h"
+#include "base/error.h"
+int cmd_stats(int argc, char **argv)
+{
+	lh_die("not yet");
+}

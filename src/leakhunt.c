@@ -1,0 +1,117 @@
+/*
+ * leakhunt: main and the table of subcommands (perf's perf.c, git's git.c).
+ *
+ * Adding a command takes four things: cmd_<verb>() in src/cmd/<verb>.c, its
+ * row in commands[] below, a page docs/<verb>.md, and tests in test/cli/.
+ * An unknown command gets a "did you mean" from the table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "cmd/cmd.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help; /* one line for the command list */
+};
+
+static const struct command commands[] = {
+	{ "summary", cmd_summary, "per-class counts, shallow and retained sizes of a heap snapshot" },
+	{ "diff", cmd_diff, "compare two heap snapshots class by class (DevTools' Comparison)" },
+	{ "paths", cmd_paths, "retainer paths from the GC roots to an object" },
+	{ "objects", cmd_objects, "findjsobjects census: objects by constructor and properties" },
+	{ "stats", cmd_stats, "DevTools' Statistics: totals by kind, node and edge counts" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: leakhunt [-v] <command> [<args>]\n\n"
+		     "Find memory leaks in Node.js heap snapshots and native processes.\n\n"
+		     "Commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\nRun 'leakhunt <command> --help' for a command's options.\n");
+}
+
+/* Levenshtein distance, for "did you mean" on short command names. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64];
+
+	if (lb >= 64 || la >= 64)
+		return 64;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t prev = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+int lh_cmd_verbose_opt(const char *arg)
+{
+	if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
+		lh_verbosity++;
+		return 1;
+	}
+	if (!strcmp(arg, "-vv")) {
+		lh_verbosity += 2;
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+	int argi = 1;
+
+	while (argi < argc && lh_cmd_verbose_opt(argv[argi]))
+		argi++;
+	if (argi >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[argi], "--help") || !strcmp(argv[argi], "-h") || !strcmp(argv[argi], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[argi], "--version")) {
+		printf("leakhunt 0.1\n");
+		return 0;
+	}
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (!strcmp(argv[argi], commands[i].name)) {
+			static char progname[64];
+
+			snprintf(progname, sizeof(progname), "leakhunt %s", commands[i].name);
+			lh_progname = progname;
+			return commands[i].fn(argc - argi, argv + argi);
+		}
+	}
+	fprintf(stderr, "leakhunt: '%s' is not a leakhunt command; see 'leakhunt --help'\n", argv[argi]);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (edit_distance(argv[argi], commands[i].name) <= 2)
+			fprintf(stderr, "did you mean '%s'?\n", commands[i].name);
+	return 2;
+}

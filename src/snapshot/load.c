@@ -1,0 +1,1194 @@
+/*
+ * The .heapsnapshot loader.
+ *
+ * A heap snapshot is one JSON object whose big members are flat arrays of
+ * numbers ("nodes", "edges", "locations") and one array of strings.  A JSON
+ * DOM would need several times the file in memory, so the big arrays get this
+ * hand-written scanner; only the small "snapshot" header goes through cJSON.
+ *
+ * The file is mapped once and read in two passes:
+ *   1. locate: walk the top level and note where each member's value starts
+ *      and ends (numeric arrays end at the first ']', other values are
+ *      skipped with a string-aware bracket counter: no recursion).
+ *   2. parse: nodes, edges, strings and locations straight into the
+ *      struct-of-arrays in struct lh_snapshot, with the field layout taken
+ *      from snapshot.meta by name.
+ * Pass 2 uses two threads: the main thread parses "nodes" and the front of
+ * "edges"; the second parses the back of "edges" *backwards* from its last
+ * number (whose absolute index the header's edge_count gives) and then the
+ * strings and locations.  Both write numbers by absolute index, so no count
+ * of what lies before the split is needed, and a count that disagrees with the
+ * header shows up as the two halves not meeting.
+ *
+ * Parsed ranges of the mapping are dropped from memory as the parse moves on
+ * (MADV_DONTNEED), so the file's pages do not add to the peak resident set.
+ *
+ * Every error names the file, the byte offset and what was expected.
+ */
+#include "snapshot.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/mapfile.h"
+#include "base/progress.h"
+#include "base/strbuf.h"
+
+#define DROP_CHUNK (64u << 20) /* give back file pages every 64 MiB parsed */
+
+/* Where one top-level member's value lies: [start, end) holds its inside. */
+struct section {
+	size_t start; /* first byte after '[' (or the value's first byte) */
+	size_t end;   /* offset of the closing ']' (or one past the value) */
+	int found;
+};
+
+/* A parse error: the first one found (lowest offset) wins. */
+struct perr {
+	int set;
+	size_t off;
+	char msg[256];
+};
+
+struct loader {
+	const char *name;          /* file name for messages */
+	const char *d;             /* the bytes */
+	size_t n;                  /* their count */
+	struct lh_mapfile *mf;     /* NULL when parsing from memory */
+	struct lh_snapshot *s;
+	struct lh_progress *progress;
+
+	struct section header, nodes, edges, strings, locations;
+
+	/* layout from snapshot.meta */
+	int node_fields;           /* numbers per node */
+	int edge_fields;           /* numbers per edge */
+	int location_fields;
+	int nf_type, nf_name, nf_id, nf_self, nf_ec, nf_det; /* field positions, -1 if absent */
+	int ef_type, ef_name, ef_to;
+	int lf_node, lf_script, lf_line, lf_col;
+	uint8_t node_type_map[LH_MAX_TYPES]; /* raw type index -> enum */
+	uint8_t edge_type_map[LH_MAX_TYPES];
+	int node_type_raw_count, edge_type_raw_count;
+
+	uint32_t *ec;              /* per-node edge counts (first_edge + 1) */
+	struct perr err;           /* main thread's error */
+};
+
+static const char *const known_node_types[LH_NODE__KNOWN] = {
+	"hidden", "array", "string", "object", "code", "closure", "regexp", "number",
+	"native", "synthetic", "concatenated string", "sliced string", "symbol", "bigint",
+	"object shape", "wasm object",
+};
+
+static const char *const known_edge_types[LH_EDGE__KNOWN] = {
+	"context", "element", "property", "internal", "hidden", "shortcut", "weak",
+};
+
+static void perr_set(struct perr *e, size_t off, const char *fmt, ...) LH_PRINTF(3, 4);
+static void perr_set(struct perr *e, size_t off, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->set && e->off <= off)
+		return;
+	e->set = 1;
+	e->off = off;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+static int is_digit(char c)
+{
+	return (unsigned char)(c - '0') < 10;
+}
+
+static char d_at(const struct loader *l, size_t i)
+{
+	return i < l->n ? l->d[i] : '\0';
+}
+
+static void drop(struct loader *l, size_t off, size_t len)
+{
+	if (l->mf)
+		lh_mapfile_drop(l->mf, off, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* pass 1: locate the top-level members                                */
+
+static size_t skip_ws(const char *d, size_t i, size_t n)
+{
+	while (i < n && is_ws(d[i]))
+		i++;
+	return i;
+}
+
+/*
+ * Skip a JSON string starting at d[i] == '"'; returns the offset after the
+ * closing quote, or n if the input ends first.
+ */
+static size_t skip_string(const char *d, size_t i, size_t n)
+{
+	for (i++; i < n; i++) {
+		if (d[i] == '"')
+			return i + 1;
+		if (d[i] == '\\')
+			i++;
+	}
+	return n;
+}
+
+/*
+ * Skip one JSON value of any kind starting at d[i] (not whitespace).  Only
+ * brackets and strings are checked; scalars are taken as runs of their
+ * characters.  Returns the offset after the value, or sets *err.
+ */
+static size_t skip_value(struct loader *l, size_t i, const char *what, struct perr *err)
+{
+	const char *d = l->d;
+	size_t n = l->n;
+	char stack[256];
+	size_t depth = 0;
+
+	do {
+		i = skip_ws(d, i, n);
+		if (i >= n) {
+			perr_set(err, n, "truncated (file ends inside \"%s\"); was the snapshot still being written?", what);
+			return n;
+		}
+		switch (d[i]) {
+		case '"':
+			i = skip_string(d, i, n);
+			if (i >= n && d[n - 1] != '"') {
+				perr_set(err, n, "truncated (file ends inside a string in \"%s\"); was the snapshot still being written?",
+					 what);
+				return n;
+			}
+			break;
+		case '[':
+		case '{':
+			if (depth == sizeof(stack)) {
+				perr_set(err, i, "\"%s\" is nested more than %zu deep", what, sizeof(stack));
+				return n;
+			}
+			stack[depth++] = d[i] == '[' ? ']' : '}';
+			i++;
+			break;
+		case ']':
+		case '}':
+			if (!depth || stack[depth - 1] != d[i]) {
+				perr_set(err, i, "unexpected '%c' in \"%s\"", d[i], what);
+				return n;
+			}
+			depth--;
+			i++;
+			break;
+		case ',':
+		case ':':
+			if (!depth) {
+				perr_set(err, i, "expected a value in \"%s\", found '%c'", what, d[i]);
+				return n;
+			}
+			i++;
+			break;
+		default:
+			if (!(is_digit(d[i]) || d[i] == '-' || d[i] == 't' || d[i] == 'f' || d[i] == 'n')) {
+				perr_set(err, i, "expected a JSON value in \"%s\", found '%c'", what, d[i]);
+				return n;
+			}
+			while (i < n && !is_ws(d[i]) && d[i] != ',' && d[i] != ']' && d[i] != '}' && d[i] != ':')
+				i++;
+			break;
+		}
+	} while (depth);
+	return i;
+}
+
+/* The inside of a numeric array "[...]" whose '[' is at d[i]. */
+static size_t locate_numbers(struct loader *l, size_t i, const char *what, struct section *sec)
+{
+	const char *close;
+
+	if (d_at(l, i) != '[') {
+		perr_set(&l->err, i, "expected '[' to open \"%s\"", what);
+		return l->n;
+	}
+	close = memchr(l->d + i + 1, ']', l->n - i - 1);
+	if (!close) {
+		perr_set(&l->err, l->n, "truncated (file ends inside \"%s\"); was the snapshot still being written?",
+			 what);
+		return l->n;
+	}
+	sec->start = i + 1;
+	sec->end = (size_t)(close - l->d);
+	sec->found = 1;
+	return sec->end + 1;
+}
+
+/* Read the key at d[i] == '"' into key (cut to keysz-1 bytes); returns the offset after it. */
+static size_t read_key(struct loader *l, size_t i, char *key, size_t keysz)
+{
+	size_t end = skip_string(l->d, i, l->n);
+	size_t len = end - i >= 2 ? end - i - 2 : 0;
+
+	if (end >= l->n) {
+		perr_set(&l->err, l->n, "truncated (file ends inside a key); was the snapshot still being written?");
+		return l->n;
+	}
+	if (len >= keysz)
+		len = keysz - 1;
+	memcpy(key, l->d + i + 1, len);
+	key[len] = '\0';
+	return end;
+}
+
+static int locate(struct loader *l)
+{
+	const char *d = l->d;
+	size_t n = l->n, i;
+
+	i = skip_ws(d, 0, n);
+	if (i >= n) {
+		perr_set(&l->err, 0, "the file is empty or holds only white space; is it the right file?");
+		return -1;
+	}
+	if (d[i] != '{') {
+		perr_set(&l->err, i, "not a heap snapshot: expected '{' at the start, found '%c'", d[i]);
+		return -1;
+	}
+	i++;
+	for (;;) {
+		char key[64];
+		struct section *sec = NULL;
+
+		i = skip_ws(d, i, n);
+		if (i >= n)
+			break;
+		if (d[i] != '"') {
+			perr_set(&l->err, i, "expected a member name (\"...\") in the top-level object, found '%c'", d[i]);
+			return -1;
+		}
+		i = read_key(l, i, key, sizeof(key));
+		i = skip_ws(d, i, n);
+		if (d_at(l, i) != ':') {
+			perr_set(&l->err, i, i >= n ? "truncated after the name \"%s\"" : "expected ':' after \"%s\"", key);
+			return -1;
+		}
+		i = skip_ws(d, i + 1, n);
+		if (!strcmp(key, "nodes"))
+			sec = &l->nodes;
+		else if (!strcmp(key, "edges"))
+			sec = &l->edges;
+		else if (!strcmp(key, "locations"))
+			sec = &l->locations;
+		if (sec) {
+			if (sec->found) {
+				perr_set(&l->err, i, "\"%s\" appears twice", key);
+				return -1;
+			}
+			i = locate_numbers(l, i, key, sec);
+		} else {
+			size_t start = i;
+
+			i = skip_value(l, i, key, &l->err);
+			if (!strcmp(key, "snapshot")) {
+				l->header = (struct section){ start, i, 1 };
+			} else if (!strcmp(key, "strings")) {
+				if (d_at(l, start) != '[') {
+					perr_set(&l->err, start, "expected '[' to open \"strings\"");
+					return -1;
+				}
+				l->strings = (struct section){ start + 1, i - 1, 1 };
+			}
+		}
+		if (l->err.set)
+			return -1;
+		i = skip_ws(d, i, n);
+		if (i >= n)
+			break;
+		if (d[i] == ',') {
+			i++;
+			continue;
+		}
+		if (d[i] == '}') {
+			i = skip_ws(d, i + 1, n);
+			if (i < n) {
+				perr_set(&l->err, i, "unexpected '%c' after the end of the snapshot object", d[i]);
+				return -1;
+			}
+			return 0;
+		}
+		perr_set(&l->err, i, "expected ',' or '}' after \"%s\", found '%c'", key, d[i]);
+		return -1;
+	}
+	perr_set(&l->err, n, "truncated (the top-level object is not closed); was the snapshot still being written?");
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* the header                                                          */
+
+static int index_of(cJSON *arr, const char *name)
+{
+	int i = 0;
+	cJSON *it;
+
+	cJSON_ArrayForEach(it, arr) {
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, name))
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+/* Map the type names in arr to our enums; unknown names get new numbers. */
+static int map_types(struct loader *l, cJSON *arr, const char *const *known, int nknown, uint8_t *map,
+		     char **names, int *raw_count, int *type_count, const char *what)
+{
+	int next = nknown, i = 0;
+	cJSON *it;
+
+	*type_count = nknown;
+	cJSON_ArrayForEach(it, arr) {
+		int t = -1;
+
+		if (!cJSON_IsString(it) || i >= LH_MAX_TYPES) {
+			perr_set(&l->err, l->header.start, "snapshot.meta.%s must be a list of at most %d names", what,
+				 LH_MAX_TYPES);
+			return -1;
+		}
+		for (int k = 0; k < nknown; k++)
+			if (!strcmp(known[k], it->valuestring))
+				t = k;
+		if (t < 0) {
+			if (next >= LH_MAX_TYPES) {
+				perr_set(&l->err, l->header.start, "too many type names in snapshot.meta.%s", what);
+				return -1;
+			}
+			t = next++;
+		}
+		map[i++] = (uint8_t)t;
+		if (!names[t])
+			names[t] = lh_xstrdup(it->valuestring);
+	}
+	for (int k = 0; k < nknown; k++)
+		if (!names[k])
+			names[k] = lh_xstrdup(known[k]);
+	*raw_count = i;
+	*type_count = next;
+	return 0;
+}
+
+static int num_field(cJSON *obj, const char *name, double *out)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(v))
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int parse_header(struct loader *l)
+{
+	struct lh_snapshot *s = l->s;
+	size_t off = l->header.start;
+	cJSON *h, *meta, *nf, *ef, *lf, *nt, *et;
+	double v;
+	int rc = -1;
+
+	if (!l->header.found) {
+		perr_set(&l->err, 0, "no \"snapshot\" header; is this a V8 heap snapshot?");
+		return -1;
+	}
+	h = cJSON_ParseWithLength(l->d + off, l->header.end - off);
+	if (!h) {
+		perr_set(&l->err, off, "the \"snapshot\" header is not valid JSON");
+		return -1;
+	}
+	meta = cJSON_GetObjectItemCaseSensitive(h, "meta");
+	nf = cJSON_GetObjectItemCaseSensitive(meta, "node_fields");
+	ef = cJSON_GetObjectItemCaseSensitive(meta, "edge_fields");
+	nt = cJSON_GetObjectItemCaseSensitive(meta, "node_types");
+	et = cJSON_GetObjectItemCaseSensitive(meta, "edge_types");
+	if (!cJSON_IsArray(nf) || !cJSON_IsArray(ef) || !cJSON_IsArray(nt) || !cJSON_IsArray(et)) {
+		perr_set(&l->err, off, "snapshot.meta lacks node_fields, edge_fields, node_types or edge_types");
+		goto out;
+	}
+	l->node_fields = cJSON_GetArraySize(nf);
+	l->edge_fields = cJSON_GetArraySize(ef);
+	l->nf_type = index_of(nf, "type");
+	l->nf_name = index_of(nf, "name");
+	l->nf_id = index_of(nf, "id");
+	l->nf_self = index_of(nf, "self_size");
+	l->nf_ec = index_of(nf, "edge_count");
+	l->nf_det = index_of(nf, "detachedness");
+	l->ef_type = index_of(ef, "type");
+	l->ef_name = index_of(ef, "name_or_index");
+	l->ef_to = index_of(ef, "to_node");
+	if (l->nf_type < 0 || l->nf_name < 0 || l->nf_id < 0 || l->nf_self < 0 || l->nf_ec < 0) {
+		perr_set(&l->err, off, "unknown node layout: snapshot.meta.node_fields must name type, name, id, self_size and edge_count");
+		goto out;
+	}
+	if (l->ef_type < 0 || l->ef_name < 0 || l->ef_to < 0) {
+		perr_set(&l->err, off, "unknown edge layout: snapshot.meta.edge_fields must name type, name_or_index and to_node");
+		goto out;
+	}
+	nt = cJSON_GetArrayItem(nt, l->nf_type);
+	et = cJSON_GetArrayItem(et, l->ef_type);
+	if (!cJSON_IsArray(nt) || !cJSON_IsArray(et)) {
+		perr_set(&l->err, off, "snapshot.meta.node_types / edge_types must list the type names for the \"type\" field");
+		goto out;
+	}
+	if (map_types(l, nt, known_node_types, LH_NODE__KNOWN, l->node_type_map, s->node_type_names,
+		      &l->node_type_raw_count, &s->node_type_count, "node_types") ||
+	    map_types(l, et, known_edge_types, LH_EDGE__KNOWN, l->edge_type_map, s->edge_type_names,
+		      &l->edge_type_raw_count, &s->edge_type_count, "edge_types"))
+		goto out;
+
+	lf = cJSON_GetObjectItemCaseSensitive(meta, "location_fields");
+	l->location_fields = cJSON_IsArray(lf) ? cJSON_GetArraySize(lf) : 0;
+	l->lf_node = index_of(lf, "object_index");
+	l->lf_script = index_of(lf, "script_id");
+	l->lf_line = index_of(lf, "line");
+	l->lf_col = index_of(lf, "column");
+
+	if (num_field(h, "node_count", &v) || v < 0 || v > UINT32_MAX - 1) {
+		perr_set(&l->err, off, "snapshot.node_count is missing or out of range");
+		goto out;
+	}
+	s->node_count = (uint32_t)v;
+	if (num_field(h, "edge_count", &v) || v < 0 || v > UINT32_MAX - 1) {
+		perr_set(&l->err, off, "snapshot.edge_count is missing or out of range");
+		goto out;
+	}
+	s->edge_count = (uint32_t)v;
+	if (!num_field(h, "trace_function_count", &v) && v >= 0 && v <= UINT32_MAX)
+		s->trace_function_count = (uint32_t)v;
+	if (!num_field(h, "extra_native_bytes", &v) && v >= 0)
+		s->extra_native_bytes = (uint64_t)v;
+	if (!num_field(h, "root_index", &v)) {
+		if (v < 0 || (uint64_t)v % (unsigned)l->node_fields || (uint64_t)v / (unsigned)l->node_fields >= s->node_count) {
+			perr_set(&l->err, off, "snapshot.root_index %.0f is not a node", v);
+			goto out;
+		}
+		s->root = (uint32_t)((uint64_t)v / (unsigned)l->node_fields);
+	}
+	if (!s->node_count) {
+		perr_set(&l->err, off, "the snapshot has no nodes (node_count is 0)");
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(h);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* numbers                                                             */
+
+/* A cursor over the inside of a numeric array, forwards or backwards. */
+struct cursor {
+	const char *d;
+	size_t lo, hi;   /* the range [lo, hi) */
+	size_t i;        /* forwards: next byte; backwards: one past the next byte */
+	int after_comma; /* a ',' was consumed, so a number must follow */
+	const char *what;
+	struct perr *err;
+};
+
+static void cursor_init(struct cursor *c, const struct loader *l, size_t lo, size_t hi, int backwards,
+			const char *what, struct perr *err)
+{
+	c->d = l->d;
+	c->lo = lo;
+	c->hi = hi;
+	c->i = backwards ? hi : lo;
+	c->after_comma = 0;
+	c->what = what;
+	c->err = err;
+}
+
+/* Next number forwards: 1 with *out set, 0 at the end of the range, -1 on error. */
+static inline int fwd_next(struct cursor *c, uint32_t *out)
+{
+	const char *d = c->d;
+	size_t i = c->i, hi = c->hi, start;
+	uint64_t v = 0;
+
+	while (i < hi && is_ws(d[i]))
+		i++;
+	if (i >= hi) {
+		if (c->after_comma)
+			perr_set(c->err, i, "expected a number after ',' in \"%s\"", c->what);
+		c->i = i;
+		return c->after_comma ? -1 : 0;
+	}
+	start = i;
+	while (i < hi && is_digit(d[i]) && i - start < 11)
+		v = v * 10 + (uint64_t)(d[i++] - '0');
+	if (i == start || v > UINT32_MAX) {
+		perr_set(c->err, start, i == start ? "expected a whole number in \"%s\", found '%c'"
+						  : "number too large in \"%s\" (starts with '%c')",
+			 c->what, d[start]);
+		return -1;
+	}
+	while (i < hi && is_ws(d[i]))
+		i++;
+	c->after_comma = 0;
+	if (i < hi) {
+		if (d[i] != ',') {
+			perr_set(c->err, i, "expected ',' between numbers in \"%s\", found '%c'", c->what, d[i]);
+			return -1;
+		}
+		i++;
+		c->after_comma = 1;
+	}
+	c->i = i;
+	*out = (uint32_t)v;
+	return 1;
+}
+
+/* Next number backwards; same results as fwd_next. */
+static inline int bwd_next(struct cursor *c, uint32_t *out)
+{
+	const char *d = c->d;
+	size_t i = c->i, lo = c->lo, end;
+	uint64_t v = 0, mul = 1;
+
+	while (i > lo && is_ws(d[i - 1]))
+		i--;
+	if (i <= lo) {
+		if (c->after_comma)
+			perr_set(c->err, i, "expected a number before ',' in \"%s\"", c->what);
+		c->i = i;
+		return c->after_comma ? -1 : 0;
+	}
+	end = i;
+	while (i > lo && is_digit(d[i - 1]) && end - i < 11) {
+		v += (uint64_t)(d[i - 1] - '0') * mul;
+		mul *= 10;
+		i--;
+	}
+	if (i == end || v > UINT32_MAX || (i > lo && is_digit(d[i - 1]))) {
+		perr_set(c->err, i == end ? end - 1 : i, i == end ? "expected a whole number in \"%s\", found '%c'"
+							  : "number too large in \"%s\" (ends with '%c')",
+			 c->what, d[end - 1]);
+		return -1;
+	}
+	while (i > lo && is_ws(d[i - 1]))
+		i--;
+	c->after_comma = 0;
+	if (i > lo) {
+		if (d[i - 1] != ',') {
+			perr_set(c->err, i - 1, "expected ',' between numbers in \"%s\", found '%c'", c->what, d[i - 1]);
+			return -1;
+		}
+		i--;
+		c->after_comma = 1;
+	}
+	c->i = i;
+	*out = (uint32_t)v;
+	return 1;
+}
+
+static int parse_nodes(struct loader *l)
+{
+	struct lh_snapshot *s = l->s;
+	struct cursor c;
+	uint32_t count = s->node_count, node, v = 0;
+	const int nf = l->node_fields;
+	size_t last_drop = l->nodes.start;
+
+	cursor_init(&c, l, l->nodes.start, l->nodes.end, 0, "nodes", &l->err);
+	for (node = 0; node < count; node++) {
+		for (int f = 0; f < nf; f++) {
+			int r = fwd_next(&c, &v);
+
+			if (r <= 0) {
+				if (!r)
+					perr_set(&l->err, c.i,
+						 "\"nodes\" ends after %u of %u nodes (snapshot.node_count); the counts disagree with the arrays",
+						 node, count);
+				return -1;
+			}
+			if (f == l->nf_type) {
+				if (v >= (uint32_t)l->node_type_raw_count) {
+					perr_set(&l->err, c.i, "node %u has type %u, but snapshot.meta declares %d node types",
+						 node, v, l->node_type_raw_count);
+					return -1;
+				}
+				s->node_type[node] = l->node_type_map[v];
+			} else if (f == l->nf_name) {
+				s->node_name[node] = v;
+			} else if (f == l->nf_id) {
+				s->node_id[node] = v;
+			} else if (f == l->nf_self) {
+				s->node_self_size[node] = v;
+			} else if (f == l->nf_ec) {
+				l->ec[node] = v;
+			} else if (f == l->nf_det) {
+				s->node_detachedness[node] = (uint8_t)(v > 255 ? 255 : v);
+			}
+		}
+		if (!(node & 0xffff)) {
+			lh_progress_update(l->progress, c.i - l->nodes.start);
+			if (c.i - last_drop > DROP_CHUNK) {
+				drop(l, last_drop, c.i - last_drop);
+				last_drop = c.i;
+			}
+		}
+	}
+	if (fwd_next(&c, &v) != 0) {
+		if (!l->err.set)
+			perr_set(&l->err, c.i, "\"nodes\" holds more than snapshot.node_count (%u) nodes; the counts disagree with the arrays",
+				 count);
+		return -1;
+	}
+	drop(l, last_drop, l->nodes.end - last_drop);
+	return 0;
+}
+
+/* Store the k-th number of "edges" (k counts numbers, not edges). */
+static inline int store_edge_field(struct loader *l, struct perr *err, size_t off, uint32_t edge, int f, uint32_t v)
+{
+	struct lh_snapshot *s = l->s;
+
+	if (f == l->ef_type) {
+		if (v >= (uint32_t)l->edge_type_raw_count) {
+			perr_set(err, off, "edge %u has type %u, but snapshot.meta declares %d edge types", edge, v,
+				 l->edge_type_raw_count);
+			return -1;
+		}
+		s->edge_type[edge] = l->edge_type_map[v];
+	} else if (f == l->ef_name) {
+		s->edge_name[edge] = v;
+	} else if (f == l->ef_to) {
+		uint32_t nf = (uint32_t)l->node_fields;
+		uint32_t q = nf == 7 ? v / 7 : v / nf; /* 7: let the compiler divide by a constant */
+
+		if (q * nf != v) {
+			perr_set(err, off, "edge %u's to_node %u is not a multiple of the node field count %u", edge, v, nf);
+			return -1;
+		}
+		if (q >= s->node_count) {
+			perr_set(err, off, "edge %u points past the nodes (to_node %u, but there are only %u nodes)", edge,
+				 v, s->node_count);
+			return -1;
+		}
+		s->edge_to[edge] = q;
+	}
+	return 0;
+}
+
+/* Parse numbers [lo, hi) of "edges" forwards, the first being number 0. Returns numbers read. */
+static uint64_t parse_edges_fwd(struct loader *l, size_t lo, size_t hi, struct perr *err)
+{
+	struct cursor c;
+	uint64_t total = (uint64_t)l->s->edge_count * (uint64_t)l->edge_fields, k = 0;
+	uint32_t edge = 0, v;
+	int f = 0, r;
+	size_t last_drop = lo;
+
+	cursor_init(&c, l, lo, hi, 0, "edges", err);
+	while ((r = fwd_next(&c, &v)) > 0) {
+		if (k >= total) {
+			perr_set(err, c.i, "\"edges\" holds more than snapshot.edge_count (%u) edges; the counts disagree with the arrays",
+				 l->s->edge_count);
+			return k;
+		}
+		if (store_edge_field(l, err, c.i, edge, f, v))
+			return k;
+		k++;
+		if (++f == l->edge_fields) {
+			f = 0;
+			edge++;
+			if (!(edge & 0xffff)) {
+				lh_progress_update(l->progress, (l->nodes.end - l->nodes.start) + (c.i - lo));
+				if (c.i - last_drop > DROP_CHUNK) {
+					drop(l, last_drop, c.i - last_drop);
+					last_drop = c.i;
+				}
+			}
+		}
+	}
+	drop(l, last_drop, hi - last_drop);
+	return k;
+}
+
+/* Parse numbers [lo, hi) of "edges" backwards, the last being number total-1. Returns numbers read. */
+static uint64_t parse_edges_bwd(struct loader *l, size_t lo, size_t hi, struct perr *err)
+{
+	struct cursor c;
+	uint64_t total = (uint64_t)l->s->edge_count * (uint64_t)l->edge_fields, k = 0;
+	uint32_t v;
+	int r;
+	size_t last_drop = hi;
+
+	cursor_init(&c, l, lo, hi, 1, "edges", err);
+	while ((r = bwd_next(&c, &v)) > 0) {
+		uint64_t idx;
+
+		if (k >= total) {
+			perr_set(err, c.i, "\"edges\" holds more than snapshot.edge_count (%u) edges; the counts disagree with the arrays",
+				 l->s->edge_count);
+			return k;
+		}
+		idx = total - 1 - k;
+		if (store_edge_field(l, err, c.i, (uint32_t)(idx / (unsigned)l->edge_fields),
+				     (int)(idx % (unsigned)l->edge_fields), v))
+			return k;
+		k++;
+		if (!(k & 0x3ffff) && last_drop - c.i > DROP_CHUNK) {
+			drop(l, c.i, last_drop - c.i);
+			last_drop = c.i;
+		}
+	}
+	drop(l, lo, last_drop - lo);
+	return k;
+}
+
+static int cmp_location(const void *a, const void *b)
+{
+	const struct lh_location *x = a, *y = b;
+
+	return x->node < y->node ? -1 : x->node > y->node;
+}
+
+static int parse_locations(struct loader *l, struct perr *err)
+{
+	struct lh_snapshot *s = l->s;
+	struct cursor c;
+	size_t alloc = 0;
+	uint32_t v, rec[8];
+	int f = 0, r, lf = l->location_fields;
+
+	if (!l->locations.found)
+		return 0;
+	if (lf <= 0 || lf > 8 || l->lf_node < 0 || l->lf_script < 0 || l->lf_line < 0 || l->lf_col < 0) {
+		/* a layout we cannot read: locations only refine class keys, so go on without them */
+		lh_warn("'%s': ignoring \"locations\": snapshot.meta.location_fields does not name object_index, script_id, line and column",
+			l->name);
+		return 0;
+	}
+	cursor_init(&c, l, l->locations.start, l->locations.end, 0, "locations", err);
+	while ((r = fwd_next(&c, &v)) > 0) {
+		rec[f++] = v;
+		if (f < lf)
+			continue;
+		f = 0;
+		if (rec[l->lf_node] % (unsigned)l->node_fields || rec[l->lf_node] / (unsigned)l->node_fields >= s->node_count) {
+			perr_set(err, c.i, "location %u names object_index %u, which is not a node", s->location_count,
+				 rec[l->lf_node]);
+			return -1;
+		}
+		ALLOC_GROW(s->locations, s->location_count + 1, alloc);
+		s->locations[s->location_count++] = (struct lh_location){
+			rec[l->lf_node] / (unsigned)l->node_fields, rec[l->lf_script], rec[l->lf_line], rec[l->lf_col]
+		};
+	}
+	if (r < 0)
+		return -1;
+	if (f) {
+		perr_set(err, c.i, "\"locations\" holds a partial entry (%d of %d numbers)", f, lf);
+		return -1;
+	}
+	qsort(s->locations, s->location_count, sizeof(*s->locations), cmp_location);
+	drop(l, l->locations.start, l->locations.end - l->locations.start);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* strings                                                             */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int hex4(const char *p, size_t avail, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (avail < 4)
+		return -1;
+	for (int k = 0; k < 4; k++) {
+		int h = hexval(p[k]);
+
+		if (h < 0)
+			return -1;
+		v = v << 4 | (uint32_t)h;
+	}
+	*out = v;
+	return 0;
+}
+
+/* UTF-8 for cp; lone surrogates come out as WTF-8 (3 bytes), like any BMP code point. */
+static size_t put_utf8(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * Parse the "strings" array into one pool.  Unescaping never makes a string
+ * longer (\uXXXX is 6 bytes for at most 3 of UTF-8, a surrogate pair 12 for 4,
+ * and each string's two quotes pay for its NUL), so the pool is allocated once
+ * at the section's size and its untouched tail never becomes resident.
+ */
+static int parse_strings(struct loader *l, struct perr *err)
+{
+	struct lh_snapshot *s = l->s;
+	const char *d = l->d;
+	size_t i = l->strings.start, hi = l->strings.end, len = 0, alloc = 0;
+	size_t last_drop = i;
+	int after_comma = 0;
+	char *pool;
+
+	if (!l->strings.found) {
+		perr_set(err, l->n, "no \"strings\" array; is this a complete V8 heap snapshot?");
+		return -1;
+	}
+	pool = lh_try_malloc(hi - i + 1);
+	if (!pool) {
+		perr_set(err, i, "out of memory for the strings (%zu bytes)", hi - i + 1);
+		return -1;
+	}
+	s->string_pool = pool;
+	for (;;) {
+		while (i < hi && is_ws(d[i]))
+			i++;
+		if (i >= hi) {
+			if (after_comma) {
+				perr_set(err, i, "expected a string after ',' in \"strings\"");
+				return -1;
+			}
+			break;
+		}
+		if (d[i] != '"') {
+			perr_set(err, i, "expected a string (\"...\") in \"strings\", found '%c'", d[i]);
+			return -1;
+		}
+		ALLOC_GROW(s->string_off, (size_t)s->string_count + 2, alloc);
+		if (s->string_count == UINT32_MAX - 1) {
+			perr_set(err, i, "more than %u strings", UINT32_MAX - 1);
+			return -1;
+		}
+		s->string_off[s->string_count++] = len;
+		i++;
+		for (;;) {
+			size_t run = i;
+
+			while (i < hi && d[i] != '"' && d[i] != '\\')
+				i++;
+			memcpy(pool + len, d + run, i - run);
+			len += i - run;
+			if (i >= hi) {
+				perr_set(err, run, "a string in \"strings\" is not closed");
+				return -1;
+			}
+			if (d[i] == '"') {
+				i++;
+				break;
+			}
+			/* an escape */
+			if (i + 1 >= hi) {
+				perr_set(err, i, "a string in \"strings\" ends inside an escape");
+				return -1;
+			}
+			switch (d[i + 1]) {
+			case '"': pool[len++] = '"'; break;
+			case '\\': pool[len++] = '\\'; break;
+			case '/': pool[len++] = '/'; break;
+			case 'b': pool[len++] = '\b'; break;
+			case 'f': pool[len++] = '\f'; break;
+			case 'n': pool[len++] = '\n'; break;
+			case 'r': pool[len++] = '\r'; break;
+			case 't': pool[len++] = '\t'; break;
+			case 'u': {
+				uint32_t cp, lo;
+
+				if (hex4(d + i + 2, hi - i - 2, &cp)) {
+					perr_set(err, i, "bad \\u escape in \"strings\": expected 4 hex digits");
+					return -1;
+				}
+				if (cp >= 0xd800 && cp < 0xdc00 && i + 11 < hi && d[i + 6] == '\\' && d[i + 7] == 'u' &&
+				    !hex4(d + i + 8, hi - i - 8, &lo) && lo >= 0xdc00 && lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					i += 6;
+				}
+				len += put_utf8(pool + len, cp);
+				i += 4;
+				break;
+			}
+			default:
+				perr_set(err, i, "unknown escape '\\%c' in \"strings\"", d[i + 1]);
+				return -1;
+			}
+			i += 2;
+		}
+		pool[len++] = '\0';
+		while (i < hi && is_ws(d[i]))
+			i++;
+		after_comma = 0;
+		if (i < hi) {
+			if (d[i] != ',') {
+				perr_set(err, i, "expected ',' between strings, found '%c'", d[i]);
+				return -1;
+			}
+			i++;
+			after_comma = 1;
+		}
+		if (i - last_drop > DROP_CHUNK) {
+			drop(l, last_drop, i - last_drop);
+			last_drop = i;
+		}
+	}
+	ALLOC_GROW(s->string_off, (size_t)s->string_count + 1, alloc);
+	s->string_off[s->string_count] = len;
+	drop(l, last_drop, hi - last_drop);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the two threads                                                     */
+
+struct worker {
+	struct loader *l;
+	size_t edges_lo;     /* parse "edges" backwards from its end down to here */
+	uint64_t edge_numbers; /* numbers it read */
+	struct perr err;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct loader *l = w->l;
+
+	if (w->edges_lo < l->edges.end)
+		w->edge_numbers = parse_edges_bwd(l, w->edges_lo, l->edges.end, &w->err);
+	if (!w->err.set)
+		parse_strings(l, &w->err);
+	if (!w->err.set)
+		parse_locations(l, &w->err);
+	return NULL;
+}
+
+/*
+ * Choose where the back half of "edges" starts: just after a ',' near the
+ * point that gives both threads about the same number of bytes.
+ */
+static size_t choose_split(const struct loader *l)
+{
+	size_t nodes = l->nodes.end - l->nodes.start;
+	size_t edges = l->edges.end - l->edges.start;
+	size_t other = (l->strings.end - l->strings.start) + (l->locations.end - l->locations.start);
+	size_t half = (nodes + edges + other) / 2;
+	size_t back = half > other ? half - other : 0;
+	const char *comma;
+
+	if (back > edges)
+		back = edges;
+	if (back < 4096)
+		return l->edges.end; /* too small to be worth a split */
+	comma = memchr(l->d + l->edges.end - back, ',', back);
+	return comma ? (size_t)(comma - l->d) + 1 : l->edges.end;
+}
+
+static int alloc_arrays(struct loader *l)
+{
+	struct lh_snapshot *s = l->s;
+	size_t n = s->node_count, m = s->edge_count;
+
+	s->node_type = lh_try_malloc(n);
+	s->node_name = lh_try_malloc(n * 4);
+	s->node_id = lh_try_malloc(n * 4);
+	s->node_self_size = lh_try_malloc(n * 4);
+	s->node_detachedness = lh_try_calloc(n, 1);
+	s->first_edge = lh_try_malloc((n + 1) * 4);
+	s->edge_type = lh_try_malloc(m);
+	s->edge_name = lh_try_malloc(m * 4);
+	s->edge_to = lh_try_malloc(m * 4);
+	if (!s->node_type || !s->node_name || !s->node_id || !s->node_self_size || !s->node_detachedness ||
+	    !s->first_edge || !s->edge_type || !s->edge_name || !s->edge_to) {
+		perr_set(&l->err, 0, "out of memory for %u nodes and %u edges", s->node_count, s->edge_count);
+		return -1;
+	}
+	l->ec = s->first_edge + 1;
+	return 0;
+}
+
+/* Prefix sums of edge counts, and string indexes checked against the pool. */
+static int finish(struct loader *l)
+{
+	struct lh_snapshot *s = l->s;
+	uint64_t sum = 0;
+	uint32_t i;
+
+	for (i = 0; i < s->node_count; i++) {
+		uint32_t c = l->ec[i];
+
+		s->first_edge[i] = (uint32_t)sum;
+		sum += c;
+		if (sum > s->edge_count) {
+			perr_set(&l->err, l->nodes.start,
+				 "the nodes' edge counts add up to more than snapshot.edge_count (%u); the counts disagree with the arrays",
+				 s->edge_count);
+			return -1;
+		}
+		if (s->node_name[i] >= s->string_count) {
+			perr_set(&l->err, l->nodes.start, "node %u's name is string %u, but there are only %u strings", i,
+				 s->node_name[i], s->string_count);
+			return -1;
+		}
+	}
+	if (sum != s->edge_count) {
+		perr_set(&l->err, l->nodes.start,
+			 "the nodes' edge counts add up to %llu, but snapshot.edge_count is %u; the counts disagree with the arrays",
+			 (unsigned long long)sum, s->edge_count);
+		return -1;
+	}
+	s->first_edge[s->node_count] = (uint32_t)sum;
+	for (i = 0; i < s->edge_count; i++) {
+		if (!lh_edge_is_indexed(s->edge_type[i]) && s->edge_name[i] >= s->string_count) {
+			perr_set(&l->err, l->edges.start, "edge %u's name is string %u, but there are only %u strings", i,
+				 s->edge_name[i], s->string_count);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load(struct loader *l, unsigned flags)
+{
+	struct worker w = { .l = l };
+	pthread_t th;
+	int threaded = !(flags & LH_LOAD_NO_THREADS);
+	size_t split;
+	uint64_t front, total;
+
+	if (locate(l) || parse_header(l))
+		return -1;
+	if (!l->nodes.found || !l->edges.found) {
+		perr_set(&l->err, l->n, "no \"%s\" array; is this a complete V8 heap snapshot?",
+			 l->nodes.found ? "edges" : "nodes");
+		return -1;
+	}
+	if (alloc_arrays(l))
+		return -1;
+	if (l->progress)
+		lh_progress_phase(l->progress, "parsing",
+				  (l->nodes.end - l->nodes.start) + (l->edges.end - l->edges.start));
+
+	split = choose_split(l);
+	w.edges_lo = split;
+	if (threaded && pthread_create(&th, NULL, worker_main, &w))
+		threaded = 0;
+	if (!threaded && split != l->edges.end) {
+		/* one thread: parse every edge forwards */
+		split = l->edges.end;
+		w.edges_lo = split;
+	}
+	if (!parse_nodes(l)) {
+		/* split points just after a ',', which is not part of the front half */
+		front = parse_edges_fwd(l, l->edges.start, split == l->edges.end ? split : split - 1, &l->err);
+	} else {
+		front = 0;
+	}
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		worker_main(&w);
+	if (w.err.set)
+		perr_set(&l->err, w.err.off, "%s", w.err.msg);
+	if (l->err.set)
+		return -1;
+	total = (uint64_t)l->s->edge_count * (uint64_t)l->edge_fields;
+	if (front + w.edge_numbers != total) {
+		perr_set(&l->err, l->edges.start,
+			 "\"edges\" holds %llu numbers, but snapshot.edge_count %u x %d fields is %llu; the counts disagree with the arrays",
+			 (unsigned long long)(front + w.edge_numbers), l->s->edge_count, l->edge_fields,
+			 (unsigned long long)total);
+		return -1;
+	}
+	return finish(l);
+}
+
+static struct lh_snapshot *run(const char *name, const char *data, size_t size, struct lh_mapfile *mf,
+			       unsigned flags)
+{
+	struct loader l = { .name = name, .d = data, .n = size, .mf = mf };
+	struct lh_snapshot *s = lh_xcalloc(1, sizeof(*s));
+
+	s->path = lh_xstrdup(name);
+	s->file_size = size;
+	l.s = s;
+	if (flags & LH_LOAD_PROGRESS)
+		l.progress = lh_progress_start("reading", size);
+	if (!size) {
+		perr_set(&l.err, 0, "the file is empty; was the snapshot still being written?");
+	} else {
+		load(&l, flags);
+	}
+	lh_progress_stop(l.progress);
+	if (l.err.set) {
+		lh_error("cannot read '%s': %s (at byte %zu)", name, l.err.msg, l.err.off);
+		lh_snapshot_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct lh_snapshot *lh_snapshot_parse(const char *name, const char *data, size_t size, unsigned flags)
+{
+	return run(name, data, size, NULL, flags);
+}
+
+struct lh_snapshot *lh_snapshot_load(const char *path, unsigned flags)
+{
+	struct lh_mapfile mf;
+	struct lh_snapshot *s;
+
+	if (lh_mapfile_open(&mf, path))
+		return NULL;
+	s = run(path, mf.data, mf.size, &mf, flags);
+	lh_mapfile_release(&mf);
+	return s;
+}

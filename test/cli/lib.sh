@@ -1,0 +1,44 @@
+# Helpers for the end-to-end tests in test/cli/.  Source this first.
+# Every check prints "ok cli/<script>/<what>" or "FAIL ..." with the reason.
+#   $LEAKHUNT   the binary under test      $LH_TMP   scratch directory
+#   $LH_TOP     the repository             $LH_DATA  test/data
+set -u
+LH_SCRIPT=$(basename "$0" .sh)
+LH_DATA="$LH_TOP/test/data"
+T="$LH_TMP/$LH_SCRIPT"
+rm -rf "$T"
+mkdir -p "$T"
+
+ok() { echo "ok cli/$LH_SCRIPT/$1"; }
+fail() { echo "FAIL cli/$LH_SCRIPT/$1: $2"; }
+
+# run_ok NAME CMD...: CMD must exit 0; output in $T/out, $T/err
+run_ok() {
+	local name=$1; shift
+	if "$@" >"$T/out" 2>"$T/err"; then ok "$name"; return 0; fi
+	fail "$name" "exit $? from: $* -- $(head -c 400 "$T/err")"
+	return 1
+}
+
+# run_fail NAME PATTERN CMD...: CMD must exit non-zero (not by a signal), with
+# stderr matching the extended regex PATTERN
+run_fail() {
+	local name=$1 pat=$2 rc; shift 2
+	"$@" >"$T/out" 2>"$T/err"; rc=$?
+	if [ $rc -eq 0 ]; then fail "$name" "succeeded but should fail: $*"; return 1; fi
+	if [ $rc -gt 128 ]; then fail "$name" "killed by signal $((rc - 128)): $*"; return 1; fi
+	if ! grep -qE -- "$pat" "$T/err"; then
+		fail "$name" "stderr does not match /$pat/: $(head -c 400 "$T/err")"; return 1
+	fi
+	ok "$name"
+}
+
+# check NAME CONDITION-CMD...: passes when the command succeeds
+check() {
+	local name=$1; shift
+	if "$@"; then ok "$name"; else fail "$name" "check failed: $*"; fi
+}
+
+# make_snapshot OUT SCRIPT [ARGS]: run SCRIPT under node and write a heap snapshot of it to OUT
+# (the script calls v8.writeHeapSnapshot itself, given OUT as its last argument)
+have_node() { command -v node >/dev/null 2>&1; }

@@ -1,0 +1,90 @@
+/*
+ * Unit tests for src/base/: strbuf, human sizes, the JSON writer, tables.
+ */
+#include <stdlib.h>
+
+#include "base/human.h"
+#include "base/jsonw.h"
+#include "base/strbuf.h"
+#include "base/table.h"
+#include "test.h"
+
+TEST(strbuf_grows_and_keeps_nul)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	CHECK_STR(sb.buf, "");
+	for (int i = 0; i < 1000; i++)
+		strbuf_addch(&sb, 'a' + i % 26);
+	CHECK_EQ(sb.len, 1000);
+	CHECK_EQ(sb.buf[1000], 0);
+	strbuf_reset(&sb);
+	strbuf_addf(&sb, "%s-%d", "x", 42);
+	CHECK_STR(sb.buf, "x-42");
+	strbuf_release(&sb);
+	CHECK_STR(sb.buf, "");
+}
+
+TEST(human_sizes_and_counts)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	lh_human_size(&sb, 999);
+	CHECK_STR(sb.buf, "999 B");
+	strbuf_reset(&sb);
+	lh_human_size(&sb, 1234567);
+	CHECK_STR(sb.buf, "1.23 MB");
+	strbuf_reset(&sb);
+	lh_human_size(&sb, -45600);
+	CHECK_STR(sb.buf, "-45.6 kB");
+	strbuf_reset(&sb);
+	lh_human_count(&sb, 1234567, 1);
+	CHECK_STR(sb.buf, "+1,234,567");
+	strbuf_reset(&sb);
+	lh_human_count(&sb, -1000, 0);
+	CHECK_STR(sb.buf, "-1,000");
+	strbuf_release(&sb);
+}
+
+TEST(json_writer_nests_and_escapes)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct lh_jsonw w;
+
+	lh_jsonw_init(&w, f, 0);
+	lh_jsonw_object(&w);
+	lh_jsonw_key(&w, "a");
+	lh_jsonw_array(&w);
+	lh_jsonw_int(&w, -1);
+	lh_jsonw_str(&w, "q\"\n\x01");
+	lh_jsonw_end(&w);
+	lh_jsonw_key(&w, "b");
+	lh_jsonw_object(&w);
+	lh_jsonw_end(&w);
+	lh_jsonw_end(&w);
+	CHECK_EQ(lh_jsonw_finish(&w), 0);
+	fclose(f);
+	CHECK_STR(buf, "{\"a\":[-1,\"q\\\"\\n\\u0001\"],\"b\":{}}\n");
+	free(buf);
+}
+
+TEST(table_aligns_columns)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct lh_table t;
+
+	lh_table_init(&t, "Name:l,Count:r");
+	lh_table_cell(&t, "Order");
+	lh_table_cell(&t, "%d", 12);
+	lh_table_cell(&t, "(string)");
+	lh_table_cell(&t, "%d", 3456);
+	lh_table_print(&t, f);
+	lh_table_release(&t);
+	fclose(f);
+	CHECK_STR(buf, "Name      Count\nOrder        12\n(string)   3456\n");
+	free(buf);
+}
