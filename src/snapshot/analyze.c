@@ -1,9 +1,256 @@
 /*
- * Placeholder until the DevTools analyses land: frees the class table.
+ * lh_snapshot_analyze(): runs DevTools' initialize() passes in DevTools'
+ * order (see analysis.h), and holds the small ones: DOM-state propagation,
+ * the node flags, the Statistics panel, class lookup and cleanup.
+ *
+ * Order matters: the DOM state renames nodes before the flags and class
+ * names read them; the flags decide which edges are essential; shallow sizes
+ * are reassigned before retained sizes add them up; distances and dominators
+ * are ready before the Summary rows use them.
  */
 #include "analyze.h"
 
-#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/progress.h"
+
+int lh_analysis_has_user_roots(const struct lh_snapshot *s)
+{
+	for (uint32_t e = s->first_edge[s->root]; e < s->first_edge[s->root + 1]; e++) {
+		uint32_t to = s->edge_to[e];
+
+		if (s->node_type[to] != LH_NODE_SYNTHETIC ||
+		    !strcmp(lh_node_name(s, to), "(Document DOM trees)"))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * propagateDOMState: attached spreads to every native node reachable from
+ * an attached one, then detached to what is left, through edges that are not
+ * hidden or weak; JS nodes stop the spread.  Native nodes that end up
+ * detached are shown as "Detached <name>" (lh_analysis_renamed).
+ */
+static void propagate_dom_state(struct lh_snapshot *s)
+{
+	uint32_t n = s->node_count, *attached, *detached, na = 0, nd = 0;
+	uint8_t *visited, *state = s->node_detachedness;
+
+	if (!state)
+		return;
+	visited = lh_xcalloc(n, 1);
+	attached = lh_xmalloc(lh_st_mult(n, sizeof(uint32_t)));
+	detached = lh_xmalloc(lh_st_mult(n, sizeof(uint32_t)));
+#define PROCESS(node, st)                                         \
+	do {                                                      \
+		uint32_t v_ = (node);                             \
+		if (!visited[v_]) {                               \
+			visited[v_] = 1;                          \
+			if (s->node_type[v_] == LH_NODE_NATIVE) { \
+				state[v_] = (st);                 \
+				if ((st) == 1)                    \
+					attached[na++] = v_;      \
+				else if ((st) == 2)               \
+					detached[nd++] = v_;      \
+			}                                         \
+		}                                                 \
+	} while (0)
+	for (uint32_t i = 0; i < n; i++)
+		if (state[i])
+			PROCESS(i, state[i]);
+	while (na) {
+		uint32_t v = attached[--na];
+
+		for (uint32_t e = s->first_edge[v]; e < s->first_edge[v + 1]; e++)
+			if (s->edge_type[e] != LH_EDGE_HIDDEN && s->edge_type[e] != LH_EDGE_WEAK)
+				PROCESS(s->edge_to[e], 1);
+	}
+	while (nd) {
+		uint32_t v = detached[--nd];
+
+		if (state[v] == 1)
+			continue;
+		for (uint32_t e = s->first_edge[v]; e < s->first_edge[v + 1]; e++)
+			if (s->edge_type[e] != LH_EDGE_HIDDEN && s->edge_type[e] != LH_EDGE_WEAK)
+				PROCESS(s->edge_to[e], 2);
+	}
+#undef PROCESS
+	free(visited);
+	free(attached);
+	free(detached);
+}
+
+/* markDetachedDOMTreeNodes, markQueriableHeapObjects, markPageOwnedNodes */
+static void calculate_flags(struct lh_snapshot *s)
+{
+	uint32_t n = s->node_count, root = s->root, *stack, sp = 0;
+	uint8_t *flags;
+	size_t cap;
+
+	free(s->node_flags);
+	s->node_flags = flags = lh_xcalloc(n, 1);
+	for (uint32_t i = 0; i < n; i++)
+		if (s->node_type[i] == LH_NODE_NATIVE &&
+		    (lh_analysis_renamed(s, i) || !strncmp(lh_node_name(s, i), "Detached ", 9)))
+			flags[i] |= LH_NODE_DETACHED_DOM;
+
+	/* every edge pushes at most once per node visit: bound by edges + roots */
+	cap = (size_t)s->edge_count + n + 1;
+	stack = lh_xmalloc(lh_st_mult(cap, sizeof(uint32_t)));
+	for (uint32_t e = s->first_edge[root]; e < s->first_edge[root + 1]; e++)
+		if (s->node_type[s->edge_to[e]] != LH_NODE_SYNTHETIC)
+			stack[sp++] = s->edge_to[e];
+	while (sp) {
+		uint32_t v = stack[--sp];
+
+		if (flags[v] & LH_NODE_CAN_BE_QUERIED)
+			continue;
+		flags[v] |= LH_NODE_CAN_BE_QUERIED;
+		for (uint32_t e = s->first_edge[v]; e < s->first_edge[v + 1]; e++) {
+			unsigned t = s->edge_type[e];
+
+			if (flags[s->edge_to[e]] & LH_NODE_CAN_BE_QUERIED)
+				continue;
+			if (t == LH_EDGE_HIDDEN || t == LH_EDGE_INTERNAL || t == LH_EDGE_WEAK)
+				continue;
+			stack[sp++] = s->edge_to[e];
+		}
+	}
+
+	for (uint32_t e = s->first_edge[root]; e < s->first_edge[root + 1]; e++) {
+		uint32_t to = s->edge_to[e];
+		unsigned t = s->edge_type[e];
+
+		if (t == LH_EDGE_ELEMENT) {
+			if (s->node_type[to] != LH_NODE_SYNTHETIC ||
+			    strcmp(lh_node_name(s, to), "(Document DOM trees)"))
+				continue;
+		} else if (t != LH_EDGE_SHORTCUT) {
+			continue;
+		}
+		stack[sp++] = to;
+		flags[to] |= LH_NODE_PAGE_OBJECT;
+	}
+	while (sp) {
+		uint32_t v = stack[--sp];
+
+		for (uint32_t e = s->first_edge[v]; e < s->first_edge[v + 1]; e++) {
+			uint32_t to = s->edge_to[e];
+
+			if ((flags[to] & LH_NODE_PAGE_OBJECT) || s->edge_type[e] == LH_EDGE_WEAK)
+				continue;
+			stack[sp++] = to;
+			flags[to] |= LH_NODE_PAGE_OBJECT;
+		}
+	}
+	free(stack);
+}
+
+static void free_analysis(struct lh_analysis *a)
+{
+	if (!a)
+		return;
+	for (uint32_t i = 0; i < a->interface_count; i++) {
+		for (uint32_t p = 0; p < a->interfaces[i].prop_count; p++)
+			free(a->interfaces[i].props[p]);
+		free(a->interfaces[i].props);
+		free(a->interfaces[i].name);
+	}
+	free(a->interfaces);
+	free(a);
+}
+
+int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, unsigned flags)
+{
+	struct lh_progress *p = NULL;
+	struct lh_ephemerons eph = { 0 };
+	int ret;
+
+	if (!s->node_count || s->root >= s->node_count)
+		return lh_error("cannot analyze '%s': the snapshot has no root node",
+				s->path ? s->path : "");
+	free_analysis(s->analysis);
+	s->analysis = lh_xcalloc(1, sizeof(*s->analysis));
+	if (flags & LH_ANALYZE_PROGRESS)
+		p = lh_progress_start("retainers", 6);
+	lh_snapshot_build_retainers(s);
+	lh_progress_phase(p, "DOM state and flags", 6);
+	lh_progress_update(p, 1);
+	propagate_dom_state(s);
+	calculate_flags(s);
+	lh_progress_phase(p, "shallow sizes", 6);
+	lh_progress_update(p, 2);
+	lh_shallow_compute(s);
+	lh_progress_phase(p, "dominators", 6);
+	lh_progress_update(p, 3);
+	lh_dominators_compute(s, &eph);
+	lh_progress_phase(p, "distances", 6);
+	lh_progress_update(p, 4);
+	lh_distance_compute(s, &eph);
+	lh_ephemerons_release(&eph);
+	lh_progress_phase(p, "classes", 6);
+	lh_progress_update(p, 5);
+	ret = lh_classes_compute(s, base);
+	lh_progress_stop(p);
+	return ret;
+}
+
+int64_t lh_snapshot_find_class(const struct lh_snapshot *s, const char *key)
+{
+	for (uint32_t i = 0; i < s->class_count; i++)
+		if (!strcmp(s->classes[i].key, key))
+			return i;
+	return -1;
+}
+
+/* JSHeapSnapshot.calculateStatistics and the panel's "Other" */
+void lh_snapshot_statistics(const struct lh_snapshot *s, struct lh_statistics *st)
+{
+	const uint32_t *self = s->self_size ? s->self_size : s->node_self_size;
+	uint64_t native = s->extra_native_bytes;
+
+	memset(st, 0, sizeof(*st));
+	st->total = (s->retained_size ? s->retained_size[s->root] : 0) + s->extra_native_bytes;
+	for (uint32_t i = 0; i < s->node_count; i++) {
+		unsigned t = s->node_type[i];
+
+		if (t == LH_NODE_HIDDEN) {
+			st->system += self[i];
+		} else if (t == LH_NODE_NATIVE) {
+			native += self[i];
+			if (!lh_analysis_renamed(s, i) &&
+			    !strcmp(lh_node_name(s, i), "system / JSArrayBufferData"))
+				st->typed_arrays += self[i];
+		} else if (t == LH_NODE_CODE) {
+			st->code += self[i];
+		} else if (t == LH_NODE_STRING || t == LH_NODE_CONCATENATED_STRING ||
+			   t == LH_NODE_SLICED_STRING) {
+			st->strings += self[i];
+		} else if (!strcmp(lh_node_name(s, i), "Array")) {
+			uint64_t size = self[i];
+
+			/* calculateArraySize: plus the "elements" store if only the array holds it */
+			for (uint32_t e = s->first_edge[i]; e < s->first_edge[i + 1]; e++) {
+				uint32_t to = s->edge_to[e];
+
+				if (s->edge_type[e] != LH_EDGE_INTERNAL ||
+				    strcmp(lh_snapshot_str(s, s->edge_name[e]), "elements"))
+					continue;
+				if (s->first_retainer &&
+				    s->first_retainer[to + 1] - s->first_retainer[to] == 1)
+					size += self[to];
+				break;
+			}
+			st->js_arrays += size;
+		}
+	}
+	(void)native;
+	st->other = st->total - st->code - st->strings - st->js_arrays - st->typed_arrays - st->system;
+}
 
 void lh_snapshot_free_classes(struct lh_snapshot *s)
 {
@@ -14,4 +261,6 @@ void lh_snapshot_free_classes(struct lh_snapshot *s)
 	free(s->classes);
 	s->classes = NULL;
 	s->class_count = 0;
+	free_analysis(s->analysis);
+	s->analysis = NULL;
 }

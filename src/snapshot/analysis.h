@@ -1,0 +1,67 @@
+/*
+ * Private to the analysis passes (analyze.c, ephemeron.c, shallow.c,
+ * dominators.c, distance.c, classes.c): the state they share while
+ * lh_snapshot_analyze() runs, and what must outlive it (class names, the
+ * inferred interface definitions a later diff applies to another snapshot).
+ *
+ * Each pass is a port of one method of DevTools' HeapSnapshot.ts
+ * (heap-snapshot-toolkit 1.1.3); the comment above each pass names it.  The
+ * passes run in DevTools' order, because later ones read what earlier ones
+ * changed (the DOM state renames nodes, the shallow sizes feed the retained
+ * sizes, the flags feed the essential-edge rule).
+ */
+#ifndef LH_SNAPSHOT_ANALYSIS_H
+#define LH_SNAPSHOT_ANALYSIS_H
+
+#include <stdint.h>
+
+#include "snapshot.h"
+
+/*
+ * WeakMap ephemeron edge names, "<n> / part of key (K @1) -> value (V @2) pair
+ * in WeakMap (table @3)", parsed once per string index.
+ */
+struct lh_ephemerons {
+	uint32_t *state;       /* per string: 0 unparsed, 1 not a WeakMap edge name, 2 + pair */
+	uint64_t *table_id;    /* per pair: the "table @N" id */
+	uint32_t *pair_str;    /* per pair: a string holding it */
+	uint32_t *pair_off;    /* per pair: where the shared part starts in that string */
+	uint32_t pair_count, pair_alloc;
+	uint32_t *hash;        /* open addressing over pairs, 0 = empty, else pair + 1 */
+	uint32_t hash_size;    /* power of two */
+};
+
+/* Returns the pair number of string str if it is a WeakMap edge name, else -1. */
+int64_t lh_ephemerons_pair(struct lh_ephemerons *e, const struct lh_snapshot *s, uint32_t str);
+void lh_ephemerons_release(struct lh_ephemerons *e);
+
+/* One inferred interface: "{a, b, c}" and the raw property names it was made from. */
+struct lh_interface {
+	char *name;
+	char **props;          /* in edge order, as inferred */
+	uint32_t prop_count;
+};
+
+/* What lh_snapshot_analyze() keeps in s->analysis. */
+struct lh_analysis {
+	struct lh_interface *interfaces; /* this snapshot's own inferred definitions */
+	uint32_t interface_count;
+};
+
+/* Does node i carry DevTools' "Detached " prefix (propagateDOMState renamed it)? */
+static inline int lh_analysis_renamed(const struct lh_snapshot *s, uint32_t i)
+{
+	return s->node_type[i] == LH_NODE_NATIVE && s->node_detachedness &&
+	       s->node_detachedness[i] == 2;
+}
+
+/* Does any root edge lead to a user root (DevTools' #hasUserRoots)? */
+int lh_analysis_has_user_roots(const struct lh_snapshot *s);
+
+/* The passes, in the order lh_snapshot_analyze() runs them. */
+void lh_shallow_compute(struct lh_snapshot *s);
+void lh_dominators_compute(struct lh_snapshot *s, struct lh_ephemerons *eph);
+void lh_distance_compute(struct lh_snapshot *s, struct lh_ephemerons *eph);
+int lh_classes_compute(struct lh_snapshot *s, const struct lh_snapshot *base);
+
+#endif
