@@ -112,6 +112,7 @@ struct lh_snapshot {
 	uint32_t *node_class;      /* class index into classes[] */
 	struct lh_class *classes;  /* see analyze.h */
 	uint32_t class_count;
+	struct lh_analysis *analysis; /* private to the analysis passes (analysis.h) */
 };
 
 /* Loader options. */
