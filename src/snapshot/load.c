@@ -40,7 +40,12 @@
 #include "base/progress.h"
 #include "base/strbuf.h"
 
-#define DROP_CHUNK (64u << 20) /* give back file pages every 64 MiB parsed */
+/*
+ * Give back file pages every 8 MiB parsed: with two threads at most about
+ * twice that is resident at once, small next to the arrays being filled.
+ * (64 MiB left the peak above the file size on a 127 MB snapshot.)
+ */
+#define DROP_CHUNK (8u << 20)
 
 /* Where one top-level member's value lies: [start, end) holds its inside. */
 struct section {
@@ -217,6 +222,26 @@ static size_t skip_value(struct loader *l, size_t i, const char *what, struct pe
 	return i;
 }
 
+/*
+ * The first ']' at or after d[from], or NULL.  Scanning touches every page of
+ * the array; dropping them again as the scan goes keeps pass 1 from making the
+ * whole file resident before pass 2 has allocated anything (pass 2 maps them
+ * back from the page cache, which costs little next to the peak it saves).
+ */
+static const char *find_close(struct loader *l, size_t from)
+{
+	while (from < l->n) {
+		size_t len = l->n - from < DROP_CHUNK ? l->n - from : DROP_CHUNK;
+		const char *close = memchr(l->d + from, ']', len);
+
+		if (close)
+			return close;
+		drop(l, from, len);
+		from += len;
+	}
+	return NULL;
+}
+
 /* The inside of a numeric array "[...]" whose '[' is at d[i]. */
 static size_t locate_numbers(struct loader *l, size_t i, const char *what, struct section *sec)
 {
@@ -226,7 +251,7 @@ static size_t locate_numbers(struct loader *l, size_t i, const char *what, struc
 		perr_set(&l->err, i, "expected '[' to open \"%s\"", what);
 		return l->n;
 	}
-	close = memchr(l->d + i + 1, ']', l->n - i - 1);
+	close = find_close(l, i + 1);
 	if (!close) {
 		perr_set(&l->err, l->n, "truncated (file ends inside \"%s\"); was the snapshot still being written?",
 			 what);
@@ -284,7 +309,8 @@ static int locate(struct loader *l)
 		i = read_key(l, i, key, sizeof(key));
 		i = skip_ws(d, i, n);
 		if (d_at(l, i) != ':') {
-			perr_set(&l->err, i, i >= n ? "truncated after the name \"%s\"" : "expected ':' after \"%s\"", key);
+			perr_set(&l->err, i, i >= n ? "truncated after the name \"%s\"; was the snapshot still being written?"
+					  : "expected ':' after \"%s\"", key);
 			return -1;
 		}
 		i = skip_ws(d, i + 1, n);
@@ -304,6 +330,12 @@ static int locate(struct loader *l)
 			size_t start = i;
 
 			i = skip_value(l, i, key, &l->err);
+			if (i - start > DROP_CHUNK)
+				drop(l, start, i - start); /* see find_close */
+			if ((!strcmp(key, "snapshot") && l->header.found) || (!strcmp(key, "strings") && l->strings.found)) {
+				perr_set(&l->err, start, "\"%s\" appears twice", key);
+				return -1;
+			}
 			if (!strcmp(key, "snapshot")) {
 				l->header = (struct section){ start, i, 1 };
 			} else if (!strcmp(key, "strings")) {
@@ -392,13 +424,24 @@ static int map_types(struct loader *l, cJSON *arr, const char *const *known, int
 	return 0;
 }
 
-static int num_field(cJSON *obj, const char *name, double *out)
+/*
+ * A whole number from the header: 0 with *out set, 1 if the member is absent,
+ * -1 if it is there but not a whole number in [0, max].  The range check comes
+ * before any cast, since casting 1e300 to an integer is undefined behaviour.
+ */
+static int num_field(cJSON *obj, const char *name, double max, uint64_t *out)
 {
 	cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	double d;
 
+	if (!v)
+		return 1;
 	if (!cJSON_IsNumber(v))
 		return -1;
-	*out = v->valuedouble;
+	d = v->valuedouble;
+	if (!(d >= 0 && d <= max) || d != (double)(uint64_t)d)
+		return -1;
+	*out = (uint64_t)d;
 	return 0;
 }
 
@@ -407,7 +450,7 @@ static int parse_header(struct loader *l)
 	struct lh_snapshot *s = l->s;
 	size_t off = l->header.start;
 	cJSON *h, *meta, *nf, *ef, *lf, *nt, *et;
-	double v;
+	uint64_t v;
 	int rc = -1;
 
 	if (!l->header.found) {
@@ -466,26 +509,34 @@ static int parse_header(struct loader *l)
 	l->lf_line = index_of(lf, "line");
 	l->lf_col = index_of(lf, "column");
 
-	if (num_field(h, "node_count", &v) || v < 0 || v > UINT32_MAX - 1) {
-		perr_set(&l->err, off, "snapshot.node_count is missing or out of range");
+	if (num_field(h, "node_count", UINT32_MAX - 1, &v)) {
+		perr_set(&l->err, off, "snapshot.node_count is missing or not a whole number below 2^32");
 		goto out;
 	}
 	s->node_count = (uint32_t)v;
-	if (num_field(h, "edge_count", &v) || v < 0 || v > UINT32_MAX - 1) {
-		perr_set(&l->err, off, "snapshot.edge_count is missing or out of range");
+	if (num_field(h, "edge_count", UINT32_MAX - 1, &v)) {
+		perr_set(&l->err, off, "snapshot.edge_count is missing or not a whole number below 2^32");
 		goto out;
 	}
 	s->edge_count = (uint32_t)v;
-	if (!num_field(h, "trace_function_count", &v) && v >= 0 && v <= UINT32_MAX)
+	/* the optional ones: ignored when malformed, since nothing depends on them */
+	if (!num_field(h, "trace_function_count", UINT32_MAX, &v))
 		s->trace_function_count = (uint32_t)v;
-	if (!num_field(h, "extra_native_bytes", &v) && v >= 0)
-		s->extra_native_bytes = (uint64_t)v;
-	if (!num_field(h, "root_index", &v)) {
-		if (v < 0 || (uint64_t)v % (unsigned)l->node_fields || (uint64_t)v / (unsigned)l->node_fields >= s->node_count) {
-			perr_set(&l->err, off, "snapshot.root_index %.0f is not a node", v);
+	if (!num_field(h, "extra_native_bytes", 0x1p63, &v))
+		s->extra_native_bytes = v;
+	switch (num_field(h, "root_index", UINT32_MAX, &v)) {
+	case 0:
+		if (v % (unsigned)l->node_fields || v / (unsigned)l->node_fields >= s->node_count) {
+			perr_set(&l->err, off, "snapshot.root_index %llu is not a node (not a multiple of %d below %llu)",
+				 (unsigned long long)v, l->node_fields,
+				 (unsigned long long)s->node_count * (unsigned)l->node_fields);
 			goto out;
 		}
-		s->root = (uint32_t)((uint64_t)v / (unsigned)l->node_fields);
+		s->root = (uint32_t)(v / (unsigned)l->node_fields);
+		break;
+	case -1:
+		perr_set(&l->err, off, "snapshot.root_index is not a whole number");
+		goto out;
 	}
 	if (!s->node_count) {
 		perr_set(&l->err, off, "the snapshot has no nodes (node_count is 0)");
@@ -729,8 +780,12 @@ static uint64_t parse_edges_fwd(struct loader *l, size_t lo, size_t hi, struct p
 	return k;
 }
 
-/* Parse numbers [lo, hi) of "edges" backwards, the last being number total-1. Returns numbers read. */
-static uint64_t parse_edges_bwd(struct loader *l, size_t lo, size_t hi, struct perr *err)
+/*
+ * Parse numbers [lo, hi) of "edges" backwards, the last being number total-1.
+ * Returns numbers read; *bad_value is set when it stopped on a number that
+ * is well formed but wrong for its field (see recount_edges).
+ */
+static uint64_t parse_edges_bwd(struct loader *l, size_t lo, size_t hi, struct perr *err, int *bad_value)
 {
 	struct cursor c;
 	uint64_t total = (uint64_t)l->s->edge_count * (uint64_t)l->edge_fields, k = 0;
@@ -749,8 +804,10 @@ static uint64_t parse_edges_bwd(struct loader *l, size_t lo, size_t hi, struct p
 		}
 		idx = total - 1 - k;
 		if (store_edge_field(l, err, c.i, (uint32_t)(idx / (unsigned)l->edge_fields),
-				     (int)(idx % (unsigned)l->edge_fields), v))
+				     (int)(idx % (unsigned)l->edge_fields), v)) {
+			*bad_value = 1;
 			return k;
+		}
 		k++;
 		if (!(k & 0x3ffff) && last_drop - c.i > DROP_CHUNK) {
 			drop(l, c.i, last_drop - c.i);
@@ -994,6 +1051,7 @@ struct worker {
 	struct loader *l;
 	size_t edges_lo;     /* parse "edges" backwards from its end down to here */
 	uint64_t edge_numbers; /* numbers it read */
+	int bad_value;       /* it stopped on a number wrong for its field */
 	struct perr err;
 };
 
@@ -1003,7 +1061,7 @@ static void *worker_main(void *arg)
 	struct loader *l = w->l;
 
 	if (w->edges_lo < l->edges.end)
-		w->edge_numbers = parse_edges_bwd(l, w->edges_lo, l->edges.end, &w->err);
+		w->edge_numbers = parse_edges_bwd(l, w->edges_lo, l->edges.end, &w->err, &w->bad_value);
 	if (!w->err.set)
 		parse_strings(l, &w->err);
 	if (!w->err.set)
@@ -1030,6 +1088,27 @@ static size_t choose_split(const struct loader *l)
 		return l->edges.end; /* too small to be worth a split */
 	comma = memchr(l->d + l->edges.end - back, ',', back);
 	return comma ? (size_t)(comma - l->d) + 1 : l->edges.end;
+}
+
+/*
+ * A count the array cannot hold is found before anything is allocated: each
+ * number takes a digit and all but the last a ',', so a section of len bytes
+ * holds at most (len + 1) / 2 numbers.  Without this a 100-byte file claiming
+ * 4e9 nodes would ask for 70 GB before its arrays are looked at.
+ */
+static int check_room(struct loader *l, const struct section *sec, const char *what, const char *count_name,
+		      uint32_t count, int fields)
+{
+	uint64_t want = (uint64_t)count * (uint64_t)fields;
+	uint64_t room = ((uint64_t)(sec->end - sec->start) + 1) / 2;
+
+	if (want <= room)
+		return 0;
+	perr_set(&l->err, sec->end,
+		 "\"%s\" has room for at most %llu numbers in its %zu bytes, but snapshot.%s %u x %d fields needs %llu; the counts disagree with the arrays",
+		 what, (unsigned long long)room, sec->end - sec->start, count_name, count, fields,
+		 (unsigned long long)want);
+	return -1;
 }
 
 static int alloc_arrays(struct loader *l)
@@ -1096,6 +1175,33 @@ static int finish(struct loader *l)
 	return 0;
 }
 
+/*
+ * The back half is read from the end, so when "edges" holds more or fewer
+ * numbers than the header says, every field there is shifted and the first
+ * complaint is about a value ("to_node is not a multiple ...") rather than the
+ * count.  On that error path only, count the numbers of the back half without
+ * storing them, and if the total is off, say so instead: that is the real
+ * problem, and what a one-thread parse (reading forwards) would report.
+ */
+static void recount_edges(struct loader *l, struct worker *w, uint64_t front)
+{
+	struct cursor c;
+	struct perr syntax = { 0 };
+	uint64_t back = 0, total = (uint64_t)l->s->edge_count * (uint64_t)l->edge_fields;
+	uint32_t v;
+	int r;
+
+	cursor_init(&c, l, w->edges_lo, l->edges.end, 0, "edges", &syntax);
+	while ((r = fwd_next(&c, &v)) > 0)
+		back++;
+	if (r < 0 || front + back == total)
+		return; /* the value error stands */
+	w->err = (struct perr){ 0 };
+	perr_set(&w->err, l->edges.start,
+		 "\"edges\" holds %llu numbers, but snapshot.edge_count %u x %d fields is %llu; the counts disagree with the arrays",
+		 (unsigned long long)(front + back), l->s->edge_count, l->edge_fields, (unsigned long long)total);
+}
+
 static int load(struct loader *l, unsigned flags)
 {
 	struct worker w = { .l = l };
@@ -1111,7 +1217,9 @@ static int load(struct loader *l, unsigned flags)
 			 l->nodes.found ? "edges" : "nodes");
 		return -1;
 	}
-	if (alloc_arrays(l))
+	if (check_room(l, &l->nodes, "nodes", "node_count", l->s->node_count, l->node_fields) ||
+	    check_room(l, &l->edges, "edges", "edge_count", l->s->edge_count, l->edge_fields) ||
+	    alloc_arrays(l))
 		return -1;
 	if (l->progress)
 		lh_progress_phase(l->progress, "parsing",
@@ -1136,6 +1244,8 @@ static int load(struct loader *l, unsigned flags)
 		pthread_join(th, NULL);
 	else
 		worker_main(&w);
+	if (w.bad_value && !l->err.set)
+		recount_edges(l, &w, front);
 	if (w.err.set)
 		perr_set(&l->err, w.err.off, "%s", w.err.msg);
 	if (l->err.set)

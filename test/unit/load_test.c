@@ -1,0 +1,416 @@
+/*
+ * Unit tests for the heap snapshot loader (src/snapshot/load.c).
+ *
+ * The fixtures come from test/data/make_load_fixtures.py: tiny snapshots laid
+ * out the way Node writes them, each bent one way.  The pass_* ones are
+ * checked value by value here; every fail_* one must fail with a message that
+ * names the file and a byte offset.  A real snapshot, written by the node on
+ * this machine into $LH_TMP at test time, is cut at a thousand places and
+ * parsed with and without threads.  Cut copies live in buffers of exactly
+ * their size, so the sanitizer build sees any read past the end.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "snapshot/snapshot.h"
+#include "test.h"
+
+static const char *data_dir(void)
+{
+	static char dir[4096];
+	const char *top = getenv("LH_TOP");
+
+	snprintf(dir, sizeof(dir), "%s/test/data", top ? top : ".");
+	return dir;
+}
+
+static struct lh_snapshot *load_fixture(const char *name, unsigned flags)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/%s.heapsnapshot", data_dir(), name) >= (int)sizeof(path))
+		return NULL;
+	return lh_snapshot_load(path, flags);
+}
+
+static char *read_all(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n)
+{
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*size = (size_t)n;
+	return buf;
+}
+
+/* Parse data[0, size) from a buffer of exactly that size; msg gets the error. */
+static struct lh_snapshot *parse_exact(const char *data, size_t size, unsigned flags, struct strbuf *msg)
+{
+	char *copy = malloc(size ? size : 1);
+	struct lh_snapshot *s;
+
+	memcpy(copy, data, size);
+	strbuf_reset(msg);
+	lh_error_capture(msg);
+	s = lh_snapshot_parse("cut.heapsnapshot", copy, size, flags);
+	lh_error_capture(NULL);
+	free(copy);
+	return s;
+}
+
+static int arrays_equal(const struct lh_snapshot *a, const struct lh_snapshot *b)
+{
+	size_t n = a->node_count, m = a->edge_count;
+
+	return a->node_count == b->node_count && a->edge_count == b->edge_count &&
+	       a->string_count == b->string_count && a->location_count == b->location_count &&
+	       a->root == b->root && a->extra_native_bytes == b->extra_native_bytes &&
+	       !memcmp(a->node_type, b->node_type, n) && !memcmp(a->node_name, b->node_name, n * 4) &&
+	       !memcmp(a->node_id, b->node_id, n * 4) && !memcmp(a->node_self_size, b->node_self_size, n * 4) &&
+	       !memcmp(a->first_edge, b->first_edge, (n + 1) * 4) && !memcmp(a->edge_type, b->edge_type, m) &&
+	       !memcmp(a->edge_name, b->edge_name, m * 4) && !memcmp(a->edge_to, b->edge_to, m * 4) &&
+	       !memcmp(a->string_off, b->string_off, ((size_t)a->string_count + 1) * 8) &&
+	       !memcmp(a->string_pool, b->string_pool, a->string_off[a->string_count]) &&
+	       (!a->location_count ||
+		!memcmp(a->locations, b->locations, a->location_count * sizeof(*a->locations)));
+}
+
+/* The graph every pass_load_* fixture holds (see make_load_fixtures.py). */
+static void check_minimal(const struct lh_snapshot *s, int has_detachedness)
+{
+	static const uint8_t type[] = { LH_NODE_SYNTHETIC, LH_NODE_OBJECT, LH_NODE_OBJECT, LH_NODE_STRING };
+	static const uint32_t id[] = { 1, 3, 5, 7 }, size[] = { 0, 16, 32, 24 }, first[] = { 0, 3, 5, 6, 6 };
+	static const uint8_t det[] = { 0, 1, 2, 0 };
+	static const uint8_t etype[] = { LH_EDGE_ELEMENT, LH_EDGE_PROPERTY, LH_EDGE_SHORTCUT,
+					 LH_EDGE_PROPERTY, LH_EDGE_WEAK, LH_EDGE_INTERNAL };
+	static const uint32_t ename[] = { 1, 5, 6, 5, 6, 6 }, eto[] = { 1, 2, 3, 2, 3, 3 };
+
+	if (!s) {
+		CHECK(s);
+		return;
+	}
+	CHECK_EQ(s->node_count, 4);
+	CHECK_EQ(s->edge_count, 6);
+	CHECK_EQ(s->string_count, 13);
+	for (int i = 0; i < 4; i++) {
+		CHECK_EQ(s->node_type[i], type[i]);
+		CHECK_EQ(s->node_id[i], id[i]);
+		CHECK_EQ(s->node_self_size[i], size[i]);
+		CHECK_EQ(s->node_detachedness[i], has_detachedness ? det[i] : 0);
+	}
+	CHECK_STR(lh_node_name(s, 1), "Object");
+	CHECK_STR(lh_node_name(s, 2), "Foo");
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(s->first_edge[i], first[i]);
+	for (int i = 0; i < 6; i++) {
+		CHECK_EQ(s->edge_type[i], etype[i]);
+		CHECK_EQ(s->edge_name[i], ename[i]);
+		CHECK_EQ(s->edge_to[i], eto[i]);
+	}
+	CHECK_STR(s->node_type_names[LH_NODE_SYNTHETIC], "synthetic");
+	CHECK_STR(s->edge_type_names[LH_EDGE_WEAK], "weak");
+}
+
+TEST(load_minimal_snapshot)
+{
+	struct lh_snapshot *s = load_fixture("pass_load_minimal", 0);
+
+	check_minimal(s, 1);
+	if (s) {
+		CHECK_EQ(s->root, 0);
+		CHECK_EQ(s->location_count, 2);
+		/* sorted by node, though V8 writes them in any order */
+		CHECK_EQ(s->locations[0].node, 1);
+		CHECK_EQ(s->locations[0].script_id, 3);
+		CHECK_EQ(s->locations[1].node, 2);
+		CHECK_EQ(s->locations[1].script_id, 12);
+		CHECK_EQ(s->locations[1].line, 27);
+		CHECK_EQ(s->locations[1].column, 4);
+		CHECK(lh_snapshot_location(s, 2) == &s->locations[1]);
+		CHECK(lh_snapshot_location(s, 0) == NULL);
+	}
+	lh_snapshot_free(s);
+}
+
+TEST(load_field_layout_comes_from_meta)
+{
+	struct lh_snapshot *s;
+
+	s = load_fixture("pass_load_reordered_fields", 0);
+	check_minimal(s, 1);
+	lh_snapshot_free(s);
+	s = load_fixture("pass_load_extra_field", 0);
+	check_minimal(s, 1);
+	lh_snapshot_free(s);
+	/* six fields, no detachedness, as Node before 20 writes them */
+	s = load_fixture("pass_load_no_detachedness", 0);
+	check_minimal(s, 0);
+	lh_snapshot_free(s);
+}
+
+TEST(load_optional_sections)
+{
+	struct lh_snapshot *s = load_fixture("pass_load_optional_sections", 0);
+
+	check_minimal(s, 1);
+	if (s) {
+		CHECK_EQ(s->extra_native_bytes, 123456);
+		CHECK_EQ(s->root, 0);
+		CHECK_EQ(s->location_count, 2);
+	}
+	lh_snapshot_free(s);
+	s = load_fixture("pass_load_no_locations", 0);
+	check_minimal(s, 1);
+	if (s)
+		CHECK_EQ(s->location_count, 0);
+	lh_snapshot_free(s);
+	s = load_fixture("pass_load_whitespace", 0);
+	check_minimal(s, 1);
+	lh_snapshot_free(s);
+}
+
+TEST(load_string_escapes)
+{
+	struct lh_snapshot *s = load_fixture("pass_load_minimal", 0);
+
+	if (!s) {
+		CHECK(s);
+		return;
+	}
+	CHECK_STR(lh_snapshot_str(s, 0), "<dummy>");
+	CHECK_STR(lh_snapshot_str(s, 1), "");
+	CHECK_STR(lh_snapshot_str(s, 7), "tab\there\nnl \"q\" back\\slash / \b\f\r");
+	CHECK_STR(lh_snapshot_str(s, 8), "caf\xc3\xa9 \xe2\x82\xac \x1f");
+	/* a surrogate pair is one code point, U+1F600, in four bytes */
+	CHECK_STR(lh_snapshot_str(s, 9), "smile \xf0\x9f\x98\x80 end");
+	/* lone surrogates are kept as WTF-8, three bytes each */
+	CHECK_STR(lh_snapshot_str(s, 10), "lone \xed\xa0\x80 and \xed\xb0\x80!");
+	CHECK_STR(lh_snapshot_str(s, 11), "raw DEL \x7f");
+	CHECK_STR(lh_snapshot_str(s, 12), "lower \xc3\xa9\xf0\x9f\x98\x80");
+	CHECK_STR(lh_snapshot_str(s, 13), ""); /* out of range */
+	/* string_off gives lengths, NULs excluded */
+	CHECK_EQ(s->string_off[10] - s->string_off[9] - 1, strlen("smile \xf0\x9f\x98\x80 end"));
+	lh_snapshot_free(s);
+}
+
+/* One string far longer than any buffer a loader might size by guess. */
+TEST(load_long_string)
+{
+	const char *head = "{\"snapshot\":{\"meta\":{\"node_fields\":[\"type\",\"name\",\"id\",\"self_size\",\"edge_count\"],"
+			   "\"node_types\":[[\"hidden\"]],\"edge_fields\":[\"type\",\"name_or_index\",\"to_node\"],"
+			   "\"edge_types\":[[\"weak\"]]},\"node_count\":1,\"edge_count\":0},"
+			   "\"nodes\":[0,1,1,0,0],\"edges\":[],\"strings\":[\"\",\"";
+	size_t body = 8u << 20, hl = strlen(head), k;
+	struct strbuf sb = STRBUF_INIT, msg = STRBUF_INIT;
+	struct lh_snapshot *s;
+
+	strbuf_add(&sb, head, hl);
+	for (k = 0; k < body / 8; k++)
+		strbuf_add(&sb, "ab\\u00e9\\\"", 10);
+	strbuf_add(&sb, "\"]}", 3);
+	s = parse_exact(sb.buf, sb.len, 0, &msg);
+	CHECK(s);
+	if (s) {
+		const char *str = lh_snapshot_str(s, 1);
+
+		CHECK_EQ(strlen(str), body / 8 * 5);
+		CHECK(!memcmp(str, "ab\xc3\xa9\"ab", 7));
+	}
+	lh_snapshot_free(s);
+	strbuf_release(&sb);
+	strbuf_release(&msg);
+}
+
+/* Every fail_* fixture fails, naming the file and a byte offset. */
+TEST(load_fail_fixtures)
+{
+	DIR *dir = opendir(data_dir());
+	struct strbuf msg = STRBUF_INIT;
+	struct dirent *de;
+	int seen = 0;
+
+	CHECK(dir);
+	while (dir && (de = readdir(dir))) {
+		char path[4096];
+		struct lh_snapshot *s;
+
+		if (strncmp(de->d_name, "fail_", 5) || !strstr(de->d_name, ".heapsnapshot"))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", data_dir(), de->d_name) >= (int)sizeof(path))
+			continue;
+		strbuf_reset(&msg);
+		lh_error_capture(&msg);
+		s = lh_snapshot_load(path, 0);
+		lh_error_capture(NULL);
+		seen++;
+		if (s || !strstr(msg.buf, path) || !strstr(msg.buf, "(at byte ")) {
+			fprintf(stderr, "  %s: %s\n", de->d_name, s ? "loaded" : msg.buf);
+			CHECK(!"a fail_* fixture fails with file and offset");
+		}
+		lh_snapshot_free(s);
+	}
+	if (dir)
+		closedir(dir);
+	CHECK(seen >= 30);
+	strbuf_release(&msg);
+}
+
+TEST(load_not_a_file)
+{
+	struct strbuf msg = STRBUF_INIT;
+
+	lh_error_capture(&msg);
+	CHECK(!lh_snapshot_load(data_dir(), 0));
+	CHECK(strstr(msg.buf, "is a directory"));
+	strbuf_reset(&msg);
+	CHECK(!lh_snapshot_load("/nonexistent/x.heapsnapshot", 0));
+	CHECK(strstr(msg.buf, "/nonexistent/x.heapsnapshot"));
+	lh_error_capture(NULL);
+	strbuf_release(&msg);
+}
+
+/*
+ * A real snapshot of a tiny node program, written once into $LH_TMP.
+ * Without node the many-edges fixture stands in (it still takes the
+ * two-thread path), so the tests below never pass vacuously.
+ */
+static char *real_snapshot(size_t *size, char *path, size_t pathsz)
+{
+	const char *tmp = getenv("LH_TMP");
+	struct stat st;
+
+	snprintf(path, pathsz, "%s/load_test_real.heapsnapshot", tmp ? tmp : "/tmp");
+	if (stat(path, &st) && !system("command -v node >/dev/null 2>&1")) {
+		char cmd[8192];
+
+		snprintf(cmd, sizeof(cmd),
+			 "node -e 'const m = new Map(); for (let i = 0; i < 200; i++) m.set(\"k\" + i, {i, s: \"\\u00e9\\ud83d\\ude00\" + i});"
+			 " globalThis.keep = m; require(\"v8\").writeHeapSnapshot(process.argv[1] + \".part\")' '%s' &&"
+			 " mv '%s.part' '%s'",
+			 path, path, path);
+		if (system(cmd))
+			fprintf(stderr, "  could not write a snapshot with node\n");
+	}
+	if (stat(path, &st)) {
+		fprintf(stderr, "  no node: using the many-edges fixture instead of a real snapshot\n");
+		if (snprintf(path, pathsz, "%s/pass_load_many_edges.heapsnapshot", data_dir()) >= (int)pathsz)
+			return NULL;
+	}
+	return read_all(path, size);
+}
+
+TEST(load_threads_give_identical_arrays)
+{
+	char path[4096];
+	size_t size;
+	char *data = real_snapshot(&size, path, sizeof(path));
+	struct lh_snapshot *a, *b, *c;
+
+	CHECK(data);
+	if (!data)
+		return;
+	a = lh_snapshot_load(path, 0);
+	b = lh_snapshot_load(path, LH_LOAD_NO_THREADS);
+	c = lh_snapshot_parse(path, data, size, 0);
+	CHECK(a && b && c);
+	if (a && b && c) {
+		CHECK(a->node_count > 0 && a->edge_count > 0);
+		CHECK(arrays_equal(a, b));
+		CHECK(arrays_equal(a, c));
+	}
+	lh_snapshot_free(a);
+	lh_snapshot_free(b);
+	lh_snapshot_free(c);
+	free(data);
+}
+
+static size_t find_after(const char *data, size_t size, const char *key)
+{
+	const char *p = memmem(data, size, key, strlen(key));
+
+	return p ? (size_t)(p - data) : 0;
+}
+
+/*
+ * Cut the real snapshot at 1000 places: evenly spread, plus every byte of the
+ * header and the bytes around each section's start, where the loader changes
+ * from one scanner to another.  Every cut must fail cleanly.  A few hundred of
+ * them also get "]}" appended, which closes the object and so takes the cut
+ * past pass 1 into the number and string parsers.
+ */
+TEST(load_truncated_everywhere)
+{
+	static const char *const keys[] = { "\"nodes\"", "\"edges\"", "\"trace_function_infos\"",
+					    "\"locations\"", "\"strings\"" };
+	char path[4096];
+	size_t size, cuts[1000], ncut = 0, k;
+	char *data = real_snapshot(&size, path, sizeof(path));
+	struct strbuf msg = STRBUF_INIT, closed = STRBUF_INIT;
+	int bad = 0;
+
+	CHECK(data);
+	if (!data)
+		return;
+	for (k = 0; k < 300 && k < size; k++)
+		cuts[ncut++] = k;
+	for (size_t j = 0; j < sizeof(keys) / sizeof(*keys); j++) {
+		size_t at = find_after(data, size, keys[j]);
+
+		for (k = at > 20 ? at - 20 : 0; k < at + 40 && k < size && ncut < 500; k++)
+			cuts[ncut++] = k;
+	}
+	for (size_t left = 1000 - ncut, j = 1; j <= left; j++)
+		cuts[ncut++] = (size_t)((unsigned long long)size * j / (left + 1));
+	for (k = 0; k < ncut; k++) {
+		size_t cut = cuts[k] < size ? cuts[k] : size - 1;
+		struct lh_snapshot *s = parse_exact(data, cut, k & 1 ? 0 : LH_LOAD_NO_THREADS, &msg);
+
+		if (s || !strstr(msg.buf, "cannot read 'cut.heapsnapshot': ") || !strstr(msg.buf, "(at byte ")) {
+			if (bad++ < 5)
+				fprintf(stderr, "  cut at %zu: %s\n", cut, s ? "loaded" : msg.buf);
+		}
+		lh_snapshot_free(s);
+		if (k % 3 || cut + 2 >= size)
+			continue;
+		strbuf_reset(&closed);
+		strbuf_add(&closed, data, cut);
+		strbuf_add(&closed, "]}", 2);
+		s = parse_exact(closed.buf, closed.len, k & 2 ? 0 : LH_LOAD_NO_THREADS, &msg);
+		if (s || !strstr(msg.buf, "(at byte ")) {
+			if (bad++ < 5)
+				fprintf(stderr, "  cut at %zu + \"]}\": %s\n", cut, s ? "loaded" : msg.buf);
+		}
+		lh_snapshot_free(s);
+	}
+	CHECK_EQ(ncut, 1000);
+	CHECK_EQ(bad, 0);
+	/* and uncut it loads */
+	{
+		struct lh_snapshot *s = parse_exact(data, size, 0, &msg);
+
+		CHECK(s);
+		lh_snapshot_free(s);
+	}
+	strbuf_release(&msg);
+	strbuf_release(&closed);
+	free(data);
+}
