@@ -35,9 +35,9 @@ O = 1
 endif
 
 CFLAGS_ALL = $(CFLAGS_BASE) $(WARN) $(CFLAGS)
-LIBS = -lcjson -lm -pthread
+LIBS = -lcjson -lm -pthread -ldw -lelf -ldl
 
-LIB_SRC := $(wildcard src/base/*.c src/snapshot/*.c src/report/*.c)
+LIB_SRC := $(wildcard src/base/*.c src/snapshot/*.c src/report/*.c src/native/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/leakhunt.c
 UNIT_SRC := $(wildcard test/unit/*.c)
 
@@ -45,7 +45,16 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-all: $(BUILD)/leakhunt
+all: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
+
+# The preload library: always plain -O2 -g, never sanitized (ASan and the
+# preload both interpose malloc), no C++ runtime, only interposed names exported.
+PRELOAD_SRC := $(wildcard src/native/preload/*.c)
+PRELOAD_CFLAGS = -std=gnu11 -g -O2 -fPIC -fvisibility=hidden -fno-omit-frame-pointer \
+	-pthread -D_GNU_SOURCE -Isrc $(WARN)
+$(BUILD)/libleakhunt.so: $(PRELOAD_SRC) $(wildcard src/native/preload/*.h) src/native/lht.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PRELOAD_CFLAGS) -shared -o $@ $(PRELOAD_SRC) -lunwind -ldl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -61,7 +70,7 @@ $(BUILD)/leakhunt: $(CMD_OBJ) $(BUILD)/libleakhunt-core.a
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libleakhunt-core.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-test: $(BUILD)/leakhunt $(BUILD)/unit-tests
+test: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so $(BUILD)/unit-tests
 	LEAKHUNT_BUILDS=$(BUILD) bash test/run.sh
 
 check: test

@@ -22,6 +22,8 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "compare two heap snapshots class by class (DevTools' Comparison)" },
 	{ "paths", cmd_paths, "retainer paths from the GC roots to an object" },
 	{ "objects", cmd_objects, "findjsobjects census: objects by constructor and properties" },
+	{ "record", cmd_record, "run a program and record its heap allocations into a .lht trace" },
+	{ "report", cmd_report, "summarize a .lht trace: calls, temporaries, peak, leaks" },
 	{ "stats", cmd_stats, "DevTools' Statistics: totals by kind, node and edge counts" },
 };
 

@@ -11,6 +11,8 @@ int cmd_diff(int argc, char **argv);
 int cmd_paths(int argc, char **argv);
 int cmd_objects(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Shared option handling: returns 1 when argv[i] was -v/-vv/--verbose (and counted). */
 int lh_cmd_verbose_opt(const char *arg);

@@ -1,0 +1,303 @@
+/*
+ * leakhunt record: run a program under libleakhunt.so and leave a
+ * self-contained .lht trace (docs/record.md, format in docs/lht-format.md).
+ *
+ * This process only launches, waits and finishes the file: it creates the
+ * trace exclusively (never overwriting), hands the preload its configuration
+ * in one environment variable, and after the program ended appends the symbol
+ * table of the trace and of every followed child's trace.  Ctrl-C goes to the
+ * program; we ignore it so that the file still gets its symbols.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/human.h"
+#include "base/strbuf.h"
+#include "cmd.h"
+#include "native/lht.h"
+#include "native/symbolize.h"
+#include "native/trace.h"
+
+static const char usage_text[] =
+	"usage: leakhunt record [options] -- CMD [ARGS...]\n"
+	"\n"
+	"Run CMD with every heap allocation recorded (malloc and friends, with a\n"
+	"backtrace each) into FILE.lht, then append the symbols so the file can be\n"
+	"analyzed anywhere with 'leakhunt report'.\n"
+	"\n"
+	"  -o, --output FILE   the trace (default leakhunt.<cmd>.<pid>.lht; never overwritten)\n"
+	"  --depth N           frames kept per backtrace (default 256, at most 1024);\n"
+	"                      deeper stacks keep their innermost N frames, marked truncated\n"
+	"  --unwind MODE       dwarf (libunwind, complete), fp (frame pointers, fast, needs\n"
+	"                      -fno-omit-frame-pointer everywhere) or auto (default: dwarf)\n"
+	"  --sample BYTES      not implemented yet: every allocation is recorded\n"
+	"  --follow-fork       forked children write FILE.<pid>.lht (default: not traced)\n"
+	"  -v                  more detail on stderr\n"
+	"  -h, --help          this help\n";
+
+/* libleakhunt.so: $LEAKHUNT_PRELOAD, next to this binary, or ../lib/leakhunt/. */
+static int find_preload(struct strbuf *out)
+{
+	const char *env = getenv("LEAKHUNT_PRELOAD");
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		strbuf_addstr(out, env);
+		return access(env, R_OK) ? lh_error("cannot use LEAKHUNT_PRELOAD='%s': %s", env, strerror(errno)) : 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return lh_error("cannot find libleakhunt.so: /proc/self/exe: %s", strerror(errno));
+	self[n] = 0;
+	strbuf_addf(out, "%s/libleakhunt.so", dirname(self));
+	if (!access(out->buf, R_OK))
+		return 0;
+	strbuf_reset(out);
+	strbuf_addf(out, "%s/../lib/leakhunt/libleakhunt.so", self);
+	if (!access(out->buf, R_OK))
+		return 0;
+	return lh_error("cannot find libleakhunt.so next to '%s' or in ../lib/leakhunt; "
+			"set LEAKHUNT_PRELOAD to its path", self);
+}
+
+/* Absolute, so that a program that changes directory still finds it. */
+static void absolute(struct strbuf *sb, const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		strbuf_addf(sb, "%s/", cwd);
+	strbuf_addstr(sb, path);
+}
+
+static int create_trace(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return lh_error("cannot write '%s': the file exists; choose another name with -o "
+					"or remove it", path);
+		return lh_error("cannot create '%s': %s", path, strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+/* Symbolize one trace and the followed children it names, depth first. */
+static int finish_trace(const char *path, int depth)
+{
+	struct lh_symbolize_stats st;
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	struct strbuf children = STRBUF_INIT;
+	int ret = 0;
+
+	if (lh_symbolize_trace(path, &st))
+		return -1;
+	lh_info("%s: %llu addresses, %llu with a function, %llu frames, %llu modules",
+		path, (unsigned long long)st.ips, (unsigned long long)st.resolved,
+		(unsigned long long)st.frames, (unsigned long long)st.modules);
+	if (depth > 16 || lh_trace_open(&t, path))
+		return 0;
+	while (lh_trace_next(&t, &r))
+		if (r.type == LHT_REC_CHILD) {
+			strbuf_add(&children, r.str, r.str_len);
+			strbuf_addch(&children, '\n');
+		}
+	lh_trace_release(&t);
+	for (char *p = children.buf, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		*nl = 0;
+		if (!access(p, R_OK)) {
+			fprintf(stderr, "leakhunt record: child trace %s\n", p);
+			if (finish_trace(p, depth + 1))
+				ret = -1;
+		}
+	}
+	strbuf_release(&children);
+	return ret;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "unwind", required_argument, NULL, 'u' },
+		{ "sample", required_argument, NULL, 's' },
+		{ "follow-fork", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct strbuf preload = STRBUF_INIT, out = STRBUF_INIT, conf = STRBUF_INIT;
+	const char *output = NULL;
+	int depth = 256, unwind = LHT_UNWIND_AUTO, follow_fork = 0, c, status, pipefd[2];
+	uint64_t sample = 0;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	pid_t pid;
+	char errbuf[512];
+	ssize_t n;
+
+	while ((c = getopt_long(argc, argv, "+ho:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'd': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v < 1 || v > 1024) {
+				lh_error("--depth '%s': expected a number of frames from 1 to 1024", optarg);
+				return 2;
+			}
+			depth = (int)v;
+			break;
+		}
+		case 'u':
+			if (!strcmp(optarg, "auto"))
+				unwind = LHT_UNWIND_AUTO;
+			else if (!strcmp(optarg, "dwarf"))
+				unwind = LHT_UNWIND_DWARF;
+			else if (!strcmp(optarg, "fp"))
+				unwind = LHT_UNWIND_FP;
+			else {
+				lh_error("--unwind '%s': expected dwarf, fp or auto", optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			if (lh_parse_size(optarg, &sample)) {
+				lh_error("--sample '%s': expected a size such as 512k", optarg);
+				return 2;
+			}
+			if (sample)
+				lh_warn("--sample is not implemented yet; recording every allocation");
+			break;
+		case 'f':
+			follow_fork = 1;
+			break;
+		case 'v':
+			lh_verbosity++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	if (find_preload(&preload))
+		return 1;
+	if (output) {
+		absolute(&out, output);
+		if (out.len < 4 || strcmp(out.buf + out.len - 4, ".lht"))
+			strbuf_addstr(&out, ".lht");
+		if (create_trace(out.buf))
+			return 1;
+	}
+	/* the child tells us why exec failed through a close-on-exec pipe */
+	if (pipe2(pipefd, O_CLOEXEC))
+		lh_die("cannot create a pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		lh_die("cannot fork: %s", strerror(errno));
+	if (!pid) {
+		const char *old = getenv("LD_PRELOAD");
+		struct strbuf ld = STRBUF_INIT;
+		int len;
+
+		close(pipefd[0]);
+		if (!output) {
+			char *cmd = lh_xstrdup(argv[optind]);
+			struct strbuf name = STRBUF_INIT;
+
+			strbuf_addf(&name, "leakhunt.%s.%d.lht", basename(cmd), (int)getpid());
+			absolute(&out, name.buf);
+			if (create_trace(out.buf)) {
+				len = snprintf(errbuf, sizeof(errbuf), "cannot create the trace '%s'", out.buf);
+				(void)!write(pipefd[1], errbuf, (size_t)len);
+				_exit(127);
+			}
+		}
+		strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=%d,keep_preload=0,out=%s",
+			    depth, unwind, follow_fork, out.buf);
+		strbuf_addstr(&ld, preload.buf);
+		if (old && *old)
+			strbuf_addf(&ld, ":%s", old);
+		setenv("LD_PRELOAD", ld.buf, 1);
+		setenv("LEAKHUNT_RECORD", conf.buf, 1);
+		execvp(argv[optind], argv + optind);
+		len = snprintf(errbuf, sizeof(errbuf), "cannot run '%s': %s", argv[optind], strerror(errno));
+		(void)!write(pipefd[1], errbuf, (size_t)len);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	n = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if (!output) {
+		char *cmd = lh_xstrdup(argv[optind]);
+		struct strbuf name = STRBUF_INIT;
+
+		strbuf_addf(&name, "leakhunt.%s.%d.lht", basename(cmd), (int)pid);
+		absolute(&out, name.buf);
+		strbuf_release(&name);
+		free(cmd);
+	}
+	if (n > 0) {
+		errbuf[n] = 0;
+		if (output || access(out.buf, F_OK) == 0)
+			unlink(out.buf);
+		lh_error("%s", errbuf);
+		return 127;
+	}
+	{
+		struct stat sb;
+
+		if (stat(out.buf, &sb) == 0 && sb.st_size == 0) {
+			unlink(out.buf);
+			lh_error("'%s' ran but wrote no trace: a static or setuid executable ignores "
+				 "LD_PRELOAD, so leakhunt cannot record it", argv[optind]);
+			return 1;
+		}
+	}
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "leakhunt record: '%s' was killed by signal %d; the trace keeps what "
+			"reached the file\n", argv[optind], WTERMSIG(status));
+	if (finish_trace(out.buf, 0))
+		return 1;
+	fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
+	strbuf_release(&preload);
+	strbuf_release(&out);
+	strbuf_release(&conf);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}

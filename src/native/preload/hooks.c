@@ -1,0 +1,275 @@
+/*
+ * The interposed libc names of libleakhunt.so (mimalloc's alloc-override.c,
+ * heaptrack's heaptrack_preload.cpp): malloc and its nine relatives, dlopen
+ * and dlclose (module maps change), _exit (buffers must reach the file).
+ *
+ * Bootstrap: the real functions come from dlsym(RTLD_NEXT), and dlsym itself
+ * may call calloc before we have a real calloc to forward to.  Such early
+ * requests are served from a static bump buffer that free() recognises and
+ * ignores.  Reentrancy: every hook sets a thread-local flag while it works, so
+ * an allocation made by our own machinery (libunwind, pthread internals, a
+ * realloc inside a hook) goes straight to libc and is never recorded.
+ *
+ * Order per event: an allocation is recorded after the real call returns, a
+ * free before the real free, so that in the trace an address is never given
+ * out again before its free was recorded.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "native/preload/preload.h"
+
+static void *(*real_malloc)(size_t);
+static void (*real_free)(void *);
+static void *(*real_calloc)(size_t, size_t);
+static void *(*real_realloc)(void *, size_t);
+static int (*real_posix_memalign)(void **, size_t, size_t);
+static void *(*real_aligned_alloc)(size_t, size_t);
+static void *(*real_memalign)(size_t, size_t);
+static void *(*real_valloc)(size_t);
+static void *(*real_pvalloc)(size_t);
+static void *(*real_dlopen)(const char *, int);
+static int (*real_dlclose)(void *);
+static void (*real__exit)(int) __attribute__((noreturn));
+
+/* dlsym's own allocations before the real calloc is known; 16-byte headers
+ * hold each block's size so that realloc can copy out of it. */
+static _Alignas(16) unsigned char boot_buf[32768];
+static size_t boot_used;
+static int resolving;
+
+static int in_boot(const void *p)
+{
+	return (const unsigned char *)p >= boot_buf && (const unsigned char *)p < boot_buf + sizeof(boot_buf);
+}
+
+static void *boot_alloc(size_t n)
+{
+	size_t need = ((n + 15) & ~(size_t)15) + 16, off;
+
+	off = __atomic_fetch_add(&boot_used, need, __ATOMIC_RELAXED);
+	if (off + need > sizeof(boot_buf))
+		return NULL;
+	memcpy(boot_buf + off, &n, sizeof(n));
+	memset(boot_buf + off + 16, 0, n);
+	return boot_buf + off + 16;
+}
+
+static void *next(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+static __attribute__((noinline)) void resolve(void)
+{
+	if (resolving)
+		return;
+	resolving = 1;
+	real_calloc = next("calloc");
+	real_malloc = next("malloc");
+	real_free = next("free");
+	real_realloc = next("realloc");
+	real_posix_memalign = next("posix_memalign");
+	real_aligned_alloc = next("aligned_alloc");
+	real_memalign = next("memalign");
+	real_valloc = next("valloc");
+	real_pvalloc = next("pvalloc");
+	real_dlopen = next("dlopen");
+	real_dlclose = next("dlclose");
+	real__exit = next("_exit");
+	resolving = 0;
+	if (!real_malloc || !real_free || !real_calloc || !real_realloc) {
+		static const char msg[] = "libleakhunt: cannot find libc's malloc; not recording\n";
+
+		(void)!write(2, msg, sizeof(msg) - 1);
+		abort();
+	}
+}
+
+/* The slow path of every hook: the real functions are not known yet. */
+static __attribute__((noinline)) void *early_alloc(size_t n)
+{
+	if (resolving)
+		return boot_alloc(n);
+	resolve();
+	return NULL;
+}
+
+/* Constructor: resolve, then start recording (read the configuration, open
+ * the trace, start the sampling thread) before main runs. */
+__attribute__((constructor)) static void preload_init(void)
+{
+	if (!real_malloc)
+		resolve();
+	lh_record_start();
+}
+
+__attribute__((destructor)) static void preload_fini(void)
+{
+	lh_record_finish();
+}
+
+/* The hook body shared by the allocating functions: forward when busy. */
+#define ENTER()                                       \
+	int lh_busy_ = lh_preload_busy || !lh_preload_active; \
+	if (!lh_busy_)                                \
+		lh_preload_busy = 1
+#define LEAVE()                      \
+	if (!lh_busy_)               \
+		lh_preload_busy = 0
+
+LH_EXPORT void *malloc(size_t n)
+{
+	void *p;
+
+	if (LH_UNLIKELY(!real_malloc) && (p = early_alloc(n), !real_malloc))
+		return p;
+	ENTER();
+	p = real_malloc(n);
+	if (!lh_busy_ && p)
+		lh_record_alloc(p, n);
+	LEAVE();
+	return p;
+}
+
+LH_EXPORT void free(void *p)
+{
+	if (!p || LH_UNLIKELY(in_boot(p)))
+		return;
+	if (LH_UNLIKELY(!real_free))
+		resolve();
+	ENTER();
+	if (!lh_busy_)
+		lh_record_free(p);
+	real_free(p);
+	LEAVE();
+}
+
+LH_EXPORT void *calloc(size_t nmemb, size_t size)
+{
+	void *p;
+	size_t total;
+
+	if (__builtin_mul_overflow(nmemb, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (LH_UNLIKELY(!real_calloc) && (p = early_alloc(total), !real_calloc))
+		return p;
+	ENTER();
+	p = real_calloc(nmemb, size);
+	if (!lh_busy_ && p)
+		lh_record_alloc(p, total);
+	LEAVE();
+	return p;
+}
+
+LH_EXPORT void *realloc(void *old, size_t n)
+{
+	void *p;
+
+	if (LH_UNLIKELY(old && in_boot(old))) {
+		size_t have;
+
+		memcpy(&have, (unsigned char *)old - 16, sizeof(have));
+		p = malloc(n);
+		if (p)
+			memcpy(p, old, have < n ? have : n);
+		return p;
+	}
+	if (LH_UNLIKELY(!real_realloc) && (p = early_alloc(n), !real_realloc))
+		return p;
+	ENTER();
+	if (!lh_busy_ && old && !n) {
+		/* glibc frees and returns NULL: record the free first */
+		lh_record_free(old);
+		p = real_realloc(old, n);
+	} else {
+		p = real_realloc(old, n);
+		if (!lh_busy_ && p)
+			lh_record_realloc(old, p, n);
+	}
+	LEAVE();
+	return p;
+}
+
+LH_EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(nmemb, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(old, total);
+}
+
+LH_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+	int rc;
+
+	if (LH_UNLIKELY(!real_posix_memalign))
+		resolve();
+	ENTER();
+	rc = real_posix_memalign(out, align, n);
+	if (!lh_busy_ && !rc && *out)
+		lh_record_alloc(*out, n);
+	LEAVE();
+	return rc;
+}
+
+/* aligned_alloc, memalign, valloc and pvalloc differ only in the real call. */
+#define ALIGNED_HOOK(name, params, args, size)          \
+	LH_EXPORT void *name params                     \
+	{                                               \
+		void *p;                                \
+		if (LH_UNLIKELY(!real_##name))          \
+			resolve();                      \
+		ENTER();                                \
+		p = real_##name args;                   \
+		if (!lh_busy_ && p)                     \
+			lh_record_alloc(p, size);       \
+		LEAVE();                                \
+		return p;                               \
+	}
+
+ALIGNED_HOOK(aligned_alloc, (size_t align, size_t n), (align, n), n)
+ALIGNED_HOOK(memalign, (size_t align, size_t n), (align, n), n)
+ALIGNED_HOOK(valloc, (size_t n), (n), n)
+ALIGNED_HOOK(pvalloc, (size_t n), (n), n)
+
+LH_EXPORT void *dlopen(const char *file, int mode)
+{
+	void *h;
+
+	if (LH_UNLIKELY(!real_dlopen))
+		resolve();
+	h = real_dlopen(file, mode);
+	if (h)
+		lh_record_modules_changed();
+	return h;
+}
+
+LH_EXPORT int dlclose(void *h)
+{
+	int rc;
+
+	if (LH_UNLIKELY(!real_dlclose))
+		resolve();
+	rc = real_dlclose(h);
+	lh_record_modules_changed();
+	return rc;
+}
+
+/* _exit skips the destructors: flush here so that the trace keeps the end. */
+LH_EXPORT void _exit(int status)
+{
+	if (LH_UNLIKELY(!real__exit))
+		resolve();
+	lh_record_finish();
+	real__exit(status);
+}

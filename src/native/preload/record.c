@@ -1,0 +1,834 @@
+/*
+ * The recorder inside the traced process: turns hook calls into .lht records
+ * (format in src/native/lht.h) and gets them into the file.
+ *
+ * - Events go to a per-thread buffer, flushed as one chunk per write() when
+ *   full, at thread exit, at exit, and every 100 ms by the timer thread, so a
+ *   process killed with SIGKILL loses at most the last fraction of a second.
+ *   Each buffer has a tiny lock that only the owner and the flushers take.
+ * - Every event takes the next number of one global counter: the reader
+ *   restores the exact order across threads from those dense numbers.
+ * - Stacks become ids inside the process: a top-down trie of (parent, ip-1)
+ *   nodes, each written once, and in front of it a cache from the whole ip
+ *   array to its leaf id that is read without locks.  New nodes are written
+ *   straight to the file before any buffer can refer to them.
+ * - All our memory comes from mmap: the program's numbers stay its own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "native/lht.h"
+#include "native/preload/preload.h"
+
+struct lh_preload_conf lh_preload_conf = { .depth = 256 };
+__thread int lh_preload_busy LH_TLS;
+volatile int lh_preload_active;
+
+#define TBUF_SIZE (64 * 1024)
+#define REC_MAX (1 + 5 * 10)
+
+struct tbuf {
+	atomic_int lock;    /* owner appends, flushers write, both under it */
+	int tid;            /* kernel thread id, in the chunk header */
+	uint32_t len;       /* payload bytes in data after the chunk header */
+	uint64_t last_seq;  /* seq deltas restart at 0 in every chunk */
+	uintptr_t last_ptr; /* ptr deltas too */
+	int owned;          /* a live thread uses it; otherwise on the free list */
+	struct tbuf *next;  /* every buffer ever made, for the flushers */
+	uint8_t data[TBUF_SIZE];
+};
+
+static int trace_fd = -1;
+static atomic_uint_fast64_t seq;
+static struct timespec start_time;
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER; /* trie, modules, buffer list */
+static struct tbuf *all_bufs;
+static pthread_key_t buf_key;
+static __thread struct tbuf *my_buf LH_TLS;
+static int finished;
+static int statm_fd = -1;
+static long page_size;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)(ts.tv_sec - start_time.tv_sec) * 1000 +
+	       (ts.tv_nsec - start_time.tv_nsec) / 1000000;
+}
+
+static void *map_anon(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void say(const char *msg)
+{
+	(void)!write(2, msg, strlen(msg));
+}
+
+/* Write all of [p, p+n); on failure (a full disk) stop recording for good
+ * rather than leave a chunk half-written in the middle of the file. */
+static void write_all(const uint8_t *p, size_t n)
+{
+	while (n && trace_fd >= 0) {
+		ssize_t w = write(trace_fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			say("libleakhunt: cannot write the trace (disk full?); recording stopped\n");
+			lh_preload_active = 0;
+			close(trace_fd);
+			trace_fd = -1;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Chunk header in front of the payload at buf, then one write. */
+static void write_chunk(uint8_t *buf, uint32_t len, int tid)
+{
+	lht_put32(buf, len);
+	lht_put32(buf + 4, (uint32_t)tid);
+	write_all(buf, LHT_CHUNK_HEADER + len);
+}
+
+static void flush_locked(struct tbuf *b)
+{
+	if (b->len)
+		write_chunk(b->data, b->len, b->tid);
+	b->len = 0;
+	b->last_seq = 0;
+	b->last_ptr = 0;
+}
+
+static void buf_lock(struct tbuf *b)
+{
+	while (atomic_exchange_explicit(&b->lock, 1, memory_order_acquire))
+		;
+}
+
+static void buf_unlock(struct tbuf *b)
+{
+	atomic_store_explicit(&b->lock, 0, memory_order_release);
+}
+
+static void release_buf(void *arg)
+{
+	struct tbuf *b = arg;
+	int busy = lh_preload_busy;
+
+	lh_preload_busy = 1;
+	buf_lock(b);
+	flush_locked(b);
+	b->owned = 0;
+	buf_unlock(b);
+	my_buf = NULL;
+	lh_preload_busy = busy;
+}
+
+static __attribute__((noinline)) struct tbuf *get_buf(void)
+{
+	struct tbuf *b;
+
+	pthread_mutex_lock(&state_lock);
+	for (b = all_bufs; b; b = b->next)
+		if (!b->owned)
+			break;
+	if (!b) {
+		b = map_anon(sizeof(*b));
+		if (!b) {
+			pthread_mutex_unlock(&state_lock);
+			return NULL;
+		}
+		b->next = all_bufs;
+		all_bufs = b;
+	}
+	b->owned = 1;
+	b->tid = (int)syscall(SYS_gettid);
+	b->len = 0;
+	b->last_seq = 0;
+	b->last_ptr = 0;
+	pthread_mutex_unlock(&state_lock);
+	my_buf = b;
+	pthread_setspecific(buf_key, b);
+	return b;
+}
+
+static void flush_all(void)
+{
+	struct tbuf *b;
+
+	for (b = all_bufs; b; b = b->next) {
+		buf_lock(b);
+		flush_locked(b);
+		buf_unlock(b);
+	}
+}
+
+/* Records written straight to the file (nodes, modules, samples) are built
+ * here under state_lock and written as one chunk. */
+static uint8_t direct[TBUF_SIZE];
+static uint32_t direct_len;
+
+static void direct_flush(void)
+{
+	if (direct_len)
+		write_chunk(direct, direct_len, (int)syscall(SYS_gettid));
+	direct_len = 0;
+}
+
+static uint8_t *direct_room(size_t n)
+{
+	if (LHT_CHUNK_HEADER + direct_len + n > sizeof(direct))
+		direct_flush();
+	return direct + LHT_CHUNK_HEADER + direct_len;
+}
+
+static void direct_str(uint8_t **pp, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	*pp = lht_put_varint(*pp, n);
+	memcpy(*pp, s, n);
+	*pp += n;
+}
+
+/* ---- the stack trie and the whole-stack cache ---- */
+
+#define TRIE_BITS 20
+#define CACHE_BITS 18
+#define ARENA_SIZE ((size_t)1 << 30)
+
+struct trie_slot {
+	uint64_t ip;     /* frame address - 1, or LHT_IP_TRUNCATED */
+	uint32_t parent;
+	uint32_t id;     /* 0: empty (ids start at 1; the root is 0) */
+};
+
+struct cache_slot {
+	atomic_uint_fast64_t hash; /* 0: empty; published last */
+	uint32_t id;
+	uint32_t depth;   /* frames, plus 1<<31 when truncated */
+	uint64_t ips_off; /* index of the ips in the arena */
+};
+
+static struct trie_slot *trie;
+static struct cache_slot *cache;
+static uintptr_t *arena;
+static size_t arena_used, trie_count, cache_count;
+static uint32_t next_id = 1;
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint32_t trie_find_or_add(uint32_t parent, uint64_t ip)
+{
+	uint64_t mask = ((uint64_t)1 << TRIE_BITS) - 1;
+	uint64_t i = mix(ip * 31 + parent) & mask;
+	uint8_t *p;
+
+	for (;; i = (i + 1) & mask) {
+		struct trie_slot *s = &trie[i];
+
+		if (!s->id)
+			break;
+		if (s->ip == ip && s->parent == parent)
+			return s->id;
+	}
+	if (trie_count >= mask / 2)
+		return parent; /* full: the stack is cut here rather than corrupt */
+	trie[i] = (struct trie_slot){ ip, parent, next_id++ };
+	trie_count++;
+	p = direct_room(1 + 3 * 10);
+	*p++ = LHT_REC_NODE;
+	p = lht_put_varint(p, trie[i].id);
+	p = lht_put_varint(p, parent);
+	p = lht_put_varint(p, ip);
+	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
+	return trie[i].id;
+}
+
+static uint64_t hash_stack(const uintptr_t *ips, uint32_t depth)
+{
+	uint64_t h = depth * 0x9e3779b97f4a7c15ULL;
+
+	for (uint32_t i = 0; i < (depth & 0x7fffffff); i++)
+		h = mix(h ^ ips[i]) + i;
+	return h | 1;
+}
+
+static __attribute__((noinline)) uint32_t stack_id_slow(const uintptr_t *ips, uint32_t depth, uint64_t h)
+{
+	uint64_t mask = ((uint64_t)1 << CACHE_BITS) - 1;
+	uint32_t n = depth & 0x7fffffff, id = 0;
+	struct cache_slot *s;
+	uint64_t i;
+
+	pthread_mutex_lock(&state_lock);
+	if (depth >> 31)
+		id = trie_find_or_add(id, LHT_IP_TRUNCATED);
+	for (uint32_t k = n; k-- > 0;)
+		id = trie_find_or_add(id, ips[k] - 1);
+	direct_flush();
+	/* publish in the cache after the nodes are in the file */
+	for (i = h & mask;; i = (i + 1) & mask) {
+		s = &cache[i];
+		uint64_t sh = atomic_load_explicit(&s->hash, memory_order_acquire);
+
+		if (!sh)
+			break;
+		if (sh == h && s->depth == depth && !memcmp(arena + s->ips_off, ips, n * sizeof(*ips)))
+			goto out;
+	}
+	if (cache_count < mask / 2 && arena_used + n <= ARENA_SIZE / sizeof(*arena)) {
+		memcpy(arena + arena_used, ips, n * sizeof(*ips));
+		s->id = id;
+		s->depth = depth;
+		s->ips_off = arena_used;
+		arena_used += n;
+		cache_count++;
+		atomic_store_explicit(&s->hash, h, memory_order_release);
+	}
+out:
+	pthread_mutex_unlock(&state_lock);
+	return id;
+}
+
+static uint32_t stack_id(const uintptr_t *ips, uint32_t depth)
+{
+	uint64_t mask = ((uint64_t)1 << CACHE_BITS) - 1;
+	uint64_t h = hash_stack(ips, depth);
+	uint32_t n = depth & 0x7fffffff;
+
+	for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+		struct cache_slot *s = &cache[i];
+		uint64_t sh = atomic_load_explicit(&s->hash, memory_order_acquire);
+
+		if (!sh)
+			break;
+		if (sh == h && s->depth == depth && !memcmp(arena + s->ips_off, ips, n * sizeof(*ips)))
+			return s->id;
+	}
+	return stack_id_slow(ips, depth, h);
+}
+
+static uint32_t capture(void)
+{
+	uintptr_t ips[LH_MAX_DEPTH + 1];
+	int max = lh_preload_conf.depth;
+	int n = lh_unwind(ips, max + 1);
+	uint32_t depth = (uint32_t)n;
+
+	if (n > max)
+		depth = (uint32_t)max | 1u << 31;
+	return stack_id(ips, depth);
+}
+
+/* ---- modules ---- */
+
+static char exe_path[4096];
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const char *name = info->dlpi_name;
+	uint8_t *p;
+	int nseg = 0;
+
+	if (!name || !*name)
+		name = exe_path;
+	if (name[0] != '/')
+		return 0; /* the vdso and other objects without a file */
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		nseg += info->dlpi_phdr[i].p_type == PT_LOAD;
+	p = direct_room(1 + 10 + 10 + 4096 + 10 + (size_t)nseg * 20);
+	*p++ = LHT_REC_MODULE;
+	p = lht_put_varint(p, info->dlpi_addr);
+	direct_str(&p, name, 4095);
+	p = lht_put_varint(p, (uint64_t)nseg);
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		p = lht_put_varint(p, ph->p_vaddr);
+		p = lht_put_varint(p, ph->p_memsz);
+	}
+	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
+	return 0;
+}
+
+static void write_modules(void)
+{
+	uint8_t *p;
+
+	pthread_mutex_lock(&state_lock);
+	p = direct_room(1);
+	*p++ = LHT_REC_MODULES_RESET;
+	direct_len++;
+	dl_iterate_phdr(module_cb, NULL);
+	direct_flush();
+	pthread_mutex_unlock(&state_lock);
+}
+
+void lh_record_modules_changed(void)
+{
+	int busy = lh_preload_busy;
+
+	if (!lh_preload_active || busy)
+		return;
+	lh_preload_busy = 1;
+	write_modules();
+	lh_preload_busy = busy;
+}
+
+/* ---- events ---- */
+
+static inline struct tbuf *lock_my_buf(void)
+{
+	struct tbuf *b = my_buf;
+
+	if (LH_UNLIKELY(!b) && !(b = get_buf()))
+		return NULL;
+	buf_lock(b);
+	if (LH_UNLIKELY(LHT_CHUNK_HEADER + b->len + REC_MAX > TBUF_SIZE))
+		flush_locked(b);
+	return b;
+}
+
+static inline uint8_t *put_seq(struct tbuf *b, uint8_t *p)
+{
+	uint64_t s = atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed);
+
+	p = lht_put_varint(p, s - b->last_seq);
+	b->last_seq = s;
+	return p;
+}
+
+static inline uint8_t *put_ptr(struct tbuf *b, uint8_t *p, const void *ptr)
+{
+	p = lht_put_varint(p, lht_zigzag((int64_t)((uintptr_t)ptr - b->last_ptr)));
+	b->last_ptr = (uintptr_t)ptr;
+	return p;
+}
+
+void lh_record_alloc(void *ptr, size_t size)
+{
+	uint32_t id = capture();
+	struct tbuf *b = lock_my_buf();
+	uint8_t *p;
+
+	if (!b)
+		return;
+	p = b->data + LHT_CHUNK_HEADER + b->len;
+	*p++ = LHT_REC_ALLOC;
+	p = put_seq(b, p);
+	p = lht_put_varint(p, size);
+	p = lht_put_varint(p, id);
+	p = put_ptr(b, p, ptr);
+	b->len = (uint32_t)(p - b->data - LHT_CHUNK_HEADER);
+	buf_unlock(b);
+}
+
+void lh_record_free(void *ptr)
+{
+	struct tbuf *b = lock_my_buf();
+	uint8_t *p;
+
+	if (!b)
+		return;
+	p = b->data + LHT_CHUNK_HEADER + b->len;
+	*p++ = LHT_REC_FREE;
+	p = put_seq(b, p);
+	p = put_ptr(b, p, ptr);
+	b->len = (uint32_t)(p - b->data - LHT_CHUNK_HEADER);
+	buf_unlock(b);
+}
+
+void lh_record_realloc(void *old, void *ptr, size_t size)
+{
+	uint32_t id = capture();
+	struct tbuf *b = lock_my_buf();
+	uint8_t *p;
+
+	if (!b)
+		return;
+	p = b->data + LHT_CHUNK_HEADER + b->len;
+	*p++ = LHT_REC_REALLOC;
+	p = put_seq(b, p);
+	p = lht_put_varint(p, size);
+	p = lht_put_varint(p, id);
+	p = put_ptr(b, p, ptr);
+	p = lht_put_varint(p, (uintptr_t)old);
+	b->len = (uint32_t)(p - b->data - LHT_CHUNK_HEADER);
+	buf_unlock(b);
+}
+
+/* ---- the timer thread: RSS samples and stale buffers ---- */
+
+static void write_sample(void)
+{
+	char buf[128];
+	ssize_t n = statm_fd >= 0 ? pread(statm_fd, buf, sizeof(buf) - 1, 0) : -1;
+	uint64_t rss = 0, s;
+	uint8_t *p;
+	char *q;
+
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	q = strchr(buf, ' ');
+	if (q)
+		rss = strtoull(q + 1, NULL, 10) * (uint64_t)page_size;
+	pthread_mutex_lock(&state_lock);
+	p = direct_room(1 + 3 * 10);
+	*p++ = LHT_REC_SAMPLE;
+	s = atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed);
+	p = lht_put_varint(p, s);
+	p = lht_put_varint(p, now_ms());
+	p = lht_put_varint(p, rss);
+	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
+	direct_flush();
+	pthread_mutex_unlock(&state_lock);
+}
+
+static void *timer_main(void *arg)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	unsigned tick = 0;
+
+	lh_preload_busy = 1; /* forever: nothing this thread does is the program's */
+	while (lh_preload_active) {
+		nanosleep(&ts, NULL);
+		if (!lh_preload_active)
+			break;
+		write_sample();
+		if (++tick % 10 == 0) {
+			pthread_mutex_lock(&state_lock);
+			flush_all();
+			pthread_mutex_unlock(&state_lock);
+		}
+	}
+	return NULL;
+}
+
+static void start_timer(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t th;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_create(&th, &attr, timer_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* ---- start, fork, finish ---- */
+
+static int parse_conf(const char *s)
+{
+	while (s && *s) {
+		if (!strncmp(s, "out=", 4)) {
+			size_t n = strnlen(s + 4, sizeof(lh_preload_conf.out) - 1);
+
+			memcpy(lh_preload_conf.out, s + 4, n);
+			lh_preload_conf.out[n] = 0;
+			return 0; /* the path is last: it may contain commas */
+		}
+		if (!strncmp(s, "depth=", 6))
+			lh_preload_conf.depth = atoi(s + 6);
+		else if (!strncmp(s, "unwind=", 7))
+			lh_preload_conf.unwind = atoi(s + 7);
+		else if (!strncmp(s, "follow_fork=", 12))
+			lh_preload_conf.follow_fork = atoi(s + 12);
+		else if (!strncmp(s, "keep_preload=", 13))
+			lh_preload_conf.keep_preload = atoi(s + 13);
+		s = strchr(s, ',');
+		if (s)
+			s++;
+	}
+	return -1;
+}
+
+static void write_header(void)
+{
+	uint8_t h[LHT_HEADER_SIZE] = { 0 };
+	struct timespec rt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	memcpy(h, LHT_MAGIC, 8);
+	lht_put32(h + 8, LHT_VERSION);
+	lht_put32(h + 12, LHT_HEADER_SIZE);
+	lht_put64(h + 16, (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec);
+	lht_put32(h + 24, (uint32_t)getpid());
+	lht_put32(h + 28, lh_preload_conf.follow_fork ? LHT_FLAG_FOLLOW_FORK : 0);
+	write_all(h, sizeof(h));
+}
+
+static void write_info(void)
+{
+	char cmdline[4096];
+	ssize_t n = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	uint8_t *p;
+
+	if (fd >= 0) {
+		n = read(fd, cmdline, sizeof(cmdline) - 1);
+		close(fd);
+	}
+	if (n < 0)
+		n = 0;
+	for (ssize_t i = 0; i + 1 < n; i++)
+		if (!cmdline[i])
+			cmdline[i] = ' ';
+	cmdline[n] = 0;
+	pthread_mutex_lock(&state_lock);
+	p = direct_room(1 + 4096 * 2 + 40);
+	*p++ = LHT_REC_INFO;
+	direct_str(&p, exe_path, 4095);
+	direct_str(&p, cmdline, 4095);
+	p = lht_put_varint(p, (uint64_t)page_size);
+	p = lht_put_varint(p, (uint64_t)lh_preload_conf.unwind);
+	p = lht_put_varint(p, (uint64_t)lh_preload_conf.depth);
+	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
+	direct_flush();
+	pthread_mutex_unlock(&state_lock);
+}
+
+static int open_trace(const char *path, int create)
+{
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0);
+
+	trace_fd = open(path, flags, 0600);
+	if (trace_fd < 0)
+		return -1;
+	if (lseek(trace_fd, 0, SEEK_END) == 0)
+		write_header();
+	return 0;
+}
+
+static int alloc_tables(void)
+{
+	trie = map_anon(sizeof(*trie) << TRIE_BITS);
+	cache = map_anon(sizeof(*cache) << CACHE_BITS);
+	arena = map_anon(ARENA_SIZE);
+	return trie && cache && arena ? 0 : -1;
+}
+
+static void free_tables(void)
+{
+	munmap(trie, sizeof(*trie) << TRIE_BITS);
+	munmap(cache, sizeof(*cache) << CACHE_BITS);
+	munmap(arena, ARENA_SIZE);
+	trie_count = cache_count = arena_used = 0;
+	next_id = 1;
+}
+
+/* Remove our library from LD_PRELOAD so exec'd children run untraced. */
+static void drop_preload(void)
+{
+	const char *v = getenv("LD_PRELOAD");
+	char keep[4096];
+	size_t n = 0;
+
+	if (!v)
+		return;
+	while (*v) {
+		size_t len = strcspn(v, ": ");
+
+		if (len && !memmem(v, len, "libleakhunt", 11) && n + len + 2 < sizeof(keep)) {
+			if (n)
+				keep[n++] = ':';
+			memcpy(keep + n, v, len);
+			n += len;
+		}
+		v += len;
+		if (*v)
+			v++;
+	}
+	keep[n] = 0;
+	if (n)
+		setenv("LD_PRELOAD", keep, 1);
+	else
+		unsetenv("LD_PRELOAD");
+}
+
+static void atfork_prepare(void)
+{
+	lh_preload_busy++;
+	if (!lh_preload_active)
+		return;
+	pthread_mutex_lock(&state_lock);
+	if (my_buf) {
+		buf_lock(my_buf);
+		flush_locked(my_buf);
+		buf_unlock(my_buf);
+	}
+}
+
+static void atfork_parent(void)
+{
+	if (lh_preload_active)
+		pthread_mutex_unlock(&state_lock);
+	lh_preload_busy--;
+}
+
+static void atfork_child(void)
+{
+	struct tbuf *b;
+	char path[4200];
+	size_t n;
+	uint8_t *p;
+
+	if (!lh_preload_active) {
+		lh_preload_busy--;
+		return;
+	}
+	pthread_mutex_init(&state_lock, NULL);
+	/* the other threads' buffers hold the parent's events: never write them */
+	for (b = all_bufs; b; b = b->next) {
+		atomic_store(&b->lock, 0);
+		b->len = 0;
+		b->last_seq = 0;
+		b->last_ptr = 0;
+		b->owned = b == my_buf;
+		if (b == my_buf)
+			b->tid = (int)syscall(SYS_gettid);
+	}
+	if (!lh_preload_conf.follow_fork) {
+		lh_preload_active = 0;
+		close(trace_fd);
+		trace_fd = -1;
+		lh_preload_busy--;
+		return;
+	}
+	/* OUT.lht -> OUT.<pid>.lht, announced in the parent's trace */
+	n = strlen(lh_preload_conf.out);
+	if (n > 4 && !strcmp(lh_preload_conf.out + n - 4, ".lht"))
+		n -= 4;
+	memcpy(path, lh_preload_conf.out, n);
+	{
+		char digits[16];
+		int d = 0;
+		unsigned pid = (unsigned)getpid();
+
+		do
+			digits[d++] = (char)('0' + pid % 10);
+		while ((pid /= 10));
+		path[n++] = '.';
+		while (d)
+			path[n++] = digits[--d];
+		memcpy(path + n, ".lht", 5);
+	}
+	p = direct + LHT_CHUNK_HEADER;
+	*p++ = LHT_REC_CHILD;
+	p = lht_put_varint(p, (uint64_t)getpid());
+	direct_str(&p, path, 4095);
+	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
+	direct_flush();
+	close(trace_fd);
+	trace_fd = -1;
+	free_tables();
+	atomic_store(&seq, 0);
+	memcpy(lh_preload_conf.out, path, strlen(path) + 1);
+	if (alloc_tables() || open_trace(path, 1)) {
+		lh_preload_active = 0;
+		lh_preload_busy--;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start_time);
+	write_info();
+	write_modules();
+	start_timer();
+	lh_preload_busy--;
+}
+
+void lh_record_start(void)
+{
+	const char *conf;
+	ssize_t n;
+
+	lh_preload_busy = 1;
+	conf = getenv("LEAKHUNT_RECORD");
+	if (!conf || parse_conf(conf) || !lh_preload_conf.out[0])
+		goto out;
+	if (lh_preload_conf.depth < 1)
+		lh_preload_conf.depth = 1;
+	if (lh_preload_conf.depth > LH_MAX_DEPTH)
+		lh_preload_conf.depth = LH_MAX_DEPTH;
+	page_size = sysconf(_SC_PAGESIZE);
+	n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	exe_path[n > 0 ? n : 0] = 0;
+	clock_gettime(CLOCK_MONOTONIC, &start_time);
+	if (alloc_tables()) {
+		say("libleakhunt: cannot map memory for the stack tables; not recording\n");
+		goto out;
+	}
+	if (open_trace(lh_preload_conf.out, 0)) {
+		say("libleakhunt: cannot open the trace file; not recording\n");
+		goto out;
+	}
+	unsetenv("LEAKHUNT_RECORD");
+	if (!lh_preload_conf.keep_preload)
+		drop_preload();
+	lh_unwind_init();
+	pthread_key_create(&buf_key, release_buf);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	write_info();
+	lh_preload_active = 1;
+	write_modules();
+	start_timer();
+out:
+	lh_preload_busy = 0;
+}
+
+void lh_record_finish(void)
+{
+	uint8_t *p;
+	uint64_t s;
+
+	if (!lh_preload_active || finished)
+		return;
+	lh_preload_busy++;
+	pthread_mutex_lock(&state_lock);
+	finished = 1;
+	lh_preload_active = 0;
+	flush_all();
+	p = direct_room(1 + 2 * 10);
+	*p++ = LHT_REC_END;
+	s = atomic_load(&seq);
+	p = lht_put_varint(p, s);
+	p = lht_put_varint(p, now_ms());
+	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
+	direct_flush();
+	pthread_mutex_unlock(&state_lock);
+	lh_preload_busy--;
+}

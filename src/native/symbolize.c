@@ -1,0 +1,381 @@
+/*
+ * Address -> frames with elfutils' libdwfl (interface in symbolize.h).
+ *
+ * Each module the trace listed is reported at its load bias; an ip then maps
+ * to the innermost DWARF scopes at that address.  Walking the scopes outward,
+ * every DW_TAG_inlined_subroutine is one frame whose location is the line
+ * table's (innermost) or the inner inline's DW_AT_call_file/call_line, up to
+ * the enclosing DW_TAG_subprogram.  Without DWARF the ELF symbol is used.
+ * C++ names are demangled through libstdc++'s __cxa_demangle when that
+ * library is present (looked up at run time: leakhunt itself stays C).
+ */
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "native/lht.h"
+#include "native/symbolize.h"
+#include "native/trace.h"
+
+struct module {
+	char *path;
+	uint64_t bias;
+};
+
+/* strings interned to ids (1-based; 0 means unknown) */
+struct strtab {
+	char **s;
+	uint32_t *slot; /* open addressing over ids */
+	size_t nr, alloc, mask;
+};
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static void strtab_rehash(struct strtab *t)
+{
+	free(t->slot);
+	t->mask = t->mask ? t->mask * 2 + 1 : 1023;
+	t->slot = lh_xcalloc(t->mask + 1, sizeof(*t->slot));
+	for (size_t id = 1; id <= t->nr; id++) {
+		size_t i = hash_str(t->s[id - 1]) & t->mask;
+
+		while (t->slot[i])
+			i = (i + 1) & t->mask;
+		t->slot[i] = (uint32_t)id;
+	}
+}
+
+/* The id of s; *fresh tells whether it is new (and must be written). */
+static uint32_t strtab_intern(struct strtab *t, const char *s, int *fresh)
+{
+	size_t i;
+
+	*fresh = 0;
+	if (!s || !*s)
+		return 0;
+	if ((t->nr + 1) * 2 > t->mask)
+		strtab_rehash(t);
+	for (i = hash_str(s) & t->mask; t->slot[i]; i = (i + 1) & t->mask)
+		if (!strcmp(t->s[t->slot[i] - 1], s))
+			return t->slot[i];
+	ALLOC_GROW(t->s, t->nr + 1, t->alloc);
+	t->s[t->nr++] = lh_xstrdup(s);
+	t->slot[i] = (uint32_t)t->nr;
+	*fresh = 1;
+	return (uint32_t)t->nr;
+}
+
+static void strtab_release(struct strtab *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		free(t->s[i]);
+	free(t->s);
+	free(t->slot);
+}
+
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+
+static demangle_fn find_demangler(void)
+{
+	void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+
+	return h ? (demangle_fn)dlsym(h, "__cxa_demangle") : NULL;
+}
+
+struct writer {
+	int fd;
+	struct strbuf buf; /* chunk header + records */
+	struct strtab strings;
+	demangle_fn demangle;
+	struct lh_symbolize_stats *st;
+	int failed;
+};
+
+static void put_varint(struct strbuf *sb, uint64_t v)
+{
+	uint8_t tmp[10];
+
+	strbuf_add(sb, tmp, (size_t)(lht_put_varint(tmp, v) - tmp));
+}
+
+static void writer_flush(struct writer *w)
+{
+	const char *p = w->buf.buf;
+	size_t n = w->buf.len;
+
+	if (n <= LHT_CHUNK_HEADER)
+		return;
+	lht_put32((uint8_t *)w->buf.buf, (uint32_t)(n - LHT_CHUNK_HEADER));
+	lht_put32((uint8_t *)w->buf.buf + 4, 0);
+	while (n && !w->failed) {
+		ssize_t k = write(w->fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			w->failed = errno ? errno : EIO;
+			break;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	strbuf_setlen(&w->buf, LHT_CHUNK_HEADER);
+}
+
+static uint32_t intern(struct writer *w, const char *s)
+{
+	int fresh;
+	uint32_t id = strtab_intern(&w->strings, s, &fresh);
+
+	if (fresh) {
+		strbuf_addch(&w->buf, LHT_REC_STRING);
+		put_varint(&w->buf, id);
+		put_varint(&w->buf, strlen(s));
+		strbuf_addstr(&w->buf, s);
+		w->st->strings++;
+	}
+	return id;
+}
+
+static const char *die_function(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *s = NULL;
+
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+		s = dwarf_formstring(&a);
+	if (!s)
+		s = dwarf_diename(die);
+	if (!s && dwarf_attr_integrate(die, DW_AT_name, &a))
+		s = dwarf_formstring(&a);
+	return s;
+}
+
+struct frame {
+	const char *function;
+	const char *file;
+	int line;
+};
+
+/* Fill frames (innermost first) for ip; returns how many. */
+static int resolve(Dwfl *dwfl, uint64_t ip, struct frame *f, int max)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, ip);
+	const char *file = NULL, *sym;
+	int line = 0, n = 0;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu, *scopes = NULL;
+	Dwfl_Line *l;
+	GElf_Off off;
+	GElf_Sym esym;
+	int nscopes;
+
+	if (!mod)
+		return 0;
+	sym = dwfl_module_addrinfo(mod, ip, &off, &esym, NULL, NULL, NULL);
+	l = dwfl_module_getsrc(mod, ip);
+	if (l)
+		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+	cu = dwfl_module_addrdie(mod, ip, &bias);
+	if (cu && (nscopes = dwarf_getscopes(cu, ip - bias, &scopes)) > 0) {
+		Dwarf_Files *files = NULL;
+
+		dwarf_getsrcfiles(cu, &files, NULL);
+		for (int i = 0; i < nscopes && n < max; i++) {
+			Dwarf_Die *d = &scopes[i];
+			int tag = dwarf_tag(d);
+			Dwarf_Attribute a;
+			Dwarf_Word w;
+
+			if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+				continue;
+			f[n++] = (struct frame){ die_function(d), file, line };
+			if (tag == DW_TAG_subprogram)
+				break;
+			/* the caller's position is where this inline was called */
+			line = 0;
+			file = NULL;
+			if (dwarf_attr(d, DW_AT_call_line, &a) && !dwarf_formudata(&a, &w))
+				line = (int)w;
+			if (files && dwarf_attr(d, DW_AT_call_file, &a) && !dwarf_formudata(&a, &w))
+				file = dwarf_filesrc(files, w, NULL, NULL);
+		}
+		free(scopes);
+	}
+	if (!n) {
+		if (!sym && !file)
+			return 0;
+		f[n++] = (struct frame){ sym, file, line };
+	} else if (!f[n - 1].function) {
+		f[n - 1].function = sym;
+	}
+	return n;
+}
+
+static void write_symbol(struct writer *w, Dwfl *dwfl, uint64_t ip)
+{
+	struct frame f[64];
+	uint32_t fn[64], fl[64];
+	int n = resolve(dwfl, ip, f, 64);
+
+	for (int i = 0; i < n; i++) {
+		char *dem = NULL;
+		const char *name = f[i].function;
+
+		if (name && w->demangle && name[0] == '_' && name[1] == 'Z') {
+			int status;
+
+			dem = w->demangle(name, NULL, NULL, &status);
+			if (dem && !status)
+				name = dem;
+		}
+		fn[i] = intern(w, name);
+		free(dem);
+		fl[i] = intern(w, f[i].file);
+	}
+	strbuf_addch(&w->buf, LHT_REC_SYMBOL);
+	put_varint(&w->buf, ip);
+	put_varint(&w->buf, (uint64_t)n);
+	for (int i = 0; i < n; i++) {
+		put_varint(&w->buf, fn[i]);
+		put_varint(&w->buf, fl[i]);
+		put_varint(&w->buf, (uint64_t)f[i].line);
+	}
+	if (n && fn[0])
+		w->st->resolved++;
+	w->st->frames += (uint64_t)n;
+	if (w->buf.len > (1u << 20))
+		writer_flush(w);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int lh_symbolize_trace(const char *path, struct lh_symbolize_stats *st)
+{
+	static const Dwfl_Callbacks callbacks = {
+		.find_elf = dwfl_build_id_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.section_address = dwfl_offline_section_address,
+	};
+	struct module *mods = NULL;
+	size_t nmods = 0, mods_alloc = 0, nips = 0, ips_alloc = 0;
+	uint64_t *ips = NULL;
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	struct writer w = { .fd = -1 };
+	Dwfl *dwfl = NULL;
+	int ret = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (lh_trace_open(&t, path))
+		return -1;
+	while (lh_trace_next(&t, &r)) {
+		if (r.type == LHT_REC_NODE && r.ip > LHT_IP_TRUNCATED) {
+			ALLOC_GROW(ips, nips + 1, ips_alloc);
+			ips[nips++] = r.ip;
+		} else if (r.type == LHT_REC_MODULE) {
+			size_t i;
+
+			for (i = 0; i < nmods; i++)
+				if (mods[i].bias == r.bias && strlen(mods[i].path) == r.str_len &&
+				    !memcmp(mods[i].path, r.str, r.str_len))
+					break;
+			if (i == nmods) {
+				ALLOC_GROW(mods, nmods + 1, mods_alloc);
+				mods[nmods].path = lh_xstrndup(r.str, r.str_len);
+				mods[nmods++].bias = r.bias;
+			}
+		}
+	}
+	if (t.has_symbols) {
+		ret = 0;
+		goto out;
+	}
+	if (nips)
+		qsort(ips, nips, sizeof(*ips), cmp_u64);
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < nips; i++)
+			if (!k || ips[k - 1] != ips[i])
+				ips[k++] = ips[i];
+		nips = k;
+	}
+	st->ips = nips;
+	/* cut off a damaged tail first: the table must follow a complete chunk */
+	w.fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (w.fd < 0) {
+		lh_error("cannot write symbols to '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (t.damage.len && ftruncate(w.fd, (off_t)t.good_end)) {
+		lh_error("cannot truncate the damaged tail of '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (lseek(w.fd, 0, SEEK_END) < 0) {
+		lh_error("cannot write symbols to '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	dwfl = dwfl_begin(&callbacks);
+	if (!dwfl) {
+		lh_error("cannot start elfutils: %s", dwfl_errmsg(-1));
+		goto out;
+	}
+	dwfl_report_begin(dwfl);
+	for (size_t i = 0; i < nmods; i++) {
+		const char *base = strrchr(mods[i].path, '/');
+
+		if (dwfl_report_elf(dwfl, base ? base + 1 : mods[i].path, mods[i].path, -1, mods[i].bias, false))
+			st->modules++;
+		else
+			lh_debug("cannot load '%s' for symbols: %s", mods[i].path, dwfl_errmsg(-1));
+	}
+	dwfl_report_end(dwfl, NULL, NULL);
+	w.st = st;
+	w.demangle = find_demangler();
+	strbuf_init(&w.buf, 1 << 16);
+	strbuf_addchars(&w.buf, 0, LHT_CHUNK_HEADER);
+	for (size_t i = 0; i < nips; i++)
+		write_symbol(&w, dwfl, ips[i]);
+	strbuf_addch(&w.buf, LHT_REC_SYMBOLS_END);
+	writer_flush(&w);
+	if (w.failed) {
+		lh_error("cannot write symbols to '%s': %s", path, strerror(w.failed));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (dwfl)
+		dwfl_end(dwfl);
+	if (w.fd >= 0)
+		close(w.fd);
+	strbuf_release(&w.buf);
+	strtab_release(&w.strings);
+	for (size_t i = 0; i < nmods; i++)
+		free(mods[i].path);
+	free(mods);
+	free(ips);
+	lh_trace_release(&t);
+	return ret;
+}

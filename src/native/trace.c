@@ -1,0 +1,325 @@
+/*
+ * The .lht reader (interface and invariants in trace.h).  A chunk is only
+ * trusted once its whole length is in the file; a record that runs past its
+ * chunk, or an unknown record type, ends reading at that chunk with a message
+ * in t->damage, never a crash: everything before it stays usable.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "native/trace.h"
+
+int lh_trace_open(struct lh_trace *t, const char *path)
+{
+	const uint8_t *h;
+
+	memset(t, 0, sizeof(*t));
+	strbuf_init(&t->damage, 0);
+	if (lh_mapfile_open(&t->mf, path))
+		return -1;
+	h = (const uint8_t *)t->mf.data;
+	if (t->mf.size < LHT_HEADER_SIZE || memcmp(h, LHT_MAGIC, 8)) {
+		int empty = t->mf.size == 0;
+
+		lh_mapfile_release(&t->mf);
+		if (empty)
+			return lh_error("cannot read '%s': the file is empty (the program never started "
+					"recording: a static or setuid executable ignores LD_PRELOAD)", path);
+		return lh_error("cannot read '%s': not a leakhunt trace (no LEAKHUNT header)", path);
+	}
+	t->version = lht_get32(h + 8);
+	if (t->version > LHT_VERSION) {
+		lh_mapfile_release(&t->mf);
+		return lh_error("cannot read '%s': trace format version %u is newer than this "
+				"leakhunt reads (%u); use a newer leakhunt", path, t->version, LHT_VERSION);
+	}
+	t->off = lht_get32(h + 12);
+	if (t->off < LHT_HEADER_SIZE || t->off > t->mf.size) {
+		lh_mapfile_release(&t->mf);
+		return lh_error("cannot read '%s': damaged header", path);
+	}
+	t->start_ns = lht_get64(h + 16);
+	t->pid = lht_get32(h + 24);
+	t->flags = lht_get32(h + 28);
+	t->good_end = t->off;
+	lh_mapfile_sequential(&t->mf);
+	return 0;
+}
+
+void lh_trace_release(struct lh_trace *t)
+{
+	lh_mapfile_release(&t->mf);
+	FREE_AND_NULL(t->frames);
+	FREE_AND_NULL(t->heap);
+	strbuf_release(&t->damage);
+}
+
+static int next_chunk(struct lh_trace *t)
+{
+	const uint8_t *base = (const uint8_t *)t->mf.data;
+	uint32_t len;
+
+	if (t->damage.len || t->off == t->mf.size)
+		return 0;
+	if (t->mf.size - t->off < LHT_CHUNK_HEADER) {
+		strbuf_addf(&t->damage, "the trace ends inside a chunk header at byte %zu", t->off);
+		return 0;
+	}
+	len = lht_get32(base + t->off);
+	if (len > LHT_MAX_CHUNK) {
+		strbuf_addf(&t->damage, "damaged chunk length %u at byte %zu", len, t->off);
+		return 0;
+	}
+	if (t->mf.size - t->off - LHT_CHUNK_HEADER < len) {
+		strbuf_addf(&t->damage, "the trace ends inside a chunk at byte %zu (%zu of %u bytes present)",
+			    t->off, t->mf.size - t->off - LHT_CHUNK_HEADER, len);
+		return 0;
+	}
+	t->tid = lht_get32(base + t->off + 4);
+	t->p = base + t->off + LHT_CHUNK_HEADER;
+	t->chunk_end = t->p + len;
+	t->off += LHT_CHUNK_HEADER + len;
+	t->last_seq = 0;
+	t->last_ptr = 0;
+	return 1;
+}
+
+static int get_str(struct lh_trace *t, const char **s, size_t *len)
+{
+	uint64_t n;
+
+	if (lht_get_varint(&t->p, t->chunk_end, &n) || n > (uint64_t)(t->chunk_end - t->p))
+		return -1;
+	*s = (const char *)t->p;
+	*len = n;
+	t->p += n;
+	return 0;
+}
+
+#define V(x) do { if (lht_get_varint(&t->p, t->chunk_end, &(x))) goto bad; } while (0)
+
+static int get_seq(struct lh_trace *t, struct lh_trace_rec *r)
+{
+	uint64_t d;
+
+	if (lht_get_varint(&t->p, t->chunk_end, &d))
+		return -1;
+	t->last_seq += d;
+	r->seq = t->last_seq;
+	return 0;
+}
+
+static int get_ptr(struct lh_trace *t, uint64_t *out)
+{
+	uint64_t z;
+
+	if (lht_get_varint(&t->p, t->chunk_end, &z))
+		return -1;
+	t->last_ptr += (uint64_t)lht_unzigzag(z);
+	*out = t->last_ptr;
+	return 0;
+}
+
+int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
+{
+	const uint8_t *start;
+	uint64_t n;
+
+	while (!t->p || t->p >= t->chunk_end) {
+		if (t->p)
+			t->good_end = t->off;
+		t->p = NULL;
+		if (!next_chunk(t))
+			return 0;
+	}
+	start = t->p;
+	memset(r, 0, offsetof(struct lh_trace_rec, seg_vaddr));
+	r->nseg = 0;
+	r->nframes = 0;
+	r->tid = t->tid;
+	r->type = *t->p++;
+	switch (r->type) {
+	case LHT_REC_ALLOC:
+		if (get_seq(t, r))
+			goto bad;
+		V(r->size);
+		V(r->stack);
+		if (get_ptr(t, &r->ptr))
+			goto bad;
+		break;
+	case LHT_REC_FREE:
+		if (get_seq(t, r) || get_ptr(t, &r->ptr))
+			goto bad;
+		break;
+	case LHT_REC_REALLOC:
+		if (get_seq(t, r))
+			goto bad;
+		V(r->size);
+		V(r->stack);
+		if (get_ptr(t, &r->ptr))
+			goto bad;
+		V(r->old);
+		break;
+	case LHT_REC_NODE:
+		V(r->id);
+		V(r->parent);
+		V(r->ip);
+		break;
+	case LHT_REC_SAMPLE:
+		if (get_seq(t, r))
+			goto bad;
+		V(r->ms);
+		V(r->rss);
+		break;
+	case LHT_REC_END:
+		if (get_seq(t, r))
+			goto bad;
+		V(r->ms);
+		t->ended = 1;
+		break;
+	case LHT_REC_INFO:
+		if (get_str(t, &r->str, &r->str_len) || get_str(t, &r->str2, &r->str2_len))
+			goto bad;
+		V(r->rss);
+		V(r->unwind);
+		V(r->depth);
+		break;
+	case LHT_REC_MODULE:
+		V(r->bias);
+		if (get_str(t, &r->str, &r->str_len))
+			goto bad;
+		V(n);
+		if (n > LH_TRACE_MAX_SEGS)
+			goto bad;
+		r->nseg = (int)n;
+		for (int i = 0; i < r->nseg; i++) {
+			V(r->seg_vaddr[i]);
+			V(r->seg_memsz[i]);
+		}
+		break;
+	case LHT_REC_MODULES_RESET:
+	case LHT_REC_SYMBOLS_END:
+		if (r->type == LHT_REC_SYMBOLS_END)
+			t->has_symbols = 1;
+		break;
+	case LHT_REC_CHILD:
+		V(r->id);
+		if (get_str(t, &r->str, &r->str_len))
+			goto bad;
+		break;
+	case LHT_REC_STRING:
+		V(r->id);
+		if (get_str(t, &r->str, &r->str_len))
+			goto bad;
+		break;
+	case LHT_REC_SYMBOL:
+		V(r->ip);
+		V(n);
+		if (n > 4096)
+			goto bad;
+		ALLOC_GROW(t->frames, n, t->frames_alloc);
+		r->nframes = (int)n;
+		for (int i = 0; i < r->nframes; i++) {
+			V(t->frames[i].function);
+			V(t->frames[i].file);
+			V(t->frames[i].line);
+		}
+		break;
+	default:
+		strbuf_addf(&t->damage, "unknown record type 0x%02x at byte %zu",
+			    r->type, (size_t)(start - (const uint8_t *)t->mf.data));
+		t->p = NULL;
+		return 0;
+	}
+	return 1;
+bad:
+	strbuf_addf(&t->damage, "damaged record of type '%c' at byte %zu",
+		    r->type, (size_t)(start - (const uint8_t *)t->mf.data));
+	t->p = NULL;
+	return 0;
+}
+
+static int is_event(int type)
+{
+	return type == LHT_REC_ALLOC || type == LHT_REC_FREE || type == LHT_REC_REALLOC ||
+	       type == LHT_REC_SAMPLE;
+}
+
+/* A binary min-heap on seq. */
+static void heap_push(struct lh_trace *t, const struct lh_trace_rec *r)
+{
+	size_t i;
+
+	ALLOC_GROW(t->heap, t->heap_nr + 1, t->heap_alloc);
+	i = t->heap_nr++;
+	while (i) {
+		size_t up = (i - 1) / 2;
+
+		if (t->heap[up].seq <= r->seq)
+			break;
+		t->heap[i] = t->heap[up];
+		i = up;
+	}
+	t->heap[i] = *r;
+}
+
+static void heap_pop(struct lh_trace *t, struct lh_trace_rec *out)
+{
+	struct lh_trace_rec last;
+	size_t i = 0;
+
+	*out = t->heap[0];
+	last = t->heap[--t->heap_nr];
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= t->heap_nr)
+			break;
+		if (c + 1 < t->heap_nr && t->heap[c + 1].seq < t->heap[c].seq)
+			c++;
+		if (last.seq <= t->heap[c].seq)
+			break;
+		t->heap[i] = t->heap[c];
+		i = c;
+	}
+	if (t->heap_nr)
+		t->heap[i] = last;
+}
+
+int lh_trace_next_ordered(struct lh_trace *t, struct lh_trace_rec *r)
+{
+	for (;;) {
+		if (t->heap_nr && t->heap[0].seq <= t->next_seq) {
+			heap_pop(t, r);
+			t->next_seq = r->seq + 1;
+			return 1;
+		}
+		if (t->eof) {
+			if (t->heap_nr) {
+				t->missing += t->heap[0].seq - t->next_seq;
+				t->next_seq = t->heap[0].seq;
+				continue;
+			}
+			if (t->have_end) {
+				t->have_end = 0;
+				*r = t->end_rec;
+				return 1;
+			}
+			return 0;
+		}
+		if (!lh_trace_next(t, r)) {
+			t->eof = 1;
+			continue;
+		}
+		if (r->type == LHT_REC_END) {
+			t->end_rec = *r;
+			t->have_end = 1;
+			continue;
+		}
+		if (!is_event(r->type))
+			return 1;
+		heap_push(t, r);
+	}
+}

@@ -1,0 +1,93 @@
+/*
+ * Reading .lht traces (format: src/native/lht.h, docs/lht-format.md): the one
+ * reader, used by `leakhunt record` (to symbolize) and `leakhunt report`.
+ *
+ * Two layers.  lh_trace_next() walks the file in file order, one record at a
+ * time, and never allocates per record (the file is mmap'ed).
+ * lh_trace_next_ordered() returns the same records but with the events
+ * (alloc, free, realloc, sample) in their global sequence order, which
+ * per-thread buffering scrambles in the file; it holds back only the events
+ * that arrived ahead of a missing number, so memory follows the buffering
+ * lag, not the trace length.
+ *
+ * A trace cut short (the program was killed, the disk filled) is not an
+ * error: reading stops at the last complete chunk and lh_trace.damage says
+ * where and why.  A file that is not a trace, or of a newer version, is one.
+ */
+#ifndef LH_NATIVE_TRACE_H
+#define LH_NATIVE_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/mapfile.h"
+#include "base/strbuf.h"
+#include "native/lht.h"
+
+#define LH_TRACE_MAX_SEGS 16
+
+struct lh_trace_frame {
+	uint64_t function; /* string id, 0 unknown */
+	uint64_t file;     /* string id, 0 unknown */
+	uint64_t line;     /* 0 unknown */
+};
+
+struct lh_trace_rec {
+	int type;         /* enum lht_record */
+	uint32_t tid;     /* thread that wrote the chunk (0: `leakhunt record`) */
+	uint64_t seq;     /* events: global order; END: number of events */
+	uint64_t size;    /* ALLOC, REALLOC: requested bytes */
+	uint64_t stack;   /* ALLOC, REALLOC: leaf node id (0 = empty stack) */
+	uint64_t ptr;     /* ALLOC, REALLOC: the block; FREE: the freed block */
+	uint64_t old;     /* REALLOC: the block given to realloc (0 for NULL) */
+	uint64_t id;      /* NODE, STRING: id; CHILD: pid */
+	uint64_t parent;  /* NODE */
+	uint64_t ip;      /* NODE, SYMBOL: return address - 1, or LHT_IP_* */
+	uint64_t ms;      /* SAMPLE, END: milliseconds since start */
+	uint64_t rss;     /* SAMPLE: resident bytes; INFO: page size */
+	uint64_t bias;    /* MODULE: load bias */
+	uint64_t unwind, depth; /* INFO */
+	const char *str;  /* INFO: exe; MODULE: path; CHILD: path; STRING: text */
+	size_t str_len;
+	const char *str2; /* INFO: command line */
+	size_t str2_len;
+	int nseg;         /* MODULE: PT_LOAD segments below */
+	uint64_t seg_vaddr[LH_TRACE_MAX_SEGS], seg_memsz[LH_TRACE_MAX_SEGS];
+	int nframes;      /* SYMBOL: frames, innermost first, in lh_trace.frames */
+};
+
+struct lh_trace {
+	struct lh_mapfile mf;
+	uint32_t version, pid, flags;
+	uint64_t start_ns;
+	size_t off;          /* start of the next chunk */
+	const uint8_t *p, *chunk_end; /* records left in the current chunk */
+	uint32_t tid;
+	uint64_t last_seq, last_ptr;
+	struct lh_trace_frame *frames; /* of the last SYMBOL record */
+	size_t frames_alloc;
+	int ended;           /* saw LHT_REC_END: the program finished normally */
+	int has_symbols;     /* saw LHT_REC_SYMBOLS_END */
+	struct strbuf damage; /* empty, or why reading stopped early */
+	size_t good_end;     /* offset just past the last complete chunk */
+
+	/* ordered layer */
+	struct lh_trace_rec *heap;
+	size_t heap_nr, heap_alloc;
+	uint64_t next_seq;
+	uint64_t missing;    /* sequence numbers never seen (lost buffers) */
+	int eof;
+	struct lh_trace_rec end_rec;
+	int have_end;
+};
+
+/* Map and check the header; 0, or -1 after lh_error() (not a trace, newer
+ * version, unreadable). */
+int lh_trace_open(struct lh_trace *t, const char *path);
+/* Next record in file order: 1, or 0 at the end of the readable part. */
+int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r);
+/* Next record with events in sequence order: 1, or 0 at the end. */
+int lh_trace_next_ordered(struct lh_trace *t, struct lh_trace_rec *r);
+void lh_trace_release(struct lh_trace *t);
+
+#endif

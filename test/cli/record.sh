@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# leakhunt record + report on C programs with exactly known heap behaviour
+# (test/programs/*.c, built here with cc).  Every preload run has a timeout.
+# Under the sanitizer build the CLI is sanitized but the preload never is: the
+# plain build's libleakhunt.so is used (ASan and the preload both own malloc).
+. "$LH_TOP/test/cli/lib.sh"
+
+P="$LH_TOP/test/programs"
+if [ ! -f "$(dirname "$LEAKHUNT")/libleakhunt.so" ]; then
+	export LEAKHUNT_PRELOAD="$LH_TOP/build/libleakhunt.so"
+	[ -f "$LEAKHUNT_PRELOAD" ] || make -C "$LH_TOP" -s build/libleakhunt.so >/dev/null
+fi
+for prog in leaky threads forker killed deep sighandler; do
+	cc -O2 -g -pthread -o "$T/$prog" "$P/$prog.c" || fail "build-$prog" "cc failed"
+	cc -O2 -g -pthread -fno-omit-frame-pointer -o "$T/${prog}_fp" "$P/$prog.c"
+done
+
+# field NAME: a number from the --json summary in $T/out
+field() { grep -o "\"$1\":[0-9]*" "$T/out" | head -1 | cut -d: -f2; }
+# expect NAME FIELD VALUE
+expect() {
+	local got
+	got=$(field "$2")
+	if [ "$got" = "$3" ]; then ok "$1"; else fail "$1" "$2 is '$got', expected $3"; fi
+}
+rec() { timeout 60 "$LEAKHUNT" record "$@"; }
+
+# leaky, under each unwinder: every number exact
+for mode in dwarf fp auto; do
+	exe="$T/leaky"
+	[ $mode = fp ] && exe="$T/leaky_fp"
+	if run_ok "leaky-$mode-record" rec --unwind $mode -o "$T/leaky-$mode" -- "$exe" &&
+		run_ok "leaky-$mode-report" "$LEAKHUNT" report --json "$T/leaky-$mode.lht"; then
+		expect "leaky-$mode-calls" calls 2114
+		expect "leaky-$mode-temporary" temporary 1002
+		expect "leaky-$mode-peak" peak_bytes 7564667
+		expect "leaky-$mode-leaked-bytes" leaked_bytes 1164667
+		expect "leaky-$mode-leaked-blocks" leaked_blocks 1048
+	fi
+done
+
+# the file is self-contained: a symbol table naming the program's functions
+if grep -q leak_realloc "$T/leaky-dwarf.lht" && grep -q 'leaky.c' "$T/leaky-dwarf.lht"; then
+	ok leaky-symbols
+else
+	fail leaky-symbols "no leak_realloc / leaky.c in the appended symbol table"
+fi
+
+# never overwrite; mode 0600
+run_fail leaky-no-overwrite 'exists' rec -o "$T/leaky-dwarf.lht" -- "$T/leaky"
+check leaky-mode-0600 test "$(stat -c %a "$T/leaky-dwarf.lht")" = 600
+
+# default name leakhunt.<cmd>.<pid>.lht in the current directory
+(cd "$T" && rec -- ./leaky >/dev/null 2>"$T/err")
+if ls "$T"/leakhunt.leaky.*.lht >/dev/null 2>&1; then ok default-name; else fail default-name "no leakhunt.leaky.<pid>.lht: $(cat "$T/err")"; fi
+
+# the program's exit status comes through; a missing program is a clear error
+run_fail missing-program "cannot run 'no-such-program-xyz'" rec -o "$T/missing" -- no-such-program-xyz
+check missing-program-no-file test ! -e "$T/missing.lht"
+
+# 8 threads freeing each other's blocks: calls exact over a no-thread
+# baseline; every cross-thread free matched; leaks exact up to glibc's own
+# per-thread DTV blocks (at most one per thread, reused with cached stacks)
+if run_ok threads-base-record rec -o "$T/th0" -- "$T/threads" 0 &&
+	run_ok threads-record rec -o "$T/th8" -- "$T/threads" 8 &&
+	run_ok threads-base-report "$LEAKHUNT" report --json "$T/th0.lht"; then
+	c0=$(field calls); l0=$(field leaked_blocks); f0=$(field frees)
+	"$LEAKHUNT" report --json "$T/th8.lht" >"$T/out"
+	c8=$(field calls); l8=$(field leaked_blocks); f8=$(field frees)
+	extra=$((c8 - c0 - 8 * 1100))
+	check threads-calls test "$extra" -ge 0 -a "$extra" -le 8
+	check threads-frees test "$((f8 - f0))" -ge 8000
+	check threads-no-unknown-frees test "$(field unknown_frees)" = 0
+	check threads-leaked-blocks test "$((l8 - l0 - 800))" -ge 0 -a "$((l8 - l0 - 800))" -le "$extra"
+fi
+
+# fork: the child never writes into the parent's trace
+if run_ok fork-record rec -o "$T/fork" -- "$T/forker" &&
+	run_ok fork-report "$LEAKHUNT" report --json "$T/fork.lht"; then
+	expect fork-parent-calls calls 13
+	expect fork-parent-leaked leaked_bytes 2109
+fi
+if run_ok fork-follow-record rec --follow-fork -o "$T/ffork" -- "$T/forker"; then
+	child=$(ls "$T"/ffork.*.lht 2>/dev/null | head -1)
+	if [ -n "$child" ] && run_ok fork-child-report "$LEAKHUNT" report --json "$child"; then
+		expect fork-child-calls calls 5
+		expect fork-child-leaked leaked_bytes 1110
+	else
+		fail fork-child-file "no ffork.<pid>.lht"
+	fi
+	"$LEAKHUNT" report --json "$T/ffork.lht" >"$T/out"
+	expect fork-follow-parent-calls calls 13
+fi
+
+# SIGKILL mid-run: the file is readable and has every flushed allocation
+rec -o "$T/killed" -- "$T/killed" >/dev/null 2>"$T/err"
+check killed-status grep -q 'killed by signal 9' "$T/err"
+if run_ok killed-report "$LEAKHUNT" report --json "$T/killed.lht"; then
+	expect killed-calls calls 20000
+	expect killed-leaked leaked_blocks 20000
+	check killed-says-incomplete grep -q 'did not exit normally' "$T/err"
+fi
+# a trace cut inside a chunk: reported, and everything before it still read
+size=$(stat -c %s "$T/leaky-dwarf.lht")
+head -c $((size / 2)) "$T/leaky-dwarf.lht" >"$T/cut.lht"
+if run_ok cut-report "$LEAKHUNT" report --json "$T/cut.lht"; then
+	check cut-says-where grep -q 'ends inside a chunk at byte' "$T/err"
+fi
+printf 'not a trace at all, just text\n' >"$T/text.lht"
+run_fail not-a-trace 'not a leakhunt trace' "$LEAKHUNT" report "$T/text.lht"
+
+# a signal handler that allocates
+if run_ok sighandler-record rec -o "$T/sig" -- "$T/sighandler" &&
+	run_ok sighandler-report "$LEAKHUNT" report --json "$T/sig.lht"; then
+	expect sighandler-calls calls 200
+	expect sighandler-temporary temporary 100
+	expect sighandler-leaked leaked_bytes 700
+fi
+
+# deep stacks: --depth bounds them and the cut is marked
+run_ok deep-record rec --depth 400 -o "$T/deep" -- "$T/deep" 300
+run_ok deep-truncated-record rec -o "$T/deep256" -- "$T/deep" 300
