@@ -131,6 +131,22 @@ static void drop(struct loader *l, size_t off, size_t len)
 		lh_mapfile_drop(l->mf, off, len);
 }
 
+/* A byte as a message shows it: 'x' when printable, else its value. */
+struct shown {
+	char s[12];
+};
+
+static struct shown show(char c)
+{
+	struct shown r;
+
+	if (c >= 0x20 && c < 0x7f)
+		snprintf(r.s, sizeof(r.s), "'%c'", c);
+	else
+		snprintf(r.s, sizeof(r.s), "byte 0x%02x", (unsigned char)c);
+	return r;
+}
+
 /* ------------------------------------------------------------------ */
 /* pass 1: locate the top-level members                                */
 
@@ -195,7 +211,7 @@ static size_t skip_value(struct loader *l, size_t i, const char *what, struct pe
 		case ']':
 		case '}':
 			if (!depth || stack[depth - 1] != d[i]) {
-				perr_set(err, i, "unexpected '%c' in \"%s\"", d[i], what);
+				perr_set(err, i, "unexpected %s in \"%s\"", show(d[i]).s, what);
 				return n;
 			}
 			depth--;
@@ -204,14 +220,14 @@ static size_t skip_value(struct loader *l, size_t i, const char *what, struct pe
 		case ',':
 		case ':':
 			if (!depth) {
-				perr_set(err, i, "expected a value in \"%s\", found '%c'", what, d[i]);
+				perr_set(err, i, "expected a value in \"%s\", found %s", what, show(d[i]).s);
 				return n;
 			}
 			i++;
 			break;
 		default:
 			if (!(is_digit(d[i]) || d[i] == '-' || d[i] == 't' || d[i] == 'f' || d[i] == 'n')) {
-				perr_set(err, i, "expected a JSON value in \"%s\", found '%c'", what, d[i]);
+				perr_set(err, i, "expected a JSON value in \"%s\", found %s", what, show(d[i]).s);
 				return n;
 			}
 			while (i < n && !is_ws(d[i]) && d[i] != ',' && d[i] != ']' && d[i] != '}' && d[i] != ':')
@@ -285,13 +301,14 @@ static int locate(struct loader *l)
 	const char *d = l->d;
 	size_t n = l->n, i;
 
-	i = skip_ws(d, 0, n);
+	/* a UTF-8 byte order mark, as an editor may add when the file is saved again */
+	i = skip_ws(d, n >= 3 && !memcmp(d, "\xef\xbb\xbf", 3) ? 3 : 0, n);
 	if (i >= n) {
 		perr_set(&l->err, 0, "the file is empty or holds only white space; is it the right file?");
 		return -1;
 	}
 	if (d[i] != '{') {
-		perr_set(&l->err, i, "not a heap snapshot: expected '{' at the start, found '%c'", d[i]);
+		perr_set(&l->err, i, "not a heap snapshot: expected '{' at the start, found %s", show(d[i]).s);
 		return -1;
 	}
 	i++;
@@ -303,7 +320,7 @@ static int locate(struct loader *l)
 		if (i >= n)
 			break;
 		if (d[i] != '"') {
-			perr_set(&l->err, i, "expected a member name (\"...\") in the top-level object, found '%c'", d[i]);
+			perr_set(&l->err, i, "expected a member name (\"...\") in the top-level object, found %s", show(d[i]).s);
 			return -1;
 		}
 		i = read_key(l, i, key, sizeof(key));
@@ -358,12 +375,12 @@ static int locate(struct loader *l)
 		if (d[i] == '}') {
 			i = skip_ws(d, i + 1, n);
 			if (i < n) {
-				perr_set(&l->err, i, "unexpected '%c' after the end of the snapshot object", d[i]);
+				perr_set(&l->err, i, "unexpected %s after the end of the snapshot object", show(d[i]).s);
 				return -1;
 			}
 			return 0;
 		}
-		perr_set(&l->err, i, "expected ',' or '}' after \"%s\", found '%c'", key, d[i]);
+		perr_set(&l->err, i, "expected ',' or '}' after \"%s\", found %s", key, show(d[i]).s);
 		return -1;
 	}
 	perr_set(&l->err, n, "truncated (the top-level object is not closed); was the snapshot still being written?");
@@ -592,9 +609,9 @@ static inline int fwd_next(struct cursor *c, uint32_t *out)
 	while (i < hi && is_digit(d[i]) && i - start < 11)
 		v = v * 10 + (uint64_t)(d[i++] - '0');
 	if (i == start || v > UINT32_MAX) {
-		perr_set(c->err, start, i == start ? "expected a whole number in \"%s\", found '%c'"
-						  : "number too large in \"%s\" (starts with '%c')",
-			 c->what, d[start]);
+		perr_set(c->err, start, i == start ? "expected a whole number in \"%s\", found %s"
+						  : "number too large in \"%s\" (starts with %s)",
+			 c->what, show(d[start]).s);
 		return -1;
 	}
 	while (i < hi && is_ws(d[i]))
@@ -602,7 +619,7 @@ static inline int fwd_next(struct cursor *c, uint32_t *out)
 	c->after_comma = 0;
 	if (i < hi) {
 		if (d[i] != ',') {
-			perr_set(c->err, i, "expected ',' between numbers in \"%s\", found '%c'", c->what, d[i]);
+			perr_set(c->err, i, "expected ',' between numbers in \"%s\", found %s", c->what, show(d[i]).s);
 			return -1;
 		}
 		i++;
@@ -635,9 +652,9 @@ static inline int bwd_next(struct cursor *c, uint32_t *out)
 		i--;
 	}
 	if (i == end || v > UINT32_MAX || (i > lo && is_digit(d[i - 1]))) {
-		perr_set(c->err, i == end ? end - 1 : i, i == end ? "expected a whole number in \"%s\", found '%c'"
-							  : "number too large in \"%s\" (ends with '%c')",
-			 c->what, d[end - 1]);
+		perr_set(c->err, i == end ? end - 1 : i, i == end ? "expected a whole number in \"%s\", found %s"
+							  : "number too large in \"%s\" (ends with %s)",
+			 c->what, show(d[end - 1]).s);
 		return -1;
 	}
 	while (i > lo && is_ws(d[i - 1]))
@@ -645,7 +662,7 @@ static inline int bwd_next(struct cursor *c, uint32_t *out)
 	c->after_comma = 0;
 	if (i > lo) {
 		if (d[i - 1] != ',') {
-			perr_set(c->err, i - 1, "expected ',' between numbers in \"%s\", found '%c'", c->what, d[i - 1]);
+			perr_set(c->err, i - 1, "expected ',' between numbers in \"%s\", found %s", c->what, show(d[i - 1]).s);
 			return -1;
 		}
 		i--;
@@ -960,7 +977,7 @@ static int parse_strings(struct loader *l, struct perr *err)
 			break;
 		}
 		if (d[i] != '"') {
-			perr_set(err, i, "expected a string (\"...\") in \"strings\", found '%c'", d[i]);
+			perr_set(err, i, "expected a string (\"...\") in \"strings\", found %s", show(d[i]).s);
 			return -1;
 		}
 		ALLOC_GROW(s->string_off, (size_t)s->string_count + 2, alloc);
@@ -1016,7 +1033,7 @@ static int parse_strings(struct loader *l, struct perr *err)
 				break;
 			}
 			default:
-				perr_set(err, i, "unknown escape '\\%c' in \"strings\"", d[i + 1]);
+				perr_set(err, i, "unknown escape \\ followed by %s in \"strings\"", show(d[i + 1]).s);
 				return -1;
 			}
 			i += 2;
@@ -1027,7 +1044,7 @@ static int parse_strings(struct loader *l, struct perr *err)
 		after_comma = 0;
 		if (i < hi) {
 			if (d[i] != ',') {
-				perr_set(err, i, "expected ',' between strings, found '%c'", d[i]);
+				perr_set(err, i, "expected ',' between strings, found %s", show(d[i]).s);
 				return -1;
 			}
 			i++;
@@ -1261,6 +1278,24 @@ static int load(struct loader *l, unsigned flags)
 	return finish(l);
 }
 
+/*
+ * A file that ends in zero bytes was cut off by a crash or a full disk, or is
+ * being written by a tool that sizes the file first; whatever error the
+ * zeros caused, that is the thing to say.  (V8 writes pure ASCII, never a NUL.)
+ */
+static void explain_zero_tail(struct loader *l)
+{
+	size_t z = l->n;
+
+	while (z > 0 && !l->d[z - 1])
+		z--;
+	if (z == l->n || z > l->err.off)
+		return;
+	l->err = (struct perr){ 0 };
+	perr_set(&l->err, z, "the file ends in %zu zero bytes, not JSON; was the snapshot still being written, or the disk full?",
+		 l->n - z);
+}
+
 static struct lh_snapshot *run(const char *name, const char *data, size_t size, struct lh_mapfile *mf,
 			       unsigned flags)
 {
@@ -1275,7 +1310,8 @@ static struct lh_snapshot *run(const char *name, const char *data, size_t size, 
 	if (!size) {
 		perr_set(&l.err, 0, "the file is empty; was the snapshot still being written?");
 	} else {
-		load(&l, flags);
+		if (load(&l, flags))
+			explain_zero_tail(&l);
 	}
 	lh_progress_stop(l.progress);
 	if (l.err.set) {

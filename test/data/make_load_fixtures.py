@@ -162,6 +162,10 @@ def main():
     write("fail_load_no_edges", base.replace(base[base.index('"edges"'):base.index('"trace_function_infos"')], ""))
     write("fail_load_root_index", snapshot(extra_header=',"root_index":3'))
     write("fail_load_trailing_garbage", base + "\n{}")
+    write("fail_load_zero_tail", base[:700] + "\0" * 600)
+    write("fail_load_all_zeros", "\0" * 300)
+    write("fail_load_control_byte", base.replace('"edges":[1,', '"edges":[\x01,'))
+    write("pass_load_bom", "\xef\xbb\xbf" + base, seed=False)
     write("fail_load_deep_nesting", snapshot(middle='"deep":' + "[" * 300 + "]" * 300 + ",\n"))
 
 

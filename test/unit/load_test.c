@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -413,4 +415,94 @@ TEST(load_truncated_everywhere)
 	strbuf_release(&msg);
 	strbuf_release(&closed);
 	free(data);
+}
+
+/*
+ * Out of memory at every step: load the real snapshot in children whose
+ * address space is capped a little above what they already use, the cap
+ * growing 64 KiB at a time until the load succeeds.  Each child must either
+ * load, or fail with the loader's "out of memory" message (the big arrays),
+ * or exit through lh_die()'s message (small allocations): never a signal.
+ * A tight cap also makes pthread_create fail, which must fall back to one
+ * thread.  Not under ASan, which needs its huge shadow address space.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define LH_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LH_UNDER_ASAN 1
+#endif
+#endif
+
+#ifndef LH_UNDER_ASAN
+static size_t address_space_now(void)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+#endif
+
+TEST(load_out_of_memory)
+{
+#ifdef LH_UNDER_ASAN
+	fprintf(stderr, "  skipped under ASan\n");
+#else
+	char path[4096];
+	size_t size, margin;
+	char *data = real_snapshot(&size, path, sizeof(path));
+	int loaded = 0, oom = 0, died = 0, bad = 0;
+
+	CHECK(data);
+	if (!data)
+		return;
+	for (margin = 0; margin <= (256u << 20) && !loaded; margin += 64u << 10) {
+		int status;
+		pid_t pid;
+
+		fflush(stderr);
+		pid = fork();
+		if (!pid) {
+			struct strbuf msg = STRBUF_INIT;
+			struct rlimit r;
+			struct lh_snapshot *s;
+
+			if (!freopen("/dev/null", "w", stderr))
+				_exit(5);
+			strbuf_grow(&msg, 4096); /* so the message itself fits under the cap */
+			r.rlim_cur = r.rlim_max = address_space_now() + margin;
+			setrlimit(RLIMIT_AS, &r);
+			lh_error_capture(&msg);
+			s = lh_snapshot_parse(path, data, size, 0);
+			_exit(s ? 0 : strstr(msg.buf, "out of memory") ? 3 : 4);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+			CHECK(!"fork");
+			break;
+		}
+		if (WIFSIGNALED(status) || WEXITSTATUS(status) >= 4) {
+			if (bad++ < 3)
+				fprintf(stderr, "  margin %zu: %s %d\n", margin,
+					WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		} else if (WEXITSTATUS(status) == 0) {
+			loaded = 1;
+		} else if (WEXITSTATUS(status) == 3) {
+			oom++;
+		} else {
+			died++;
+		}
+	}
+	fprintf(stderr, "  %d out-of-memory errors, %d exits through lh_die, loaded at %zu KiB over\n", oom, died,
+		margin >> 10);
+	CHECK(loaded);
+	CHECK(oom > 0);
+	CHECK_EQ(bad, 0);
+	free(data);
+#endif
 }
