@@ -6,8 +6,9 @@
 // heap-snapshot-toolkit 1.1.3 is a Node build of DevTools' heap_snapshot_worker:
 // parse() runs HeapSnapshotLoader and JSHeapSnapshot.initialize() (dominators,
 // retained sizes, distances, class names), aggregatesWithFilter({}) gives the
-// Summary rows. Prints the top N classes by retained size (default 20) on stdout
-// and the phase timings on stderr.
+// Summary rows. Prints the class count, the total (Statistics) and the top N
+// classes by retained size (default 20) as tab-separated text on stdout, and
+// the phase timings on stderr. bench/compare.mjs checks leakhunt against it.
 import { createReadStream } from 'node:fs';
 import { parse } from 'heap-snapshot-toolkit';
 
@@ -35,8 +36,8 @@ const total = snap.getStatistics ? snap.getStatistics().total : undefined;
 console.log(`classes\t${list.length}`);
 console.log(`nodes\t${snap.nodeCount}`);
 if (total !== undefined) console.log(`total\t${total}`);
-console.log('name\tcount\tself\tmaxRet\tdistance');
+console.log('key\tname\tcount\tself\tmaxRet\tdistance');
 for (const a of list.slice(0, rows))
-	console.log(`${a.name}\t${a.count}\t${a.self}\t${a.maxRet}\t${a.distance}`);
+	console.log(`${a.key}\t${a.name}\t${a.count}\t${a.self}\t${a.maxRet}\t${a.distance}`);
 console.error(`devtools-summary: parse+init ${((t1 - t0) / 1000).toFixed(2)} s, ` +
 	`summary ${((t2 - t1) / 1000).toFixed(2)} s, rss ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`);

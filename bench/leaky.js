@@ -10,7 +10,10 @@
 // What lives on the heap:
 //   classes Product, LineItem, Order, User, Session, RequestContext;
 //   a Map and a Date per order; a closure per request; garbage that a GC collects
-//   (the RequestContext, its headers and a scratch array per request).
+//   (a parsed query object, a split path and the rendered text per request).
+//   The RequestContext (with its headers and scratch array) is *not* garbage:
+//   the render closure reads ctx.headers.host, so the closure's context keeps
+//   the whole ctx alive, the classic "a closure retains more than it uses".
 // What leaks (reachable from globalThis.__leakRoot):
 //   - an 'tick' EventEmitter listener added per request and never removed;
 //   - an unbounded `cache` Map: order id -> {order, render: () => ..., nums};
@@ -112,7 +115,9 @@ globalThis.__leakRoot = { products, users, emitter, cache, requestLog, pendingBu
 
 function handle(n) {
 	const user = users[(n * 7919) % users.length];
-	const ctx = new RequestContext(n, user);		// garbage after the request
+	const ctx = new RequestContext(n, user);	// kept alive by render's context, see above
+	const query = Object.fromEntries(`user=${user.id}&n=${n}&page=${n % 10}`.split('&').map((kv) => kv.split('=')));
+	if (query.page === undefined) throw new Error('bad query');	// query and its arrays: garbage
 	const nitems = 1 + (n % 4);
 	const items = [];
 	for (let i = 0; i < nitems; i++)

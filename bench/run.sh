@@ -97,11 +97,12 @@ fi
 # (0, or the first failing exit status).
 measure() {
 	local label=$1 n=$2; shift 2
-	local i st
+	local i st w r u s
 	: >"$LOGS/$label.runs"
 	M_STATUS=0
 	for ((i = 1; i <= n; i++)); do
 		sync
+		wait_idle
 		/usr/bin/time -f '%e %M %U %S' -o "$LOGS/$label.time" "$@" >"$LOGS/$label.out" 2>"$LOGS/$label.err"
 		st=$?
 		read -r w r u s <"$(tail_time "$LOGS/$label.time")"
@@ -113,12 +114,65 @@ measure() {
 		awk '{w[NR]=$1; r[NR]=$2; c[NR]=$3} END {m=int((NR+1)/2); print w[m], r[m], c[m]}')"
 	M_RUNS=$(wc -l <"$LOGS/$label.runs")
 }
+# wait_idle: the machine is shared; wait up to $IDLE_WAIT s (BENCH_IDLE_WAIT,
+# default 30) for the CPUs to be at least 75 % idle over one second, then run anyway.
+# Sets BUSY to the busy percentage seen last.
+IDLE_WAIT=${BENCH_IDLE_WAIT:-30}
+cpu_busy() {
+	local a b
+	a=($(head -n 1 /proc/stat)); sleep 1; b=($(head -n 1 /proc/stat))
+	awk -v u1="${a[1]}" -v n1="${a[2]}" -v s1="${a[3]}" -v i1="${a[4]}" -v w1="${a[5]}" \
+		-v u2="${b[1]}" -v n2="${b[2]}" -v s2="${b[3]}" -v i2="${b[4]}" -v w2="${b[5]}" \
+		'BEGIN { busy = (u2-u1) + (n2-n1) + (s2-s1); idle = (i2-i1) + (w2-w1);
+			printf "%d", ((busy + idle) > 0 ? 100 * busy / (busy + idle) : 0) }'
+}
+wait_idle() {
+	local t=0
+	BUSY=$(cpu_busy)
+	while [ "$BUSY" -gt 25 ] && [ "$t" -lt "$IDLE_WAIT" ]; do
+		sleep 1; t=$((t + 2))
+		BUSY=$(cpu_busy)
+	done
+	BUSY_SEEN+=" $BUSY"
+}
+BUSY_SEEN=""
 # /usr/bin/time writes "Command exited with non-zero status N" before the numbers.
 tail_time() { tail -n 1 "$1" >"$1.last"; echo "$1.last"; }
 
+# timeline OUT CMD...: run CMD once; OUT gets its stderr lines and its RSS every
+# 0.25 s, each line prefixed with the seconds since the start, in time order.
+timeline() {
+	local out=$1; shift
+	local t0 pid r
+	t0=$(date +%s.%N)
+	"$@" >/dev/null 2> >(while IFS= read -r line; do
+		echo "$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{printf "%7.2f", a-b}')  $line"
+	done >"$out.msg") &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		r=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+		[ -n "$r" ] && echo "$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{printf "%7.2f", a-b}')  rss $((r / 1024)) MiB"
+		sleep 0.25
+	done >"$out.rss"
+	wait "$pid"
+	sleep 0.2	# let the stderr reader finish
+	sort -n -s -k1,1 "$out.msg" "$out.rss" >"$out"
+}
+# thin FILE: every message line, RSS lines only where RSS moved by 5 % or more,
+# and the peak.
+thin() {
+	awk '/ rss [0-9]+ MiB$/ {
+		r = $3; if (r > peak) { peak = r; peakline = $0 }
+		if (last == 0 || r > last * 1.05 || r < last * 0.95) { print; last = r }
+		next }
+		{ print }
+		END { if (peakline != "") print "   peak" substr(peakline, 8) }' "$1"
+}
+
 fsize() { stat -c %s "$1"; }
-mb() { awk -v b="$1" 'BEGIN{printf "%.0f", b/1048576}'; }
-kb2mb() { awk -v k="$1" 'BEGIN{printf "%.0f", k/1024}'; }
+# sizes in MB = 10^6 bytes, for files and RSS alike (/usr/bin/time's %M is in KiB)
+mb() { awk -v b="$1" 'BEGIN{printf "%.0f", b/1e6}'; }
+kb2mb() { awk -v k="$1" 'BEGIN{printf "%.0f", k*1024/1e6}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.1f", a/b; else print "-" }'; }
 errline() { grep -m1 -E 'Error|error|FATAL|Killed' "$1" | cut -c1-160 | sed 's/|/\\|/g'; }
 
@@ -126,6 +180,7 @@ START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 ROWS=()
 TARGETS=()
+AGREE=()
 LH_VERBOSE=""
 for s in $SIZES; do
 	case $s in M) f=$FILE_M ;; L) f=$FILE_L ;; esac
@@ -141,16 +196,16 @@ for s in $SIZES; do
 	measure "memlab-$s" "$js_runs" "$BENCH/node_modules/.bin/memlab" analyze object-size --snapshot "$f"
 	mw=$M_WALL mr=$M_RSS mc=$M_CPU mn=$M_RUNS mst=$M_STATUS
 
-	row() {	# tool wall rss cpu runs status ratio
+	row() {	# tool wall rss cpu runs status wall-ratio cpu-ratio
 		if [ "$6" = 0 ]; then
-			echo "| $s | $(mb "$size") MB | $1 | $2 | $(kb2mb "$3") MB | $4 | $5 | $7 |"
+			echo "| $s | $(mb "$size") MB | $1 | $2 | $(kb2mb "$3") MB | $4 | $5 | $7 | $8 |"
 		else
-			echo "| $s | $(mb "$size") MB | $1 | **fails** (exit $6) after $2 s | $(kb2mb "$3") MB | $4 | $5 | - |"
+			echo "| $s | $(mb "$size") MB | $1 | **fails** (exit $6) after $2 s | $(kb2mb "$3") MB | $4 | $5 | - | - |"
 		fi
 	}
-	ROWS+=("$(row "leakhunt summary" "$lw" "$lr" "$lc" "$ln" "$lst" "1")")
-	ROWS+=("$(row "DevTools loader + Summary" "$dw" "$dr" "$dc" "$dn" "$dst" "$(ratio "$dw" "$lw")x")")
-	ROWS+=("$(row "memlab analyze object-size" "$mw" "$mr" "$mc" "$mn" "$mst" "$(ratio "$mw" "$lw")x")")
+	ROWS+=("$(row "leakhunt summary" "$lw" "$lr" "$lc" "$ln" "$lst" "1" "1")")
+	ROWS+=("$(row "DevTools loader + Summary" "$dw" "$dr" "$dc" "$dn" "$dst" "$(ratio "$dw" "$lw")x" "$(ratio "$dc" "$lc")x")")
+	ROWS+=("$(row "memlab analyze object-size" "$mw" "$mr" "$mc" "$mn" "$mst" "$(ratio "$mw" "$lw")x" "$(ratio "$mc" "$lc")x")")
 	[ "$lst" = 0 ] || say "leakhunt summary failed on $s: $(errline "$LOGS/leakhunt-$s.err")"
 
 	if [ "$s" = L ] || [ "$SIZES" = M ]; then
@@ -160,9 +215,19 @@ for s in $SIZES; do
 		TARGETS+=("| at least 15x faster than DevTools' loader ($s) | ${sp}x ($dw s / $lw s) | $sp_ok |")
 		TARGETS+=("| peak RSS no larger than the snapshot ($s) | $(kb2mb "$lr") MB vs $(mb "$size") MB file ($(ratio "$((lr * 1024))" "$size")x) | $rss_ok |")
 	fi
-	if "$LEAKHUNT" summary --help 2>&1 | grep -qE -- '(^|[^a-z])(-v|--verbose)'; then
-		"$LEAKHUNT" summary -v "$f" >/dev/null 2>"$LOGS/leakhunt-$s.verbose"
-		LH_VERBOSE+="$s ($(basename "$f")):"$'\n'"$(cat "$LOGS/leakhunt-$s.verbose")"$'\n\n'
+	# the timings only mean something if both compute the same Summary
+	if [ "$lst$dst" = 00 ]; then
+		if "$LEAKHUNT" summary --json --all "$f" >"$LOGS/leakhunt-$s.json" 2>>"$LOGS/leakhunt-$s.err"; then
+			AGREE+=("- $s: $(node "$BENCH/compare.mjs" "$LOGS/devtools-$s.out" "$LOGS/leakhunt-$s.json" 2>&1 | head -n 1)")
+		else
+			AGREE+=("- $s: \`leakhunt summary --json --all\` failed: $(errline "$LOGS/leakhunt-$s.err")")
+		fi
+	fi
+	# one more run with -v: leakhunt's own messages and its RSS, on one time line
+	if [ "$lst" = 0 ]; then
+		timeline "$LOGS/leakhunt-$s.timeline" "$LEAKHUNT" -v summary "$f"
+		LH_VERBOSE+="$s ($(basename "$f")), seconds since start, RSS sampled every 0.25 s:"$'\n'
+		LH_VERBOSE+="$(thin "$LOGS/leakhunt-$s.timeline")"$'\n\n'
 	fi
 done
 
@@ -198,8 +263,8 @@ if [ -n "$PERF" ] && command -v perf >/dev/null; then
 	case $last in M) f=$FILE_M ;; L) f=$FILE_L ;; esac
 	say "perf record on $last"
 	if perf record -g -o "$OUT/perf-$last.data" "$LEAKHUNT" summary "$f" >/dev/null 2>"$LOGS/perf-record.err"; then
-		PERF_SECTION=$(perf report -i "$OUT/perf-$last.data" --no-children --stdio --sort symbol -g none \
-			--percent-limit 1 2>/dev/null | grep -E '^ +[0-9]' | head -n 20)
+		PERF_SECTION=$(perf report -i "$OUT/perf-$last.data" --no-children --stdio --sort dso,symbol -g none \
+			--percent-limit 0.5 2>/dev/null | grep -E '^ +[0-9]' | sed 's/ *$//' | head -n 25)
 		PERF_SIZE=$last
 	fi
 fi
@@ -210,6 +275,7 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 MEM_TOTAL=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 OS=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null)
 GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
+[ -n "$(git -C "$ROOT" status --porcelain -- src Makefile 2>/dev/null)" ] && GIT="$GIT (with uncommitted changes in src/ or Makefile)"
 {
 	echo "# Benchmarks"
 	echo
@@ -223,7 +289,9 @@ GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
 	echo "- date: $START_DATE; leakhunt commit $GIT"
 	echo "- CPU: $CPU_MODEL, nproc $(nproc); RAM: $MEM_TOTAL; $OS, kernel $(uname -r)"
 	echo "- node $(node --version); heap-snapshot-toolkit $DEVTOOLS_VERSION (DevTools' loader); memlab $MEMLAB_VERSION"
-	echo "- load average (1, 5, 15 min) at start: $LOAD_START; at end: $LOAD_END (the machine is shared: expect noise)"
+	echo "- load average (1, 5, 15 min) at start: $LOAD_START; at end: $LOAD_END. The machine is shared with other"
+	echo "  jobs: before each run the script waits up to ${IDLE_WAIT} s for the CPUs to be 75 % idle, then runs anyway;"
+	echo "  CPU busy % (both cores, 1 s) seen just before each run, in order:$BUSY_SEEN"
 	echo
 	echo "## Snapshots"
 	echo
@@ -252,10 +320,11 @@ GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
 	echo "  retained sizes, prints the largest objects)"
 	echo
 	echo "\"x leakhunt\" is the tool's wall time divided by leakhunt's on the same snapshot. The JS tools run"
-	echo "$JS_RUNS_L time(s) on L (about a minute each) and $RUNS times on M; leakhunt $RUNS times on each."
+	echo "$JS_RUNS_L time(s) on L (about a minute each) and $RUNS time(s) on M; leakhunt $RUNS time(s) on each."
+	echo "Sizes are in MB = 10^6 bytes."
 	echo
-	echo "| snapshot | file | tool | wall s | peak RSS | CPU s (user+sys) | runs | x leakhunt (wall) |"
-	echo "|---|---:|---|---:|---:|---:|---:|---:|"
+	echo "| snapshot | file | tool | wall s | peak RSS | CPU s (user+sys) | runs | x leakhunt (wall) | x leakhunt (CPU) |"
+	echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
 	printf '%s\n' "${ROWS[@]}"
 	echo
 	echo "## Targets (on the 1 GB snapshot)"
@@ -264,8 +333,17 @@ GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
 	echo "|---|---|---|"
 	printf '%s\n' "${TARGETS[@]}"
 	echo
+	if [ ${#AGREE[@]} -gt 0 ]; then
+		echo "### Same answer as DevTools?"
+		echo
+		echo "\`bench/compare.mjs\`: leakhunt's \`summary --json --all\` against the DevTools run above (class count,"
+		echo "Statistics total, and DevTools' 20 largest classes by retained size: count, shallow, retained, distance):"
+		echo
+		printf '%s\n' "${AGREE[@]}"
+		echo
+	fi
 	if [ -n "$LH_VERBOSE" ]; then
-		echo "### leakhunt phase timings (\`leakhunt summary -v\`)"
+		echo "### leakhunt's phases and RSS over time (\`leakhunt -v summary F\`)"
 		echo
 		echo '```'
 		printf '%s' "$LH_VERBOSE"
@@ -273,7 +351,7 @@ GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
 		echo
 	fi
 	if [ -n "$PERF_SECTION" ]; then
-		echo "### Where leakhunt spends its time on $PERF_SIZE (\`perf record -g\`, self time per function, >= 1 %)"
+		echo "### Where leakhunt spends its time on $PERF_SIZE (\`perf record -g\`, self time per function, >= 0.5 %)"
 		echo
 		echo '```'
 		echo "$PERF_SECTION"
