@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "cmd.h"
 #include "native/analyze.h"
+#include "native/lht.h"
 
 static const char usage_text[] =
 	"usage: leakhunt report [options] FILE.lht\n"
@@ -19,23 +20,49 @@ static const char usage_text[] =
 	"allocations, peak heap, and the bytes and blocks still allocated at exit.\n"
 	"\n"
 	"  --json             JSON output: {\"format\":1,\"summary\":{...}}\n"
+	"  --leaks            each leaking stack: bytes, blocks, frames innermost first\n"
 	"  -v                 more detail on stderr\n"
 	"  -h, --help         this help\n";
+
+/* Unresolved frames print as their address; the truncation marker as such. */
+static void print_leaks(const struct lh_alloc_summary *s)
+{
+	for (size_t i = 0; i < s->nleaks; i++) {
+		uint64_t id = s->leaks[i].stack;
+		int guard = 0;
+
+		printf("\n%" PRIu64 " B leaked in %" PRIu64 " blocks from:\n", s->leaks[i].bytes, s->leaks[i].blocks);
+		while (id && id < s->nnodes && guard++ < 4096) {
+			uint64_t ip = s->node_ip[id];
+			const char *fn = lh_alloc_function(s, ip);
+
+			if (ip == LHT_IP_TRUNCATED)
+				printf("  [truncated]\n");
+			else if (fn)
+				printf("  %s\n", fn);
+			else
+				printf("  0x%" PRIx64 "\n", ip);
+			id = s->node_parent[id];
+		}
+	}
+}
 
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "leaks", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lh_alloc_summary s;
-	int c, json = 0;
+	int c, json = 0, leaks = 0;
 
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
+		case 'l': leaks = 1; break;
 		case 'v': lh_verbosity++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
@@ -69,6 +96,8 @@ int cmd_report(int argc, char **argv)
 		printf("peak RSS: %" PRIu64 " B\n", s.peak_rss);
 		printf("total memory leaked: %" PRIu64 " B in %" PRIu64 " blocks\n", s.leaked_bytes, s.leaked_blocks);
 	}
+	if (leaks && !json)
+		print_leaks(&s);
 	lh_alloc_summary_release(&s);
 	return 0;
 }

@@ -17,6 +17,7 @@ struct block {
 	uint64_t ptr;  /* 0: empty slot */
 	uint64_t size;
 	uint64_t seq;  /* event number of the allocation */
+	uint64_t stack;
 	uint32_t tid;
 };
 
@@ -105,11 +106,45 @@ static struct thread_last *thread_of(struct thread_last **v, size_t *nr, size_t 
 	return &(*v)[(*nr)++];
 }
 
+static int cmp_stack(const void *a, const void *b)
+{
+	const struct lh_alloc_leak *x = a, *y = b;
+
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+static int cmp_bytes(const void *a, const void *b)
+{
+	const struct lh_alloc_leak *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+const char *lh_alloc_function(const struct lh_alloc_summary *s, uint64_t ip)
+{
+	size_t lo = 0, hi = s->nsyms;
+
+	/* symbols arrive sorted by ip (record writes them that way) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->sym_ip[mid] < ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nsyms && s->sym_ip[lo] == ip && s->sym_func[lo] && s->sym_func[lo] <= s->nstrings)
+		return s->strings[s->sym_func[lo] - 1];
+	return NULL;
+}
+
 int lh_alloc_summarize(struct lh_alloc_summary *s, const char *path)
 {
 	struct blocks live = { lh_xcalloc(1024, sizeof(struct block)), 1023, 0 };
 	struct thread_last *threads = NULL;
-	size_t nthreads = 0, threads_alloc = 0;
+	size_t nthreads = 0, threads_alloc = 0, nodes_alloc = 0, strings_alloc = 0, leaks_alloc = 0;
 	struct lh_trace t;
 	struct lh_trace_rec r;
 	uint64_t heap = 0, now_ms = 0;
@@ -139,6 +174,32 @@ int lh_alloc_summarize(struct lh_alloc_summary *s, const char *path)
 			break;
 		case LHT_REC_ALLOC:
 			break;
+		case LHT_REC_NODE:
+			if (r.id < (1u << 28)) {
+				size_t want = r.id + 1;
+
+				ALLOC_GROW(s->node_parent, want, nodes_alloc);
+				s->node_ip = lh_xrealloc(s->node_ip, nodes_alloc * sizeof(*s->node_ip));
+				for (; s->nnodes < want; s->nnodes++)
+					s->node_parent[s->nnodes] = s->node_ip[s->nnodes] = 0;
+				s->node_parent[r.id] = r.parent;
+				s->node_ip[r.id] = r.ip;
+			}
+			continue;
+		case LHT_REC_STRING:
+			if (r.id == s->nstrings + 1) {
+				ALLOC_GROW(s->strings, s->nstrings + 1, strings_alloc);
+				s->strings[s->nstrings++] = lh_xstrndup(r.str, r.str_len);
+			}
+			continue;
+		case LHT_REC_SYMBOL:
+			if (r.nframes) {
+				ALLOC_GROW(s->sym_ip, s->nsyms + 1, s->syms_alloc);
+				s->sym_func = lh_xrealloc(s->sym_func, s->syms_alloc * sizeof(*s->sym_func));
+				s->sym_ip[s->nsyms] = r.ip;
+				s->sym_func[s->nsyms++] = t.frames[0].function;
+			}
+			continue;
 		default:
 			continue;
 		}
@@ -164,7 +225,7 @@ int lh_alloc_summarize(struct lh_alloc_summary *s, const char *path)
 			}
 		}
 		if (r.type == LHT_REC_ALLOC || r.type == LHT_REC_REALLOC) {
-			struct block b = { r.ptr, r.size, r.seq, r.tid };
+			struct block b = { r.ptr, r.size, r.seq, r.stack, r.tid };
 
 			/* an address handed out twice means its free was lost: forget the old block */
 			e = blocks_find(&live, r.ptr);
@@ -182,6 +243,28 @@ int lh_alloc_summarize(struct lh_alloc_summary *s, const char *path)
 			}
 		}
 	}
+	/* leaks by stack: sort the live blocks' stacks, then merge runs */
+	for (size_t i = 0; i <= live.mask; i++) {
+		if (!live.slot[i].ptr)
+			continue;
+		ALLOC_GROW(s->leaks, s->nleaks + 1, leaks_alloc);
+		s->leaks[s->nleaks++] = (struct lh_alloc_leak){ live.slot[i].stack, live.slot[i].size, 1 };
+	}
+	if (s->nleaks) {
+		size_t k = 0;
+
+		qsort(s->leaks, s->nleaks, sizeof(*s->leaks), cmp_stack);
+		for (size_t i = 0; i < s->nleaks; i++) {
+			if (k && s->leaks[k - 1].stack == s->leaks[i].stack) {
+				s->leaks[k - 1].bytes += s->leaks[i].bytes;
+				s->leaks[k - 1].blocks++;
+			} else {
+				s->leaks[k++] = s->leaks[i];
+			}
+		}
+		s->nleaks = k;
+		qsort(s->leaks, s->nleaks, sizeof(*s->leaks), cmp_bytes);
+	}
 	s->leaked_bytes = heap;
 	s->leaked_blocks = live.nr;
 	s->runtime_ms = now_ms;
@@ -197,4 +280,12 @@ int lh_alloc_summarize(struct lh_alloc_summary *s, const char *path)
 void lh_alloc_summary_release(struct lh_alloc_summary *s)
 {
 	strbuf_release(&s->damage);
+	for (size_t i = 0; i < s->nstrings; i++)
+		free(s->strings[i]);
+	free(s->strings);
+	free(s->leaks);
+	free(s->node_parent);
+	free(s->node_ip);
+	free(s->sym_ip);
+	free(s->sym_func);
 }

@@ -21,6 +21,11 @@
 
 #include "base/strbuf.h"
 
+/* Bytes and blocks still allocated at the end, per stack (leaf node id). */
+struct lh_alloc_leak {
+	uint64_t stack, bytes, blocks;
+};
+
 struct lh_alloc_summary {
 	uint64_t calls;          /* allocation calls that returned memory */
 	uint64_t frees;          /* frees of known blocks (realloc's included) */
@@ -36,7 +41,20 @@ struct lh_alloc_summary {
 	uint64_t unknown_frees;  /* frees of blocks allocated before recording began */
 	int ended;               /* the program finished and the trace is complete */
 	struct strbuf damage;    /* why reading stopped early, if it did */
+
+	struct lh_alloc_leak *leaks; /* biggest first */
+	size_t nleaks;
+	/* the stack trie and the symbol table, for naming frames */
+	uint64_t *node_parent, *node_ip; /* by node id */
+	size_t nnodes;
+	char **strings;              /* by string id - 1 */
+	size_t nstrings;
+	uint64_t *sym_ip, *sym_func; /* innermost function of each resolved ip, sorted by ip */
+	size_t nsyms, syms_alloc;
 };
+
+/* The function name at node ip (innermost frame, inlining resolved), or NULL. */
+const char *lh_alloc_function(const struct lh_alloc_summary *s, uint64_t ip);
 
 /* Read the trace at path and fill s; 0, or -1 after lh_error(). */
 int lh_alloc_summarize(struct lh_alloc_summary *s, const char *path);

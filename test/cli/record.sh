@@ -117,6 +117,27 @@ if run_ok sighandler-record rec -o "$T/sig" -- "$T/sighandler" &&
 	expect sighandler-leaked leaked_bytes 700
 fi
 
-# deep stacks: --depth bounds them and the cut is marked
-run_ok deep-record rec --depth 400 -o "$T/deep" -- "$T/deep" 300
-run_ok deep-truncated-record rec -o "$T/deep256" -- "$T/deep" 300
+# deep stacks: --depth bounds them, the cut is marked, main is kept when it fits
+if run_ok deep-record rec --depth 400 -o "$T/deep" -- "$T/deep" 300 &&
+	run_ok deep-report "$LEAKHUNT" report --leaks "$T/deep.lht"; then
+	check deep-301-rec-frames test "$(grep -cx '  rec' "$T/out")" = 301
+	check deep-main-on-stack grep -qx '  main' "$T/out"
+fi
+if run_ok deep-truncated-record rec -o "$T/deep256" -- "$T/deep" 300 &&
+	run_ok deep-truncated-report "$LEAKHUNT" report --leaks "$T/deep256.lht"; then
+	check deep-truncated-256-frames test "$(grep -c '^  ' "$T/out")" = 257
+	check deep-truncated-marked grep -qx '  \[truncated\]' "$T/out"
+fi
+
+# fp and dwarf agree on a frame-pointer build: the same stacks from the leaf to
+# main (glibc's start code keeps no frame pointer, so fp stops right after main)
+upto_main() { awk '/^$/ { body = 1 } !body { next } /^[0-9]/ { print; skip = 0; next } skip { next } { print } /^  main$/ { skip = 1 }' "$1"; }
+if run_ok fp-equal-dwarf-record rec --unwind dwarf -o "$T/leaky-fp-dwarf" -- "$T/leaky_fp"; then
+	"$LEAKHUNT" report --leaks "$T/leaky-fp-dwarf.lht" >"$T/dwarf.txt" 2>/dev/null
+	"$LEAKHUNT" report --leaks "$T/leaky-fp.lht" >"$T/fp.txt" 2>/dev/null
+	if cmp -s <(upto_main "$T/dwarf.txt") <(upto_main "$T/fp.txt") && grep -q leak_calloc "$T/fp.txt"; then
+		ok fp-equal-dwarf
+	else
+		fail fp-equal-dwarf "stacks differ: $(diff <(upto_main "$T/dwarf.txt") <(upto_main "$T/fp.txt") | head -5)"
+	fi
+fi

@@ -7,13 +7,19 @@
 
 static void *volatile sink;
 
-__attribute__((noinline)) static int rec(int n)
+static volatile int depth_seen;
+
+__attribute__((noipa)) static int rec(int n)
 {
+	int r;
+
 	if (n == 0) {
 		sink = malloc(42);
 		return 0;
 	}
-	return rec(n - 1) + 1; /* work after the call: no tail call */
+	r = rec(n - 1);
+	depth_seen = r; /* a side effect after the call: no tail call, no loop */
+	return r + 1;
 }
 
 int main(int argc, char **argv)
