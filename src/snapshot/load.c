@@ -159,7 +159,8 @@ static size_t skip_ws(const char *d, size_t i, size_t n)
 
 /*
  * Skip a JSON string starting at d[i] == '"'; returns the offset after the
- * closing quote, or n if the input ends first.
+ * closing quote, or 0 if the input ends first (0 cannot be that offset, and
+ * n could: a closing quote may be the file's last byte).
  */
 static size_t skip_string(const char *d, size_t i, size_t n)
 {
@@ -169,7 +170,7 @@ static size_t skip_string(const char *d, size_t i, size_t n)
 		if (d[i] == '\\')
 			i++;
 	}
-	return n;
+	return 0;
 }
 
 /*
@@ -193,7 +194,7 @@ static size_t skip_value(struct loader *l, size_t i, const char *what, struct pe
 		switch (d[i]) {
 		case '"':
 			i = skip_string(d, i, n);
-			if (i >= n && d[n - 1] != '"') {
+			if (!i) {
 				perr_set(err, n, "truncated (file ends inside a string in \"%s\"); was the snapshot still being written?",
 					 what);
 				return n;
@@ -282,13 +283,13 @@ static size_t locate_numbers(struct loader *l, size_t i, const char *what, struc
 /* Read the key at d[i] == '"' into key (cut to keysz-1 bytes); returns the offset after it. */
 static size_t read_key(struct loader *l, size_t i, char *key, size_t keysz)
 {
-	size_t end = skip_string(l->d, i, l->n);
-	size_t len = end - i >= 2 ? end - i - 2 : 0;
+	size_t end = skip_string(l->d, i, l->n), len;
 
-	if (end >= l->n) {
+	if (!end || end >= l->n) {
 		perr_set(&l->err, l->n, "truncated (file ends inside a key); was the snapshot still being written?");
 		return l->n;
 	}
+	len = end - i - 2;
 	if (len >= keysz)
 		len = keysz - 1;
 	memcpy(key, l->d + i + 1, len);
@@ -673,6 +674,31 @@ static inline int bwd_next(struct cursor *c, uint32_t *out)
 	return 1;
 }
 
+/*
+ * Where the number lies whose parse left a cursor at off: forwards the cursor
+ * is past the number and its ','; backwards it is on the ',' before it.  For
+ * messages only, so that both directions point at the number's first digit.
+ */
+static size_t number_start(const struct loader *l, size_t off, int backwards)
+{
+	const char *d = l->d;
+
+	if (backwards) {
+		while (off < l->n && (d[off] == ',' || is_ws(d[off])))
+			off++;
+		return off;
+	}
+	while (off > 0 && is_ws(d[off - 1]))
+		off--;
+	if (off > 0 && d[off - 1] == ',')
+		off--;
+	while (off > 0 && is_ws(d[off - 1]))
+		off--;
+	while (off > 0 && is_digit(d[off - 1]))
+		off--;
+	return off;
+}
+
 static int parse_nodes(struct loader *l)
 {
 	struct lh_snapshot *s = l->s;
@@ -695,7 +721,7 @@ static int parse_nodes(struct loader *l)
 			}
 			if (f == l->nf_type) {
 				if (v >= (uint32_t)l->node_type_raw_count) {
-					perr_set(&l->err, c.i, "node %u has type %u, but snapshot.meta declares %d node types",
+					perr_set(&l->err, number_start(l, c.i, 0), "node %u has type %u, but snapshot.meta declares %d node types",
 						 node, v, l->node_type_raw_count);
 					return -1;
 				}
@@ -730,14 +756,15 @@ static int parse_nodes(struct loader *l)
 	return 0;
 }
 
-/* Store the k-th number of "edges" (k counts numbers, not edges). */
-static inline int store_edge_field(struct loader *l, struct perr *err, size_t off, uint32_t edge, int f, uint32_t v)
+/* Store field f of an edge (the loop counts numbers; this places one). */
+static inline int store_edge_field(struct loader *l, struct perr *err, size_t off, int backwards,
+				    uint32_t edge, int f, uint32_t v)
 {
 	struct lh_snapshot *s = l->s;
 
 	if (f == l->ef_type) {
 		if (v >= (uint32_t)l->edge_type_raw_count) {
-			perr_set(err, off, "edge %u has type %u, but snapshot.meta declares %d edge types", edge, v,
+			perr_set(err, number_start(l, off, backwards), "edge %u has type %u, but snapshot.meta declares %d edge types", edge, v,
 				 l->edge_type_raw_count);
 			return -1;
 		}
@@ -749,11 +776,11 @@ static inline int store_edge_field(struct loader *l, struct perr *err, size_t of
 		uint32_t q = nf == 7 ? v / 7 : v / nf; /* 7: let the compiler divide by a constant */
 
 		if (q * nf != v) {
-			perr_set(err, off, "edge %u's to_node %u is not a multiple of the node field count %u", edge, v, nf);
+			perr_set(err, number_start(l, off, backwards), "edge %u's to_node %u is not a multiple of the node field count %u", edge, v, nf);
 			return -1;
 		}
 		if (q >= s->node_count) {
-			perr_set(err, off, "edge %u points past the nodes (to_node %u, but there are only %u nodes)", edge,
+			perr_set(err, number_start(l, off, backwards), "edge %u points past the nodes (to_node %u, but there are only %u nodes)", edge,
 				 v, s->node_count);
 			return -1;
 		}
@@ -778,7 +805,7 @@ static uint64_t parse_edges_fwd(struct loader *l, size_t lo, size_t hi, struct p
 				 l->s->edge_count);
 			return k;
 		}
-		if (store_edge_field(l, err, c.i, edge, f, v))
+		if (store_edge_field(l, err, c.i, 0, edge, f, v))
 			return k;
 		k++;
 		if (++f == l->edge_fields) {
@@ -820,7 +847,7 @@ static uint64_t parse_edges_bwd(struct loader *l, size_t lo, size_t hi, struct p
 			return k;
 		}
 		idx = total - 1 - k;
-		if (store_edge_field(l, err, c.i, (uint32_t)(idx / (unsigned)l->edge_fields),
+		if (store_edge_field(l, err, c.i, 1, (uint32_t)(idx / (unsigned)l->edge_fields),
 				     (int)(idx % (unsigned)l->edge_fields), v)) {
 			*bad_value = 1;
 			return k;
@@ -865,7 +892,7 @@ static int parse_locations(struct loader *l, struct perr *err)
 			continue;
 		f = 0;
 		if (rec[l->lf_node] % (unsigned)l->node_fields || rec[l->lf_node] / (unsigned)l->node_fields >= s->node_count) {
-			perr_set(err, c.i, "location %u names object_index %u, which is not a node", s->location_count,
+			perr_set(err, number_start(l, c.i, 0), "location %u names object_index %u, which is not a node", s->location_count,
 				 rec[l->lf_node]);
 			return -1;
 		}

@@ -506,3 +506,85 @@ TEST(load_out_of_memory)
 	free(data);
 #endif
 }
+
+/* data with bytes [at, at + cut) replaced by ins */
+static void splice(struct strbuf *out, const char *data, size_t size, size_t at, size_t cut, const char *ins)
+{
+	strbuf_reset(out);
+	strbuf_add(out, data, at);
+	strbuf_add(out, ins, strlen(ins));
+	strbuf_add(out, data + at + cut, size - at - cut);
+}
+
+/*
+ * Damage near the end of "edges", which the second thread reads backwards:
+ * both ways of parsing must find the same kind of fault.  A missing number
+ * shifts every field the backward parser sees, so it first trips over a
+ * value; the loader must still call it a count mismatch.
+ */
+TEST(load_edges_damage_seen_by_both_threads)
+{
+	char path[4096];
+	size_t size, end, last;
+	char *data = real_snapshot(&size, path, sizeof(path));
+	struct strbuf msg = STRBUF_INIT, bad = STRBUF_INIT, first = STRBUF_INIT;
+	struct lh_snapshot *s;
+
+	CHECK(data);
+	if (!data)
+		return;
+	end = find_after(data, size, "\"trace_function_infos\"");
+	if (!end)
+		end = find_after(data, size, "\"strings\"");
+	while (end > 0 && data[end] != ']')
+		end--;
+	last = end;
+	while (last > 0 && data[last - 1] != ',')
+		last--;
+	CHECK(last > 0 && end > last);
+	for (int threads = 0; threads < 2; threads++) {
+		unsigned flags = threads ? 0 : LH_LOAD_NO_THREADS;
+
+		/* the last to_node far past the nodes (a multiple of 7 and of 6) */
+		splice(&bad, data, size, last, end - last, "4200000000");
+		s = parse_exact(bad.buf, bad.len, flags, &msg);
+		CHECK(!s && strstr(msg.buf, "points past the nodes"));
+		lh_snapshot_free(s);
+		/* the same message, byte offset included, from either direction */
+		if (!threads)
+			strbuf_addstr(&first, msg.buf);
+		else
+			CHECK_STR(msg.buf, first.buf);
+		/* one number fewer */
+		splice(&bad, data, size, last - 1, end - last + 1, "");
+		s = parse_exact(bad.buf, bad.len, flags, &msg);
+		CHECK(!s && strstr(msg.buf, "the counts disagree"));
+		lh_snapshot_free(s);
+		/* one number more */
+		splice(&bad, data, size, end, 0, ",0");
+		s = parse_exact(bad.buf, bad.len, flags, &msg);
+		CHECK(!s && strstr(msg.buf, "the counts disagree"));
+		lh_snapshot_free(s);
+		/* one edge fewer: no field shifts, only the count is off */
+		{
+			size_t prev = last - 1;
+			int commas = 0;
+
+			while (prev > 0 && commas < 3)
+				if (data[--prev] == ',')
+					commas++;
+			splice(&bad, data, size, prev, end - prev, "");
+			s = parse_exact(bad.buf, bad.len, flags, &msg);
+			CHECK(!s && strstr(msg.buf, "the counts disagree"));
+			lh_snapshot_free(s);
+		}
+		if (lh_test_failures) {
+			fprintf(stderr, "  with%s threads: %s\n", threads ? "" : "out", msg.buf);
+			break;
+		}
+	}
+	strbuf_release(&msg);
+	strbuf_release(&bad);
+	strbuf_release(&first);
+	free(data);
+}
