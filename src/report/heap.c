@@ -1,0 +1,620 @@
+/*
+ * Tables and JSON for the heap snapshot views; see heap.h.  Sizes in tables
+ * are human-readable with a percentage of the heap total (the root's retained
+ * size, as DevTools shows); JSON carries exact byte counts.
+ */
+#include "heap.h"
+
+#include <string.h>
+
+#include "base/human.h"
+#include "base/jsonw.h"
+#include "base/table.h"
+#include "snapshot/analyze.h"
+
+void lh_report_node_label(struct strbuf *sb, const struct lh_snapshot *s, uint32_t node)
+{
+	unsigned t = s->node_type[node];
+	const char *name = lh_node_name(s, node);
+
+	if (t == LH_NODE_STRING || t == LH_NODE_SLICED_STRING) {
+		size_t len = strlen(name);
+
+		strbuf_addch(sb, '"');
+		strbuf_add(sb, name, len > 40 ? 40 : len);
+		strbuf_addstr(sb, len > 40 ? "...\"" : "\"");
+	} else if (s->node_class && s->node_class[node] < s->class_count) {
+		strbuf_addstr(sb, s->classes[s->node_class[node]].name);
+	} else if (node == s->root) {
+		strbuf_addstr(sb, "(root)");
+	} else if (*name) {
+		strbuf_addstr(sb, name);
+	} else {
+		/* no class row (a zero shallow size) and no name: say what it is */
+		strbuf_addf(sb, "(%s)", s->node_type_names[t] ? s->node_type_names[t] : "?");
+	}
+	strbuf_addf(sb, " @%u", s->node_id[node]);
+}
+
+const char *lh_report_edge_type(const struct lh_snapshot *s, uint32_t edge)
+{
+	const char *t = s->edge_type_names[s->edge_type[edge]];
+
+	return t ? t : "?";
+}
+
+void lh_report_edge_label(struct strbuf *sb, const struct lh_snapshot *s, uint32_t edge)
+{
+	unsigned t = s->edge_type[edge];
+
+	if (lh_edge_is_indexed(t)) {
+		strbuf_addf(sb, "[%u]", s->edge_name[edge]);
+		return;
+	}
+	switch (t) {
+	case LH_EDGE_PROPERTY:
+		strbuf_addf(sb, ".%s", lh_snapshot_str(s, s->edge_name[edge]));
+		break;
+	case LH_EDGE_CONTEXT:
+		strbuf_addf(sb, "->%s", lh_snapshot_str(s, s->edge_name[edge]));
+		break;
+	default:
+		strbuf_addf(sb, "(%s) %s", lh_report_edge_type(s, edge), lh_snapshot_str(s, s->edge_name[edge]));
+		break;
+	}
+}
+
+void lh_report_distance(struct strbuf *sb, int32_t d)
+{
+	if (d < 0 || d >= LH_BASE_SYSTEM_DISTANCE)
+		strbuf_addch(sb, '-');
+	else
+		strbuf_addf(sb, "%d", d);
+}
+
+static uint64_t heap_total(const struct lh_snapshot *s)
+{
+	return s->retained_size ? s->retained_size[s->root] : 0;
+}
+
+static void size_pct(struct strbuf *sb, uint64_t v, uint64_t total)
+{
+	lh_human_size(sb, (int64_t)v);
+	if (total)
+		strbuf_addf(sb, " %3u%%", (unsigned)(v * 100 / total));
+}
+
+static void json_file(struct lh_jsonw *w, const char *format, const struct lh_snapshot *s)
+{
+	lh_jsonw_key(w, "format");
+	lh_jsonw_str(w, format);
+	lh_jsonw_key(w, "file");
+	lh_jsonw_str(w, s->path);
+}
+
+static void more_line(FILE *out, uint32_t shown, uint32_t total, const char *what, const char *hint)
+{
+	if (shown < total)
+		fprintf(out, "... %u more %s (%s)\n", total - shown, what, hint);
+}
+
+void lh_report_summary(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s,
+		       const uint32_t *rows, uint32_t nrows, uint32_t total_rows)
+{
+	uint64_t total = heap_total(s);
+	struct strbuf sb = STRBUF_INIT;
+	struct lh_table t;
+
+	if (o->json) {
+		struct lh_jsonw w;
+
+		lh_jsonw_init(&w, out, 0);
+		lh_jsonw_object(&w);
+		json_file(&w, "leakhunt.summary/1", s);
+		lh_jsonw_key(&w, "node_count");
+		lh_jsonw_uint(&w, s->node_count);
+		lh_jsonw_key(&w, "edge_count");
+		lh_jsonw_uint(&w, s->edge_count);
+		lh_jsonw_key(&w, "total_size");
+		lh_jsonw_uint(&w, total);
+		lh_jsonw_key(&w, "class_count");
+		lh_jsonw_uint(&w, total_rows);
+		lh_jsonw_key(&w, "classes");
+		lh_jsonw_array(&w);
+		for (uint32_t i = 0; i < nrows; i++) {
+			const struct lh_class *c = &s->classes[rows[i]];
+
+			lh_jsonw_object(&w);
+			lh_jsonw_key(&w, "name");
+			lh_jsonw_str(&w, c->name);
+			lh_jsonw_key(&w, "key");
+			lh_jsonw_str(&w, c->key);
+			lh_jsonw_key(&w, "count");
+			lh_jsonw_uint(&w, c->count);
+			lh_jsonw_key(&w, "shallow_size");
+			lh_jsonw_uint(&w, c->shallow_size);
+			lh_jsonw_key(&w, "retained_size");
+			lh_jsonw_uint(&w, c->retained_size);
+			lh_jsonw_key(&w, "distance");
+			lh_jsonw_int(&w, c->distance);
+			lh_jsonw_end(&w);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+		lh_jsonw_finish(&w);
+		return;
+	}
+	fprintf(out, "%s: ", s->path);
+	lh_human_count(&sb, s->node_count, 0);
+	strbuf_addstr(&sb, " nodes, ");
+	lh_human_count(&sb, s->edge_count, 0);
+	strbuf_addstr(&sb, " edges, total ");
+	lh_human_size(&sb, (int64_t)total);
+	fprintf(out, "%s\n\n", sb.buf);
+	strbuf_reset(&sb);
+	lh_table_init(&t, "Class:l*,Distance:r,Count:r,Shallow size:r,Retained size:r");
+	t.max_width = o->width;
+	for (uint32_t i = 0; i < nrows; i++) {
+		const struct lh_class *c = &s->classes[rows[i]];
+
+		lh_table_cell(&t, "%s", c->name);
+		lh_report_distance(&sb, c->distance);
+		lh_table_cell_sb(&t, &sb);
+		lh_human_count(&sb, c->count, 0);
+		lh_table_cell_sb(&t, &sb);
+		size_pct(&sb, c->shallow_size, total);
+		lh_table_cell_sb(&t, &sb);
+		size_pct(&sb, c->retained_size, total);
+		lh_table_cell_sb(&t, &sb);
+	}
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+	more_line(out, nrows, total_rows, "classes", "--top N or --all");
+	strbuf_release(&sb);
+}
+
+void lh_report_instances(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s,
+			 const char *format, const char *title, const uint32_t *nodes, uint32_t n, uint32_t total)
+{
+	uint64_t heap = heap_total(s);
+	struct strbuf sb = STRBUF_INIT;
+	struct lh_table t;
+
+	if (o->json) {
+		struct lh_jsonw w;
+
+		lh_jsonw_init(&w, out, 0);
+		lh_jsonw_object(&w);
+		json_file(&w, format, s);
+		lh_jsonw_key(&w, "class");
+		lh_jsonw_str(&w, title);
+		lh_jsonw_key(&w, "count");
+		lh_jsonw_uint(&w, total);
+		lh_jsonw_key(&w, "instances");
+		lh_jsonw_array(&w);
+		for (uint32_t i = 0; i < n; i++) {
+			lh_jsonw_object(&w);
+			lh_jsonw_key(&w, "id");
+			lh_jsonw_uint(&w, s->node_id[nodes[i]]);
+			lh_jsonw_key(&w, "name");
+			lh_jsonw_str(&w, lh_node_name(s, nodes[i]));
+			lh_jsonw_key(&w, "shallow_size");
+			lh_jsonw_uint(&w, s->self_size[nodes[i]]);
+			lh_jsonw_key(&w, "retained_size");
+			lh_jsonw_uint(&w, s->retained_size[nodes[i]]);
+			lh_jsonw_key(&w, "distance");
+			lh_jsonw_int(&w, s->distance[nodes[i]]);
+			lh_jsonw_end(&w);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+		lh_jsonw_finish(&w);
+		return;
+	}
+	fprintf(out, "%s: %u instances of %s\n\n", s->path, total, title);
+	lh_table_init(&t, "Object:l*,Distance:r,Shallow size:r,Retained size:r");
+	t.max_width = o->width;
+	for (uint32_t i = 0; i < n; i++) {
+		lh_report_node_label(&sb, s, nodes[i]);
+		lh_table_cell_sb(&t, &sb);
+		lh_report_distance(&sb, s->distance[nodes[i]]);
+		lh_table_cell_sb(&t, &sb);
+		size_pct(&sb, s->self_size[nodes[i]], heap);
+		lh_table_cell_sb(&t, &sb);
+		size_pct(&sb, s->retained_size[nodes[i]], heap);
+		lh_table_cell_sb(&t, &sb);
+	}
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+	more_line(out, n, total, "instances", "--top N or --all");
+	strbuf_release(&sb);
+}
+
+void lh_report_diff(FILE *out, const struct lh_render_opts *o, const struct lh_diff *d,
+		    const uint32_t *rows, uint32_t nrows, uint32_t total_rows)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct lh_table t;
+
+	if (o->json) {
+		struct lh_jsonw w;
+
+		lh_jsonw_init(&w, out, 0);
+		lh_jsonw_object(&w);
+		lh_jsonw_key(&w, "format");
+		lh_jsonw_str(&w, "leakhunt.diff/1");
+		lh_jsonw_key(&w, "old");
+		lh_jsonw_str(&w, d->old_s->path);
+		lh_jsonw_key(&w, "new");
+		lh_jsonw_str(&w, d->new_s->path);
+		lh_jsonw_key(&w, "class_count");
+		lh_jsonw_uint(&w, total_rows);
+		lh_jsonw_key(&w, "classes");
+		lh_jsonw_array(&w);
+		for (uint32_t i = 0; i < nrows; i++) {
+			const struct lh_diff_row *r = &d->rows[rows[i]];
+
+			lh_jsonw_object(&w);
+			lh_jsonw_key(&w, "name");
+			lh_jsonw_str(&w, r->name);
+			lh_jsonw_key(&w, "key");
+			lh_jsonw_str(&w, r->key);
+			lh_jsonw_key(&w, "new_count");
+			lh_jsonw_uint(&w, r->new_count);
+			lh_jsonw_key(&w, "deleted_count");
+			lh_jsonw_uint(&w, r->deleted_count);
+			lh_jsonw_key(&w, "count_delta");
+			lh_jsonw_int(&w, lh_diff_count_delta(r));
+			lh_jsonw_key(&w, "alloc_size");
+			lh_jsonw_uint(&w, r->alloc_size);
+			lh_jsonw_key(&w, "freed_size");
+			lh_jsonw_uint(&w, r->freed_size);
+			lh_jsonw_key(&w, "size_delta");
+			lh_jsonw_int(&w, lh_diff_size_delta(r));
+			lh_jsonw_end(&w);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+		lh_jsonw_finish(&w);
+		return;
+	}
+	fprintf(out, "%s -> %s\n\n", d->old_s->path, d->new_s->path);
+	lh_table_init(&t, "Class:l*,New:r,Deleted:r,Delta:r,Alloc. size:r,Freed size:r,Size delta:r");
+	t.max_width = o->width;
+	for (uint32_t i = 0; i < nrows; i++) {
+		const struct lh_diff_row *r = &d->rows[rows[i]];
+		int64_t sd = lh_diff_size_delta(r);
+
+		lh_table_cell(&t, "%s", r->name);
+		lh_human_count(&sb, r->new_count, 0);
+		lh_table_cell_sb(&t, &sb);
+		lh_human_count(&sb, r->deleted_count, 0);
+		lh_table_cell_sb(&t, &sb);
+		lh_human_count(&sb, lh_diff_count_delta(r), 1);
+		lh_table_cell_sb(&t, &sb);
+		lh_human_size(&sb, (int64_t)r->alloc_size);
+		lh_table_cell_sb(&t, &sb);
+		lh_human_size(&sb, (int64_t)r->freed_size);
+		lh_table_cell_sb(&t, &sb);
+		if (sd > 0)
+			strbuf_addch(&sb, '+');
+		lh_human_size(&sb, sd);
+		lh_table_cell_sb(&t, &sb);
+	}
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+	more_line(out, nrows, total_rows, "classes", "--top N or --all");
+	strbuf_release(&sb);
+}
+
+void lh_report_paths(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s,
+		     const struct lh_paths *p)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (o->json) {
+		struct lh_jsonw w;
+
+		lh_jsonw_init(&w, out, 0);
+		lh_jsonw_object(&w);
+		json_file(&w, "leakhunt.paths/1", s);
+		lh_jsonw_key(&w, "id");
+		lh_jsonw_uint(&w, s->node_id[p->target]);
+		lh_jsonw_key(&w, "name");
+		lh_report_node_label(&sb, s, p->target);
+		lh_jsonw_str(&w, sb.buf);
+		strbuf_reset(&sb);
+		lh_jsonw_key(&w, "retained_size");
+		lh_jsonw_uint(&w, s->retained_size[p->target]);
+		lh_jsonw_key(&w, "distance");
+		lh_jsonw_int(&w, s->distance[p->target]);
+		lh_jsonw_key(&w, "truncated");
+		lh_jsonw_bool(&w, p->truncated);
+		lh_jsonw_key(&w, "paths");
+		lh_jsonw_array(&w);
+		for (uint32_t i = 0; i < p->nr; i++) {
+			lh_jsonw_array(&w);
+			for (uint32_t h = p->first[i]; h < p->first[i + 1]; h++) {
+				uint32_t e = p->hops[h].edge;
+
+				lh_jsonw_object(&w);
+				lh_jsonw_key(&w, "from_id");
+				lh_jsonw_uint(&w, s->node_id[p->hops[h].from]);
+				lh_jsonw_key(&w, "from");
+				lh_report_node_label(&sb, s, p->hops[h].from);
+				lh_jsonw_str(&w, sb.buf);
+				strbuf_reset(&sb);
+				lh_jsonw_key(&w, "edge_type");
+				lh_jsonw_str(&w, lh_report_edge_type(s, e));
+				lh_jsonw_key(&w, "edge_name");
+				if (lh_edge_is_indexed(s->edge_type[e]))
+					lh_jsonw_uint(&w, s->edge_name[e]);
+				else
+					lh_jsonw_str(&w, lh_snapshot_str(s, s->edge_name[e]));
+				lh_jsonw_key(&w, "to_id");
+				lh_jsonw_uint(&w, s->node_id[s->edge_to[e]]);
+				lh_jsonw_end(&w);
+			}
+			lh_jsonw_end(&w);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+		lh_jsonw_finish(&w);
+		strbuf_release(&sb);
+		return;
+	}
+	lh_report_node_label(&sb, s, p->target);
+	fprintf(out, "%s: retained ", sb.buf);
+	strbuf_reset(&sb);
+	lh_human_size(&sb, (int64_t)s->retained_size[p->target]);
+	fprintf(out, "%s, distance ", sb.buf);
+	strbuf_reset(&sb);
+	lh_report_distance(&sb, s->distance[p->target]);
+	fprintf(out, "%s\n", sb.buf);
+	strbuf_reset(&sb);
+	if (!p->nr) {
+		fprintf(out, "\nno retainer path from the GC roots: the object is unreachable and the next GC frees it\n");
+		strbuf_release(&sb);
+		return;
+	}
+	for (uint32_t i = 0; i < p->nr; i++) {
+		fprintf(out, "\npath %u (%u steps):\n", i + 1, p->first[i + 1] - p->first[i]);
+		for (uint32_t h = p->first[i]; h < p->first[i + 1]; h++) {
+			uint32_t e = p->hops[h].edge;
+
+			if (h == p->first[i]) {
+				lh_report_node_label(&sb, s, p->hops[h].from);
+				fprintf(out, "  %s\n", sb.buf);
+				strbuf_reset(&sb);
+			}
+			if (lh_edge_is_indexed(s->edge_type[e]))
+				strbuf_addf(&sb, "[%u]", s->edge_name[e]);
+			else
+				strbuf_addstr(&sb, lh_snapshot_str(s, s->edge_name[e]));
+			strbuf_addf(&sb, " (%s)--> ", lh_report_edge_type(s, e));
+			lh_report_node_label(&sb, s, s->edge_to[e]);
+			fprintf(out, "    --%s\n", sb.buf);
+			strbuf_reset(&sb);
+		}
+	}
+	if (p->truncated)
+		fprintf(out, "\n(search stopped early; --max-visits raises the limit)\n");
+	strbuf_release(&sb);
+}
+
+void lh_report_census(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s,
+		      const struct lh_census *c, uint32_t top)
+{
+	uint32_t n = top < c->nr ? top : c->nr;
+	struct strbuf sb = STRBUF_INIT;
+	struct lh_table t;
+
+	if (o->json) {
+		struct lh_jsonw w;
+
+		lh_jsonw_init(&w, out, 0);
+		lh_jsonw_object(&w);
+		json_file(&w, "leakhunt.objects/1", s);
+		lh_jsonw_key(&w, "source");
+		lh_jsonw_str(&w, "heapsnapshot");
+		lh_jsonw_key(&w, "object_count");
+		lh_jsonw_uint(&w, c->objects);
+		lh_jsonw_key(&w, "group_count");
+		lh_jsonw_uint(&w, c->nr);
+		lh_jsonw_key(&w, "groups");
+		lh_jsonw_array(&w);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct lh_census_group *g = &c->groups[i];
+
+			lh_jsonw_object(&w);
+			lh_jsonw_key(&w, "constructor");
+			lh_jsonw_str(&w, lh_snapshot_str(s, g->ctor));
+			lh_jsonw_key(&w, "count");
+			lh_jsonw_uint(&w, g->count);
+			lh_jsonw_key(&w, "property_count");
+			lh_jsonw_uint(&w, g->nprops);
+			lh_jsonw_key(&w, "shallow_size");
+			lh_jsonw_uint(&w, g->shallow_size);
+			lh_jsonw_key(&w, "representative");
+			strbuf_addf(&sb, "@%u", s->node_id[g->representative]);
+			lh_jsonw_str(&w, sb.buf);
+			strbuf_reset(&sb);
+			lh_jsonw_key(&w, "representative_id");
+			lh_jsonw_uint(&w, s->node_id[g->representative]);
+			lh_jsonw_key(&w, "properties");
+			lh_jsonw_array(&w);
+			for (uint32_t k = 0; k < g->nprops; k++)
+				lh_jsonw_str(&w, lh_snapshot_str(s, g->props[k]));
+			lh_jsonw_end(&w);
+			lh_jsonw_end(&w);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+		lh_jsonw_finish(&w);
+		strbuf_release(&sb);
+		return;
+	}
+	fprintf(out, "%s: %u objects in %u groups by constructor and properties\n\n", s->path, c->objects, c->nr);
+	lh_table_init(&t, "Count:r,Props:r,Shallow size:r,Example:l,Constructor and properties:l*");
+	t.max_width = o->width;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lh_census_group *g = &c->groups[i];
+
+		lh_human_count(&sb, g->count, 0);
+		lh_table_cell_sb(&t, &sb);
+		lh_table_cell(&t, "%u", g->nprops);
+		lh_human_size(&sb, (int64_t)g->shallow_size);
+		lh_table_cell_sb(&t, &sb);
+		lh_table_cell(&t, "@%u", s->node_id[g->representative]);
+		strbuf_addstr(&sb, lh_snapshot_str(s, g->ctor));
+		if (g->nprops) {
+			strbuf_addstr(&sb, ": ");
+			for (uint32_t k = 0; k < g->nprops && k < 8; k++)
+				strbuf_addf(&sb, "%s%s", k ? ", " : "", lh_snapshot_str(s, g->props[k]));
+			if (g->nprops > 8)
+				strbuf_addstr(&sb, ", ...");
+		}
+		lh_table_cell_sb(&t, &sb);
+	}
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+	more_line(out, n, c->nr, "groups", "--top N or --all");
+	strbuf_release(&sb);
+}
+
+void lh_report_refs(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s, uint32_t node)
+{
+	uint32_t lo = s->first_retainer[node], hi = s->first_retainer[node + 1];
+	struct strbuf sb = STRBUF_INIT;
+	struct lh_table t;
+
+	if (o->json) {
+		struct lh_jsonw w;
+
+		lh_jsonw_init(&w, out, 0);
+		lh_jsonw_object(&w);
+		json_file(&w, "leakhunt.refs/1", s);
+		lh_jsonw_key(&w, "id");
+		lh_jsonw_uint(&w, s->node_id[node]);
+		lh_jsonw_key(&w, "refs");
+		lh_jsonw_array(&w);
+		for (uint32_t k = lo; k < hi; k++) {
+			uint32_t e = s->retainer_edge[k], from = s->retainer_node[k];
+
+			lh_jsonw_object(&w);
+			lh_jsonw_key(&w, "from_id");
+			lh_jsonw_uint(&w, s->node_id[from]);
+			lh_jsonw_key(&w, "from");
+			lh_report_node_label(&sb, s, from);
+			lh_jsonw_str(&w, sb.buf);
+			strbuf_reset(&sb);
+			lh_jsonw_key(&w, "edge_type");
+			lh_jsonw_str(&w, lh_report_edge_type(s, e));
+			lh_jsonw_key(&w, "edge_name");
+			if (lh_edge_is_indexed(s->edge_type[e]))
+				lh_jsonw_uint(&w, s->edge_name[e]);
+			else
+				lh_jsonw_str(&w, lh_snapshot_str(s, s->edge_name[e]));
+			lh_jsonw_key(&w, "distance");
+			lh_jsonw_int(&w, s->distance[from]);
+			lh_jsonw_end(&w);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+		lh_jsonw_finish(&w);
+		strbuf_release(&sb);
+		return;
+	}
+	lh_report_node_label(&sb, s, node);
+	fprintf(out, "%s is referenced by %u edges\n\n", sb.buf, hi - lo);
+	strbuf_reset(&sb);
+	lh_table_init(&t, "Referrer:l*,Edge:l,Type:l,Distance:r");
+	t.max_width = o->width;
+	for (uint32_t k = lo; k < hi; k++) {
+		uint32_t e = s->retainer_edge[k], from = s->retainer_node[k];
+
+		lh_report_node_label(&sb, s, from);
+		lh_table_cell_sb(&t, &sb);
+		lh_report_edge_label(&sb, s, e);
+		lh_table_cell_sb(&t, &sb);
+		lh_table_cell(&t, "%s", lh_report_edge_type(s, e));
+		lh_report_distance(&sb, s->distance[from]);
+		lh_table_cell_sb(&t, &sb);
+	}
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+	strbuf_release(&sb);
+}
+
+void lh_report_stats(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s)
+{
+	struct lh_statistics st;
+	struct strbuf sb = STRBUF_INIT;
+	struct lh_table t;
+
+	lh_snapshot_statistics(s, &st);
+	const struct {
+		const char *key, *label;
+		uint64_t v;
+	} rows[] = {
+		{ "code", "Code", st.code },
+		{ "strings", "Strings", st.strings },
+		{ "js_arrays", "JS arrays", st.js_arrays },
+		{ "typed_arrays", "Typed arrays", st.typed_arrays },
+		{ "system", "System objects", st.system },
+		{ "other", "Other", st.other },
+		{ "total", "Total", st.total },
+	};
+	const int nrows = (int)(sizeof(rows) / sizeof(rows[0]));
+
+	if (o->json) {
+		struct lh_jsonw w;
+
+		lh_jsonw_init(&w, out, 0);
+		lh_jsonw_object(&w);
+		json_file(&w, "leakhunt.stats/1", s);
+		lh_jsonw_key(&w, "file_size");
+		lh_jsonw_uint(&w, s->file_size);
+		lh_jsonw_key(&w, "node_count");
+		lh_jsonw_uint(&w, s->node_count);
+		lh_jsonw_key(&w, "edge_count");
+		lh_jsonw_uint(&w, s->edge_count);
+		lh_jsonw_key(&w, "string_count");
+		lh_jsonw_uint(&w, s->string_count);
+		lh_jsonw_key(&w, "location_count");
+		lh_jsonw_uint(&w, s->location_count);
+		lh_jsonw_key(&w, "extra_native_bytes");
+		lh_jsonw_uint(&w, s->extra_native_bytes);
+		lh_jsonw_key(&w, "statistics");
+		lh_jsonw_object(&w);
+		for (int i = 0; i < nrows; i++) {
+			lh_jsonw_key(&w, rows[i].key);
+			lh_jsonw_uint(&w, rows[i].v);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+		lh_jsonw_finish(&w);
+		return;
+	}
+	fprintf(out, "%s: ", s->path);
+	lh_human_size(&sb, (int64_t)s->file_size);
+	strbuf_addstr(&sb, ", ");
+	lh_human_count(&sb, s->node_count, 0);
+	strbuf_addstr(&sb, " nodes, ");
+	lh_human_count(&sb, s->edge_count, 0);
+	strbuf_addstr(&sb, " edges, ");
+	lh_human_count(&sb, s->string_count, 0);
+	strbuf_addstr(&sb, " strings");
+	fprintf(out, "%s\n\n", sb.buf);
+	strbuf_reset(&sb);
+	lh_table_init(&t, "Kind:l,Size:r,Share:r");
+	for (int i = 0; i < nrows; i++) {
+		lh_table_cell(&t, "%s", rows[i].label);
+		lh_human_size(&sb, (int64_t)rows[i].v);
+		lh_table_cell_sb(&t, &sb);
+		lh_table_cell(&t, "%u%%", st.total ? (unsigned)(rows[i].v * 100 / st.total) : 0);
+	}
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+	strbuf_release(&sb);
+}
