@@ -36,6 +36,39 @@ static int same_snapshot(const struct lh_snapshot *a, const struct lh_snapshot *
 	       SAME(locations, a->location_count);
 }
 
+/*
+ * What every caller relies on without checking: indexes in range, offsets in
+ * order, type names present.  A loader that let one of these through would
+ * crash the analyses later, far from the cause.
+ */
+static void check_invariants(const struct lh_snapshot *s)
+{
+	uint32_t i;
+
+	if (!s->node_count || s->root >= s->node_count || s->first_edge[0] ||
+	    s->first_edge[s->node_count] != s->edge_count || s->string_off[0])
+		abort();
+	for (i = 0; i < s->node_count; i++) {
+		if (s->first_edge[i] > s->first_edge[i + 1] || s->node_name[i] >= s->string_count ||
+		    s->node_type[i] >= s->node_type_count || !s->node_type_names[s->node_type[i]])
+			abort();
+	}
+	for (i = 0; i < s->edge_count; i++) {
+		if (s->edge_to[i] >= s->node_count || s->edge_type[i] >= s->edge_type_count ||
+		    !s->edge_type_names[s->edge_type[i]] ||
+		    (!lh_edge_is_indexed(s->edge_type[i]) && s->edge_name[i] >= s->string_count))
+			abort();
+	}
+	for (i = 0; i < s->string_count; i++) {
+		if (s->string_off[i] >= s->string_off[i + 1] || s->string_pool[s->string_off[i + 1] - 1])
+			abort();
+	}
+	for (i = 0; i < s->location_count; i++) {
+		if (s->locations[i].node >= s->node_count || (i && s->locations[i - 1].node > s->locations[i].node))
+			abort();
+	}
+}
+
 /* The message must name the file and a byte offset; it is one line per error. */
 static void check_message(const struct strbuf *msg)
 {
@@ -65,6 +98,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "threaded and single-threaded parses disagree (%s / %s)\n", a ? "ok" : "failed",
 			b ? "ok" : "failed");
 		abort();
+	}
+	if (a) {
+		check_invariants(a);
+		lh_snapshot_build_retainers(a);
 	}
 	lh_snapshot_free(a);
 	lh_snapshot_free(b);
