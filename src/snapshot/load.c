@@ -553,7 +553,7 @@ static int parse_header(struct loader *l)
 		s->root = (uint32_t)(v / (unsigned)l->node_fields);
 		break;
 	case -1:
-		perr_set(&l->err, off, "snapshot.root_index is not a whole number");
+		perr_set(&l->err, off, "snapshot.root_index is not a whole number below 2^32");
 		goto out;
 	}
 	if (!s->node_count) {

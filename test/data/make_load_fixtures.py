@@ -166,6 +166,10 @@ def main():
     write("fail_load_all_zeros", "\0" * 300)
     write("fail_load_control_byte", base.replace('"edges":[1,', '"edges":[\x01,'))
     write("pass_load_bom", "\xef\xbb\xbf" + base, seed=False)
+    # regressions: a huge double in the header was cast to an integer (undefined behaviour)
+    write("fail_load_root_index_huge", snapshot(extra_header=',"root_index":1e300'))
+    write("pass_load_bad_optional_numbers",
+          snapshot(extra_header=',"extra_native_bytes":1e300,"trace_function_count":-1'))
     write("fail_load_deep_nesting", snapshot(middle='"deep":' + "[" * 300 + "]" * 300 + ",\n"))
 
 

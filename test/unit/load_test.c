@@ -188,6 +188,17 @@ TEST(load_optional_sections)
 	s = load_fixture("pass_load_whitespace", 0);
 	check_minimal(s, 1);
 	lh_snapshot_free(s);
+	s = load_fixture("pass_load_bom", 0);
+	check_minimal(s, 1);
+	lh_snapshot_free(s);
+	/* optional numbers that make no sense are ignored, not cast (1e300) */
+	s = load_fixture("pass_load_bad_optional_numbers", 0);
+	check_minimal(s, 1);
+	if (s) {
+		CHECK_EQ(s->extra_native_bytes, 0);
+		CHECK_EQ(s->trace_function_count, 0);
+	}
+	lh_snapshot_free(s);
 }
 
 TEST(load_string_escapes)
