@@ -391,6 +391,32 @@ static int locate(struct loader *l)
 /* ------------------------------------------------------------------ */
 /* the header                                                          */
 
+/*
+ * Offsets for header messages: where "key" first appears in the header (the
+ * header is small and parsed by cJSON, which keeps no positions), and where
+ * cJSON stopped on bad JSON.  Both fall back to the header's start.
+ */
+static size_t key_off(const struct loader *l, const char *key)
+{
+	char quoted[80];
+	const char *p;
+	int len = snprintf(quoted, sizeof(quoted), "\"%s\"", key);
+
+	if (len <= 0 || (size_t)len >= sizeof(quoted))
+		return l->header.start;
+	p = memmem(l->d + l->header.start, l->header.end - l->header.start, quoted, (size_t)len);
+	return p ? (size_t)(p - l->d) : l->header.start;
+}
+
+static size_t json_error_off(const struct loader *l)
+{
+	const char *p = cJSON_GetErrorPtr();
+
+	if (p && p >= l->d + l->header.start && p <= l->d + l->header.end)
+		return (size_t)(p - l->d);
+	return l->header.start;
+}
+
 static int index_of(cJSON *arr, const char *name)
 {
 	int i = 0;
@@ -416,7 +442,7 @@ static int map_types(struct loader *l, cJSON *arr, const char *const *known, int
 		int t = -1;
 
 		if (!cJSON_IsString(it) || i >= LH_MAX_TYPES) {
-			perr_set(&l->err, l->header.start, "snapshot.meta.%s must be a list of at most %d names", what,
+			perr_set(&l->err, key_off(l, what), "snapshot.meta.%s must be a list of at most %d names", what,
 				 LH_MAX_TYPES);
 			return -1;
 		}
@@ -425,7 +451,7 @@ static int map_types(struct loader *l, cJSON *arr, const char *const *known, int
 				t = k;
 		if (t < 0) {
 			if (next >= LH_MAX_TYPES) {
-				perr_set(&l->err, l->header.start, "too many type names in snapshot.meta.%s", what);
+				perr_set(&l->err, key_off(l, what), "too many type names in snapshot.meta.%s", what);
 				return -1;
 			}
 			t = next++;
@@ -477,7 +503,7 @@ static int parse_header(struct loader *l)
 	}
 	h = cJSON_ParseWithLength(l->d + off, l->header.end - off);
 	if (!h) {
-		perr_set(&l->err, off, "the \"snapshot\" header is not valid JSON");
+		perr_set(&l->err, json_error_off(l), "the \"snapshot\" header is not valid JSON");
 		return -1;
 	}
 	meta = cJSON_GetObjectItemCaseSensitive(h, "meta");
@@ -486,7 +512,7 @@ static int parse_header(struct loader *l)
 	nt = cJSON_GetObjectItemCaseSensitive(meta, "node_types");
 	et = cJSON_GetObjectItemCaseSensitive(meta, "edge_types");
 	if (!cJSON_IsArray(nf) || !cJSON_IsArray(ef) || !cJSON_IsArray(nt) || !cJSON_IsArray(et)) {
-		perr_set(&l->err, off, "snapshot.meta lacks node_fields, edge_fields, node_types or edge_types");
+		perr_set(&l->err, key_off(l, "meta"), "snapshot.meta lacks node_fields, edge_fields, node_types or edge_types");
 		goto out;
 	}
 	l->node_fields = cJSON_GetArraySize(nf);
@@ -501,17 +527,17 @@ static int parse_header(struct loader *l)
 	l->ef_name = index_of(ef, "name_or_index");
 	l->ef_to = index_of(ef, "to_node");
 	if (l->nf_type < 0 || l->nf_name < 0 || l->nf_id < 0 || l->nf_self < 0 || l->nf_ec < 0) {
-		perr_set(&l->err, off, "unknown node layout: snapshot.meta.node_fields must name type, name, id, self_size and edge_count");
+		perr_set(&l->err, key_off(l, "node_fields"), "unknown node layout: snapshot.meta.node_fields must name type, name, id, self_size and edge_count");
 		goto out;
 	}
 	if (l->ef_type < 0 || l->ef_name < 0 || l->ef_to < 0) {
-		perr_set(&l->err, off, "unknown edge layout: snapshot.meta.edge_fields must name type, name_or_index and to_node");
+		perr_set(&l->err, key_off(l, "edge_fields"), "unknown edge layout: snapshot.meta.edge_fields must name type, name_or_index and to_node");
 		goto out;
 	}
 	nt = cJSON_GetArrayItem(nt, l->nf_type);
 	et = cJSON_GetArrayItem(et, l->ef_type);
 	if (!cJSON_IsArray(nt) || !cJSON_IsArray(et)) {
-		perr_set(&l->err, off, "snapshot.meta.node_types / edge_types must list the type names for the \"type\" field");
+		perr_set(&l->err, key_off(l, "node_types"), "snapshot.meta.node_types / edge_types must list the type names for the \"type\" field");
 		goto out;
 	}
 	if (map_types(l, nt, known_node_types, LH_NODE__KNOWN, l->node_type_map, s->node_type_names,
@@ -528,12 +554,12 @@ static int parse_header(struct loader *l)
 	l->lf_col = index_of(lf, "column");
 
 	if (num_field(h, "node_count", UINT32_MAX - 1, &v)) {
-		perr_set(&l->err, off, "snapshot.node_count is missing or not a whole number below 2^32");
+		perr_set(&l->err, key_off(l, "node_count"), "snapshot.node_count is missing or not a whole number below 2^32");
 		goto out;
 	}
 	s->node_count = (uint32_t)v;
 	if (num_field(h, "edge_count", UINT32_MAX - 1, &v)) {
-		perr_set(&l->err, off, "snapshot.edge_count is missing or not a whole number below 2^32");
+		perr_set(&l->err, key_off(l, "edge_count"), "snapshot.edge_count is missing or not a whole number below 2^32");
 		goto out;
 	}
 	s->edge_count = (uint32_t)v;
@@ -545,7 +571,7 @@ static int parse_header(struct loader *l)
 	switch (num_field(h, "root_index", UINT32_MAX, &v)) {
 	case 0:
 		if (v % (unsigned)l->node_fields || v / (unsigned)l->node_fields >= s->node_count) {
-			perr_set(&l->err, off, "snapshot.root_index %llu is not a node (not a multiple of %d below %llu)",
+			perr_set(&l->err, key_off(l, "root_index"), "snapshot.root_index %llu is not a node (not a multiple of %d below %llu)",
 				 (unsigned long long)v, l->node_fields,
 				 (unsigned long long)s->node_count * (unsigned)l->node_fields);
 			goto out;
@@ -553,11 +579,11 @@ static int parse_header(struct loader *l)
 		s->root = (uint32_t)(v / (unsigned)l->node_fields);
 		break;
 	case -1:
-		perr_set(&l->err, off, "snapshot.root_index is not a whole number below 2^32");
+		perr_set(&l->err, key_off(l, "root_index"), "snapshot.root_index is not a whole number below 2^32");
 		goto out;
 	}
 	if (!s->node_count) {
-		perr_set(&l->err, off, "the snapshot has no nodes (node_count is 0)");
+		perr_set(&l->err, key_off(l, "node_count"), "the snapshot has no nodes (node_count is 0)");
 		goto out;
 	}
 	rc = 0;

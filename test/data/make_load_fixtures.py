@@ -170,6 +170,7 @@ def main():
     write("fail_load_root_index_huge", snapshot(extra_header=',"root_index":1e300'))
     write("pass_load_bad_optional_numbers",
           snapshot(extra_header=',"extra_native_bytes":1e300,"trace_function_count":-1'))
+    write("fail_load_header_bad_json", base.replace('"node_count":4', '"node_count":4,,'))
     write("fail_load_deep_nesting", snapshot(middle='"deep":' + "[" * 300 + "]" * 300 + ",\n"))
 
 
