@@ -1204,6 +1204,30 @@ static int alloc_arrays(struct loader *l)
 	return 0;
 }
 
+/*
+ * The offset of number k (from 0) of a section that parsed cleanly.  The
+ * parse keeps no offsets, so errors found after it (in finish) count again:
+ * slow, but only on the way to an error message.
+ */
+static size_t nth_number(struct loader *l, const struct section *sec, uint64_t k)
+{
+	struct perr none = { 0 };
+	struct cursor c;
+	uint32_t v;
+
+	cursor_init(&c, l, sec->start, sec->end, 0, "", &none);
+	for (;;) {
+		size_t at = c.i;
+
+		while (at < sec->end && is_ws(l->d[at]))
+			at++;
+		if (fwd_next(&c, &v) <= 0)
+			return sec->start;
+		if (!k--)
+			return at;
+	}
+}
+
 /* Prefix sums of edge counts, and string indexes checked against the pool. */
 static int finish(struct loader *l)
 {
@@ -1217,13 +1241,14 @@ static int finish(struct loader *l)
 		s->first_edge[i] = (uint32_t)sum;
 		sum += c;
 		if (sum > s->edge_count) {
-			perr_set(&l->err, l->nodes.start,
-				 "the nodes' edge counts add up to more than snapshot.edge_count (%u); the counts disagree with the arrays",
-				 s->edge_count);
+			perr_set(&l->err, nth_number(l, &l->nodes, (uint64_t)i * (unsigned)l->node_fields + (unsigned)l->nf_ec),
+				 "the nodes' edge counts add up to more than snapshot.edge_count (%u) by node %u; the counts disagree with the arrays",
+				 s->edge_count, i);
 			return -1;
 		}
 		if (s->node_name[i] >= s->string_count) {
-			perr_set(&l->err, l->nodes.start, "node %u's name is string %u, but there are only %u strings", i,
+			perr_set(&l->err, nth_number(l, &l->nodes, (uint64_t)i * (unsigned)l->node_fields + (unsigned)l->nf_name),
+				 "node %u's name is string %u, but there are only %u strings", i,
 				 s->node_name[i], s->string_count);
 			return -1;
 		}
@@ -1237,7 +1262,8 @@ static int finish(struct loader *l)
 	s->first_edge[s->node_count] = (uint32_t)sum;
 	for (i = 0; i < s->edge_count; i++) {
 		if (!lh_edge_is_indexed(s->edge_type[i]) && s->edge_name[i] >= s->string_count) {
-			perr_set(&l->err, l->edges.start, "edge %u's name is string %u, but there are only %u strings", i,
+			perr_set(&l->err, nth_number(l, &l->edges, (uint64_t)i * (unsigned)l->edge_fields + (unsigned)l->ef_name),
+				 "edge %u's name is string %u, but there are only %u strings", i,
 				 s->edge_name[i], s->string_count);
 			return -1;
 		}

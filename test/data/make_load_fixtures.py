@@ -171,6 +171,9 @@ def main():
     write("pass_load_bad_optional_numbers",
           snapshot(extra_header=',"extra_native_bytes":1e300,"trace_function_count":-1'))
     write("fail_load_header_bad_json", base.replace('"node_count":4', '"node_count":4,,'))
+    write("fail_load_edge_counts_sum_high", base.replace("\n,3,4,5,32,1,0,2", "\n,3,4,5,32,2,0,2"))
+    write("fail_load_edge_counts_sum_low", base.replace("\n,3,4,5,32,1,0,2", "\n,3,4,5,32,0,0,2"))
+    write("fail_load_edge_name_past_strings", base.replace("\n,2,5,14\n,6,6,21", "\n,2,55,14\n,6,6,21"))
     write("fail_load_deep_nesting", snapshot(middle='"deep":' + "[" * 300 + "]" * 300 + ",\n"))
 
 
