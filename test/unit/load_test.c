@@ -306,24 +306,32 @@ TEST(load_not_a_file)
  * Without node the many-edges fixture stands in (it still takes the
  * two-thread path), so the tests below never pass vacuously.
  */
-static char *real_snapshot(size_t *size, char *path, size_t pathsz)
+/* Write a snapshot of the node program js to $LH_TMP/file once; 0 when it is there. */
+static int node_snapshot(const char *js, const char *file, char *path, size_t pathsz)
 {
 	const char *tmp = getenv("LH_TMP");
 	struct stat st;
 
-	snprintf(path, pathsz, "%s/load_test_real.heapsnapshot", tmp ? tmp : "/tmp");
+	if (snprintf(path, pathsz, "%s/%s", tmp ? tmp : "/tmp", file) >= (int)pathsz)
+		return -1;
 	if (stat(path, &st) && !system("command -v node >/dev/null 2>&1")) {
 		char cmd[8192];
 
-		snprintf(cmd, sizeof(cmd),
-			 "node -e 'const m = new Map(); for (let i = 0; i < 200; i++) m.set(\"k\" + i, {i, s: \"\\u00e9\\ud83d\\ude00\" + i});"
-			 " globalThis.keep = m; require(\"v8\").writeHeapSnapshot(process.argv[1] + \".part\")' '%s' &&"
-			 " mv '%s.part' '%s'",
-			 path, path, path);
-		if (system(cmd))
+		if (snprintf(cmd, sizeof(cmd),
+			     "node -e '%s; require(\"v8\").writeHeapSnapshot(process.argv[1] + \".part\")' '%s' &&"
+			     " mv '%s.part' '%s'",
+			     js, path, path, path) >= (int)sizeof(cmd) ||
+		    system(cmd))
 			fprintf(stderr, "  could not write a snapshot with node\n");
 	}
-	if (stat(path, &st)) {
+	return stat(path, &st);
+}
+
+static char *real_snapshot(size_t *size, char *path, size_t pathsz)
+{
+	if (node_snapshot("const m = new Map(); for (let i = 0; i < 200; i++)"
+			  " m.set(\"k\" + i, {i, s: \"\\u00e9\\ud83d\\ude00\" + i}); globalThis.keep = m",
+			  "load_test_real.heapsnapshot", path, pathsz)) {
 		fprintf(stderr, "  no node: using the many-edges fixture instead of a real snapshot\n");
 		if (snprintf(path, pathsz, "%s/pass_load_many_edges.heapsnapshot", data_dir()) >= (int)pathsz)
 			return NULL;
@@ -598,4 +606,61 @@ TEST(load_edges_damage_seen_by_both_threads)
 	strbuf_release(&bad);
 	strbuf_release(&first);
 	free(data);
+}
+
+/*
+ * A 20 MB snapshot, big enough that both threads give pages back while they
+ * parse (every 8 MiB): load it through the mapping with and without threads,
+ * then load copies cut at a few places, so the error paths run with pages
+ * already dropped.
+ */
+TEST(load_big_snapshot_through_the_mapping)
+{
+	char path[4096], cut_path[4200];
+	size_t size;
+	char *data;
+	struct lh_snapshot *a, *b;
+	struct strbuf msg = STRBUF_INIT;
+
+	if (node_snapshot("const a = []; for (let i = 0; i < 100000; i++) a.push({i, s: \"x\" + i});"
+			  " globalThis.keep = a",
+			  "load_test_big.heapsnapshot", path, sizeof(path))) {
+		fprintf(stderr, "  skipped: no node to write a snapshot\n");
+		return;
+	}
+	a = lh_snapshot_load(path, 0);
+	b = lh_snapshot_load(path, LH_LOAD_NO_THREADS);
+	CHECK(a && b);
+	if (a && b) {
+		CHECK(a->node_count > 100000);
+		CHECK(arrays_equal(a, b));
+	}
+	lh_snapshot_free(a);
+	lh_snapshot_free(b);
+	data = read_all(path, &size);
+	CHECK(data);
+	for (int k = 1; data && k < 8; k++) {
+		size_t cut = size / 8 * (size_t)k;
+		FILE *f;
+
+		snprintf(cut_path, sizeof(cut_path), "%s.cut", path);
+		f = fopen(cut_path, "wb");
+		CHECK(f && fwrite(data, 1, cut, f) == cut);
+		if (f)
+			fclose(f);
+		/* and a zero-filled tail, as a preallocating writer leaves it */
+		if (k == 7 && truncate(cut_path, (off_t)size))
+			CHECK(!"truncate");
+		lh_error_capture(&msg);
+		strbuf_reset(&msg);
+		a = lh_snapshot_load(cut_path, k & 1 ? 0 : LH_LOAD_NO_THREADS);
+		lh_error_capture(NULL);
+		CHECK(!a && strstr(msg.buf, cut_path) && strstr(msg.buf, "(at byte "));
+		if (k == 7)
+			CHECK(strstr(msg.buf, "zero bytes"));
+		lh_snapshot_free(a);
+	}
+	unlink(cut_path);
+	free(data);
+	strbuf_release(&msg);
 }
