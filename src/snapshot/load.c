@@ -18,12 +18,19 @@
  * number (whose absolute index the header's edge_count gives) and then the
  * strings and locations.  Both write numbers by absolute index, so no count
  * of what lies before the split is needed, and a count that disagrees with the
- * header shows up as the two halves not meeting.
+ * header shows up as the two halves not meeting.  (When "edges" holds too many
+ * numbers the halves overlap and both may store into the same slots; the load
+ * fails then, so nothing reads them.)
  *
- * Parsed ranges of the mapping are dropped from memory as the parse moves on
- * (MADV_DONTNEED), so the file's pages do not add to the peak resident set.
+ * Before anything is allocated, the header's counts are checked against the
+ * sizes of the arrays that must hold them, so a lying header costs nothing.
+ * Ranges of the mapping are dropped from memory (MADV_DONTNEED) once read, in
+ * pass 1 as in pass 2, so the file's pages do not add to the peak resident set.
  *
- * Every error names the file, the byte offset and what was expected.
+ * Every error names the file, the byte offset of the offending byte or number
+ * (the same from either parse direction) and what was expected.  The input is
+ * never trusted to be NUL-terminated: tests and the fuzzer hand over buffers
+ * of exactly the file's size.
  */
 #include "snapshot.h"
 
