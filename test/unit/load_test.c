@@ -306,8 +306,11 @@ TEST(load_not_a_file)
  * Without node the many-edges fixture stands in (it still takes the
  * two-thread path), so the tests below never pass vacuously.
  */
-/* Write a snapshot of the node program js to $LH_TMP/file once; 0 when it is there. */
-static int node_snapshot(const char *js, const char *file, char *path, size_t pathsz)
+/*
+ * Write a snapshot of the node program js (run with node's options opts) to
+ * $LH_TMP/file once; 0 when it is there.
+ */
+static int node_snapshot(const char *opts, const char *js, const char *file, char *path, size_t pathsz)
 {
 	const char *tmp = getenv("LH_TMP");
 	struct stat st;
@@ -318,9 +321,9 @@ static int node_snapshot(const char *js, const char *file, char *path, size_t pa
 		char cmd[8192];
 
 		if (snprintf(cmd, sizeof(cmd),
-			     "node -e '%s; require(\"v8\").writeHeapSnapshot(process.argv[1] + \".part\")' '%s' &&"
+			     "node %s -e '%s; require(\"v8\").writeHeapSnapshot(process.argv[1] + \".part\")' '%s' &&"
 			     " mv '%s.part' '%s'",
-			     js, path, path, path) >= (int)sizeof(cmd) ||
+			     opts, js, path, path, path) >= (int)sizeof(cmd) ||
 		    system(cmd))
 			fprintf(stderr, "  could not write a snapshot with node\n");
 	}
@@ -329,7 +332,7 @@ static int node_snapshot(const char *js, const char *file, char *path, size_t pa
 
 static char *real_snapshot(size_t *size, char *path, size_t pathsz)
 {
-	if (node_snapshot("const m = new Map(); for (let i = 0; i < 200; i++)"
+	if (node_snapshot("", "const m = new Map(); for (let i = 0; i < 200; i++)"
 			  " m.set(\"k\" + i, {i, s: \"\\u00e9\\ud83d\\ude00\" + i}); globalThis.keep = m",
 			  "load_test_real.heapsnapshot", path, pathsz)) {
 		fprintf(stderr, "  no node: using the many-edges fixture instead of a real snapshot\n");
@@ -622,7 +625,7 @@ TEST(load_big_snapshot_through_the_mapping)
 	struct lh_snapshot *a, *b;
 	struct strbuf msg = STRBUF_INIT;
 
-	if (node_snapshot("const a = []; for (let i = 0; i < 100000; i++) a.push({i, s: \"x\" + i});"
+	if (node_snapshot("", "const a = []; for (let i = 0; i < 100000; i++) a.push({i, s: \"x\" + i});"
 			  " globalThis.keep = a",
 			  "load_test_big.heapsnapshot", path, sizeof(path))) {
 		fprintf(stderr, "  skipped: no node to write a snapshot\n");
@@ -663,4 +666,32 @@ TEST(load_big_snapshot_through_the_mapping)
 	unlink(cut_path);
 	free(data);
 	strbuf_release(&msg);
+}
+
+/*
+ * With allocation tracking node fills trace_function_infos and trace_tree
+ * (nested as deep as the allocation stacks, up to V8's 64 frames), which the
+ * loader must skip over, and says so in trace_function_count.
+ */
+TEST(load_snapshot_with_allocation_traces)
+{
+	char path[4096];
+	struct lh_snapshot *a, *b;
+
+	if (node_snapshot("--track-heap-objects",
+			  "globalThis.keep = []; function rec(n) { if (!n) { for (let i = 0; i < 10; i++)"
+			  " keep.push({i}); return; } rec(n - 1); } rec(200)",
+			  "load_test_traced.heapsnapshot", path, sizeof(path))) {
+		fprintf(stderr, "  skipped: no node to write a snapshot\n");
+		return;
+	}
+	a = lh_snapshot_load(path, 0);
+	b = lh_snapshot_load(path, LH_LOAD_NO_THREADS);
+	CHECK(a && b);
+	if (a && b) {
+		CHECK(a->trace_function_count > 0);
+		CHECK(arrays_equal(a, b));
+	}
+	lh_snapshot_free(a);
+	lh_snapshot_free(b);
 }
