@@ -71,7 +71,8 @@ static void new_only(const struct lh_diff *d, const char *cls, uint32_t top, con
 		       cls);
 	lh_diff_for_each_new(d, row, collect_node, &c);
 	sort_s = d->new_s;
-	qsort(c.nodes, c.nr, sizeof(*c.nodes), cmp_instances);
+	if (c.nr)
+		qsort(c.nodes, c.nr, sizeof(*c.nodes), cmp_instances);
 	lh_report_instances(stdout, o, d->new_s, "leakhunt.new-instances/1", row->name, c.nodes,
 			    c.nr < top ? (uint32_t)c.nr : top, (uint32_t)c.nr);
 	free(c.nodes);

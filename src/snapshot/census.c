@@ -77,7 +77,8 @@ void lh_census_compute(struct lh_census *c, const struct lh_snapshot *s)
 		memcpy(c->groups[i].props, key + 1, c->groups[i].nprops * sizeof(uint32_t));
 		pool_len += c->groups[i].nprops;
 	}
-	qsort(c->groups, c->nr, sizeof(*c->groups), cmp_group);
+	if (c->nr)
+		qsort(c->groups, c->nr, sizeof(*c->groups), cmp_group);
 	lh_hashmap_release(&map);
 	free(sig);
 }

@@ -157,7 +157,8 @@ void lh_diff_compute(struct lh_diff *d, const struct lh_snapshot *old_s, const s
 	}
 	free(oa);
 	free(ob);
-	qsort(d->rows, d->nr, sizeof(*d->rows), cmp_row);
+	if (d->nr)
+		qsort(d->rows, d->nr, sizeof(*d->rows), cmp_row);
 }
 
 void lh_diff_for_each_new(const struct lh_diff *d, const struct lh_diff_row *r,

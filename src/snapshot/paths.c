@@ -118,7 +118,8 @@ void lh_paths_find(struct lh_snapshot *s, uint32_t target, uint32_t max_paths, u
 			stack[depth++] = (struct frame){ from, s->first_retainer[from], 0 };
 		}
 	}
-	qsort(found, nfound, sizeof(*found), cmp_found);
+	if (nfound)
+		qsort(found, nfound, sizeof(*found), cmp_found);
 	for (p = 0; p < nfound; p++)
 		total += found[p].len;
 	out->hops = lh_xmalloc(lh_st_mult((size_t)total + 1, sizeof(*out->hops)));
