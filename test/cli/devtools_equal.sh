@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Exactness against Chrome DevTools: for heap snapshots of several real
+# programs, every Summary row of `leakhunt summary --json --all` (count,
+# shallow size, retained size, distance, joined on the class key) must equal
+# what DevTools' own heap_snapshot_worker computes (heap-snapshot-toolkit,
+# test/oracle/devtools-summary.mjs).  Programs: a small leaky app, one with
+# WeakMaps/WeakRefs/closures/classes, and the TypeScript compiler
+# type-checking a small project (skipped under sanitizers).
+source "$LH_TOP/test/cli/lib.sh"
+ORACLE="$LH_TOP/test/oracle"
+
+if ! have_node; then
+	ok "skipped (no node)"
+	exit 0
+fi
+if [ ! -d "$ORACLE/node_modules/heap-snapshot-toolkit" ] || [ ! -d "$ORACLE/node_modules/typescript" ]; then
+	(cd "$ORACLE" && npm install --no-audit --no-fund >"$T/npm.log" 2>&1) ||
+		{ fail npm-install "cannot install the oracle: $(tail -3 "$T/npm.log")"; exit 0; }
+fi
+
+programs="leaky-app weak-closures"
+[ "${LH_SANITIZED:-0}" = 1 ] && programs="leaky-app"
+[ "${LH_SANITIZED:-0}" = 1 ] || programs="$programs tsc-check"
+
+for p in $programs; do
+	snap="$T/$p.heapsnapshot"
+	if ! node "$ORACLE/programs/$p.js" "$snap" >"$T/$p.node.log" 2>&1; then
+		fail "$p/snapshot" "node $p.js failed: $(tail -3 "$T/$p.node.log")"
+		continue
+	fi
+	ok "$p/snapshot"
+	if ! node "$ORACLE/devtools-summary.mjs" "$snap" >"$T/$p.devtools.json" 2>"$T/$p.devtools.err"; then
+		fail "$p/oracle" "devtools-summary.mjs failed: $(tail -3 "$T/$p.devtools.err")"
+		continue
+	fi
+	run_ok "$p/summary" "$LEAKHUNT" summary --json --all "$snap" || continue
+	cp "$T/out" "$T/$p.leakhunt.json"
+	if node "$ORACLE/compare-summary.mjs" "$T/$p.devtools.json" "$T/$p.leakhunt.json" >"$T/$p.diff" 2>&1; then
+		ok "$p/equal ($(tail -1 "$T/$p.diff"))"
+	else
+		fail "$p/equal" "$(head -20 "$T/$p.diff" | tr '\n' ';')"
+	fi
+	rm -f "$snap"
+done
