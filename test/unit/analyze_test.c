@@ -1,0 +1,253 @@
+/*
+ * Unit tests for the DevTools analyses (analyze.h) on small hand-built
+ * snapshots: dominators on diamonds, cycles and unreachable cliques, the
+ * essential-edge rule (weak, shortcut, WeakMap table edges), the shallow-size
+ * reassignment and distances.  Expected values were worked out by hand from
+ * DevTools' rules; test/cli/devtools_equal.sh checks real snapshots against
+ * DevTools itself.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "snapshot/analyze.h"
+#include "snapshot/snapshot.h"
+#include "test.h"
+
+/*
+ * A snapshot text from node and edge lists.  Node types: 0 hidden, 1 array,
+ * 2 string, 3 object, 9 synthetic (meta order below).  Edge types: 0 context,
+ * 1 element, 2 property, 3 internal, 4 hidden, 5 shortcut, 6 weak.
+ */
+static const char head[] =
+	"{\"snapshot\":{\"meta\":{\"node_fields\":[\"type\",\"name\",\"id\",\"self_size\",\"edge_count\",\"trace_node_id\",\"detachedness\"],"
+	"\"node_types\":[[\"hidden\",\"array\",\"string\",\"object\",\"code\",\"closure\",\"regexp\",\"number\",\"native\",\"synthetic\","
+	"\"concatenated string\",\"sliced string\",\"symbol\",\"bigint\",\"object shape\"],\"string\",\"number\",\"number\",\"number\",\"number\",\"number\"],"
+	"\"edge_fields\":[\"type\",\"name_or_index\",\"to_node\"],"
+	"\"edge_types\":[[\"context\",\"element\",\"property\",\"internal\",\"hidden\",\"shortcut\",\"weak\"],\"string_or_number\",\"node\"],"
+	"\"location_fields\":[\"object_index\",\"script_id\",\"line\",\"column\"]},"
+	"\"node_count\":%d,\"edge_count\":%d,\"trace_function_count\":0},\n";
+
+struct n { int type, name, id, size, edges; };
+struct e { int type, name, to; };
+
+static struct lh_snapshot *build(const struct n *nodes, int nn, const struct e *edges, int ne,
+				 const char *strings)
+{
+	static char buf[16384];
+	int len = snprintf(buf, sizeof(buf), head, nn, ne);
+	struct lh_snapshot *s;
+
+	len += snprintf(buf + len, sizeof(buf) - len, "\"nodes\":[");
+	for (int i = 0; i < nn; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%d,%d,%d,%d,%d,0,0", i ? "," : "",
+				nodes[i].type, nodes[i].name, nodes[i].id, nodes[i].size, nodes[i].edges);
+	len += snprintf(buf + len, sizeof(buf) - len, "],\"edges\":[");
+	for (int i = 0; i < ne; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%d,%d,%d", i ? "," : "", edges[i].type,
+				edges[i].name, edges[i].to * 7);
+	len += snprintf(buf + len, sizeof(buf) - len,
+			"],\"trace_function_infos\":[],\"trace_tree\":[],\"samples\":[],\"locations\":[],\"strings\":[%s]}",
+			strings);
+	s = lh_snapshot_parse("test", buf, (size_t)len, LH_LOAD_NO_THREADS);
+	if (s && lh_snapshot_analyze(s, NULL, 0)) {
+		lh_snapshot_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* strings: 0 "", 1 "root", 2 "Object", 3 "a", 4 "b", 5 "A", 6 "B", 7 "(GC roots)" */
+#define STRINGS "\"\",\"root\",\"Object\",\"a\",\"b\",\"A\",\"B\",\"(GC roots)\""
+
+/*
+ * Diamond: root -> g; g -> x, g -> y; x -> z, y -> z.  z is dominated by g,
+ * not by x or y; g retains everything.
+ */
+TEST(analyze_diamond)
+{
+	struct n nodes[] = {
+		{ 9, 1, 1, 0, 1 }, { 3, 5, 3, 10, 2 }, { 3, 6, 5, 20, 1 }, { 3, 6, 7, 30, 1 }, { 3, 5, 9, 40, 0 },
+	};
+	struct e edges[] = { { 5, 3, 1 }, { 2, 3, 2 }, { 2, 4, 3 }, { 2, 3, 4 }, { 2, 3, 4 } };
+	struct lh_snapshot *s = build(nodes, 5, edges, 5, STRINGS);
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_EQ(s->dominator[4], 1);
+	CHECK_EQ(s->dominator[2], 1);
+	CHECK_EQ(s->retained_size[1], 100);
+	CHECK_EQ(s->retained_size[2], 20);
+	CHECK_EQ(s->retained_size[0], 100);
+	CHECK_EQ(s->distance[1], 1);
+	CHECK_EQ(s->distance[4], 3);
+	/* class A: g (10, retains 100) and z (dominated by g: not counted again) */
+	{
+		int64_t a = lh_snapshot_find_class(s, ",A"), b = lh_snapshot_find_class(s, ",B");
+
+		CHECK(a >= 0 && b >= 0);
+		if (a >= 0 && b >= 0) {
+			CHECK_EQ(s->classes[a].count, 2);
+			CHECK_EQ(s->classes[a].shallow_size, 50);
+			CHECK_EQ(s->classes[a].retained_size, 100);
+			CHECK_EQ(s->classes[b].retained_size, 50);
+			CHECK_EQ(s->classes[a].distance, 1);
+		}
+	}
+	lh_snapshot_free(s);
+}
+
+/*
+ * Weak and shortcut edges do not retain: root -> g; g -weak-> w; h (another
+ * user root) -shortcut-> w; g -> w2 -> w via a cycle w -> w2.  w's only
+ * essential retainer is w2.
+ */
+TEST(analyze_weak_and_shortcut)
+{
+	struct n nodes[] = {
+		{ 9, 1, 1, 0, 2 }, { 3, 5, 3, 10, 2 }, { 3, 5, 5, 10, 1 }, { 3, 6, 7, 30, 1 }, { 3, 6, 9, 5, 1 },
+	};
+	struct e edges[] = {
+		{ 5, 3, 1 }, { 5, 4, 2 },          /* root -> g, root -> h */
+		{ 6, 3, 3 }, { 2, 4, 4 },          /* g -weak-> w, g -> w2 */
+		{ 5, 3, 3 },                       /* h -shortcut-> w */
+		{ 2, 3, 4 },                       /* w -> w2 */
+		{ 2, 3, 3 },                       /* w2 -> w */
+	};
+	struct lh_snapshot *s = build(nodes, 5, edges, 7, STRINGS);
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_EQ(s->dominator[3], 4);
+	CHECK_EQ(s->dominator[4], 1);
+	CHECK_EQ(s->retained_size[1], 45);
+	CHECK_EQ(s->retained_size[2], 10);
+	/* distance: h's shortcut counts for the BFS (only weak edges are skipped) */
+	CHECK_EQ(s->distance[3], 2);
+	lh_snapshot_free(s);
+}
+
+/*
+ * Unreachable nodes: x is retained only weakly (an orphan: its own DFS from
+ * the root), p <-> q is a clique nothing else points at: both go directly
+ * under the root.  Nodes no BFS reaches have distance LH_NO_DISTANCE.
+ */
+TEST(analyze_unreachable)
+{
+	struct n nodes[] = {
+		{ 9, 1, 1, 0, 1 }, { 3, 5, 3, 10, 1 }, { 3, 6, 5, 20, 1 }, { 3, 5, 7, 30, 0 },
+		{ 3, 5, 9, 40, 1 }, { 3, 5, 11, 50, 1 },
+	};
+	struct e edges[] = {
+		{ 5, 3, 1 },  /* root -> g */
+		{ 6, 3, 2 },  /* g -weak-> x */
+		{ 2, 3, 3 },  /* x -> y */
+		{ 2, 3, 5 },  /* p -> q */
+		{ 2, 3, 4 },  /* q -> p */
+	};
+	struct lh_snapshot *s = build(nodes, 6, edges, 5, STRINGS);
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_EQ(s->dominator[2], 0);
+	CHECK_EQ(s->dominator[3], 2);
+	CHECK_EQ(s->dominator[4], 0);
+	CHECK_EQ(s->dominator[5], 0);
+	CHECK_EQ(s->retained_size[2], 50);
+	CHECK_EQ(s->retained_size[0], 10 + 50 + 40 + 50);
+	CHECK_EQ(s->distance[2], LH_NO_DISTANCE);
+	CHECK_EQ(s->distance[4], LH_NO_DISTANCE);
+	lh_snapshot_free(s);
+}
+
+/*
+ * Shallow-size reassignment: an array owned by one object moves its size
+ * into it; an array shared by two objects keeps its own.  Distances skip
+ * nothing here: root's non-synthetic child is at 1.
+ */
+TEST(analyze_shallow_sizes)
+{
+	struct n nodes[] = {
+		{ 9, 1, 1, 0, 2 }, { 3, 5, 3, 10, 2 }, { 3, 6, 5, 20, 1 }, { 1, 0, 7, 100, 0 }, { 1, 0, 9, 200, 0 },
+	};
+	struct e edges[] = {
+		{ 5, 3, 1 }, { 5, 4, 2 },
+		{ 3, 3, 3 }, { 3, 4, 4 },  /* g owns arr1; shares arr2 */
+		{ 3, 3, 4 },               /* h -> arr2 */
+	};
+	struct lh_snapshot *s = build(nodes, 5, edges, 5, STRINGS);
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_EQ(s->self_size[1], 110);
+	CHECK_EQ(s->self_size[3], 0);
+	CHECK_EQ(s->self_size[4], 200);
+	CHECK_EQ(s->node_self_size[3], 100);
+	CHECK_EQ(s->retained_size[1], 110);
+	CHECK_EQ(s->retained_size[0], 330);
+	CHECK_EQ(s->distance[4], 2);
+	lh_snapshot_free(s);
+}
+
+/*
+ * A WeakMap value: the table's edge (named with the table's own id) is not
+ * essential, the key's is, so the key dominates the value.  For distances
+ * the first of the two edges met is skipped.
+ */
+TEST(analyze_ephemeron)
+{
+	struct n nodes[] = {
+		{ 9, 1, 1, 0, 1 }, { 3, 5, 3, 10, 2 }, { 0, 5, 5, 20, 1 }, { 3, 6, 7, 30, 1 }, { 3, 5, 9, 40, 0 },
+	};
+	struct e edges[] = {
+		{ 5, 3, 1 },             /* root -> g */
+		{ 2, 3, 2 }, { 2, 4, 3 }, /* g -> table, g -> key */
+		{ 3, 8, 4 },             /* table -> value (pair edge of table @5) */
+		{ 3, 9, 4 },             /* key -> value */
+	};
+	struct lh_snapshot *s = build(nodes, 5, edges, 5,
+				      STRINGS ",\"1 / part of key (B @7) -> value (A @9) pair in WeakMap (table @5)\""
+				      ",\"2 / part of key (B @7) -> value (A @9) pair in WeakMap (table @5)\"");
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_EQ(s->dominator[4], 3);
+	CHECK_EQ(s->retained_size[3], 70);
+	CHECK_EQ(s->distance[4], 3);
+	lh_snapshot_free(s);
+}
+
+/* Plain objects get "{a, b}" interface names when enough of them share properties. */
+TEST(analyze_interfaces)
+{
+	struct n nodes[] = {
+		{ 9, 1, 1, 0, 1 }, { 3, 5, 3, 10, 3 }, { 3, 2, 5, 20, 2 }, { 3, 2, 7, 30, 2 }, { 3, 2, 9, 40, 1 },
+	};
+	struct e edges[] = {
+		{ 5, 3, 1 },
+		{ 2, 3, 2 }, { 2, 4, 3 }, { 2, 5, 4 },
+		{ 2, 3, 1 }, { 2, 4, 1 },
+		{ 2, 3, 1 }, { 2, 4, 1 },
+		{ 2, 3, 1 },
+	};
+	struct lh_snapshot *s = build(nodes, 5, edges, 9, STRINGS);
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	{
+		int64_t ab = lh_snapshot_find_class(s, ",{a, b}"), obj = lh_snapshot_find_class(s, ",Object");
+
+		CHECK(ab >= 0);
+		CHECK(obj >= 0);
+		if (ab >= 0)
+			CHECK_EQ(s->classes[ab].count, 2);
+		if (obj >= 0)
+			CHECK_EQ(s->classes[obj].count, 1);
+	}
+	lh_snapshot_free(s);
+}
