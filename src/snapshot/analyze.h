@@ -6,8 +6,8 @@
  * names for plain objects), class keys and the per-class Summary rows.
  *
  * The results are stored in struct lh_snapshot's analysis fields; every array
- * is indexed by node ordinal.  docs/summary.md lists where we deliberately
- * differ from DevTools.
+ * is indexed by node ordinal.  docs/devtools-differences.md lists where we
+ * deliberately differ from DevTools (and where we copy its quirks).
  */
 #ifndef LH_SNAPSHOT_ANALYZE_H
 #define LH_SNAPSHOT_ANALYZE_H
@@ -42,10 +42,15 @@ enum lh_analyze_flags {
 	LH_ANALYZE_PROGRESS = 1 << 0, /* progress on stderr when it is a terminal */
 };
 
+/* node_class[] of a node in no Summary row (self size 0, or its key was taken). */
+#define LH_NO_CLASS UINT32_MAX
+
 /*
  * Run every analysis on s.  When base is not NULL (a diff), the inferred
- * interface names of base are applied to s as DevTools' Comparison does, so
- * that the same objects get the same class names in both.
+ * interface names of base (analyzed before) are applied to s instead of s's
+ * own, so that the same objects get the same class names in both.  DevTools'
+ * Comparison applies the target's definitions to the base snapshot: analyze
+ * the target with NULL, then the base with the target as this argument.
  * Returns 0, or -1 after lh_error().
  */
 int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, unsigned flags);

@@ -70,7 +70,7 @@ static uint64_t *essential_edges(const struct lh_snapshot *s, struct lh_ephemero
 
 struct lt {
 	const struct lh_snapshot *s;
-	const uint64_t *ess;
+	uint64_t *ess;
 	uint32_t *parent, *ancestor, *vertex, *label, *semi, *dom;
 	uint32_t *next_edge;  /* DFS: next edge to look at, by ordinal; later: compression stack */
 	uint32_t *bucket, *bucket_next; /* bucket lists: head by vertex, next by vertex */
