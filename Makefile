@@ -35,9 +35,9 @@ O = 1
 endif
 
 CFLAGS_ALL = $(CFLAGS_BASE) $(WARN) $(CFLAGS)
-LIBS = -lcjson -lm -pthread -ldw -lelf -ldl
+LIBS = -lcjson -lwslay -lcrypto -lm -pthread -ldw -lelf -ldl
 
-LIB_SRC := $(wildcard src/base/*.c src/snapshot/*.c src/report/*.c src/native/*.c)
+LIB_SRC := $(wildcard src/base/*.c src/snapshot/*.c src/report/*.c src/inspect/*.c src/native/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/leakhunt.c
 UNIT_SRC := $(wildcard test/unit/*.c)
 

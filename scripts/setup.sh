@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-pkgs="build-essential pkg-config libcjson-dev libunwind-dev libdw-dev libelf-dev libzstd-dev"
+pkgs="build-essential pkg-config libcjson-dev libwslay-dev libssl-dev libunwind-dev libdw-dev libelf-dev libzstd-dev"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs clang libclang-rt-dev"
 fi

@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "objects", cmd_objects, "findjsobjects census: objects by constructor and properties" },
 	{ "record", cmd_record, "run a program and record its heap allocations into a .lht trace" },
 	{ "report", cmd_report, "summarize a .lht trace: calls, temporaries, peak, leaks" },
+	{ "snapshot", cmd_snapshot, "take a heap snapshot of a running node process (inspector)" },
 	{ "stats", cmd_stats, "DevTools' Statistics: totals by kind, node and edge counts" },
 };
 

@@ -11,10 +11,17 @@ int cmd_diff(int argc, char **argv);
 int cmd_paths(int argc, char **argv);
 int cmd_objects(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 /* Shared option handling: returns 1 when argv[i] was -v/-vv/--verbose (and counted). */
 int lh_cmd_verbose_opt(const char *arg);
+
+/* "30", "1.5s", "500ms", "2m", "1h" into milliseconds: 0, or -1 when malformed. */
+int lh_cmd_duration_ms(const char *s, long *ms);
+/* A process id argument: 0, or -1 when not a positive number. */
+#include <sys/types.h>
+int lh_cmd_pid_arg(const char *s, pid_t *pid);
 
 #endif

@@ -1,0 +1,158 @@
+/*
+ * leakhunt snapshot: take a heap snapshot of a running node process over
+ * the inspector protocol, streamed to disk (src/inspect/capture.h), leaving
+ * the process as it was.  Prints the file name on stdout.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/error.h"
+#include "base/human.h"
+#include "base/strbuf.h"
+#include "cmd/cmd.h"
+#include "inspect/capture.h"
+#include "inspect/net.h"
+#include "inspect/session.h"
+#include "inspect/target.h"
+
+static const char usage_text[] =
+	"usage: leakhunt snapshot [<options>] PID\n"
+	"   or: leakhunt snapshot [<options>] --port N | --url ws://...\n\n"
+	"Take a heap snapshot of a running node process through its inspector.\n"
+	"The inspector is opened with SIGUSR1 if needed, and closed again after.\n\n"
+	"  -o, --output FILE   write here (default PID-YYYYMMDD-HHMMSS.heapsnapshot);\n"
+	"                      an existing file is never overwritten\n"
+	"  --port N            the inspector listens on 127.0.0.1:N\n"
+	"  --url ws://...      connect to this inspector WebSocket URL\n"
+	"  --allow-remote      allow a non-loopback --url (the inspector allows code\n"
+	"                      execution and is not encrypted: prefer an ssh tunnel)\n"
+	"  --timeout SECONDS   give up when the target is silent this long (default 60)\n"
+	"  --keep-partial      if the capture fails, keep FILE.partial\n"
+	"  -v, --verbose       say what is happening; -vv shows the protocol\n";
+
+/* Parse a positive number of seconds ("30", "1.5", "2s", "500ms", "1m") into ms. */
+int lh_cmd_duration_ms(const char *s, long *ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || v < 0)
+		return -1;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		v *= 1000;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		v *= 60000;
+	else if (!strcmp(end, "h"))
+		v *= 3600000;
+	else if (strcmp(end, "ms"))
+		return -1;
+	if (v > 1e12)
+		return -1;
+	*ms = (long)v;
+	return 0;
+}
+
+int lh_cmd_pid_arg(const char *s, pid_t *pid)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || *end || v <= 0 || v > 0x7fffffff)
+		return -1;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	enum { OPT_PORT = 256, OPT_URL, OPT_REMOTE, OPT_TIMEOUT, OPT_KEEP };
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "url", required_argument, NULL, OPT_URL },
+		{ "allow-remote", no_argument, NULL, OPT_REMOTE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "keep-partial", no_argument, NULL, OPT_KEEP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lh_session_opts so = { .timeout_ms = 60000 };
+	struct lh_session s;
+	struct lh_capture_stats st;
+	struct strbuf out = STRBUF_INIT, size = STRBUF_INIT;
+	unsigned flags = 0;
+	int64_t t0;
+	long ms;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': strbuf_reset(&out); strbuf_addstr(&out, optarg); break;
+		case OPT_PORT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v <= 0 || v > 65535) {
+				fprintf(stderr, "leakhunt snapshot: --port needs a port number, not '%s'\n", optarg);
+				return 2;
+			}
+			so.port = (int)v;
+			break;
+		}
+		case OPT_URL: so.url = optarg; break;
+		case OPT_REMOTE: so.allow_remote = 1; break;
+		case OPT_TIMEOUT:
+			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > 0x7fffffff) {
+				fprintf(stderr, "leakhunt snapshot: --timeout needs a duration like 60 or 2m, not '%s'\n", optarg);
+				return 2;
+			}
+			so.timeout_ms = (int)ms;
+			break;
+		case OPT_KEEP: flags |= LH_CAPTURE_KEEP_PARTIAL; break;
+		case 'v': lh_verbosity++; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: fputs(usage_text, stderr); return 2;
+		}
+	}
+	if (optind < argc && lh_cmd_pid_arg(argv[optind++], &so.pid) < 0) {
+		fprintf(stderr, "leakhunt snapshot: '%s' is not a process id\n\n%s", argv[optind - 1], usage_text);
+		return 2;
+	}
+	if (optind < argc || (!so.pid && !so.port && !so.url)) {
+		fprintf(stderr, "leakhunt snapshot: give one PID (or --port / --url)\n\n%s", usage_text);
+		return 2;
+	}
+	if (!out.len) {
+		char stamp[32];
+		time_t now = time(NULL);
+
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
+		if (so.pid)
+			strbuf_addf(&out, "%d-%s.heapsnapshot", (int)so.pid, stamp);
+		else
+			strbuf_addf(&out, "inspector-%s.heapsnapshot", stamp);
+	}
+	if (lh_session_open(&s, &so) < 0) {
+		strbuf_release(&out);
+		return 1;
+	}
+	t0 = lh_net_now();
+	ret = lh_capture_snapshot(&s.cdp, out.buf, flags, &st);
+	if (ret < 0 && so.pid && !lh_target_alive(so.pid))
+		lh_error("pid %d exited during the capture", (int)so.pid);
+	lh_session_close(&s);
+	if (ret == 0) {
+		lh_human_size(&size, (int64_t)st.bytes);
+		fprintf(stderr, "wrote '%s': %s, %llu objects, %llu chunks, in %.1f s\n", out.buf, size.buf,
+			(unsigned long long)st.nodes, (unsigned long long)st.chunks,
+			(lh_net_now() - t0) / 1000.0);
+		printf("%s\n", out.buf);
+	}
+	strbuf_release(&out);
+	strbuf_release(&size);
+	return ret < 0 ? 1 : 0;
+}

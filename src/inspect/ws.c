@@ -1,0 +1,342 @@
+/*
+ * WebSocket client over wslay (see ws.h).
+ *
+ * wslay's event API assumes a non-blocking socket and pulls bytes through
+ * our recv callback until it says "would block".  Two wrinkles: bytes that
+ * arrived together with the HTTP upgrade answer are fed first, from ws->pre;
+ * and while a received message waits in the queue the callback reports
+ * "would block", so a fast peer cannot make us buffer more than one read's
+ * worth of messages.  Because wslay may still hold parsed-but-undelivered
+ * bytes, lh_ws_recv() always runs wslay before it waits in poll().
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <wslay/wslay.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "inspect/http.h"
+#include "inspect/net.h"
+#include "inspect/ws.h"
+
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud)
+{
+	struct lh_ws *ws = ud;
+	ssize_t n;
+
+	if (ws->pre_off < ws->pre.len) {
+		n = ws->pre.len - ws->pre_off;
+		if ((size_t)n > len)
+			n = len;
+		memcpy(buf, ws->pre.buf + ws->pre_off, n);
+		ws->pre_off += n;
+		return n;
+	}
+	if (ws->q_nr > ws->q_head) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	for (;;) {
+		n = recv(ws->fd, buf, len, 0);
+		if (n > 0)
+			return n;
+		if (n == 0) {
+			ws->eof = 1;
+			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+			return -1;
+		}
+		ws->io_errno = errno;
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+}
+
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+		       void *ud)
+{
+	struct lh_ws *ws = ud;
+
+	for (;;) {
+		ssize_t n = send(ws->fd, data, len, MSG_NOSIGNAL);
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+			return -1;
+		}
+		ws->io_errno = errno;
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+}
+
+static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *ud)
+{
+	/* The mask only has to be unpredictable to scripts, not secret. */
+	if (getrandom(buf, len, GRND_NONBLOCK) != (ssize_t)len) {
+		static uint32_t x = 0x9e3779b9;
+
+		for (size_t i = 0; i < len; i++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			buf[i] = x;
+		}
+	}
+	return 0;
+}
+
+static void msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+		   void *ud)
+{
+	struct lh_ws *ws = ud;
+
+	if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
+		ws->close_received = 1;
+		ws->close_code = arg->status_code;
+		return;
+	}
+	if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME)
+		return; /* ping/pong: wslay answers pings itself */
+	if (ws->q_head == ws->q_nr)
+		ws->q_head = ws->q_nr = 0;
+	ALLOC_GROW(ws->queue, ws->q_nr + 1, ws->q_alloc);
+	strbuf_init(&ws->queue[ws->q_nr], arg->msg_length + 1);
+	strbuf_add(&ws->queue[ws->q_nr], arg->msg, arg->msg_length);
+	ws->q_nr++;
+}
+
+int lh_ws_parse_url(const char *url, struct strbuf *host, int *port, struct strbuf *path)
+{
+	const char *p, *hend, *slash;
+	long v = 80;
+
+	strbuf_reset(host);
+	strbuf_reset(path);
+	if (strncmp(url, "ws://", 5))
+		return lh_error("cannot use '%s': not a ws:// URL (wss:// is not supported; the "
+				"inspector speaks plain ws on loopback)", url);
+	p = url + 5;
+	slash = strchr(p, '/');
+	if (!slash)
+		slash = p + strlen(p);
+	if (*p == '[') {
+		hend = memchr(p, ']', slash - p);
+		if (!hend)
+			return lh_error("cannot use '%s': unclosed '[' in the host", url);
+		strbuf_add(host, p + 1, hend - p - 1);
+		hend++;
+	} else {
+		hend = memchr(p, ':', slash - p);
+		if (!hend)
+			hend = slash;
+		strbuf_add(host, p, hend - p);
+	}
+	if (!host->len)
+		return lh_error("cannot use '%s': no host", url);
+	if (hend < slash) {
+		char *end;
+
+		if (*hend != ':')
+			return lh_error("cannot use '%s': junk after the host", url);
+		v = strtol(hend + 1, &end, 10);
+		if (end != slash || v <= 0 || v > 65535)
+			return lh_error("cannot use '%s': bad port", url);
+	}
+	*port = (int)v;
+	strbuf_addstr(path, *slash ? slash : "/");
+	return 0;
+}
+
+/* base64(SHA-1(key + GUID)), the answer RFC 6455 section 4.2.2 expects. */
+static void expected_accept(const char *key, char out[64])
+{
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char cat[128];
+	int n = snprintf(cat, sizeof(cat), "%s%s", key, guid);
+
+	EVP_Digest(cat, n, md, &mdlen, EVP_sha1(), NULL);
+	EVP_EncodeBlock((unsigned char *)out, md, mdlen);
+}
+
+void lh_ws_attach(struct lh_ws *ws)
+{
+	static const struct wslay_event_callbacks cbs = {
+		.recv_callback = recv_cb,
+		.send_callback = send_cb,
+		.genmask_callback = genmask_cb,
+		.on_msg_recv_callback = msg_cb,
+	};
+
+	if (!ws->what)
+		ws->what = lh_xstrdup("the inspector");
+	if (wslay_event_context_client_init(&ws->ctx, &cbs, ws))
+		LH_BUG("wslay_event_context_client_init failed");
+	wslay_event_config_set_max_recv_msg_length(ws->ctx, LH_WS_MAX_MSG);
+}
+
+int lh_ws_connect(struct lh_ws *ws, const char *host, int port, const char *path,
+		  int64_t deadline)
+{
+	struct strbuf req = STRBUF_INIT, head = STRBUF_INIT, val = STRBUF_INIT, w = STRBUF_INIT;
+	unsigned char raw[16];
+	char key[32], accept[64];
+	int v6 = strchr(host, ':') != NULL, status;
+
+	memset(ws, 0, sizeof(*ws));
+	ws->fd = -1;
+	strbuf_init(&ws->pre, 0);
+	strbuf_addf(&w, "'ws://%s%s%s:%d%s'", v6 ? "[" : "", host, v6 ? "]" : "", port, path);
+	ws->what = strbuf_detach(&w, NULL);
+
+	ws->fd = lh_net_connect(host, port, deadline);
+	if (ws->fd < 0)
+		goto out_fail;
+	genmask_cb(NULL, raw, sizeof(raw), NULL);
+	EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
+	strbuf_addf(&req, "GET %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUpgrade: websocket\r\n"
+		    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		    path, v6 ? "[" : "", host, v6 ? "]" : "", port, key);
+	if (lh_net_write_all(ws->fd, req.buf, req.len, deadline, ws->what) < 0)
+		goto out_fail;
+	if (lh_http_read_head(ws->fd, deadline, ws->what, &head, &ws->pre) < 0)
+		goto out_fail;
+	status = lh_http_status(head.buf);
+	if (status != 101) {
+		const char *eol = strstr(head.buf, "\r\n");
+
+		lh_error("cannot open %s: the upgrade was answered '%.*s'; the URL may be stale "
+			 "(a reopened inspector gets a new id): use the PID or --port instead",
+			 ws->what, eol ? (int)(eol - head.buf) : 40, head.buf);
+		goto out_fail;
+	}
+	expected_accept(key, accept);
+	if (!lh_http_header(head.buf, "Sec-WebSocket-Accept", &val) || strcmp(val.buf, accept)) {
+		lh_error("cannot open %s: wrong Sec-WebSocket-Accept in the answer; is it a "
+			 "WebSocket server?", ws->what);
+		goto out_fail;
+	}
+	lh_ws_attach(ws);
+	strbuf_release(&req);
+	strbuf_release(&head);
+	strbuf_release(&val);
+	return 0;
+
+out_fail:
+	strbuf_release(&req);
+	strbuf_release(&head);
+	strbuf_release(&val);
+	lh_ws_close(ws);
+	return -1;
+}
+
+/* Push out whatever wslay has queued (our messages, pongs, close). */
+static int flush(struct lh_ws *ws, int64_t deadline)
+{
+	while (wslay_event_want_write(ws->ctx)) {
+		int r;
+
+		if (wslay_event_send(ws->ctx) < 0) {
+			if (ws->io_errno)
+				return lh_error("cannot send to %s: %s; did the target exit?", ws->what,
+						strerror(ws->io_errno));
+			return lh_error("cannot send to %s: out of memory in wslay", ws->what);
+		}
+		if (!wslay_event_want_write(ws->ctx))
+			break;
+		r = lh_net_wait(ws->fd, POLLOUT, deadline);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return lh_error("%s stopped reading (timed out); is the target stopped?", ws->what);
+	}
+	return 0;
+}
+
+int lh_ws_send_text(struct lh_ws *ws, const char *data, size_t len, int64_t deadline)
+{
+	struct wslay_event_msg m = { WSLAY_TEXT_FRAME, (const uint8_t *)data, len };
+
+	if (ws->fd < 0 || !ws->ctx)
+		return lh_error("cannot send to %s: not connected", ws->what ? ws->what : "the inspector");
+	if (wslay_event_queue_msg(ws->ctx, &m))
+		return lh_error("cannot send to %s: the connection is closing", ws->what);
+	return flush(ws, deadline);
+}
+
+int lh_ws_recv(struct lh_ws *ws, struct strbuf *msg, int64_t deadline)
+{
+	for (;;) {
+		int r;
+
+		if (ws->q_head < ws->q_nr) {
+			strbuf_release(msg);
+			*msg = ws->queue[ws->q_head++];
+			return 1;
+		}
+		if (ws->close_received) {
+			flush(ws, lh_net_deadline(100));
+			return 0;
+		}
+		if (ws->eof)
+			return lh_error("%s closed the connection; did the target exit?", ws->what);
+		if (wslay_event_recv(ws->ctx) < 0) {
+			if (ws->eof)
+				continue; /* deliver what came before the end first */
+			if (ws->io_errno)
+				return lh_error("cannot read from %s: %s; did the target exit?", ws->what,
+						strerror(ws->io_errno));
+			return lh_error("cannot read from %s: out of memory in wslay", ws->what);
+		}
+		if (flush(ws, deadline) < 0)
+			return -1;
+		if (ws->q_head < ws->q_nr || ws->close_received || ws->eof)
+			continue;
+		if (!wslay_event_get_read_enabled(ws->ctx))
+			return lh_error("%s sent a malformed WebSocket frame (or a message over %u "
+					"bytes); is that an inspector?", ws->what, LH_WS_MAX_MSG);
+		r = lh_net_wait(ws->fd, POLLIN, deadline);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return lh_error("%s stopped answering (timed out); is the target stopped, or "
+					"busy in native code? try a longer --timeout", ws->what);
+	}
+}
+
+void lh_ws_close(struct lh_ws *ws)
+{
+	if (ws->ctx && ws->fd >= 0 && !ws->eof && !wslay_event_get_close_sent(ws->ctx)) {
+		/* Best effort and short: a connected client keeps node from exiting. */
+		if (!wslay_event_queue_close(ws->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0))
+			flush(ws, lh_net_deadline(200));
+	}
+	if (ws->ctx)
+		wslay_event_context_free(ws->ctx);
+	ws->ctx = NULL;
+	if (ws->fd >= 0)
+		close(ws->fd);
+	ws->fd = -1;
+	for (size_t i = ws->q_head; i < ws->q_nr; i++)
+		strbuf_release(&ws->queue[i]);
+	FREE_AND_NULL(ws->queue);
+	ws->q_head = ws->q_nr = ws->q_alloc = 0;
+	strbuf_release(&ws->pre);
+	FREE_AND_NULL(ws->what);
+}

@@ -1,0 +1,65 @@
+/*
+ * A WebSocket client (RFC 6455) for the inspector: the handshake is ours,
+ * the framing is wslay's (masking, 16/64-bit lengths, fragmentation,
+ * ping/pong and close are handled there); we own only the socket loop.
+ *
+ * Received messages are whole (wslay reassembles fragments) and queued in
+ * order; lh_ws_recv() hands them out one at a time.  Every call takes an
+ * absolute deadline (net.h) so a peer that stops talking is an error, not
+ * a hang.
+ */
+#ifndef LH_INSPECT_WS_H
+#define LH_INSPECT_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/strbuf.h"
+
+/* The largest message we accept; the inspector's biggest are ~140 kB. */
+#define LH_WS_MAX_MSG (64u * 1024 * 1024)
+
+struct wslay_event_context;
+
+struct lh_ws {
+	int fd;                          /* -1 when not connected */
+	struct wslay_event_context *ctx; /* wslay's state machine */
+	char *what;                      /* "'ws://host:port/path'" for messages */
+	struct strbuf pre;               /* stream bytes that came with the HTTP head */
+	size_t pre_off;                  /* how much of pre wslay has consumed */
+	struct strbuf *queue;            /* received messages, oldest at q_head */
+	size_t q_head, q_nr, q_alloc;
+	int eof;                         /* the peer closed the TCP stream */
+	int io_errno;                    /* errno of a failed recv/send, or 0 */
+	int close_received;              /* a close frame arrived */
+	unsigned close_code;             /* its status code (0: none given) */
+};
+
+/* Split "ws://host:port/path" (host may be "[v6]"; port defaults to 80). 0 or -1. */
+int lh_ws_parse_url(const char *url, struct strbuf *host, int *port, struct strbuf *path);
+
+/* Connect and do the opening handshake before the deadline.  0 or -1 with a message. */
+int lh_ws_connect(struct lh_ws *ws, const char *host, int port, const char *path,
+		  int64_t deadline);
+
+/*
+ * Start the WebSocket layer on ws->fd, a non-blocking socket whose opening
+ * handshake is done (lh_ws_connect() does this; tests use a socketpair).
+ * The caller zeroes *ws and sets fd (and optionally what, malloc'ed) first.
+ */
+void lh_ws_attach(struct lh_ws *ws);
+
+/* Send one text message.  0 or -1 with a message. */
+int lh_ws_send_text(struct lh_ws *ws, const char *data, size_t len, int64_t deadline);
+
+/*
+ * Receive the next text or binary message into msg (replacing its contents):
+ * 1 got one, 0 the peer closed the connection cleanly (close frame), -1 on
+ * error or timeout (with a message).
+ */
+int lh_ws_recv(struct lh_ws *ws, struct strbuf *msg, int64_t deadline);
+
+/* Send a close frame without waiting for the answer, close the socket, free. */
+void lh_ws_close(struct lh_ws *ws);
+
+#endif

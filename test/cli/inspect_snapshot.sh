@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# End-to-end: `leakhunt snapshot` against real node processes: a timer target
+# whose inspector we open (SIGUSR1) and must close again, a busy `for(;;)`
+# target, one started with --inspect=0, one whose port 9229 is taken, one
+# killed during the capture, and processes that are not node at all.
+# Targets use --inspect-port=0 so that SIGUSR1 opens a random port: parallel
+# test runs never fight over 9229.  Every target is killed on exit.
+. "$(dirname "$0")/lib.sh"
+have_node || { ok "skipped (no node)"; exit 0; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
+trap cleanup EXIT
+
+# start NAME NODE-ARGS...: start node, wait until its script printed "ready"; sets $P
+start() {
+	local name=$1 i; shift
+	node "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	P=$!
+	pids+=("$P")
+	for i in $(seq 300); do
+		grep -q ready "$T/$name.out" 2>/dev/null && return 0
+		kill -0 "$P" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "$name-start" "node did not start: $(head -c 300 "$T/$name.err")"
+	return 1
+}
+
+# listening PID: does PID own a listening TCP socket?
+listening() {
+	local p=$1 ino
+	for ino in $(ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
+		awk -v i="$ino" '$4=="0A" && $10==i {f=1} END {exit !f}' "/proc/$p/net/tcp" "/proc/$p/net/tcp6" && return 0
+	done
+	return 1
+}
+not_listening() { ! listening "$1"; }
+
+# a valid snapshot: JSON that parses, node count consistent with the meta
+valid_snapshot() {
+	node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+		const n=s.snapshot.meta.node_fields.length;
+		process.exit(s.nodes.length===s.snapshot.node_count*n && s.nodes.length>0 ? 0 : 1)' "$1"
+}
+
+mode_of() { stat -c %a "$1"; }
+
+TIMER='globalThis.keep=[]; setInterval(()=>{keep.push({at:Date.now()}); if(keep.length>1000) keep.shift()},20); console.log("ready")'
+
+run_ok help "$LEAKHUNT" snapshot --help && check help-text grep -q "^usage: leakhunt snapshot" "$T/out"
+run_fail no-args "give one PID" "$LEAKHUNT" snapshot
+
+# 1. a timer target: we open the inspector, take the snapshot, close it again
+start timer --inspect-port=0 -e "$TIMER" && {
+	S=$T/timer.heapsnapshot
+	run_ok timer-capture "$LEAKHUNT" snapshot "$P" -o "$S"
+	check timer-stdout-names-file grep -qx "$S" "$T/out"
+	check timer-valid valid_snapshot "$S"
+	check timer-mode-0600 test "$(mode_of "$S")" = 600
+	check timer-no-temp-left test -z "$(ls "$T" | grep -E '\.partial$')"
+	check timer-inspector-closed-again not_listening "$P"
+	run_ok timer-loads "$LEAKHUNT" stats "$S"
+	check timer-stats-nodes grep -q "nodes" "$T/out"
+	cp "$S" "$T/timer.copy"
+	run_fail timer-no-overwrite "already exists.*never overwrites" "$LEAKHUNT" snapshot "$P" -o "$S"
+	check timer-untouched cmp -s "$S" "$T/timer.copy"
+	# a second capture in a row, after the inspector was closed; default file name
+	mkdir -p "$T/cwd"
+	(cd "$T/cwd" && "$LEAKHUNT" snapshot "$P" >"$T/out" 2>"$T/err"); rc=$?
+	check timer-second-capture test $rc = 0
+	check timer-default-name bash -c "ls '$T/cwd' | grep -qE '^$P-[0-9]{8}-[0-9]{6}\\.heapsnapshot\$'"
+	check timer-second-closed not_listening "$P"
+	check timer-target-alive kill -0 "$P"
+}
+
+# 2. a target busy in synchronous code: the inspector still answers
+start busy --inspect-port=0 -e 'console.log("ready"); for(;;){}' && {
+	run_ok busy-capture "$LEAKHUNT" snapshot "$P" -o "$T/busy.heapsnapshot"
+	check busy-valid valid_snapshot "$T/busy.heapsnapshot"
+	check busy-closed-again not_listening "$P"
+}
+
+# 3. --inspect=0: the inspector is already open on a random port; we leave it open
+start open0 --inspect=0 -e "$TIMER" && {
+	run_ok open0-capture "$LEAKHUNT" snapshot "$P" -o "$T/open0.heapsnapshot"
+	check open0-valid valid_snapshot "$T/open0.heapsnapshot"
+	check open0-left-open listening "$P"
+	port=$(sed -n 's|.*ws://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/open0.err" | head -1)
+	run_ok open0-by-port "$LEAKHUNT" snapshot --port "$port" -o "$T/open0-port.heapsnapshot"
+	url=$(sed -n 's|.*\(ws://127.0.0.1:[0-9]*/[-0-9a-f]*\).*|\1|p' "$T/open0.err" | head -1)
+	run_ok open0-by-url "$LEAKHUNT" snapshot --url "$url" -o "$T/open0-url.heapsnapshot"
+	run_fail open0-wrong-pid "belongs to pid $P, not pid 1\b|pid 1 .*not a node|permission denied" \
+		"$LEAKHUNT" snapshot 1 --port "$port" -o "$T/wrong.heapsnapshot"
+	check open0-wrong-pid-no-file test ! -e "$T/wrong.heapsnapshot"
+}
+
+# 4. not node, no such process, a remote URL, a port nobody listens on
+sleep 60 & pids+=("$!")
+run_fail not-node "is not a node process" "$LEAKHUNT" snapshot "$!" -o "$T/x.heapsnapshot"
+check not-node-still-alive kill -0 "$!"
+run_fail no-such-pid "no process with pid" "$LEAKHUNT" snapshot 4999999 -o "$T/x.heapsnapshot"
+run_fail remote-refused "not a loopback address.*--allow-remote" "$LEAKHUNT" snapshot --url ws://10.255.255.1:9229/x -o "$T/x.heapsnapshot"
+run_fail nothing-listens "connection refused" "$LEAKHUNT" snapshot --port 1 -o "$T/x.heapsnapshot"
+check failures-left-no-file test ! -e "$T/x.heapsnapshot"
+
+# 5. port 9229 taken by another node process: the target cannot open it
+start holder -e 'require("net").createServer().listen(9229,"127.0.0.1",()=>console.log("ready")).on("error",e=>{console.log("busy "+e.code)})'
+holder=$P
+if grep -q ready "$T/holder.out"; then
+	start taken -e "$TIMER" && \
+		run_fail port-taken "port 9229 is in use by pid $holder" "$LEAKHUNT" snapshot --timeout 3 "$P" -o "$T/x.heapsnapshot"
+else
+	ok "port-taken (skipped: 9229 is in use here)"
+fi
+kill "$holder" 2>/dev/null
+
+# 6. the target dies during the capture: no file that looks complete is left
+BIG='globalThis.keep=[]; for(let i=0;i<400000;i++) keep.push({i, s:"k"+i}); console.log("ready"); setInterval(()=>{},1000)'
+for keep in no yes; do
+	start "big-$keep" --inspect-port=0 -e "$BIG" || continue
+	out=$T/dies-$keep.heapsnapshot
+	opt=(); [ $keep = yes ] && opt=(--keep-partial)
+	"$LEAKHUNT" snapshot "${opt[@]}" "$P" -o "$out" >"$T/out" 2>"$T/err" &
+	lh=$!
+	for i in $(seq 600); do
+		[ -n "$(find "$T" -maxdepth 1 -name "dies-$keep.heapsnapshot.*.partial" -size +0 2>/dev/null)" ] && break
+		kill -0 "$lh" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -9 "$P"; wait "$P" 2>/dev/null
+	wait "$lh"; rc=$?
+	check "dies-$keep-fails" test "$rc" = 1
+	check "dies-$keep-message" grep -qE "exited during the capture|closed the connection" "$T/err"
+	check "dies-$keep-no-final-file" test ! -e "$out"
+	if [ $keep = yes ]; then
+		check dies-keep-partial-kept test -s "$out.partial"
+		check dies-keep-partial-mode test "$(mode_of "$out.partial")" = 600
+	else
+		check dies-no-partial-left test -z "$(find "$T" -maxdepth 1 -name "dies-no*partial")"
+	fi
+done
+exit 0
