@@ -1,103 +1,350 @@
 /*
- * leakhunt report: analysis of a .lht trace from `leakhunt record`.  This is
- * the first slice of issue 3: the summary numbers only (calls, temporary
- * allocations, peak heap, leaked bytes and blocks, peak RSS, run time), in
- * text or --json.  Definitions live in src/native/analyze.h.
+ * leakhunt report: every analysis of a .lht trace from `leakhunt record`
+ * (issue 3): the summary, top sites, bottom-up and top-down trees, callers
+ * and callees, the size histogram, the timeline, the live heap at a moment,
+ * the diff of two traces, and the exports (JSON, folded, speedscope).
+ *
+ * This file only wires: parse options, load the model (src/native/analyze.c,
+ * one streaming pass), build the views (callgraph.c), hand them to the
+ * renderers (src/report/native*.c).  Documentation: docs/report.md.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
+#include "base/table.h"
 #include "cmd.h"
 #include "native/analyze.h"
-#include "native/lht.h"
+#include "native/callgraph.h"
+#include "native/suppress.h"
+#include "report/native.h"
 
 static const char usage_text[] =
 	"usage: leakhunt report [options] FILE.lht\n"
+	"   or: leakhunt report --diff [options] OLD.lht NEW.lht\n"
 	"\n"
-	"Summarize a trace written by 'leakhunt record': allocation calls, temporary\n"
-	"allocations, peak heap, and the bytes and blocks still allocated at exit.\n"
+	"Analyze a trace written by 'leakhunt record'.  Without a view option: the\n"
+	"summary and the top sites by calls, peak, leaked bytes and temporaries.\n"
 	"\n"
-	"  --json             JSON output: {\"format\":1,\"summary\":{...}}\n"
-	"  --leaks            each leaking stack: bytes, blocks, frames innermost first\n"
-	"  -v                 more detail on stderr\n"
+	"views\n"
+	"  --sort KEY         one site list ordered by calls|bytes|temporary|peak|leaked\n"
+	"  --top N            rows per list, roots per tree (default 10)\n"
+	"  --bottom-up        tree from the allocating functions to their callers\n"
+	"  --top-down         tree from the outermost callers to the allocators\n"
+	"  --children N       children per tree node (default 5); --depth N levels (default 32)\n"
+	"  --function NAME    callers and callees of one function (exact name)\n"
+	"  --histogram        allocation sizes\n"
+	"  --timeline         heap, RSS, allocations and temporaries over time, with a chart\n"
+	"  --at TIME|peak     the live heap at TIME (seconds; or 250ms) or at the peak, by site\n"
+	"  --leaks            every leaking stack, innermost frame first\n"
+	"  --diff             per-site change from OLD.lht to NEW.lht\n"
+	"exports\n"
+	"  --json             the model as JSON (docs/report.md)\n"
+	"  --folded[=COST]    folded stacks for flamegraph.pl / inferno; COST is\n"
+	"                     allocations (default), temporary, peak, leaked or bytes\n"
+	"  --speedscope FILE  a speedscope profile (one per cost type)\n"
+	"frames and leaks\n"
+	"  --no-inline        name only the function holding each address, not inlined ones\n"
+	"  --filter REGEX     keep stacks with a function matching REGEX (POSIX extended)\n"
+	"  --suppressions FILE  LeakSanitizer 'leak:PATTERN' lines (repeatable)\n"
+	"  --no-builtin-suppressions  also count libc internals (thread DTV, ...) as leaks\n"
+	"  -v                 more detail on stderr (and file:line in --leaks)\n"
 	"  -h, --help         this help\n";
 
-/* Unresolved frames print as their address; the truncation marker as such. */
-static void print_leaks(const struct lh_alloc_summary *s)
+enum {
+	OPT_JSON = 256, OPT_LEAKS, OPT_SORT, OPT_TOP, OPT_BOTTOM_UP, OPT_TOP_DOWN, OPT_CHILDREN, OPT_DEPTH,
+	OPT_FUNCTION, OPT_HISTOGRAM, OPT_TIMELINE, OPT_AT, OPT_DIFF, OPT_FOLDED, OPT_SPEEDSCOPE,
+	OPT_NO_INLINE, OPT_FILTER, OPT_SUPP, OPT_NO_BUILTIN, OPT_COST,
+};
+
+struct report_args {
+	int json, leaks, bottom_up, top_down, histogram, timeline, diff, folded, sorted;
+	int at;                  /* 0 none, 1 a time, 2 the peak */
+	uint64_t at_ms;
+	enum lh_cost folded_cost;
+	const char *function, *speedscope, *filter;
+	unsigned flags;
+	struct lh_suppressions supp;
+	struct lh_native_opts o;
+};
+
+static int parse_count(const char *opt, const char *s, size_t *out)
 {
-	for (size_t i = 0; i < s->nleaks; i++) {
-		uint64_t id = s->leaks[i].stack;
-		int guard = 0;
+	char *end;
+	unsigned long long v;
 
-		printf("\n%" PRIu64 " B leaked in %" PRIu64 " blocks from:\n", s->leaks[i].bytes, s->leaks[i].blocks);
-		while (id && id < s->nnodes && guard++ < 4096) {
-			uint64_t ip = s->node_ip[id];
-			const char *fn = lh_alloc_function(s, ip);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-')
+		return lh_error("bad %s '%s': expected a whole number", opt, s);
+	*out = (size_t)v;
+	return 0;
+}
 
-			if (ip == LHT_IP_TRUNCATED)
-				printf("  [truncated]\n");
-			else if (fn)
-				printf("  %s\n", fn);
-			else
-				printf("  0x%" PRIx64 "\n", ip);
-			id = s->node_parent[id];
+/* "peak", or seconds ("1.5", "2s") or milliseconds ("250ms"). */
+static int parse_at(const char *s, struct report_args *a)
+{
+	char *end;
+	double v;
+
+	if (!strcmp(s, "peak")) {
+		a->at = 2;
+		return 0;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return lh_error("bad --at '%s': expected seconds (1.5), milliseconds (250ms) or 'peak'", s);
+	if (!strcmp(end, "ms"))
+		a->at_ms = (uint64_t)v;
+	else if (!*end || !strcmp(end, "s"))
+		a->at_ms = (uint64_t)(v * 1000 + 0.5);
+	else
+		return lh_error("bad --at '%s': expected seconds (1.5), milliseconds (250ms) or 'peak'", s);
+	a->at = 1;
+	return 0;
+}
+
+static int load(struct lh_alloc_model *m, const char *path, const struct report_args *a)
+{
+	lh_alloc_model_init(m, a->at == 1 ? a->at_ms : LH_AT_END);
+	if (lh_alloc_model_load(m, path))
+		return -1;
+	lh_alloc_model_finish(m, a->flags, &a->supp);
+	if (m->damage.len)
+		lh_warn("'%s' is cut short: %s; the report covers everything before it", path, m->damage.buf);
+	else if (!m->ended)
+		lh_warn("'%s' has no end record: the program did not exit normally; the report covers what reached the file",
+			path);
+	if (m->missing)
+		lh_warn("'%s': %" PRIu64 " events were lost (buffers not flushed when the program died)", path, m->missing);
+	if (!m->has_symbols && m->nnodes > 1)
+		lh_warn("'%s' has no symbol table (recording did not finish); frames are shown as module+offset", path);
+	lh_info("'%s': %" PRIu64 " events, %zu stacks, %zu functions, order restored with a lag of at most %" PRIu64
+		" events", path, m->events, m->nnodes, (size_t)m->funcs.nr, m->max_lag);
+	return 0;
+}
+
+static int run_diff(struct report_args *a, const char *old_path, const char *new_path)
+{
+	struct lh_alloc_model ma, mb;
+	struct lh_callgraph ga, gb;
+	int ret = 1;
+
+	if (load(&ma, old_path, a))
+		return 1;
+	if (load(&mb, new_path, a))
+		goto out_a;
+	if (lh_callgraph_build(&ga, &ma, a->filter))
+		goto out_b;
+	if (lh_callgraph_build(&gb, &mb, a->filter))
+		goto out_ga;
+	if (a->json) {
+		ret = lh_native_write_diff_json(stdout, &ga, &gb, &a->o, 0) ? 1 : 0;
+	} else {
+		printf("old: %s\n", old_path);
+		lh_native_print_summary(stdout, &ma);
+		printf("\nnew: %s\n", new_path);
+		lh_native_print_summary(stdout, &mb);
+		lh_native_print_diff(stdout, &ga, &gb, &a->o);
+		ret = 0;
+	}
+	lh_callgraph_release(&gb);
+out_ga:
+	lh_callgraph_release(&ga);
+out_b:
+	lh_alloc_model_release(&mb);
+out_a:
+	lh_alloc_model_release(&ma);
+	return ret;
+}
+
+static int run(struct report_args *a, const char *path)
+{
+	struct lh_alloc_model m;
+	struct lh_callgraph g;
+	int ret = 0, views;
+
+	if (load(&m, path, a))
+		return 1;
+	if (lh_callgraph_build(&g, &m, a->filter)) {
+		lh_alloc_model_release(&m);
+		return 1;
+	}
+	if (a->speedscope) {
+		FILE *f = fopen(a->speedscope, "w");
+
+		if (!f) {
+			ret = lh_error("cannot write '%s': %s", a->speedscope, strerror(errno));
+		} else {
+			if (lh_native_write_speedscope(f, &g, path))
+				ret = -1;
+			if (fclose(f))
+				ret = lh_error("cannot write '%s': %s", a->speedscope, strerror(errno));
 		}
 	}
+	if (a->json) {
+		if (lh_native_write_json(stdout, &g, &a->o, a->at, 0))
+			ret = -1;
+		goto out;
+	}
+	if (a->folded) {
+		lh_native_write_folded(stdout, &g, a->folded_cost);
+		goto out;
+	}
+	if (a->speedscope && !a->leaks && !a->bottom_up && !a->top_down && !a->function && !a->histogram &&
+	    !a->timeline && !a->at && !a->sorted)
+		goto out;
+	lh_native_print_summary(stdout, &m);
+	if (a->leaks) {
+		lh_native_print_leaks(stdout, &m);
+		goto out;
+	}
+	views = a->bottom_up + a->top_down + !!a->function + a->histogram + a->timeline + !!a->at;
+	if (a->sorted || !views) {
+		if (a->sorted) {
+			lh_native_print_sites(stdout, &g, &a->o);
+		} else {
+			static const enum lh_cost order[] = { LH_COST_CALLS, LH_COST_PEAK, LH_COST_LEAKED, LH_COST_TEMPORARY };
+
+			for (size_t i = 0; i < 4; i++) {
+				a->o.sort = order[i];
+				lh_native_print_sites(stdout, &g, &a->o);
+			}
+			a->o.sort = LH_COST_PEAK;
+		}
+	}
+	if (a->bottom_up)
+		lh_native_print_tree(stdout, &g, 1, &a->o);
+	if (a->top_down)
+		lh_native_print_tree(stdout, &g, 0, &a->o);
+	if (a->function)
+		lh_native_print_function(stdout, &g, a->function, &a->o);
+	if (a->histogram)
+		lh_native_print_histogram(stdout, &m);
+	if (a->timeline)
+		lh_native_print_timeline(stdout, &m, &a->o);
+	if (a->at)
+		lh_native_print_at(stdout, &g, a->at == 2, &a->o);
+out:
+	if (fflush(stdout))
+		ret = lh_error("cannot write the report: %s", strerror(errno));
+	lh_callgraph_release(&g);
+	lh_alloc_model_release(&m);
+	return ret ? 1 : 0;
 }
 
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "leaks", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "leaks", no_argument, NULL, OPT_LEAKS },
+		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "bottom-up", no_argument, NULL, OPT_BOTTOM_UP },
+		{ "top-down", no_argument, NULL, OPT_TOP_DOWN },
+		{ "children", required_argument, NULL, OPT_CHILDREN },
+		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "function", required_argument, NULL, OPT_FUNCTION },
+		{ "histogram", no_argument, NULL, OPT_HISTOGRAM },
+		{ "timeline", no_argument, NULL, OPT_TIMELINE },
+		{ "at", required_argument, NULL, OPT_AT },
+		{ "diff", no_argument, NULL, OPT_DIFF },
+		{ "folded", optional_argument, NULL, OPT_FOLDED },
+		{ "cost", required_argument, NULL, OPT_COST },
+		{ "speedscope", required_argument, NULL, OPT_SPEEDSCOPE },
+		{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
+		{ "filter", required_argument, NULL, OPT_FILTER },
+		{ "suppressions", required_argument, NULL, OPT_SUPP },
+		{ "no-builtin-suppressions", no_argument, NULL, OPT_NO_BUILTIN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct lh_alloc_summary s;
-	int c, json = 0, leaks = 0;
+	struct report_args a;
+	int c, ret;
 
+	memset(&a, 0, sizeof(a));
+	lh_suppressions_init(&a.supp);
+	a.o.sort = LH_COST_PEAK;
+	a.o.top = 10;
+	a.o.children = 5;
+	a.o.depth = 32;
+	a.o.width = lh_terminal_width();
+	a.folded_cost = LH_COST_CALLS;
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'j': json = 1; break;
-		case 'l': leaks = 1; break;
+		case OPT_JSON: a.json = 1; break;
+		case OPT_LEAKS: a.leaks = 1; break;
+		case OPT_SORT:
+			if (lh_cost_parse(optarg, &a.o.sort) || a.o.sort == LH_COST_AT)
+				goto bad_cost;
+			a.sorted = 1;
+			break;
+		case OPT_COST:
+		case OPT_FOLDED:
+			if (c == OPT_FOLDED)
+				a.folded = 1;
+			if (optarg && (lh_cost_parse(optarg, &a.folded_cost) || a.folded_cost == LH_COST_AT))
+				goto bad_cost;
+			break;
+		case OPT_TOP:
+			if (parse_count("--top", optarg, &a.o.top))
+				goto fail;
+			break;
+		case OPT_CHILDREN:
+			if (parse_count("--children", optarg, &a.o.children))
+				goto fail;
+			break;
+		case OPT_DEPTH:
+			if (parse_count("--depth", optarg, &a.o.depth))
+				goto fail;
+			break;
+		case OPT_BOTTOM_UP: a.bottom_up = 1; break;
+		case OPT_TOP_DOWN: a.top_down = 1; break;
+		case OPT_FUNCTION: a.function = optarg; break;
+		case OPT_HISTOGRAM: a.histogram = 1; break;
+		case OPT_TIMELINE: a.timeline = 1; break;
+		case OPT_AT:
+			if (parse_at(optarg, &a))
+				goto fail;
+			break;
+		case OPT_DIFF: a.diff = 1; break;
+		case OPT_SPEEDSCOPE: a.speedscope = optarg; break;
+		case OPT_NO_INLINE: a.flags |= LH_ALLOC_NO_INLINE; break;
+		case OPT_FILTER: a.filter = optarg; break;
+		case OPT_SUPP:
+			if (lh_suppressions_load(&a.supp, optarg))
+				goto fail;
+			break;
+		case OPT_NO_BUILTIN: a.flags |= LH_ALLOC_NO_BUILTIN_SUPP; break;
 		case 'v': lh_verbosity++; break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: fputs(usage_text, stderr); return 2;
+		case 'h':
+			fputs(usage_text, stdout);
+			lh_suppressions_release(&a.supp);
+			return 0;
+		default:
+			goto usage;
 		}
 	}
-	if (optind + 1 != argc) {
-		fputs(usage_text, stderr);
-		return 2;
-	}
-	if (lh_alloc_summarize(&s, argv[optind]))
-		return 1;
-	if (s.damage.len)
-		lh_warn("'%s' is cut short: %s; the report covers everything before it", argv[optind], s.damage.buf);
-	else if (!s.ended)
-		lh_warn("'%s' has no end record: the program did not exit normally; the report covers what reached the file",
-			argv[optind]);
-	if (s.missing)
-		lh_warn("%" PRIu64 " events were lost (buffers not flushed when the program died)", s.missing);
-	if (json) {
-		printf("{\"format\":1,\"summary\":{\"calls\":%" PRIu64 ",\"temporary\":%" PRIu64
-		       ",\"peak_bytes\":%" PRIu64 ",\"peak_ms\":%" PRIu64 ",\"peak_rss\":%" PRIu64
-		       ",\"leaked_bytes\":%" PRIu64 ",\"leaked_blocks\":%" PRIu64 ",\"frees\":%" PRIu64
-		       ",\"unknown_frees\":%" PRIu64 ",\"runtime_ms\":%" PRIu64 ",\"complete\":%s}}\n",
-		       s.calls, s.temporary, s.peak_bytes, s.peak_ms, s.peak_rss, s.leaked_bytes,
-		       s.leaked_blocks, s.frees, s.unknown_frees, s.runtime_ms, s.ended && !s.damage.len ? "true" : "false");
-	} else {
-		printf("total runtime: %.2fs\n", s.runtime_ms / 1000.0);
-		printf("calls to allocation functions: %" PRIu64 "\n", s.calls);
-		printf("temporary memory allocations: %" PRIu64 "\n", s.temporary);
-		printf("peak heap memory consumption: %" PRIu64 " B (at %.2fs)\n", s.peak_bytes, s.peak_ms / 1000.0);
-		printf("peak RSS: %" PRIu64 " B\n", s.peak_rss);
-		printf("total memory leaked: %" PRIu64 " B in %" PRIu64 " blocks\n", s.leaked_bytes, s.leaked_blocks);
-	}
-	if (leaks && !json)
-		print_leaks(&s);
-	lh_alloc_summary_release(&s);
-	return 0;
+	if (optind + 1 + a.diff != argc)
+		goto usage;
+	a.o.path = argv[optind];
+	ret = a.diff ? run_diff(&a, argv[optind], argv[optind + 1]) : run(&a, argv[optind]);
+	lh_suppressions_release(&a.supp);
+	return ret;
+bad_cost:
+	lh_error("bad cost '%s': expected allocations, bytes, temporary, peak or leaked", optarg);
+fail:
+	lh_suppressions_release(&a.supp);
+	return 2;
+usage:
+	fputs(usage_text, stderr);
+	lh_suppressions_release(&a.supp);
+	return 2;
 }

@@ -1,23 +1,42 @@
 /*
- * Summary numbers of a .lht trace (definitions in analyze.h).
+ * The allocation model of a .lht trace (what it holds: analyze.h).  This file
+ * owns the one streaming pass over the events and the naming of frames.
  *
- * The live blocks sit in an open-addressing table keyed by address with
- * backward-shift deletion (no tombstones, so churn never degrades it).  Each
- * entry remembers the allocating thread and the event number, so the
- * "temporary" test is one comparison with that thread's latest allocation.
+ * The pass reads records in file order (lh_trace_next) and restores the
+ * global event order itself in a ring indexed by sequence number: events are
+ * dense numbers, so an event that arrives early waits in slot seq % size and
+ * the ring is drained while the next number is present.  That is O(1) per
+ * event with 48-byte slots; lh_trace_next_ordered's heap of full records
+ * spent more than half of the time on a 16 M-event trace.  The ring grows
+ * with the ordering lag (per-thread buffering), never with the trace, and a
+ * lag above LAG_LIMIT declares the oldest missing numbers lost.
+ *
+ * Live blocks sit in an open-addressing table keyed by address, with
+ * backward-shift deletion (no tombstones, so churn never degrades it).
+ *
+ * Peak contribution per stack is exact without a second pass: a stack's live
+ * bytes at the peak equal its live bytes at its first change after the peak
+ * (or at the end), because nothing changed in between.  So before every
+ * change, a stack whose previous change was at or before the current peak
+ * copies live into peak; the end of the pass does the same once.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/error.h"
 #include "native/analyze.h"
+#include "native/suppress.h"
 #include "native/trace.h"
+
+#define LAG_LIMIT (1u << 22) /* events held back before giving up on a number */
+#define DROP_EVERY (64u << 20) /* release mapped trace pages behind us this often */
 
 struct block {
 	uint64_t ptr;  /* 0: empty slot */
 	uint64_t size;
 	uint64_t seq;  /* event number of the allocation */
-	uint64_t stack;
+	uint32_t stack;
 	uint32_t tid;
 };
 
@@ -26,12 +45,35 @@ struct blocks {
 	size_t mask, nr;
 };
 
+/* One event waiting for its turn; type 0 is an empty slot. */
+struct ev {
+	uint64_t seq, ptr, size, stack, old; /* SAMPLE: size = ms, stack = rss */
+	uint32_t tid;
+	int type;
+};
+
 struct thread_last {
 	uint32_t tid;
 	uint64_t seq; /* this thread's latest allocation */
 };
 
-static size_t hash_ptr(uint64_t p)
+struct pass {
+	struct blocks live;
+	struct ev *ring;
+	size_t ring_mask, pending;
+	uint64_t next_seq;
+	struct thread_last *threads;
+	size_t nthreads, threads_alloc, last_thread;
+	uint64_t heap, now_ms;
+	/* distinct sizes: open addressing, size + 1 as key (0 = empty) */
+	struct lh_size_count *sz;
+	size_t sz_mask, sz_nr;
+	size_t sizes_alloc, timeline_alloc;
+	uint64_t samples_in_point;
+	uint64_t last_rss;    /* the latest RSS sample, for the closing point */
+};
+
+static size_t hash_u64(uint64_t p)
 {
 	p ^= p >> 29;
 	p *= 0xbf58476d1ce4e5b9ULL;
@@ -43,7 +85,7 @@ static void blocks_grow(struct blocks *b);
 
 static struct block *blocks_find(struct blocks *b, uint64_t ptr)
 {
-	for (size_t i = hash_ptr(ptr) & b->mask;; i = (i + 1) & b->mask) {
+	for (size_t i = hash_u64(ptr) & b->mask;; i = (i + 1) & b->mask) {
 		if (b->slot[i].ptr == ptr)
 			return &b->slot[i];
 		if (!b->slot[i].ptr)
@@ -51,26 +93,26 @@ static struct block *blocks_find(struct blocks *b, uint64_t ptr)
 	}
 }
 
-static void blocks_put(struct blocks *b, const struct block *v)
+/* Insert v, whose address is not in the table. */
+static void blocks_add(struct blocks *b, const struct block *v)
 {
 	size_t i;
 
 	if ((b->nr + 1) * 4 > (b->mask + 1) * 3)
 		blocks_grow(b);
-	for (i = hash_ptr(v->ptr) & b->mask; b->slot[i].ptr && b->slot[i].ptr != v->ptr; i = (i + 1) & b->mask)
+	for (i = hash_u64(v->ptr) & b->mask; b->slot[i].ptr; i = (i + 1) & b->mask)
 		;
-	if (!b->slot[i].ptr)
-		b->nr++;
+	b->nr++;
 	b->slot[i] = *v;
 }
 
 static void blocks_grow(struct blocks *b)
 {
-	struct blocks nb = { lh_xcalloc((b->mask + 1) * 2, sizeof(struct block)), b->mask * 2 + 1, 0 };
+	struct blocks nb = { lh_xcalloc(lh_st_mult(b->mask + 1, 2), sizeof(struct block)), b->mask * 2 + 1, 0 };
 
 	for (size_t i = 0; i <= b->mask; i++)
 		if (b->slot[i].ptr)
-			blocks_put(&nb, &b->slot[i]);
+			blocks_add(&nb, &b->slot[i]);
 	free(b->slot);
 	*b = nb;
 }
@@ -85,7 +127,7 @@ static void blocks_del(struct blocks *b, struct block *e)
 		j = (j + 1) & b->mask;
 		if (!b->slot[j].ptr)
 			break;
-		home = hash_ptr(b->slot[j].ptr) & b->mask;
+		home = hash_u64(b->slot[j].ptr) & b->mask;
 		/* move j back to i unless its home lies cyclically in (i, j] */
 		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
 			b->slot[i] = b->slot[j];
@@ -96,196 +138,654 @@ static void blocks_del(struct blocks *b, struct block *e)
 	b->nr--;
 }
 
-static struct thread_last *thread_of(struct thread_last **v, size_t *nr, size_t *alloc, uint32_t tid)
+static struct thread_last *thread_of(struct pass *p, uint32_t tid)
 {
-	for (size_t i = 0; i < *nr; i++)
-		if ((*v)[i].tid == tid)
-			return &(*v)[i];
-	ALLOC_GROW(*v, *nr + 1, *alloc);
-	(*v)[*nr] = (struct thread_last){ tid, UINT64_MAX };
-	return &(*v)[(*nr)++];
+	if (p->last_thread < p->nthreads && p->threads[p->last_thread].tid == tid)
+		return &p->threads[p->last_thread];
+	for (size_t i = 0; i < p->nthreads; i++) {
+		if (p->threads[i].tid == tid) {
+			p->last_thread = i;
+			return &p->threads[i];
+		}
+	}
+	ALLOC_GROW(p->threads, p->nthreads + 1, p->threads_alloc);
+	p->threads[p->nthreads] = (struct thread_last){ tid, UINT64_MAX };
+	p->last_thread = p->nthreads;
+	return &p->threads[p->nthreads++];
 }
 
-static int cmp_stack(const void *a, const void *b)
+static void count_size(struct pass *p, uint64_t size)
 {
-	const struct lh_alloc_leak *x = a, *y = b;
+	size_t i;
 
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
+	if ((p->sz_nr + 1) * 2 > p->sz_mask + 1) {
+		struct lh_size_count *old = p->sz;
+		size_t n = p->sz_mask + 1;
+
+		p->sz_mask = n * 2 - 1;
+		p->sz = lh_xcalloc(n * 2, sizeof(*p->sz));
+		for (size_t k = 0; k < n; k++) {
+			if (!old[k].size)
+				continue;
+			for (i = hash_u64(old[k].size) & p->sz_mask; p->sz[i].size; i = (i + 1) & p->sz_mask)
+				;
+			p->sz[i] = old[k];
+		}
+		free(old);
+	}
+	for (i = hash_u64(size + 1) & p->sz_mask; p->sz[i].size; i = (i + 1) & p->sz_mask) {
+		if (p->sz[i].size == size + 1) {
+			p->sz[i].count++;
+			return;
+		}
+	}
+	p->sz[i].size = size + 1;
+	p->sz[i].count = 1;
+	p->sz_nr++;
 }
 
-static int cmp_bytes(const void *a, const void *b)
+static void grow_nodes(struct lh_alloc_model *m, size_t want)
 {
-	const struct lh_alloc_leak *x = a, *y = b;
+	size_t old = m->nodes_alloc;
 
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
+	if (want <= old)
+		return;
+	m->nodes_alloc = want < 64 ? 64 : want + want / 2;
+	m->node_parent = lh_xrealloc(m->node_parent, lh_st_mult(m->nodes_alloc, sizeof(*m->node_parent)));
+	m->node_ip = lh_xrealloc(m->node_ip, lh_st_mult(m->nodes_alloc, sizeof(*m->node_ip)));
+	m->cost = lh_xrealloc(m->cost, lh_st_mult(m->nodes_alloc, sizeof(*m->cost)));
+	memset(m->node_parent + old, 0, (m->nodes_alloc - old) * sizeof(*m->node_parent));
+	memset(m->node_ip + old, 0, (m->nodes_alloc - old) * sizeof(*m->node_ip));
+	memset(m->cost + old, 0, (m->nodes_alloc - old) * sizeof(*m->cost));
 }
 
-const char *lh_alloc_function(const struct lh_alloc_summary *s, uint64_t ip)
+/* An event names a stack the trie never defined (damage): count it at the root. */
+static struct lh_alloc_cost *cost_of(struct lh_alloc_model *m, uint64_t stack)
 {
-	size_t lo = 0, hi = s->nsyms;
+	if (stack >= m->nnodes) {
+		if (stack < (1u << 28) && stack < m->nodes_alloc)
+			m->nnodes = stack + 1;
+		else
+			stack = 0;
+	}
+	return &m->cost[stack];
+}
 
-	/* symbols arrive sorted by ip (record writes them that way) */
+/* Before changing c's live counts: keep its value at the current peak. */
+static inline void touch(struct lh_alloc_model *m, struct lh_alloc_cost *c, uint64_t seq)
+{
+	if (c->stamp <= m->peak_seq) {
+		c->peak_bytes = c->live_bytes;
+		c->peak_blocks = c->live_blocks;
+	}
+	c->stamp = seq;
+}
+
+static void take_at(struct lh_alloc_model *m, struct pass *p)
+{
+	for (size_t i = 0; i < m->nnodes; i++) {
+		m->cost[i].at_bytes = m->cost[i].live_bytes;
+		m->cost[i].at_blocks = m->cost[i].live_blocks;
+	}
+	m->at_heap = p->heap;
+	m->at_blocks = p->live.nr;
+	m->at_real_ms = p->now_ms;
+	m->at_taken = 1;
+}
+
+static void timeline_point(struct lh_alloc_model *m, struct pass *p, uint64_t rss)
+{
+	struct lh_timeline_point *pt;
+
+	if (m->ntimeline && p->samples_in_point < m->timeline_stride) {
+		pt = &m->timeline[m->ntimeline - 1];
+		p->samples_in_point++;
+	} else {
+		if (m->ntimeline == LH_TIMELINE_MAX) {
+			/* halve the resolution: merge neighbours, keep the maxima */
+			for (size_t i = 0; i < LH_TIMELINE_MAX / 2; i++) {
+				struct lh_timeline_point a = m->timeline[2 * i], b = m->timeline[2 * i + 1];
+
+				b.heap_max = a.heap_max > b.heap_max ? a.heap_max : b.heap_max;
+				b.rss = a.rss > b.rss ? a.rss : b.rss;
+				m->timeline[i] = b;
+			}
+			m->ntimeline = LH_TIMELINE_MAX / 2;
+			m->timeline_stride *= 2;
+		}
+		ALLOC_GROW(m->timeline, m->ntimeline + 1, p->timeline_alloc);
+		pt = &m->timeline[m->ntimeline++];
+		memset(pt, 0, sizeof(*pt));
+		p->samples_in_point = 1;
+	}
+	pt->ms = p->now_ms;
+	pt->heap = p->heap;
+	if (p->heap > pt->heap_max)
+		pt->heap_max = p->heap;
+	if (rss > pt->rss)
+		pt->rss = rss;
+	pt->calls = m->calls;
+	pt->temporary = m->temporary;
+}
+
+static void do_free(struct lh_alloc_model *m, struct pass *p, uint64_t ptr, uint64_t seq, uint32_t tid)
+{
+	struct block *e = blocks_find(&p->live, ptr);
+	struct lh_alloc_cost *c;
+
+	if (!e) {
+		m->unknown_frees++;
+		thread_of(p, tid)->seq = UINT64_MAX;
+		return;
+	}
+	c = &m->cost[e->stack];
+	if (thread_of(p, e->tid)->seq == e->seq) {
+		m->temporary++;
+		c->temporary++;
+	}
+	thread_of(p, tid)->seq = UINT64_MAX;
+	touch(m, c, seq);
+	c->live_bytes -= e->size;
+	c->live_blocks--;
+	p->heap -= e->size;
+	m->frees++;
+	blocks_del(&p->live, e);
+}
+
+static void do_alloc(struct lh_alloc_model *m, struct pass *p, const struct ev *v)
+{
+	struct lh_alloc_cost *c = cost_of(m, v->stack);
+	struct block b = { v->ptr, v->size, v->seq, (uint32_t)(c - m->cost), v->tid };
+	struct block *e = blocks_find(&p->live, v->ptr);
+
+	/* an address handed out twice means its free was lost: forget the old block */
+	if (e)
+		do_free(m, p, v->ptr, v->seq, v->tid);
+	blocks_add(&p->live, &b);
+	thread_of(p, v->tid)->seq = v->seq;
+	touch(m, c, v->seq);
+	c->calls++;
+	c->bytes += v->size;
+	c->live_bytes += v->size;
+	c->live_blocks++;
+	m->calls++;
+	m->alloc_bytes += v->size;
+	p->heap += v->size;
+	count_size(p, v->size);
+	if (p->heap > m->peak_bytes) {
+		m->peak_bytes = p->heap;
+		m->peak_blocks = p->live.nr;
+		m->peak_seq = v->seq;
+		m->peak_ms = p->now_ms;
+	}
+}
+
+static void process(struct lh_alloc_model *m, struct pass *p, const struct ev *v)
+{
+	m->events++;
+	if (v->type == LHT_REC_SAMPLE) {
+		p->now_ms = v->size;
+		p->last_rss = v->stack;
+		if (v->stack > m->peak_rss)
+			m->peak_rss = v->stack;
+	}
+	/* the live heap at --at: the state after every event up to that moment */
+	if (p->now_ms > m->at_ms && !m->at_taken)
+		take_at(m, p);
+	switch (v->type) {
+	case LHT_REC_SAMPLE:
+		timeline_point(m, p, v->stack);
+		break;
+	case LHT_REC_FREE:
+		do_free(m, p, v->ptr, v->seq, v->tid);
+		break;
+	case LHT_REC_REALLOC:
+		if (v->old)
+			do_free(m, p, v->old, v->seq, v->tid);
+		do_alloc(m, p, v);
+		break;
+	case LHT_REC_ALLOC:
+		do_alloc(m, p, v);
+		break;
+	}
+}
+
+static void ring_grow(struct pass *p, size_t need)
+{
+	size_t n = p->ring_mask + 1, nn = n;
+	struct ev *nr;
+
+	while (nn <= need)
+		nn *= 2;
+	nr = lh_xcalloc(nn, sizeof(*nr));
+	for (size_t i = 0; i < n; i++)
+		if (p->ring[i].type)
+			nr[p->ring[i].seq & (nn - 1)] = p->ring[i];
+	free(p->ring);
+	p->ring = nr;
+	p->ring_mask = nn - 1;
+}
+
+/* Process the waiting events that are next in order. */
+static void ring_drain(struct lh_alloc_model *m, struct pass *p)
+{
+	while (p->pending) {
+		struct ev *s = &p->ring[p->next_seq & p->ring_mask];
+
+		if (!s->type || s->seq != p->next_seq)
+			return;
+		process(m, p, s);
+		s->type = 0;
+		p->pending--;
+		p->next_seq++;
+	}
+}
+
+/* Give up on missing numbers: jump to the oldest waiting event. */
+static void ring_skip(struct lh_alloc_model *m, struct pass *p)
+{
+	uint64_t lo = UINT64_MAX;
+
+	for (size_t i = 0; i <= p->ring_mask; i++)
+		if (p->ring[i].type && p->ring[i].seq < lo)
+			lo = p->ring[i].seq;
+	if (lo == UINT64_MAX)
+		return;
+	m->missing += lo - p->next_seq;
+	p->next_seq = lo;
+	ring_drain(m, p);
+}
+
+static void event_in(struct lh_alloc_model *m, struct pass *p, const struct lh_trace_rec *r)
+{
+	struct ev v = { r->seq, r->ptr, r->size, r->stack, r->old, r->tid, r->type };
+	uint64_t lag;
+
+	if (v.type == LHT_REC_SAMPLE) {
+		v.size = r->ms;
+		v.stack = r->rss;
+	}
+	if (r->seq == p->next_seq && !p->pending) {
+		process(m, p, &v);
+		p->next_seq++;
+		return;
+	}
+	if (r->seq < p->next_seq)
+		return; /* a number seen twice, or given up on: damage, already counted */
+	lag = r->seq - p->next_seq;
+	if (lag > m->max_lag)
+		m->max_lag = lag;
+	if (lag > LAG_LIMIT) {
+		ring_skip(m, p);
+		if (r->seq < p->next_seq)
+			return;
+		lag = r->seq - p->next_seq;
+	}
+	if (lag > p->ring_mask || p->ring[r->seq & p->ring_mask].type)
+		ring_grow(p, lag);
+	p->ring[r->seq & p->ring_mask] = v;
+	p->pending++;
+	ring_drain(m, p);
+}
+
+static void add_node(struct lh_alloc_model *m, const struct lh_trace_rec *r)
+{
+	if (r->id >= (1u << 28))
+		return;
+	grow_nodes(m, r->id + 1);
+	if (r->id >= m->nnodes)
+		m->nnodes = r->id + 1;
+	m->node_parent[r->id] = r->parent < r->id ? r->parent : 0;
+	m->node_ip[r->id] = r->ip;
+}
+
+static void add_symbol(struct lh_alloc_model *m, const struct lh_trace *t, const struct lh_trace_rec *r)
+{
+	if (!r->nframes)
+		return;
+	ALLOC_GROW(m->syms, m->nsyms + 1, m->syms_alloc);
+	ALLOC_GROW(m->symframes, m->nsymframes + 3 * (size_t)r->nframes, m->symframes_alloc);
+	m->syms[m->nsyms++] = (struct lh_alloc_sym){ r->ip, (uint32_t)m->nsymframes, (uint32_t)r->nframes };
+	for (int i = 0; i < r->nframes; i++) {
+		m->symframes[m->nsymframes++] = (uint32_t)t->frames[i].function;
+		m->symframes[m->nsymframes++] = (uint32_t)t->frames[i].file;
+		m->symframes[m->nsymframes++] = (uint32_t)t->frames[i].line;
+	}
+}
+
+static void add_module(struct lh_alloc_model *m, const struct lh_trace_rec *r)
+{
+	struct lh_alloc_module mod = { r->bias, UINT64_MAX, 0, NULL };
+
+	for (int i = 0; i < r->nseg; i++) {
+		uint64_t lo = r->bias + r->seg_vaddr[i], hi = lo + r->seg_memsz[i];
+
+		if (lo < mod.lo)
+			mod.lo = lo;
+		if (hi > mod.hi)
+			mod.hi = hi;
+	}
+	/* the same object listed again after a dlopen: keep one */
+	for (size_t i = 0; i < m->nmodules; i++)
+		if (m->modules[i].bias == mod.bias && m->modules[i].lo == mod.lo &&
+		    strlen(m->modules[i].path) == r->str_len && !memcmp(m->modules[i].path, r->str, r->str_len))
+			return;
+	mod.path = lh_xstrndup(r->str, r->str_len);
+	ALLOC_GROW(m->modules, m->nmodules + 1, m->modules_alloc);
+	m->modules[m->nmodules++] = mod;
+}
+
+void lh_alloc_model_init(struct lh_alloc_model *m, uint64_t at_ms)
+{
+	memset(m, 0, sizeof(*m));
+	strbuf_init(&m->damage, 0);
+	strbuf_init(&m->strpool, 0);
+	lh_hashmap_init(&m->funcs);
+	m->at_ms = at_ms;
+	m->timeline_stride = 1;
+	m->main_func = UINT32_MAX;
+}
+
+int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
+{
+	struct pass p;
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	size_t dropped = 0;
+
+	if (lh_trace_open(&t, path))
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p.live = (struct blocks){ lh_xcalloc(1024, sizeof(struct block)), 1023, 0 };
+	p.ring = lh_xcalloc(1024, sizeof(struct ev));
+	p.ring_mask = 1023;
+	p.sz = lh_xcalloc(256, sizeof(*p.sz));
+	p.sz_mask = 255;
+	grow_nodes(m, 1);
+	m->nnodes = 1;
+	while (lh_trace_next(&t, &r)) {
+		switch (r.type) {
+		case LHT_REC_ALLOC:
+		case LHT_REC_FREE:
+		case LHT_REC_REALLOC:
+		case LHT_REC_SAMPLE:
+			event_in(m, &p, &r);
+			break;
+		case LHT_REC_NODE:
+			add_node(m, &r);
+			break;
+		case LHT_REC_END:
+			m->ended = 1;
+			if (r.ms > m->runtime_ms)
+				m->runtime_ms = r.ms;
+			break;
+		case LHT_REC_STRING:
+			/* ids are dense from 1; anything else is damage we skip */
+			if (r.id == m->nstr + 1) {
+				ALLOC_GROW(m->str_off, m->nstr + 1, m->str_alloc);
+				m->str_off[m->nstr++] = m->strpool.len;
+				strbuf_add(&m->strpool, r.str, r.str_len);
+				strbuf_addch(&m->strpool, 0);
+			}
+			break;
+		case LHT_REC_SYMBOL:
+			add_symbol(m, &t, &r);
+			break;
+		case LHT_REC_SYMBOLS_END:
+			m->has_symbols = 1;
+			break;
+		case LHT_REC_MODULE:
+			add_module(m, &r);
+			break;
+		case LHT_REC_INFO:
+			if (!m->exe) {
+				m->exe = lh_xstrndup(r.str, r.str_len);
+				m->cmdline = lh_xstrndup(r.str2, r.str2_len);
+			}
+			break;
+		default:
+			break;
+		}
+		/* the mapped file must not stay resident as we go: flat memory */
+		if (t.off > dropped + DROP_EVERY) {
+			size_t upto = t.off - DROP_EVERY / 2;
+
+			lh_mapfile_drop(&t.mf, dropped, upto - dropped);
+			dropped = upto;
+		}
+	}
+	/* the end of the file: whatever still waits comes after lost numbers */
+	while (p.pending)
+		ring_skip(m, &p);
+	if (!m->at_taken && m->at_ms != LH_AT_END)
+		take_at(m, &p);
+	for (size_t i = 0; i < m->nnodes; i++)
+		touch(m, &m->cost[i], UINT64_MAX);
+	if (p.now_ms > m->runtime_ms)
+		m->runtime_ms = p.now_ms;
+	if (!m->ntimeline || m->timeline[m->ntimeline - 1].ms < m->runtime_ms || m->ended) {
+		p.now_ms = m->runtime_ms;
+		p.samples_in_point = m->timeline_stride; /* a point of its own */
+		timeline_point(m, &p, p.last_rss);
+	}
+	m->heap_end = p.heap;
+	m->blocks_end = p.live.nr;
+	m->leaked_bytes = p.heap;
+	m->leaked_blocks = p.live.nr;
+	strbuf_addstr(&m->damage, t.damage.buf);
+	for (size_t i = 0; i <= p.sz_mask; i++) {
+		if (!p.sz[i].size)
+			continue;
+		ALLOC_GROW(m->sizes, m->nsizes + 1, p.sizes_alloc);
+		m->sizes[m->nsizes++] = (struct lh_size_count){ p.sz[i].size - 1, p.sz[i].count };
+	}
+	lh_trace_release(&t);
+	free(p.live.slot);
+	free(p.ring);
+	free(p.threads);
+	free(p.sz);
+	return 0;
+}
+
+const char *lh_alloc_string(const struct lh_alloc_model *m, uint64_t id)
+{
+	if (!id || id > m->nstr)
+		return "";
+	return m->strpool.buf + m->str_off[id - 1];
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct lh_alloc_sym *x = a, *y = b;
+
+	return x->ip < y->ip ? -1 : x->ip > y->ip;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	const struct lh_size_count *x = a, *y = b;
+
+	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static const struct lh_alloc_sym *find_sym(const struct lh_alloc_model *m, uint64_t ip)
+{
+	size_t lo = 0, hi = m->nsyms;
+
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (s->sym_ip[mid] < ip)
+		if (m->syms[mid].ip < ip)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < s->nsyms && s->sym_ip[lo] == ip && s->sym_func[lo] && s->sym_func[lo] <= s->nstrings)
-		return s->strings[s->sym_func[lo] - 1];
-	return NULL;
+	return lo < m->nsyms && m->syms[lo].ip == ip ? &m->syms[lo] : NULL;
 }
 
-int lh_alloc_summarize(struct lh_alloc_summary *s, const char *path)
+/* Index + 1 of the module holding ip, 0 when none does. */
+static uint32_t module_of(const struct lh_alloc_model *m, uint64_t ip)
 {
-	struct blocks live = { lh_xcalloc(1024, sizeof(struct block)), 1023, 0 };
-	struct thread_last *threads = NULL;
-	size_t nthreads = 0, threads_alloc = 0, nodes_alloc = 0, strings_alloc = 0, leaks_alloc = 0;
-	struct lh_trace t;
-	struct lh_trace_rec r;
-	uint64_t heap = 0, now_ms = 0;
-
-	memset(s, 0, sizeof(*s));
-	strbuf_init(&s->damage, 0);
-	if (lh_trace_open(&t, path)) {
-		free(live.slot);
-		return -1;
-	}
-	while (lh_trace_next_ordered(&t, &r)) {
-		struct block *e;
-
-		switch (r.type) {
-		case LHT_REC_SAMPLE:
-			now_ms = r.ms;
-			if (r.rss > s->peak_rss)
-				s->peak_rss = r.rss;
-			s->events++;
-			continue;
-		case LHT_REC_END:
-			if (r.ms > now_ms)
-				now_ms = r.ms;
-			continue;
-		case LHT_REC_FREE:
-		case LHT_REC_REALLOC:
-			break;
-		case LHT_REC_ALLOC:
-			break;
-		case LHT_REC_NODE:
-			if (r.id < (1u << 28)) {
-				size_t want = r.id + 1;
-
-				ALLOC_GROW(s->node_parent, want, nodes_alloc);
-				s->node_ip = lh_xrealloc(s->node_ip, nodes_alloc * sizeof(*s->node_ip));
-				for (; s->nnodes < want; s->nnodes++)
-					s->node_parent[s->nnodes] = s->node_ip[s->nnodes] = 0;
-				s->node_parent[r.id] = r.parent;
-				s->node_ip[r.id] = r.ip;
-			}
-			continue;
-		case LHT_REC_STRING:
-			if (r.id == s->nstrings + 1) {
-				ALLOC_GROW(s->strings, s->nstrings + 1, strings_alloc);
-				s->strings[s->nstrings++] = lh_xstrndup(r.str, r.str_len);
-			}
-			continue;
-		case LHT_REC_SYMBOL:
-			if (r.nframes) {
-				ALLOC_GROW(s->sym_ip, s->nsyms + 1, s->syms_alloc);
-				s->sym_func = lh_xrealloc(s->sym_func, s->syms_alloc * sizeof(*s->sym_func));
-				s->sym_ip[s->nsyms] = r.ip;
-				s->sym_func[s->nsyms++] = t.frames[0].function;
-			}
-			continue;
-		default:
-			continue;
-		}
-		s->events++;
-		if (r.type == LHT_REC_FREE || (r.type == LHT_REC_REALLOC && r.old)) {
-			uint64_t ptr = r.type == LHT_REC_FREE ? r.ptr : r.old;
-
-			e = blocks_find(&live, ptr);
-			/* heaptrack's rule: only a free that comes right after the allocation */
-			if (e) {
-				struct thread_last *th = thread_of(&threads, &nthreads, &threads_alloc, e->tid);
-
-				if (th->seq == e->seq)
-					s->temporary++;
-			}
-			thread_of(&threads, &nthreads, &threads_alloc, r.tid)->seq = UINT64_MAX;
-			if (!e) {
-				s->unknown_frees++;
-			} else {
-				heap -= e->size;
-				s->frees++;
-				blocks_del(&live, e);
-			}
-		}
-		if (r.type == LHT_REC_ALLOC || r.type == LHT_REC_REALLOC) {
-			struct block b = { r.ptr, r.size, r.seq, r.stack, r.tid };
-
-			/* an address handed out twice means its free was lost: forget the old block */
-			e = blocks_find(&live, r.ptr);
-			if (e) {
-				heap -= e->size;
-				blocks_del(&live, e);
-			}
-			blocks_put(&live, &b);
-			thread_of(&threads, &nthreads, &threads_alloc, r.tid)->seq = r.seq;
-			s->calls++;
-			heap += r.size;
-			if (heap > s->peak_bytes) {
-				s->peak_bytes = heap;
-				s->peak_ms = now_ms;
-			}
-		}
-	}
-	/* leaks by stack: sort the live blocks' stacks, then merge runs */
-	for (size_t i = 0; i <= live.mask; i++) {
-		if (!live.slot[i].ptr)
-			continue;
-		ALLOC_GROW(s->leaks, s->nleaks + 1, leaks_alloc);
-		s->leaks[s->nleaks++] = (struct lh_alloc_leak){ live.slot[i].stack, live.slot[i].size, 1 };
-	}
-	if (s->nleaks) {
-		size_t k = 0;
-
-		qsort(s->leaks, s->nleaks, sizeof(*s->leaks), cmp_stack);
-		for (size_t i = 0; i < s->nleaks; i++) {
-			if (k && s->leaks[k - 1].stack == s->leaks[i].stack) {
-				s->leaks[k - 1].bytes += s->leaks[i].bytes;
-				s->leaks[k - 1].blocks++;
-			} else {
-				s->leaks[k++] = s->leaks[i];
-			}
-		}
-		s->nleaks = k;
-		qsort(s->leaks, s->nleaks, sizeof(*s->leaks), cmp_bytes);
-	}
-	s->leaked_bytes = heap;
-	s->leaked_blocks = live.nr;
-	s->runtime_ms = now_ms;
-	s->missing = t.missing;
-	s->ended = t.ended;
-	strbuf_addstr(&s->damage, t.damage.buf);
-	lh_trace_release(&t);
-	free(live.slot);
-	free(threads);
+	/* later modules win: a dlopen may reuse an unloaded object's range */
+	for (size_t i = m->nmodules; i-- > 0;)
+		if (ip >= m->modules[i].lo && ip < m->modules[i].hi)
+			return (uint32_t)i + 1;
 	return 0;
 }
 
-void lh_alloc_summary_release(struct lh_alloc_summary *s)
+static uint32_t intern(struct lh_alloc_model *m, const char *name)
 {
-	strbuf_release(&s->damage);
-	for (size_t i = 0; i < s->nstrings; i++)
-		free(s->strings[i]);
-	free(s->strings);
-	free(s->leaks);
-	free(s->node_parent);
-	free(s->node_ip);
-	free(s->sym_ip);
-	free(s->sym_func);
+	int added;
+	struct lh_hashmap_entry *e = lh_hashmap_put(&m->funcs, name, strlen(name) + 1, &added);
+
+	return (uint32_t)(e - m->funcs.entries);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* An unresolved frame: "module+0xoffset" (offset from the load bias), or the address. */
+static uint32_t intern_unresolved(struct lh_alloc_model *m, uint64_t ip, uint32_t mod, struct strbuf *sb)
+{
+	strbuf_reset(sb);
+	if (ip == LHT_IP_TRUNCATED)
+		strbuf_addstr(sb, "[truncated]");
+	else if (mod) {
+		const char *path = m->modules[mod - 1].path;
+
+		strbuf_addf(sb, "%s+0x%" PRIx64, *path ? base_name(path) : (m->exe ? base_name(m->exe) : "[exe]"),
+			    ip - m->modules[mod - 1].bias);
+	} else {
+		strbuf_addf(sb, "0x%" PRIx64, ip);
+	}
+	return intern(m, sb->buf);
+}
+
+static int frame_suppressed(const struct lh_alloc_model *m, const struct lh_suppressions *supp,
+			    const struct lh_alloc_frame *f)
+{
+	if (lh_suppressions_match(supp, lh_alloc_func_name(m, f->func)) >= 0)
+		return 1;
+	if (f->file && lh_suppressions_match(supp, lh_alloc_string(m, f->file)) >= 0)
+		return 1;
+	return f->module && lh_suppressions_match(supp, m->modules[f->module - 1].path) >= 0;
+}
+
+void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struct lh_suppressions *supp)
+{
+	struct lh_suppressions builtin;
+	struct strbuf sb = STRBUF_INIT;
+	size_t frames_alloc = 0;
+	int sorted = 1;
+
+	if (m->nsizes > 1)
+		qsort(m->sizes, m->nsizes, sizeof(*m->sizes), cmp_size);
+	for (size_t i = 1; i < m->nsyms && sorted; i++)
+		sorted = m->syms[i - 1].ip < m->syms[i].ip;
+	if (!sorted)
+		qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_sym);
+
+	m->node_frame_off = lh_xcalloc(m->nnodes + 1, sizeof(*m->node_frame_off));
+	for (size_t i = 1; i < m->nnodes; i++) {
+		uint64_t ip = m->node_ip[i];
+		const struct lh_alloc_sym *sym = ip == LHT_IP_TRUNCATED ? NULL : find_sym(m, ip);
+		uint32_t mod = module_of(m, ip);
+		int named = 0;
+
+		m->node_frame_off[i] = (uint32_t)m->nnode_frames;
+		if (sym) {
+			/* innermost first; the last frame is the function that holds ip */
+			for (uint32_t k = (flags & LH_ALLOC_NO_INLINE) ? sym->n - 1 : 0; k < sym->n; k++) {
+				const uint32_t *f = &m->symframes[sym->off + 3 * k];
+				const char *name = lh_alloc_string(m, f[0]);
+
+				if (!*name)
+					continue;
+				ALLOC_GROW(m->node_frames, m->nnode_frames + 1, frames_alloc);
+				m->node_frames[m->nnode_frames++] = (struct lh_alloc_frame){ intern(m, name), f[1], f[2], mod };
+				named = 1;
+			}
+		}
+		if (!named) {
+			ALLOC_GROW(m->node_frames, m->nnode_frames + 1, frames_alloc);
+			m->node_frames[m->nnode_frames++] =
+				(struct lh_alloc_frame){ intern_unresolved(m, ip, mod, &sb), 0, 0, mod };
+		}
+	}
+	m->node_frame_off[m->nnodes] = (uint32_t)m->nnode_frames;
+	if (m->nnodes)
+		m->node_frame_off[0] = 0;
+	if (lh_hashmap_get(&m->funcs, "main", 5))
+		m->main_func = (uint32_t)(lh_hashmap_get(&m->funcs, "main", 5) - m->funcs.entries);
+
+	/* suppressions: a node inherits its parent's verdict (parents have lower ids) */
+	lh_suppressions_init(&builtin);
+	if (!(flags & LH_ALLOC_NO_BUILTIN_SUPP))
+		lh_suppressions_builtin(&builtin);
+	m->suppressed = lh_xcalloc(m->nnodes ? m->nnodes : 1, 1);
+	m->leaked_bytes = m->leaked_blocks = m->suppressed_bytes = m->suppressed_blocks = 0;
+	for (size_t i = 1; i < m->nnodes; i++) {
+		int s = m->node_parent[i] < i && m->suppressed[m->node_parent[i]];
+
+		for (uint32_t k = m->node_frame_off[i]; !s && k < m->node_frame_off[i + 1]; k++)
+			s = frame_suppressed(m, &builtin, &m->node_frames[k]) ||
+			    (supp && frame_suppressed(m, supp, &m->node_frames[k]));
+		m->suppressed[i] = (unsigned char)s;
+	}
+	for (size_t i = 0; i < m->nnodes; i++) {
+		if (m->suppressed[i]) {
+			m->suppressed_bytes += m->cost[i].live_bytes;
+			m->suppressed_blocks += m->cost[i].live_blocks;
+		} else {
+			m->leaked_bytes += m->cost[i].live_bytes;
+			m->leaked_blocks += m->cost[i].live_blocks;
+		}
+	}
+	lh_suppressions_release(&builtin);
+	strbuf_release(&sb);
+}
+
+size_t lh_alloc_stack(const struct lh_alloc_model *m, uint64_t node, int stop_at_main,
+		      struct lh_alloc_frame **out, size_t *alloc)
+{
+	size_t n = 0, guard = 0;
+
+	while (node && node < m->nnodes && guard++ < m->nnodes) {
+		for (uint32_t k = m->node_frame_off[node]; k < m->node_frame_off[node + 1]; k++) {
+			ALLOC_GROW(*out, n + 1, *alloc);
+			(*out)[n++] = m->node_frames[k];
+			if (stop_at_main && m->node_frames[k].func == m->main_func)
+				return n;
+		}
+		node = m->node_parent[node];
+	}
+	return n;
+}
+
+void lh_alloc_model_release(struct lh_alloc_model *m)
+{
+	strbuf_release(&m->damage);
+	strbuf_release(&m->strpool);
+	lh_hashmap_release(&m->funcs);
+	for (size_t i = 0; i < m->nmodules; i++)
+		free(m->modules[i].path);
+	free(m->modules);
+	free(m->exe);
+	free(m->cmdline);
+	free(m->node_parent);
+	free(m->node_ip);
+	free(m->cost);
+	free(m->timeline);
+	free(m->sizes);
+	free(m->str_off);
+	free(m->syms);
+	free(m->symframes);
+	free(m->node_frame_off);
+	free(m->node_frames);
+	free(m->suppressed);
+	memset(m, 0, sizeof(*m));
 }

@@ -1,0 +1,354 @@
+/*
+ * Views over per-stack costs (callgraph.h).  Every view starts from the
+ * filtered stack list, whose functions are stored innermost first in one flat
+ * array; trees find a child through a hash map keyed by (parent, function),
+ * so building is linear in the total number of frames.
+ */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/hashmap.h"
+#include "native/callgraph.h"
+
+static const char *const cost_names[LH_COST_NR] = {
+	"calls", "bytes", "temporary", "peak", "leaked", "at",
+};
+
+int lh_cost_parse(const char *s, enum lh_cost *out)
+{
+	if (!strcmp(s, "allocations")) {
+		*out = LH_COST_CALLS;
+		return 0;
+	}
+	for (int i = 0; i < LH_COST_NR; i++) {
+		if (!strcmp(s, cost_names[i])) {
+			*out = (enum lh_cost)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *lh_cost_name(enum lh_cost k)
+{
+	return k < LH_COST_NR ? cost_names[k] : "?";
+}
+
+uint64_t lh_costs_get(const struct lh_costs *c, enum lh_cost k)
+{
+	switch (k) {
+	case LH_COST_CALLS: return c->calls;
+	case LH_COST_BYTES: return c->bytes;
+	case LH_COST_TEMPORARY: return c->temporary;
+	case LH_COST_PEAK: return c->peak;
+	case LH_COST_LEAKED: return c->leaked;
+	case LH_COST_AT: return c->at;
+	default: return 0;
+	}
+}
+
+void lh_costs_add(struct lh_costs *to, const struct lh_costs *c)
+{
+	to->calls += c->calls;
+	to->bytes += c->bytes;
+	to->temporary += c->temporary;
+	to->peak += c->peak;
+	to->peak_blocks += c->peak_blocks;
+	to->leaked += c->leaked;
+	to->leaked_blocks += c->leaked_blocks;
+	to->at += c->at;
+	to->at_blocks += c->at_blocks;
+}
+
+static int costs_empty(const struct lh_costs *c)
+{
+	return !c->calls && !c->peak && !c->leaked && !c->at;
+}
+
+int lh_callgraph_build(struct lh_callgraph *g, const struct lh_alloc_model *m, const char *filter)
+{
+	struct lh_alloc_frame *fr = NULL;
+	size_t fr_alloc = 0;
+	signed char *match = NULL;
+	regex_t re;
+
+	memset(g, 0, sizeof(*g));
+	g->m = m;
+	if (filter) {
+		int rc = regcomp(&re, filter, REG_EXTENDED | REG_NOSUB);
+
+		if (rc) {
+			char msg[256];
+
+			regerror(rc, &re, msg, sizeof(msg));
+			return lh_error("bad --filter '%s': %s (a POSIX extended regular expression)", filter, msg);
+		}
+		/* one regexec per function, not per frame */
+		match = lh_xcalloc(m->funcs.nr ? m->funcs.nr : 1, 1);
+		for (uint32_t f = 0; f < m->funcs.nr; f++)
+			match[f] = !regexec(&re, lh_alloc_func_name(m, f), 0, NULL, 0);
+		regfree(&re);
+	}
+	for (size_t i = 0; i < m->nnodes; i++) {
+		const struct lh_alloc_cost *mc = &m->cost[i];
+		struct lh_cg_stack s = { i, (uint32_t)g->nfuncs, 0, { 0 } };
+		size_t n;
+		int keep = !match;
+
+		s.c.calls = mc->calls;
+		s.c.bytes = mc->bytes;
+		s.c.temporary = mc->temporary;
+		s.c.peak = mc->peak_bytes;
+		s.c.peak_blocks = mc->peak_blocks;
+		if (!m->suppressed || !m->suppressed[i]) {
+			s.c.leaked = mc->live_bytes;
+			s.c.leaked_blocks = mc->live_blocks;
+		}
+		s.c.at = mc->at_bytes;
+		s.c.at_blocks = mc->at_blocks;
+		if (costs_empty(&s.c))
+			continue;
+		n = lh_alloc_stack(m, i, 1, &fr, &fr_alloc);
+		for (size_t k = 0; k < n && !keep; k++)
+			keep = match[fr[k].func];
+		if (!keep)
+			continue;
+		ALLOC_GROW(g->funcs, g->nfuncs + n, g->funcs_alloc);
+		for (size_t k = 0; k < n; k++)
+			g->funcs[g->nfuncs++] = fr[k].func;
+		s.n = (uint32_t)n;
+		ALLOC_GROW(g->stacks, g->nstacks + 1, g->stacks_alloc);
+		g->stacks[g->nstacks++] = s;
+	}
+	free(fr);
+	free(match);
+	return 0;
+}
+
+void lh_callgraph_release(struct lh_callgraph *g)
+{
+	free(g->stacks);
+	free(g->funcs);
+	memset(g, 0, sizeof(*g));
+}
+
+static enum lh_cost sort_key;
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct lh_site *x = a, *y = b;
+	uint64_t cx = lh_costs_get(&x->c, sort_key), cy = lh_costs_get(&y->c, sort_key);
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	if (x->c.calls != y->c.calls)
+		return x->c.calls > y->c.calls ? -1 : 1;
+	return x->func < y->func ? -1 : x->func > y->func;
+}
+
+static void sort_sites(struct lh_site *s, size_t n, enum lh_cost k)
+{
+	sort_key = k;
+	if (n > 1)
+		qsort(s, n, sizeof(*s), cmp_site);
+}
+
+size_t lh_callgraph_sites(const struct lh_callgraph *g, enum lh_cost sort, struct lh_site **out)
+{
+	size_t nf = g->m->funcs.nr, n = 0;
+	struct lh_site *by = lh_xcalloc(nf + 1, sizeof(*by));
+
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lh_cg_stack *s = &g->stacks[i];
+		size_t f = s->n ? g->funcs[s->off] : nf;
+
+		lh_costs_add(&by[f].c, &s->c);
+	}
+	for (size_t f = 0; f <= nf; f++) {
+		if (costs_empty(&by[f].c))
+			continue;
+		by[n].c = by[f].c;
+		by[n++].func = f == nf ? LH_FUNC_NONE : (uint32_t)f;
+	}
+	sort_sites(by, n, sort);
+	*out = by;
+	return n;
+}
+
+void lh_callgraph_tree(const struct lh_callgraph *g, int bottom_up, struct lh_tree *t)
+{
+	struct lh_hashmap edges;
+
+	memset(t, 0, sizeof(*t));
+	lh_hashmap_init(&edges);
+	ALLOC_GROW(t->node, 1, t->alloc);
+	memset(&t->node[0], 0, sizeof(t->node[0]));
+	t->node[0].func = LH_FUNC_NONE;
+	t->nr = 1;
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lh_cg_stack *s = &g->stacks[i];
+		uint32_t cur = 0;
+
+		lh_costs_add(&t->node[0].c, &s->c);
+		for (uint32_t k = 0; k < s->n; k++) {
+			uint32_t f = g->funcs[s->off + (bottom_up ? k : s->n - 1 - k)];
+			uint32_t key[2] = { cur, f };
+			int added;
+			struct lh_hashmap_entry *e = lh_hashmap_put(&edges, key, sizeof(key), &added);
+
+			if (added) {
+				ALLOC_GROW(t->node, t->nr + 1, t->alloc);
+				t->node[t->nr] = (struct lh_tree_node){ f, cur, 0, t->node[cur].child, { 0 } };
+				t->node[cur].child = (uint32_t)t->nr;
+				e->value = (uint32_t)t->nr++;
+			}
+			cur = e->value;
+			lh_costs_add(&t->node[cur].c, &s->c);
+		}
+	}
+	lh_hashmap_release(&edges);
+}
+
+static const struct lh_tree *tree_key;
+
+static int cmp_child(const void *a, const void *b)
+{
+	const struct lh_tree_node *x = &tree_key->node[*(const uint32_t *)a];
+	const struct lh_tree_node *y = &tree_key->node[*(const uint32_t *)b];
+	uint64_t cx = lh_costs_get(&x->c, sort_key), cy = lh_costs_get(&y->c, sort_key);
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	if (x->c.calls != y->c.calls)
+		return x->c.calls > y->c.calls ? -1 : 1;
+	return x->func < y->func ? -1 : x->func > y->func;
+}
+
+size_t lh_tree_children(const struct lh_tree *t, uint32_t i, enum lh_cost k, uint32_t **out, size_t *alloc)
+{
+	size_t n = 0;
+
+	for (uint32_t c = t->node[i].child; c; c = t->node[c].sibling) {
+		ALLOC_GROW(*out, n + 1, *alloc);
+		(*out)[n++] = c;
+	}
+	sort_key = k;
+	tree_key = t;
+	if (n > 1)
+		qsort(*out, n, sizeof(**out), cmp_child);
+	return n;
+}
+
+void lh_tree_release(struct lh_tree *t)
+{
+	free(t->node);
+	memset(t, 0, sizeof(*t));
+}
+
+static void add_to(struct lh_site **v, size_t *n, size_t *alloc, uint32_t f, const struct lh_costs *c)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if ((*v)[i].func == f) {
+			lh_costs_add(&(*v)[i].c, c);
+			return;
+		}
+	}
+	ALLOC_GROW(*v, *n + 1, *alloc);
+	(*v)[*n] = (struct lh_site){ f, *c };
+	(*n)++;
+}
+
+void lh_callgraph_function(const struct lh_callgraph *g, const char *name, enum lh_cost sort,
+			   struct lh_func_view *v)
+{
+	const struct lh_hashmap_entry *e = lh_hashmap_get(&g->m->funcs, name, strlen(name) + 1);
+	size_t callers_alloc = 0, callees_alloc = 0;
+	uint32_t f;
+
+	memset(v, 0, sizeof(*v));
+	if (!e)
+		return;
+	v->found = 1;
+	f = (uint32_t)(e - g->m->funcs.entries);
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lh_cg_stack *s = &g->stacks[i];
+		uint32_t k;
+
+		/* the innermost occurrence only: recursion must not count twice */
+		for (k = 0; k < s->n && g->funcs[s->off + k] != f; k++)
+			;
+		if (k == s->n)
+			continue;
+		lh_costs_add(&v->total, &s->c);
+		if (!k)
+			lh_costs_add(&v->self, &s->c);
+		add_to(&v->callees, &v->ncallees, &callees_alloc, k ? g->funcs[s->off + k - 1] : LH_FUNC_NONE, &s->c);
+		add_to(&v->callers, &v->ncallers, &callers_alloc,
+		       k + 1 < s->n ? g->funcs[s->off + k + 1] : LH_FUNC_NONE, &s->c);
+	}
+	sort_sites(v->callers, v->ncallers, sort);
+	sort_sites(v->callees, v->ncallees, sort);
+}
+
+void lh_func_view_release(struct lh_func_view *v)
+{
+	free(v->callers);
+	free(v->callees);
+	memset(v, 0, sizeof(*v));
+}
+
+static int cmp_diff(const void *a, const void *b)
+{
+	const struct lh_site_diff *x = a, *y = b;
+	int64_t dx = (int64_t)(lh_costs_get(&x->new_, sort_key) - lh_costs_get(&x->old, sort_key));
+	int64_t dy = (int64_t)(lh_costs_get(&y->new_, sort_key) - lh_costs_get(&y->old, sort_key));
+	uint64_t ax = dx < 0 ? -(uint64_t)dx : (uint64_t)dx, ay = dy < 0 ? -(uint64_t)dy : (uint64_t)dy;
+
+	if (ax != ay)
+		return ax > ay ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static const char *site_name(const struct lh_alloc_model *m, uint32_t f)
+{
+	return f == LH_FUNC_NONE ? "[no stack]" : lh_alloc_func_name(m, f);
+}
+
+size_t lh_callgraph_diff(const struct lh_callgraph *a, const struct lh_callgraph *b, enum lh_cost sort,
+			 struct lh_site_diff **out)
+{
+	struct lh_site *sa, *sb;
+	size_t na = lh_callgraph_sites(a, sort, &sa), nb = lh_callgraph_sites(b, sort, &sb), n = 0;
+	struct lh_site_diff *d = lh_xcalloc(na + nb + 1, sizeof(*d));
+	struct lh_hashmap byname;
+
+	lh_hashmap_init(&byname);
+	for (size_t i = 0; i < na; i++) {
+		const char *name = site_name(a->m, sa[i].func);
+		int added;
+
+		lh_hashmap_put(&byname, name, strlen(name), &added)->value = (uint32_t)n;
+		d[n].name = name;
+		d[n++].old = sa[i].c;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		const char *name = site_name(b->m, sb[i].func);
+		int added;
+		struct lh_hashmap_entry *e = lh_hashmap_put(&byname, name, strlen(name), &added);
+
+		if (added) {
+			e->value = (uint32_t)n;
+			d[n++].name = name;
+		}
+		d[e->value].new_ = sb[i].c;
+	}
+	lh_hashmap_release(&byname);
+	free(sa);
+	free(sb);
+	sort_key = sort;
+	if (n > 1)
+		qsort(d, n, sizeof(*d), cmp_diff);
+	*out = d;
+	return n;
+}

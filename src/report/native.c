@@ -1,0 +1,434 @@
+/*
+ * Terminal text for the native allocation views (declarations: native.h).
+ * Byte counts are printed exactly, with the human size beside them where a
+ * person reads them: tests and scripts compare the exact numbers.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/human.h"
+#include "base/strbuf.h"
+#include "base/table.h"
+#include "native/lht.h"
+#include "report/native.h"
+
+const char *lh_native_func(const struct lh_alloc_model *m, uint32_t f, const char *none)
+{
+	return f == LH_FUNC_NONE ? none : lh_alloc_func_name(m, f);
+}
+
+static void add_size(struct strbuf *sb, uint64_t v)
+{
+	strbuf_addf(sb, "%" PRIu64 " B", v);
+	if (v >= 1000) {
+		strbuf_addstr(sb, " (");
+		lh_human_size(sb, (int64_t)v);
+		strbuf_addch(sb, ')');
+	}
+}
+
+static void add_seconds(struct strbuf *sb, uint64_t ms)
+{
+	strbuf_addf(sb, "%" PRIu64 ".%03" PRIu64 "s", ms / 1000, ms % 1000);
+}
+
+void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
+{
+	struct strbuf sb = STRBUF_INIT;
+	double secs = m->runtime_ms / 1000.0;
+
+	if (m->cmdline && *m->cmdline)
+		fprintf(out, "recorded command: %s\n", m->cmdline);
+	strbuf_addstr(&sb, "total runtime: ");
+	add_seconds(&sb, m->runtime_ms);
+	fprintf(out, "%s\n", sb.buf);
+	fprintf(out, "calls to allocation functions: %" PRIu64, m->calls);
+	if (secs > 0)
+		fprintf(out, " (%.0f/s)", m->calls / secs);
+	fprintf(out, "\ntemporary memory allocations: %" PRIu64, m->temporary);
+	if (m->calls)
+		fprintf(out, " (%.2f%% of calls)", 100.0 * m->temporary / m->calls);
+	strbuf_reset(&sb);
+	add_size(&sb, m->peak_bytes);
+	fprintf(out, "\npeak heap memory consumption: %s in %" PRIu64 " blocks at ", sb.buf, m->peak_blocks);
+	strbuf_reset(&sb);
+	add_seconds(&sb, m->peak_ms);
+	fprintf(out, "%s\n", sb.buf);
+	strbuf_reset(&sb);
+	add_size(&sb, m->peak_rss);
+	fprintf(out, "peak RSS: %s%s\n", sb.buf, m->peak_rss ? " (sampled every 10 ms)" : " (no samples: the run was shorter than 10 ms)");
+	strbuf_reset(&sb);
+	add_size(&sb, m->leaked_bytes);
+	fprintf(out, "total memory leaked: %s in %" PRIu64 " blocks\n", sb.buf, m->leaked_blocks);
+	if (m->suppressed_blocks) {
+		strbuf_reset(&sb);
+		add_size(&sb, m->suppressed_bytes);
+		fprintf(out, "suppressed leaks: %s in %" PRIu64 " blocks\n", sb.buf, m->suppressed_blocks);
+	}
+	strbuf_release(&sb);
+}
+
+static void site_row(struct lh_table *t, const struct lh_alloc_model *m, const struct lh_site *s, const char *none)
+{
+	lh_table_cell(t, "%s", lh_native_func(m, s->func, none));
+	lh_table_cell(t, "%" PRIu64, s->c.calls);
+	lh_table_cell(t, "%" PRIu64, s->c.temporary);
+	lh_table_cell(t, "%" PRIu64, s->c.bytes);
+	lh_table_cell(t, "%" PRIu64, s->c.peak);
+	lh_table_cell(t, "%" PRIu64, s->c.leaked);
+	lh_table_cell(t, "%" PRIu64, s->c.leaked_blocks);
+}
+
+void lh_native_print_sites(FILE *out, const struct lh_callgraph *g, const struct lh_native_opts *o)
+{
+	struct lh_site *s;
+	size_t n = lh_callgraph_sites(g, o->sort, &s), shown = 0;
+	struct lh_table t;
+
+	fprintf(out, "\ntop allocation sites by %s:\n", lh_cost_name(o->sort));
+	lh_table_init(&t, "Function:l*,Calls:r,Temporary:r,Allocated B:r,Peak B:r,Leaked B:r,Leaked blocks:r");
+	t.max_width = o->width;
+	for (size_t i = 0; i < n && shown < o->top; i++) {
+		if (!lh_costs_get(&s[i].c, o->sort))
+			continue;
+		site_row(&t, g->m, &s[i], "[no stack]");
+		shown++;
+	}
+	if (shown)
+		lh_table_print(&t, out);
+	else
+		fprintf(out, "  (none)\n");
+	if (n > shown)
+		fprintf(out, "(%zu sites in all; --top N shows more)\n", n);
+	lh_table_release(&t);
+	free(s);
+}
+
+void lh_native_print_leaks(FILE *out, const struct lh_alloc_model *m)
+{
+	struct lh_alloc_frame *fr = NULL;
+	size_t fr_alloc = 0, *order = NULL, n = 0, alloc = 0;
+
+	for (size_t i = 0; i < m->nnodes; i++) {
+		if (!m->cost[i].live_blocks || m->suppressed[i])
+			continue;
+		ALLOC_GROW(order, n + 1, alloc);
+		order[n++] = i;
+	}
+	/* biggest first, then by node id: a stable order */
+	for (size_t i = 1; i < n; i++) {
+		size_t v = order[i], j = i;
+
+		while (j && (m->cost[order[j - 1]].live_bytes < m->cost[v].live_bytes ||
+			     (m->cost[order[j - 1]].live_bytes == m->cost[v].live_bytes && order[j - 1] > v))) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = v;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct lh_alloc_cost *c = &m->cost[order[i]];
+		size_t nf = lh_alloc_stack(m, order[i], 0, &fr, &fr_alloc);
+
+		fprintf(out, "\n%" PRIu64 " B leaked in %" PRIu64 " blocks from:\n", c->live_bytes, c->live_blocks);
+		for (size_t k = 0; k < nf; k++) {
+			const char *file = lh_alloc_string(m, fr[k].file);
+
+			if (*file && lh_verbosity)
+				fprintf(out, "  %s (%s:%u)\n", lh_alloc_func_name(m, fr[k].func), file, fr[k].line);
+			else
+				fprintf(out, "  %s\n", lh_alloc_func_name(m, fr[k].func));
+		}
+	}
+	free(order);
+	free(fr);
+}
+
+struct walk {
+	uint32_t node, depth, more; /* more: a "... N more" line instead of a node */
+};
+
+void lh_native_print_tree(FILE *out, const struct lh_callgraph *g, int bottom_up, const struct lh_native_opts *o)
+{
+	struct lh_tree t;
+	struct walk *st = NULL;
+	uint32_t *kids = NULL;
+	size_t nst = 0, st_alloc = 0, kids_alloc = 0;
+	struct strbuf sb = STRBUF_INIT;
+
+	lh_callgraph_tree(g, bottom_up, &t);
+	fprintf(out, "\n%s tree by %s (%s):\n", bottom_up ? "bottom-up" : "top-down", lh_cost_name(o->sort),
+		bottom_up ? "allocating functions, then their callers" : "outermost callers, then their callees");
+	ALLOC_GROW(st, 1, st_alloc);
+	st[nst++] = (struct walk){ 0, 0, 0 };
+	while (nst) {
+		struct walk w = st[--nst];
+		size_t n, limit, pushed;
+
+		if (w.more) {
+			fprintf(out, "%*s... %u more\n", (int)(2 * w.depth), "", w.more);
+			continue;
+		}
+		if (w.node) {
+			const struct lh_tree_node *tn = &t.node[w.node];
+
+			strbuf_reset(&sb);
+			strbuf_addf(&sb, "%" PRIu64, lh_costs_get(&tn->c, o->sort));
+			fprintf(out, "%*s%s %s  (calls %" PRIu64 ", temporary %" PRIu64 ", peak %" PRIu64
+				" B, leaked %" PRIu64 " B)\n", (int)(2 * (w.depth - 1)), "", sb.buf,
+				lh_native_func(g->m, tn->func, "?"), tn->c.calls, tn->c.temporary, tn->c.peak, tn->c.leaked);
+		}
+		if (w.depth >= o->depth)
+			continue;
+		n = lh_tree_children(&t, w.node, o->sort, &kids, &kids_alloc);
+		while (n && !lh_costs_get(&t.node[kids[n - 1]].c, o->sort))
+			n--;
+		limit = w.node ? o->children : o->top;
+		pushed = n < limit ? n : limit;
+		ALLOC_GROW(st, nst + pushed + 1, st_alloc);
+		if (n > pushed)
+			st[nst++] = (struct walk){ 0, w.depth, (uint32_t)(n - pushed) };
+		for (size_t i = pushed; i-- > 0;)
+			st[nst++] = (struct walk){ kids[i], w.depth + 1, 0 };
+	}
+	if (!t.node[0].child)
+		fprintf(out, "  (no stacks)\n");
+	free(st);
+	free(kids);
+	strbuf_release(&sb);
+	lh_tree_release(&t);
+}
+
+static void print_site_list(FILE *out, const struct lh_callgraph *g, const char *title, const char *none,
+			    const struct lh_site *s, size_t n, const struct lh_native_opts *o)
+{
+	struct lh_table t;
+
+	fprintf(out, "\n%s:\n", title);
+	lh_table_init(&t, "Function:l*,Calls:r,Temporary:r,Allocated B:r,Peak B:r,Leaked B:r,Leaked blocks:r");
+	t.max_width = o->width;
+	for (size_t i = 0; i < n && i < o->top; i++)
+		site_row(&t, g->m, &s[i], none);
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+}
+
+void lh_native_print_function(FILE *out, const struct lh_callgraph *g, const char *name,
+			      const struct lh_native_opts *o)
+{
+	struct lh_func_view v;
+	struct lh_site total;
+
+	lh_callgraph_function(g, name, o->sort, &v);
+	if (!v.found) {
+		fprintf(out, "\nno allocating stack goes through '%s' (names are exact; see --bottom-up for them)\n",
+			name);
+		return;
+	}
+	fprintf(out, "\nfunction %s\n", name);
+	total.func = LH_FUNC_NONE;
+	total.c = v.total;
+	print_site_list(out, g, "inclusive (every stack through it)", name, &total, 1, o);
+	total.c = v.self;
+	print_site_list(out, g, "self (it calls the allocator directly)", name, &total, 1, o);
+	print_site_list(out, g, "callers", "[root]", v.callers, v.ncallers, o);
+	print_site_list(out, g, "callees", "[self]", v.callees, v.ncallees, o);
+	lh_func_view_release(&v);
+}
+
+void lh_native_print_histogram(FILE *out, const struct lh_alloc_model *m)
+{
+	uint64_t bucket[65] = { 0 }, max = 0;
+	struct lh_table t;
+	struct strbuf sb = STRBUF_INIT;
+
+	/* bucket 0 holds size 0, bucket b sizes [2^(b-1), 2^b) */
+	for (size_t i = 0; i < m->nsizes; i++) {
+		uint64_t s = m->sizes[i].size;
+		int b = s ? 64 - __builtin_clzll(s) : 0;
+
+		bucket[b] += m->sizes[i].count;
+	}
+	for (int b = 0; b < 65; b++)
+		if (bucket[b] > max)
+			max = bucket[b];
+	fprintf(out, "\nallocation sizes (requested; %zu distinct sizes):\n", m->nsizes);
+	lh_table_init(&t, "Size:r,Calls:r,Share:r,:l");
+	for (int b = 0; b < 65; b++) {
+		if (!bucket[b])
+			continue;
+		if (!b)
+			lh_table_cell(&t, "0");
+		else if (b == 1)
+			lh_table_cell(&t, "1");
+		else
+			lh_table_cell(&t, "%" PRIu64 "-%" PRIu64, (uint64_t)1 << (b - 1), ((uint64_t)1 << (b - 1)) * 2 - 1);
+		lh_table_cell(&t, "%" PRIu64, bucket[b]);
+		lh_table_cell(&t, "%.1f%%", m->calls ? 100.0 * bucket[b] / m->calls : 0.0);
+		strbuf_reset(&sb);
+		strbuf_addchars(&sb, '#', (size_t)((bucket[b] * 40 + max - 1) / max));
+		lh_table_cell_sb(&t, &sb);
+	}
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+	strbuf_release(&sb);
+}
+
+/* A plain-text chart: '#' heap consumed, '.' RSS above it, time to the right. */
+static void chart(FILE *out, const struct lh_alloc_model *m, size_t width, size_t height)
+{
+	uint64_t *heap = lh_xcalloc(width, sizeof(uint64_t)), *rss = lh_xcalloc(width, sizeof(uint64_t));
+	uint64_t top = 0, span = m->runtime_ms ? m->runtime_ms : 1;
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < m->ntimeline; i++) {
+		const struct lh_timeline_point *p = &m->timeline[i];
+		size_t c = (size_t)(p->ms * (width - 1) / span);
+
+		if (c >= width)
+			c = width - 1;
+		if (p->heap_max > heap[c])
+			heap[c] = p->heap_max;
+		if (p->rss > rss[c])
+			rss[c] = p->rss;
+	}
+	/* a column without a point of its own continues the last one */
+	for (size_t c = 1; c < width; c++) {
+		if (!heap[c] && !rss[c]) {
+			heap[c] = heap[c - 1];
+			rss[c] = rss[c - 1];
+		}
+	}
+	for (size_t c = 0; c < width; c++) {
+		if (heap[c] > top)
+			top = heap[c];
+		if (rss[c] > top)
+			top = rss[c];
+	}
+	if (!top)
+		top = 1;
+	for (size_t r = height; r > 0; r--) {
+		uint64_t level = top * (2 * r - 1) / (2 * height);
+
+		strbuf_reset(&sb);
+		if (r == height || r == 1) {
+			lh_human_size(&sb, (int64_t)(r == height ? top : 0));
+		}
+		fprintf(out, "%10s |", sb.buf);
+		for (size_t c = 0; c < width; c++)
+			fputc(heap[c] > level ? '#' : rss[c] > level ? '.' : ' ', out);
+		fputc('\n', out);
+	}
+	strbuf_reset(&sb);
+	add_seconds(&sb, m->runtime_ms);
+	fprintf(out, "%10s +", "");
+	for (size_t c = 0; c < width; c++)
+		fputc('-', out);
+	fprintf(out, "\n%10s  0s%*s\n", "", (int)(width - 2), sb.buf);
+	free(heap);
+	free(rss);
+	strbuf_release(&sb);
+}
+
+void lh_native_print_timeline(FILE *out, const struct lh_alloc_model *m, const struct lh_native_opts *o)
+{
+	struct lh_table t;
+	size_t rows = o->top < 2 ? 2 : o->top;
+	uint64_t prev_calls = 0, prev_temp = 0;
+	size_t last = (size_t)-1;
+
+	fprintf(out, "\nheap consumed (#) and RSS (.) over time:\n");
+	chart(out, m, 64, 12);
+	fprintf(out, "\ntimeline (%zu points; --json has them all):\n", m->ntimeline);
+	lh_table_init(&t, "Time:r,Heap B:r,Heap max B:r,RSS B:r,Calls:r,Temporary:r");
+	for (size_t r = 0; r < rows && m->ntimeline; r++) {
+		size_t i = m->ntimeline == 1 ? 0 : r * (m->ntimeline - 1) / (rows - 1);
+		const struct lh_timeline_point *p = &m->timeline[i];
+		struct strbuf sb = STRBUF_INIT;
+
+		if (i == last)
+			continue;
+		last = i;
+		add_seconds(&sb, p->ms);
+		lh_table_cell_sb(&t, &sb);
+		strbuf_release(&sb);
+		lh_table_cell(&t, "%" PRIu64, p->heap);
+		lh_table_cell(&t, "%" PRIu64, p->heap_max);
+		lh_table_cell(&t, "%" PRIu64, p->rss);
+		lh_table_cell(&t, "+%" PRIu64, p->calls - prev_calls);
+		lh_table_cell(&t, "+%" PRIu64, p->temporary - prev_temp);
+		prev_calls = p->calls;
+		prev_temp = p->temporary;
+	}
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+}
+
+void lh_native_print_at(FILE *out, const struct lh_callgraph *g, int peak, const struct lh_native_opts *o)
+{
+	const struct lh_alloc_model *m = g->m;
+	enum lh_cost k = peak ? LH_COST_PEAK : LH_COST_AT;
+	struct lh_site *s;
+	size_t n = lh_callgraph_sites(g, k, &s);
+	struct lh_table t;
+	struct strbuf sb = STRBUF_INIT;
+
+	add_seconds(&sb, peak ? m->peak_ms : m->at_real_ms);
+	fprintf(out, "\nlive heap at %s%s: %" PRIu64 " B in %" PRIu64 " blocks\n", peak ? "the peak, " : "", sb.buf,
+		peak ? m->peak_bytes : m->at_heap, peak ? m->peak_blocks : m->at_blocks);
+	lh_table_init(&t, "Function:l*,Live B:r,Live blocks:r");
+	t.max_width = o->width;
+	for (size_t i = 0, shown = 0; i < n && shown < o->top; i++) {
+		uint64_t bytes = lh_costs_get(&s[i].c, k);
+
+		if (!bytes)
+			continue;
+		lh_table_cell(&t, "%s", lh_native_func(m, s[i].func, "[no stack]"));
+		lh_table_cell(&t, "%" PRIu64, bytes);
+		lh_table_cell(&t, "%" PRIu64, peak ? s[i].c.peak_blocks : s[i].c.at_blocks);
+		shown++;
+	}
+	lh_table_print(&t, out);
+	lh_table_release(&t);
+	strbuf_release(&sb);
+	free(s);
+}
+
+static void delta_cell(struct lh_table *t, uint64_t a, uint64_t b)
+{
+	int64_t d = (int64_t)(b - a);
+
+	lh_table_cell(t, "%s%" PRId64, d > 0 ? "+" : "", d);
+}
+
+void lh_native_print_diff(FILE *out, const struct lh_callgraph *a, const struct lh_callgraph *b,
+			  const struct lh_native_opts *o)
+{
+	struct lh_site_diff *d;
+	size_t n = lh_callgraph_diff(a, b, o->sort, &d), shown = 0;
+	struct lh_table t;
+
+	fprintf(out, "\nchange per site (new - old), by %s:\n", lh_cost_name(o->sort));
+	lh_table_init(&t, "Function:l*,Calls:r,Temporary:r,Peak B:r,Leaked B:r,Leaked blocks:r,Old leaked B:r,New leaked B:r");
+	t.max_width = o->width;
+	for (size_t i = 0; i < n && shown < o->top; i++) {
+		if (!memcmp(&d[i].old, &d[i].new_, sizeof(d[i].old)))
+			continue;
+		lh_table_cell(&t, "%s", d[i].name);
+		delta_cell(&t, d[i].old.calls, d[i].new_.calls);
+		delta_cell(&t, d[i].old.temporary, d[i].new_.temporary);
+		delta_cell(&t, d[i].old.peak, d[i].new_.peak);
+		delta_cell(&t, d[i].old.leaked, d[i].new_.leaked);
+		delta_cell(&t, d[i].old.leaked_blocks, d[i].new_.leaked_blocks);
+		lh_table_cell(&t, "%" PRIu64, d[i].old.leaked);
+		lh_table_cell(&t, "%" PRIu64, d[i].new_.leaked);
+		shown++;
+	}
+	if (shown)
+		lh_table_print(&t, out);
+	else
+		fprintf(out, "  (no site changed)\n");
+	lh_table_release(&t);
+	free(d);
+}

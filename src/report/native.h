@@ -1,0 +1,52 @@
+/*
+ * Renderers for the native allocation views of `leakhunt report`: terminal
+ * text (native.c) and exports (native_export.c: JSON, folded stacks,
+ * speedscope).  Nothing here computes beyond formatting: the numbers come
+ * from src/native/analyze.c and callgraph.c.
+ */
+#ifndef LH_REPORT_NATIVE_H
+#define LH_REPORT_NATIVE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "native/analyze.h"
+#include "native/callgraph.h"
+
+struct lh_native_opts {
+	enum lh_cost sort;   /* the cost views are ordered by */
+	size_t top;          /* rows of a list, roots of a tree */
+	size_t children;     /* children shown per tree node */
+	size_t depth;        /* tree levels shown */
+	size_t width;        /* table width limit, 0: none */
+	const char *path;    /* the trace, for headers */
+};
+
+/* The name of a function id (LH_FUNC_NONE has the given placeholder). */
+const char *lh_native_func(const struct lh_alloc_model *m, uint32_t f, const char *none);
+
+void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m);
+/* Top sites by o->sort (a heaptrack_print section, as one table). */
+void lh_native_print_sites(FILE *out, const struct lh_callgraph *g, const struct lh_native_opts *o);
+/* Every leaking stack, innermost frame first (the format test/cli/record.sh reads). */
+void lh_native_print_leaks(FILE *out, const struct lh_alloc_model *m);
+void lh_native_print_tree(FILE *out, const struct lh_callgraph *g, int bottom_up, const struct lh_native_opts *o);
+void lh_native_print_function(FILE *out, const struct lh_callgraph *g, const char *name,
+			      const struct lh_native_opts *o);
+void lh_native_print_histogram(FILE *out, const struct lh_alloc_model *m);
+void lh_native_print_timeline(FILE *out, const struct lh_alloc_model *m, const struct lh_native_opts *o);
+/* The live heap at the --at moment (or at the peak, peak != 0), by site. */
+void lh_native_print_at(FILE *out, const struct lh_callgraph *g, int peak, const struct lh_native_opts *o);
+void lh_native_print_diff(FILE *out, const struct lh_callgraph *a, const struct lh_callgraph *b,
+			  const struct lh_native_opts *o);
+
+/* flamegraph.pl / inferno input: "root;...;leaf value" lines for cost k. */
+void lh_native_write_folded(FILE *out, const struct lh_callgraph *g, enum lh_cost k);
+/* speedscope's file format: one sampled profile per cost type; 0 or -1. */
+int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const char *name);
+/* The documented --json model (docs/report.md); 0 or -1. */
+int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct lh_native_opts *o, int at, int pretty);
+int lh_native_write_diff_json(FILE *out, const struct lh_callgraph *a, const struct lh_callgraph *b,
+			      const struct lh_native_opts *o, int pretty);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * Exports of the native allocation model (declarations: native.h): --json
+ * (documented in docs/report.md, versioned by "format"), folded stacks for
+ * flamegraph.pl / inferno, and speedscope's file format.  All of them walk
+ * the filtered stacks of a callgraph once; JSON is streamed with jsonw.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/jsonw.h"
+#include "report/native.h"
+
+void lh_native_write_folded(FILE *out, const struct lh_callgraph *g, enum lh_cost k)
+{
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lh_cg_stack *s = &g->stacks[i];
+		uint64_t v = lh_costs_get(&s->c, k);
+
+		if (!v)
+			continue;
+		/* root first; ';' separates frames and a space ends the stack, so neither may appear in a name */
+		for (uint32_t f = s->n; f-- > 0;) {
+			const char *name = lh_alloc_func_name(g->m, g->funcs[s->off + f]);
+
+			for (const char *c = name; *c; c++)
+				fputc(*c == ';' ? ':' : *c == ' ' ? '_' : *c, out);
+			if (f)
+				fputc(';', out);
+		}
+		if (!s->n)
+			fputs("[no stack]", out);
+		fprintf(out, " %" PRIu64 "\n", v);
+	}
+}
+
+static const struct {
+	enum lh_cost k;
+	const char *name, *unit;
+} profiles[] = {
+	{ LH_COST_CALLS, "allocation calls", "none" },
+	{ LH_COST_TEMPORARY, "temporary allocations", "none" },
+	{ LH_COST_PEAK, "memory at the peak", "bytes" },
+	{ LH_COST_LEAKED, "memory leaked", "bytes" },
+	{ LH_COST_BYTES, "bytes allocated", "bytes" },
+};
+
+int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const char *name)
+{
+	const struct lh_alloc_model *m = g->m;
+	struct lh_jsonw w;
+
+	lh_jsonw_init(&w, out, 0);
+	lh_jsonw_object(&w);
+	lh_jsonw_key(&w, "$schema");
+	lh_jsonw_str(&w, "https://www.speedscope.app/file-format-schema.json");
+	lh_jsonw_key(&w, "exporter");
+	lh_jsonw_str(&w, "leakhunt report");
+	lh_jsonw_key(&w, "name");
+	lh_jsonw_str(&w, name);
+	lh_jsonw_key(&w, "activeProfileIndex");
+	lh_jsonw_uint(&w, 0);
+	lh_jsonw_key(&w, "shared");
+	lh_jsonw_object(&w);
+	lh_jsonw_key(&w, "frames");
+	lh_jsonw_array(&w);
+	/* frame index = function id */
+	for (uint32_t f = 0; f < m->funcs.nr; f++) {
+		lh_jsonw_object(&w);
+		lh_jsonw_key(&w, "name");
+		lh_jsonw_str(&w, lh_alloc_func_name(m, f));
+		lh_jsonw_end(&w);
+	}
+	lh_jsonw_end(&w);
+	lh_jsonw_end(&w);
+	lh_jsonw_key(&w, "profiles");
+	lh_jsonw_array(&w);
+	for (size_t p = 0; p < sizeof(profiles) / sizeof(*profiles); p++) {
+		uint64_t total = 0;
+
+		for (size_t i = 0; i < g->nstacks; i++)
+			total += lh_costs_get(&g->stacks[i].c, profiles[p].k);
+		lh_jsonw_object(&w);
+		lh_jsonw_key(&w, "type");
+		lh_jsonw_str(&w, "sampled");
+		lh_jsonw_key(&w, "name");
+		lh_jsonw_str(&w, profiles[p].name);
+		lh_jsonw_key(&w, "unit");
+		lh_jsonw_str(&w, profiles[p].unit);
+		lh_jsonw_key(&w, "startValue");
+		lh_jsonw_uint(&w, 0);
+		lh_jsonw_key(&w, "endValue");
+		lh_jsonw_uint(&w, total);
+		lh_jsonw_key(&w, "samples");
+		lh_jsonw_array(&w);
+		for (size_t i = 0; i < g->nstacks; i++) {
+			const struct lh_cg_stack *s = &g->stacks[i];
+
+			if (!lh_costs_get(&s->c, profiles[p].k) || !s->n)
+				continue;
+			lh_jsonw_array(&w);
+			for (uint32_t f = s->n; f-- > 0;)
+				lh_jsonw_uint(&w, g->funcs[s->off + f]);
+			lh_jsonw_end(&w);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_key(&w, "weights");
+		lh_jsonw_array(&w);
+		for (size_t i = 0; i < g->nstacks; i++) {
+			const struct lh_cg_stack *s = &g->stacks[i];
+
+			if (lh_costs_get(&s->c, profiles[p].k) && s->n)
+				lh_jsonw_uint(&w, lh_costs_get(&s->c, profiles[p].k));
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+	}
+	lh_jsonw_end(&w);
+	lh_jsonw_end(&w);
+	return lh_jsonw_finish(&w);
+}
+
+static void kv(struct lh_jsonw *w, const char *k, uint64_t v)
+{
+	lh_jsonw_key(w, k);
+	lh_jsonw_uint(w, v);
+}
+
+static void costs_json(struct lh_jsonw *w, const struct lh_costs *c)
+{
+	kv(w, "calls", c->calls);
+	kv(w, "temporary", c->temporary);
+	kv(w, "bytes", c->bytes);
+	kv(w, "peak_bytes", c->peak);
+	kv(w, "peak_blocks", c->peak_blocks);
+	kv(w, "leaked_bytes", c->leaked);
+	kv(w, "leaked_blocks", c->leaked_blocks);
+}
+
+static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
+{
+	lh_jsonw_object(w);
+	kv(w, "calls", m->calls);
+	kv(w, "temporary", m->temporary);
+	kv(w, "bytes", m->alloc_bytes);
+	kv(w, "peak_bytes", m->peak_bytes);
+	kv(w, "peak_blocks", m->peak_blocks);
+	kv(w, "peak_ms", m->peak_ms);
+	kv(w, "peak_rss", m->peak_rss);
+	kv(w, "leaked_bytes", m->leaked_bytes);
+	kv(w, "leaked_blocks", m->leaked_blocks);
+	kv(w, "suppressed_bytes", m->suppressed_bytes);
+	kv(w, "suppressed_blocks", m->suppressed_blocks);
+	kv(w, "frees", m->frees);
+	kv(w, "unknown_frees", m->unknown_frees);
+	kv(w, "runtime_ms", m->runtime_ms);
+	kv(w, "events", m->events);
+	kv(w, "missing_events", m->missing);
+	lh_jsonw_key(w, "complete");
+	lh_jsonw_bool(w, m->ended && !m->damage.len && !m->missing);
+	lh_jsonw_key(w, "damage");
+	if (m->damage.len)
+		lh_jsonw_str(w, m->damage.buf);
+	else
+		lh_jsonw_null(w);
+	lh_jsonw_end(w);
+}
+
+static void frame_json(struct lh_jsonw *w, const struct lh_alloc_model *m, const struct lh_alloc_frame *f)
+{
+	lh_jsonw_object(w);
+	lh_jsonw_key(w, "function");
+	lh_jsonw_str(w, lh_alloc_func_name(m, f->func));
+	if (f->file) {
+		lh_jsonw_key(w, "file");
+		lh_jsonw_str(w, lh_alloc_string(m, f->file));
+		kv(w, "line", f->line);
+	}
+	if (f->module) {
+		lh_jsonw_key(w, "module");
+		lh_jsonw_str(w, m->modules[f->module - 1].path);
+	}
+	lh_jsonw_end(w);
+}
+
+static const struct lh_callgraph *leak_g;
+
+static int cmp_leak(const void *a, const void *b)
+{
+	const struct lh_cg_stack *x = &leak_g->stacks[*(const size_t *)a], *y = &leak_g->stacks[*(const size_t *)b];
+
+	if (x->c.leaked != y->c.leaked)
+		return x->c.leaked > y->c.leaked ? -1 : 1;
+	return x->node < y->node ? -1 : x->node > y->node;
+}
+
+static void leaks_json(struct lh_jsonw *w, const struct lh_callgraph *g)
+{
+	size_t *order = NULL, n = 0, alloc = 0, fr_alloc = 0;
+	struct lh_alloc_frame *fr = NULL;
+
+	for (size_t i = 0; i < g->nstacks; i++) {
+		if (!g->stacks[i].c.leaked_blocks)
+			continue;
+		ALLOC_GROW(order, n + 1, alloc);
+		order[n++] = i;
+	}
+	leak_g = g;
+	if (n > 1)
+		qsort(order, n, sizeof(*order), cmp_leak);
+	lh_jsonw_array(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct lh_cg_stack *s = &g->stacks[order[i]];
+		size_t nf = lh_alloc_stack(g->m, s->node, 0, &fr, &fr_alloc);
+
+		lh_jsonw_object(w);
+		kv(w, "bytes", s->c.leaked);
+		kv(w, "blocks", s->c.leaked_blocks);
+		lh_jsonw_key(w, "stack");
+		lh_jsonw_array(w);
+		for (size_t k = 0; k < nf; k++)
+			frame_json(w, g->m, &fr[k]);
+		lh_jsonw_end(w);
+		lh_jsonw_end(w);
+	}
+	lh_jsonw_end(w);
+	free(order);
+	free(fr);
+}
+
+static void sites_json(struct lh_jsonw *w, const struct lh_callgraph *g, enum lh_cost sort)
+{
+	struct lh_site *s;
+	size_t n = lh_callgraph_sites(g, sort, &s);
+
+	lh_jsonw_array(w);
+	for (size_t i = 0; i < n; i++) {
+		lh_jsonw_object(w);
+		lh_jsonw_key(w, "function");
+		lh_jsonw_str(w, lh_native_func(g->m, s[i].func, "[no stack]"));
+		costs_json(w, &s[i].c);
+		lh_jsonw_end(w);
+	}
+	lh_jsonw_end(w);
+	free(s);
+}
+
+int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct lh_native_opts *o, int at, int pretty)
+{
+	const struct lh_alloc_model *m = g->m;
+	struct lh_jsonw w;
+
+	lh_jsonw_init(&w, out, pretty);
+	lh_jsonw_object(&w);
+	kv(&w, "format", 1);
+	lh_jsonw_key(&w, "file");
+	lh_jsonw_str(&w, o->path ? o->path : "");
+	lh_jsonw_key(&w, "command");
+	lh_jsonw_str(&w, m->cmdline ? m->cmdline : "");
+	lh_jsonw_key(&w, "summary");
+	summary_json(&w, m);
+	lh_jsonw_key(&w, "sort");
+	lh_jsonw_str(&w, lh_cost_name(o->sort));
+	lh_jsonw_key(&w, "sites");
+	sites_json(&w, g, o->sort);
+	lh_jsonw_key(&w, "leaks");
+	leaks_json(&w, g);
+	lh_jsonw_key(&w, "functions");
+	lh_jsonw_array(&w);
+	for (uint32_t f = 0; f < m->funcs.nr; f++)
+		lh_jsonw_str(&w, lh_alloc_func_name(m, f));
+	lh_jsonw_end(&w);
+	lh_jsonw_key(&w, "stacks");
+	lh_jsonw_array(&w);
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lh_cg_stack *s = &g->stacks[i];
+
+		lh_jsonw_object(&w);
+		lh_jsonw_key(&w, "frames");
+		lh_jsonw_array(&w);
+		for (uint32_t f = 0; f < s->n; f++)
+			lh_jsonw_uint(&w, g->funcs[s->off + f]);
+		lh_jsonw_end(&w);
+		costs_json(&w, &s->c);
+		lh_jsonw_end(&w);
+	}
+	lh_jsonw_end(&w);
+	lh_jsonw_key(&w, "histogram");
+	lh_jsonw_array(&w);
+	for (size_t i = 0; i < m->nsizes; i++) {
+		lh_jsonw_object(&w);
+		kv(&w, "size", m->sizes[i].size);
+		kv(&w, "count", m->sizes[i].count);
+		lh_jsonw_end(&w);
+	}
+	lh_jsonw_end(&w);
+	lh_jsonw_key(&w, "timeline");
+	lh_jsonw_array(&w);
+	for (size_t i = 0; i < m->ntimeline; i++) {
+		const struct lh_timeline_point *p = &m->timeline[i];
+
+		lh_jsonw_object(&w);
+		kv(&w, "ms", p->ms);
+		kv(&w, "heap", p->heap);
+		kv(&w, "heap_max", p->heap_max);
+		kv(&w, "rss", p->rss);
+		kv(&w, "calls", p->calls);
+		kv(&w, "temporary", p->temporary);
+		lh_jsonw_end(&w);
+	}
+	lh_jsonw_end(&w);
+	if (at) {
+		struct lh_site *s;
+		enum lh_cost k = at > 1 ? LH_COST_PEAK : LH_COST_AT;
+		size_t n = lh_callgraph_sites(g, k, &s);
+
+		lh_jsonw_key(&w, "at");
+		lh_jsonw_object(&w);
+		kv(&w, "ms", at > 1 ? m->peak_ms : m->at_real_ms);
+		kv(&w, "bytes", at > 1 ? m->peak_bytes : m->at_heap);
+		kv(&w, "blocks", at > 1 ? m->peak_blocks : m->at_blocks);
+		lh_jsonw_key(&w, "sites");
+		lh_jsonw_array(&w);
+		for (size_t i = 0; i < n; i++) {
+			if (!lh_costs_get(&s[i].c, k))
+				continue;
+			lh_jsonw_object(&w);
+			lh_jsonw_key(&w, "function");
+			lh_jsonw_str(&w, lh_native_func(m, s[i].func, "[no stack]"));
+			kv(&w, "bytes", lh_costs_get(&s[i].c, k));
+			kv(&w, "blocks", at > 1 ? s[i].c.peak_blocks : s[i].c.at_blocks);
+			lh_jsonw_end(&w);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+		free(s);
+	}
+	lh_jsonw_end(&w);
+	return lh_jsonw_finish(&w);
+}
+
+int lh_native_write_diff_json(FILE *out, const struct lh_callgraph *a, const struct lh_callgraph *b,
+			      const struct lh_native_opts *o, int pretty)
+{
+	struct lh_site_diff *d;
+	size_t n = lh_callgraph_diff(a, b, o->sort, &d);
+	struct lh_jsonw w;
+
+	lh_jsonw_init(&w, out, pretty);
+	lh_jsonw_object(&w);
+	kv(&w, "format", 1);
+	lh_jsonw_key(&w, "old");
+	summary_json(&w, a->m);
+	lh_jsonw_key(&w, "new");
+	summary_json(&w, b->m);
+	lh_jsonw_key(&w, "sites");
+	lh_jsonw_array(&w);
+	for (size_t i = 0; i < n; i++) {
+		lh_jsonw_object(&w);
+		lh_jsonw_key(&w, "function");
+		lh_jsonw_str(&w, d[i].name);
+		lh_jsonw_key(&w, "old");
+		lh_jsonw_object(&w);
+		costs_json(&w, &d[i].old);
+		lh_jsonw_end(&w);
+		lh_jsonw_key(&w, "new");
+		lh_jsonw_object(&w);
+		costs_json(&w, &d[i].new_);
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+	}
+	lh_jsonw_end(&w);
+	lh_jsonw_end(&w);
+	free(d);
+	return lh_jsonw_finish(&w);
+}
