@@ -60,8 +60,19 @@ int lh_analysis_has_user_roots(const struct lh_snapshot *s);
 
 /* The passes, in the order lh_snapshot_analyze() runs them. */
 void lh_shallow_compute(struct lh_snapshot *s);
-void lh_dominators_compute(struct lh_snapshot *s, struct lh_ephemerons *eph);
+/* Bitmap of the edges the dominator tree uses; parses every internal edge name into eph. */
+uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_ephemerons *eph);
+/* Dominators and retained sizes; frees essential.  Reads no ephemeron state. */
+void lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential);
+/* Distances; eph must already hold every internal edge name (read only here). */
 void lh_distance_compute(struct lh_snapshot *s, struct lh_ephemerons *eph);
-int lh_classes_compute(struct lh_snapshot *s, const struct lh_snapshot *base);
+/*
+ * Summary rows in two steps: prepare (class names, interfaces, counts,
+ * shallow sizes, distances; needs distance) can run while the dominators
+ * are computed; finish (maxRet, keys, rows, node_class) needs them.
+ */
+struct lh_classes_job;
+int lh_classes_prepare(struct lh_snapshot *s, const struct lh_snapshot *base, struct lh_classes_job **job);
+int lh_classes_finish(struct lh_snapshot *s, struct lh_classes_job *job);
 
 #endif

@@ -10,6 +10,7 @@
  */
 #include "analyze.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -164,11 +165,32 @@ static void free_analysis(struct lh_analysis *a)
 	free(a);
 }
 
+struct dom_job {
+	struct lh_snapshot *s;
+	uint64_t *essential;
+};
+
+static void *dominators_thread(void *arg)
+{
+	struct dom_job *d = arg;
+
+	lh_dominators_compute(d->s, d->essential);
+	return NULL;
+}
+
+/*
+ * After the essential edges, the dominators (the longest pass) run on a
+ * second thread while this one computes distances and class names; they
+ * share only read-only input (the ephemeron names are all parsed by then).
+ */
 int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, unsigned flags)
 {
 	struct lh_progress *p = NULL;
 	struct lh_ephemerons eph = { 0 };
-	int ret;
+	struct lh_classes_job *job = NULL;
+	struct dom_job dj = { .s = s };
+	pthread_t th;
+	int threaded = !(flags & LH_ANALYZE_NO_THREADS), ret;
 
 	if (!s->node_count || s->root >= s->node_count)
 		return lh_error("cannot analyze '%s': the snapshot has no root node",
@@ -176,25 +198,31 @@ int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, u
 	free_analysis(s->analysis);
 	s->analysis = lh_xcalloc(1, sizeof(*s->analysis));
 	if (flags & LH_ANALYZE_PROGRESS)
-		p = lh_progress_start("retainers", 6);
+		p = lh_progress_start("retainers", 5);
 	lh_snapshot_build_retainers(s);
-	lh_progress_phase(p, "DOM state and flags", 6);
+	lh_progress_phase(p, "DOM state and flags", 5);
 	lh_progress_update(p, 1);
 	propagate_dom_state(s);
 	calculate_flags(s);
-	lh_progress_phase(p, "shallow sizes", 6);
+	lh_progress_phase(p, "shallow sizes", 5);
 	lh_progress_update(p, 2);
 	lh_shallow_compute(s);
-	lh_progress_phase(p, "dominators", 6);
+	lh_progress_phase(p, "dominators, distances, classes", 5);
 	lh_progress_update(p, 3);
-	lh_dominators_compute(s, &eph);
-	lh_progress_phase(p, "distances", 6);
-	lh_progress_update(p, 4);
+	dj.essential = lh_dominators_essential_edges(s, &eph);
+	if (threaded && pthread_create(&th, NULL, dominators_thread, &dj))
+		threaded = 0;
+	if (!threaded)
+		lh_dominators_compute(s, dj.essential);
 	lh_distance_compute(s, &eph);
+	ret = lh_classes_prepare(s, base, &job);
+	if (threaded)
+		pthread_join(th, NULL);
 	lh_ephemerons_release(&eph);
-	lh_progress_phase(p, "classes", 6);
-	lh_progress_update(p, 5);
-	ret = lh_classes_compute(s, base);
+	lh_progress_phase(p, "classes", 5);
+	lh_progress_update(p, 4);
+	if (!ret)
+		ret = lh_classes_finish(s, job);
 	lh_progress_stop(p);
 	return ret;
 }

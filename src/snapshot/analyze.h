@@ -40,6 +40,7 @@ struct lh_class {
 
 enum lh_analyze_flags {
 	LH_ANALYZE_PROGRESS = 1 << 0, /* progress on stderr when it is a terminal */
+	LH_ANALYZE_NO_THREADS = 1 << 1, /* everything on the calling thread */
 };
 
 /* node_class[] of a node in no Summary row (self size 0, or its key was taken). */

@@ -244,7 +244,8 @@ struct ctx {
 	struct names added;     /* getIndexForString */
 	struct names ifaces;    /* interface names */
 	struct names detached;  /* "Detached " + raw name */
-	uint32_t *cid;          /* per node; tagged while building, see cid_* below */
+	uint32_t *cid;          /* per node; tagged while building, see TAG() below */
+	uint32_t type_cid[LH_MAX_TYPES]; /* cid of the types named by type alone, NONE until met */
 };
 
 /* Tags in the top two bits of a provisional cid. */
@@ -253,6 +254,16 @@ struct ctx {
 #define TAG_IFACE 2u
 #define TAG_DETACHED 3u
 #define TAG(t, v) (((uint32_t)(t) << 30) | (v))
+
+/* The cid of a name that depends on the node type only, cached per type. */
+static uint32_t type_cid(struct ctx *c, unsigned type, const char *name)
+{
+	uint32_t cid = TAG(TAG_ADDED, names_intern(&c->added, name));
+
+	if (type < LH_MAX_TYPES)
+		c->type_cid[type] = cid;
+	return cid;
+}
 
 static int is_plain_object(const struct lh_snapshot *s, uint32_t i)
 {
@@ -265,12 +276,19 @@ static uint32_t object_name_cid(struct ctx *c, uint32_t i, struct strbuf *sb)
 	struct lh_snapshot *s = c->s;
 	unsigned type = s->node_type[i];
 
+	if (type != LH_NODE_OBJECT && type != LH_NODE_NATIVE && type < LH_MAX_TYPES &&
+	    c->type_cid[type] != NONE)
+		return c->type_cid[type];
 	switch (type) {
 	case LH_NODE_HIDDEN:
-		return TAG(TAG_ADDED, names_intern(&c->added, "(system)"));
+		return type_cid(c, type, "(system)");
 	case LH_NODE_OBJECT:
 	case LH_NODE_NATIVE: {
 		const char *raw = lh_node_name(s, i);
+
+		/* the common case: the class is the node's own name string */
+		if (raw[0] != '<' && raw[0] != 'D' && !lh_analysis_renamed(s, i))
+			return TAG(TAG_RAW, s->node_name[i]);
 
 		strbuf_setlen(sb, 0);
 		if (lh_analysis_renamed(s, i)) {
@@ -302,16 +320,16 @@ static uint32_t object_name_cid(struct ctx *c, uint32_t i, struct strbuf *sb)
 		return TAG(TAG_RAW, s->node_name[i]);
 	}
 	case LH_NODE_CODE:
-		return TAG(TAG_ADDED, names_intern(&c->added, "(compiled code)"));
+		return type_cid(c, type, "(compiled code)");
 	case LH_NODE_CLOSURE:
-		return TAG(TAG_ADDED, names_intern(&c->added, "Function"));
+		return type_cid(c, type, "Function");
 	case LH_NODE_REGEXP:
-		return TAG(TAG_ADDED, names_intern(&c->added, "RegExp"));
+		return type_cid(c, type, "RegExp");
 	default:
 		strbuf_setlen(sb, 0);
 		strbuf_addf(sb, "(%s)", type < LH_MAX_TYPES && s->node_type_names[type] ?
 						 s->node_type_names[type] : "");
-		return TAG(TAG_ADDED, names_intern(&c->added, sb->buf));
+		return type_cid(c, type, sb->buf);
 	}
 }
 
@@ -672,6 +690,7 @@ static void apply_interfaces(struct ctx *c, const struct lh_interface *defs, uin
 
 /* ---- aggregation ---- */
 
+
 struct agg {
 	uint32_t cid;          /* final cid */
 	uint32_t first;        /* first instance (node order) */
@@ -692,6 +711,13 @@ struct aggs {
 	size_t loc_hash_size;
 };
 
+/* What lh_classes_prepare() hands to lh_classes_finish(). */
+struct lh_classes_job {
+	struct ctx c;
+	struct aggs g;
+	struct strbuf sb;
+};
+
 static uint32_t loc_hash(const struct lh_location *l, uint32_t cid)
 {
 	uint32_t h = 2166136261u;
@@ -709,14 +735,11 @@ static uint32_t agg_new(struct aggs *a, uint32_t cid, uint32_t node, const struc
 	return (uint32_t)a->n++;
 }
 
-/* The group of node i: DevTools' classKeyInternal. */
-static uint32_t agg_of(struct aggs *a, const struct lh_snapshot *s, uint32_t i, uint32_t cid)
+/* The group of node i: DevTools' classKeyInternal.  l: i's location or NULL. */
+static uint32_t agg_of(struct aggs *a, const struct lh_location *l, uint32_t i, uint32_t cid)
 {
-	const struct lh_location *l = NULL;
 	uint32_t h;
 
-	if (s->node_type[i] == LH_NODE_OBJECT && s->location_count)
-		l = lh_snapshot_location(s, i);
 	if (!l) {
 		if (a->by_cid[cid] == NONE)
 			a->by_cid[cid] = agg_new(a, cid, i, NULL);
@@ -796,101 +819,119 @@ static int row_cmp(const void *x, const void *y)
 	return strcmp(a->key, b->key);
 }
 
-int lh_classes_compute(struct lh_snapshot *s, const struct lh_snapshot *base)
+int lh_classes_prepare(struct lh_snapshot *s, const struct lh_snapshot *base,
+			struct lh_classes_job **out)
 {
-	struct ctx c = { .s = s };
-	struct strbuf sb = STRBUF_INIT;
+	struct lh_classes_job *j;
 	struct lh_analysis *a = s->analysis;
-	struct aggs g = { 0 };
-	struct names keys = { 0 };
-	uint32_t n = s->node_count, ncid, rows = 0, *group_row;
+	uint32_t n = s->node_count, ncid;
 	const struct lh_analysis *defs_from;
 
+	*out = NULL;
 	if (s->string_count >= (1u << 30))
 		return lh_error("cannot analyze '%s': too many strings (%u)", s->path ? s->path : "",
 				s->string_count);
-	c.cid = lh_xmalloc(lh_st_mult(n, sizeof(uint32_t)));
+	*out = j = lh_xcalloc(1, sizeof(*j));
+	j->c.s = s;
+	strbuf_init(&j->sb, 0);
+	memset(j->c.type_cid, 0xff, sizeof(j->c.type_cid));
+	j->c.cid = lh_xmalloc(lh_st_mult(n, sizeof(uint32_t)));
 	for (uint32_t i = 0; i < n; i++)
-		c.cid[i] = object_name_cid(&c, i, &sb);
+		j->c.cid[i] = object_name_cid(&j->c, i, &j->sb);
 	infer_interfaces(s, a);
 	defs_from = base && base->analysis ? base->analysis : a;
-	apply_interfaces(&c, defs_from->interfaces, defs_from->interface_count);
+	apply_interfaces(&j->c, defs_from->interfaces, defs_from->interface_count);
 
 	/* dense cids: raw strings, then each added table */
-	ncid = s->string_count + c.added.count + c.ifaces.count + c.detached.count;
+	ncid = s->string_count + j->c.added.count + j->c.ifaces.count + j->c.detached.count;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t cid = c.cid[i], v = cid & 0x3fffffffu;
+		uint32_t cid = j->c.cid[i], v = cid & 0x3fffffffu;
 
 		switch (cid >> 30) {
 		case TAG_ADDED: v += s->string_count; break;
-		case TAG_IFACE: v += s->string_count + c.added.count; break;
-		case TAG_DETACHED: v += s->string_count + c.added.count + c.ifaces.count; break;
+		case TAG_IFACE: v += s->string_count + j->c.added.count; break;
+		case TAG_DETACHED: v += s->string_count + j->c.added.count + j->c.ifaces.count; break;
 		}
-		c.cid[i] = v;
+		j->c.cid[i] = v;
 	}
 
 	/* buildAggregates */
-	g.by_cid = lh_xmalloc(lh_st_mult(ncid + 1, sizeof(uint32_t)));
-	memset(g.by_cid, 0xff, (size_t)(ncid + 1) * sizeof(uint32_t));
-	g.loc_hash_size = 16;
-	while (g.loc_hash_size < (size_t)s->location_count * 2)
-		g.loc_hash_size *= 2;
-	g.loc_hash = lh_xcalloc(g.loc_hash_size, sizeof(uint32_t));
+	j->g.by_cid = lh_xmalloc(lh_st_mult(ncid + 1, sizeof(uint32_t)));
+	memset(j->g.by_cid, 0xff, (size_t)(ncid + 1) * sizeof(uint32_t));
+	j->g.loc_hash_size = 16;
+	while (j->g.loc_hash_size < (size_t)s->location_count * 2)
+		j->g.loc_hash_size *= 2;
+	j->g.loc_hash = lh_xcalloc(j->g.loc_hash_size, sizeof(uint32_t));
 	free(s->node_class);
 	s->node_class = lh_xmalloc(lh_st_mult(n, sizeof(uint32_t)));
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0, li = 0; i < n; i++) {
+		const struct lh_location *l = NULL;
 		uint32_t k;
 		struct agg *ag;
 
+		/* locations are sorted by node: walk them alongside */
+		while (li < s->location_count && s->locations[li].node < i)
+			li++;
+		if (li < s->location_count && s->locations[li].node == i &&
+		    s->node_type[i] == LH_NODE_OBJECT)
+			l = &s->locations[li];
 		if (!s->self_size[i]) {
 			s->node_class[i] = NONE;
 			continue;
 		}
-		k = agg_of(&g, s, i, c.cid[i]);
-		ag = &g.v[k];
+		k = agg_of(&j->g, l, i, j->c.cid[i]);
+		ag = &j->g.v[k];
 		s->node_class[i] = k;
 		if (!ag->count || s->distance[i] < ag->distance)
 			ag->distance = s->distance[i];
 		ag->count++;
 		ag->self += s->self_size[i];
 	}
-	free(g.by_cid);
-	free(g.loc_hash);
-	max_retained(s, &g);
+	free(j->g.by_cid);
+	free(j->g.loc_hash);
+	return 0;
+}
+
+int lh_classes_finish(struct lh_snapshot *s, struct lh_classes_job *j)
+{
+	struct names keys = { 0 };
+	uint32_t n = s->node_count, rows = 0, *group_row;
+
+	max_retained(s, &j->g);
 
 	/* final keys; a later group replaces an earlier one with the same key */
 	{
 		uint32_t *owner = NULL;
 		size_t owner_alloc = 0;
 
-		for (size_t k = 0; k < g.n; k++) {
-			struct agg *ag = &g.v[k];
-			uint32_t cid = c.cid[ag->first], id;
+		for (size_t k = 0; k < j->g.n; k++) {
+			struct agg *ag = &j->g.v[k];
+			uint32_t cid = j->c.cid[ag->first], id;
 			const char *name;
 
 			/* dense cid back to text */
 			if (cid < s->string_count)
 				name = lh_snapshot_str(s, cid);
-			else if (cid - s->string_count < c.added.count)
-				name = c.added.text[cid - s->string_count];
-			else if (cid - s->string_count - c.added.count < c.ifaces.count)
-				name = c.ifaces.text[cid - s->string_count - c.added.count];
+			else if (cid - s->string_count < j->c.added.count)
+				name = j->c.added.text[cid - s->string_count];
+			else if (cid - s->string_count - j->c.added.count < j->c.ifaces.count)
+				name = j->c.ifaces.text[cid - s->string_count - j->c.added.count];
 			else
-				name = c.detached.text[cid - s->string_count - c.added.count - c.ifaces.count];
-			strbuf_setlen(&sb, 0);
+				name = j->c.detached.text[cid - s->string_count - j->c.added.count - j->c.ifaces.count];
+			strbuf_setlen(&j->sb, 0);
 			if (ag->loc)
-				strbuf_addf(&sb, "%u,%u,%u,%s", ag->loc->script_id, ag->loc->line,
+				strbuf_addf(&j->sb, "%u,%u,%u,%s", ag->loc->script_id, ag->loc->line,
 					    ag->loc->column, name);
 			else
-				strbuf_addf(&sb, ",%s", name);
-			ag->key = lh_xstrdup(sb.buf);
+				strbuf_addf(&j->sb, ",%s", name);
+			ag->key = lh_xstrdup(j->sb.buf);
 			ag->cid = cid;
 			id = names_intern(&keys, ag->key);
 			ALLOC_GROW(owner, id + 1, owner_alloc);
 			if (id + 1 == keys.count) {
 				owner[id] = (uint32_t)k;
 			} else {
-				g.v[owner[id]].dropped = 1;
+				j->g.v[owner[id]].dropped = 1;
 				owner[id] = (uint32_t)k;
 			}
 		}
@@ -902,9 +943,9 @@ int lh_classes_compute(struct lh_snapshot *s, const struct lh_snapshot *base)
 		free(s->classes[r].key);
 	}
 	free(s->classes);
-	s->classes = lh_xcalloc(g.n + 1, sizeof(struct lh_class));
-	for (size_t k = 0; k < g.n; k++) {
-		struct agg *ag = &g.v[k];
+	s->classes = lh_xcalloc(j->g.n + 1, sizeof(struct lh_class));
+	for (size_t k = 0; k < j->g.n; k++) {
+		struct agg *ag = &j->g.v[k];
 		struct lh_class *cl;
 		const char *key = ag->key;
 
@@ -932,20 +973,21 @@ int lh_classes_compute(struct lh_snapshot *s, const struct lh_snapshot *base)
 	s->class_count = rows;
 	qsort(s->classes, rows, sizeof(struct lh_class), row_cmp);
 	/* node_class: group -> row, through each row's first instance (one group per row) */
-	group_row = lh_xmalloc(lh_st_mult(g.n + 1, sizeof(uint32_t)));
-	memset(group_row, 0xff, (g.n + 1) * sizeof(uint32_t));
+	group_row = lh_xmalloc(lh_st_mult(j->g.n + 1, sizeof(uint32_t)));
+	memset(group_row, 0xff, (j->g.n + 1) * sizeof(uint32_t));
 	for (uint32_t r = 0; r < rows; r++)
 		group_row[s->node_class[s->classes[r].first_node]] = r;
 	for (uint32_t i = 0; i < n; i++)
 		if (s->node_class[i] != NONE)
 			s->node_class[i] = group_row[s->node_class[i]];
 	free(group_row);
-	free(g.v);
+	free(j->g.v);
 	names_release(&keys);
-	names_release(&c.added);
-	names_release(&c.ifaces);
-	names_release(&c.detached);
-	free(c.cid);
-	strbuf_release(&sb);
+	names_release(&j->c.added);
+	names_release(&j->c.ifaces);
+	names_release(&j->c.detached);
+	free(j->c.cid);
+	strbuf_release(&j->sb);
+	free(j);
 	return 0;
 }

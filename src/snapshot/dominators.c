@@ -36,7 +36,7 @@ static inline int bit(const uint64_t *bits, uint32_t i)
 	return (bits[i >> 6] >> (i & 63)) & 1;
 }
 
-static uint64_t *essential_edges(const struct lh_snapshot *s, struct lh_ephemerons *eph)
+uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_ephemerons *eph)
 {
 	uint32_t n = s->node_count, root = s->root;
 	uint64_t *bits = lh_xcalloc(((size_t)s->edge_count + 64) / 64, sizeof(uint64_t));
@@ -143,14 +143,14 @@ static int only_weak_retainers(const struct lt *t, uint32_t ordinal)
 	return 1;
 }
 
-void lh_dominators_compute(struct lh_snapshot *s, struct lh_ephemerons *eph)
+void lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential)
 {
 	uint32_t nodes = s->node_count, len = nodes + 1, r = s->root + 1, i, v;
 	size_t bytes = lh_st_mult(len, sizeof(uint32_t));
 	struct lt t = { .s = s };
 
 	lh_snapshot_build_retainers(s);
-	t.ess = essential_edges(s, eph);
+	t.ess = essential;
 	t.parent = lh_xcalloc(len, sizeof(uint32_t));
 	t.vertex = lh_xcalloc(len, sizeof(uint32_t));
 	t.label = lh_xcalloc(len, sizeof(uint32_t));
