@@ -48,6 +48,11 @@ say() { echo "bench: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 [ -x "$LEAKHUNT" ] || die "$LEAKHUNT not built (make)"
+# time a copy: the tree is shared, and a rebuild in the middle of the run would
+# mix two binaries in one table
+cp "$LEAKHUNT" "$OUT/leakhunt.bench" || die "cannot copy $LEAKHUNT"
+LEAKHUNT_SRC=$LEAKHUNT
+LEAKHUNT=$OUT/leakhunt.bench
 [ -x /usr/bin/time ] || die "/usr/bin/time missing (apt-get install time)"
 command -v node >/dev/null || die "node missing"
 
@@ -264,7 +269,7 @@ if [ -n "$PERF" ] && command -v perf >/dev/null; then
 	say "perf record on $last"
 	if perf record -g -o "$OUT/perf-$last.data" "$LEAKHUNT" summary "$f" >/dev/null 2>"$LOGS/perf-record.err"; then
 		PERF_SECTION=$(perf report -i "$OUT/perf-$last.data" --no-children --stdio --sort dso,symbol -g none \
-			--percent-limit 0.5 2>/dev/null | grep -E '^ +[0-9]' | sed 's/ *$//' | head -n 25)
+			--percent-limit 0.5 2>/dev/null | grep -E '^ +[0-9]' | sed 's/[ -]*$//' | head -n 25)
 		PERF_SIZE=$last
 	fi
 fi
