@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "record", cmd_record, "run a program and record its heap allocations into a .lht trace" },
 	{ "report", cmd_report, "summarize a .lht trace: calls, temporaries, peak, leaks" },
 	{ "snapshot", cmd_snapshot, "take a heap snapshot of a running node process (inspector)" },
+	{ "watch", cmd_watch, "memory of a running node process over time, and a leak verdict" },
 	{ "stats", cmd_stats, "DevTools' Statistics: totals by kind, node and edge counts" },
 };
 

@@ -12,6 +12,7 @@ int cmd_paths(int argc, char **argv);
 int cmd_objects(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 

@@ -167,3 +167,29 @@ int lh_cdp_evaluate(struct lh_cdp *c, const char *expr, unsigned flags, cJSON **
 	cJSON_Delete(res);
 	return 0;
 }
+
+int lh_cdp_wait(struct lh_cdp *c, int64_t deadline, lh_cdp_event_fn on_event, void *ud)
+{
+	struct strbuf msg = STRBUF_INIT;
+	int ret;
+
+	c->ws.quiet_timeout = 1;
+	for (;;) {
+		char name[128];
+		int r = lh_ws_recv(&c->ws, &msg, deadline);
+
+		if (r == -2 || r == 0 || r < 0) {
+			ret = r == -2 ? 0 : r == 0 ? 1 : -1;
+			break;
+		}
+		event_method(msg.buf, msg.len, name, sizeof(name));
+		lh_debug("cdp <- %.*s", (int)(msg.len > 300 ? 300 : msg.len), msg.buf);
+		if (on_event && on_event(ud, name, msg.buf, msg.len) < 0) {
+			ret = -1;
+			break;
+		}
+	}
+	c->ws.quiet_timeout = 0;
+	strbuf_release(&msg);
+	return ret;
+}

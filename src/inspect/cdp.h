@@ -13,6 +13,7 @@
 #define LH_INSPECT_CDP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "inspect/ws.h"
 
@@ -46,6 +47,12 @@ int lh_cdp_call(struct lh_cdp *c, const char *method, const char *params, struct
 
 /* Send a request without waiting for its answer (for calls that end the session). */
 int lh_cdp_send(struct lh_cdp *c, const char *method, const char *params);
+
+/*
+ * Wait until the deadline, handing each event that arrives to on_event:
+ * 0 at the deadline, 1 when the peer closed the session, -1 on error.
+ */
+int lh_cdp_wait(struct lh_cdp *c, int64_t deadline, lh_cdp_event_fn on_event, void *ud);
 
 enum lh_cdp_eval_flags {
 	LH_CDP_EVAL_COMMAND_LINE_API = 1 << 0, /* makes require() visible */

@@ -314,6 +314,8 @@ int lh_ws_recv(struct lh_ws *ws, struct strbuf *msg, int64_t deadline)
 		r = lh_net_wait(ws->fd, POLLIN, deadline);
 		if (r < 0)
 			return -1;
+		if (r == 0 && ws->quiet_timeout)
+			return -2;
 		if (r == 0)
 			return lh_error("%s stopped answering (timed out); is the target stopped, or "
 					"busy in native code? try a longer --timeout", ws->what);

@@ -33,6 +33,7 @@ struct lh_ws {
 	int io_errno;                    /* errno of a failed recv/send, or 0 */
 	int close_received;              /* a close frame arrived */
 	unsigned close_code;             /* its status code (0: none given) */
+	int quiet_timeout;               /* lh_ws_recv() returns -2 silently at the deadline */
 };
 
 /* Split "ws://host:port/path" (host may be "[v6]"; port defaults to 80). 0 or -1. */
@@ -55,7 +56,8 @@ int lh_ws_send_text(struct lh_ws *ws, const char *data, size_t len, int64_t dead
 /*
  * Receive the next text or binary message into msg (replacing its contents):
  * 1 got one, 0 the peer closed the connection cleanly (close frame), -1 on
- * error or timeout (with a message).
+ * error or timeout (with a message); with quiet_timeout set, reaching the
+ * deadline returns -2 without a message (for "wait until the next tick").
  */
 int lh_ws_recv(struct lh_ws *ws, struct strbuf *msg, int64_t deadline);
 

@@ -1,0 +1,474 @@
+/*
+ * leakhunt watch: memory of a live node process over time.  Every interval
+ * it reads RSS from /proc and process.memoryUsage() over the inspector
+ * (one session, kept open), shows a live line on stderr, appends JSON lines
+ * to -o, and at the end prints each series' growth and a verdict.
+ *
+ * The verdict separates a leak from a sawtooth: garbage makes heapUsed rise
+ * and fall with every GC, so the raw slope says little.  What a leak cannot
+ * hide is that the lows rise: we split the run into windows, take each
+ * window's minimum (the heap right after a GC, near enough) and fit a line
+ * through those.  Leak-like = the minimums grow steadily (most windows
+ * above the one before, and a real rate, not noise).
+ */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/human.h"
+#include "base/jsonw.h"
+#include "base/strbuf.h"
+#include "base/table.h"
+#include "cmd/cmd.h"
+#include "inspect/cdp.h"
+#include "inspect/net.h"
+#include "inspect/session.h"
+#include "inspect/target.h"
+
+static const char usage_text[] =
+	"usage: leakhunt watch [<options>] PID\n"
+	"   or: leakhunt watch [<options>] --port N | --url ws://...\n\n"
+	"Sample the memory of a running node process (RSS, heapUsed, heapTotal,\n"
+	"external, arrayBuffers) until --duration ends, Ctrl-C or the target exits,\n"
+	"then print each series' growth per minute and whether it looks like a leak.\n\n"
+	"  --interval D        time between samples (default 2s; e.g. 500ms, 10s)\n"
+	"  --duration D        stop after D (e.g. 30s, 10m); default: until Ctrl-C\n"
+	"  -o, --output FILE   append JSON lines: a header, one per sample, a summary\n"
+	"  --port N, --url ws://..., --allow-remote, --timeout S   as for snapshot\n"
+	"  -v, --verbose       print every sample as a line, even on a terminal\n";
+
+enum { S_RSS, S_HEAP_USED, S_HEAP_TOTAL, S_EXTERNAL, S_ARRAY_BUFFERS, NSERIES };
+static const char *const series_key[NSERIES] = { "rss", "heapUsed", "heapTotal", "external", "arrayBuffers" };
+static const char *const series_json[NSERIES] = { "rss", "heap_used", "heap_total", "external", "array_buffers" };
+
+struct sample {
+	double t;              /* seconds since the first sample */
+	double v[NSERIES];     /* bytes */
+};
+
+struct series_verdict {
+	double first, last, min, max;
+	double slope;          /* bytes per minute over all samples */
+	double low_slope;      /* bytes per minute over the window minimums */
+	int rising_lows;       /* windows whose minimum beat the previous one */
+	int windows;
+	int leak_like;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_sigint(int sig)
+{
+	stop_requested = 1;
+}
+
+/* Least-squares slope of y over x, per minute (x in seconds). */
+static double slope_per_min(const double *x, const double *y, int n)
+{
+	double mx = 0, my = 0, sxx = 0, sxy = 0;
+
+	if (n < 2)
+		return 0;
+	for (int i = 0; i < n; i++)
+		mx += x[i], my += y[i];
+	mx /= n, my /= n;
+	for (int i = 0; i < n; i++) {
+		sxx += (x[i] - mx) * (x[i] - mx);
+		sxy += (x[i] - mx) * (y[i] - my);
+	}
+	return sxx > 0 ? sxy / sxx * 60 : 0;
+}
+
+static void judge(const struct sample *s, int n, int k, struct series_verdict *v)
+{
+	double *x = lh_xcalloc(n, sizeof(double)), *y = lh_xcalloc(n, sizeof(double));
+	int per, w = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->first = s[0].v[k];
+	v->last = s[n - 1].v[k];
+	v->min = v->max = s[0].v[k];
+	for (int i = 0; i < n; i++) {
+		x[i] = s[i].t;
+		y[i] = s[i].v[k];
+		if (y[i] < v->min)
+			v->min = y[i];
+		if (y[i] > v->max)
+			v->max = y[i];
+	}
+	v->slope = slope_per_min(x, y, n);
+	/* about 6 windows, at least 2 samples each, so each holds a GC low or two */
+	per = n / 6 < 2 ? 2 : n / 6;
+	for (int i = 0; i + per <= n; i += per) {
+		int best = i;
+
+		for (int j = i; j < i + per; j++)
+			if (s[j].v[k] < s[best].v[k])
+				best = j;
+		x[w] = s[best].t;
+		y[w] = s[best].v[k];
+		if (w > 0 && y[w] > y[w - 1])
+			v->rising_lows++;
+		w++;
+	}
+	v->windows = w;
+	v->low_slope = slope_per_min(x, y, w);
+	/*
+	 * Steady: all but at most one window's low beats the one before.  Real:
+	 * the lows grow by more than 1% of the level per minute and 64 kB/min,
+	 * so allocator noise on a flat heap does not count.
+	 */
+	v->leak_like = w >= 4 && v->rising_lows >= w - 2 &&
+		       v->low_slope > 0.01 * (v->min > 0 ? v->min : 1) && v->low_slope > 65536;
+	free(x);
+	free(y);
+}
+
+/* process.memoryUsage() plus /proc RSS into *out; 0 or -1. */
+static int take_sample(struct lh_session *ss, pid_t pid, int use_proc_rss, struct sample *out)
+{
+	cJSON *v = NULL;
+
+	if (lh_cdp_evaluate(&ss->cdp, "process.memoryUsage()", 0, &v) < 0)
+		return -1;
+	for (int k = 0; k < NSERIES; k++) {
+		cJSON *f = cJSON_GetObjectItemCaseSensitive(v, series_key[k]);
+
+		out->v[k] = cJSON_IsNumber(f) ? f->valuedouble : 0;
+	}
+	cJSON_Delete(v);
+	if (use_proc_rss) {
+		/* /proc is the kernel's word; memoryUsage().rss is the same number, read later */
+		long long rss = lh_target_rss(pid);
+
+		if (rss >= 0)
+			out->v[S_RSS] = (double)rss;
+	}
+	return 0;
+}
+
+static void human(struct strbuf *sb, double bytes)
+{
+	lh_human_size(sb, (int64_t)bytes);
+}
+
+static void live_line(const struct sample *s, int n, int to_tty)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const struct sample *cur = &s[n - 1];
+
+	strbuf_addf(&sb, "%6.1fs  rss ", cur->t);
+	human(&sb, cur->v[S_RSS]);
+	strbuf_addstr(&sb, "  heapUsed ");
+	human(&sb, cur->v[S_HEAP_USED]);
+	strbuf_addstr(&sb, "  heapTotal ");
+	human(&sb, cur->v[S_HEAP_TOTAL]);
+	strbuf_addstr(&sb, "  external ");
+	human(&sb, cur->v[S_EXTERNAL]);
+	if (n > 1 && cur->t > 0) {
+		strbuf_addstr(&sb, "  (heapUsed ");
+		if (cur->v[S_HEAP_USED] >= s[0].v[S_HEAP_USED])
+			strbuf_addch(&sb, '+');
+		human(&sb, (cur->v[S_HEAP_USED] - s[0].v[S_HEAP_USED]) / cur->t * 60);
+		strbuf_addstr(&sb, "/min)");
+	}
+	if (to_tty)
+		fprintf(stderr, "\r%s\033[K", sb.buf);
+	else
+		fprintf(stderr, "%s\n", sb.buf);
+	strbuf_release(&sb);
+}
+
+static void write_sample(FILE *f, const struct sample *s, double wall_ms)
+{
+	struct lh_jsonw w;
+
+	lh_jsonw_init(&w, f, 0);
+	lh_jsonw_object(&w);
+	lh_jsonw_key(&w, "type");
+	lh_jsonw_str(&w, "sample");
+	lh_jsonw_key(&w, "t_ms");
+	lh_jsonw_int(&w, llround(s->t * 1000));
+	lh_jsonw_key(&w, "time_ms");
+	lh_jsonw_int(&w, llround(wall_ms));
+	for (int k = 0; k < NSERIES; k++) {
+		lh_jsonw_key(&w, series_json[k]);
+		lh_jsonw_int(&w, llround(s->v[k]));
+	}
+	lh_jsonw_end(&w);
+	lh_jsonw_finish(&w);
+}
+
+static void report(FILE *json, const struct sample *s, int n, const char *end_reason)
+{
+	struct series_verdict v[NSERIES];
+	struct lh_table t;
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT, c = STRBUF_INIT, d = STRBUF_INIT;
+	int any = 0, enough = n >= 8;
+
+	printf("%d samples over %.1f s (%s)\n\n", n, n ? s[n - 1].t : 0.0, end_reason);
+	if (n < 2) {
+		printf("too few samples for a verdict; watch longer\n");
+		return;
+	}
+	lh_table_init(&t, "Series:l,First:r,Last:r,Growth/min:r,Lows growth/min:r,Verdict:l");
+	for (int k = 0; k < NSERIES; k++) {
+		judge(s, n, k, &v[k]);
+		human(&a, v[k].first);
+		human(&b, v[k].last);
+		if (v[k].slope > 0)
+			strbuf_addch(&c, '+');
+		human(&c, v[k].slope);
+		if (v[k].low_slope > 0)
+			strbuf_addch(&d, '+');
+		human(&d, v[k].low_slope);
+		lh_table_cell(&t, "%s", series_key[k]);
+		lh_table_cell_sb(&t, &a);
+		lh_table_cell_sb(&t, &b);
+		lh_table_cell_sb(&t, &c);
+		lh_table_cell_sb(&t, &d);
+		lh_table_cell(&t, "%s", !enough ? "-" : v[k].leak_like ? "LEAK-LIKE" :
+			      v[k].slope > 65536 && v[k].low_slope <= 65536 ? "sawtooth" : "steady");
+		any |= enough && v[k].leak_like && k != S_HEAP_TOTAL;
+	}
+	lh_table_print(&t, stdout);
+	lh_table_release(&t);
+	putchar('\n');
+	if (!enough)
+		printf("verdict: too few samples (%d) to tell a leak from a GC sawtooth; watch longer "
+		       "or with a shorter --interval (8 at least)\n", n);
+	else if (any)
+		printf("verdict: looks like a leak: %s%s%s grows even at its lows after GC; take two "
+		       "snapshots some time apart and run 'leakhunt diff A B'\n",
+		       v[S_HEAP_USED].leak_like ? "heapUsed" : "",
+		       v[S_HEAP_USED].leak_like && (v[S_RSS].leak_like || v[S_EXTERNAL].leak_like) ? ", " : "",
+		       v[S_EXTERNAL].leak_like ? "external" : v[S_RSS].leak_like ? "rss" : "");
+	else
+		printf("verdict: no sustained growth: the lows after GC do not rise\n");
+	if (json) {
+		struct lh_jsonw w;
+
+		lh_jsonw_init(&w, json, 0);
+		lh_jsonw_object(&w);
+		lh_jsonw_key(&w, "type");
+		lh_jsonw_str(&w, "summary");
+		lh_jsonw_key(&w, "samples");
+		lh_jsonw_int(&w, n);
+		lh_jsonw_key(&w, "end");
+		lh_jsonw_str(&w, end_reason);
+		lh_jsonw_key(&w, "leak_like");
+		lh_jsonw_bool(&w, any);
+		lh_jsonw_key(&w, "series");
+		lh_jsonw_object(&w);
+		for (int k = 0; k < NSERIES; k++) {
+			lh_jsonw_key(&w, series_json[k]);
+			lh_jsonw_object(&w);
+			lh_jsonw_key(&w, "first");
+			lh_jsonw_int(&w, llround(v[k].first));
+			lh_jsonw_key(&w, "last");
+			lh_jsonw_int(&w, llround(v[k].last));
+			lh_jsonw_key(&w, "growth_per_min");
+			lh_jsonw_int(&w, llround(v[k].slope));
+			lh_jsonw_key(&w, "lows_growth_per_min");
+			lh_jsonw_int(&w, llround(v[k].low_slope));
+			lh_jsonw_key(&w, "leak_like");
+			lh_jsonw_bool(&w, enough && v[k].leak_like);
+			lh_jsonw_end(&w);
+		}
+		lh_jsonw_end(&w);
+		lh_jsonw_end(&w);
+		lh_jsonw_finish(&w);
+	}
+	strbuf_release(&a);
+	strbuf_release(&b);
+	strbuf_release(&c);
+	strbuf_release(&d);
+}
+
+/* Events while waiting: the main context going away means node is exiting. */
+static int on_event(void *ud, const char *method, const char *msg, size_t len)
+{
+	if (!strcmp(method, "Runtime.executionContextDestroyed") ||
+	    !strcmp(method, "Runtime.executionContextsCleared"))
+		*(int *)ud = 1;
+	return 0;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	enum { OPT_PORT = 256, OPT_URL, OPT_REMOTE, OPT_TIMEOUT, OPT_INTERVAL, OPT_DURATION };
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "url", required_argument, NULL, OPT_URL },
+		{ "allow-remote", no_argument, NULL, OPT_REMOTE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lh_session_opts so = { .timeout_ms = 30000 };
+	struct lh_session ss;
+	struct sample *s = NULL;
+	size_t n = 0, alloc = 0;
+	long interval = 2000, duration = -1, ms;
+	const char *out_path = NULL, *end = "--duration reached";
+	struct sigaction sa, old;
+	FILE *json = NULL;
+	int c, tty = isatty(2), exiting = 0, ret = 0;
+	int64_t t0, next;
+
+	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out_path = optarg; break;
+		case OPT_INTERVAL:
+			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms < 50 || ms > 86400000) {
+				fprintf(stderr, "leakhunt watch: --interval needs a duration of 50ms or more, like 2s, not '%s'\n", optarg);
+				return 2;
+			}
+			interval = ms;
+			break;
+		case OPT_DURATION:
+			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms <= 0) {
+				fprintf(stderr, "leakhunt watch: --duration needs a duration like 30s or 10m, not '%s'\n", optarg);
+				return 2;
+			}
+			duration = ms;
+			break;
+		case OPT_PORT: {
+			char *e;
+			long v = strtol(optarg, &e, 10);
+
+			if (*e || v <= 0 || v > 65535) {
+				fprintf(stderr, "leakhunt watch: --port needs a port number, not '%s'\n", optarg);
+				return 2;
+			}
+			so.port = (int)v;
+			break;
+		}
+		case OPT_URL: so.url = optarg; break;
+		case OPT_REMOTE: so.allow_remote = 1; break;
+		case OPT_TIMEOUT:
+			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > 0x7fffffff) {
+				fprintf(stderr, "leakhunt watch: --timeout needs a duration like 30 or 1m, not '%s'\n", optarg);
+				return 2;
+			}
+			so.timeout_ms = (int)ms;
+			break;
+		case 'v': lh_verbosity++; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: fputs(usage_text, stderr); return 2;
+		}
+	}
+	if (optind < argc && lh_cmd_pid_arg(argv[optind++], &so.pid) < 0) {
+		fprintf(stderr, "leakhunt watch: '%s' is not a process id\n\n%s", argv[optind - 1], usage_text);
+		return 2;
+	}
+	if (optind < argc || (!so.pid && !so.port && !so.url)) {
+		fprintf(stderr, "leakhunt watch: give one PID (or --port / --url)\n\n%s", usage_text);
+		return 2;
+	}
+	if (out_path) {
+		json = fopen(out_path, "a");
+		if (!json)
+			lh_die("cannot open '%s' for appending: %m", out_path);
+	}
+	if (lh_session_open(&ss, &so) < 0) {
+		if (json)
+			fclose(json);
+		return 1;
+	}
+	/* Runtime.enable: so that we hear about the target's context going away at exit */
+	if (lh_cdp_call(&ss.cdp, "Runtime.enable", NULL, NULL, NULL, NULL) < 0) {
+		lh_session_close(&ss);
+		return 1;
+	}
+	if (json) {
+		fprintf(json, "{\"type\":\"header\",\"format\":\"leakhunt.watch/1\",\"pid\":%d,"
+			      "\"interval_ms\":%ld,\"start_ms\":%.0f}\n", (int)ss.pid, interval,
+			(double)time(NULL) * 1000);
+		fflush(json);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, &old);
+	t0 = lh_net_now();
+	next = t0;
+	for (;;) {
+		struct strbuf err = STRBUF_INIT;
+		struct timespec wall;
+		int r;
+
+		ALLOC_GROW(s, n + 1, alloc);
+		lh_error_capture(&err);
+		r = take_sample(&ss, ss.pid, so.pid != 0 && !so.url, &s[n]);
+		lh_error_capture(NULL);
+		if (r < 0) {
+			/* node drops its context first, then the process goes */
+			if ((so.pid && !lh_target_alive(so.pid)) || exiting ||
+			    strstr(err.buf, "Cannot find context with specified id")) {
+				end = "the target exited";
+			} else {
+				fputs(err.buf, stderr);
+				end = "an error stopped sampling";
+				ret = 1;
+			}
+			strbuf_release(&err);
+			break;
+		}
+		strbuf_release(&err);
+		clock_gettime(CLOCK_REALTIME, &wall);
+		s[n].t = (lh_net_now() - t0) / 1000.0;
+		n++;
+		if (json) {
+			write_sample(json, &s[n - 1], wall.tv_sec * 1000.0 + wall.tv_nsec / 1e6);
+			fflush(json);
+		}
+		if (tty || lh_verbosity)
+			live_line(s, n, tty && !lh_verbosity);
+		next += interval;
+		if (duration >= 0 && next - t0 > duration)
+			break;
+		if (lh_net_now() > next)
+			next = lh_net_now(); /* a slow sample: don't try to catch up in a burst */
+		while (!stop_requested && !exiting && lh_net_now() < next) {
+			lh_error_capture(&err);
+			r = lh_cdp_wait(&ss.cdp, next, on_event, &exiting);
+			lh_error_capture(NULL);
+			strbuf_release(&err);
+			if (r != 0) {
+				exiting = 1;
+				break;
+			}
+		}
+		if (stop_requested) {
+			end = "interrupted";
+			break;
+		}
+		if (exiting) {
+			end = "the target exited";
+			break;
+		}
+	}
+	sigaction(SIGINT, &old, NULL);
+	if (tty && !lh_verbosity)
+		fputs("\r\033[K", stderr);
+	lh_session_close(&ss);
+	report(json, s, (int)n, end);
+	if (json && fclose(json)) {
+		lh_error("cannot write '%s': %m", out_path);
+		ret = 1;
+	}
+	free(s);
+	return ret;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# End-to-end: `leakhunt watch` on real node processes: a target that leaks
+# steadily (its lows after GC rise), one that exits while watched, and the
+# JSON lines file.  Targets use --inspect-port=0 (SIGUSR1 opens a random
+# port) and are killed on exit.  The checks look at structure and at a leak
+# far above the verdict's thresholds, never at how long anything took.
+. "$(dirname "$0")/lib.sh"
+have_node || { ok "skipped (no node)"; exit 0; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
+trap cleanup EXIT
+
+start() {
+	local name=$1 i; shift
+	node "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	P=$!
+	pids+=("$P")
+	for i in $(seq 300); do
+		grep -q ready "$T/$name.out" 2>/dev/null && return 0
+		kill -0 "$P" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "$name-start" "node did not start: $(head -c 300 "$T/$name.err")"
+	return 1
+}
+listening() {
+	local p=$1 ino
+	for ino in $(ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
+		awk -v i="$ino" '$4=="0A" && $10==i {f=1} END {exit !f}' "/proc/$p/net/tcp" "/proc/$p/net/tcp6" && return 0
+	done
+	return 1
+}
+not_listening() { ! listening "$1"; }
+js() { node -e 'const L=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").map(l=>JSON.parse(l)); const v=('"$1"'); console.log(typeof v==="object"?JSON.stringify(v):v)' "$2"; }
+expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
+
+run_ok help "$LEAKHUNT" watch --help && check help-text grep -q "^usage: leakhunt watch" "$T/out"
+run_fail bad-interval "--interval needs a duration" "$LEAKHUNT" watch --interval x 1
+run_fail not-node "is not a node process" "$LEAKHUNT" watch --duration 1s $$
+
+# a steady leak of ~2.5 MB/s retained, with garbage on top (a sawtooth over a ramp)
+LEAK='globalThis.k=[]; setInterval(()=>{for(let i=0;i<5000;i++)k.push({i,s:"x"+i}); let g=[]; for(let i=0;i<20000;i++) g.push({i})},50); console.log("ready")'
+start leak --inspect-port=0 -e "$LEAK" && {
+	run_ok leak-watch "$LEAKHUNT" watch "$P" --interval 100ms --duration 2s -o "$T/leak.jsonl"
+	check leak-verdict grep -q "^verdict: looks like a leak: heapUsed" "$T/out"
+	check leak-table grep -qE "^heapUsed .*LEAK-LIKE" "$T/out"
+	expect_eq leak-header "$(js 'L[0].type+" "+L[0].format+" "+L[0].pid' "$T/leak.jsonl")" "header leakhunt.watch/1 $P"
+	expect_eq leak-samples "$(js 'L.filter(l=>l.type==="sample").length>=8' "$T/leak.jsonl")" true
+	expect_eq leak-sample-fields "$(js 'Object.keys(L[1]).join(",")' "$T/leak.jsonl")" "type,t_ms,time_ms,rss,heap_used,heap_total,external,array_buffers"
+	expect_eq leak-sample-values "$(js 'L.filter(l=>l.type==="sample").every(s=>s.rss>0&&s.heap_used>0&&s.heap_total>=s.heap_used)' "$T/leak.jsonl")" true
+	expect_eq leak-summary "$(js '(s=>s.type+" "+s.leak_like+" "+s.series.heap_used.leak_like)(L[L.length-1])' "$T/leak.jsonl")" "summary true true"
+	check leak-inspector-closed not_listening "$P"
+}
+
+# the target exits while watched: watch ends with a verdict, not an error
+start exits --inspect-port=0 -e 'console.log("ready"); setTimeout(()=>{}, 1500)' && {
+	run_ok exits-watch "$LEAKHUNT" watch "$P" --interval 100ms -o "$T/exits.jsonl"
+	check exits-reason grep -q "(the target exited)" "$T/out"
+	expect_eq exits-summary "$(js 'L[L.length-1].end' "$T/exits.jsonl")" "the target exited"
+}
+exit 0
