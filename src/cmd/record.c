@@ -40,8 +40,9 @@ static const char usage_text[] =
 	"  -o, --output FILE   the trace (default leakhunt.<cmd>.<pid>.lht; never overwritten)\n"
 	"  --depth N           frames kept per backtrace (default 256, at most 1024);\n"
 	"                      deeper stacks keep their innermost N frames, marked truncated\n"
-	"  --unwind MODE       dwarf (libunwind, complete), fp (frame pointers, fast, needs\n"
-	"                      -fno-omit-frame-pointer everywhere) or auto (default: dwarf)\n"
+	"  --unwind MODE       auto (default: DWARF frame rules cached per return address,\n"
+	"                      complete and fast), dwarf (libunwind for every stack) or fp\n"
+	"                      (frame pointers only: needs -fno-omit-frame-pointer everywhere)\n"
 	"  --sample BYTES      not implemented yet: every allocation is recorded\n"
 	"  --follow-fork       forked children write FILE.<pid>.lht (default: not traced)\n"
 	"  -v                  more detail on stderr\n"
@@ -241,8 +242,10 @@ int cmd_record(int argc, char **argv)
 				_exit(127);
 			}
 		}
-		strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=%d,keep_preload=0,out=%s",
-			    depth, unwind, follow_fork, out.buf);
+		/* LEAKHUNT_UNWIND_CHECK=1 (tests): auto also runs libunwind on
+		 * every stack and prints how many differed */
+		strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=%d,keep_preload=0,check_unwind=%d,out=%s",
+			    depth, unwind, follow_fork, getenv("LEAKHUNT_UNWIND_CHECK") ? 1 : 0, out.buf);
 		strbuf_addstr(&ld, preload.buf);
 		if (old && *old)
 			strbuf_addf(&ld, ":%s", old);

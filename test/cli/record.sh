@@ -10,7 +10,7 @@ if [ ! -f "$(dirname "$LEAKHUNT")/libleakhunt.so" ]; then
 	export LEAKHUNT_PRELOAD="$LH_TOP/build/libleakhunt.so"
 	[ -f "$LEAKHUNT_PRELOAD" ] || make -C "$LH_TOP" -s build/libleakhunt.so >/dev/null
 fi
-for prog in leaky threads forker killed deep sighandler; do
+for prog in leaky threads forker killed deep sighandler churn; do
 	cc -O2 -g -pthread -o "$T/$prog" "$P/$prog.c" || fail "build-$prog" "cc failed"
 	cc -O2 -g -pthread -fno-omit-frame-pointer -o "$T/${prog}_fp" "$P/$prog.c"
 done
@@ -140,4 +140,40 @@ if run_ok fp-equal-dwarf-record rec --unwind dwarf -o "$T/leaky-fp-dwarf" -- "$T
 	else
 		fail fp-equal-dwarf "stacks differ: $(diff <(upto_main "$T/dwarf.txt") <(upto_main "$T/fp.txt") | head -5)"
 	fi
+fi
+
+# auto unwinding gives libunwind's stacks: every allocation of a program that
+# mixes objects with and without frame pointers, glibc frames (qsort calling
+# back), alloca and realigned (DRAP) frames, a signal handler and a thread is
+# unwound both ways and compared inside the target
+cc -O2 -g -pthread -DPART_FP -fno-omit-frame-pointer -c -o "$T/mixed_fp.o" "$P/mixed.c" &&
+	cc -O2 -g -pthread -DPART_NOFP -fomit-frame-pointer -c -o "$T/mixed_nofp.o" "$P/mixed.c" &&
+	cc -pthread -o "$T/mixed" "$T/mixed_fp.o" "$T/mixed_nofp.o" || fail build-mixed "cc failed"
+if LEAKHUNT_UNWIND_CHECK=1 run_ok auto-check-mixed-record rec -o "$T/mixed-auto" -- "$T/mixed" 500; then
+	check auto-equals-libunwind-mixed grep -Eq 'unwind check: [0-9]{5} stacks, 0 differ' "$T/err"
+	# the rule walk did the work: only the signal handler's stacks went to libunwind
+	nlib=$(sed -n 's/.* \([0-9]*\) unwound by libunwind.*/\1/p' "$T/err")
+	check auto-fast-path-mixed test -n "$nlib" -a "${nlib:-99}" -le 10
+fi
+if LEAKHUNT_UNWIND_CHECK=1 run_ok auto-check-churn-record rec -o "$T/churn-auto" -- "$T/churn" 20000 4; then
+	check auto-equals-libunwind-churn grep -q 'unwind check: 200[0-9][0-9] stacks, 0 differ' "$T/err"
+fi
+# and the reports agree line by line, from the leaf to the process's first frame
+if run_ok mixed-dwarf-record rec --unwind dwarf -o "$T/mixed-dwarf" -- "$T/mixed" 500 &&
+	run_ok mixed-auto-report "$LEAKHUNT" report --leaks "$T/mixed-auto.lht"; then
+	# the leaking stacks as a sorted set (sites with equal bytes may come in any order)
+	body() { awk '/^$/ { b = 1 } b' "$@" | awk 'BEGIN { RS = "" } { gsub(/\n/, "|"); print }' | sort; }
+	body "$T/out" >"$T/mixed-auto.txt"
+	"$LEAKHUNT" report --leaks "$T/mixed-dwarf.lht" 2>/dev/null | body >"$T/mixed-dwarf.txt"
+	if cmp -s "$T/mixed-auto.txt" "$T/mixed-dwarf.txt" && grep -q nofp_aligned "$T/mixed-auto.txt" &&
+		grep -q '|  main|' "$T/mixed-auto.txt"; then
+		ok auto-report-equals-dwarf
+	else
+		fail auto-report-equals-dwarf "$(diff "$T/mixed-auto.txt" "$T/mixed-dwarf.txt" | head -5)"
+	fi
+fi
+# Node.js: JIT frames have no CFI and are walked by their frame pointers
+if command -v node >/dev/null &&
+	LEAKHUNT_UNWIND_CHECK=1 run_ok auto-check-node-record rec -o "$T/node-auto" -- node -e 'let a = []; for (let i = 0; i < 20000; i++) a.push(Buffer.alloc(100)); a = null'; then
+	check auto-equals-libunwind-node grep -q 'stacks, 0 differ from libunwind' "$T/err"
 fi

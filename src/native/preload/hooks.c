@@ -16,6 +16,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <malloc.h> /* memalign, pvalloc prototypes */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,7 @@ LH_EXPORT int dlclose(void *h)
 	if (LH_UNLIKELY(!real_dlclose))
 		resolve();
 	rc = real_dlclose(h);
+	lh_unwind_forget(); /* another object may be loaded at the same addresses */
 	lh_record_modules_changed();
 	return rc;
 }

@@ -27,6 +27,7 @@ struct lh_preload_conf {
 	int unwind;       /* enum lht_unwind */
 	int follow_fork;  /* a forked child writes OUT.<pid>.lht instead of stopping */
 	int keep_preload; /* leave LD_PRELOAD for exec'd children */
+	int check_unwind; /* auto: compare every stack with libunwind's, count differences */
 };
 
 extern struct lh_preload_conf lh_preload_conf;
@@ -45,11 +46,48 @@ void lh_record_realloc(void *old, void *ptr, size_t size);
 void lh_record_modules_changed(void);
 void lh_record_finish(void);
 
+/* cfi.c: the frame rule for a return address, packed as below; about a
+ * microsecond, so unwind.c caches the answers. */
+enum lh_cfi_kind {
+	LH_CFI_RSP = 0,       /* CFA = rsp + off */
+	LH_CFI_RBP = 1,       /* CFA = rbp + off */
+	LH_CFI_DEREF_RBP = 2, /* CFA = *(rbp + (int16_t)off), a realigned frame */
+	LH_CFI_NONE = 3,      /* no unwind information: guess from the frame pointer */
+	LH_CFI_END = 4,       /* the outermost frame: no return address */
+	LH_CFI_FALLBACK = 5,  /* a shape we do not handle: ask libunwind */
+};
+#define LH_CFI_KIND(r) ((r) & 7)
+#define LH_CFI_OFF(r) (((r) >> 3) & 0xffff)
+#define LH_CFI_RBP_SLOT(r) ((r) >> 19) /* caller's rbp at CFA - 8*slot; 0: unchanged;
+					* DEREF_RBP: at rbp + 8*(slot - 2048) */
+uint32_t lh_cfi_lookup(uintptr_t ra);
+
+/* The stack hash, one multiply per frame: the walks fold it in while they
+ * wait for memory, so it costs nothing extra there. */
+static inline uint64_t lh_hash_step(uint64_t h, uintptr_t ip)
+{
+	return (h ^ ip) * 0xff51afd7ed558ccdULL;
+}
+
+static inline uint64_t lh_hash_ips(const uintptr_t *ips, int n)
+{
+	uint64_t h = 0;
+
+	for (int i = 0; i < n; i++)
+		h = lh_hash_step(h, ips[i]);
+	return h;
+}
+
 /* unwind.c: fill ips with the return addresses of the calling program,
  * innermost first, leaving out the library's own frames; returns how many
- * (at most max). */
+ * (at most max), and in *hash lh_hash_ips() of them. */
 void lh_unwind_init(void);
-int lh_unwind(uintptr_t *ips, int max);
+int lh_unwind(uintptr_t *ips, int max, uint64_t *hash);
 int lh_unwind_is_own(uintptr_t ip);
+/* Forget cached frame rules (an object was unloaded). */
+void lh_unwind_forget(void);
+/* After the run with check_unwind: stacks compared, how many differed, and
+ * how many the rule walk handed to libunwind. */
+void lh_unwind_check_counts(uint64_t *compared, uint64_t *differed, uint64_t *by_libunwind);
 
 #endif

@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -39,7 +41,9 @@ volatile int lh_preload_active;
 #define REC_MAX (1 + 5 * 10)
 
 struct tbuf {
-	atomic_int lock;    /* owner appends, flushers write, both under it */
+	atomic_int in_use;  /* the owner is appending (asymmetric protocol below) */
+	atomic_int steal;   /* a flusher wants the buffer: the owner must wait */
+	atomic_int lock;    /* without membarrier: owner and flushers both take it */
 	int tid;            /* kernel thread id, in the chunk header */
 	uint32_t len;       /* payload bytes in data after the chunk header */
 	uint64_t last_seq;  /* seq deltas restart at 0 in every chunk */
@@ -81,6 +85,20 @@ static void say(const char *msg)
 	(void)!write(2, msg, strlen(msg));
 }
 
+/* Decimal digits of v at p (no stdio in here); returns the end. */
+static char *put_dec(char *p, uint64_t v)
+{
+	char digits[24];
+	int d = 0;
+
+	do
+		digits[d++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (d)
+		*p++ = digits[--d];
+	return p;
+}
+
 /* Write all of [p, p+n); on failure (a full disk) stop recording for good
  * rather than leave a chunk half-written in the middle of the file. */
 static void write_all(const uint8_t *p, size_t n)
@@ -119,6 +137,19 @@ static void flush_locked(struct tbuf *b)
 	b->last_ptr = 0;
 }
 
+/*
+ * Who may touch a buffer.  The owner appends on every event; the timer and
+ * the exit path flush other threads' buffers a few times a second.  A lock
+ * taken on every event (an atomic exchange) was a measurable part of the
+ * tracer's cost, so the two sides are asymmetric, as in userspace RCU: the
+ * owner only stores in_use = 1 and then reads steal, with no fence; a flusher
+ * sets steal on every buffer, then membarrier() forces a full barrier on
+ * every thread of the process, after which each owner either is seen in_use
+ * (the flusher waits for it to leave) or will see steal (and waits for the
+ * flusher).  Where membarrier is missing, both sides take the spin lock.
+ */
+static int asym; /* membarrier registered */
+
 static void buf_lock(struct tbuf *b)
 {
 	while (atomic_exchange_explicit(&b->lock, 1, memory_order_acquire))
@@ -130,16 +161,54 @@ static void buf_unlock(struct tbuf *b)
 	atomic_store_explicit(&b->lock, 0, memory_order_release);
 }
 
+static __attribute__((noinline)) void own_wait(struct tbuf *b)
+{
+	do {
+		atomic_store_explicit(&b->in_use, 0, memory_order_release);
+		while (atomic_load_explicit(&b->steal, memory_order_acquire))
+			sched_yield();
+		atomic_store_explicit(&b->in_use, 1, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+	} while (atomic_load_explicit(&b->steal, memory_order_relaxed));
+	atomic_thread_fence(memory_order_acquire);
+}
+
+static inline void own_enter(struct tbuf *b)
+{
+	if (LH_UNLIKELY(!asym)) {
+		buf_lock(b);
+		return;
+	}
+	atomic_store_explicit(&b->in_use, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (LH_UNLIKELY(atomic_load_explicit(&b->steal, memory_order_relaxed)))
+		own_wait(b);
+}
+
+static inline void own_leave(struct tbuf *b)
+{
+	if (LH_UNLIKELY(!asym)) {
+		buf_unlock(b);
+		return;
+	}
+	atomic_store_explicit(&b->in_use, 0, memory_order_release);
+}
+
+static void register_membarrier(void)
+{
+	asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
 static void release_buf(void *arg)
 {
 	struct tbuf *b = arg;
 	int busy = lh_preload_busy;
 
 	lh_preload_busy = 1;
-	buf_lock(b);
+	own_enter(b);
 	flush_locked(b);
 	b->owned = 0;
-	buf_unlock(b);
+	own_leave(b);
 	my_buf = NULL;
 	lh_preload_busy = busy;
 }
@@ -172,10 +241,25 @@ static __attribute__((noinline)) struct tbuf *get_buf(void)
 	return b;
 }
 
+/* Flush every buffer, the other threads' too; under state_lock. */
 static void flush_all(void)
 {
 	struct tbuf *b;
 
+	if (asym) {
+		for (b = all_bufs; b; b = b->next)
+			atomic_store(&b->steal, 1);
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
+			for (b = all_bufs; b; b = b->next) {
+				while (atomic_load_explicit(&b->in_use, memory_order_acquire))
+					sched_yield();
+				flush_locked(b);
+			}
+		}
+		for (b = all_bufs; b; b = b->next)
+			atomic_store_explicit(&b->steal, 0, memory_order_release);
+		return;
+	}
 	for (b = all_bufs; b; b = b->next) {
 		buf_lock(b);
 		flush_locked(b);
@@ -227,6 +311,7 @@ struct cache_slot {
 	atomic_uint_fast64_t hash; /* 0: empty; published last */
 	uint32_t id;
 	uint32_t depth;   /* frames, plus 1<<31 when truncated */
+	uint64_t first, last; /* innermost and outermost ip, checked with the hash */
 	uint64_t ips_off; /* index of the ips in the arena */
 };
 
@@ -271,13 +356,14 @@ static uint32_t trie_find_or_add(uint32_t parent, uint64_t ip)
 	return trie[i].id;
 }
 
-static uint64_t hash_stack(const uintptr_t *ips, uint32_t depth)
+/* The hash of a stack: lh_hash_ips() of its ips (folded in by the walk),
+ * mixed with the depth.  The fast path trusts 64 bits of hash plus depth,
+ * leaf and root, as the measurements in shared/reference/unwinding.md (g2)
+ * do: a false match needs two different stacks of one depth, leaf and root
+ * that collide in 64 bits. */
+static uint64_t hash_stack(uint64_t ips_hash, uint32_t depth)
 {
-	uint64_t h = depth * 0x9e3779b97f4a7c15ULL;
-
-	for (uint32_t i = 0; i < (depth & 0x7fffffff); i++)
-		h = mix(h ^ ips[i]) + i;
-	return h | 1;
+	return mix(ips_hash ^ depth * 0x9e3779b97f4a7c15ULL) | 1;
 }
 
 static __attribute__((noinline)) uint32_t stack_id_slow(const uintptr_t *ips, uint32_t depth, uint64_t h)
@@ -302,11 +388,15 @@ static __attribute__((noinline)) uint32_t stack_id_slow(const uintptr_t *ips, ui
 			break;
 		if (sh == h && s->depth == depth && !memcmp(arena + s->ips_off, ips, n * sizeof(*ips)))
 			goto out;
+		if (sh == h && s->depth == depth && n && s->first == ips[0] && s->last == ips[n - 1])
+			goto out; /* a 64-bit collision: the fast path would take it too */
 	}
 	if (cache_count < mask / 2 && arena_used + n <= ARENA_SIZE / sizeof(*arena)) {
 		memcpy(arena + arena_used, ips, n * sizeof(*ips));
 		s->id = id;
 		s->depth = depth;
+		s->first = n ? ips[0] : 0;
+		s->last = n ? ips[n - 1] : 0;
 		s->ips_off = arena_used;
 		arena_used += n;
 		cache_count++;
@@ -317,10 +407,10 @@ out:
 	return id;
 }
 
-static uint32_t stack_id(const uintptr_t *ips, uint32_t depth)
+static uint32_t stack_id(const uintptr_t *ips, uint32_t depth, uint64_t ips_hash)
 {
 	uint64_t mask = ((uint64_t)1 << CACHE_BITS) - 1;
-	uint64_t h = hash_stack(ips, depth);
+	uint64_t h = hash_stack(ips_hash, depth);
 	uint32_t n = depth & 0x7fffffff;
 
 	for (uint64_t i = h & mask;; i = (i + 1) & mask) {
@@ -329,7 +419,7 @@ static uint32_t stack_id(const uintptr_t *ips, uint32_t depth)
 
 		if (!sh)
 			break;
-		if (sh == h && s->depth == depth && !memcmp(arena + s->ips_off, ips, n * sizeof(*ips)))
+		if (sh == h && s->depth == depth && (!n || (s->first == ips[0] && s->last == ips[n - 1])))
 			return s->id;
 	}
 	return stack_id_slow(ips, depth, h);
@@ -339,12 +429,15 @@ static uint32_t capture(void)
 {
 	uintptr_t ips[LH_MAX_DEPTH + 1];
 	int max = lh_preload_conf.depth;
-	int n = lh_unwind(ips, max + 1);
+	uint64_t h;
+	int n = lh_unwind(ips, max + 1, &h);
 	uint32_t depth = (uint32_t)n;
 
-	if (n > max)
+	if (n > max) {
 		depth = (uint32_t)max | 1u << 31;
-	return stack_id(ips, depth);
+		h = lh_hash_ips(ips, max);
+	}
+	return stack_id(ips, depth, h);
 }
 
 /* ---- modules ---- */
@@ -412,7 +505,7 @@ static inline struct tbuf *lock_my_buf(void)
 
 	if (LH_UNLIKELY(!b) && !(b = get_buf()))
 		return NULL;
-	buf_lock(b);
+	own_enter(b);
 	if (LH_UNLIKELY(LHT_CHUNK_HEADER + b->len + REC_MAX > TBUF_SIZE))
 		flush_locked(b);
 	return b;
@@ -449,7 +542,7 @@ void lh_record_alloc(void *ptr, size_t size)
 	p = lht_put_varint(p, id);
 	p = put_ptr(b, p, ptr);
 	b->len = (uint32_t)(p - b->data - LHT_CHUNK_HEADER);
-	buf_unlock(b);
+	own_leave(b);
 }
 
 void lh_record_free(void *ptr)
@@ -464,7 +557,7 @@ void lh_record_free(void *ptr)
 	p = put_seq(b, p);
 	p = put_ptr(b, p, ptr);
 	b->len = (uint32_t)(p - b->data - LHT_CHUNK_HEADER);
-	buf_unlock(b);
+	own_leave(b);
 }
 
 void lh_record_realloc(void *old, void *ptr, size_t size)
@@ -483,7 +576,7 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 	p = put_ptr(b, p, ptr);
 	p = lht_put_varint(p, (uintptr_t)old);
 	b->len = (uint32_t)(p - b->data - LHT_CHUNK_HEADER);
-	buf_unlock(b);
+	own_leave(b);
 }
 
 /* ---- the timer thread: RSS samples and stale buffers ---- */
@@ -570,6 +663,8 @@ static int parse_conf(const char *s)
 			lh_preload_conf.follow_fork = atoi(s + 12);
 		else if (!strncmp(s, "keep_preload=", 13))
 			lh_preload_conf.keep_preload = atoi(s + 13);
+		else if (!strncmp(s, "check_unwind=", 13))
+			lh_preload_conf.check_unwind = atoi(s + 13);
 		s = strchr(s, ',');
 		if (s)
 			s++;
@@ -687,9 +782,9 @@ static void atfork_prepare(void)
 		return;
 	pthread_mutex_lock(&state_lock);
 	if (my_buf) {
-		buf_lock(my_buf);
+		own_enter(my_buf);
 		flush_locked(my_buf);
-		buf_unlock(my_buf);
+		own_leave(my_buf);
 	}
 }
 
@@ -713,8 +808,11 @@ static void atfork_child(void)
 	}
 	pthread_mutex_init(&state_lock, NULL);
 	/* the other threads' buffers hold the parent's events: never write them */
+	register_membarrier(); /* the registration belongs to the parent's mm */
 	for (b = all_bufs; b; b = b->next) {
 		atomic_store(&b->lock, 0);
+		atomic_store(&b->in_use, 0);
+		atomic_store(&b->steal, 0);
 		b->len = 0;
 		b->last_seq = 0;
 		b->last_ptr = 0;
@@ -734,19 +832,9 @@ static void atfork_child(void)
 	if (n > 4 && !strcmp(lh_preload_conf.out + n - 4, ".lht"))
 		n -= 4;
 	memcpy(path, lh_preload_conf.out, n);
-	{
-		char digits[16];
-		int d = 0;
-		unsigned pid = (unsigned)getpid();
-
-		do
-			digits[d++] = (char)('0' + pid % 10);
-		while ((pid /= 10));
-		path[n++] = '.';
-		while (d)
-			path[n++] = digits[--d];
-		memcpy(path + n, ".lht", 5);
-	}
+	path[n++] = '.';
+	n = (size_t)(put_dec(path + n, (uint64_t)getpid()) - path);
+	memcpy(path + n, ".lht", 5);
 	p = direct + LHT_CHUNK_HEADER;
 	*p++ = LHT_REC_CHILD;
 	p = lht_put_varint(p, (uint64_t)getpid());
@@ -799,6 +887,7 @@ void lh_record_start(void)
 	if (!lh_preload_conf.keep_preload)
 		drop_preload();
 	lh_unwind_init();
+	register_membarrier();
 	pthread_key_create(&buf_key, release_buf);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -830,5 +919,20 @@ void lh_record_finish(void)
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
 	direct_flush();
 	pthread_mutex_unlock(&state_lock);
+	if (lh_preload_conf.check_unwind) {
+		char msg[160], *q = msg;
+		uint64_t compared, differed, by_libunwind;
+
+		lh_unwind_check_counts(&compared, &differed, &by_libunwind);
+		memcpy(q, "libleakhunt: unwind check: ", 27);
+		q = put_dec(q + 27, compared);
+		memcpy(q, " stacks, ", 9);
+		q = put_dec(q + 9, differed);
+		memcpy(q, " differ from libunwind's, ", 26);
+		q = put_dec(q + 26, by_libunwind);
+		memcpy(q, " unwound by libunwind\n", 23);
+		q[23] = 0;
+		say(msg);
+	}
 	lh_preload_busy--;
 }

@@ -2,24 +2,37 @@
  * lh_unwind(): the program's return addresses at an allocation, innermost
  * first, behind one function (jemalloc's prof_sys.c backtrace switch).
  *
- * Two unwinders (costs measured in shared/reference/unwinding.md):
+ * Three unwinders (costs measured in shared/reference/unwinding.md):
  *   fp     follow the saved frame-pointer chain: about 1.7 ns a frame, but it
  *          stops (or, in code without frame pointers, goes astray) at the first
- *          frame that does not keep one.  Every step is bounds-checked against
- *          this thread's stack, so it never faults.
+ *          frame that does not keep one.
  *   dwarf  libunwind's unw_backtrace with a per-thread cache, as heaptrack:
  *          about 8 ns a frame and correct wherever CFI exists.
- * auto currently means dwarf: a mixed walk is only allowed to become the
- * default once a test proves its stacks equal to libunwind's.
+ *   auto   (default) the same stacks as dwarf at close to fp's speed: each
+ *          return address is looked up in a lock-free table of frame rules
+ *          (cfi.c reads the rule from .eh_frame once per call site), and the
+ *          rule says where the caller's frame is, whether or not the code keeps
+ *          a frame pointer: glibc, -fomit-frame-pointer code and realigned
+ *          frames all take one table hit and two loads.  Code without any
+ *          unwind information (JIT code) is walked by its frame pointer, as
+ *          libunwind guesses too.  A frame with a shape the rules do not cover
+ *          (signal frames, CFI expressions) hands the whole stack to libunwind.
+ *          test/cli/record.sh proves the stacks equal to libunwind's on every
+ *          allocation of mixed programs (LEAKHUNT_RECORD check_unwind=1).
  *
- * Our own frames (the hook, the recorder) are cut off by address range, not by
- * counting, so inlining decisions of the compiler cannot shift the stacks.
+ * Every memory read of a walk is bounds-checked against this thread's stack,
+ * so a walk never faults.  Our own frames (the hook, the recorder) are cut
+ * off by address range, not by counting, so inlining decisions of the
+ * compiler cannot shift the stacks.
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
 
 #include "native/lht.h"
 #include "native/preload/preload.h"
@@ -44,13 +57,6 @@ static int find_own(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
-void lh_unwind_init(void)
-{
-	dl_iterate_phdr(find_own, (void *)(uintptr_t)lh_unwind_init);
-	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-	unw_set_cache_size(unw_local_addr_space, 1024, 0);
-}
-
 int lh_unwind_is_own(uintptr_t ip)
 {
 	return ip >= own_lo && ip < own_hi;
@@ -73,9 +79,128 @@ static __attribute__((noinline)) void learn_stack(void)
 	pthread_attr_destroy(&attr);
 }
 
-static int unwind_fp(uintptr_t *ips, int max)
+/* ---- the frame-rule tables ---- */
+
+/* The hot table holds the common rules (CFA = rsp or rbp + 8k, the caller's
+ * rbp unchanged or in one of the 7 slots below the CFA) in one 64-bit word
+ * per return address: ip << 16 | rule, so a slot is read and published with
+ * one atomic access.  Slots are indexed by ip / 16, not by a hash: the return
+ * addresses of one stack sit close together in .text, so several share a
+ * cache line, and the walk stays fast under a program that thrashes the
+ * caches between allocations (measured: a hashed 16-byte table was a third of
+ * the whole tracer's time on churn).  Every other rule (big frames, realigned
+ * frames, code without CFI, the outermost frame, fallbacks) goes to the wide
+ * table, whose slots publish the rule before the key with release order.
+ * Unloading an object swaps in empty tables (the old ones stay mapped: a
+ * reader may still be in them, and dlclose is rare). */
+#define HOT_BITS 14
+#define WIDE_BITS 12
+#define PROBES 32
+#define HOT_WIDE 0 /* rule field of a hot word whose rule is in the wide table */
+#define FP_FRAME (1 | 1 << 1 | 2 << 2 | 2 << 5) /* CFA = rbp + 16, rbp saved at CFA - 16 */
+
+struct wide_slot {
+	atomic_uintptr_t ra; /* 0: empty */
+	uint32_t rule;
+};
+
+struct rule_tables {
+	_Atomic uint64_t hot[1 << HOT_BITS];
+	struct wide_slot wide[1 << WIDE_BITS];
+};
+
+static struct rule_tables *_Atomic tables;
+static atomic_flag tables_lock = ATOMIC_FLAG_INIT;
+
+/* hot rule bits: [0] valid, [1] CFA from rbp, [2..4] rbp slot, [5..15] CFA offset / 8 */
+static uint32_t hot_rule(uint32_t rule)
+{
+	uint32_t kind = LH_CFI_KIND(rule), off = LH_CFI_OFF(rule), slot = LH_CFI_RBP_SLOT(rule);
+
+	if (kind > LH_CFI_RBP || (off & 7) || !off || off / 8 > 0x7ff || slot > 7)
+		return HOT_WIDE;
+	return 1 | kind << 1 | slot << 2 | (off / 8) << 5;
+}
+
+static __attribute__((noinline)) uint32_t rule_miss(struct rule_tables *t, uintptr_t ra)
+{
+	uint32_t rule = lh_cfi_lookup(ra), hot = hot_rule(rule);
+	size_t i;
+
+	/* never wait: a thread that holds the lock may have been forked away */
+	if (!t || atomic_flag_test_and_set_explicit(&tables_lock, memory_order_acquire))
+		return rule;
+	if (hot == HOT_WIDE) {
+		i = (size_t)((ra * 0x9e3779b97f4a7c15ULL) >> (64 - WIDE_BITS));
+		for (int k = 0; k < PROBES; k++, i = (i + 1) & ((1u << WIDE_BITS) - 1)) {
+			uintptr_t have = atomic_load_explicit(&t->wide[i].ra, memory_order_relaxed);
+
+			if (have == ra)
+				break;
+			if (!have) {
+				t->wide[i].rule = rule;
+				atomic_store_explicit(&t->wide[i].ra, ra, memory_order_release);
+				break;
+			}
+		}
+		hot = 1; /* valid, but offset 0: look in the wide table */
+	}
+	if (ra >> 47 == 0) {
+		i = (ra >> 4) & ((1u << HOT_BITS) - 1);
+		for (int k = 0; k < PROBES; k++, i = (i + 1) & ((1u << HOT_BITS) - 1)) {
+			uint64_t have = atomic_load_explicit(&t->hot[i], memory_order_relaxed);
+
+			if (have >> 16 == ra)
+				break;
+			if (!have) {
+				atomic_store_explicit(&t->hot[i], (uint64_t)ra << 16 | hot, memory_order_relaxed);
+				break;
+			}
+		}
+	}
+	atomic_flag_clear_explicit(&tables_lock, memory_order_release);
+	return rule;
+}
+
+static __attribute__((noinline)) uint32_t wide_rule(struct rule_tables *t, uintptr_t ra)
+{
+	size_t i = (size_t)((ra * 0x9e3779b97f4a7c15ULL) >> (64 - WIDE_BITS));
+
+	for (int k = 0; k < PROBES; k++, i = (i + 1) & ((1u << WIDE_BITS) - 1)) {
+		uintptr_t have = atomic_load_explicit(&t->wide[i].ra, memory_order_acquire);
+
+		if (have == ra)
+			return t->wide[i].rule;
+		if (!have)
+			break;
+	}
+	return rule_miss(t, ra);
+}
+
+void lh_unwind_forget(void)
+{
+	void *p = mmap(NULL, sizeof(struct rule_tables), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p != MAP_FAILED)
+		atomic_store_explicit(&tables, p, memory_order_release);
+}
+
+void lh_unwind_init(void)
+{
+	dl_iterate_phdr(find_own, (void *)(uintptr_t)lh_unwind_init);
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	unw_set_cache_size(unw_local_addr_space, 1024, 0);
+	if (!atomic_load(&tables))
+		lh_unwind_forget();
+}
+
+/* ---- the walks ---- */
+
+static int unwind_fp(uintptr_t *ips, int max, uint64_t *hash)
 {
 	uintptr_t *fp = __builtin_frame_address(0);
+	uint64_t h = 0;
 	int n = 0;
 
 	if (LH_UNLIKELY(!stack_hi))
@@ -88,13 +213,16 @@ static int unwind_fp(uintptr_t *ips, int max)
 		ip = fp[1];
 		if (ip < 4096)
 			break;
-		if (!lh_unwind_is_own(ip))
+		if (!lh_unwind_is_own(ip)) {
 			ips[n++] = ip;
+			h = lh_hash_step(h, ip);
+		}
 		up = (uintptr_t *)fp[0];
 		if (up <= fp)
 			break;
 		fp = up;
 	}
+	*hash = h;
 	return n;
 }
 
@@ -113,9 +241,190 @@ static int unwind_dwarf(uintptr_t *ips, int max)
 	return n;
 }
 
-int lh_unwind(uintptr_t *ips, int max)
+/* A frame whose rule is not in the hot table: the wide rule kinds.  Returns
+ * 1 with the next state, 0 at the end of the stack, -1 for libunwind. */
+static __attribute__((noinline)) int step_wide(struct rule_tables *t, uintptr_t *ip, uintptr_t *sp,
+					       uintptr_t *bp, uintptr_t lo, uintptr_t hi)
 {
-	if (lh_preload_conf.unwind == LHT_UNWIND_FP)
-		return unwind_fp(ips, max);
-	return unwind_dwarf(ips, max);
+	uint32_t rule = t ? wide_rule(t, *ip) : rule_miss(t, *ip), slot = LH_CFI_RBP_SLOT(rule);
+	uintptr_t cfa, at;
+
+	switch (LH_CFI_KIND(rule)) {
+	case LH_CFI_RSP:
+		cfa = *sp + LH_CFI_OFF(rule);
+		break;
+	case LH_CFI_RBP:
+		cfa = *bp + LH_CFI_OFF(rule);
+		break;
+	case LH_CFI_DEREF_RBP:
+		at = *bp + (uintptr_t)(intptr_t)(int16_t)LH_CFI_OFF(rule);
+		if (at < lo || at + 8 > hi || (at & 7))
+			return -1;
+		cfa = *(uintptr_t *)at;
+		at = *bp + (uintptr_t)(8 * ((intptr_t)slot - 2048));
+		if (at < lo || at + 8 > hi || cfa < lo + 8 || cfa > hi || (cfa & 7) || cfa < *sp + 8)
+			return -1;
+		*bp = *(uintptr_t *)at;
+		*ip = ((uintptr_t *)cfa)[-1];
+		*sp = cfa;
+		return 1;
+	case LH_CFI_NONE:
+		/* no unwind information: trust the frame pointer, or stop */
+		if (*bp < *sp || *bp < lo || *bp + 16 > hi || (*bp & 7))
+			return 0;
+		cfa = *bp + 16;
+		slot = 2;
+		break;
+	case LH_CFI_END:
+		return 0;
+	default:
+		return -1;
+	}
+	if (cfa < lo + 8 || cfa > hi || (cfa & 7) || cfa < *sp + 8)
+		return -1;
+	if (slot) {
+		at = cfa - 8 * (uintptr_t)slot;
+		if (at < lo)
+			return -1;
+		*bp = *(uintptr_t *)at;
+	}
+	*ip = ((uintptr_t *)cfa)[-1];
+	*sp = cfa;
+	return 1;
+}
+
+/* The rule walk; -1 when a frame needs libunwind.  The state starts at our
+ * own caller, read from this function's frame (the library keeps frame
+ * pointers); our frames are then walked like any other and left out. */
+static __attribute__((noinline)) int unwind_rules(uintptr_t *ips, int max, uint64_t *hash)
+{
+	struct rule_tables *t = atomic_load_explicit(&tables, memory_order_acquire);
+	uintptr_t *fp = __builtin_frame_address(0);
+	uintptr_t ip = fp[1], sp = (uintptr_t)(fp + 2), bp = fp[0], lo, hi;
+	uint64_t h = 0;
+	int n = 0;
+
+	if (LH_UNLIKELY(!stack_hi))
+		learn_stack();
+	lo = stack_lo;
+	hi = stack_hi;
+	*hash = 0;
+	while (n < max) {
+		uint64_t word = 0;
+		uintptr_t cfa;
+		uint32_t r;
+
+		if (ip < 4096)
+			break;
+		if (LH_LIKELY(ip < own_lo || ip >= own_hi)) {
+			ips[n++] = ip;
+			h = lh_hash_step(h, ip);
+		}
+		if (LH_LIKELY(t)) {
+			size_t i = (ip >> 4) & ((1u << HOT_BITS) - 1);
+
+			for (int k = 0; k < PROBES; k++, i = (i + 1) & ((1u << HOT_BITS) - 1)) {
+				word = atomic_load_explicit(&t->hot[i], memory_order_relaxed);
+				if (word >> 16 == ip || !word)
+					break;
+			}
+		}
+		r = (uint32_t)word & 0xffff;
+		if (LH_UNLIKELY(word >> 16 != ip || !(r >> 5))) {
+			int rc;
+
+			if (word >> 16 != ip && !(r = hot_rule(rule_miss(t, ip)) & 0xffff) >> 5) {
+				/* fall through to the wide step below */
+			} else if (word >> 16 != ip) {
+				goto hot;
+			}
+			{
+				/* copies, so that the hot loop keeps its state in registers */
+				uintptr_t wip = ip, wsp = sp, wbp = bp;
+
+				rc = step_wide(t, &wip, &wsp, &wbp, lo, hi);
+				ip = wip;
+				sp = wsp;
+				bp = wbp;
+			}
+			if (rc < 0)
+				return -1;
+			if (rc == 0)
+				break;
+			continue;
+		}
+hot:
+		if (r == FP_FRAME) {
+			/* a frame that keeps its frame pointer: a branch, not a
+			 * select, so that the CPU follows the rbp chain without
+			 * waiting for the table (fp code unwinds at fp speed) */
+			cfa = bp + 16;
+			if (LH_UNLIKELY(cfa > hi || (cfa & 7) || cfa < sp + 8))
+				return -1;
+			ip = ((uintptr_t *)bp)[1];
+			bp = ((uintptr_t *)bp)[0];
+			sp = cfa;
+			continue;
+		}
+		cfa = (r & 2 ? bp : sp) + (r >> 5) * 8;
+		if (LH_UNLIKELY(cfa > hi || (cfa & 7) || cfa < sp + 8))
+			return -1;
+		ip = ((uintptr_t *)cfa)[-1];
+		if (r & 0x1c)
+			bp = ((uintptr_t *)cfa)[-(int)((r >> 2) & 7)];
+		sp = cfa;
+	}
+	*hash = h;
+	return n;
+}
+
+static atomic_uint_fast64_t checked, differed, fell_back;
+
+void lh_unwind_check_counts(uint64_t *compared, uint64_t *diff, uint64_t *by_libunwind)
+{
+	*compared = atomic_load(&checked);
+	*diff = atomic_load(&differed);
+	*by_libunwind = atomic_load(&fell_back);
+}
+
+static __attribute__((noinline)) int unwind_auto(uintptr_t *ips, int max, uint64_t *hash)
+{
+	int n = unwind_rules(ips, max, hash);
+
+	if (LH_UNLIKELY(n < 0)) {
+		if (lh_preload_conf.check_unwind)
+			atomic_fetch_add(&fell_back, 1);
+		n = unwind_dwarf(ips, max);
+		*hash = lh_hash_ips(ips, n);
+	}
+	return n;
+}
+
+static __attribute__((noinline)) int unwind_checked(uintptr_t *ips, int max, uint64_t *hash)
+{
+	uintptr_t ref[LH_MAX_DEPTH + 1];
+	int n = unwind_auto(ips, max, hash), m = unwind_dwarf(ref, max);
+
+	atomic_fetch_add(&checked, 1);
+	if (n != m || memcmp(ips, ref, (size_t)n * sizeof(*ips)))
+		atomic_fetch_add(&differed, 1);
+	return n;
+}
+
+int lh_unwind(uintptr_t *ips, int max, uint64_t *hash)
+{
+	int n;
+
+	switch (lh_preload_conf.unwind) {
+	case LHT_UNWIND_FP:
+		return unwind_fp(ips, max, hash);
+	case LHT_UNWIND_DWARF:
+		n = unwind_dwarf(ips, max);
+		*hash = lh_hash_ips(ips, n);
+		return n;
+	default:
+		if (LH_UNLIKELY(lh_preload_conf.check_unwind))
+			return unwind_checked(ips, max, hash);
+		return unwind_auto(ips, max, hash);
+	}
 }
