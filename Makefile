@@ -6,6 +6,7 @@
 #                             the same under sanitizers (separate build directory)
 #   make fuzz                 build libFuzzer targets (clang) and run each briefly
 #   make bench                benchmarks against the anchors; writes docs/benchmarks.md
+#   make bench-native         leakhunt record vs heaptrack (bench/record.sh)
 #   make demo                 run the bundled leaky Node program and analyze it
 #   DEVELOPER=1               -Werror and a strict warning list (git's config.mak.dev)
 #
@@ -98,11 +99,15 @@ fuzz: $(FUZZ_BIN)
 bench: $(BUILD)/leakhunt
 	bash bench/run.sh
 
+# leakhunt record against heaptrack on allocation-heavy C programs (bench/record.sh)
+bench-native: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
+	LEAKHUNT=$(BUILD)/leakhunt bash bench/record.sh
+
 demo: $(BUILD)/leakhunt
 	bash demo/run.sh
 
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all test check test-all fuzz fuzz-build bench demo clean
+.PHONY: all test check test-all fuzz fuzz-build bench bench-native demo clean
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -1,0 +1,120 @@
+#!/bin/bash
+# bench/record.sh: the cost of recording, `leakhunt record` against `heaptrack`
+# on allocation-heavy programs, each run natively, under leakhunt and under
+# heaptrack in the same run (interleaved); writes the "leakhunt record"
+# section of docs/benchmarks.md (between its markers; the rest of the file is
+# left alone).
+#
+#   make bench-native      or      bash bench/record.sh
+#
+# Program: test/programs/churn.c, malloc/free pairs through 8 call paths 10 to
+# 31 frames deep (heaptrack's anchor benchmark in shared/reference/heaptrack.md),
+# on 1 and on 4 threads, built with -fomit-frame-pointer (gcc's default at -O2)
+# and with -fno-omit-frame-pointer.  Debian's glibc keeps no frame pointers in
+# either build.
+#
+# Environment:
+#   BENCH_RUNS=3          interleaved rounds; medians are reported
+#   BENCH_PAIRS=8000000   malloc/free pairs per run
+#   BENCH_DOC=FILE        where the section goes (default docs/benchmarks.md)
+#   LEAKHUNT=PATH         the binary (default build/leakhunt; libleakhunt.so next to it)
+#
+# Wall and CPU (user+sys) times come from /usr/bin/time.  leakhunt's time
+# includes symbolizing at the end, heaptrack's its interpreter and zstd (both
+# are what a user waits for).  Every traced run's output must equal the native
+# run's, and both traces are checked for the number of allocation calls.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out/record
+RUNS=${BENCH_RUNS:-3}
+PAIRS=${BENCH_PAIRS:-8000000}
+DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
+SRC_LH=${LEAKHUNT:-$ROOT/build/leakhunt}
+say() { echo "bench/record: $*" >&2; }
+command -v heaptrack >/dev/null || { say "heaptrack is not installed"; exit 1; }
+[ -x "$SRC_LH" ] && [ -f "$(dirname "$SRC_LH")/libleakhunt.so" ] || { say "no $SRC_LH or libleakhunt.so: run make first"; exit 1; }
+rm -rf "$OUT"
+mkdir -p "$OUT"
+# a private copy: the build tree is shared and may be rebuilt during the run
+cp "$SRC_LH" "$(dirname "$SRC_LH")/libleakhunt.so" "$OUT/"
+LEAKHUNT=$OUT/leakhunt
+cc -O2 -g -pthread -fomit-frame-pointer -o "$OUT/churn" "$ROOT/test/programs/churn.c" &&
+	cc -O2 -g -pthread -fno-omit-frame-pointer -o "$OUT/churn_fp" "$ROOT/test/programs/churn.c" || exit 1
+
+# run NAME CMD...: one timed run; appends "wall cpu" to $OUT/NAME.times
+run() {
+	local name=$1; shift
+	/usr/bin/time -f '%e %U %S' -o "$OUT/$name.t" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" ||
+		say "$name failed: $(tail -2 "$OUT/$name.err")"
+	awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$OUT/$name.t" >>"$OUT/$name.times"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "nan" }'; }
+wall() { cut -d' ' -f1 "$OUT/$1.times" | median; }
+cpu() { cut -d' ' -f2 "$OUT/$1.times" | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+mb() { awk -v b="$(stat -c %s "$1" 2>/dev/null || echo 0)" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
+
+CASES="churn:1 churn:4 churn_fp:1 churn_fp:4"
+for r in $(seq "$RUNS"); do
+	for c in $CASES; do
+		prog=${c%:*} th=${c#*:} key="${c%:*}-${c#*:}"
+		say "round $r/$RUNS: $prog $PAIRS pairs on $th threads"
+		run "$key-native" "$OUT/$prog" "$PAIRS" "$th"
+		rm -f "$OUT/$key.lht"
+		run "$key-leakhunt" "$LEAKHUNT" record -o "$OUT/$key.lht" -- "$OUT/$prog" "$PAIRS" "$th"
+		rm -f "$OUT/$key.zst"
+		run "$key-heaptrack" heaptrack -o "$OUT/$key" "$OUT/$prog" "$PAIRS" "$th"
+		for t in leakhunt heaptrack; do
+			cmp -s <(tail -1 "$OUT/$key-native.out") <(grep pairs "$OUT/$key-$t.out" | tail -1) ||
+				say "$key under $t printed something else than natively"
+		done
+	done
+done
+
+# allocation calls in each trace of the last round, as a check that both saw everything
+lh_calls() { "$LEAKHUNT" report --json "$OUT/$1.lht" 2>/dev/null | grep -o '"calls":[0-9]*' | head -1 | cut -d: -f2; }
+ht_calls() { grep -h -o '^[[:space:]]*allocations:[[:space:]]*[0-9]*' "$OUT/$1-heaptrack.out" "$OUT/$1-heaptrack.err" | awk '{ print $NF }' | head -1; }
+
+SECTION=$OUT/section.md
+{
+	echo "<!-- leakhunt-record:begin (bench/record.sh writes this section) -->"
+	echo "## leakhunt record vs heaptrack"
+	echo
+	echo "Written by \`bash bench/record.sh\` (\`make bench-native\`) on $(date -u +%F) ($(nproc) CPUs, shared;"
+	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
+	echo "Program: \`test/programs/churn.c\`, $PAIRS malloc/free pairs through 8 call paths 10 to 31 frames deep,"
+	echo "on 1 and 4 threads, built \`-O2\` without (\`churn\`) and with (\`churn_fp\`) frame pointers; glibc has none"
+	echo "in either.  Native, \`leakhunt record\` (default \`--unwind auto\`: complete stacks, \`main\` included) and"
+	echo "\`heaptrack\` 1.4 run interleaved, $RUNS rounds; medians of wall and CPU (user+sys) seconds.  Times include"
+	echo "what the user waits for: leakhunt's symbolization at the end, heaptrack's interpreter and zstd."
+	echo
+	echo "| program | threads | native wall / CPU | leakhunt wall / CPU | heaptrack wall / CPU | leakhunt vs native (wall, CPU) | heaptrack vs native (wall, CPU) | leakhunt's share of heaptrack's slowdown | trace lht / zst | calls lht / heaptrack |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	for c in $CASES; do
+		prog=${c%:*} th=${c#*:} key="${c%:*}-${c#*:}"
+		nw=$(wall "$key-native") nc=$(cpu "$key-native")
+		lw=$(wall "$key-leakhunt") lc=$(cpu "$key-leakhunt")
+		hw=$(wall "$key-heaptrack") hc=$(cpu "$key-heaptrack")
+		share=$(awk -v l="$lw" -v h="$hw" -v n="$nw" 'BEGIN { if (h > n) printf "%.2f", (l - n) / (h - n); else print "-" }')
+		echo "| $prog | $th | $nw / $nc s | $lw / $lc s | $hw / $hc s | $(ratio "$lw" "$nw"), $(ratio "$lc" "$nc") | $(ratio "$hw" "$nw"), $(ratio "$hc" "$nc") | $share | $(mb "$OUT/$key.lht") / $(mb "$OUT/$key.zst") | $(lh_calls "$key") / $(ht_calls "$key") |"
+	done
+	echo
+	echo "\"Share of heaptrack's slowdown\" is (leakhunt - native) / (heaptrack - native) in wall time; the issue's"
+	echo "target is at most 1/3.  heaptrack counts one call more than the program makes: libstdc++'s 72,704-B"
+	echo "emergency pool, allocated because its preload links libstdc++ into this C program."
+	echo "<!-- leakhunt-record:end -->"
+} >"$SECTION"
+
+# replace our section, or append it
+touch "$DOC"
+if grep -q '<!-- leakhunt-record:begin' "$DOC"; then
+	awk -v f="$SECTION" '
+		/<!-- leakhunt-record:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
+		/<!-- leakhunt-record:end/ { skip = 0; next }
+		!skip' "$DOC" >"$DOC.new" && mv "$DOC.new" "$DOC"
+else
+	{ echo; cat "$SECTION"; } >>"$DOC"
+fi
+say "wrote the leakhunt record section of $DOC"
+cat "$SECTION" >&2
