@@ -198,9 +198,7 @@ int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, u
 	free_analysis(s->analysis);
 	s->analysis = lh_xcalloc(1, sizeof(*s->analysis));
 	if (flags & LH_ANALYZE_PROGRESS)
-		p = lh_progress_start("retainers", 5);
-	lh_snapshot_build_retainers(s);
-	lh_progress_phase(p, "DOM state and flags", 5);
+		p = lh_progress_start("DOM state and flags", 5);
 	lh_progress_update(p, 1);
 	propagate_dom_state(s);
 	calculate_flags(s);
@@ -240,6 +238,14 @@ void lh_snapshot_statistics(const struct lh_snapshot *s, struct lh_statistics *s
 {
 	const uint32_t *self = s->self_size ? s->self_size : s->node_self_size;
 	uint64_t native = s->extra_native_bytes;
+	uint8_t *indeg = NULL; /* edges into each node, saturated at 2 (without retainers) */
+
+	if (!s->first_retainer) {
+		indeg = lh_xcalloc(s->node_count ? s->node_count : 1, 1);
+		for (uint32_t e = 0; e < s->edge_count; e++)
+			if (indeg[s->edge_to[e]] < 2)
+				indeg[s->edge_to[e]]++;
+	}
 
 	memset(st, 0, sizeof(*st));
 	st->total = (s->retained_size ? s->retained_size[s->root] : 0) + s->extra_native_bytes;
@@ -268,8 +274,8 @@ void lh_snapshot_statistics(const struct lh_snapshot *s, struct lh_statistics *s
 				if (s->edge_type[e] != LH_EDGE_INTERNAL ||
 				    strcmp(lh_snapshot_str(s, s->edge_name[e]), "elements"))
 					continue;
-				if (s->first_retainer &&
-				    s->first_retainer[to + 1] - s->first_retainer[to] == 1)
+				if (indeg ? indeg[to] == 1 :
+					    s->first_retainer[to + 1] - s->first_retainer[to] == 1)
 					size += self[to];
 				break;
 			}
@@ -277,6 +283,7 @@ void lh_snapshot_statistics(const struct lh_snapshot *s, struct lh_statistics *s
 		}
 	}
 	(void)native;
+	free(indeg);
 	st->other = st->total - st->code - st->strings - st->js_arrays - st->typed_arrays - st->system;
 }
 

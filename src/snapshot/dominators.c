@@ -21,8 +21,9 @@
  * order.
  *
  * Arrays are 1-based vertex numbers (ordinal + 1, 0 = none), as in the paper.
- * The edge iterator of the DFS doubles as the path-compression stack, which
- * is only needed after the DFS ends.
+ * To save memory, the edge iterator of the DFS doubles as the path-compression
+ * stack (needed only after the DFS), and each parent[w] slot becomes w's
+ * bucket link once w's turn in the main loop has read it.
  */
 #include "analysis.h"
 #include "analyze.h"
@@ -71,11 +72,45 @@ uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_e
 struct lt {
 	const struct lh_snapshot *s;
 	uint64_t *ess;
-	uint32_t *parent, *ancestor, *vertex, *label, *semi, *dom;
-	uint32_t *next_edge;  /* DFS: next edge to look at, by ordinal; later: compression stack */
-	uint32_t *bucket, *bucket_next; /* bucket lists: head by vertex, next by vertex */
-	uint32_t n;           /* vertices numbered so far */
+	uint32_t *first_pred;  /* essential retainers of ordinal o: pred[first_pred[o] .. first_pred[o+1]) */
+	uint32_t *pred;        /* their source ordinals */
+	uint32_t *parent;      /* DFS parent; once w's turn in the main loop has read it, bucket link */
+	uint32_t *ancestor, *vertex, *label, *semi, *dom;
+	uint32_t *next_edge;   /* DFS: next edge to look at, by ordinal; later: compression stack */
+	uint32_t *bucket;      /* head of each vertex's bucket, 0 = empty */
+	uint32_t n;            /* vertices numbered so far */
 };
+
+/*
+ * Predecessors through essential edges only, in CSR form: the main loop
+ * needs nothing else, and this takes about half the memory of the full
+ * retainer index (which analyze therefore never builds).
+ */
+static void build_preds(struct lt *t)
+{
+	const struct lh_snapshot *s = t->s;
+	uint32_t n = s->node_count, total = 0;
+
+	t->first_pred = lh_xcalloc((size_t)n + 1, sizeof(uint32_t));
+	for (uint32_t e = 0; e < s->edge_count; e++)
+		if (bit(t->ess, e))
+			t->first_pred[s->edge_to[e]]++;
+	for (uint32_t i = 0; i <= n; i++) {
+		uint32_t c = i < n ? t->first_pred[i] : 0;
+
+		t->first_pred[i] = total;
+		total += c;
+	}
+	t->pred = lh_xmalloc(lh_st_mult(total ? total : 1, sizeof(uint32_t)));
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t e = s->first_edge[i]; e < s->first_edge[i + 1]; e++)
+			if (bit(t->ess, e))
+				t->pred[t->first_pred[s->edge_to[e]]++] = i;
+	/* each first_pred[o] now holds the end of o's slice: shift back */
+	for (uint32_t i = n; i > 0; i--)
+		t->first_pred[i] = t->first_pred[i - 1];
+	t->first_pred[0] = 0;
+}
 
 /* DevTools' iterative DFS: re-scans from next_edge after coming back to a node. */
 static void dfs(struct lt *t, uint32_t root)
@@ -133,24 +168,13 @@ static inline uint32_t eval(struct lt *t, uint32_t v)
 	return t->label[v];
 }
 
-static int only_weak_retainers(const struct lt *t, uint32_t ordinal)
-{
-	const struct lh_snapshot *s = t->s;
-
-	for (uint32_t k = s->first_retainer[ordinal]; k < s->first_retainer[ordinal + 1]; k++)
-		if (bit(t->ess, s->retainer_edge[k]))
-			return 0;
-	return 1;
-}
-
 void lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential)
 {
 	uint32_t nodes = s->node_count, len = nodes + 1, r = s->root + 1, i, v;
 	size_t bytes = lh_st_mult(len, sizeof(uint32_t));
-	struct lt t = { .s = s };
+	struct lt t = { .s = s, .ess = essential };
 
-	lh_snapshot_build_retainers(s);
-	t.ess = essential;
+	build_preds(&t);
 	t.parent = lh_xcalloc(len, sizeof(uint32_t));
 	t.vertex = lh_xcalloc(len, sizeof(uint32_t));
 	t.label = lh_xcalloc(len, sizeof(uint32_t));
@@ -158,9 +182,10 @@ void lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential)
 	t.next_edge = lh_xmalloc(bytes);
 
 	dfs(&t, r);
+	/* nodes whose retainers are all non-essential: a DFS each, under the root */
 	if (t.n < nodes) {
 		for (v = 1; v <= nodes; v++) {
-			if (!t.semi[v] && only_weak_retainers(&t, v - 1)) {
+			if (!t.semi[v] && t.first_pred[v - 1] == t.first_pred[v]) {
 				t.parent[v] = r;
 				dfs(&t, v);
 			}
@@ -175,45 +200,42 @@ void lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential)
 			}
 		}
 	}
+	free(t.ess);
 
 	t.ancestor = lh_xcalloc(len, sizeof(uint32_t));
 	t.dom = lh_xcalloc(len, sizeof(uint32_t));
 	t.bucket = lh_xcalloc(len, sizeof(uint32_t));
-	t.bucket_next = lh_xmalloc(bytes);
 	for (i = t.n; i >= 2; i--) {
 		uint32_t w = t.vertex[i], wo = w - 1, p = t.parent[w], x, next;
-		int orphan = 1;
+		uint32_t from = t.first_pred[wo], to = t.first_pred[wo + 1];
 
-		for (uint32_t k = s->first_retainer[wo]; k < s->first_retainer[wo + 1]; k++) {
-			uint32_t u;
+		for (uint32_t k = from; k < to; k++) {
+			uint32_t u = eval(&t, t.pred[k] + 1);
 
-			if (!bit(t.ess, s->retainer_edge[k]))
-				continue;
-			orphan = 0;
-			u = eval(&t, s->retainer_node[k] + 1);
 			if (t.semi[u] < t.semi[w])
 				t.semi[w] = t.semi[u];
 		}
-		if (orphan)
+		/* no essential retainer: treated as retained by the root alone */
+		if (from == to)
 			t.semi[w] = t.semi[r];
 		x = t.vertex[t.semi[w]];
-		t.bucket_next[w] = t.bucket[x];
+		t.parent[w] = t.bucket[x]; /* parent[w] is read: its slot links the bucket now */
 		t.bucket[x] = w;
 		t.ancestor[w] = p; /* link */
 		/* the order within a bucket does not matter: eval is a path minimum */
 		for (x = t.bucket[p]; x; x = next) {
 			uint32_t u = eval(&t, x);
 
-			next = t.bucket_next[x];
+			next = t.parent[x];
 			t.dom[x] = t.semi[u] < t.semi[x] ? u : p;
 		}
 		t.bucket[p] = 0;
 	}
-	free(t.ess);
+	free(t.first_pred);
+	free(t.pred);
 	free(t.ancestor);
 	free(t.label);
 	free(t.bucket);
-	free(t.bucket_next);
 	free(t.next_edge);
 	free(t.parent);
 
