@@ -14,6 +14,7 @@
 #define LH_SNAPSHOT_ANALYSIS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "snapshot.h"
 
@@ -42,11 +43,38 @@ struct lh_interface {
 	uint32_t prop_count;
 };
 
+/* Strings the passes compare names with, looked up once (V8's strings are unique). */
+enum lh_known_string {
+	LH_STR_OBJECT,               /* "Object" */
+	LH_STR_ARRAY,                /* "Array" */
+	LH_STR_ELEMENTS,             /* "elements" */
+	LH_STR_PROTO,                /* "__proto__" */
+	LH_STR_SLOPPY_FUNCTION_MAP,  /* "sloppy_function_map" */
+	LH_STR_NATIVE_CONTEXT,       /* "system / NativeContext" */
+	LH_STR_MAP_DESCRIPTORS,      /* "(map descriptors)" */
+	LH_STR_EXTERNAL_STRING_DATA, /* "system / ExternalStringData" */
+	LH_STR_ARRAY_BUFFER_DATA,    /* "system / JSArrayBufferData" */
+	LH_STR_DOM_TREES,            /* "(Document DOM trees)" */
+	LH_STR__COUNT
+};
+
 /* What lh_snapshot_analyze() keeps in s->analysis. */
 struct lh_analysis {
 	struct lh_interface *interfaces; /* this snapshot's own inferred definitions */
 	uint32_t interface_count;
+	uint32_t known[LH_STR__COUNT];   /* string index, UINT32_MAX if absent */
+	int have_known;                  /* known[] filled */
 };
+
+extern const char *const lh_known_strings[LH_STR__COUNT];
+
+/* Is string str the known string k?  Works before known[] is filled, by text. */
+static inline int lh_analysis_is(const struct lh_snapshot *s, uint32_t str, enum lh_known_string k)
+{
+	if (s->analysis && s->analysis->have_known)
+		return str == s->analysis->known[k];
+	return !strcmp(lh_snapshot_str(s, str), lh_known_strings[k]);
+}
 
 /* Does node i carry DevTools' "Detached " prefix (propagateDOMState renamed it)? */
 static inline int lh_analysis_renamed(const struct lh_snapshot *s, uint32_t i)
@@ -62,8 +90,14 @@ int lh_analysis_has_user_roots(const struct lh_snapshot *s);
 void lh_shallow_compute(struct lh_snapshot *s);
 /* Bitmap of the edges the dominator tree uses; parses every internal edge name into eph. */
 uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_ephemerons *eph);
-/* Dominators and retained sizes; frees essential.  Reads no ephemeron state. */
-void lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential);
+/*
+ * The dominator tree into s->dominator; frees essential.  Reads neither
+ * ephemeron state nor self sizes, so it can run beside the other passes.
+ * Returns the DFS order (order[1..node_count] = ordinal + 1) for
+ * lh_dominators_retained(), which adds up self_size and frees it.
+ */
+uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential);
+void lh_dominators_retained(struct lh_snapshot *s, uint32_t *order);
 /* Distances; eph must already hold every internal edge name (read only here). */
 void lh_distance_compute(struct lh_snapshot *s, struct lh_ephemerons *eph);
 /*

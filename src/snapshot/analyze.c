@@ -12,11 +12,34 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "analysis.h"
 #include "base/alloc.h"
 #include "base/error.h"
 #include "base/progress.h"
+
+const char *const lh_known_strings[LH_STR__COUNT] = {
+	"Object", "Array", "elements", "__proto__", "sloppy_function_map", "system / NativeContext",
+	"(map descriptors)", "system / ExternalStringData", "system / JSArrayBufferData",
+	"(Document DOM trees)",
+};
+
+/* One pass over the strings finds all of lh_known_strings. */
+static void find_known_strings(const struct lh_snapshot *s, struct lh_analysis *a)
+{
+	for (int k = 0; k < LH_STR__COUNT; k++)
+		a->known[k] = UINT32_MAX;
+	for (uint32_t i = 0; i < s->string_count; i++) {
+		const char *str = lh_snapshot_str(s, i);
+
+		for (int k = 0; k < LH_STR__COUNT; k++)
+			if (str[0] == lh_known_strings[k][0] && a->known[k] == UINT32_MAX &&
+			    !strcmp(str, lh_known_strings[k]))
+				a->known[k] = i;
+	}
+	a->have_known = 1;
+}
 
 int lh_analysis_has_user_roots(const struct lh_snapshot *s)
 {
@@ -24,7 +47,7 @@ int lh_analysis_has_user_roots(const struct lh_snapshot *s)
 		uint32_t to = s->edge_to[e];
 
 		if (s->node_type[to] != LH_NODE_SYNTHETIC ||
-		    !strcmp(lh_node_name(s, to), "(Document DOM trees)"))
+		    lh_analysis_is(s, s->node_name[to], LH_STR_DOM_TREES))
 			return 1;
 	}
 	return 0;
@@ -128,7 +151,7 @@ static void calculate_flags(struct lh_snapshot *s)
 
 		if (t == LH_EDGE_ELEMENT) {
 			if (s->node_type[to] != LH_NODE_SYNTHETIC ||
-			    strcmp(lh_node_name(s, to), "(Document DOM trees)"))
+			    !lh_analysis_is(s, s->node_name[to], LH_STR_DOM_TREES))
 				continue;
 		} else if (t != LH_EDGE_SHORTCUT) {
 			continue;
@@ -165,23 +188,46 @@ static void free_analysis(struct lh_analysis *a)
 	free(a);
 }
 
+static double seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* -vv: how long each pass took, for finding the slow one on a big snapshot */
+static void timed(const char *pass, double *t)
+{
+	double now = seconds();
+
+	lh_debug("analyze: %s %.3f s", pass, now - *t);
+	*t = now;
+}
+
 struct dom_job {
 	struct lh_snapshot *s;
 	uint64_t *essential;
+	uint32_t *order;       /* DFS order, for the retained sizes */
 };
 
 static void *dominators_thread(void *arg)
 {
 	struct dom_job *d = arg;
 
-	lh_dominators_compute(d->s, d->essential);
+	double t = seconds();
+
+	d->order = lh_dominators_compute(d->s, d->essential);
+	timed("dominator tree (thread)", &t);
 	return NULL;
 }
 
 /*
- * After the essential edges, the dominators (the longest pass) run on a
- * second thread while this one computes distances and class names; they
- * share only read-only input (the ephemeron names are all parsed by then).
+ * After the essential edges, the dominator tree (the longest pass) is built
+ * on a second thread while this one computes shallow sizes, distances and
+ * class names; they share only read-only input (the ephemeron names are all
+ * parsed by then, and the tree does not read self sizes).  Retained sizes,
+ * which need both, come after the join.
  */
 int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, unsigned flags)
 {
@@ -191,36 +237,45 @@ int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, u
 	struct dom_job dj = { .s = s };
 	pthread_t th;
 	int threaded = !(flags & LH_ANALYZE_NO_THREADS), ret;
+	double t = seconds();
 
 	if (!s->node_count || s->root >= s->node_count)
 		return lh_error("cannot analyze '%s': the snapshot has no root node",
 				s->path ? s->path : "");
 	free_analysis(s->analysis);
 	s->analysis = lh_xcalloc(1, sizeof(*s->analysis));
+	find_known_strings(s, s->analysis);
 	if (flags & LH_ANALYZE_PROGRESS)
 		p = lh_progress_start("DOM state and flags", 5);
 	lh_progress_update(p, 1);
 	propagate_dom_state(s);
 	calculate_flags(s);
-	lh_progress_phase(p, "shallow sizes", 5);
-	lh_progress_update(p, 2);
-	lh_shallow_compute(s);
+	timed("DOM state and flags", &t);
 	lh_progress_phase(p, "dominators, distances, classes", 5);
-	lh_progress_update(p, 3);
+	lh_progress_update(p, 2);
 	dj.essential = lh_dominators_essential_edges(s, &eph);
+	timed("essential edges", &t);
 	if (threaded && pthread_create(&th, NULL, dominators_thread, &dj))
 		threaded = 0;
 	if (!threaded)
-		lh_dominators_compute(s, dj.essential);
+		dj.order = lh_dominators_compute(s, dj.essential);
+	lh_shallow_compute(s);
+	timed("shallow sizes", &t);
 	lh_distance_compute(s, &eph);
+	timed("distances", &t);
 	ret = lh_classes_prepare(s, base, &job);
+	timed("class names", &t);
 	if (threaded)
 		pthread_join(th, NULL);
+	timed("waiting for the dominator tree", &t);
 	lh_ephemerons_release(&eph);
 	lh_progress_phase(p, "classes", 5);
 	lh_progress_update(p, 4);
+	lh_dominators_retained(s, dj.order);
+	timed("retained sizes", &t);
 	if (!ret)
 		ret = lh_classes_finish(s, job);
+	timed("Summary rows", &t);
 	lh_progress_stop(p);
 	return ret;
 }
@@ -257,14 +312,14 @@ void lh_snapshot_statistics(const struct lh_snapshot *s, struct lh_statistics *s
 		} else if (t == LH_NODE_NATIVE) {
 			native += self[i];
 			if (!lh_analysis_renamed(s, i) &&
-			    !strcmp(lh_node_name(s, i), "system / JSArrayBufferData"))
+			    lh_analysis_is(s, s->node_name[i], LH_STR_ARRAY_BUFFER_DATA))
 				st->typed_arrays += self[i];
 		} else if (t == LH_NODE_CODE) {
 			st->code += self[i];
 		} else if (t == LH_NODE_STRING || t == LH_NODE_CONCATENATED_STRING ||
 			   t == LH_NODE_SLICED_STRING) {
 			st->strings += self[i];
-		} else if (!strcmp(lh_node_name(s, i), "Array")) {
+		} else if (lh_analysis_is(s, s->node_name[i], LH_STR_ARRAY)) {
 			uint64_t size = self[i];
 
 			/* calculateArraySize: plus the "elements" store if only the array holds it */
@@ -272,7 +327,7 @@ void lh_snapshot_statistics(const struct lh_snapshot *s, struct lh_statistics *s
 				uint32_t to = s->edge_to[e];
 
 				if (s->edge_type[e] != LH_EDGE_INTERNAL ||
-				    strcmp(lh_snapshot_str(s, s->edge_name[e]), "elements"))
+				    !lh_analysis_is(s, s->edge_name[e], LH_STR_ELEMENTS))
 					continue;
 				if (indeg ? indeg[to] == 1 :
 					    s->first_retainer[to + 1] - s->first_retainer[to] == 1)

@@ -267,7 +267,7 @@ static uint32_t type_cid(struct ctx *c, unsigned type, const char *name)
 
 static int is_plain_object(const struct lh_snapshot *s, uint32_t i)
 {
-	return s->node_type[i] == LH_NODE_OBJECT && !strcmp(lh_node_name(s, i), "Object");
+	return s->node_type[i] == LH_NODE_OBJECT && lh_analysis_is(s, s->node_name[i], LH_STR_OBJECT);
 }
 
 /* The class of a node before interfaces (calculateObjectNames). */
@@ -436,7 +436,7 @@ static void infer_interfaces(struct lh_snapshot *s, struct lh_analysis *a)
 			uint32_t name = s->edge_name[e], flen;
 
 			if (s->edge_type[e] != LH_EDGE_PROPERTY ||
-			    !strcmp(lh_snapshot_str(s, name), "__proto__"))
+			    lh_analysis_is(s, name, LH_STR_PROTO))
 				continue;
 			flen = formatted_len(&in, s, name, &sb);
 			if (len > 1 && len + flen > MAX_INTERFACE_NAME_LENGTH)

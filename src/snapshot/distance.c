@@ -59,10 +59,10 @@ static int edge_allowed(struct bfs *b, uint32_t node, uint32_t e)
 	unsigned ntype = s->node_type[node], etype = s->edge_type[e];
 
 	if (ntype == LH_NODE_HIDDEN && !lh_edge_is_indexed(etype) &&
-	    !strcmp(lh_snapshot_str(s, s->edge_name[e]), "sloppy_function_map") &&
-	    !strcmp(lh_node_name(s, node), "system / NativeContext"))
+	    lh_analysis_is(s, s->edge_name[e], LH_STR_SLOPPY_FUNCTION_MAP) &&
+	    lh_analysis_is(s, s->node_name[node], LH_STR_NATIVE_CONTEXT))
 		return 0;
-	if (ntype == LH_NODE_ARRAY && !strcmp(lh_node_name(s, node), "(map descriptors)")) {
+	if (ntype == LH_NODE_ARRAY && lh_analysis_is(s, s->node_name[node], LH_STR_MAP_DESCRIPTORS)) {
 		double index;
 
 		if (lh_edge_is_indexed(etype))
@@ -130,7 +130,7 @@ void lh_distance_compute(struct lh_snapshot *s, struct lh_ephemerons *eph)
 		uint32_t to = s->edge_to[e];
 
 		if (s->node_type[to] != LH_NODE_SYNTHETIC ||
-		    !strcmp(lh_node_name(s, to), "(Document DOM trees)")) {
+		    lh_analysis_is(s, s->node_name[to], LH_STR_DOM_TREES)) {
 			b.dist[to] = 1;
 			b.queue[len++] = to;
 		}

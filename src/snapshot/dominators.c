@@ -168,7 +168,7 @@ static inline uint32_t eval(struct lt *t, uint32_t v)
 	return t->label[v];
 }
 
-void lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential)
+uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential)
 {
 	uint32_t nodes = s->node_count, len = nodes + 1, r = s->root + 1, i, v;
 	size_t bytes = lh_st_mult(len, sizeof(uint32_t));
@@ -249,18 +249,26 @@ void lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential)
 	}
 	free(t.semi);
 
-	free(s->retained_size);
-	s->retained_size = lh_xmalloc(lh_st_mult(nodes ? nodes : 1, sizeof(uint64_t)));
-	for (i = 0; i < nodes; i++) {
+	for (i = 0; i < nodes; i++)
 		t.dom[i] = t.dom[i + 1] - 1;
-		s->retained_size[i] = s->self_size[i];
-	}
-	for (i = t.n; i > 1; i--) {
-		uint32_t o = t.vertex[i] - 1;
-
-		s->retained_size[t.dom[o]] += s->retained_size[o];
-	}
-	free(t.vertex);
 	free(s->dominator);
 	s->dominator = lh_xrealloc(t.dom, lh_st_mult(nodes ? nodes : 1, sizeof(uint32_t)));
+	return t.vertex;
+}
+
+void lh_dominators_retained(struct lh_snapshot *s, uint32_t *order)
+{
+	uint32_t nodes = s->node_count;
+
+	free(s->retained_size);
+	s->retained_size = lh_xmalloc(lh_st_mult(nodes ? nodes : 1, sizeof(uint64_t)));
+	for (uint32_t i = 0; i < nodes; i++)
+		s->retained_size[i] = s->self_size[i];
+	/* children before their dominators: reverse DFS order */
+	for (uint32_t i = nodes; i > 1; i--) {
+		uint32_t o = order[i] - 1;
+
+		s->retained_size[s->dominator[o]] += s->retained_size[o];
+	}
+	free(order);
 }

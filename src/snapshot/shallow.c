@@ -29,7 +29,7 @@ static int is_storage(const struct lh_snapshot *s, uint32_t i)
 	if (t == LH_NODE_HIDDEN || t == LH_NODE_ARRAY)
 		return 1;
 	return t == LH_NODE_NATIVE && !lh_analysis_renamed(s, i) &&
-	       !strcmp(lh_node_name(s, i), "system / ExternalStringData");
+	       lh_analysis_is(s, s->node_name[i], LH_STR_EXTERNAL_STRING_DATA);
 }
 
 void lh_shallow_compute(struct lh_snapshot *s)
