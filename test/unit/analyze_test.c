@@ -252,3 +252,36 @@ TEST(analyze_interfaces)
 	}
 	lh_snapshot_free(s);
 }
+
+/*
+ * A diff applies the other snapshot's interface names: alone, one {a, b}
+ * object is just "Object" (an interface needs two); with a base that
+ * inferred {a, b}, it is "{a, b}".
+ */
+TEST(analyze_interfaces_from_base)
+{
+	struct n base_nodes[] = {
+		{ 9, 1, 1, 0, 1 }, { 3, 5, 3, 10, 2 }, { 3, 2, 5, 20, 2 }, { 3, 2, 7, 30, 2 },
+	};
+	struct e base_edges[] = {
+		{ 5, 3, 1 }, { 2, 3, 2 }, { 2, 4, 3 }, { 2, 3, 1 }, { 2, 4, 1 }, { 2, 3, 1 }, { 2, 4, 1 },
+	};
+	struct n nodes[] = { { 9, 1, 1, 0, 1 }, { 3, 5, 3, 10, 1 }, { 3, 2, 5, 20, 2 } };
+	struct e edges[] = { { 5, 3, 1 }, { 2, 3, 2 }, { 2, 3, 1 }, { 2, 4, 1 } };
+	struct lh_snapshot *base = build(base_nodes, 4, base_edges, 7, STRINGS);
+	struct lh_snapshot *s = build(nodes, 3, edges, 4, STRINGS);
+
+	CHECK(base && s);
+	if (base && s) {
+		CHECK(lh_snapshot_find_class(s, ",Object") >= 0);
+		CHECK(lh_snapshot_find_class(s, ",{a, b}") < 0);
+		CHECK_EQ(lh_snapshot_analyze(s, base, 0), 0);
+		CHECK(lh_snapshot_find_class(s, ",Object") < 0);
+		CHECK(lh_snapshot_find_class(s, ",{a, b}") >= 0);
+		/* and analyzing again alone goes back to the snapshot's own names */
+		CHECK_EQ(lh_snapshot_analyze(s, NULL, LH_ANALYZE_NO_THREADS), 0);
+		CHECK(lh_snapshot_find_class(s, ",Object") >= 0);
+	}
+	lh_snapshot_free(base);
+	lh_snapshot_free(s);
+}
