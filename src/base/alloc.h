@@ -5,8 +5,9 @@
  *
  * The x* functions die on failure: they are for the CLI and the analysis
  * library alike, because a heap-snapshot analysis that cannot get memory has
- * nothing sensible to fall back to.  Tests can make them fail at the k-th call
- * (lh_alloc_fail_at) to prove that error paths in parsers are taken cleanly.
+ * nothing sensible to fall back to.  The big arrays of a loader go through
+ * lh_try_* instead, so the error can name the file and the size asked for
+ * (test/unit/load_test.c caps the address space to prove it).
  */
 #ifndef LH_BASE_ALLOC_H
 #define LH_BASE_ALLOC_H
