@@ -5,13 +5,22 @@
  * another node process, and /json/list names no pid, so we ask the other
  * end for process.pid before doing anything.
  *
- * Closing an inspector we opened, measured on node 20.20: closing it
- * synchronously from inside Runtime.evaluate (require('inspector').close()
- * or process._debugEnd()) tears down the session that is serving the call,
- * and crashed targets with SIGSEGV, now and then.  So the close is deferred
- * to the event loop with setImmediate, and we disconnect at once.  A target
- * spinning in synchronous code runs it only when it yields; until then the
- * port stays open, and we say so.
+ * Closing an inspector we opened, and why the order matters (node 20.20.2,
+ * src/inspector_socket.cc): when a session ends from both sides at once --
+ * our close frame arrives while the target's inspector.close() (or
+ * process._debugEnd(), or a synchronous close from inside
+ * Runtime.evaluate) shuts the session down -- node's WsHandler writes two
+ * close frames; the first write's callback deletes the handler and the
+ * second one's then calls into freed memory: SIGSEGV in
+ * WsHandler::OnCloseFrameWritten on the inspector thread.  A stdlib Python
+ * client doing the same crashed node too (docs/watch.md has the numbers).
+ * So exactly one side closes.  When we opened the inspector, the target
+ * does: we schedule inspector.close() on its event loop (setImmediate, so
+ * the call that schedules it is answered first), send no close frame, and
+ * wait for node's; wslay answers it and we hang up after node does.
+ * Otherwise we close and node only answers.  A target spinning in
+ * synchronous code never runs the setImmediate: after a short wait we
+ * close from our side and say the port stays open until it yields.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -129,27 +138,42 @@ out_fail:
 	return -1;
 }
 
+/*
+ * Ask the target to close its inspector and wait until it has closed our
+ * session: 1 it did, 0 it did not in time (busy in synchronous code), -1
+ * the call failed (the target is exiting or gone).
+ */
+static int close_from_target(struct lh_session *s, int wait_ms)
+{
+	struct strbuf quiet = STRBUF_INIT;
+	cJSON *v = NULL;
+	int r;
+
+	lh_error_capture(&quiet);
+	r = lh_cdp_evaluate(&s->cdp, "(r => { setImmediate(() => r('inspector').close()); })(require)",
+			    LH_CDP_EVAL_COMMAND_LINE_API, &v);
+	lh_error_capture(NULL);
+	cJSON_Delete(v);
+	strbuf_release(&quiet);
+	if (s->cdp.ws.close_received || s->cdp.ws.eof)
+		r = 0; /* closed before the answer came: still wait for the end */
+	if (r < 0)
+		return -1;
+	return lh_ws_await_close(&s->cdp.ws, lh_net_deadline(wait_ms));
+}
+
 void lh_session_close(struct lh_session *s)
 {
-	if (s->connected && s->opened) {
-		/* fire and forget: the answer would only delay our disconnect */
-		cJSON *params = cJSON_CreateObject();
-		char *text;
+	int closed_by_target = 0;
 
-		cJSON_AddStringToObject(params, "expression",
-					"(r => { setImmediate(() => r('inspector').close()); })(require)");
-		cJSON_AddBoolToObject(params, "includeCommandLineAPI", 1);
-		text = cJSON_PrintUnformatted(params);
-		lh_cdp_send(&s->cdp, "Runtime.evaluate", text);
-		cJSON_free(text);
-		cJSON_Delete(params);
-	}
+	if (s->connected && s->opened)
+		closed_by_target = close_from_target(s, s->close_wait_ms > 0 ? s->close_wait_ms : 2000) == 1;
 	if (s->connected)
 		lh_cdp_close(&s->cdp);
 	s->connected = 0;
 	if (s->opened && s->pid > 0) {
-		/* give the target a moment, then tell the user if the port is still open */
-		int64_t deadline = lh_net_deadline(2000);
+		/* the target closes its listening socket right after our session, or soon */
+		int64_t deadline = lh_net_deadline(closed_by_target ? 2000 : 500);
 		struct strbuf h = STRBUF_INIT;
 		int port, r = 1;
 

@@ -30,12 +30,17 @@ struct lh_session {
 	int connected;      /* cdp is open */
 	struct strbuf host; /* where the inspector listens */
 	int port;
+	int close_wait_ms;  /* how long close waits for the target to end the session (0: 2 s) */
 };
 
 /* 0, or -1 with a message saying what to do. */
 int lh_session_open(struct lh_session *s, const struct lh_session_opts *o);
 
-/* Disconnect, and close the inspector again if lh_session_open() opened it. */
+/*
+ * Disconnect, and close the inspector again if lh_session_open() opened it.
+ * Exactly one side ends the WebSocket session (see session.c for the node
+ * crash this avoids): the target when it closes its inspector, else us.
+ */
 void lh_session_close(struct lh_session *s);
 
 #endif

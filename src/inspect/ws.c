@@ -322,6 +322,41 @@ int lh_ws_recv(struct lh_ws *ws, struct strbuf *msg, int64_t deadline)
 	}
 }
 
+int lh_ws_await_close(struct lh_ws *ws, int64_t deadline)
+{
+	struct strbuf msg = STRBUF_INIT, quiet = STRBUF_INIT;
+	int r, ret = 1, quiet_was = ws->quiet_timeout;
+
+	if (ws->fd < 0 || !ws->ctx)
+		return -1;
+	ws->quiet_timeout = 1;
+	lh_error_capture(&quiet);
+	while ((r = lh_ws_recv(ws, &msg, deadline)) == 1)
+		; /* late events and answers: nobody is waiting for them any more */
+	if (r == -2)
+		ret = 0;
+	else if (r < 0 && !ws->eof)
+		ret = -1;
+	/* lh_ws_recv() flushed our answer; the peer hangs up once it reads it */
+	while (ret == 1 && !ws->eof) {
+		char buf[512];
+		ssize_t n;
+
+		if (lh_net_wait(ws->fd, POLLIN, deadline) <= 0)
+			break;
+		n = recv(ws->fd, buf, sizeof(buf), 0);
+		if (n == 0)
+			ws->eof = 1;
+		else if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			break;
+	}
+	lh_error_capture(NULL);
+	ws->quiet_timeout = quiet_was;
+	strbuf_release(&msg);
+	strbuf_release(&quiet);
+	return ret;
+}
+
 void lh_ws_close(struct lh_ws *ws)
 {
 	if (ws->ctx && ws->fd >= 0 && !ws->eof && !wslay_event_get_close_sent(ws->ctx)) {

@@ -61,7 +61,21 @@ int lh_ws_send_text(struct lh_ws *ws, const char *data, size_t len, int64_t dead
  */
 int lh_ws_recv(struct lh_ws *ws, struct strbuf *msg, int64_t deadline);
 
-/* Send a close frame without waiting for the answer, close the socket, free. */
+/*
+ * Wait for the peer to end the session: drop the messages that still come,
+ * answer its close frame (wslay queues the answer; we flush it) and wait for
+ * the end of the TCP stream.  Use it when the peer is about to close, so we
+ * never send a close frame of our own at the same time (node's inspector
+ * crashes when both sides close at once, see session.c).  1 the peer closed,
+ * 0 the deadline passed first, -1 on a socket error (no message: the caller
+ * decides what to say).
+ */
+int lh_ws_await_close(struct lh_ws *ws, int64_t deadline);
+
+/*
+ * Send a close frame (unless one was sent or the stream ended) without
+ * waiting for the answer, close the socket, free.
+ */
 void lh_ws_close(struct lh_ws *ws);
 
 #endif

@@ -50,6 +50,9 @@ start leak --inspect-port=0 -e "$LEAK" && {
 	expect_eq leak-sample-values "$(js 'L.filter(l=>l.type==="sample").every(s=>s.rss>0&&s.heap_used>0&&s.heap_total>=s.heap_used)' "$T/leak.jsonl")" true
 	expect_eq leak-summary "$(js '(s=>s.type+" "+s.leak_like+" "+s.series.heap_used.leak_like)(L[L.length-1])' "$T/leak.jsonl")" "summary true true"
 	check leak-inspector-closed not_listening "$P"
+	# node 20.20 crashed here when both ends closed the session at once (docs/watch.md)
+	sleep 0.3
+	check leak-target-alive kill -0 "$P"
 }
 
 # the target exits while watched: watch ends with a verdict, not an error
