@@ -16,6 +16,7 @@
 #   BENCH_RUNS=3        runs per measurement (median); BENCH_JS_RUNS_L=1 for the JS
 #                       tools on L (they take about a minute each)
 #   BENCH_XL=1          also generate and load XL and strbig (minutes, ~13 GB RSS)
+#   BENCH_XL=only       only that: replaces the XL section of an existing report
 #   BENCH_PERF=1        also `perf record -g` one leakhunt run on the largest size and
 #                       put the top functions into the report
 #   BENCH_DOC=FILE      where to write the report (default docs/benchmarks.md)
@@ -35,6 +36,7 @@ RUNS=${BENCH_RUNS:-3}
 JS_RUNS_L=${BENCH_JS_RUNS_L:-1}
 DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
 XL=${BENCH_XL:-}
+[ "$XL" = only ] && SIZES=""
 PERF=${BENCH_PERF:-}
 mkdir -p "$OUT" "$LOGS"
 
@@ -275,6 +277,7 @@ if [ -n "$PERF" ] && command -v perf >/dev/null; then
 fi
 
 # --- the report --------------------------------------------------------------------
+full_report() {
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 MEM_TOTAL=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
@@ -348,7 +351,7 @@ GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
 		echo
 	fi
 	if [ -n "$LH_VERBOSE" ]; then
-		echo "### leakhunt's phases and RSS over time (\`leakhunt -v summary F\`)"
+		echo "### leakhunt's RSS over time, with its \`-v\` messages if any (\`leakhunt -v summary F\`)"
 		echo
 		echo '```'
 		printf '%s' "$LH_VERBOSE"
@@ -363,6 +366,13 @@ GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
 		echo '```'
 		echo
 	fi
+	xl_part
+} >"$DOC.new" && mv "$DOC.new" "$DOC"
+say "wrote $DOC"
+cat "$DOC" >&2
+}
+
+xl_part() {
 	echo "## Large snapshots: XL (2.6 GB) and a strings section over 512 Mi characters"
 	echo
 	echo "Run with \`BENCH_XL=1 make bench\`: generates \`node --max-old-space-size=20000 bench/leaky.js $REQ_XL out/xl\`"
@@ -376,6 +386,12 @@ GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
 	else
 		echo "Not run yet on this machine."
 	fi
-} >"$DOC.new" && mv "$DOC.new" "$DOC"
-say "wrote $DOC"
-cat "$DOC" >&2
+}
+
+if [ "$XL" = only ] && [ -s "$DOC" ] && grep -q '^## Large snapshots' "$DOC"; then
+	{ awk '/^## Large snapshots/ { exit } { print }' "$DOC"; xl_part; } >"$DOC.new" && mv "$DOC.new" "$DOC"
+	say "replaced the XL section of $DOC"
+	xl_part >&2
+else
+	full_report
+fi
