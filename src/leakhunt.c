@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "report", cmd_report, "summarize a .lht trace: calls, temporaries, peak, leaks" },
 	{ "snapshot", cmd_snapshot, "take a heap snapshot of a running node process (inspector)" },
 	{ "watch", cmd_watch, "memory of a running node process over time, and a leak verdict" },
+	{ "sample", cmd_sample, "which JS functions allocated the live memory (sampling heap profiler)" },
 	{ "stats", cmd_stats, "DevTools' Statistics: totals by kind, node and edge counts" },
 };
 

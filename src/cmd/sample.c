@@ -1,0 +1,294 @@
+/*
+ * leakhunt sample: which JavaScript functions allocated what is still
+ * alive, from V8's sampling heap profiler in a running node process
+ * (inspect/sampling.h), or from a saved .heapprofile (--input).  Wires
+ * capture -> model (inspect/heapprofile.h) -> renderer (report/sample.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/mapfile.h"
+#include "base/strbuf.h"
+#include "cmd/cmd.h"
+#include "inspect/heapprofile.h"
+#include "inspect/net.h"
+#include "inspect/sampling.h"
+#include "inspect/session.h"
+#include "report/sample.h"
+
+static const char usage_text[] =
+	"usage: leakhunt sample [<options>] --duration D PID\n"
+	"   or: leakhunt sample [<options>] --duration D --port N | --url ws://...\n"
+	"   or: leakhunt sample [<options>] --input FILE.heapprofile\n\n"
+	"Run V8's sampling heap profiler in a running node process for D, then show\n"
+	"which functions allocated the memory that is still alive (self: in the\n"
+	"function itself; total: with its callees).  Sizes are V8's estimates from\n"
+	"its samples.  The inspector is opened with SIGUSR1 if needed, closed after.\n\n"
+	"  --duration D        how long to sample (e.g. 30s, 5m); Ctrl-C ends it early\n"
+	"  --interval BYTES    one sample per BYTES allocated on average (default\n"
+	"                      32768, V8's; smaller is finer and costs the target more)\n"
+	"  -o, --output FILE   also save the raw profile (.heapprofile: Chrome DevTools\n"
+	"                      opens it); an existing file is never overwritten\n"
+	"  --input FILE        analyze a saved .heapprofile instead of a process\n"
+	"  --top N             functions in the table (default 25; 0: all)\n"
+	"  --folded            print folded stacks (flamegraph.pl, inferno) instead\n"
+	"  --speedscope FILE   also write speedscope's format ('-': stdout)\n"
+	"  --json              print the model as JSON instead (docs/sample.md)\n"
+	"  --port N, --url ws://..., --allow-remote, --timeout S   as for snapshot\n"
+	"  -v, --verbose       say what is happening; -vv shows the protocol\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_sigint(int sig)
+{
+	stop_requested = 1;
+}
+
+/* A positive byte count, "16384" or "16k" / "16K" / "16KiB"; 0 or -1. */
+static int parse_bytes(const char *s, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || v <= 0)
+		return -1;
+	if (*end == 'k' || *end == 'K') {
+		v *= 1024;
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (*end || v > 0x7fffffff)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Write data to a new file (never over an old one), mode 0600 like node's own. */
+static int save_new(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	size_t off = 0;
+
+	if (fd < 0)
+		return lh_error("cannot create '%s': %s%s", path, strerror(errno),
+				errno == EEXIST ? " (give another -o; files are never overwritten)" : "");
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			lh_error("cannot write '%s': %s", path, strerror(errno));
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+		off += n;
+	}
+	if (close(fd) < 0) {
+		lh_error("cannot write '%s': %s", path, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Take a profile from the process: 0 with its JSON in out, or -1. */
+static int capture(struct lh_session_opts *so, struct lh_sampling_opts *o, int *pid,
+		   long *sampled_ms, struct strbuf *out)
+{
+	struct sigaction sa, old;
+	struct lh_session s;
+	int early, r;
+	int64_t t0;
+
+	if (lh_session_open(&s, so) < 0)
+		return -1;
+	*pid = (int)s.pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, &old);
+	o->stop = &stop_requested;
+	t0 = lh_net_now();
+	r = lh_sampling_capture(&s.cdp, o, out, &early);
+	/* what the profile covers: shorter than asked when cut short */
+	*sampled_ms = early ? (long)(lh_net_now() - t0) : o->duration_ms;
+	sigaction(SIGINT, &old, NULL);
+	lh_session_close(&s);
+	if (r == 0 && early == LH_SAMPLING_INTERRUPTED)
+		lh_warn("interrupted: the profile covers what was sampled until then");
+	if (r == 0 && early == LH_SAMPLING_TARGET_EXITED)
+		lh_warn("pid %d is exiting: the profile covers what was sampled until then", *pid);
+	return r;
+}
+
+int cmd_sample(int argc, char **argv)
+{
+	enum { OPT_PORT = 256, OPT_URL, OPT_REMOTE, OPT_TIMEOUT, OPT_DURATION, OPT_INTERVAL,
+	       OPT_INPUT, OPT_TOP, OPT_FOLDED, OPT_SPEEDSCOPE, OPT_JSON };
+	static const struct option longopts[] = {
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "output", required_argument, NULL, 'o' },
+		{ "input", required_argument, NULL, OPT_INPUT },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "folded", no_argument, NULL, OPT_FOLDED },
+		{ "speedscope", required_argument, NULL, OPT_SPEEDSCOPE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "url", required_argument, NULL, OPT_URL },
+		{ "allow-remote", no_argument, NULL, OPT_REMOTE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lh_session_opts so = { .timeout_ms = 60000 };
+	struct lh_sampling_opts o = { .duration_ms = -1, .interval_bytes = 32768 };
+	struct lh_sample_info info = { 0 };
+	struct lh_heapprofile prof;
+	struct strbuf json = STRBUF_INIT, what = STRBUF_INIT;
+	const char *save = NULL, *input = NULL, *speedscope = NULL;
+	int c, folded = 0, as_json = 0, ret = 1, pid = 0;
+	long ms, top = 25;
+
+	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DURATION:
+			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms <= 0) {
+				fprintf(stderr, "leakhunt sample: --duration needs a duration like 30s or 5m, not '%s'\n", optarg);
+				return 2;
+			}
+			o.duration_ms = ms;
+			break;
+		case OPT_INTERVAL:
+			if (parse_bytes(optarg, &o.interval_bytes) < 0) {
+				fprintf(stderr, "leakhunt sample: --interval needs a byte count like 16384 or 16k, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'o': save = optarg; break;
+		case OPT_INPUT: input = optarg; break;
+		case OPT_TOP: {
+			char *end;
+
+			top = strtol(optarg, &end, 10);
+			if (end == optarg || *end || top < 0) {
+				fprintf(stderr, "leakhunt sample: --top needs a count (0: all), not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_FOLDED: folded = 1; break;
+		case OPT_SPEEDSCOPE: speedscope = optarg; break;
+		case OPT_JSON: as_json = 1; break;
+		case OPT_PORT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v <= 0 || v > 65535) {
+				fprintf(stderr, "leakhunt sample: --port needs a port number, not '%s'\n", optarg);
+				return 2;
+			}
+			so.port = (int)v;
+			break;
+		}
+		case OPT_URL: so.url = optarg; break;
+		case OPT_REMOTE: so.allow_remote = 1; break;
+		case OPT_TIMEOUT:
+			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > 0x7fffffff) {
+				fprintf(stderr, "leakhunt sample: --timeout needs a duration like 60 or 2m, not '%s'\n", optarg);
+				return 2;
+			}
+			so.timeout_ms = (int)ms;
+			break;
+		case 'v': lh_verbosity++; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: fputs(usage_text, stderr); return 2;
+		}
+	}
+	if (folded && as_json) {
+		fprintf(stderr, "leakhunt sample: --folded and --json both print; pick one\n");
+		return 2;
+	}
+	if (input) {
+		if (optind < argc || so.port || so.url || o.duration_ms >= 0 || save) {
+			fprintf(stderr, "leakhunt sample: --input reads a saved profile: no PID, --port, --url, --duration or -o with it\n");
+			return 2;
+		}
+	} else {
+		if (optind < argc && lh_cmd_pid_arg(argv[optind++], &so.pid) < 0) {
+			fprintf(stderr, "leakhunt sample: '%s' is not a process id\n\n%s", argv[optind - 1], usage_text);
+			return 2;
+		}
+		if (optind < argc || (!so.pid && !so.port && !so.url)) {
+			fprintf(stderr, "leakhunt sample: give one PID (or --port / --url, or --input FILE)\n\n%s", usage_text);
+			return 2;
+		}
+		if (o.duration_ms < 0) {
+			fprintf(stderr, "leakhunt sample: give --duration (e.g. 30s): the profile covers what is allocated in that time\n");
+			return 2;
+		}
+	}
+
+	if (input) {
+		struct lh_mapfile mf;
+
+		if (lh_mapfile_open(&mf, input) < 0)
+			return 1;
+		strbuf_add(&json, mf.data ? mf.data : "", mf.size);
+		lh_mapfile_release(&mf);
+		info.source = input;
+		strbuf_addf(&what, "'%s'", input);
+	} else {
+		if (capture(&so, &o, &pid, &info.duration_ms, &json) < 0)
+			goto out;
+		info.pid = pid;
+		info.interval_bytes = o.interval_bytes;
+		strbuf_addf(&what, "the profile of pid %d", pid);
+		if (save && save_new(save, json.buf, json.len) < 0)
+			goto out;
+		if (save)
+			fprintf(stderr, "wrote '%s'\n", save);
+	}
+	if (lh_heapprofile_load(&prof, json.buf, json.len, what.buf) < 0) {
+		lh_heapprofile_release(&prof);
+		goto out;
+	}
+	ret = 0;
+	if (speedscope) {
+		FILE *f = strcmp(speedscope, "-") ? fopen(speedscope, "w") : stdout;
+
+		if (!f) {
+			lh_error("cannot create '%s': %s", speedscope, strerror(errno));
+			ret = 1;
+		} else if (lh_sample_write_speedscope(f, &prof, input ? input : "leakhunt sample") < 0 ||
+			   (f != stdout && fclose(f))) {
+			lh_error("cannot write '%s'", speedscope);
+			ret = 1;
+		}
+	}
+	if (as_json) {
+		if (lh_sample_write_json(stdout, &prof, &info, 0) < 0) {
+			lh_error("cannot write the JSON to stdout");
+			ret = 1;
+		}
+	} else if (folded) {
+		lh_sample_write_folded(stdout, &prof);
+	} else if (!speedscope || strcmp(speedscope, "-")) {
+		lh_sample_print_table(stdout, &prof, &info, (uint32_t)top);
+	}
+	lh_heapprofile_release(&prof);
+out:
+	strbuf_release(&json);
+	strbuf_release(&what);
+	return ret;
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End-to-end: `leakhunt sample` on a real node process with one function
+# that keeps what it allocates (retainWidgets, which must top the table) and
+# one that makes garbage (churn, which must not show: its objects die); the
+# saved .heapprofile read back with --input as a table, --json, --folded and
+# --speedscope; a target that exits while sampled; usage errors.  The target
+# uses --inspect-port=0 (SIGUSR1 opens a random port) and is killed on exit.
+. "$(dirname "$0")/lib.sh"
+have_node || { ok "skipped (no node)"; exit 0; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
+trap cleanup EXIT
+
+start() {
+	local name=$1 i; shift
+	node "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	P=$!
+	pids+=("$P")
+	for i in $(seq 300); do
+		grep -q ready "$T/$name.out" 2>/dev/null && return 0
+		kill -0 "$P" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "$name-start" "node did not start: $(head -c 300 "$T/$name.err")"
+	return 1
+}
+listening() {
+	local p=$1 ino
+	for ino in $(ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
+		awk -v i="$ino" '$4=="0A" && $10==i {f=1} END {exit !f}' "/proc/$p/net/tcp" "/proc/$p/net/tcp6" && return 0
+	done
+	return 1
+}
+not_listening() { ! listening "$1"; }
+# jsv EXPR FILE: evaluate EXPR with J = the parsed JSON file
+jsv() { node -e 'const J=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); const v=('"$1"'); console.log(typeof v==="object"?JSON.stringify(v):v)' "$2"; }
+expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
+
+run_ok help "$LEAKHUNT" sample --help && check help-text grep -q "^usage: leakhunt sample" "$T/out"
+run_fail no-duration "give --duration" "$LEAKHUNT" sample 1
+run_fail bad-interval "--interval needs a byte count" "$LEAKHUNT" sample --interval 0 --duration 1s 1
+run_fail folded-and-json "pick one" "$LEAKHUNT" sample --folded --json --input x
+run_fail input-missing "cannot (open|read) 'nope.heapprofile'" "$LEAKHUNT" sample --input nope.heapprofile
+echo '{"nodes":[]}' >"$T/cpu.json"
+run_fail input-not-profile "no \"head\" object" "$LEAKHUNT" sample --input "$T/cpu.json"
+
+# the line numbers below (retainWidgets at 2) are checked: keep the layout
+cat >"$T/app.js" <<'JS'
+const kept = [];
+function retainWidgets() {
+	for (let i = 0; i < 2000; i++) kept.push({ id: i, name: 'widget' + i, tags: [i, i + 1] });
+	if (kept.length > 400000) kept.length = 0;
+}
+function churn() { let g = []; for (let i = 0; i < 5000; i++) g.push({ i }); return g.length; }
+setInterval(() => { retainWidgets(); churn(); }, 20);
+console.log('ready');
+JS
+start app --inspect-port=0 "$T/app.js" && {
+	H=$T/app.heapprofile
+	run_ok live "$LEAKHUNT" sample "$P" --duration 1500ms --interval 16k -o "$H" --speedscope "$T/app.speedscope.json"
+	check live-top-function awk 'NR==4 && $8=="retainWidgets" {f=1} END {exit !f}' "$T/out"
+	check live-location grep -qE "retainWidgets +$T/app.js:2\$" "$T/out"
+	check live-header grep -qE "^[0-9.]+ [kMG]?B live in [0-9]+ samples, one per 16384 bytes.* of pid $P\$" "$T/out"
+	check live-no-churn bash -c "! grep -q ' churn ' '$T/out'"
+	check live-inspector-closed not_listening "$P"
+	check live-target-alive kill -0 "$P"
+	check live-saved-mode test "$(stat -c %a "$H")" = 600
+	expect_eq live-saved-is-profile "$(jsv 'typeof J.head.callFrame + " " + Array.isArray(J.samples)' "$H")" "object true"
+	expect_eq speedscope "$(jsv 'J.profiles[0].type + " " + J.profiles[0].unit + " " + (J.profiles[0].samples.length === J.profiles[0].weights.length)' "$T/app.speedscope.json")" "sampled bytes true"
+	run_fail no-overwrite "never overwritten" "$LEAKHUNT" sample "$P" --duration 100ms -o "$H"
+
+	run_ok input-json "$LEAKHUNT" sample --input "$H" --json
+	cp "$T/out" "$T/app.json"
+	expect_eq json-format "$(jsv 'J.format' "$T/app.json")" "leakhunt.sample/1"
+	expect_eq json-top "$(jsv 'J.functions[0].name + ":" + J.functions[0].line' "$T/app.json")" "retainWidgets:2"
+	expect_eq json-stacks-sum "$(jsv 'J.stacks.reduce((a, s) => a + s.bytes, 0) === J.total_bytes' "$T/app.json")" true
+	expect_eq json-self-le-total "$(jsv 'J.functions.every(f => f.self_bytes <= f.total_bytes)' "$T/app.json")" true
+	run_ok input-folded "$LEAKHUNT" sample --input "$H" --folded
+	check folded-leaf-is-top awk '{n=$NF; $NF=""; if (n+0 > max) {max=n+0; top=$0}} END {exit top !~ /;retainWidgets [^;]*app.js:2 $/}' "$T/out"
+	check folded-sum test "$(awk '{s+=$NF} END {print s}' "$T/out")" = "$(jsv 'J.total_bytes' "$T/app.json")"
+	run_ok input-table "$LEAKHUNT" sample --input "$H" --top 1
+	check input-table-top awk 'NR==4 && $8=="retainWidgets" {f=1} END {exit !f}' "$T/out"
+	check input-table-more grep -q "more functions (--top 0 shows all)" "$T/out"
+}
+
+# a target that exits while sampled: node waits for us to disconnect, so we
+# stop at once (not after --duration) with the profile so far
+start exits --inspect-port=0 -e 'console.log("ready"); setTimeout(()=>{}, 1000)' && {
+	run_ok exits "$LEAKHUNT" sample "$P" --duration 20s -o "$T/exits.heapprofile"
+	check exits-says-so grep -q "pid $P is exiting: the profile covers" "$T/err"
+	check exits-file test -s "$T/exits.heapprofile"
+	check exits-not-held grep -qE ", [0-9]\.[0-9] s of pid" "$T/out"
+	sleep 0.3
+	check exits-gone bash -c "! kill -0 $P 2>/dev/null"
+}
+exit 0
