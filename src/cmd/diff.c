@@ -117,8 +117,13 @@ int cmd_diff(int argc, char **argv)
 	if (filter && regcomp(&re, filter, REG_EXTENDED | REG_NOSUB))
 		lh_die("--filter '%s' is not a valid regular expression", filter);
 	o.width = lh_terminal_width();
-	a = lh_cmd_open_snapshot(argv[optind], NULL);
-	b = lh_cmd_open_snapshot(argv[optind + 1], a);
+	/*
+	 * As DevTools' Comparison view: the new snapshot keeps its own inferred
+	 * "{a, b}" names and the old one is classified with them, so one shape
+	 * has one name on both sides.
+	 */
+	b = lh_cmd_open_snapshot(argv[optind + 1], NULL);
+	a = lh_cmd_open_snapshot(argv[optind], b);
 	lh_diff_compute(&d, a, b);
 	if (newonly) {
 		new_only(&d, newonly, top, &o);

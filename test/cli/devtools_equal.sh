@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Exactness against Chrome DevTools: for heap snapshots of several real
 # programs, every Summary row of `leakhunt summary --json --all` (count,
-# shallow size, retained size, distance, joined on the class key) must equal
+# shallow size, retained size, distance, joined on the class key) and the
+# Statistics panel (leakhunt stats --json) must equal
 # what DevTools' own heap_snapshot_worker computes (heap-snapshot-toolkit,
 # test/oracle/devtools-summary.mjs).  Programs: a small leaky app, one with
 # WeakMaps/WeakRefs/closures/classes, and the TypeScript compiler
@@ -34,7 +35,14 @@ for p in $programs; do
 		continue
 	fi
 	run_ok "$p/summary" "$LEAKHUNT" summary --json --all "$snap" || continue
-	cp "$T/out" "$T/$p.leakhunt.json"
+	cp "$T/out" "$T/$p.summary.json"
+	# the Statistics panel too: merge `leakhunt stats --json` into the summary
+	run_ok "$p/stats" "$LEAKHUNT" stats --json "$snap" || continue
+	node -e '
+		const fs = require("fs");
+		const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+		j.statistics = JSON.parse(fs.readFileSync(process.argv[2], "utf8")).statistics;
+		fs.writeFileSync(process.argv[3], JSON.stringify(j));' "$T/$p.summary.json" "$T/out" "$T/$p.leakhunt.json"
 	if node "$ORACLE/compare-summary.mjs" "$T/$p.devtools.json" "$T/$p.leakhunt.json" >"$T/$p.diff" 2>&1; then
 		ok "$p/equal ($(tail -1 "$T/$p.diff"))"
 	else
