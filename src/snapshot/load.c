@@ -940,7 +940,8 @@ static int parse_locations(struct loader *l, struct perr *err)
 		perr_set(err, c.i, "\"locations\" holds a partial entry (%d of %d numbers)", f, lf);
 		return -1;
 	}
-	qsort(s->locations, s->location_count, sizeof(*s->locations), cmp_location);
+	if (s->location_count)
+		qsort(s->locations, s->location_count, sizeof(*s->locations), cmp_location);
 	drop(l, l->locations.start, l->locations.end - l->locations.start);
 	return 0;
 }
