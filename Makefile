@@ -36,7 +36,7 @@ O = 1
 endif
 
 CFLAGS_ALL = $(CFLAGS_BASE) $(WARN) $(CFLAGS)
-LIBS = -lcjson -lwslay -lcrypto -lm -pthread -ldw -lelf -ldl
+LIBS = -lcjson -lwslay -lcrypto -lm -pthread -ldw -lelf -lzstd -ldl
 
 LIB_SRC := $(wildcard src/base/*.c src/snapshot/*.c src/report/*.c src/inspect/*.c src/native/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/leakhunt.c
@@ -55,7 +55,7 @@ PRELOAD_CFLAGS = -std=gnu11 -g -O2 -fPIC -fvisibility=hidden -fno-omit-frame-poi
 	-pthread -D_GNU_SOURCE -Isrc $(WARN)
 $(BUILD)/libleakhunt.so: $(PRELOAD_SRC) $(wildcard src/native/preload/*.h) src/native/lht.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PRELOAD_CFLAGS) -shared -o $@ $(PRELOAD_SRC) -lunwind -ldl
+	$(CC) $(PRELOAD_CFLAGS) -shared -o $@ $(PRELOAD_SRC) -lunwind -lzstd -ldl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -12,6 +12,13 @@
  * carry a dense global sequence number (delta-coded within the chunk), which
  * gives the reader one exact order across the per-thread buffers.
  *
+ * Version 2 adds compressed chunks (LHT_CHUNK_ZSTD in the length word): the
+ * event records of a thread buffer, regrouped into one column per field (the
+ * fields of one kind compress far better together: measured 7.2 MB against
+ * 9.7 MB for row order on 2 M events), as one zstd frame.  Readers turn them
+ * back into the rows above, so everything after the chunk layer is the same
+ * for both versions.  Version 1 files never set the flag and stay readable.
+ *
  * Everything here is header-only and allocation-free so that the preload can
  * use it inside malloc hooks.
  */
@@ -23,10 +30,12 @@
 #include <string.h>
 
 #define LHT_MAGIC "LEAKHUNT"
-#define LHT_VERSION 1
+#define LHT_VERSION 2
 #define LHT_HEADER_SIZE 32
 #define LHT_CHUNK_HEADER 8
 #define LHT_MAX_CHUNK (1u << 24) /* a reader refuses longer chunks as damage */
+#define LHT_CHUNK_ZSTD (1u << 31) /* v2: the payload is a zstd frame of columns */
+#define LHT_COLUMNS 6             /* types, seq deltas, sizes, stacks, ptrs, old ptrs */
 
 /* Special frame addresses stored in stack nodes instead of an ip. */
 #define LHT_IP_TRUNCATED 1 /* the stack had more frames than --depth */
@@ -127,6 +136,123 @@ static inline uint64_t lht_zigzag(int64_t v)
 static inline int64_t lht_unzigzag(uint64_t v)
 {
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Copy the varint at *pp (inside [*pp, end)) to *out; 0, or -1 if cut. */
+static inline int lht_copy_varint(const uint8_t **pp, const uint8_t *end, uint8_t **out)
+{
+	const uint8_t *p = *pp;
+	int n = 0;
+
+	do {
+		if (p >= end || n == 10)
+			return -1;
+		*(*out)++ = *p;
+		n++;
+	} while (*p++ & 0x80);
+	*pp = p;
+	return 0;
+}
+
+/*
+ * Pointer deltas in columns: heap blocks are 16-byte aligned, so a delta that
+ * is a multiple of 16 is stored as zigzag(delta / 16) << 1, any other as
+ * zigzag(delta) << 1 | 1: four bits fewer for nearly every pointer.
+ */
+static inline uint64_t lht_col_ptr(uint64_t zz_delta)
+{
+	int64_t d = lht_unzigzag(zz_delta);
+
+	if (!(d & 15))
+		return lht_zigzag(d / 16) << 1;
+	return zz_delta << 1 | 1;
+}
+
+static inline uint64_t lht_row_ptr(uint64_t col)
+{
+	if (col & 1)
+		return col >> 1;
+	return lht_zigzag(lht_unzigzag(col >> 1) * 16);
+}
+
+/*
+ * Regroup the event records of a chunk payload [p, end) into columns:
+ * col[k] must each have room for end - p + 16 bytes (a column never holds
+ * more than the rows it came from, plus one byte a pointer).  Fills len[k]
+ * and *nrec; 0, or -1 if the payload holds anything but A, F and R records
+ * (the writer then stores the chunk as rows).
+ */
+static inline int lht_rows_to_columns(const uint8_t *p, const uint8_t *end, uint8_t *col[LHT_COLUMNS],
+				      size_t len[LHT_COLUMNS], uint64_t *nrec)
+{
+	uint8_t *w[LHT_COLUMNS];
+	uint64_t n = 0, z;
+
+	for (int k = 0; k < LHT_COLUMNS; k++)
+		w[k] = col[k];
+	while (p < end) {
+		uint8_t type = *p++;
+
+		*w[0]++ = type;
+		if (lht_copy_varint(&p, end, &w[1]))
+			return -1;
+		if (type == LHT_REC_ALLOC || type == LHT_REC_REALLOC) {
+			if (lht_copy_varint(&p, end, &w[2]) || lht_copy_varint(&p, end, &w[3]))
+				return -1;
+		} else if (type != LHT_REC_FREE) {
+			return -1;
+		}
+		if (lht_get_varint(&p, end, &z))
+			return -1;
+		w[4] = lht_put_varint(w[4], lht_col_ptr(z));
+		if (type == LHT_REC_REALLOC && lht_copy_varint(&p, end, &w[5]))
+			return -1;
+		n++;
+	}
+	for (int k = 0; k < LHT_COLUMNS; k++)
+		len[k] = (size_t)(w[k] - col[k]);
+	*nrec = n;
+	return 0;
+}
+
+/*
+ * The inverse: nrec records from the columns col[k] (len[k] bytes each) as
+ * rows into out, which has room for cap bytes.  Returns the bytes written,
+ * or -1 on damage (a column too short, an unknown type, no room).
+ */
+static inline long lht_columns_to_rows(const uint8_t *const col[LHT_COLUMNS], const size_t len[LHT_COLUMNS],
+				       uint64_t nrec, uint8_t *out, size_t cap)
+{
+	const uint8_t *r[LHT_COLUMNS], *e[LHT_COLUMNS];
+	uint8_t *w = out;
+	uint64_t z;
+
+	for (int k = 0; k < LHT_COLUMNS; k++) {
+		r[k] = col[k];
+		e[k] = col[k] + len[k];
+	}
+	for (uint64_t i = 0; i < nrec; i++) {
+		uint8_t type;
+
+		if ((size_t)(w - out) + 1 + 5 * 10 > cap || r[0] >= e[0])
+			return -1;
+		type = *r[0]++;
+		*w++ = type;
+		if (lht_copy_varint(&r[1], e[1], &w))
+			return -1;
+		if (type == LHT_REC_ALLOC || type == LHT_REC_REALLOC) {
+			if (lht_copy_varint(&r[2], e[2], &w) || lht_copy_varint(&r[3], e[3], &w))
+				return -1;
+		} else if (type != LHT_REC_FREE) {
+			return -1;
+		}
+		if (lht_get_varint(&r[4], e[4], &z))
+			return -1;
+		w = lht_put_varint(w, lht_row_ptr(z));
+		if (type == LHT_REC_REALLOC && lht_copy_varint(&r[5], e[5], &w))
+			return -1;
+	}
+	return (long)(w - out);
 }
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "base/alloc.h"
 #include "base/error.h"
@@ -53,13 +54,73 @@ void lh_trace_release(struct lh_trace *t)
 	lh_mapfile_release(&t->mf);
 	FREE_AND_NULL(t->frames);
 	FREE_AND_NULL(t->heap);
+	FREE_AND_NULL(t->rows);
+	FREE_AND_NULL(t->cols);
+	ZSTD_freeDCtx(t->dctx);
+	t->dctx = NULL;
 	strbuf_release(&t->damage);
+}
+
+/* Offset of p for messages: in the file, or the chunk's for a compressed one. */
+static size_t where(const struct lh_trace *t, const uint8_t *p)
+{
+	if (t->zchunk)
+		return t->chunk_off;
+	return (size_t)(p - (const uint8_t *)t->mf.data);
+}
+
+/* A v2 compressed chunk [z, z + len): its columns as rows in t->rows; 0, or
+ * -1 with the reason in t->damage. */
+static int unpack_chunk(struct lh_trace *t, const uint8_t *z, uint32_t len)
+{
+	unsigned long long size = ZSTD_getFrameContentSize(z, len);
+	const uint8_t *p, *end, *col[LHT_COLUMNS];
+	size_t clen[LHT_COLUMNS], got;
+	uint64_t nrec, v;
+	long n;
+
+	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > LHT_MAX_CHUNK)
+		goto bad;
+	if (!t->dctx && !(t->dctx = ZSTD_createDCtx())) {
+		strbuf_addf(&t->damage, "out of memory for a compressed chunk at byte %zu", t->chunk_off);
+		return -1;
+	}
+	ALLOC_GROW(t->cols, size + 1, t->cols_alloc);
+	got = ZSTD_decompressDCtx(t->dctx, t->cols, size, z, len);
+	if (ZSTD_isError(got) || got != size)
+		goto bad;
+	p = t->cols;
+	end = t->cols + size;
+	if (lht_get_varint(&p, end, &nrec) || nrec > LHT_MAX_CHUNK)
+		goto bad;
+	for (int k = 0; k < LHT_COLUMNS; k++) {
+		if (lht_get_varint(&p, end, &v))
+			goto bad;
+		clen[k] = v;
+	}
+	for (int k = 0; k < LHT_COLUMNS; k++) {
+		if (clen[k] > (size_t)(end - p))
+			goto bad;
+		col[k] = p;
+		p += clen[k];
+	}
+	ALLOC_GROW(t->rows, 2 * size + 64, t->rows_alloc);
+	n = lht_columns_to_rows(col, clen, nrec, t->rows, t->rows_alloc);
+	if (n < 0)
+		goto bad;
+	t->p = t->rows;
+	t->chunk_end = t->rows + n;
+	return 0;
+bad:
+	strbuf_addf(&t->damage, "damaged compressed chunk at byte %zu", t->chunk_off);
+	return -1;
 }
 
 static int next_chunk(struct lh_trace *t)
 {
 	const uint8_t *base = (const uint8_t *)t->mf.data;
 	uint32_t len;
+	int zip;
 
 	if (t->damage.len || t->off == t->mf.size)
 		return 0;
@@ -68,6 +129,8 @@ static int next_chunk(struct lh_trace *t)
 		return 0;
 	}
 	len = lht_get32(base + t->off);
+	zip = t->version >= 2 && (len & LHT_CHUNK_ZSTD);
+	len &= zip ? ~LHT_CHUNK_ZSTD : ~0u;
 	if (len > LHT_MAX_CHUNK) {
 		strbuf_addf(&t->damage, "damaged chunk length %u at byte %zu", len, t->off);
 		return 0;
@@ -78,8 +141,14 @@ static int next_chunk(struct lh_trace *t)
 		return 0;
 	}
 	t->tid = lht_get32(base + t->off + 4);
+	t->chunk_off = t->off;
+	t->zchunk = zip;
 	t->p = base + t->off + LHT_CHUNK_HEADER;
 	t->chunk_end = t->p + len;
+	if (zip && unpack_chunk(t, t->p, len)) {
+		t->p = NULL;
+		return 0;
+	}
 	t->off += LHT_CHUNK_HEADER + len;
 	t->last_seq = 0;
 	t->last_ptr = 0;
@@ -229,14 +298,14 @@ int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
 		break;
 	default:
 		strbuf_addf(&t->damage, "unknown record type 0x%02x at byte %zu",
-			    r->type, (size_t)(start - (const uint8_t *)t->mf.data));
+			    r->type, where(t, start));
 		t->p = NULL;
 		return 0;
 	}
 	return 1;
 bad:
-	strbuf_addf(&t->damage, "damaged record of type '%c' at byte %zu",
-		    r->type, (size_t)(start - (const uint8_t *)t->mf.data));
+	strbuf_addf(&t->damage, "damaged record of type '%c' at byte %zu%s",
+		    r->type, where(t, start), t->zchunk ? " (in a compressed chunk)" : "");
 	t->p = NULL;
 	return 0;
 }

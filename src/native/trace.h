@@ -10,6 +10,9 @@
  * that arrived ahead of a missing number, so memory follows the buffering
  * lag, not the trace length.
  *
+ * Compressed chunks (format v2) are decompressed into a buffer of rows, so
+ * that t->p .. t->chunk_end always hold plain records of the current chunk.
+ *
  * A trace cut short (the program was killed, the disk filled) is not an
  * error: reading stops at the last complete chunk and lh_trace.damage says
  * where and why.  A file that is not a trace, or of a newer version, is one.
@@ -70,6 +73,11 @@ struct lh_trace {
 	int has_symbols;     /* saw LHT_REC_SYMBOLS_END */
 	struct strbuf damage; /* empty, or why reading stopped early */
 	size_t good_end;     /* offset just past the last complete chunk */
+	size_t chunk_off;    /* where the current chunk starts in the file */
+	int zchunk;          /* the current chunk was compressed: p points into rows */
+	uint8_t *rows, *cols; /* v2: a compressed chunk, as rows and as columns */
+	size_t rows_alloc, cols_alloc;
+	void *dctx;          /* zstd decompression context */
 
 	/* ordered layer */
 	struct lh_trace_rec *heap;

@@ -164,6 +164,7 @@ data = open(sys.argv[1], 'rb').read()
 off, last = 32, None
 while off + 8 <= len(data):
     n, tid = struct.unpack_from('<II', data, off)
+    n &= 0x7fffffff  # format v2: bit 31 marks a compressed chunk
     if tid:
         last = (off, n)
     off += 8 + n
@@ -181,6 +182,7 @@ data = bytearray(open(sys.argv[1], 'rb').read())
 off = 32
 while off + 8 <= len(data):
     n, tid = struct.unpack_from('<II', data, off)
+    n &= 0x7fffffff  # format v2: bit 31 marks a compressed chunk
     if tid and n > 16:
         data[off + 8] = 0xee  # first record of the first program chunk
         break

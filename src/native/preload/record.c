@@ -25,10 +25,14 @@
 #include <string.h>
 #include <linux/membarrier.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_initStaticCCtx: no malloc inside the target */
+#include <zstd.h>
 
 #include "native/lht.h"
 #include "native/preload/preload.h"
@@ -50,7 +54,12 @@ struct tbuf {
 	uintptr_t last_ptr; /* ptr deltas too */
 	int owned;          /* a live thread uses it; otherwise on the free list */
 	struct tbuf *next;  /* every buffer ever made, for the flushers */
-	uint8_t data[TBUF_SIZE];
+	uint8_t *data;      /* the half being filled: halves[cur] */
+	int cur;
+	atomic_uint pending; /* bytes of the other half waiting for the writer */
+	atomic_flag wlock;  /* whoever compresses and writes this buffer's data */
+	struct zstate *z;   /* compression state, mapped at the first write */
+	uint8_t halves[2][TBUF_SIZE];
 };
 
 static int trace_fd = -1;
@@ -128,10 +137,129 @@ static void write_chunk(uint8_t *buf, uint32_t len, int tid)
 	write_all(buf, LHT_CHUNK_HEADER + len);
 }
 
+/*
+ * Compression (format v2, src/native/lht.h): at each flush the buffer's rows
+ * are regrouped into columns and written as one zstd frame, compressed by
+ * the thread that owns the buffer (or the flusher that stole it), never
+ * under a global lock.  zstd's context lives in mmap'ed memory of its own
+ * (ZSTD_initStaticCCtx): zstd never calls malloc here.  Anything that fails
+ * leaves the chunk as plain rows, which readers take as well.
+ */
+#define ZLEVEL 1 /* the fastest regular level: columns already do most of the work */
+#define BLOCK_MAX (10 + LHT_COLUMNS * 10 + TBUF_SIZE + 16 * (TBUF_SIZE / 3))
+
+struct zstate {
+	ZSTD_CCtx *cctx;
+	size_t out_cap;
+	uint8_t *out;                        /* chunk header + compressed frame */
+	uint8_t *block;                      /* nrec, column lengths, columns */
+	uint8_t *col[LHT_COLUMNS];           /* each TBUF_SIZE + 16 */
+};
+
+static size_t zstate_size(size_t *ws, size_t *out_cap)
+{
+	ZSTD_compressionParameters cp = ZSTD_getCParams(ZLEVEL, BLOCK_MAX, 0);
+
+	*ws = ZSTD_estimateCCtxSize_usingCParams(cp);
+	*out_cap = LHT_CHUNK_HEADER + ZSTD_compressBound(BLOCK_MAX);
+	return sizeof(struct zstate) + *ws + *out_cap + BLOCK_MAX + LHT_COLUMNS * (TBUF_SIZE + 16) + 64;
+}
+
+static struct zstate *zstate_new(void)
+{
+	size_t ws, out_cap, total = zstate_size(&ws, &out_cap);
+	uint8_t *m = map_anon(total), *q;
+	struct zstate *z;
+
+	if (!m)
+		return NULL;
+	z = (struct zstate *)m;
+	q = m + ((sizeof(*z) + 63) & ~(size_t)63);
+	z->cctx = ZSTD_initStaticCCtx(q, ws);
+	q += (ws + 63) & ~(size_t)63;
+	z->out = q;
+	z->out_cap = out_cap;
+	q += out_cap;
+	z->block = q;
+	q += BLOCK_MAX;
+	for (int k = 0; k < LHT_COLUMNS; k++, q += TBUF_SIZE + 16)
+		z->col[k] = q;
+	if (!z->cctx) {
+		munmap(m, total);
+		return NULL;
+	}
+	return z;
+}
+
+/* 0 when the rows at data went out compressed; -1: write them as rows. */
+static int write_compressed(struct tbuf *b, const uint8_t *data, uint32_t rows_len)
+{
+	struct zstate *z = b->z;
+	size_t len[LHT_COLUMNS], n, c;
+	uint64_t nrec;
+	uint8_t *p;
+
+	if (!z && !(z = b->z = zstate_new()))
+		return -1;
+	if (lht_rows_to_columns(data + LHT_CHUNK_HEADER, data + LHT_CHUNK_HEADER + rows_len, z->col, len, &nrec))
+		return -1;
+	p = lht_put_varint(z->block, nrec);
+	for (int k = 0; k < LHT_COLUMNS; k++)
+		p = lht_put_varint(p, len[k]);
+	for (int k = 0; k < LHT_COLUMNS; k++) {
+		memcpy(p, z->col[k], len[k]);
+		p += len[k];
+	}
+	n = (size_t)(p - z->block);
+	c = ZSTD_compressCCtx(z->cctx, z->out + LHT_CHUNK_HEADER, z->out_cap - LHT_CHUNK_HEADER, z->block, n, ZLEVEL);
+	if (ZSTD_isError(c) || c >= LHT_MAX_CHUNK)
+		return -1;
+	lht_put32(z->out, (uint32_t)c | LHT_CHUNK_ZSTD);
+	lht_put32(z->out + 4, (uint32_t)b->tid);
+	write_all(z->out, LHT_CHUNK_HEADER + c);
+	return 0;
+}
+
+static void wlock(struct tbuf *b)
+{
+	while (atomic_flag_test_and_set_explicit(&b->wlock, memory_order_acquire))
+		sched_yield();
+}
+
+static void wunlock(struct tbuf *b)
+{
+	atomic_flag_clear_explicit(&b->wlock, memory_order_release);
+}
+
+/* Compress and write one half of b; under b->wlock. */
+static void write_half(struct tbuf *b, uint8_t *data, uint32_t len)
+{
+	if (len && write_compressed(b, data, len))
+		write_chunk(data, len, b->tid);
+}
+
+/* Write the half handed to the writer thread, if any (any thread). */
+static void drain(struct tbuf *b)
+{
+	uint32_t len;
+
+	if (!atomic_load_explicit(&b->pending, memory_order_acquire))
+		return;
+	wlock(b);
+	len = atomic_load_explicit(&b->pending, memory_order_acquire);
+	if (len)
+		write_half(b, b->halves[!b->cur], len);
+	atomic_store_explicit(&b->pending, 0, memory_order_release);
+	wunlock(b);
+}
+
+/* Write the half being filled, now; by the owner, or by a flusher that
+ * holds the buffer (see own_enter). */
 static void flush_locked(struct tbuf *b)
 {
-	if (b->len)
-		write_chunk(b->data, b->len, b->tid);
+	wlock(b);
+	write_half(b, b->data, b->len);
+	wunlock(b);
 	b->len = 0;
 	b->last_seq = 0;
 	b->last_ptr = 0;
@@ -194,6 +322,48 @@ static inline void own_leave(struct tbuf *b)
 	atomic_store_explicit(&b->in_use, 0, memory_order_release);
 }
 
+/*
+ * The writer: compressing 64 KiB of events costs the thread that filled them
+ * about 60 ns an event, so a full half is handed to the timer thread, which
+ * compresses and writes it while the owner fills the other half (heaptrack
+ * gets the same parallelism from its separate interpreter and zstd
+ * processes).  An owner that fills its second half before the first went out
+ * waits for the writer; without a writer thread it writes the half itself.
+ */
+static sem_t wake;
+static int writer_running;
+
+static void hand_off(struct tbuf *b)
+{
+	if (!writer_running) {
+		flush_locked(b);
+		return;
+	}
+	while (atomic_load_explicit(&b->pending, memory_order_acquire)) {
+		sem_post(&wake);
+		sched_yield();
+	}
+	atomic_store_explicit(&b->pending, b->len, memory_order_release);
+	b->cur ^= 1;
+	b->data = b->halves[b->cur];
+	b->len = 0;
+	b->last_seq = 0;
+	b->last_ptr = 0;
+	sem_post(&wake);
+}
+
+static void drain_all(void)
+{
+	struct tbuf *head;
+
+	/* buffers are only ever added at the head: walk a snapshot of the list */
+	pthread_mutex_lock(&state_lock);
+	head = all_bufs;
+	pthread_mutex_unlock(&state_lock);
+	for (struct tbuf *b = head; b; b = b->next)
+		drain(b);
+}
+
 static void register_membarrier(void)
 {
 	asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
@@ -227,6 +397,8 @@ static __attribute__((noinline)) struct tbuf *get_buf(void)
 			pthread_mutex_unlock(&state_lock);
 			return NULL;
 		}
+		b->data = b->halves[0];
+		atomic_flag_clear(&b->wlock);
 		b->next = all_bufs;
 		all_bufs = b;
 	}
@@ -507,7 +679,7 @@ static inline struct tbuf *lock_my_buf(void)
 		return NULL;
 	own_enter(b);
 	if (LH_UNLIKELY(LHT_CHUNK_HEADER + b->len + REC_MAX > TBUF_SIZE))
-		flush_locked(b);
+		hand_off(b);
 	return b;
 }
 
@@ -609,14 +781,31 @@ static void write_sample(void)
 
 static void *timer_main(void *arg)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct timespec next;
 	unsigned tick = 0;
 
 	lh_preload_busy = 1; /* forever: nothing this thread does is the program's */
+	clock_gettime(CLOCK_REALTIME, &next);
 	while (lh_preload_active) {
-		nanosleep(&ts, NULL);
+		struct timespec now;
+
+		next.tv_nsec += 10 * 1000 * 1000;
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000;
+		}
+		/* woken for every half handed off, and every 10 ms for a sample */
+		while (sem_timedwait(&wake, &next) == 0 || errno == EINTR) {
+			drain_all();
+			if (!lh_preload_active)
+				return NULL;
+		}
+		drain_all();
 		if (!lh_preload_active)
 			break;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec > next.tv_sec + 1)
+			next = now; /* the clock jumped: do not catch up tick by tick */
 		write_sample();
 		if (++tick % 10 == 0) {
 			pthread_mutex_lock(&state_lock);
@@ -637,8 +826,9 @@ static void start_timer(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	pthread_create(&th, &attr, timer_main, NULL);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	sem_init(&wake, 0, 0);
+	writer_running = !pthread_create(&th, &attr, timer_main, NULL);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -809,10 +999,13 @@ static void atfork_child(void)
 	pthread_mutex_init(&state_lock, NULL);
 	/* the other threads' buffers hold the parent's events: never write them */
 	register_membarrier(); /* the registration belongs to the parent's mm */
+	writer_running = 0; /* the parent's writer thread did not come along */
 	for (b = all_bufs; b; b = b->next) {
 		atomic_store(&b->lock, 0);
 		atomic_store(&b->in_use, 0);
 		atomic_store(&b->steal, 0);
+		atomic_store(&b->pending, 0); /* the parent's events */
+		atomic_flag_clear(&b->wlock);
 		b->len = 0;
 		b->last_seq = 0;
 		b->last_ptr = 0;
@@ -911,6 +1104,10 @@ void lh_record_finish(void)
 	finished = 1;
 	lh_preload_active = 0;
 	flush_all();
+	for (struct tbuf *b = all_bufs; b; b = b->next)
+		drain(b); /* halves the writer thread has not written yet */
+	if (writer_running)
+		sem_post(&wake);
 	p = direct_room(1 + 2 * 10);
 	*p++ = LHT_REC_END;
 	s = atomic_load(&seq);
