@@ -38,7 +38,7 @@ endif
 CFLAGS_ALL = $(CFLAGS_BASE) $(WARN) $(CFLAGS)
 LIBS = -lcjson -lwslay -lcrypto -lm -pthread -ldw -lelf -lzstd -ldl
 
-LIB_SRC := $(wildcard src/base/*.c src/snapshot/*.c src/report/*.c src/inspect/*.c src/native/*.c)
+LIB_SRC := $(wildcard src/base/*.c src/snapshot/*.c src/report/*.c src/inspect/*.c src/native/*.c src/coredump/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/leakhunt.c
 UNIT_SRC := $(wildcard test/unit/*.c)
 

@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "snapshot", cmd_snapshot, "take a heap snapshot of a running node process (inspector)" },
 	{ "watch", cmd_watch, "memory of a running node process over time, and a leak verdict" },
 	{ "sample", cmd_sample, "which JS functions allocated the live memory (sampling heap profiler)" },
+	{ "core", cmd_core, "write a core file of a running process with a short pause" },
 	{ "stats", cmd_stats, "DevTools' Statistics: totals by kind, node and edge counts" },
 };
 

@@ -16,6 +16,7 @@ int cmd_watch(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_core(int argc, char **argv);
 
 /* Shared option handling: returns 1 when argv[i] was -v/-vv/--verbose (and counted). */
 int lh_cmd_verbose_opt(const char *arg);

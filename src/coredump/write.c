@@ -1,0 +1,583 @@
+/*
+ * Writing a core of a running process (what gcore does, with a shorter
+ * pause and a smaller file).  The process is stopped thread by thread with
+ * PTRACE_SEIZE + PTRACE_INTERRUPT (no signal is queued to it, unlike
+ * SIGSTOP, and it never sees a stop its shell could notice), its mappings are
+ * read from /proc/PID/smaps, the memory analysis needs is copied from
+ * /proc/PID/mem into the file, and every thread is let go.  Only then are
+ * the ELF header, program headers and notes written: everything they need
+ * was gathered while the process was stopped.
+ *
+ * What is copied decides both the pause and the size.  gcore copies
+ * PROT_NONE reservations too (V8 reserves hundreds of MB of address space
+ * it never touches), which makes a 80 MB process a 1 GB core.  We copy:
+ * readable anonymous memory, writable file mappings, read-only file pages
+ * that were written (relocated data: smaps counts them as "Anonymous"), and
+ * the first page of every file mapped from offset 0 (its ELF header, which
+ * holds the build id, as the kernel does).  Pages of zeros become holes.
+ */
+#include "coredump.h"
+
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/procfs.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+
+#define PAGE 4096u
+#define MAX_THREADS 100000
+
+struct thread {
+	pid_t tid;
+	int stopped;                    /* seized and in a ptrace stop */
+	struct user_regs_struct regs;
+	struct user_fpregs_struct fpregs;
+	int have_fp;
+};
+
+struct mapping {
+	uint64_t start, end, offset;
+	char perms[5];
+	char *path;                     /* "" for anonymous */
+	uint64_t anon_kb;               /* smaps "Anonymous" */
+	uint64_t dump;                  /* bytes to copy from start */
+	uint64_t file_off;              /* where they go in the core */
+};
+
+struct writer {
+	pid_t pid;
+	struct thread *threads;
+	size_t nthreads, alloc_threads;
+	struct mapping *maps;
+	size_t nmaps, alloc_maps;
+	struct strbuf auxv, cmdline, stat;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+static int read_proc(struct strbuf *sb, pid_t pid, const char *what)
+{
+	char path[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		strbuf_grow(sb, 65536);
+		n = read(fd, sb->buf + sb->len, sb->alloc - sb->len - 1);
+		if (n <= 0)
+			break;
+		strbuf_setlen(sb, sb->len + n);
+	}
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+static struct thread *find_thread(struct writer *w, pid_t tid)
+{
+	for (size_t i = 0; i < w->nthreads; i++)
+		if (w->threads[i].tid == tid)
+			return &w->threads[i];
+	return NULL;
+}
+
+/*
+ * Seize and interrupt every thread, re-listing /proc/PID/task until a pass
+ * finds no new one: threads created while we stop the others are caught on
+ * the next pass (a stopped thread cannot create more).
+ */
+static int stop_threads(struct writer *w)
+{
+	char path[64];
+	int round;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)w->pid);
+	for (round = 0; round < 100; round++) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		int added = 0;
+
+		if (!d)
+			return lh_error("cannot stop process %d: cannot list its threads: %s", (int)w->pid,
+					strerror(errno));
+		while ((de = readdir(d))) {
+			pid_t tid = atoi(de->d_name);
+			struct thread *t;
+
+			if (tid <= 0 || find_thread(w, tid))
+				continue;
+			if (w->nthreads >= MAX_THREADS)
+				break;
+			ALLOC_GROW(w->threads, w->nthreads + 1, w->alloc_threads);
+			t = &w->threads[w->nthreads];
+			memset(t, 0, sizeof(*t));
+			t->tid = tid;
+			if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
+				if (errno == ESRCH)
+					continue; /* exited meanwhile */
+				closedir(d);
+				return lh_error("cannot stop process %d: ptrace of thread %d: %s; "
+						"run as the process's user (or root), and check "
+						"/proc/sys/kernel/yama/ptrace_scope", (int)w->pid, (int)tid,
+						strerror(errno));
+			}
+			w->nthreads++;
+			added++;
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0))
+				continue;
+		}
+		closedir(d);
+		for (size_t i = 0; i < w->nthreads; i++) {
+			struct thread *t = &w->threads[i];
+			int status;
+
+			if (t->stopped || !t->tid)
+				continue;
+			if (waitpid(t->tid, &status, __WALL) < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
+				t->tid = 0; /* gone */
+				continue;
+			}
+			t->stopped = 1;
+		}
+		if (!added)
+			return 0;
+	}
+	return lh_error("cannot stop process %d: it keeps creating threads", (int)w->pid);
+}
+
+static void resume_threads(struct writer *w)
+{
+	for (size_t i = 0; i < w->nthreads; i++)
+		if (w->threads[i].tid)
+			ptrace(PTRACE_DETACH, w->threads[i].tid, 0, 0);
+}
+
+static int is_file_path(const char *p)
+{
+	size_t n = strlen(p);
+
+	return p[0] == '/' && !(n > 10 && !strcmp(p + n - 10, " (deleted)"));
+}
+
+static int parse_smaps(struct writer *w, const char *text)
+{
+	const char *line = text;
+
+	while (*line) {
+		const char *eol = strchr(line, '\n');
+		unsigned long long start, end, off, ino;
+		char perms[8];
+		int pathpos = 0;
+
+		char one[512];
+
+		if (!eol)
+			eol = line + strlen(line);
+		/* on a copy cut at the line's end: " %n" must not run into the next line */
+		snprintf(one, sizeof(one), "%.*s", (int)(eol - line), line);
+		if (sscanf(one, "%llx-%llx %7s %llx %*s %llu %n", &start, &end, perms, &off, &ino,
+			   &pathpos) >= 5 && pathpos > 0 && pathpos <= eol - line) {
+			struct mapping *m;
+
+			ALLOC_GROW(w->maps, w->nmaps + 1, w->alloc_maps);
+			m = &w->maps[w->nmaps++];
+			memset(m, 0, sizeof(*m));
+			m->start = start;
+			m->end = end;
+			m->offset = off;
+			memcpy(m->perms, perms, 4);
+			m->path = lh_xmalloc(eol - line - pathpos + 1);
+			memcpy(m->path, line + pathpos, eol - line - pathpos);
+			m->path[eol - line - pathpos] = 0;
+			for (size_t k = strlen(m->path); k && m->path[k - 1] == ' '; k--)
+				m->path[k - 1] = 0;
+		} else if (w->nmaps && !strncmp(line, "Anonymous:", 10)) {
+			w->maps[w->nmaps - 1].anon_kb = strtoull(line + 10, NULL, 10);
+		}
+		line = *eol ? eol + 1 : eol;
+	}
+	if (!w->nmaps)
+		return lh_error("cannot read the mappings of process %d: /proc/%d/smaps is empty", (int)w->pid,
+				(int)w->pid);
+	return 0;
+}
+
+/* The kernel's rule of what a debugger needs, minus what the files hold anyway. */
+static uint64_t dump_size(const struct mapping *m)
+{
+	uint64_t size = m->end - m->start;
+
+	if (m->perms[0] != 'r')
+		return 0; /* PROT_NONE reservations (and unreadable pages) */
+	if (!is_file_path(m->path))
+		return size;
+	if (m->perms[3] == 's')
+		return 0; /* shared file mappings: the file is the memory */
+	if (m->perms[1] == 'w' || m->anon_kb)
+		return size; /* private data, or read-only pages written by relocation */
+	if (m->offset == 0)
+		return PAGE; /* the ELF header and, right after it, the build id note */
+	return 0;
+}
+
+/* Skip mappings that are not memory at all. */
+static int listed(const struct mapping *m)
+{
+	return strcmp(m->path, "[vvar]") && strcmp(m->path, "[vsyscall]") && strcmp(m->path, "[vvar_vclock]");
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+	const uint64_t *q = (const uint64_t *)(const void *)p;
+
+	for (size_t i = 0; i < n / 8; i++)
+		if (q[i])
+			return 0;
+	return 1;
+}
+
+/* Copy one mapping's bytes to fd at m->file_off; unreadable pages stay holes. */
+static int copy_mapping(int memfd, int fd, const struct mapping *m, unsigned char *buf, size_t bufsz,
+			uint64_t *copied)
+{
+	for (uint64_t done = 0; done < m->dump;) {
+		size_t n = m->dump - done < bufsz ? m->dump - done : bufsz;
+		ssize_t r = pread(memfd, buf, n, m->start + done);
+
+		if (r <= 0) {
+			/* page by page: a guard page inside the range must not lose the rest */
+			r = PAGE;
+			if (pread(memfd, buf, PAGE, m->start + done) != PAGE) {
+				done += PAGE;
+				continue;
+			}
+		}
+		for (size_t k = 0; k < (size_t)r; k += PAGE) {
+			size_t len = (size_t)r - k < PAGE ? (size_t)r - k : PAGE;
+
+			if (all_zero(buf + k, len))
+				continue;
+			if (pwrite(fd, buf + k, len, m->file_off + done + k) != (ssize_t)len)
+				return -1;
+		}
+		*copied += r;
+		done += r;
+	}
+	return 0;
+}
+
+static void note(struct strbuf *sb, uint32_t type, const char *name, const void *desc, size_t len)
+{
+	Elf64_Nhdr h = { .n_namesz = strlen(name) + 1, .n_descsz = len, .n_type = type };
+	static const char zero[4];
+
+	strbuf_add(sb, &h, sizeof(h));
+	strbuf_add(sb, name, h.n_namesz);
+	strbuf_add(sb, zero, (4 - h.n_namesz % 4) % 4);
+	strbuf_add(sb, desc, len);
+	strbuf_add(sb, zero, (4 - len % 4) % 4);
+}
+
+/* Fields of /proc/PID/stat after the command name (which may hold spaces). */
+struct procstat {
+	char state;
+	int ppid, pgrp, sid;
+	long nice;
+	unsigned long flags;
+	char comm[17];
+};
+
+static void parse_stat(const char *text, struct procstat *ps)
+{
+	const char *open = strchr(text, '('), *close = strrchr(text, ')');
+
+	memset(ps, 0, sizeof(*ps));
+	if (!open || !close || close < open)
+		return;
+	snprintf(ps->comm, sizeof(ps->comm), "%.*s", (int)(close - open - 1), open + 1);
+	sscanf(close + 1, " %c %d %d %d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %ld", &ps->state,
+	       &ps->ppid, &ps->pgrp, &ps->sid, &ps->flags, &ps->nice);
+}
+
+static void build_notes(struct writer *w, struct strbuf *sb)
+{
+	struct procstat ps;
+	struct elf_prpsinfo info;
+	struct strbuf files = STRBUF_INIT, names = STRBUF_INIT;
+	uint64_t count = 0, page = PAGE;
+
+	parse_stat(w->stat.buf, &ps);
+	/* the main thread first: gdb makes the first NT_PRSTATUS the current thread */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < w->nthreads; i++) {
+			struct thread *t = &w->threads[i];
+			struct elf_prstatus pr;
+
+			if (!t->tid || (pass == 0) != (t->tid == w->pid))
+				continue;
+			memset(&pr, 0, sizeof(pr));
+			pr.pr_info.si_signo = SIGSTOP;
+			pr.pr_cursig = SIGSTOP;
+			pr.pr_pid = t->tid;
+			pr.pr_ppid = ps.ppid;
+			pr.pr_pgrp = ps.pgrp;
+			pr.pr_sid = ps.sid;
+			memcpy(&pr.pr_reg, &t->regs, sizeof(t->regs) < sizeof(pr.pr_reg) ? sizeof(t->regs)
+											     : sizeof(pr.pr_reg));
+			note(sb, NT_PRSTATUS, "CORE", &pr, sizeof(pr));
+			if (t->have_fp)
+				note(sb, NT_FPREGSET, "CORE", &t->fpregs, sizeof(t->fpregs));
+		}
+	}
+	memset(&info, 0, sizeof(info));
+	info.pr_state = ps.state == 'R' ? 0 : ps.state == 'S' ? 1 : ps.state == 'D' ? 2 : 3;
+	info.pr_sname = ps.state ? ps.state : 'R';
+	info.pr_nice = ps.nice;
+	info.pr_flag = ps.flags;
+	info.pr_uid = getuid();
+	info.pr_gid = getgid();
+	info.pr_pid = w->pid;
+	info.pr_ppid = ps.ppid;
+	info.pr_pgrp = ps.pgrp;
+	info.pr_sid = ps.sid;
+	memcpy(info.pr_fname, ps.comm, strnlen(ps.comm, sizeof(info.pr_fname)));
+	for (size_t i = 0; i < w->cmdline.len && i < sizeof(info.pr_psargs) - 1; i++)
+		info.pr_psargs[i] = w->cmdline.buf[i] ? w->cmdline.buf[i] : ' ';
+	note(sb, NT_PRPSINFO, "CORE", &info, sizeof(info));
+	if (w->auxv.len)
+		note(sb, NT_AUXV, "CORE", w->auxv.buf, w->auxv.len);
+	/* NT_FILE: count, page size, then (start, end, offset in pages), then the names */
+	for (size_t i = 0; i < w->nmaps; i++) {
+		const struct mapping *m = &w->maps[i];
+		uint64_t e[3] = { m->start, m->end, m->offset / PAGE };
+
+		if (!is_file_path(m->path) || !listed(m))
+			continue;
+		strbuf_add(&files, e, sizeof(e));
+		strbuf_add(&names, m->path, strlen(m->path) + 1);
+		count++;
+	}
+	{
+		struct strbuf desc = STRBUF_INIT;
+
+		strbuf_add(&desc, &count, 8);
+		strbuf_add(&desc, &page, 8);
+		strbuf_add(&desc, files.buf, files.len);
+		strbuf_add(&desc, names.buf, names.len);
+		note(sb, NT_FILE, "CORE", desc.buf, desc.len);
+		strbuf_release(&desc);
+	}
+	strbuf_release(&files);
+	strbuf_release(&names);
+}
+
+static void writer_release(struct writer *w)
+{
+	for (size_t i = 0; i < w->nmaps; i++)
+		free(w->maps[i].path);
+	free(w->maps);
+	free(w->threads);
+	strbuf_release(&w->auxv);
+	strbuf_release(&w->cmdline);
+	strbuf_release(&w->stat);
+}
+
+static int write_all_at(int fd, const void *p, size_t n, uint64_t off)
+{
+	return pwrite(fd, p, n, off) == (ssize_t)n ? 0 : -1;
+}
+
+int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stats *st)
+{
+	struct writer w = { .pid = pid, .auxv = STRBUF_INIT, .cmdline = STRBUF_INIT, .stat = STRBUF_INIT };
+	struct strbuf smaps = STRBUF_INIT, notes = STRBUF_INIT, tmp = STRBUF_INIT;
+	unsigned char *buf = NULL;
+	size_t bufsz = 4u << 20;
+	uint64_t t0 = 0, off, nload = 0;
+	int fd = -1, memfd = -1, ret = -1, stopped = 0;
+	char mempath[64];
+	Elf64_Ehdr eh;
+	Elf64_Phdr *ph = NULL;
+	size_t np = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (read_proc(&w.stat, pid, "stat") || !w.stat.len) {
+		ret = lh_error("cannot read process %d: %s", (int)pid,
+			       errno == ENOENT ? "no such process" : strerror(errno));
+		goto out;
+	}
+	read_proc(&w.auxv, pid, "auxv");
+	read_proc(&w.cmdline, pid, "cmdline");
+	snprintf(mempath, sizeof(mempath), "/proc/%d/mem", (int)pid);
+	memfd = open(mempath, O_RDONLY | O_CLOEXEC);
+	if (memfd < 0) {
+		ret = lh_error("cannot read the memory of process %d: %s; run as its user or root", (int)pid,
+			       strerror(errno));
+		goto out;
+	}
+	strbuf_addf(&tmp, "%s.partial", path);
+	if (!access(path, F_OK)) {
+		ret = lh_error("cannot write '%s': the file exists; give another name with -o", path);
+		goto out;
+	}
+	fd = open(tmp.buf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = lh_error("cannot create '%s': %s", tmp.buf, strerror(errno));
+		goto out;
+	}
+	buf = lh_xmalloc(bufsz);
+
+	/* --- the process is stopped from here --- */
+	t0 = now_ns();
+	stopped = 1;
+	if (stop_threads(&w))
+		goto out_unlink;
+	for (size_t i = 0; i < w.nthreads; i++) {
+		struct thread *t = &w.threads[i];
+
+		if (!t->tid)
+			continue;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs)) {
+			lh_warn("cannot read the registers of thread %d: %s", (int)t->tid, strerror(errno));
+			continue;
+		}
+		t->have_fp = !ptrace(PTRACE_GETFPREGS, t->tid, 0, &t->fpregs);
+		st->threads++;
+	}
+	if (read_proc(&smaps, pid, "smaps")) {
+		lh_error("cannot read /proc/%d/smaps: %s", (int)pid, strerror(errno));
+		goto out_unlink;
+	}
+	if (parse_smaps(&w, smaps.buf))
+		goto out_unlink;
+	build_notes(&w, &notes);
+	for (size_t i = 0; i < w.nmaps; i++)
+		nload += listed(&w.maps[i]);
+	np = 1 + nload;
+	off = sizeof(Elf64_Ehdr) + np * sizeof(Elf64_Phdr);
+	off += notes.len;
+	off = (off + PAGE - 1) / PAGE * PAGE;
+	for (size_t i = 0; i < w.nmaps; i++) {
+		struct mapping *m = &w.maps[i];
+
+		if (!listed(m))
+			continue;
+		m->dump = dump_size(m);
+		m->file_off = off;
+		off += m->dump;
+	}
+	for (size_t i = 0; i < w.nmaps; i++) {
+		if (!w.maps[i].dump)
+			continue;
+		if (copy_mapping(memfd, fd, &w.maps[i], buf, bufsz, &st->copied)) {
+			lh_error("cannot write '%s': %s", tmp.buf, strerror(errno));
+			goto out_unlink;
+		}
+	}
+	resume_threads(&w);
+	stopped = 0;
+	st->pause_ns = now_ns() - t0;
+	/* --- running again --- */
+
+	if (ftruncate(fd, off)) {
+		lh_error("cannot write '%s': %s", tmp.buf, strerror(errno));
+		goto out_unlink;
+	}
+	ph = lh_xcalloc(np, sizeof(*ph));
+	ph[0].p_type = PT_NOTE;
+	ph[0].p_offset = sizeof(Elf64_Ehdr) + np * sizeof(Elf64_Phdr);
+	ph[0].p_filesz = notes.len;
+	ph[0].p_align = 4;
+	np = 1;
+	for (size_t i = 0; i < w.nmaps; i++) {
+		const struct mapping *m = &w.maps[i];
+		Elf64_Phdr *p = &ph[np];
+
+		if (!listed(m))
+			continue;
+		p->p_type = PT_LOAD;
+		p->p_flags = (m->perms[0] == 'r' ? PF_R : 0) | (m->perms[1] == 'w' ? PF_W : 0) |
+			     (m->perms[2] == 'x' ? PF_X : 0);
+		p->p_offset = m->file_off;
+		p->p_vaddr = m->start;
+		p->p_filesz = m->dump;
+		p->p_memsz = m->end - m->start;
+		p->p_align = PAGE;
+		np++;
+	}
+	memset(&eh, 0, sizeof(eh));
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
+	eh.e_type = ET_CORE;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_phoff = sizeof(eh);
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(Elf64_Phdr);
+	eh.e_phnum = np;
+	if (write_all_at(fd, &eh, sizeof(eh), 0) || write_all_at(fd, ph, np * sizeof(*ph), sizeof(eh)) ||
+	    write_all_at(fd, notes.buf, notes.len, ph[0].p_offset)) {
+		lh_error("cannot write '%s': %s", tmp.buf, strerror(errno));
+		goto out_unlink;
+	}
+	if (close(fd)) {
+		fd = -1;
+		lh_error("cannot write '%s': %s", tmp.buf, strerror(errno));
+		goto out_unlink;
+	}
+	fd = -1;
+	if (renameat2(AT_FDCWD, tmp.buf, AT_FDCWD, path, RENAME_NOREPLACE)) {
+		lh_error("cannot rename '%s' to '%s': %s", tmp.buf, path,
+			 errno == EEXIST ? "the file exists" : strerror(errno));
+		goto out_unlink;
+	}
+	st->file_size = off;
+	st->segments = np - 1;
+	ret = 0;
+	goto out;
+out_unlink:
+	if (stopped) {
+		resume_threads(&w);
+		st->pause_ns = now_ns() - t0;
+	}
+	unlink(tmp.buf);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (memfd >= 0)
+		close(memfd);
+	free(buf);
+	free(ph);
+	strbuf_release(&smaps);
+	strbuf_release(&notes);
+	strbuf_release(&tmp);
+	writer_release(&w);
+	return ret;
+}
