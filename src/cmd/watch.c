@@ -28,6 +28,7 @@
 #include "base/strbuf.h"
 #include "base/table.h"
 #include "cmd/cmd.h"
+#include "inspect/capture.h"
 #include "inspect/cdp.h"
 #include "inspect/net.h"
 #include "inspect/session.h"
@@ -42,6 +43,11 @@ static const char usage_text[] =
 	"  --interval D        time between samples (default 2s; e.g. 500ms, 10s)\n"
 	"  --duration D        stop after D (e.g. 30s, 10m); default: until Ctrl-C\n"
 	"  -o, --output FILE   append JSON lines: a header, one per sample, a summary\n"
+	"  --snapshot-on-growth PCT  take a heap snapshot at the start and whenever\n"
+	"                      heapUsed has grown by PCT%% since the last one\n"
+	"  --keep K            keep at most K of them (default 3): the first and the\n"
+	"                      newest, for 'leakhunt diff'\n"
+	"  --snapshot-dir DIR  where they go (default: the current directory)\n"
 	"  --port N, --url ws://..., --allow-remote, --timeout S   as for snapshot\n"
 	"  -v, --verbose       print every sample as a line, even on a terminal\n";
 
@@ -62,6 +68,18 @@ struct series_verdict {
 	int halves_apart;      /* every low of the later half is above every low of the earlier */
 	int windows;
 	int leak_like;
+};
+
+/* --snapshot-on-growth: snapshots taken so far and the files kept */
+struct growth {
+	double pct;        /* 0: off */
+	int keep;          /* at most this many files on disk */
+	const char *dir;
+	char stamp[32];    /* the watch's start time, in every file name */
+	int seq;           /* snapshots taken */
+	double base;       /* heapUsed when the last one was taken */
+	char **files;      /* kept, oldest first */
+	int nfiles, files_alloc;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -309,6 +327,76 @@ static void report(FILE *json, const struct sample *s, int n, const char *end_re
 	strbuf_release(&d);
 }
 
+static void json_snapshot(FILE *json, const char *type, const char *file, const struct sample *sm)
+{
+	struct lh_jsonw w;
+
+	if (!json)
+		return;
+	lh_jsonw_init(&w, json, 0);
+	lh_jsonw_object(&w);
+	lh_jsonw_key(&w, "type");
+	lh_jsonw_str(&w, type);
+	lh_jsonw_key(&w, "file");
+	lh_jsonw_str(&w, file);
+	if (sm) {
+		lh_jsonw_key(&w, "t_ms");
+		lh_jsonw_int(&w, llround(sm->t * 1000));
+		lh_jsonw_key(&w, "heap_used");
+		lh_jsonw_int(&w, llround(sm->v[S_HEAP_USED]));
+	}
+	lh_jsonw_end(&w);
+	lh_jsonw_finish(&w);
+	fflush(json);
+}
+
+/*
+ * Take a snapshot if heapUsed grew enough (always for the first), and drop
+ * the oldest but the baseline beyond g->keep.  0, or -1 with a message.
+ */
+static int maybe_snapshot(struct lh_session *ss, struct growth *g, const struct sample *sm,
+			  FILE *json, int to_tty)
+{
+	struct strbuf path = STRBUF_INIT, size = STRBUF_INIT;
+	struct lh_capture_stats st;
+	double used = sm->v[S_HEAP_USED];
+	int64_t t0;
+
+	if (g->seq && used < g->base * (1 + g->pct / 100))
+		return 0;
+	strbuf_addf(&path, "%s/%d-%s-%02d.heapsnapshot", g->dir, (int)ss->pid, g->stamp, g->seq + 1);
+	if (to_tty)
+		fputs("\r\033[K", stderr);
+	t0 = lh_net_now();
+	if (lh_capture_snapshot(&ss->cdp, path.buf, 0, &st) < 0) {
+		strbuf_release(&path);
+		return -1;
+	}
+	lh_human_size(&size, (int64_t)used);
+	if (g->seq)
+		fprintf(stderr, "heapUsed %s, +%.0f%% since the last snapshot: ", size.buf,
+			g->base > 0 ? (used / g->base - 1) * 100 : 0.0);
+	else
+		fprintf(stderr, "heapUsed %s, the baseline: ", size.buf);
+	fprintf(stderr, "wrote '%s' in %.1f s\n", path.buf, (lh_net_now() - t0) / 1000.0);
+	json_snapshot(json, "snapshot", path.buf, sm);
+	g->seq++;
+	g->base = used;
+	ALLOC_GROW(g->files, g->nfiles + 1, g->files_alloc);
+	g->files[g->nfiles++] = strbuf_detach(&path, NULL);
+	if (g->nfiles > g->keep) {
+		/* the baseline stays: diffs against the start say the most */
+		if (unlink(g->files[1]) < 0)
+			lh_warn("cannot remove '%s': %m", g->files[1]);
+		json_snapshot(json, "snapshot_removed", g->files[1], NULL);
+		free(g->files[1]);
+		memmove(&g->files[1], &g->files[2], (g->nfiles - 2) * sizeof(*g->files));
+		g->nfiles--;
+	}
+	strbuf_release(&size);
+	return 0;
+}
+
 /* Events while waiting: the main context going away means node is exiting. */
 static int on_event(void *ud, const char *method, const char *msg, size_t len)
 {
@@ -320,11 +408,15 @@ static int on_event(void *ud, const char *method, const char *msg, size_t len)
 
 int cmd_watch(int argc, char **argv)
 {
-	enum { OPT_PORT = 256, OPT_URL, OPT_REMOTE, OPT_TIMEOUT, OPT_INTERVAL, OPT_DURATION };
+	enum { OPT_PORT = 256, OPT_URL, OPT_REMOTE, OPT_TIMEOUT, OPT_INTERVAL, OPT_DURATION,
+	       OPT_GROWTH, OPT_KEEP, OPT_SNAPDIR };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "snapshot-on-growth", required_argument, NULL, OPT_GROWTH },
+		{ "keep", required_argument, NULL, OPT_KEEP },
+		{ "snapshot-dir", required_argument, NULL, OPT_SNAPDIR },
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "allow-remote", no_argument, NULL, OPT_REMOTE },
@@ -335,6 +427,7 @@ int cmd_watch(int argc, char **argv)
 	};
 	struct lh_session_opts so = { .timeout_ms = 30000 };
 	struct lh_session ss;
+	struct growth g = { .keep = 3, .dir = "." };
 	struct sample *s = NULL;
 	size_t n = 0, alloc = 0;
 	long interval = 2000, duration = -1, ms;
@@ -372,6 +465,30 @@ int cmd_watch(int argc, char **argv)
 			so.port = (int)v;
 			break;
 		}
+		case OPT_GROWTH: {
+			char *e;
+
+			g.pct = strtod(optarg, &e);
+			if (*e == '%')
+				e++;
+			if (e == optarg || *e || !(g.pct > 0) || g.pct > 1e6) {
+				fprintf(stderr, "leakhunt watch: --snapshot-on-growth needs a percentage like 50, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_KEEP: {
+			char *e;
+			long v = strtol(optarg, &e, 10);
+
+			if (e == optarg || *e || v < 2 || v > 1000) {
+				fprintf(stderr, "leakhunt watch: --keep needs a count of 2 or more (a diff needs two), not '%s'\n", optarg);
+				return 2;
+			}
+			g.keep = (int)v;
+			break;
+		}
+		case OPT_SNAPDIR: g.dir = optarg; break;
 		case OPT_URL: so.url = optarg; break;
 		case OPT_REMOTE: so.allow_remote = 1; break;
 		case OPT_TIMEOUT:
@@ -415,6 +532,11 @@ int cmd_watch(int argc, char **argv)
 			(double)time(NULL) * 1000);
 		fflush(json);
 	}
+	if (g.pct > 0) {
+		time_t now = time(NULL);
+
+		strftime(g.stamp, sizeof(g.stamp), "%Y%m%d-%H%M%S", localtime(&now));
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, &old);
@@ -452,6 +574,15 @@ int cmd_watch(int argc, char **argv)
 		}
 		if (tty || lh_verbosity)
 			live_line(s, n, tty && !lh_verbosity);
+		if (g.pct > 0 && maybe_snapshot(&ss, &g, &s[n - 1], json, tty && !lh_verbosity) < 0) {
+			if ((so.pid && !lh_target_alive(so.pid)) || exiting) {
+				end = "the target exited";
+			} else {
+				end = "a snapshot failed";
+				ret = 1;
+			}
+			break;
+		}
 		next += interval;
 		if (duration >= 0 && next - t0 > duration)
 			break;
@@ -481,6 +612,17 @@ int cmd_watch(int argc, char **argv)
 		fputs("\r\033[K", stderr);
 	lh_session_close(&ss);
 	report(json, s, (int)n, end);
+	if (g.nfiles) {
+		printf("\nsnapshots (%d taken, %d kept):\n", g.seq, g.nfiles);
+		for (int i = 0; i < g.nfiles; i++)
+			printf("  %s\n", g.files[i]);
+		if (g.nfiles >= 2)
+			printf("compare the first and the last: leakhunt diff %s %s\n", g.files[0],
+			       g.files[g.nfiles - 1]);
+		for (int i = 0; i < g.nfiles; i++)
+			free(g.files[i]);
+		free(g.files);
+	}
 	if (json && fclose(json)) {
 		lh_error("cannot write '%s': %m", out_path);
 		ret = 1;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: `leakhunt watch` on real node processes: a target that leaks
-# steadily (its lows after GC rise), one that exits while watched, and the
-# JSON lines file.  Targets use --inspect-port=0 (SIGUSR1 opens a random
+# steadily (its lows after GC rise), the same with --snapshot-on-growth, one
+# that exits while watched, and the JSON lines file.  Targets use --inspect-port=0 (SIGUSR1 opens a random
 # port) and are killed on exit.  The checks look at structure and at a leak
 # far above the verdict's thresholds, never at how long anything took.
 . "$(dirname "$0")/lib.sh"
@@ -37,6 +37,8 @@ expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '
 run_ok help "$LEAKHUNT" watch --help && check help-text grep -q "^usage: leakhunt watch" "$T/out"
 run_fail bad-interval "--interval needs a duration" "$LEAKHUNT" watch --interval x 1
 run_fail not-node "is not a node process" "$LEAKHUNT" watch --duration 1s $$
+run_fail bad-keep "--keep needs a count of 2 or more" "$LEAKHUNT" watch --keep 1 1
+run_fail bad-growth "--snapshot-on-growth needs a percentage" "$LEAKHUNT" watch --snapshot-on-growth x 1
 
 # a steady leak of ~2.5 MB/s retained, with garbage on top (a sawtooth over a ramp)
 LEAK='globalThis.k=[]; setInterval(()=>{for(let i=0;i<5000;i++)k.push({i,s:"x"+i}); let g=[]; for(let i=0;i<20000;i++) g.push({i})},50); console.log("ready")'
@@ -53,6 +55,27 @@ start leak --inspect-port=0 -e "$LEAK" && {
 	# node 20.20 crashed here when both ends closed the session at once (docs/watch.md)
 	sleep 0.3
 	check leak-target-alive kill -0 "$P"
+}
+
+# --snapshot-on-growth: a baseline, then one per 5% of growth; --keep 2 keeps
+# the baseline and the newest; the pair loads in `leakhunt diff`
+start grow --inspect-port=0 -e "$LEAK" && {
+	mkdir -p "$T/snaps"
+	run_ok grow-watch "$LEAKHUNT" watch "$P" --interval 100ms --duration 4s --snapshot-on-growth 5 \
+		--keep 2 --snapshot-dir "$T/snaps" -o "$T/grow.jsonl"
+	taken=$(js 'L.filter(l=>l.type==="snapshot").length' "$T/grow.jsonl")
+	check grow-taken test "$taken" -ge 2
+	expect_eq grow-kept "$(ls "$T/snaps" | wc -l)" 2
+	check grow-names bash -c "ls '$T/snaps' | grep -qxE '$P-[0-9]{8}-[0-9]{6}-01\.heapsnapshot'"
+	check grow-mode test "$(stat -c %a "$(ls -d "$T"/snaps/*-01.heapsnapshot)")" = 600
+	expect_eq grow-removed "$(js 'L.filter(l=>l.type==="snapshot_removed").length' "$T/grow.jsonl")" "$((taken - 2))"
+	check grow-says-diff grep -q "^compare the first and the last: leakhunt diff " "$T/out"
+	# the diff itself is snapshot code, not the inspector's: once, in the plain build
+	if [ "${LH_SANITIZED:-0}" != 1 ]; then
+		run_ok grow-diff "$LEAKHUNT" diff $(ls -d "$T"/snaps/*.heapsnapshot)
+	fi
+	sleep 0.3
+	check grow-target-alive kill -0 "$P"
 }
 
 # the target exits while watched: watch ends with a verdict, not an error
