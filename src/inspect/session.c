@@ -20,7 +20,8 @@
  * wait for node's; wslay answers it and we hang up after node does.
  * Otherwise we close and node only answers.  A target spinning in
  * synchronous code never runs the setImmediate: after a short wait we
- * close from our side and say the port stays open until it yields.
+ * postpone its close by a second (close_expr), close from our side and say
+ * the port stays open until it yields.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -143,23 +144,58 @@ out_fail:
  * session: 1 it did, 0 it did not in time (busy in synchronous code), -1
  * the call failed (the target is exiting or gone).
  */
-static int close_from_target(struct lh_session *s, int wait_ms)
+/*
+ * The close we schedule in the target.  It runs when the event loop does,
+ * but never before the time in the closeAfter slot: when we give up waiting
+ * and close from our side, we first push that time a second ahead, so the
+ * target cannot shut the session down while our close handshake is still
+ * in flight (the both-sides race above).  A Symbol.for key cannot clash
+ * with the application's globals, and is deleted again.
+ */
+#define CLOSE_AFTER "globalThis[Symbol.for('leakhunt.closeAfter')]"
+static const char close_expr[] =
+	"(r => { " CLOSE_AFTER " = 0; setImmediate(function close() { "
+	"const wait = " CLOSE_AFTER " - Date.now(); "
+	"if (wait > 0) return setTimeout(close, wait); "
+	"delete " CLOSE_AFTER "; r('inspector').close(); }); })(require)";
+static const char postpone_expr[] = CLOSE_AFTER " = Date.now() + 1000, 0";
+
+static int evaluate_quietly(struct lh_session *s, const char *expr)
 {
 	struct strbuf quiet = STRBUF_INIT;
 	cJSON *v = NULL;
 	int r;
 
 	lh_error_capture(&quiet);
-	r = lh_cdp_evaluate(&s->cdp, "(r => { setImmediate(() => r('inspector').close()); })(require)",
-			    LH_CDP_EVAL_COMMAND_LINE_API, &v);
+	r = lh_cdp_evaluate(&s->cdp, expr, LH_CDP_EVAL_COMMAND_LINE_API, &v);
 	lh_error_capture(NULL);
 	cJSON_Delete(v);
 	strbuf_release(&quiet);
+	return r;
+}
+
+/*
+ * Ask the target to close its inspector and wait until it has closed our
+ * session: 1 it did, 0 it did not in time (busy in synchronous code; the
+ * close is then postponed past our own), -1 the call failed (the target
+ * is exiting or gone).
+ */
+static int close_from_target(struct lh_session *s, int wait_ms)
+{
+	int r = evaluate_quietly(s, close_expr);
+
 	if (s->cdp.ws.close_received || s->cdp.ws.eof)
 		r = 0; /* closed before the answer came: still wait for the end */
 	if (r < 0)
 		return -1;
-	return lh_ws_await_close(&s->cdp.ws, lh_net_deadline(wait_ms));
+	r = lh_ws_await_close(&s->cdp.ws, lh_net_deadline(wait_ms));
+	if (r == 0) {
+		/* evaluate still runs in a busy target: V8 takes it at an interrupt */
+		evaluate_quietly(s, postpone_expr);
+		if (s->cdp.ws.close_received || s->cdp.ws.eof)
+			return lh_ws_await_close(&s->cdp.ws, lh_net_deadline(wait_ms)) == 1;
+	}
+	return r;
 }
 
 void lh_session_close(struct lh_session *s)
