@@ -3,7 +3,7 @@
 # and write docs/benchmarks.md.
 #
 #   bash bench/run.sh            M (~100 MB) and L (~1 GB)
-#   BENCH_XL=1 bash bench/run.sh also XL (~2.6 GB) and strbig (strings section over
+#   BENCH_XL=1 bash bench/run.sh also XL (~2.5 GB) and strbig (strings section over
 #                                512 Mi characters): load checks (`leakhunt stats`)
 #
 # Anchors, measured in the same run (the numbers that count are ratios against them):
@@ -177,6 +177,12 @@ thin() {
 }
 
 fsize() { stat -c %s "$1"; }
+git_rev() {
+	local rev
+	rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
+	[ -n "$(git -C "$ROOT" status --porcelain -- src Makefile 2>/dev/null)" ] && rev="$rev (with uncommitted changes in src/ or Makefile)"
+	echo "$rev"
+}
 # sizes in MB = 10^6 bytes, for files and RSS alike (/usr/bin/time's %M is in KiB)
 mb() { awk -v b="$1" 'BEGIN{printf "%.0f", b/1e6}'; }
 kb2mb() { awk -v k="$1" 'BEGIN{printf "%.0f", k*1024/1e6}'; }
@@ -242,7 +248,8 @@ done
 XL_SECTION=$OUT/xl-section.md
 if [ -n "$XL" ]; then
 	{
-		echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`BENCH_XL=1\` (n=1 each; \`leakhunt stats FILE\` loads the whole snapshot)."
+		echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`BENCH_XL=1\`, leakhunt commit $(git_rev) (n=1 each;"
+		echo "\`leakhunt stats FILE\` loads the whole snapshot and computes DevTools' Statistics)."
 		echo
 		echo "| snapshot | file | command | result | wall s | peak RSS | CPU s |"
 		echo "|---|---:|---|---|---:|---:|---:|"
@@ -259,7 +266,12 @@ if [ -n "$XL" ]; then
 			fi
 		done
 		echo
-		grep -h 'strbig.js:' "$LOGS/gen-strbig.log" 2>/dev/null | sed 's/^/strbig: /'
+		for name in XL strbig; do
+			[ -s "$LOGS/gen-$name.time" ] || continue
+			read -r gw gr <"$LOGS/gen-$name.time"
+			echo "- generating $name took $gw s at $(kb2mb "$gr") MB peak RSS (node)."
+		done
+		grep -h 'strbig.js:' "$LOGS/gen-strbig.log" 2>/dev/null | sed 's/^/- /'
 	} >"$XL_SECTION.new" && mv "$XL_SECTION.new" "$XL_SECTION"
 fi
 
@@ -282,8 +294,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 MEM_TOTAL=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 OS=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null)
-GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
-[ -n "$(git -C "$ROOT" status --porcelain -- src Makefile 2>/dev/null)" ] && GIT="$GIT (with uncommitted changes in src/ or Makefile)"
+GIT=$(git_rev)
 {
 	echo "# Benchmarks"
 	echo
@@ -373,10 +384,10 @@ cat "$DOC" >&2
 }
 
 xl_part() {
-	echo "## Large snapshots: XL (2.6 GB) and a strings section over 512 Mi characters"
+	echo "## Large snapshots: XL (~2.5 GB) and a strings section over 512 Mi characters"
 	echo
 	echo "Run with \`BENCH_XL=1 make bench\`: generates \`node --max-old-space-size=20000 bench/leaky.js $REQ_XL out/xl\`"
-	echo "(about 2.6 GB; several minutes and ~13 GB RSS while V8 writes it) and"
+	echo "(about 2.5 GB; several minutes and over 10 GB RSS while V8 writes it) and"
 	echo "\`node --max-old-space-size=8000 bench/strbig.js $STRBIG_COUNT out/strbig.heapsnapshot\` ($STRBIG_COUNT distinct"
 	echo "1000-character strings: the strings section is longer than V8's maximum string length, 536,870,888"
 	echo "characters, so DevTools and memlab fail on it with \`RangeError: Invalid string length\`)."
