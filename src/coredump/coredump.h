@@ -66,8 +66,8 @@ struct lh_core {
 int lh_core_open(struct lh_core *c, const char *path);
 void lh_core_release(struct lh_core *c);
 
-/* Is the file at path an ELF core?  (Reads its header only; 0 when unreadable.) */
-int lh_core_is_core(const char *path);
+/* Does the file at path start like an ELF file (a core, or a binary given by mistake)? */
+int lh_core_is_elf(const char *path);
 
 /*
  * Read len bytes at virtual address addr from the core's segments.  Returns

@@ -5,8 +5,10 @@
  */
 #include "heap.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/human.h"
 #include "base/jsonw.h"
 #include "base/table.h"
@@ -405,7 +407,33 @@ void lh_report_paths(FILE *out, const struct lh_render_opts *o, const struct lh_
 void lh_report_census(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s,
 		      const struct lh_census *c, uint32_t top)
 {
-	uint32_t n = top < c->nr ? top : c->nr;
+	uint32_t n = top < c->nr ? top : c->nr, nprops = 0;
+	struct lh_census_row *rows = lh_xcalloc(n ? n : 1, sizeof(*rows));
+	const char **names, **next;
+	char (*ids)[16] = lh_xcalloc(n ? n : 1, sizeof(*ids));
+	struct lh_census_view v = { s->path, "heapsnapshot", c->objects, c->nr, rows, n };
+
+	for (uint32_t i = 0; i < n; i++)
+		nprops += c->groups[i].nprops;
+	names = next = lh_xcalloc(nprops ? nprops : 1, sizeof(*names));
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lh_census_group *g = &c->groups[i];
+
+		for (uint32_t k = 0; k < g->nprops; k++)
+			next[k] = lh_snapshot_str(s, g->props[k]);
+		snprintf(ids[i], sizeof(ids[i]), "@%u", s->node_id[g->representative]);
+		rows[i] = (struct lh_census_row){ lh_snapshot_str(s, g->ctor), next, g->nprops, g->count,
+						  g->shallow_size, ids[i], s->node_id[g->representative] };
+		next += g->nprops;
+	}
+	lh_report_census_view(out, o, &v);
+	free(names);
+	free(ids);
+	free(rows);
+}
+
+void lh_report_census_view(FILE *out, const struct lh_render_opts *o, const struct lh_census_view *v)
+{
 	struct strbuf sb = STRBUF_INIT;
 	struct lh_table t;
 
@@ -414,21 +442,24 @@ void lh_report_census(FILE *out, const struct lh_render_opts *o, const struct lh
 
 		lh_jsonw_init(&w, out, 0);
 		lh_jsonw_object(&w);
-		json_file(&w, "leakhunt.objects/1", s);
+		lh_jsonw_key(&w, "format");
+		lh_jsonw_str(&w, "leakhunt.objects/1");
+		lh_jsonw_key(&w, "file");
+		lh_jsonw_str(&w, v->file);
 		lh_jsonw_key(&w, "source");
-		lh_jsonw_str(&w, "heapsnapshot");
+		lh_jsonw_str(&w, v->source);
 		lh_jsonw_key(&w, "object_count");
-		lh_jsonw_uint(&w, c->objects);
+		lh_jsonw_uint(&w, v->objects);
 		lh_jsonw_key(&w, "group_count");
-		lh_jsonw_uint(&w, c->nr);
+		lh_jsonw_uint(&w, v->ngroups);
 		lh_jsonw_key(&w, "groups");
 		lh_jsonw_array(&w);
-		for (uint32_t i = 0; i < n; i++) {
-			const struct lh_census_group *g = &c->groups[i];
+		for (uint32_t i = 0; i < v->nrows; i++) {
+			const struct lh_census_row *g = &v->rows[i];
 
 			lh_jsonw_object(&w);
 			lh_jsonw_key(&w, "constructor");
-			lh_jsonw_str(&w, lh_snapshot_str(s, g->ctor));
+			lh_jsonw_str(&w, g->ctor);
 			lh_jsonw_key(&w, "count");
 			lh_jsonw_uint(&w, g->count);
 			lh_jsonw_key(&w, "property_count");
@@ -436,41 +467,41 @@ void lh_report_census(FILE *out, const struct lh_render_opts *o, const struct lh
 			lh_jsonw_key(&w, "shallow_size");
 			lh_jsonw_uint(&w, g->shallow_size);
 			lh_jsonw_key(&w, "representative");
-			strbuf_addf(&sb, "@%u", s->node_id[g->representative]);
-			lh_jsonw_str(&w, sb.buf);
-			strbuf_reset(&sb);
-			lh_jsonw_key(&w, "representative_id");
-			lh_jsonw_uint(&w, s->node_id[g->representative]);
+			lh_jsonw_str(&w, g->representative);
+			if (g->representative_id >= 0) {
+				lh_jsonw_key(&w, "representative_id");
+				lh_jsonw_uint(&w, (uint64_t)g->representative_id);
+			}
 			lh_jsonw_key(&w, "properties");
 			lh_jsonw_array(&w);
 			for (uint32_t k = 0; k < g->nprops; k++)
-				lh_jsonw_str(&w, lh_snapshot_str(s, g->props[k]));
+				lh_jsonw_str(&w, g->props[k]);
 			lh_jsonw_end(&w);
 			lh_jsonw_end(&w);
 		}
 		lh_jsonw_end(&w);
 		lh_jsonw_end(&w);
 		lh_jsonw_finish(&w);
-		strbuf_release(&sb);
 		return;
 	}
-	fprintf(out, "%s: %u objects in %u groups by constructor and properties\n\n", s->path, c->objects, c->nr);
+	fprintf(out, "%s: %llu objects in %u groups by constructor and properties\n\n", v->file,
+		(unsigned long long)v->objects, v->ngroups);
 	lh_table_init(&t, "Count:r,Props:r,Shallow size:r,Example:l,Constructor and properties:l*");
 	t.max_width = o->width;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct lh_census_group *g = &c->groups[i];
+	for (uint32_t i = 0; i < v->nrows; i++) {
+		const struct lh_census_row *g = &v->rows[i];
 
 		lh_human_count(&sb, g->count, 0);
 		lh_table_cell_sb(&t, &sb);
 		lh_table_cell(&t, "%u", g->nprops);
 		lh_human_size(&sb, (int64_t)g->shallow_size);
 		lh_table_cell_sb(&t, &sb);
-		lh_table_cell(&t, "@%u", s->node_id[g->representative]);
-		strbuf_addstr(&sb, lh_snapshot_str(s, g->ctor));
+		lh_table_cell(&t, "%s", g->representative);
+		strbuf_addstr(&sb, g->ctor);
 		if (g->nprops) {
 			strbuf_addstr(&sb, ": ");
 			for (uint32_t k = 0; k < g->nprops && k < 8; k++)
-				strbuf_addf(&sb, "%s%s", k ? ", " : "", lh_snapshot_str(s, g->props[k]));
+				strbuf_addf(&sb, "%s%s", k ? ", " : "", g->props[k]);
 			if (g->nprops > 8)
 				strbuf_addstr(&sb, ", ...");
 		}
@@ -478,7 +509,7 @@ void lh_report_census(FILE *out, const struct lh_render_opts *o, const struct lh
 	}
 	lh_table_print(&t, out);
 	lh_table_release(&t);
-	more_line(out, n, c->nr, "groups", "--top N or --all");
+	more_line(out, v->nrows, v->ngroups, "groups", "--top N or --all");
 	strbuf_release(&sb);
 }
 

@@ -44,6 +44,31 @@ void lh_report_paths(FILE *out, const struct lh_render_opts *o, const struct lh_
 		     const struct lh_paths *p);
 void lh_report_census(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s,
 		      const struct lh_census *c, uint32_t top);
+
+/*
+ * The census table and JSON whatever the source (heap snapshot or core
+ * dump), from names as strings: one row per group, biggest first.
+ */
+struct lh_census_row {
+	const char *ctor;
+	const char *const *props;   /* nprops names */
+	uint32_t nprops;
+	uint32_t count;
+	uint64_t shallow_size;
+	const char *representative; /* "@123" (snapshot node) or "0x3f2a1b2c3d41" (tagged address) */
+	int64_t representative_id;  /* the snapshot node id, or -1 (no "representative_id" key) */
+};
+
+struct lh_census_view {
+	const char *file;
+	const char *source;         /* "heapsnapshot" or "core" */
+	uint64_t objects;           /* over all groups */
+	uint32_t ngroups;           /* all groups; rows holds the first nrows */
+	const struct lh_census_row *rows;
+	uint32_t nrows;
+};
+
+void lh_report_census_view(FILE *out, const struct lh_render_opts *o, const struct lh_census_view *v);
 /* Who references node: its retainers (edges[i], from nodes[i]). */
 void lh_report_refs(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s, uint32_t node);
 void lh_report_stats(FILE *out, const struct lh_render_opts *o, const struct lh_snapshot *s);

@@ -62,3 +62,40 @@ start prog "$T/snap.heapsnapshot" && {
 		check gdb-threads grep -q "Program terminated with signal SIGSTOP" "$T/gdb.out"
 	fi
 }
+
+# the census of that core: the program's own numbers, and its heap snapshot's
+if [ -e "${C:-}" ]; then
+	run_ok objects-table "$LEAKHUNT" objects "$C" --top 5
+	check objects-table-order grep -qE "^ *5,000 +3 .*0x[0-9a-f]+ +Order: id, user, items" "$T/out"
+	run_ok objects-json "$LEAKHUNT" objects "$C" --json --all
+	cp "$T/out" "$T/census-core.json"
+	run_ok snapshot-json "$LEAKHUNT" objects "$T/snap.heapsnapshot" --json --all
+	cp "$T/out" "$T/census-snap.json"
+	# count of a constructor over all its groups, and the properties of its biggest group
+	count_of() { node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		const g=j.groups.filter(g=>g.constructor===process.argv[2] &&
+			(process.argv[3]===undefined || g.properties.join()===process.argv[3]));
+		console.log(g.reduce((a,g)=>a+g.count,0))' "$@"; }
+	check core-format node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		process.exit(j.format==="leakhunt.objects/1" && j.source==="core" &&
+			/^0x[0-9a-f]+$/.test(j.groups[0].representative) && !("representative_id" in j.groups[0]) ? 0 : 1)' "$T/census-core.json"
+	check core-order-5000 test "$(count_of "$T/census-core.json" Order id,user,items)" = 5000
+	n=$(count_of "$T/census-core.json" Object a,b,c)
+	check core-plain-3000 test "$n" -ge 3000 -a "$n" -le 3002
+	check core-dict-200 test "$(count_of "$T/census-core.json" Object p,r)" = 200
+	# the snapshot leaves out Smi-valued properties (id); the core also names Order.prototype
+	# "Order" (its map's constructor), the snapshot "Object": compare the instances' groups
+	check snapshot-order-same test "$(count_of "$T/census-core.json" Order id,user,items)" = "$(count_of "$T/census-snap.json" Order user,items)"
+	check snapshot-plain-same test "$(count_of "$T/census-core.json" Object a,b,c)" = "$(count_of "$T/census-snap.json" Object a,b,c)"
+fi
+
+# errors
+run_fail not-a-core "not a core" "$LEAKHUNT" objects /usr/bin/node
+if [ -e "${C:-}" ]; then
+	head -c 20000000 "$C" >"$T/core.trunc"
+	run_fail truncated-core "truncated at byte 20000000" "$LEAKHUNT" objects "$T/core.trunc"
+	head -c 40 "$C" >"$T/core.trunc40"
+	run_fail truncated-header "truncated at byte 40" "$LEAKHUNT" objects "$T/core.trunc40"
+	run_fail wrong-binary "does not match core .*build id" "$LEAKHUNT" objects "$C" --binary /bin/ls
+	run_fail binary-not-elf "not an ELF file" "$LEAKHUNT" objects "$C" --binary "$T/prog.js"
+fi
