@@ -112,7 +112,8 @@ static uint32_t dict_signature(const struct lh_v8meta *m, uint64_t obj, struct s
 		ALLOC_GROW(names, n + 1, alloc);
 		names[n++] = strbuf_detach(tmp, NULL);
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (uint32_t i = 0; i < n; i++) {
 		strbuf_add(sig, names[i], strlen(names[i]) + 1);
 		free(names[i]);
