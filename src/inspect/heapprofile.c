@@ -9,6 +9,7 @@
  * recursion does not count the same bytes twice.
  */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,8 @@ static uint32_t func_id(struct lh_heapprofile *p, const cJSON *cf)
 	const char *name = cJSON_IsString(n) && n->valuestring[0] ? n->valuestring : "(anonymous)";
 	const char *url = cJSON_IsString(u) ? u->valuestring : "";
 	/* CDP counts lines and columns from 0, and -1 when unknown */
-	int line = cJSON_IsNumber(l) && l->valueint >= 0 ? l->valueint + 1 : 0;
-	int col = cJSON_IsNumber(c) && c->valueint >= 0 ? c->valueint + 1 : 0;
+	int line = cJSON_IsNumber(l) && l->valueint >= 0 && l->valueint < INT_MAX ? l->valueint + 1 : 0;
+	int col = cJSON_IsNumber(c) && c->valueint >= 0 && c->valueint < INT_MAX ? c->valueint + 1 : 0;
 	struct strbuf key = STRBUF_INIT;
 	struct lh_hashmap_entry *e;
 	int added;
@@ -52,6 +53,15 @@ static uint32_t func_id(struct lh_heapprofile *p, const cJSON *cf)
 		f->column = col;
 	}
 	return e->value;
+}
+
+/* V8's own sizes fit easily; these bounds only keep hostile input defined */
+#define MAX_SIZE ((double)(1ull << 48))
+#define MAX_TOTAL (1ull << 62)
+
+static int is_u32(const cJSON *n)
+{
+	return cJSON_IsNumber(n) && n->valuedouble >= 0 && n->valuedouble <= UINT32_MAX;
 }
 
 struct walk {
@@ -79,10 +89,16 @@ static int walk_tree(struct lh_heapprofile *p, const cJSON *head, struct lh_hash
 			const cJSON *kids = cJSON_GetObjectItemCaseSensitive(cur, "children");
 			uint32_t i = p->nnodes, f;
 
-			if (!cJSON_IsObject(cur) || !cJSON_IsObject(cf) || !cJSON_IsNumber(sz) ||
-			    sz->valuedouble < 0) {
+			if (!cJSON_IsObject(cur) || !cJSON_IsObject(cf) || !cJSON_IsNumber(sz)) {
 				lh_error("cannot read %s: node %u has no callFrame or selfSize; is it a "
 					 "sampling heap profile?", what, i);
+				goto out;
+			}
+			/* 2^48 bytes is beyond any heap, and keeps every sum below 2^64 */
+			if (!(sz->valuedouble >= 0 && sz->valuedouble <= MAX_SIZE) ||
+			    p->total + (uint64_t)sz->valuedouble > MAX_TOTAL) {
+				lh_error("cannot read %s: node %u has selfSize %g; sizes must be between 0 "
+					 "and 2^48 bytes", what, i, sz->valuedouble);
 				goto out;
 			}
 			if (p->nnodes == UINT32_MAX - 1) {
@@ -99,7 +115,7 @@ static int walk_tree(struct lh_heapprofile *p, const cJSON *head, struct lh_hash
 			p->self[i] = (uint64_t)sz->valuedouble;
 			p->total += p->self[i];
 			p->nnodes++;
-			if (cJSON_IsNumber(id)) {
+			if (is_u32(id)) {
 				uint32_t key = (uint32_t)id->valuedouble;
 				int added;
 
@@ -190,7 +206,7 @@ int lh_heapprofile_load(struct lh_heapprofile *p, const char *json, size_t len, 
 		uint32_t key;
 
 		p->nsamples++;
-		if (!cJSON_IsNumber(nid))
+		if (!is_u32(nid))
 			continue;
 		key = (uint32_t)nid->valuedouble;
 		e = lh_hashmap_get(&ids, &key, sizeof(key));

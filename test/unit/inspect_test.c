@@ -244,3 +244,40 @@ TEST(inspect_ws_errors)
 	strbuf_release(&msg);
 	strbuf_release(&err);
 }
+
+/*
+ * lh_ws_await_close: late messages are dropped, node's close frame (empty,
+ * as node sends it) is answered with a masked close of our own, and the
+ * end of the stream ends the wait.  No close frame of ours may go out
+ * before node's: that is the race that crashes node (session.c).
+ */
+TEST(inspect_ws_await_close)
+{
+	struct strbuf in = STRBUF_INIT;
+	struct lh_ws ws;
+	unsigned char got[16];
+	int peer;
+
+	ws_pair(&ws, &peer);
+	frame(&in, 1, 1, "{\"id\":7,\"result\":{}}", 20);
+	frame(&in, 1, 8, "", 0);
+	CHECK_EQ(write(peer, in.buf, in.len), (ssize_t)in.len);
+	shutdown(peer, SHUT_WR); /* node hangs up once it has our answer */
+	CHECK_EQ(lh_ws_await_close(&ws, lh_net_deadline(5000)), 1);
+	/* our answer: FIN|close, masked, no payload */
+	CHECK_EQ(read(peer, got, sizeof(got)), 6);
+	CHECK_EQ(got[0], 0x88);
+	CHECK_EQ(got[1], 0x80);
+	lh_ws_close(&ws); /* sends nothing more */
+	CHECK_EQ(read(peer, got, sizeof(got)), 0);
+	close(peer);
+
+	/* a peer that never closes: 0 at the deadline, and nothing sent */
+	ws_pair(&ws, &peer);
+	fcntl(peer, F_SETFL, O_NONBLOCK);
+	CHECK_EQ(lh_ws_await_close(&ws, lh_net_deadline(50)), 0);
+	CHECK_EQ(read(peer, got, sizeof(got)), -1);
+	lh_ws_close(&ws);
+	close(peer);
+	strbuf_release(&in);
+}
