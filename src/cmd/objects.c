@@ -18,6 +18,7 @@
 #include "common.h"
 #include "coredump/census.h"
 #include "coredump/coredump.h"
+#include "coredump/jsprint.h"
 #include "coredump/v8meta.h"
 #include "report/heap.h"
 #include "snapshot/census.h"
@@ -35,6 +36,7 @@ static const char usage_text[] =
 	"  --refs @ID         list who references the object @ID, by which edge\n"
 	"  --binary PATH      the node binary that wrote CORE (default: the program\n"
 	"                     the core names)\n"
+	"  --print ADDR       (core) print the object at ADDR: properties, elements\n"
 	"  --json             JSON output (docs/objects.md)\n"
 	"  -v                 more detail on stderr\n"
 	"  -h, --help         this help\n";
@@ -47,7 +49,32 @@ static double seconds_since(const struct timespec *t0)
 	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int core_census(const char *path, const char *binary, const struct lh_render_opts *o, uint32_t top)
+/* --print: one object, as mdb_v8's ::jsprint shows it. */
+static int core_print(const struct lh_v8meta *meta, const char *arg)
+{
+	struct lh_jsprint p;
+	char *end;
+	unsigned long long addr = strtoull(arg, &end, 16);
+
+	if (!*arg || *end) {
+		fprintf(stderr, "leakhunt objects: '%s' is not an address (give it in hex, as 'leakhunt objects' "
+			"prints it)\n", arg);
+		return 2;
+	}
+	if (lh_jsprint_describe(&p, meta, addr))
+		return 1;
+	printf("0x%llx <%s", addr, p.ctor);
+	if (p.type == meta->t_js_array)
+		printf(" length %llu", (unsigned long long)p.elements_total);
+	printf(">\n");
+	for (uint32_t i = 0; i < p.nr; i++)
+		printf("  %s%s = %s\n", p.lines[i].key[0] == '[' ? "" : ".", p.lines[i].key, p.lines[i].value);
+	lh_jsprint_release(&p);
+	return 0;
+}
+
+static int core_census(const char *path, const char *binary, const struct lh_render_opts *o, uint32_t top,
+		       const char *print)
 {
 	struct lh_core core;
 	struct lh_v8meta meta;
@@ -62,6 +89,13 @@ static int core_census(const char *path, const char *binary, const struct lh_ren
 	if (lh_v8meta_load(&meta, &core, binary)) {
 		lh_core_release(&core);
 		return 1;
+	}
+	if (print) {
+		int rc = core_print(&meta, print);
+
+		lh_v8meta_release(&meta);
+		lh_core_release(&core);
+		return rc;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	lh_core_census_compute(&c, &meta);
@@ -98,12 +132,13 @@ int cmd_objects(int argc, char **argv)
 		{ "refs", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "binary", required_argument, NULL, 'b' },
+		{ "print", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lh_render_opts o = { 0 };
-	const char *refs = NULL, *binary = NULL;
+	const char *refs = NULL, *binary = NULL, *print = NULL;
 	uint32_t top = 25;
 	struct lh_snapshot *s;
 	int c;
@@ -115,6 +150,7 @@ int cmd_objects(int argc, char **argv)
 		case 'r': refs = optarg; break;
 		case 'j': o.json = 1; break;
 		case 'b': binary = optarg; break;
+		case 'p': print = optarg; break;
 		case 'v': lh_verbosity++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
@@ -130,10 +166,10 @@ int cmd_objects(int argc, char **argv)
 			fprintf(stderr, "leakhunt objects: --refs on a core is not implemented yet\n");
 			return 2;
 		}
-		return core_census(argv[optind], binary, &o, top);
+		return core_census(argv[optind], binary, &o, top, print);
 	}
-	if (binary) {
-		fprintf(stderr, "leakhunt objects: --binary is for core files; '%s' is not one\n", argv[optind]);
+	if (binary || print) {
+		fprintf(stderr, "leakhunt objects: --binary and --print are for core files; '%s' is not one\n", argv[optind]);
 		return 2;
 	}
 	s = lh_cmd_open_snapshot(argv[optind], NULL);

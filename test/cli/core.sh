@@ -89,6 +89,18 @@ if [ -e "${C:-}" ]; then
 	check snapshot-plain-same test "$(count_of "$T/census-core.json" Object a,b,c)" = "$(count_of "$T/census-snap.json" Object a,b,c)"
 fi
 
+# --print (jsprint): an Order's properties, decoded
+if [ -e "${C:-}" ]; then
+	A=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		console.log(j.groups.find(g=>g.constructor==="Order"&&g.properties.join()==="id,user,items").representative)' "$T/census-core.json")
+	run_ok print "$LEAKHUNT" objects "$C" --print "$A"
+	check print-ctor grep -q "^$A <Order>" "$T/out"
+	check print-id grep -qE '^  \.id = [0-9]+$' "$T/out"
+	check print-user grep -qE '^  \.user = "u[0-9]+"$' "$T/out"
+	check print-items grep -qE '^  \.items = 0x[0-9a-f]+ <Array length 0>$' "$T/out"
+	run_fail print-not-object "is not a JavaScript object" "$LEAKHUNT" objects "$C" --print 0x1234
+fi
+
 # errors
 run_fail not-a-core "not a core" "$LEAKHUNT" objects /usr/bin/node
 if [ -e "${C:-}" ]; then

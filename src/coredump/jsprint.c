@@ -1,0 +1,171 @@
+/*
+ * jsprint; see jsprint.h.  A field's place comes from its property details:
+ * location "field" with field index i lives in the object at
+ * (inobject_start + i) words when i is below the in-object count, else in
+ * the properties array at i - inobject count; location "descriptor" keeps
+ * the value (a constant) in the descriptor itself.
+ */
+#include "jsprint.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "v8obj.h"
+
+static void summarize(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
+{
+	uint32_t t;
+
+	if (lh_v8_is_smi(v)) {
+		strbuf_addf(sb, "%lld", (long long)lh_v8_smi(v));
+		return;
+	}
+	if (!lh_v8_obj_type(m, v, &t)) {
+		strbuf_addf(sb, "0x%llx <unreadable>", (unsigned long long)v);
+		return;
+	}
+	if (t < m->t_first_nonstring) {
+		strbuf_addch(sb, '"');
+		if (lh_v8_string(m, v, sb, sb->len + 200))
+			strbuf_addstr(sb, "<unreadable>");
+		strbuf_addch(sb, '"');
+	} else if (t == m->t_heap_number) {
+		const void *p = lh_core_ptr(m->core, v - m->heap_tag + m->o_heap_number_value, 8);
+		double d = 0;
+
+		if (p)
+			memcpy(&d, p, 8);
+		strbuf_addf(sb, "%.17g", d);
+	} else if (t == m->t_oddball) {
+		int64_t k = lh_v8_smi(lh_v8_word(m, v, m->o_oddball_kind));
+
+		strbuf_addstr(sb, k == m->odd_true ? "true" : k == m->odd_false ? "false" : k == m->odd_null ? "null" :
+				  k == m->odd_undefined ? "undefined" : k == m->odd_hole ? "<hole>" : "<oddball>");
+	} else if (t == m->t_symbol) {
+		lh_v8_name(m, v, sb, 200);
+	} else if (t >= m->t_js_function && t <= m->t_js_function_last) {
+		uint64_t sfi = lh_v8_word(m, v, m->o_fn_shared), name = lh_v8_word(m, sfi, m->o_sfi_name);
+
+		strbuf_addf(sb, "0x%llx <Function", (unsigned long long)v);
+		if (lh_v8_obj_type(m, name, &t) && t < m->t_first_nonstring) {
+			strbuf_addch(sb, ' ');
+			lh_v8_string(m, name, sb, sb->len + 200);
+		}
+		strbuf_addch(sb, '>');
+	} else if (lh_v8_obj_type(m, v, &t) && t >= m->t_first_js_object) {
+		strbuf_addf(sb, "0x%llx <", (unsigned long long)v);
+		lh_v8_constructor_name(m, lh_v8_word(m, v, 0), sb);
+		if (t == m->t_js_array)
+			strbuf_addf(sb, " length %lld", (long long)lh_v8_smi(lh_v8_word(m, v, m->o_js_array_length)));
+		strbuf_addch(sb, '>');
+	} else {
+		strbuf_addf(sb, "0x%llx <internal type %u>", (unsigned long long)v, t);
+	}
+}
+
+static void add_line(struct lh_jsprint *p, struct strbuf *key, struct strbuf *val)
+{
+	ALLOC_GROW(p->lines, p->nr + 1, p->alloc);
+	p->lines[p->nr].key = strbuf_detach(key, NULL);
+	p->lines[p->nr].value = strbuf_detach(val, NULL);
+	p->nr++;
+}
+
+static void fast_properties(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_t obj, uint64_t map)
+{
+	uint64_t descs = lh_v8_word(m, map, m->o_map_descriptors), props = lh_v8_word(m, obj, m->o_properties);
+	uint32_t nown = lh_v8_map_own_descriptors(m, map);
+	uint32_t size_words = lh_v8_byte(m, map, m->o_map_size_words);
+	uint32_t start = lh_v8_byte(m, map, m->o_map_inobject_start);
+	uint32_t inobject = size_words > start ? size_words - start : 0;
+	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
+
+	for (uint32_t i = 0; i < nown; i++) {
+		int64_t d = lh_v8_descriptor_details(m, descs, i);
+		uint32_t loc = ((uint64_t)d & m->pd_location_mask) >> m->pd_location_shift;
+		uint32_t kind = (uint64_t)d & m->pd_kind_mask;
+
+		if (lh_v8_descriptor_key(m, descs, i, &key))
+			strbuf_addstr(&key, "<unreadable>");
+		if (kind == m->pd_kind_accessor) {
+			strbuf_addstr(&val, "<accessor>");
+		} else if (loc == m->pd_location_field) {
+			uint32_t idx = ((uint64_t)d & m->pd_index_mask) >> m->pd_index_shift;
+			uint64_t v = idx < inobject ? lh_v8_word(m, obj, (start + idx) * 8)
+						    : lh_v8_fixed_get(m, props, idx - inobject);
+
+			summarize(m, v, &val);
+		} else {
+			summarize(m, lh_v8_word(m, descs, m->o_desc_header + (i * m->desc_size + m->desc_value) * 8),
+				  &val);
+		}
+		add_line(p, &key, &val);
+	}
+}
+
+static void dict_properties(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_t obj)
+{
+	uint64_t dict = lh_v8_word(m, obj, m->o_properties);
+	uint32_t first = m->nd_prefix_start + m->nd_prefix_size;
+	uint64_t len = lh_v8_fixed_length(m, dict);
+	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
+
+	if (!lh_v8_is_fixed_array(m, dict))
+		return;
+	for (uint64_t i = first; i + 2 < len && i < 300000; i += m->nd_entry_size) {
+		uint64_t k = lh_v8_fixed_get(m, dict, i);
+
+		if (!lh_v8_is_name(m, k))
+			continue;
+		lh_v8_name(m, k, &key, 200);
+		summarize(m, lh_v8_fixed_get(m, dict, i + 1), &val);
+		add_line(p, &key, &val);
+	}
+}
+
+int lh_jsprint_describe(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_t obj)
+{
+	struct strbuf sb = STRBUF_INIT, val = STRBUF_INIT;
+	uint64_t map;
+
+	memset(p, 0, sizeof(*p));
+	if (!lh_v8_obj_type(m, obj, &p->type) || p->type < m->t_first_js_object)
+		return lh_error("0x%llx is not a JavaScript object in core '%s'; give an address from "
+				"'leakhunt objects' (a tagged pointer, ending in 1, 9 ...)",
+				(unsigned long long)obj, m->core->path);
+	map = lh_v8_word(m, obj, 0);
+	lh_v8_constructor_name(m, map, &sb);
+	p->ctor = strbuf_detach(&sb, NULL);
+	if (lh_v8_map_is_dictionary(m, map))
+		dict_properties(p, m, obj);
+	else
+		fast_properties(p, m, obj, map);
+	if (p->type == m->t_js_array) {
+		uint64_t elems = lh_v8_word(m, obj, m->o_elements);
+		int64_t n = lh_v8_smi(lh_v8_word(m, obj, m->o_js_array_length));
+
+		p->elements_total = n > 0 ? (uint64_t)n : 0;
+		for (uint64_t i = 0; i < p->elements_total && i < 100 && i < lh_v8_fixed_length(m, elems); i++) {
+			if (!lh_v8_is_fixed_array(m, elems))
+				break;
+			strbuf_addf(&sb, "[%llu]", (unsigned long long)i);
+			summarize(m, lh_v8_fixed_get(m, elems, i), &val);
+			add_line(p, &sb, &val);
+		}
+	}
+	return 0;
+}
+
+void lh_jsprint_release(struct lh_jsprint *p)
+{
+	for (uint32_t i = 0; i < p->nr; i++) {
+		free(p->lines[i].key);
+		free(p->lines[i].value);
+	}
+	free(p->lines);
+	free(p->ctor);
+	memset(p, 0, sizeof(*p));
+}
