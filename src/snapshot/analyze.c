@@ -11,6 +11,7 @@
 #include "analyze.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -196,12 +197,36 @@ static double seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* -vv: how long each pass took, for finding the slow one on a big snapshot */
+/*
+ * Resident set now and its high-water mark, in MB, from /proc (0 where there
+ * is none): the peak is what the benchmark's targets are about, and which
+ * pass raised it is what -vv must show.
+ */
+static void rss_mb(unsigned long *now, unsigned long *peak)
+{
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	*now = *peak = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "VmRSS:", 6))
+			*now = strtoul(line + 6, NULL, 10) / 1024;
+		else if (!strncmp(line, "VmHWM:", 6))
+			*peak = strtoul(line + 6, NULL, 10) / 1024;
+	}
+	fclose(f);
+}
+
+/* -vv: how long each pass took and the memory then, for finding the costly one on a big snapshot */
 static void timed(const char *pass, double *t)
 {
 	double now = seconds();
+	unsigned long rss, peak;
 
-	lh_debug("analyze: %s %.3f s", pass, now - *t);
+	rss_mb(&rss, &peak);
+	lh_debug("analyze: %s %.3f s (rss %lu MiB, peak %lu MiB)", pass, now - *t, rss, peak);
 	*t = now;
 }
 
@@ -242,6 +267,7 @@ int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, u
 	if (!s->node_count || s->root >= s->node_count)
 		return lh_error("cannot analyze '%s': the snapshot has no root node",
 				s->path ? s->path : "");
+	timed("start, after the load", &t);
 	free_analysis(s->analysis);
 	s->analysis = lh_xcalloc(1, sizeof(*s->analysis));
 	find_known_strings(s, s->analysis);

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/error.h"
 
 static inline int bit(const uint64_t *bits, uint32_t i)
 {
@@ -69,191 +70,169 @@ uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_e
 	return bits;
 }
 
-struct lt {
-	const struct lh_snapshot *s;
-	uint64_t *ess;
-	uint32_t *first_pred;  /* essential retainers of ordinal o: pred[first_pred[o] .. first_pred[o+1]) */
-	uint32_t *pred;        /* their source ordinals */
-	uint32_t *parent;      /* DFS parent; once w's turn in the main loop has read it, bucket link */
-	uint32_t *ancestor, *vertex, *label, *semi, *dom;
-	uint32_t *next_edge;   /* DFS: next edge to look at, by ordinal; later: compression stack */
-	uint32_t *bucket;      /* head of each vertex's bucket, 0 = empty */
-	uint32_t n;            /* vertices numbered so far */
+/* A node on the DFS stack and the next of its edges to look at. */
+struct frame {
+	uint32_t node;         /* ordinal */
+	uint32_t edge;         /* next edge; for the root, past its own edges: next ordinal to adopt */
 };
 
 /*
- * Predecessors through essential edges only, in CSR form: the main loop
- * needs nothing else, and this takes about half the memory of the full
- * retainer index (which analyze therefore never builds).
+ * One DFS from the root over the essential edges, numbering nodes in
+ * postorder into post[] (0 = not reached) and noting each one's DFS parent
+ * (an ordinal) by its postorder number.  When the root's own edges are done
+ * it adopts, in ordinal order, every node without an essential retainer
+ * (DevTools' first rescue rule: the root becomes its parent), so the
+ * adopted subtrees finish before the root and the root's number is the
+ * highest.  Returns how many nodes were reached.
  */
-static void build_preds(struct lt *t)
+static uint32_t dfs(const struct lh_snapshot *s, const uint64_t *ess, const uint64_t *has_pred,
+		    uint32_t *post, uint32_t *vertex, uint32_t *parent)
 {
-	const struct lh_snapshot *s = t->s;
-	uint32_t n = s->node_count, total = 0;
+	uint32_t n = s->node_count, root = s->root, count = 0, adopt = 0;
+	struct frame *stack = NULL;
+	size_t sp = 0, alloc = 0;
+	int root_done = 0;     /* the root's own edges are all looked at */
 
-	t->first_pred = lh_xcalloc((size_t)n + 1, sizeof(uint32_t));
-	for (uint32_t e = 0; e < s->edge_count; e++)
-		if (bit(t->ess, e))
-			t->first_pred[s->edge_to[e]]++;
-	for (uint32_t i = 0; i <= n; i++) {
-		uint32_t c = i < n ? t->first_pred[i] : 0;
-
-		t->first_pred[i] = total;
-		total += c;
-	}
-	t->pred = lh_xmalloc(lh_st_mult(total ? total : 1, sizeof(uint32_t)));
-	for (uint32_t i = 0; i < n; i++)
-		for (uint32_t e = s->first_edge[i]; e < s->first_edge[i + 1]; e++)
-			if (bit(t->ess, e))
-				t->pred[t->first_pred[s->edge_to[e]]++] = i;
-	/* each first_pred[o] now holds the end of o's slice: shift back */
-	for (uint32_t i = n; i > 0; i--)
-		t->first_pred[i] = t->first_pred[i - 1];
-	t->first_pred[0] = 0;
-}
-
-/* DevTools' iterative DFS: re-scans from next_edge after coming back to a node. */
-static void dfs(struct lt *t, uint32_t root)
-{
-	const struct lh_snapshot *s = t->s;
-	uint32_t v = root;
-
-	t->next_edge[root - 1] = s->first_edge[root - 1];
-	while (v) {
-		uint32_t vnext = t->parent[v], vo = v - 1, end = s->first_edge[vo + 1];
-
-		if (!t->semi[v]) {
-			t->semi[v] = ++t->n;
-			t->vertex[t->n] = t->label[v] = v;
-		}
-		for (; t->next_edge[vo] < end; t->next_edge[vo]++) {
-			uint32_t e = t->next_edge[vo], w;
-
-			if (!bit(t->ess, e))
-				continue;
-			w = s->edge_to[e] + 1;
-			if (!t->semi[w]) {
-				t->parent[w] = v;
-				t->next_edge[w - 1] = s->first_edge[w - 1];
-				vnext = w;
-				break;
-			}
-		}
-		v = vnext;
-	}
-}
-
-static void compress(struct lt *t, uint32_t v)
-{
-	uint32_t *stack = t->next_edge, sp = 0, *anc = t->ancestor, *label = t->label;
-
-	while (anc[anc[v]]) {
-		stack[++sp] = v;
-		v = anc[v];
-	}
+	ALLOC_GROW(stack, 1, alloc);
+	stack[sp++] = (struct frame){ root, s->first_edge[root] };
+	post[root] = UINT32_MAX; /* on the stack */
 	while (sp) {
-		uint32_t w = stack[sp--];
+		struct frame *f = &stack[sp - 1];
+		uint32_t v = f->node, next = UINT32_MAX;
 
-		if (t->semi[label[anc[w]]] < t->semi[label[w]])
-			label[w] = label[anc[w]];
-		anc[w] = anc[anc[w]];
-	}
-}
+		if (sp > 1 || !root_done) {
+			uint32_t end = s->first_edge[v + 1];
 
-static inline uint32_t eval(struct lt *t, uint32_t v)
-{
-	if (!t->ancestor[v])
-		return v;
-	compress(t, v);
-	return t->label[v];
-}
+			for (uint32_t e = f->edge; e < end; e++) {
+				uint32_t w = s->edge_to[e];
 
-uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential)
-{
-	uint32_t nodes = s->node_count, len = nodes + 1, r = s->root + 1, i, v;
-	size_t bytes = lh_st_mult(len, sizeof(uint32_t));
-	struct lt t = { .s = s, .ess = essential };
-
-	build_preds(&t);
-	t.parent = lh_xcalloc(len, sizeof(uint32_t));
-	t.vertex = lh_xcalloc(len, sizeof(uint32_t));
-	t.label = lh_xcalloc(len, sizeof(uint32_t));
-	t.semi = lh_xcalloc(len, sizeof(uint32_t));
-	t.next_edge = lh_xmalloc(bytes);
-
-	dfs(&t, r);
-	/* nodes whose retainers are all non-essential: a DFS each, under the root */
-	if (t.n < nodes) {
-		for (v = 1; v <= nodes; v++) {
-			if (!t.semi[v] && t.first_pred[v - 1] == t.first_pred[v]) {
-				t.parent[v] = r;
-				dfs(&t, v);
+				if (bit(ess, e) && !post[w]) {
+					f->edge = e + 1;
+					next = w;
+					break;
+				}
+			}
+			if (next == UINT32_MAX && sp == 1)
+				root_done = 1;
+		}
+		if (next == UINT32_MAX && sp == 1) {
+			for (; adopt < n; adopt++) {
+				if (!post[adopt] && !bit(has_pred, adopt)) {
+					next = adopt++;
+					break;
+				}
 			}
 		}
+		if (next != UINT32_MAX) {
+			post[next] = UINT32_MAX;
+			ALLOC_GROW(stack, sp + 1, alloc);
+			stack[sp++] = (struct frame){ next, s->first_edge[next] };
+			continue;
+		}
+		post[v] = ++count;
+		vertex[count] = v;
+		parent[count] = sp > 1 ? stack[sp - 2].node : root;
+		sp--;
 	}
-	if (t.n < nodes) {
-		for (v = 1; v <= nodes; v++) {
-			if (!t.semi[v]) {
-				t.parent[v] = r;
-				t.semi[v] = ++t.n;
-				t.vertex[t.n] = t.label[v] = v;
+	free(stack);
+	return count;
+}
+
+/*
+ * Nearest common ancestor of a and b in the tree idom[] (numbers in reverse
+ * postorder, so every ancestor has a smaller number than its descendants).
+ */
+static inline uint32_t nca(const uint32_t *idom, uint32_t a, uint32_t b)
+{
+	while (a != b) {
+		while (a > b)
+			a = idom[a];
+		while (b > a)
+			b = idom[b];
+	}
+	return a;
+}
+
+uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess)
+{
+	uint32_t n = s->node_count, len = n + 1, root = s->root, count, *rpo, *vertex, *idom, i;
+	uint64_t *has_pred = lh_xcalloc(((size_t)n + 64) / 64, sizeof(uint64_t));
+	int changed, passes = 0;
+
+	for (uint32_t e = 0; e < s->edge_count; e++)
+		if (bit(ess, e))
+			has_pred[s->edge_to[e] >> 6] |= (uint64_t)1 << (s->edge_to[e] & 63);
+	rpo = lh_xcalloc(len, sizeof(uint32_t));
+	vertex = lh_xmalloc(lh_st_mult(len, sizeof(uint32_t)));
+	idom = lh_xmalloc(lh_st_mult(len, sizeof(uint32_t)));
+	count = dfs(s, ess, has_pred, rpo, vertex, idom);
+	free(has_pred);
+
+	/* postorder -> reverse postorder: the root becomes 1, every DFS parent precedes its children */
+	for (i = 0; i < n; i++)
+		if (rpo[i])
+			rpo[i] = count + 1 - rpo[i];
+	for (i = 1; i <= count / 2; i++) {
+		uint32_t j = count + 1 - i, t;
+
+		t = vertex[i], vertex[i] = vertex[j], vertex[j] = t;
+		t = idom[i], idom[i] = idom[j], idom[j] = t;
+	}
+	for (i = 1; i <= count; i++)
+		idom[i] = rpo[idom[i]];
+	idom[1] = 1;
+
+	/*
+	 * Cooper, Harvey and Kennedy's iteration, pushed along the successors
+	 * so that no predecessor lists are needed: each edge b -> w lifts
+	 * idom[w] to the nearest common ancestor of b and idom[w], until a
+	 * whole pass changes nothing.  Starting from the DFS parents, the tree
+	 * only ever holds DFS ancestors, so every ancestor set contains the true
+	 * dominators throughout; at the end each idom[w] is an ancestor of all
+	 * of w's predecessors, so every ancestor dominates: it is the tree.
+	 */
+	do {
+		changed = 0;
+		for (uint32_t b = 1; b <= count; b++) {
+			uint32_t v = vertex[b], end = s->first_edge[v + 1];
+
+			for (uint32_t e = s->first_edge[v]; e < end; e++) {
+				uint32_t w, x, a;
+
+				if (!bit(ess, e))
+					continue;
+				w = rpo[s->edge_to[e]];
+				x = idom[w];
+				if (x == b || w == 1 || idom[b] == x)
+					continue;
+				a = nca(idom, b, x);
+				if (a != x) {
+					idom[w] = a;
+					changed = 1;
+				}
 			}
 		}
-	}
-	free(t.ess);
+		passes++;
+	} while (changed);
+	lh_debug("dominators: %u nodes reached, %d passes", count, passes);
+	free(ess);
 
-	t.ancestor = lh_xcalloc(len, sizeof(uint32_t));
-	t.dom = lh_xcalloc(len, sizeof(uint32_t));
-	t.bucket = lh_xcalloc(len, sizeof(uint32_t));
-	for (i = t.n; i >= 2; i--) {
-		uint32_t w = t.vertex[i], wo = w - 1, p = t.parent[w], x, next;
-		uint32_t from = t.first_pred[wo], to = t.first_pred[wo + 1];
-
-		for (uint32_t k = from; k < to; k++) {
-			uint32_t u = eval(&t, t.pred[k] + 1);
-
-			if (t.semi[u] < t.semi[w])
-				t.semi[w] = t.semi[u];
-		}
-		/* no essential retainer: treated as retained by the root alone */
-		if (from == to)
-			t.semi[w] = t.semi[r];
-		x = t.vertex[t.semi[w]];
-		t.parent[w] = t.bucket[x]; /* parent[w] is read: its slot links the bucket now */
-		t.bucket[x] = w;
-		t.ancestor[w] = p; /* link */
-		/* the order within a bucket does not matter: eval is a path minimum */
-		for (x = t.bucket[p]; x; x = next) {
-			uint32_t u = eval(&t, x);
-
-			next = t.parent[x];
-			t.dom[x] = t.semi[u] < t.semi[x] ? u : p;
-		}
-		t.bucket[p] = 0;
-	}
-	free(t.first_pred);
-	free(t.pred);
-	free(t.ancestor);
-	free(t.label);
-	free(t.bucket);
-	free(t.next_edge);
-	free(t.parent);
-
-	/* the root dominates itself; dom[0] = r sends never-processed nodes to the root */
-	t.dom[0] = t.dom[r] = r;
-	for (i = 2; i <= t.n; i++) {
-		uint32_t w = t.vertex[i];
-
-		if (t.dom[w] != t.vertex[t.semi[w]])
-			t.dom[w] = t.dom[t.dom[w]];
-	}
-	free(t.semi);
-
-	for (i = 0; i < nodes; i++)
-		t.dom[i] = t.dom[i + 1] - 1;
+	/*
+	 * The order for the retained sizes: the reached nodes in reverse
+	 * postorder, then the rest, which DevTools' second rescue rule leaves
+	 * with the root as their dominator (their retainers are all unreached
+	 * too, so no reached node's dominator depends on them).
+	 */
+	for (i = 0, count++; i < n; i++)
+		if (!rpo[i])
+			vertex[count++] = i;
+	/* to ordinals, in place of rpo[] */
+	for (i = 0; i < n; i++)
+		rpo[i] = rpo[i] ? vertex[idom[rpo[i]]] : root;
+	free(idom);
 	free(s->dominator);
-	s->dominator = lh_xrealloc(t.dom, lh_st_mult(nodes ? nodes : 1, sizeof(uint32_t)));
-	return t.vertex;
+	s->dominator = rpo;
+	return vertex;
 }
 
 void lh_dominators_retained(struct lh_snapshot *s, uint32_t *order)
@@ -266,7 +245,7 @@ void lh_dominators_retained(struct lh_snapshot *s, uint32_t *order)
 		s->retained_size[i] = s->self_size[i];
 	/* children before their dominators: reverse DFS order */
 	for (uint32_t i = nodes; i > 1; i--) {
-		uint32_t o = order[i] - 1;
+		uint32_t o = order[i];
 
 		s->retained_size[s->dominator[o]] += s->retained_size[o];
 	}
