@@ -40,10 +40,12 @@ run_fail not-node "is not a node process" "$LEAKHUNT" watch --duration 1s $$
 run_fail bad-keep "--keep needs a count of 2 or more" "$LEAKHUNT" watch --keep 1 1
 run_fail bad-growth "--snapshot-on-growth needs a percentage" "$LEAKHUNT" watch --snapshot-on-growth x 1
 
-# a steady leak of ~2.5 MB/s retained, with garbage on top (a sawtooth over a ramp)
-LEAK='globalThis.k=[]; setInterval(()=>{for(let i=0;i<5000;i++)k.push({i,s:"x"+i}); let g=[]; for(let i=0;i<20000;i++) g.push({i})},50); console.log("ready")'
+# a steady leak of ~2.5 MB/s retained, with garbage on top (a sawtooth over a
+# ramp; less garbage than bench/inspect_survive.sh uses, so that a major GC
+# during a 3 s run on a loaded machine does not hide the ramp)
+LEAK='globalThis.k=[]; setInterval(()=>{for(let i=0;i<5000;i++)k.push({i,s:"x"+i}); let g=[]; for(let i=0;i<8000;i++) g.push({i})},50); console.log("ready")'
 start leak --inspect-port=0 -e "$LEAK" && {
-	run_ok leak-watch "$LEAKHUNT" watch "$P" --interval 100ms --duration 2s -o "$T/leak.jsonl"
+	run_ok leak-watch "$LEAKHUNT" watch "$P" --interval 100ms --duration 3s -o "$T/leak.jsonl"
 	check leak-verdict grep -q "^verdict: looks like a leak: heapUsed" "$T/out"
 	check leak-table grep -qE "^heapUsed .*LEAK-LIKE" "$T/out"
 	expect_eq leak-header "$(js 'L[0].type+" "+L[0].format+" "+L[0].pid' "$T/leak.jsonl")" "header leakhunt.watch/1 $P"
@@ -58,10 +60,14 @@ start leak --inspect-port=0 -e "$LEAK" && {
 }
 
 # --snapshot-on-growth: a baseline, then one per 5% of growth; --keep 2 keeps
-# the baseline and the newest; the pair loads in `leakhunt diff`
-start grow --inspect-port=0 -e "$LEAK" && {
+# the baseline and the newest; the pair loads in `leakhunt diff`.  The target
+# grows ~4 MB/s in a few big arrays, so its snapshots stay small and quick
+# even under the sanitizers; 6 s leaves room for a slow baseline on a loaded
+# machine (the growth snapshot follows the first sample after it).
+GROW='globalThis.k=[]; setInterval(()=>{k.push(new Array(25000).fill(0.5))},50); console.log("ready")'
+start grow --inspect-port=0 -e "$GROW" && {
 	mkdir -p "$T/snaps"
-	run_ok grow-watch "$LEAKHUNT" watch "$P" --interval 100ms --duration 4s --snapshot-on-growth 5 \
+	run_ok grow-watch "$LEAKHUNT" watch "$P" --interval 100ms --duration 6s --snapshot-on-growth 5 \
 		--keep 2 --snapshot-dir "$T/snaps" -o "$T/grow.jsonl"
 	taken=$(js 'L.filter(l=>l.type==="snapshot").length' "$T/grow.jsonl")
 	check grow-taken test "$taken" -ge 2
