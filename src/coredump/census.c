@@ -188,8 +188,13 @@ static int is_file_backed(const struct lh_core *core, const struct lh_core_seg *
 	return 0;
 }
 
+struct visitor {
+	lh_core_census_fn *fn;
+	void *data;
+};
+
 static void scan_segment(struct lh_core_census *c, const struct lh_v8meta *m, const struct lh_core_seg *s,
-			 struct mapcache *mc, struct strbuf *sig, struct strbuf *tmp)
+			 struct mapcache *mc, struct strbuf *sig, struct strbuf *tmp, const struct visitor *v)
 {
 	const uint64_t *w = (const uint64_t *)(const void *)(m->core->data + s->offset);
 	uint64_t n = s->filesz / 8;
@@ -226,6 +231,8 @@ static void scan_segment(struct lh_core_census *c, const struct lh_v8meta *m, co
 		c->groups[g].count++;
 		c->groups[g].shallow_size += mi->size;
 		c->objects++;
+		if (v->fn)
+			v->fn(c, obj, (uint32_t)g, mi->size, v->data);
 		words = mi->size / 8;
 		if (words > 1)
 			k += (words < n - k ? words : n - k) - 1;
@@ -244,8 +251,19 @@ static int cmp_group(const void *a, const void *b)
 	return x->representative < y->representative ? -1 : x->representative > y->representative;
 }
 
+const char *lh_core_census_key_ctor(const struct lh_core_census *c, uint32_t key)
+{
+	return lh_hashmap_key(&c->sigs, &c->sigs.entries[key]);
+}
+
 int lh_core_census_compute(struct lh_core_census *c, const struct lh_v8meta *m)
 {
+	return lh_core_census_visit(c, m, NULL, NULL);
+}
+
+int lh_core_census_visit(struct lh_core_census *c, const struct lh_v8meta *m, lh_core_census_fn *fn, void *data)
+{
+	const struct visitor v = { fn, data };
 	struct mapcache mc = { lh_xcalloc(4096, sizeof(struct mapinfo)), 4095, 0 };
 	struct strbuf sig = STRBUF_INIT, tmp = STRBUF_INIT;
 	uint32_t keep = 0;
@@ -259,7 +277,7 @@ int lh_core_census_compute(struct lh_core_census *c, const struct lh_v8meta *m)
 		/* V8's pages are writable anonymous memory; file-backed data is never heap */
 		if (!s->filesz || !(s->flags & 2) || (s->offset & 7) || is_file_backed(m->core, s))
 			continue;
-		scan_segment(c, m, s, &mc, &sig, &tmp);
+		scan_segment(c, m, s, &mc, &sig, &tmp, &v);
 	}
 	/* drop groups of maps that no object used; then name each group's properties from its key */
 	for (uint32_t i = 0; i < c->nr; i++)
@@ -273,6 +291,7 @@ int lh_core_census_compute(struct lh_core_census *c, const struct lh_v8meta *m)
 		if (!g.count)
 			continue;
 		g.ctor = key;
+		g.key = i;
 		g.props = c->prop_ptrs + nptr;
 		key += strlen(key) + 1;
 		for (uint32_t k = 0; k < g.nprops; k++) {

@@ -29,6 +29,7 @@ struct lh_core_census_group {
 	uint32_t count;
 	uint64_t shallow_size;     /* summed instance sizes */
 	uint64_t representative;   /* tagged address of the first one found */
+	uint32_t key;              /* the signature's id, as lh_core_census_visit passes it */
 };
 
 struct lh_core_census {
@@ -43,6 +44,18 @@ struct lh_core_census {
 
 /* Scan m's core; 0, or -1 after lh_error(). */
 int lh_core_census_compute(struct lh_core_census *c, const struct lh_v8meta *m);
+
+/*
+ * The same scan, calling fn for every object found with its tagged address,
+ * its instance size and its signature's id (the key of its group once the
+ * census is done; lh_core_census_key_ctor names it during the scan).
+ */
+typedef void lh_core_census_fn(const struct lh_core_census *c, uint64_t obj, uint32_t key, uint32_t size,
+			       void *data);
+int lh_core_census_visit(struct lh_core_census *c, const struct lh_v8meta *m, lh_core_census_fn *fn, void *data);
+
+/* The constructor name of signature key (valid while c lives). */
+const char *lh_core_census_key_ctor(const struct lh_core_census *c, uint32_t key);
 void lh_core_census_release(struct lh_core_census *c);
 
 #endif

@@ -15,7 +15,7 @@
 #include "base/strbuf.h"
 #include "v8obj.h"
 
-static void summarize(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
+void lh_jsprint_value(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
 {
 	uint32_t t;
 
@@ -62,7 +62,9 @@ static void summarize(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
 			strbuf_addf(sb, " length %lld", (long long)lh_v8_smi(lh_v8_word(m, v, m->o_js_array_length)));
 		strbuf_addch(sb, '>');
 	} else {
-		strbuf_addf(sb, "0x%llx <internal type %u>", (unsigned long long)v, t);
+		strbuf_addf(sb, "0x%llx <", (unsigned long long)v);
+		lh_v8_type_name(m, v, t, sb);
+		strbuf_addch(sb, '>');
 	}
 }
 
@@ -97,9 +99,9 @@ static void fast_properties(struct lh_jsprint *p, const struct lh_v8meta *m, uin
 			uint64_t v = idx < inobject ? lh_v8_word(m, obj, (start + idx) * 8)
 						    : lh_v8_fixed_get(m, props, idx - inobject);
 
-			summarize(m, v, &val);
+			lh_jsprint_value(m, v, &val);
 		} else {
-			summarize(m, lh_v8_word(m, descs, m->o_desc_header + (i * m->desc_size + m->desc_value) * 8),
+			lh_jsprint_value(m, lh_v8_word(m, descs, m->o_desc_header + (i * m->desc_size + m->desc_value) * 8),
 				  &val);
 		}
 		add_line(p, &key, &val);
@@ -121,7 +123,7 @@ static void dict_properties(struct lh_jsprint *p, const struct lh_v8meta *m, uin
 		if (!lh_v8_is_name(m, k))
 			continue;
 		lh_v8_name(m, k, &key, 200);
-		summarize(m, lh_v8_fixed_get(m, dict, i + 1), &val);
+		lh_jsprint_value(m, lh_v8_fixed_get(m, dict, i + 1), &val);
 		add_line(p, &key, &val);
 	}
 }
@@ -152,7 +154,7 @@ int lh_jsprint_describe(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_
 			if (!lh_v8_is_fixed_array(m, elems))
 				break;
 			strbuf_addf(&sb, "[%llu]", (unsigned long long)i);
-			summarize(m, lh_v8_fixed_get(m, elems, i), &val);
+			lh_jsprint_value(m, lh_v8_fixed_get(m, elems, i), &val);
 			add_line(p, &sb, &val);
 		}
 	}

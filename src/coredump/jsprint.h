@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "base/strbuf.h"
 #include "v8meta.h"
 
 struct lh_jsprint_line {
@@ -30,5 +31,12 @@ struct lh_jsprint {
 /* Describe the object at tagged address obj; 0, or -1 after lh_error() when it is not a JS object. */
 int lh_jsprint_describe(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_t obj);
 void lh_jsprint_release(struct lh_jsprint *p);
+
+/*
+ * One value in one line, as jsprint shows property values: "7", "2.5",
+ * "\"text\"", "true", "0xADDR <Order>", "0xADDR <Array length 3>",
+ * "0xADDR <FixedArray length 8>" (internal objects by their type).
+ */
+void lh_jsprint_value(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb);
 
 #endif

@@ -308,6 +308,10 @@ int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *
 	m->t_oddball = V("type_Oddball__ODDBALL_TYPE");
 	m->t_descriptor_array = V("type_DescriptorArray__DESCRIPTOR_ARRAY_TYPE");
 	m->t_strong_descriptor_array = V("type_StrongDescriptorArray__STRONG_DESCRIPTOR_ARRAY_TYPE");
+	m->t_fixed_double_array = V("type_FixedDoubleArray__FIXED_DOUBLE_ARRAY_TYPE");
+	m->t_property_cell = V("type_PropertyCell__PROPERTY_CELL_TYPE");
+	m->t_first_context = V("FirstContextType");
+	m->t_last_context = V("LastContextType");
 
 	m->o_map_type = V("class_Map__instance_type__uint16_t");
 	m->o_map_size_words = V("class_Map__instance_size_in_words__char");
@@ -334,6 +338,10 @@ int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *
 	m->o_fixed_length = V("class_FixedArrayBase__length__SMI");
 	m->o_fixed_data = V("class_FixedArray__data__uintptr_t");
 	m->o_desc_header = V("class_DescriptorArray__header_size__uintptr_t");
+	m->o_fn_context = V("class_JSFunction__context__Context");
+	m->o_map_prototype = V("class_Map__prototype__Object");
+	m->context_min_slots = V("context_min_slots");
+	m->context_scope_info = V("context_idx_scope_info");
 	m->o_scope_info_locals = lay->scope_info_locals;
 	m->scope_info_nlocals_slot = lay->scope_info_nlocals;
 

@@ -35,6 +35,8 @@ struct lh_v8meta {
 	uint32_t t_fixed_array, t_fixed_array_last; /* last: version table */
 	uint32_t t_property_array, t_swiss_dict, t_sfi, t_scope_info, t_symbol, t_heap_number, t_oddball;
 	uint32_t t_descriptor_array, t_strong_descriptor_array;
+	uint32_t t_fixed_double_array, t_property_cell;
+	uint32_t t_first_context, t_last_context; /* function, block, module, native ... contexts */
 
 	/* field offsets in bytes */
 	uint32_t o_map_type, o_map_size_words, o_map_inobject_start, o_map_bit_field3, o_map_ctor, o_map_descriptors;
@@ -43,6 +45,10 @@ struct lh_v8meta {
 	uint32_t o_str_length, o_seq1_chars, o_seq2_chars, o_cons_first, o_cons_second;
 	uint32_t o_sliced_parent, o_sliced_offset, o_thin_actual;
 	uint32_t o_fixed_length, o_fixed_data, o_desc_header;
+	uint32_t o_fn_context;       /* JSFunction::context */
+	uint32_t o_map_prototype;
+	uint32_t context_min_slots;  /* a context's first local's slot index */
+	uint32_t context_scope_info; /* slot index of a context's ScopeInfo */
 	uint32_t o_scope_info_locals; /* version table: byte offset of the first slot after the header */
 	uint32_t scope_info_nlocals_slot;
 

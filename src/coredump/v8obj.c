@@ -295,3 +295,49 @@ object:
 	strbuf_setlen(sb, len);
 	strbuf_addstr(sb, "Object");
 }
+
+void lh_v8_type_name(const struct lh_v8meta *m, uint64_t v, uint32_t t, struct strbuf *sb)
+{
+	if (t == m->t_map)
+		strbuf_addstr(sb, "Map");
+	else if (t == m->t_fixed_array)
+		strbuf_addf(sb, "FixedArray length %llu", (unsigned long long)lh_v8_fixed_length(m, v));
+	else if (t == m->t_fixed_double_array)
+		strbuf_addf(sb, "FixedDoubleArray length %llu", (unsigned long long)lh_v8_fixed_length(m, v));
+	else if (t >= m->t_first_context && t <= m->t_last_context)
+		strbuf_addf(sb, "Context length %llu", (unsigned long long)lh_v8_fixed_length(m, v));
+	else if (t > m->t_fixed_array && t <= m->t_fixed_array_last)
+		strbuf_addf(sb, "FixedArray (type %u) length %llu", t, (unsigned long long)lh_v8_fixed_length(m, v));
+	else if (t == m->t_property_array)
+		strbuf_addstr(sb, "PropertyArray");
+	else if (t == m->t_descriptor_array || t == m->t_strong_descriptor_array)
+		strbuf_addstr(sb, "DescriptorArray");
+	else if (t == m->t_sfi)
+		strbuf_addstr(sb, "SharedFunctionInfo");
+	else if (t == m->t_property_cell)
+		strbuf_addstr(sb, "PropertyCell"); /* a global variable's */
+	else if (t == m->t_scope_info)
+		strbuf_addstr(sb, "ScopeInfo");
+	else if (t == m->t_swiss_dict)
+		strbuf_addstr(sb, "SwissNameDictionary");
+	else if (t < m->t_first_nonstring)
+		strbuf_addstr(sb, "String");
+	else
+		strbuf_addf(sb, "internal type %u", t);
+}
+
+uint64_t lh_v8_object_size(const struct lh_v8meta *m, uint64_t obj, uint64_t map)
+{
+	uint32_t words = lh_v8_byte(m, map, m->o_map_size_words), t;
+
+	if (words)
+		return (uint64_t)words * 8;
+	t = lh_v8_map_type(m, map);
+	if (lh_v8_type_is_slots(m, t) || t == m->t_fixed_double_array)
+		return m->o_fixed_data + lh_v8_fixed_length(m, obj) * 8;
+	/* PropertyArray: a Smi holding the length in its low 10 bits and a hash above (V8's
+	 * PropertyArray::LengthField), then the slots */
+	if (t == m->t_property_array)
+		return 16 + (uint64_t)(lh_v8_smi(lh_v8_word(m, obj, 8)) & 0x3ff) * 8;
+	return 0;
+}

@@ -66,4 +66,25 @@ int64_t lh_v8_descriptor_details(const struct lh_v8meta *m, uint64_t descs, uint
  */
 void lh_v8_constructor_name(const struct lh_v8meta *m, uint64_t map, struct strbuf *sb);
 
+/*
+ * The kind of an internal (non-JS) heap object of type t, appended to sb:
+ * "Map", "FixedArray length 8", "Context length 5", "SharedFunctionInfo",
+ * or "internal type 190" for the types the metadata does not name.
+ */
+void lh_v8_type_name(const struct lh_v8meta *m, uint64_t v, uint32_t t, struct strbuf *sb);
+
+/*
+ * The size in bytes of heap object obj with map map: the map's instance
+ * size, or for the variable-sized kinds we know (FixedArray-likes,
+ * contexts, PropertyArray) from their length; 0 when unknown.
+ */
+uint64_t lh_v8_object_size(const struct lh_v8meta *m, uint64_t obj, uint64_t map);
+
+/* Is type t a FixedArray-like with a length and tagged slots (hash tables and contexts included)? */
+static inline int lh_v8_type_is_slots(const struct lh_v8meta *m, uint32_t t)
+{
+	return (t >= m->t_fixed_array && t <= m->t_fixed_array_last) ||
+	       (t >= m->t_first_context && t <= m->t_last_context);
+}
+
 #endif

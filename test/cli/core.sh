@@ -20,6 +20,14 @@ globalThis.plain = [];
 for (let i = 0; i < 3000; i++) plain.push({ a: 'a' + i, b: 'b' + i, c: [i] });
 globalThis.dict = [];
 for (let i = 0; i < 200; i++) { const o = { p: 1, q: 2, r: 3 }; delete o.q; dict.push(o); }
+// one object held five ways, for --refs: a property, an array element, a closure's variable, a
+// dictionary-mode object's property and a global variable
+class Leak { constructor() { this.n = 1; } }
+globalThis.leak = new Leak();
+globalThis.holder = { mine: leak, other: 5 };
+globalThis.arr = [1, 2, leak];
+globalThis.keep = (() => { const secret = leak; return () => secret; })();
+globalThis.dholder = { x: 1, y: 2, ref: leak }; delete dholder.x;
 if (process.argv[2]) require('v8').writeHeapSnapshot(process.argv[2]);
 console.log('ready');
 setInterval(() => {}, 1000);
@@ -99,6 +107,35 @@ if [ -e "${C:-}" ]; then
 	check print-user grep -qE '^  \.user = "u[0-9]+"$' "$T/out"
 	check print-items grep -qE '^  \.items = 0x[0-9a-f]+ <Array length 0>$' "$T/out"
 	run_fail print-not-object "is not a JavaScript object" "$LEAKHUNT" objects "$C" --print 0x1234
+fi
+
+# --instances and --refs: Leak has its prototype and one instance; the instance is held by
+# holder.mine, arr[2] (through arr's elements store), the closure's context, dholder's dictionary
+if [ -e "${C:-}" ]; then
+	run_ok instances "$LEAKHUNT" objects "$C" --instances Order --top 2
+	# 5000 instances, the prototype, and a few dead objects of intermediate shapes
+	check instances-count grep -qE "^.*: 50[0-9][0-9] instances of Order" "$T/out"
+	check instances-rows test "$(grep -cE '^0x[0-9a-f]+ +[0-9]+ B ' "$T/out")" = 2
+	check instances-more grep -qE "^\.\.\. 4,?99[0-9] more instances" "$T/out"
+	run_ok instances-json "$LEAKHUNT" objects "$C" --instances Leak --json
+	L=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		if (j.format!=="leakhunt.instances/1"||j.count<2) process.exit(1);
+		console.log(j.instances.find(i=>i.properties.join()==="n").address)' "$T/out")
+	check instances-json-leak test -n "$L"
+	run_fail instances-none "no objects with constructor 'NoSuchClass'" "$LEAKHUNT" objects "$C" --instances NoSuchClass
+	run_ok refs "$LEAKHUNT" objects "$C" --refs "$L"
+	check refs-title grep -q "^$L <Leak> is referenced from [0-9]* slots" "$T/out"
+	check refs-property grep -qE "^0x[0-9a-f]+ <Object> +\.mine" "$T/out"
+	check refs-array-element grep -qE "<FixedArray length 3> +\[2\] +0x[0-9a-f]+ <Array length 3> \[2\]" "$T/out"
+	check refs-closure grep -qE "<Context length [0-9]+> +context secret" "$T/out"
+	check refs-dictionary grep -qE "<FixedArray \(type [0-9]+\) length [0-9]+> +\[[0-9]+\] +0x[0-9a-f]+ <Object> \.ref" "$T/out"
+	run_ok refs-json "$LEAKHUNT" objects "$C" --refs "$L" --json
+	check refs-json-shape node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		process.exit(j.format==="leakhunt.refs/1" && j.source==="core" && j.ref_count>=5 &&
+			j.refs.some(r=>r.edge_name==="[2]" && r.owner_edge_name==="[2]" && /Array length 3/.test(r.owner)) &&
+			j.refs.some(r=>r.edge_name===".mine" && /^0x/.test(r.slot)) ? 0 : 1)' "$T/out"
+	run_fail refs-not-object "is not a heap object" "$LEAKHUNT" objects "$C" --refs 0x1235
+	run_fail refs-and-print "give one of --print, --refs and --instances" "$LEAKHUNT" objects "$C" --refs "$L" --print "$L"
 fi
 
 # errors
