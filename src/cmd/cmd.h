@@ -6,6 +6,8 @@
 #ifndef LH_CMD_CMD_H
 #define LH_CMD_CMD_H
 
+#include <stdint.h>
+
 int cmd_summary(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_paths(int argc, char **argv);
@@ -17,6 +19,15 @@ int cmd_sample(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_core(int argc, char **argv);
+
+/*
+ * leakhunt diff CORE1 CORE2 (in core.c): growth per constructor between two
+ * cores; binary may be NULL, re (a --filter) too.  An exit status.
+ */
+#include <regex.h>
+struct lh_render_opts;
+int lh_cmd_core_diff(const char *old_path, const char *new_path, const char *binary,
+		     const struct lh_render_opts *o, uint32_t top, const regex_t *re);
 
 /* Shared option handling: returns 1 when argv[i] was -v/-vv/--verbose (and counted). */
 int lh_cmd_verbose_opt(const char *arg);

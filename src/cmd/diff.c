@@ -14,12 +14,14 @@
 #include "base/table.h"
 #include "cmd.h"
 #include "common.h"
+#include "coredump/coredump.h"
 #include "report/heap.h"
 #include "snapshot/analyze.h"
 #include "snapshot/diff.h"
 
 static const char usage_text[] =
 	"usage: leakhunt diff [options] OLD.heapsnapshot NEW.heapsnapshot\n"
+	"   or: leakhunt diff [options] OLD-CORE NEW-CORE [--binary NODE]\n"
 	"\n"
 	"Per class: objects new in NEW, objects deleted since OLD, the count delta,\n"
 	"the shallow size allocated and freed, and the size delta, joined on node ids\n"
@@ -30,6 +32,8 @@ static const char usage_text[] =
 	"  --all              show every row\n"
 	"  --filter REGEX     only classes whose name matches REGEX (POSIX extended)\n"
 	"  --new-only CLASS   list the new instances of CLASS with their retained sizes\n"
+	"  --binary PATH      (cores) the node binary that wrote them; per constructor:\n"
+	"                     the counts and sizes in each core (docs/core.md)\n"
 	"  --json             JSON output (docs/diff.md)\n"
 	"  -v                 more detail on stderr\n"
 	"  -h, --help         this help\n";
@@ -86,12 +90,13 @@ int cmd_diff(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "new-only", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "binary", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lh_render_opts o = { 0 };
-	const char *filter = NULL, *newonly = NULL;
+	const char *filter = NULL, *newonly = NULL, *binary = NULL;
 	uint32_t top = 25, *rows, nrows = 0;
 	struct lh_snapshot *a, *b;
 	struct lh_diff d;
@@ -105,6 +110,7 @@ int cmd_diff(int argc, char **argv)
 		case 'f': filter = optarg; break;
 		case 'n': newonly = optarg; break;
 		case 'j': o.json = 1; break;
+		case 'b': binary = optarg; break;
 		case 'v': lh_verbosity++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
@@ -117,6 +123,17 @@ int cmd_diff(int argc, char **argv)
 	if (filter && regcomp(&re, filter, REG_EXTENDED | REG_NOSUB))
 		lh_die("--filter '%s' is not a valid regular expression", filter);
 	o.width = lh_terminal_width();
+	if (lh_core_is_elf(argv[optind]) || lh_core_is_elf(argv[optind + 1])) {
+		if (newonly)
+			lh_die("--new-only needs heap snapshots (cores have no object ids); use 'leakhunt objects "
+			       "--instances CLASS CORE'");
+		c = lh_cmd_core_diff(argv[optind], argv[optind + 1], binary, &o, top, filter ? &re : NULL);
+		if (filter)
+			regfree(&re);
+		return c;
+	}
+	if (binary)
+		lh_die("--binary is for core files; '%s' is not one", argv[optind]);
 	/*
 	 * As DevTools' Comparison view: the new snapshot keeps its own inferred
 	 * "{a, b}" names and the old one is classified with them, so one shape

@@ -28,6 +28,10 @@ globalThis.holder = { mine: leak, other: 5 };
 globalThis.arr = [1, 2, leak];
 globalThis.keep = (() => { const secret = leak; return () => secret; })();
 globalThis.dholder = { x: 1, y: 2, ref: leak }; delete dholder.x;
+// growth between two cores, for diff CORE1 CORE2: 2000 more Grow on SIGUSR2
+class Grow { constructor(i) { this.i = i; this.s = 'g' + i; } }
+globalThis.grown = [];
+process.on('SIGUSR2', () => { for (let i = 0; i < 2000; i++) grown.push(new Grow(i)); console.log('grew'); });
 if (process.argv[2]) require('v8').writeHeapSnapshot(process.argv[2]);
 console.log('ready');
 setInterval(() => {}, 1000);
@@ -136,6 +140,25 @@ if [ -e "${C:-}" ]; then
 			j.refs.some(r=>r.edge_name===".mine" && /^0x/.test(r.slot)) ? 0 : 1)' "$T/out"
 	run_fail refs-not-object "is not a heap object" "$LEAKHUNT" objects "$C" --refs 0x1235
 	run_fail refs-and-print "give one of --print, --refs and --instances" "$LEAKHUNT" objects "$C" --refs "$L" --print "$L"
+fi
+
+# diff CORE1 CORE2: a second core after the program made 2000 Grow objects
+if [ -e "${C:-}" ] && kill -USR2 "$P"; then
+	for i in $(seq 100); do grep -q grew "$T/prog.out" && break; sleep 0.1; done
+	C2=$T/core.prog2
+	run_ok write-second "$LEAKHUNT" core "$P" -o "$C2"
+	run_ok diff-cores "$LEAKHUNT" diff "$C" "$C2" --top 3
+	check diff-header grep -qx "$C -> $C2" "$T/out"
+	check diff-grow-first grep -qE "^Grow +1 +2,001 +\+2,000 " "$T/out"
+	run_ok diff-cores-json "$LEAKHUNT" diff "$C" "$C2" --json --filter '^Gr'
+	check diff-json node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		const r=j.classes[0];
+		process.exit(j.format==="leakhunt.core-diff/1" && j.source==="core" && j.classes.length===1 &&
+			r.name==="Grow" && r.old_count===1 && r.new_count===2001 && r.count_delta===2000 &&
+			r.size_delta===r.new_size-r.old_size && r.size_delta>0 ? 0 : 1)' "$T/out"
+	run_fail diff-new-only "needs heap snapshots" "$LEAKHUNT" diff "$C" "$C2" --new-only Grow
+	run_fail diff-core-and-snapshot "not an ELF file" "$LEAKHUNT" diff "$C" "$T/snap.heapsnapshot"
+	rm -f "$C2"
 fi
 
 # errors
