@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "analyze.h"
 #include "snapshot.h"
 
 /*
@@ -79,6 +80,8 @@ static inline int lh_analysis_is(const struct lh_snapshot *s, uint32_t str, enum
 /* Does node i carry DevTools' "Detached " prefix (propagateDOMState renamed it)? */
 static inline int lh_analysis_renamed(const struct lh_snapshot *s, uint32_t i)
 {
+	if (s->node_flags)
+		return (s->node_flags[i] & LH_NODE_RENAMED) != 0;
 	return s->node_type[i] == LH_NODE_NATIVE && s->node_detachedness &&
 	       s->node_detachedness[i] == 2;
 }

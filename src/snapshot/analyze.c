@@ -113,11 +113,22 @@ static void propagate_dom_state(struct lh_snapshot *s)
 static void calculate_flags(struct lh_snapshot *s)
 {
 	uint32_t n = s->node_count, root = s->root, *stack, sp = 0;
-	uint8_t *flags;
+	uint8_t *flags = lh_xcalloc(n, 1), *old = s->node_flags;
 	size_t cap;
 
-	free(s->node_flags);
-	s->node_flags = flags = lh_xcalloc(n, 1);
+	/*
+	 * The DOM state's only later use is the rename, so it becomes a flag
+	 * and the state array goes; a second analysis (diff re-analyses its
+	 * base) finds the flag in the old flags.
+	 */
+	for (uint32_t i = 0; i < n; i++) {
+		if (s->node_detachedness ? s->node_type[i] == LH_NODE_NATIVE && s->node_detachedness[i] == 2 :
+					   old && (old[i] & LH_NODE_RENAMED))
+			flags[i] |= LH_NODE_RENAMED;
+	}
+	free(old);
+	FREE_AND_NULL(s->node_detachedness);
+	s->node_flags = flags;
 	for (uint32_t i = 0; i < n; i++)
 		if (s->node_type[i] == LH_NODE_NATIVE &&
 		    (lh_analysis_renamed(s, i) || !strncmp(lh_node_name(s, i), "Detached ", 9)))

@@ -25,6 +25,7 @@ enum lh_node_flags {
 	LH_NODE_CAN_BE_QUERIED = 1 << 0, /* reachable from user roots (DevTools' canBeQueried) */
 	LH_NODE_PAGE_OBJECT = 1 << 1,    /* reachable from the root's shortcut targets (DevTools' pageObject) */
 	LH_NODE_DETACHED_DOM = 1 << 2,   /* DevTools' detached DOM flag */
+	LH_NODE_RENAMED = 1 << 3,        /* native and detached: shown as "Detached <name>" (lh_analysis_renamed) */
 };
 
 /* One Summary row. */

@@ -889,6 +889,8 @@ int lh_classes_prepare(struct lh_snapshot *s, const struct lh_snapshot *base,
 	}
 	free(j->g.by_cid);
 	free(j->g.loc_hash);
+	/* finish needs a group's cid only, which its agg holds: the per-node array can go while the dominators run */
+	FREE_AND_NULL(j->c.cid);
 	return 0;
 }
 
@@ -906,7 +908,7 @@ int lh_classes_finish(struct lh_snapshot *s, struct lh_classes_job *j)
 
 		for (size_t k = 0; k < j->g.n; k++) {
 			struct agg *ag = &j->g.v[k];
-			uint32_t cid = j->c.cid[ag->first], id;
+			uint32_t cid = ag->cid, id;
 			const char *name;
 
 			/* dense cid back to text */
@@ -925,7 +927,6 @@ int lh_classes_finish(struct lh_snapshot *s, struct lh_classes_job *j)
 			else
 				strbuf_addf(&j->sb, ",%s", name);
 			ag->key = lh_xstrdup(j->sb.buf);
-			ag->cid = cid;
 			id = names_intern(&keys, ag->key);
 			ALLOC_GROW(owner, id + 1, owner_alloc);
 			if (id + 1 == keys.count) {
