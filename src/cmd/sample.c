@@ -215,8 +215,8 @@ int cmd_sample(int argc, char **argv)
 		default: fputs(usage_text, stderr); return 2;
 		}
 	}
-	if (folded && as_json) {
-		fprintf(stderr, "leakhunt sample: --folded and --json both print; pick one\n");
+	if (folded + as_json + (speedscope && !strcmp(speedscope, "-")) > 1) {
+		fprintf(stderr, "leakhunt sample: --folded, --json and --speedscope - all print to stdout; pick one\n");
 		return 2;
 	}
 	if (input) {
