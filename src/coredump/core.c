@@ -118,6 +118,7 @@ int lh_core_open(struct lh_core *c, const char *path)
 	memset(c, 0, sizeof(*c));
 	c->path = path;
 	c->priv = mf;
+	c->hint = lh_xcalloc(LH_CORE_HINTS, sizeof(*c->hint));
 	if (lh_mapfile_open(mf, path))
 		goto fail;
 	c->data = (const unsigned char *)mf->data;
@@ -197,10 +198,11 @@ void lh_core_release(struct lh_core *c)
 	}
 	free(c->segs);
 	free(c->files);
+	free(c->hint);
 	memset(c, 0, sizeof(*c));
 }
 
-const void *lh_core_ptr(const struct lh_core *c, uint64_t addr, size_t len)
+__attribute__((noinline)) const void *lh_core_ptr_slow(const struct lh_core *c, uint64_t addr, size_t len)
 {
 	uint32_t lo = 0, hi = c->nsegs;
 
@@ -220,6 +222,7 @@ const void *lh_core_ptr(const struct lh_core *c, uint64_t addr, size_t len)
 
 		if (rel > s->filesz || len > s->filesz - rel)
 			return NULL;
+		c->hint[(addr >> 18) % LH_CORE_HINTS] = lo - 1;
 		return c->data + s->offset + rel;
 	}
 }
