@@ -8,6 +8,7 @@
  * table of the trace and of every followed child's trace.  Ctrl-C goes to the
  * program; we ignore it so that the file still gets its symbols.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -26,12 +28,14 @@
 #include "base/human.h"
 #include "base/strbuf.h"
 #include "cmd.h"
+#include "native/inject.h"
 #include "native/lht.h"
 #include "native/symbolize.h"
 #include "native/trace.h"
 
 static const char usage_text[] =
 	"usage: leakhunt record [options] -- CMD [ARGS...]\n"
+	"   or: leakhunt record [options] -p PID [--duration S]\n"
 	"\n"
 	"Run CMD with every heap allocation recorded (malloc and friends, with a\n"
 	"backtrace each) into FILE.lht, then append the symbols so the file can be\n"
@@ -45,6 +49,9 @@ static const char usage_text[] =
 	"                      (frame pointers only: needs -fno-omit-frame-pointer everywhere)\n"
 	"  --sample BYTES      not implemented yet: every allocation is recorded\n"
 	"  --follow-fork       forked children write FILE.<pid>.lht (default: not traced)\n"
+	"  -p, --pid PID       attach to a running process (ptrace), record until Ctrl-C,\n"
+	"                      the duration, or its exit; then detach and leave it running\n"
+	"  --duration S        with -p: stop after S seconds\n"
 	"  -v                  more detail on stderr\n"
 	"  -h, --help          this help\n";
 
@@ -133,6 +140,135 @@ static int finish_trace(const char *path, int depth)
 	return ret;
 }
 
+static volatile sig_atomic_t stop_attach;
+
+static void on_stop(int sig)
+{
+	stop_attach = 1;
+}
+
+/* Make the target call the library's function fn, looked up with dlsym in
+ * the target, with one string argument or none. */
+static int call_in(struct lh_inject *in, uintptr_t dlsym_fn, long handle, const char *fn, const char *arg,
+		   long *ret)
+{
+	struct lh_inject_arg a[2] = { { NULL, (uintptr_t)handle }, { fn, 0 } };
+	long addr;
+
+	if (lh_inject_call(in, dlsym_fn, 2, a, &addr))
+		return -1;
+	if (!addr)
+		return lh_error("process %d: no %s in libleakhunt.so (an older library loaded there?)",
+				(int)in->pid, fn);
+	a[0] = (struct lh_inject_arg){ arg, 0 };
+	return lh_inject_call(in, (uintptr_t)addr, arg ? 1 : 0, a, ret);
+}
+
+/* Load libleakhunt.so into the process and start (conf) or stop (NULL)
+ * recording there; the process is held only for the calls. */
+static int inject(pid_t pid, const char *preload, const char *conf)
+{
+	struct lh_inject in;
+	struct lh_inject_arg a[2] = { { preload, 0 }, { NULL, RTLD_NOW } };
+	uintptr_t dlopen_fn, dlsym_fn;
+	long handle, ret = -1;
+	int rc = -1;
+
+	if (lh_inject_open(&in, pid))
+		goto out;
+	if (lh_inject_libc_symbol(&in, "dlopen", &dlopen_fn) || lh_inject_libc_symbol(&in, "dlsym", &dlsym_fn))
+		goto out;
+	/* loaded already by an earlier attach: dlopen just returns it */
+	if (lh_inject_call(&in, dlopen_fn, 2, a, &handle))
+		goto out;
+	if (!handle) {
+		lh_error("process %d could not load '%s'", (int)pid, preload);
+		goto out;
+	}
+	if (call_in(&in, dlsym_fn, handle, conf ? "lh_preload_attach" : "lh_preload_detach", conf, &ret))
+		goto out;
+	if ((int)ret) {
+		if (conf)
+			lh_error("process %d: recording did not start (is it being recorded already?)", (int)pid);
+		else
+			lh_error("process %d: was not being recorded", (int)pid);
+		goto out;
+	}
+	rc = 0;
+out:
+	lh_inject_close(&in);
+	return rc;
+}
+
+/* record -p PID: attach, wait for Ctrl-C, the duration or the process's
+ * end, detach, symbolize. */
+static int record_pid(pid_t pid, const char *output, double duration, int depth, int unwind,
+		      const char *preload)
+{
+	struct strbuf out = STRBUF_INIT, conf = STRBUF_INIT;
+	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
+	struct timespec t0, now;
+	char comm[64] = "process";
+	int rc = 1;
+
+	if (kill(pid, 0) && errno == ESRCH) {
+		lh_error("no process %d", (int)pid);
+		return 1;
+	}
+	if (output) {
+		absolute(&out, output);
+		if (out.len < 4 || strcmp(out.buf + out.len - 4, ".lht"))
+			strbuf_addstr(&out, ".lht");
+	} else {
+		struct strbuf name = STRBUF_INIT;
+		char path[64];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n/")] = 0;
+			fclose(f);
+		}
+		strbuf_addf(&name, "leakhunt.%s.%d.lht", comm, (int)pid);
+		absolute(&out, name.buf);
+		strbuf_release(&name);
+	}
+	if (create_trace(out.buf))
+		goto out;
+	strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=0,keep_preload=1,check_unwind=0,out=%s",
+		    depth, unwind, out.buf);
+	if (inject(pid, preload, conf.buf)) {
+		unlink(out.buf);
+		goto out;
+	}
+	fprintf(stderr, "leakhunt record: recording process %d into %s; Ctrl-C to stop\n", (int)pid, out.buf);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop_attach) {
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+		if (kill(pid, 0) && errno == ESRCH)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (duration > 0 && (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 >= duration)
+			break;
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (!(kill(pid, 0) && errno == ESRCH) && inject(pid, preload, NULL))
+		lh_warn("could not detach cleanly from process %d; the trace may lack its end", (int)pid);
+	if (finish_trace(out.buf, 0))
+		goto out;
+	fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
+	rc = 0;
+out:
+	strbuf_release(&out);
+	strbuf_release(&conf);
+	return rc;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -141,6 +277,8 @@ int cmd_record(int argc, char **argv)
 		{ "unwind", required_argument, NULL, 'u' },
 		{ "sample", required_argument, NULL, 's' },
 		{ "follow-fork", no_argument, NULL, 'f' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -149,13 +287,36 @@ int cmd_record(int argc, char **argv)
 	const char *output = NULL;
 	int depth = 256, unwind = LHT_UNWIND_AUTO, follow_fork = 0, c, status, pipefd[2];
 	uint64_t sample = 0;
+	pid_t attach_pid = 0;
+	double duration = 0;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
 	pid_t pid;
 	char errbuf[512];
 	ssize_t n;
 
-	while ((c = getopt_long(argc, argv, "+ho:v", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+ho:p:v", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'p': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v < 1 || v > INT_MAX) {
+				lh_error("-p '%s': expected a process id", optarg);
+				return 2;
+			}
+			attach_pid = (pid_t)v;
+			break;
+		}
+		case 'D': {
+			char *end;
+
+			duration = strtod(optarg, &end);
+			if (*end || !(duration > 0)) {
+				lh_error("--duration '%s': expected seconds, such as 10 or 0.5", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'o':
 			output = optarg;
 			break;
@@ -203,6 +364,21 @@ int cmd_record(int argc, char **argv)
 			fputs(usage_text, stderr);
 			return 2;
 		}
+	}
+	if (attach_pid) {
+		if (optind < argc) {
+			lh_error("-p PID records a running process: give no command");
+			return 2;
+		}
+		if (find_preload(&preload))
+			return 1;
+		c = record_pid(attach_pid, output, duration, depth, unwind, preload.buf);
+		strbuf_release(&preload);
+		return c;
+	}
+	if (duration > 0) {
+		lh_error("--duration goes with -p PID");
+		return 2;
 	}
 	if (optind >= argc) {
 		fputs(usage_text, stderr);

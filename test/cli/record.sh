@@ -211,3 +211,33 @@ PY
 if run_ok zbad-report "$LEAKHUNT" report --json "$T/zbad.lht"; then
 	check zbad-says-where grep -q 'damaged compressed chunk at byte' "$T/err"
 fi
+
+# record -p PID: attach to a running multi-threaded process that allocates
+# all the time, record, detach, 20 times in a row; it keeps running, its
+# memory stays intact (every block keeps its pattern) and it exits normally
+cc -O2 -g -pthread -o "$T/busy" "$P/busy.c" || fail build-busy "cc failed"
+"$T/busy" 4 >"$T/busy.out" 2>&1 &
+bpid=$!
+sleep 0.3
+attached=0
+for i in $(seq 20); do
+	if timeout 60 "$LEAKHUNT" record -p "$bpid" --duration 0.2 -o "$T/att$i" >/dev/null 2>"$T/att.err" &&
+		"$LEAKHUNT" report --json "$T/att$i.lht" >"$T/out" 2>/dev/null && [ "$(field calls)" -gt 0 ]; then
+		attached=$((attached + 1))
+	else
+		echo "attach $i: $(tail -2 "$T/att.err")"
+	fi
+done
+check attach-detach-20-times test "$attached" = 20
+check attach-process-survives kill -0 "$bpid"
+kill -TERM "$bpid" 2>/dev/null
+for i in $(seq 100); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$bpid" 2>/dev/null; then
+	fail attach-process-exits-0 "busy did not stop on SIGTERM"
+	kill -KILL "$bpid"
+fi
+wait "$bpid"
+check attach-process-exits-0 test $? = 0
+check attach-process-memory-intact grep -q 'busy: ok' "$T/busy.out"
+run_fail attach-no-such-process 'no process 999999' "$LEAKHUNT" record -p 999999 --duration 1
+run_fail attach-with-command 'give no command' "$LEAKHUNT" record -p 1 -- true

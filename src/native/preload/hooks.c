@@ -250,8 +250,10 @@ LH_EXPORT void *dlopen(const char *file, int mode)
 	if (LH_UNLIKELY(!real_dlopen))
 		resolve();
 	h = real_dlopen(file, mode);
-	if (h)
+	if (h) {
+		lh_attach_patch_all(); /* attached at run time: hook the new objects too */
 		lh_record_modules_changed();
+	}
 	return h;
 }
 
@@ -274,4 +276,29 @@ LH_EXPORT void _exit(int status)
 		resolve();
 	lh_record_finish();
 	real__exit(status);
+}
+
+/* Hidden aliases: inside the library, these names always mean our hooks,
+ * even when libc's come first in the search order (attached at run time). */
+#define OWN(n) extern __typeof(n) own_##n __attribute__((alias(#n), copy(n), visibility("hidden")));
+OWN(malloc) OWN(free) OWN(calloc) OWN(realloc) OWN(reallocarray) OWN(posix_memalign)
+OWN(aligned_alloc) OWN(memalign) OWN(valloc) OWN(pvalloc) OWN(dlopen) OWN(dlclose)
+#undef OWN
+
+void *lh_hook_address(const char *name)
+{
+	static const struct {
+		const char *name;
+		void *hook;
+	} hooks[] = {
+#define H(n) { #n, (void *)own_##n }
+		H(malloc), H(free), H(calloc), H(realloc), H(reallocarray), H(posix_memalign),
+		H(aligned_alloc), H(memalign), H(valloc), H(pvalloc), H(dlopen), H(dlclose),
+#undef H
+	};
+
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		if (!strcmp(name, hooks[i].name))
+			return hooks[i].hook;
+	return NULL;
 }

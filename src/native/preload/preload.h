@@ -45,6 +45,14 @@ void lh_record_free(void *ptr);
 void lh_record_realloc(void *old, void *ptr, size_t size);
 void lh_record_modules_changed(void);
 void lh_record_finish(void);
+/* Start recording in a running process (attach.c): conf as LEAKHUNT_RECORD. */
+int lh_record_attach(const char *conf);
+
+/* attach.c: patch the GOT slots of newly loaded objects while attached. */
+void lh_attach_patch_all(void);
+/* hooks.c: our hooks by name, bound inside the library (hidden aliases), for
+ * the GOT patches. */
+void *lh_hook_address(const char *name);
 
 /* cfi.c: the frame rule for a return address, packed as below; about a
  * microsecond, so unwind.c caches the answers. */

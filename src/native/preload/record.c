@@ -332,6 +332,7 @@ static inline void own_leave(struct tbuf *b)
  */
 static sem_t wake;
 static int writer_running;
+static atomic_uint timer_gen; /* a timer thread of an earlier attach exits when it changes */
 
 static void hand_off(struct tbuf *b)
 {
@@ -339,10 +340,9 @@ static void hand_off(struct tbuf *b)
 		flush_locked(b);
 		return;
 	}
-	while (atomic_load_explicit(&b->pending, memory_order_acquire)) {
-		sem_post(&wake);
-		sched_yield();
-	}
+	/* the writer has not taken the last half yet: write it ourselves (never
+	 * wait for the writer: a flusher may be waiting for us under state_lock) */
+	drain(b);
 	atomic_store_explicit(&b->pending, b->len, memory_order_release);
 	b->cur ^= 1;
 	b->data = b->halves[b->cur];
@@ -354,13 +354,10 @@ static void hand_off(struct tbuf *b)
 
 static void drain_all(void)
 {
-	struct tbuf *head;
-
-	/* buffers are only ever added at the head: walk a snapshot of the list */
-	pthread_mutex_lock(&state_lock);
-	head = all_bufs;
-	pthread_mutex_unlock(&state_lock);
-	for (struct tbuf *b = head; b; b = b->next)
+	/* buffers are only ever added at the head, published with release
+	 * order: walk the list without state_lock, which a flusher may hold
+	 * while it waits for an owner that waits for us */
+	for (struct tbuf *b = __atomic_load_n(&all_bufs, __ATOMIC_ACQUIRE); b; b = b->next)
 		drain(b);
 }
 
@@ -400,7 +397,7 @@ static __attribute__((noinline)) struct tbuf *get_buf(void)
 		b->data = b->halves[0];
 		atomic_flag_clear(&b->wlock);
 		b->next = all_bufs;
-		all_bufs = b;
+		__atomic_store_n(&all_bufs, b, __ATOMIC_RELEASE);
 	}
 	b->owned = 1;
 	b->tid = (int)syscall(SYS_gettid);
@@ -781,12 +778,13 @@ static void write_sample(void)
 
 static void *timer_main(void *arg)
 {
+	unsigned gen = (unsigned)(uintptr_t)arg;
 	struct timespec next;
 	unsigned tick = 0;
 
 	lh_preload_busy = 1; /* forever: nothing this thread does is the program's */
 	clock_gettime(CLOCK_REALTIME, &next);
-	while (lh_preload_active) {
+	while (lh_preload_active && gen == atomic_load(&timer_gen)) {
 		struct timespec now;
 
 		next.tv_nsec += 10 * 1000 * 1000;
@@ -827,8 +825,10 @@ static void start_timer(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	sem_init(&wake, 0, 0);
-	writer_running = !pthread_create(&th, &attr, timer_main, NULL);
+	if (!writer_running)
+		sem_init(&wake, 0, 0);
+	writer_running = !pthread_create(&th, &attr, timer_main,
+					 (void *)(uintptr_t)atomic_fetch_add(&timer_gen, 1) + 1);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -932,6 +932,7 @@ static void free_tables(void)
 	munmap(trie, sizeof(*trie) << TRIE_BITS);
 	munmap(cache, sizeof(*cache) << CACHE_BITS);
 	munmap(arena, ARENA_SIZE);
+	trie = NULL;
 	trie_count = cache_count = arena_used = 0;
 	next_id = 1;
 }
@@ -1051,15 +1052,13 @@ static void atfork_child(void)
 	lh_preload_busy--;
 }
 
-void lh_record_start(void)
+/* What starting and attaching share: the configuration is parsed, the
+ * trace file exists.  0, or -1 when recording cannot start. */
+static int begin(void)
 {
-	const char *conf;
+	static int once;
 	ssize_t n;
 
-	lh_preload_busy = 1;
-	conf = getenv("LEAKHUNT_RECORD");
-	if (!conf || parse_conf(conf) || !lh_preload_conf.out[0])
-		goto out;
 	if (lh_preload_conf.depth < 1)
 		lh_preload_conf.depth = 1;
 	if (lh_preload_conf.depth > LH_MAX_DEPTH)
@@ -1070,26 +1069,67 @@ void lh_record_start(void)
 	clock_gettime(CLOCK_MONOTONIC, &start_time);
 	if (alloc_tables()) {
 		say("libleakhunt: cannot map memory for the stack tables; not recording\n");
-		goto out;
+		return -1;
 	}
 	if (open_trace(lh_preload_conf.out, 0)) {
 		say("libleakhunt: cannot open the trace file; not recording\n");
-		goto out;
+		return -1;
 	}
-	unsetenv("LEAKHUNT_RECORD");
-	if (!lh_preload_conf.keep_preload)
-		drop_preload();
-	lh_unwind_init();
-	register_membarrier();
-	pthread_key_create(&buf_key, release_buf);
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (!once) {
+		once = 1;
+		lh_unwind_init();
+		register_membarrier();
+		pthread_key_create(&buf_key, release_buf);
+		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+		statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	}
 	write_info();
 	lh_preload_active = 1;
 	write_modules();
 	start_timer();
+	return 0;
+}
+
+void lh_record_start(void)
+{
+	const char *conf;
+
+	lh_preload_busy = 1;
+	conf = getenv("LEAKHUNT_RECORD");
+	if (!conf || parse_conf(conf) || !lh_preload_conf.out[0])
+		goto out;
+	unsetenv("LEAKHUNT_RECORD");
+	if (!lh_preload_conf.keep_preload)
+		drop_preload();
+	begin();
 out:
 	lh_preload_busy = 0;
+}
+
+int lh_record_attach(const char *conf)
+{
+	struct tbuf *b;
+
+	if (lh_preload_active)
+		return -1;
+	memset(&lh_preload_conf, 0, sizeof(lh_preload_conf));
+	lh_preload_conf.depth = 256;
+	if (parse_conf(conf) || !lh_preload_conf.out[0])
+		return -1;
+	/* attached before: start from empty tables and numbers (a thread still
+	 * finishing a hook of the last session only ever forwards) */
+	if (trie)
+		free_tables();
+	atomic_store(&seq, 0);
+	finished = 0;
+	pthread_mutex_lock(&state_lock);
+	for (b = all_bufs; b; b = b->next) {
+		b->len = 0;
+		b->last_seq = 0;
+		b->last_ptr = 0;
+	}
+	pthread_mutex_unlock(&state_lock);
+	return begin();
 }
 
 void lh_record_finish(void)

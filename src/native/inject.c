@@ -1,0 +1,286 @@
+/*
+ * Calling functions inside another running process with ptrace, for
+ * `leakhunt record -p PID` (x86-64 Linux): the target's main thread is
+ * stopped at a safe point, made to call dlopen() and our library's
+ * lh_preload_attach() / lh_preload_detach() as if it had called them itself,
+ * then resumed exactly where it was, every register (vector state included)
+ * restored.  Only that one thread stops, and only for the calls.
+ *
+ * A call: the arguments (strings) are written below the thread's red zone,
+ * a return address of 0 is pushed, rip points at the function; when it
+ * returns, the jump to 0 faults, and the SIGSEGV stop tells us the call is
+ * done (rax holds the result).  The fault is never delivered.  orig_rax is
+ * set to -1 so that the kernel does not "restart" an interrupted system call
+ * into our code; the saved registers put it back when we resume.
+ *
+ * A safe point: the thread must not hold a lock our calls take (malloc's
+ * arena locks, the dynamic loader's lock), so it is only used while it runs
+ * code outside libc and ld.so, or sleeps in a system call that libc never
+ * makes with those locks held.  Otherwise it runs on for a moment and is
+ * stopped again.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dlfcn.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "native/inject.h"
+
+#define XSTATE_MAX (64 * 1024)
+
+/* The start of the mapping at offset 0 of the file (dev, ino) in the
+ * target: the same file may have another name there (/lib vs /usr/lib). */
+static int find_base(pid_t pid, dev_t dev, ino_t ino, uintptr_t *base)
+{
+	char name[64], line[PATH_MAX + 256];
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/maps", (int)pid);
+	f = fopen(name, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, off, ma, mi, in;
+
+		if (sscanf(line, "%lx-%*x %*s %lx %lx:%lx %lu", &lo, &off, &ma, &mi, &in) == 5 && off == 0 &&
+		    in == ino && makedev(ma, mi) == dev) {
+			*base = lo;
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
+/* Is rip inside libc or the dynamic loader of the target? */
+static int in_libc(pid_t pid, uintptr_t rip)
+{
+	char name[64], line[PATH_MAX + 256];
+	int hit = 0;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/maps", (int)pid);
+	f = fopen(name, "re");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && rip >= lo && rip < hi) {
+			hit = strstr(line, "/libc.so") || strstr(line, "/ld-linux") || strstr(line, "libleakhunt");
+			break;
+		}
+	}
+	fclose(f);
+	return hit;
+}
+
+/* System calls libc makes without holding malloc's or the loader's locks. */
+static int sleeping_call(long nr)
+{
+	switch (nr) {
+	case SYS_futex: case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_read:
+	case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6: case SYS_epoll_wait:
+	case SYS_epoll_pwait: case SYS_wait4: case SYS_pause: case SYS_rt_sigsuspend:
+	case SYS_rt_sigtimedwait: case SYS_accept: case SYS_accept4: case SYS_recvfrom:
+	case SYS_recvmsg: case SYS_waitid:
+		return 1;
+	}
+	return 0;
+}
+
+/* Wait for the next stop of the thread; the signal that stopped it, 0 for an
+ * event stop, or -1 when the process is gone. */
+static int wait_stop(struct lh_inject *in)
+{
+	int status;
+
+	for (;;) {
+		if (waitpid(in->pid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -1;
+		if (WIFSTOPPED(status))
+			return status >> 16 == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(status);
+	}
+}
+
+static int get_xstate(struct lh_inject *in, void *buf, size_t *len)
+{
+	struct iovec io = { buf, XSTATE_MAX };
+
+	if (ptrace(PTRACE_GETREGSET, in->pid, (void *)NT_X86_XSTATE, &io))
+		return -1;
+	*len = io.iov_len;
+	return 0;
+}
+
+int lh_inject_open(struct lh_inject *in, pid_t pid)
+{
+	memset(in, 0, sizeof(*in));
+	in->pid = pid;
+	in->mem = -1;
+	if (kill(pid, 0) && errno == ESRCH)
+		return lh_error("no process %d", (int)pid);
+	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL)) {
+		int e = errno;
+		FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+		int scope = -1;
+
+		if (f) {
+			if (fscanf(f, "%d", &scope) != 1)
+				scope = -1;
+			fclose(f);
+		}
+		if (e == EPERM && scope > 0)
+			return lh_error("cannot trace process %d: ptrace is restricted "
+					"(/proc/sys/kernel/yama/ptrace_scope is %d); run as root or "
+					"set it to 0", (int)pid, scope);
+		return lh_error("cannot trace process %d: %s", (int)pid, strerror(e));
+	}
+	in->seized = 1;
+	in->xstate = calloc(1, XSTATE_MAX);
+	if (!in->xstate)
+		return lh_error("out of memory");
+	/* stop the thread where it is safe to call into libc */
+	for (int tries = 0;; tries++) {
+		int sig;
+
+		if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL))
+			return lh_error("cannot stop process %d: %s", (int)pid, strerror(errno));
+		while ((sig = wait_stop(in)) > 0)
+			/* a signal on its way to the program: let it through */
+			ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig);
+		if (sig < 0)
+			return lh_error("process %d exited while attaching", (int)pid);
+		if (ptrace(PTRACE_GETREGS, pid, NULL, &in->regs))
+			return lh_error("cannot read the registers of process %d: %s", (int)pid, strerror(errno));
+		if (((long)in->regs.orig_rax >= 0 && sleeping_call((long)in->regs.orig_rax)) ||
+		    ((long)in->regs.orig_rax < 0 && !in_libc(pid, in->regs.rip)))
+			break;
+		if (tries == 5000)
+			return lh_error("process %d never reached a point where it is safe to attach "
+					"(always inside libc)", (int)pid);
+		ptrace(PTRACE_CONT, pid, NULL, NULL);
+		nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+	}
+	if (get_xstate(in, in->xstate, &in->xstate_len))
+		return lh_error("cannot read the vector registers of process %d: %s", (int)pid, strerror(errno));
+	in->stopped = 1;
+	{
+		char name[64];
+
+		snprintf(name, sizeof(name), "/proc/%d/mem", (int)pid);
+		in->mem = open(name, O_RDWR | O_CLOEXEC);
+		if (in->mem < 0)
+			return lh_error("cannot open %s: %s", name, strerror(errno));
+	}
+	return 0;
+}
+
+/* The address of one of our libc's functions in the target's libc. */
+int lh_inject_libc_symbol(struct lh_inject *in, const char *name, uintptr_t *addr)
+{
+	/* libc's own symbol, not an interceptor of the same name (ASan builds) */
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	void *self = libc ? dlsym(libc, name) : NULL;
+	uintptr_t base;
+	struct stat st;
+	Dl_info info;
+
+	if (!self || !dladdr(self, &info) || !info.dli_fname || stat(info.dli_fname, &st))
+		return lh_error("cannot find %s in this libc", name);
+	if (find_base(in->pid, st.st_dev, st.st_ino, &base))
+		return lh_error("process %d does not map '%s' (another libc, or another mount "
+				"namespace: attaching needs the same libc as leakhunt)", (int)in->pid,
+				info.dli_fname);
+	*addr = base + ((uintptr_t)self - (uintptr_t)info.dli_fbase);
+	return 0;
+}
+
+int lh_inject_call(struct lh_inject *in, uintptr_t fn, int nargs, const struct lh_inject_arg *args, long *ret)
+{
+	struct user_regs_struct r = in->regs;
+	uintptr_t sp = (in->regs.rsp - 512) & ~(uintptr_t)15, val[3] = { 0, 0, 0 }, zero = 0;
+	int sig;
+
+	for (int i = 0; i < nargs && i < 3; i++) {
+		size_t n;
+
+		val[i] = args[i].val;
+		if (!args[i].str)
+			continue;
+		n = strlen(args[i].str) + 1;
+		sp = (sp - n) & ~(uintptr_t)15;
+		if (pwrite(in->mem, args[i].str, n, (off_t)sp) != (ssize_t)n)
+			return lh_error("cannot write to process %d: %s", (int)in->pid, strerror(errno));
+		val[i] = sp;
+	}
+	sp -= 8; /* the return address: rsp % 16 == 8 at entry, as after a call */
+	if (pwrite(in->mem, &zero, 8, (off_t)sp) != 8)
+		return lh_error("cannot write to process %d: %s", (int)in->pid, strerror(errno));
+	r.rsp = sp;
+	r.rip = fn;
+	r.rdi = val[0];
+	r.rsi = val[1];
+	r.rdx = val[2];
+	r.rax = 0;
+	r.orig_rax = (unsigned long)-1;
+	if (ptrace(PTRACE_SETREGS, in->pid, NULL, &r) || ptrace(PTRACE_CONT, in->pid, NULL, NULL))
+		return lh_error("cannot run code in process %d: %s", (int)in->pid, strerror(errno));
+	for (;;) {
+		sig = wait_stop(in);
+		if (sig < 0) {
+			in->stopped = 0;
+			return lh_error("process %d exited during the call", (int)in->pid);
+		}
+		if (ptrace(PTRACE_GETREGS, in->pid, NULL, &r))
+			return lh_error("cannot read the registers of process %d: %s", (int)in->pid, strerror(errno));
+		if (sig == SIGSEGV && r.rip == 0)
+			break;
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT)
+			return lh_error("the call crashed in process %d (signal %d at 0x%llx)", (int)in->pid, sig,
+					(unsigned long long)r.rip);
+		/* another signal or a stop request during the call: deliver it */
+		ptrace(PTRACE_CONT, in->pid, NULL, (void *)(long)(sig > 0 ? sig : 0));
+	}
+	*ret = (long)r.rax;
+	return 0;
+}
+
+void lh_inject_close(struct lh_inject *in)
+{
+	if (in->stopped) {
+		struct iovec io = { in->xstate, in->xstate_len };
+
+		ptrace(PTRACE_SETREGSET, in->pid, (void *)NT_X86_XSTATE, &io);
+		ptrace(PTRACE_SETREGS, in->pid, NULL, &in->regs);
+	}
+	if (in->seized)
+		ptrace(PTRACE_DETACH, in->pid, NULL, NULL);
+	if (in->mem >= 0)
+		close(in->mem);
+	free(in->xstate);
+	memset(in, 0, sizeof(*in));
+	in->mem = -1;
+}
