@@ -47,13 +47,8 @@ void lh_jsprint_value(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
 	} else if (t == m->t_symbol) {
 		lh_v8_name(m, v, sb, 200);
 	} else if (t >= m->t_js_function && t <= m->t_js_function_last) {
-		uint64_t sfi = lh_v8_word(m, v, m->o_fn_shared), name = lh_v8_word(m, sfi, m->o_sfi_name);
-
-		strbuf_addf(sb, "0x%llx <Function", (unsigned long long)v);
-		if (lh_v8_obj_type(m, name, &t) && t < m->t_first_nonstring) {
-			strbuf_addch(sb, ' ');
-			lh_v8_string(m, name, sb, sb->len + 200);
-		}
+		strbuf_addf(sb, "0x%llx <Function ", (unsigned long long)v);
+		lh_v8_function_name(m, v, sb);
 		strbuf_addch(sb, '>');
 	} else if (lh_v8_obj_type(m, v, &t) && t >= m->t_first_js_object) {
 		strbuf_addf(sb, "0x%llx <", (unsigned long long)v);
@@ -66,6 +61,28 @@ void lh_jsprint_value(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
 		lh_v8_type_name(m, v, t, sb);
 		strbuf_addch(sb, '>');
 	}
+}
+
+/*
+ * Element i of a FixedDoubleArray (an array of only numbers keeps them
+ * unboxed); V8 marks a hole with one NaN bit pattern (kHoleNanInt64).
+ */
+static void double_element(const struct lh_v8meta *m, uint64_t arr, uint64_t i, struct strbuf *sb)
+{
+	const void *p = lh_core_ptr(m->core, arr - m->heap_tag + m->o_fixed_data + i * 8, 8);
+	uint64_t bits;
+	double d;
+
+	if (!p) {
+		strbuf_addstr(sb, "<unreadable>");
+		return;
+	}
+	memcpy(&bits, p, 8);
+	memcpy(&d, p, 8);
+	if (bits == 0xfff7fffffff7ffffull)
+		strbuf_addstr(sb, "<hole>");
+	else
+		strbuf_addf(sb, "%.17g", d);
 }
 
 static void add_line(struct lh_jsprint *p, struct strbuf *key, struct strbuf *val)
@@ -148,13 +165,18 @@ int lh_jsprint_describe(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_
 	if (p->type == m->t_js_array) {
 		uint64_t elems = lh_v8_word(m, obj, m->o_elements);
 		int64_t n = lh_v8_smi(lh_v8_word(m, obj, m->o_js_array_length));
+		uint32_t et = 0;
+		int dbl = lh_v8_obj_type(m, elems, &et) && et == m->t_fixed_double_array;
 
 		p->elements_total = n > 0 ? (uint64_t)n : 0;
+		if (!dbl && !lh_v8_is_fixed_array(m, elems))
+			return 0;
 		for (uint64_t i = 0; i < p->elements_total && i < 100 && i < lh_v8_fixed_length(m, elems); i++) {
-			if (!lh_v8_is_fixed_array(m, elems))
-				break;
 			strbuf_addf(&sb, "[%llu]", (unsigned long long)i);
-			lh_jsprint_value(m, lh_v8_fixed_get(m, elems, i), &val);
+			if (dbl)
+				double_element(m, elems, i, &val);
+			else
+				lh_jsprint_value(m, lh_v8_fixed_get(m, elems, i), &val);
 			add_line(p, &sb, &val);
 		}
 	}

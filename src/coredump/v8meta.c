@@ -30,6 +30,8 @@ struct v8_layout {
 	uint32_t js_array_length;        /* JSArray::length offset */
 	uint32_t scope_info_locals;      /* ScopeInfo: offset of the first context local name */
 	uint32_t scope_info_nlocals;     /* ScopeInfo: slot index of the context local count */
+	uint32_t uncached_external_mask; /* instance type bit of external strings without a data pointer */
+	uint32_t external_data_delta;    /* ExternalString: the cached data pointer, after the resource */
 };
 
 static const struct v8_layout layouts[] = {
@@ -41,8 +43,11 @@ static const struct v8_layout layouts[] = {
 	 * 194 (the hash tables: NameDictionary, NumberDictionary, ...).  JSArray
 	 * has its length right after elements.  ScopeInfo is flags, parameter
 	 * count, context local count (slots 1..3), then the local names.
+	 * kUncachedExternalStringMask is 1 << 4; a cached external string keeps
+	 * its characters' address right after the resource pointer (8 bytes:
+	 * no V8 sandbox, which needs pointer compression).
 	 */
-	{ 11, 15, 194, 24, 32, 3 },
+	{ 11, 15, 194, 24, 32, 3, 0x10, 8 },
 };
 
 struct sym {
@@ -368,6 +373,9 @@ int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *
 	m->s_sliced = V("SlicedStringTag");
 	m->s_thin = V("ThinStringTag");
 	m->s_external = V("ExternalStringTag");
+	m->s_uncached_mask = lay->uncached_external_mask;
+	m->o_ext_resource = V("class_ExternalString__resource__Object");
+	m->o_ext_data = m->o_ext_resource + lay->external_data_delta;
 
 	m->nd_prefix_start = V("namedictionary_prefix_start_index");
 	m->nd_entry_size = V("namedictionaryshape_entry_size");

@@ -60,6 +60,8 @@ struct lh_v8meta {
 
 	/* strings */
 	uint32_t s_repr_mask, s_enc_mask, s_one_byte, s_seq, s_cons, s_sliced, s_thin, s_external;
+	uint32_t s_uncached_mask;    /* version table */
+	uint32_t o_ext_resource, o_ext_data; /* data: version table (resource + 8) */
 
 	/* NameDictionary */
 	uint32_t nd_prefix_start, nd_entry_size, nd_prefix_size;

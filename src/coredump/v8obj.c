@@ -124,18 +124,16 @@ static void add_utf8(struct strbuf *sb, uint32_t c)
 	}
 }
 
-/* Characters [from, from+len) of sequential string s of type t; -1 when unreadable. */
-static int add_seq(const struct lh_v8meta *m, uint64_t s, uint32_t t, uint32_t from, uint32_t len,
-		   struct strbuf *sb, size_t max)
+/* len characters at address chars (one byte or two each) as UTF-8; -1 when the core does not hold them. */
+static int add_chars(const struct lh_v8meta *m, uint64_t chars, int one, uint32_t len, struct strbuf *sb, size_t max)
 {
-	int one = (t & m->s_enc_mask) == m->s_one_byte;
 	const unsigned char *p;
 
 	if (sb->len >= max)
 		return 0;
 	if (len > max - sb->len)
 		len = max - sb->len;
-	p = at(m, s, (one ? m->o_seq1_chars : m->o_seq2_chars) + (one ? from : 2 * from), one ? len : 2 * (size_t)len);
+	p = lh_core_ptr(m->core, chars, one ? len : 2 * (size_t)len);
 	if (!p)
 		return -1;
 	for (uint32_t i = 0; i < len; i++) {
@@ -152,6 +150,31 @@ static int add_seq(const struct lh_v8meta *m, uint64_t s, uint32_t t, uint32_t f
 		add_utf8(sb, c);
 	}
 	return 0;
+}
+
+/* Characters [from, from+len) of sequential string s of type t; -1 when unreadable. */
+static int add_seq(const struct lh_v8meta *m, uint64_t s, uint32_t t, uint32_t from, uint32_t len,
+		   struct strbuf *sb, size_t max)
+{
+	int one = (t & m->s_enc_mask) == m->s_one_byte;
+	uint64_t chars = s - m->heap_tag + (one ? m->o_seq1_chars : m->o_seq2_chars);
+
+	return add_chars(m, chars + (one ? from : 2 * (uint64_t)from), one, len, sb, max);
+}
+
+/*
+ * An external string's characters live outside the V8 heap (malloc'd, or in
+ * the binary for node's own JS sources); a cached one keeps their address.
+ * Those the core does not hold (read-only file pages) are named, not shown.
+ */
+static void add_external(const struct lh_v8meta *m, uint64_t s, uint32_t t, uint32_t len, struct strbuf *sb,
+			 size_t max)
+{
+	int one = (t & m->s_enc_mask) == m->s_one_byte;
+	uint64_t data = lh_v8_word(m, s, m->o_ext_data);
+
+	if ((t & m->s_uncached_mask) || !data || add_chars(m, data, one, len, sb, max))
+		strbuf_addf(sb, "<external string of %u characters not in the core>", len);
 }
 
 int lh_v8_string(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb, size_t max)
@@ -189,7 +212,7 @@ int lh_v8_string(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb, size_
 			    add_seq(m, parent, pt, (uint32_t)off, len, sb, max))
 				return -1;
 		} else {
-			strbuf_addstr(sb, "<external string>");
+			add_external(m, s, t, len, sb, max);
 		}
 	}
 	return 0;
@@ -263,37 +286,39 @@ static int scope_info_name(const struct lh_v8meta *m, uint64_t si, struct strbuf
 	return -1;
 }
 
-void lh_v8_constructor_name(const struct lh_v8meta *m, uint64_t map, struct strbuf *sb)
+int lh_v8_function_name(const struct lh_v8meta *m, uint64_t fn, struct strbuf *sb)
 {
-	uint64_t c = lh_v8_word(m, map, m->o_map_ctor), sfi, name;
+	uint64_t sfi, name;
 	uint32_t t;
 	size_t len = sb->len;
+
+	if (!lh_v8_obj_type(m, fn, &t) || t < m->t_js_function || t > m->t_js_function_last)
+		return -1;
+	sfi = lh_v8_word(m, fn, m->o_fn_shared);
+	if (!lh_v8_obj_type(m, sfi, &t) || t != m->t_sfi)
+		return -1;
+	name = lh_v8_word(m, sfi, m->o_sfi_name);
+	if (lh_v8_obj_type(m, name, &t)) {
+		if (t < m->t_first_nonstring && !lh_v8_string(m, name, sb, len + 200) && sb->len > len)
+			return 0;
+		strbuf_setlen(sb, len);
+		if (t == m->t_scope_info && !scope_info_name(m, name, sb))
+			return 0;
+	}
+	strbuf_setlen(sb, len);
+	strbuf_addstr(sb, "(anonymous)");
+	return 0;
+}
+
+void lh_v8_constructor_name(const struct lh_v8meta *m, uint64_t map, struct strbuf *sb)
+{
+	uint64_t c = lh_v8_word(m, map, m->o_map_ctor);
 
 	/* back pointers: a map made by a transition points at the map it came from */
 	for (int i = 0; i < 10000 && lh_v8_is_map(m, c); i++)
 		c = lh_v8_word(m, c, m->o_map_ctor);
-	if (!lh_v8_obj_type(m, c, &t) || t < m->t_js_function || t > m->t_js_function_last)
-		goto object;
-	sfi = lh_v8_word(m, c, m->o_fn_shared);
-	if (!lh_v8_obj_type(m, sfi, &t) || t != m->t_sfi)
-		goto object;
-	name = lh_v8_word(m, sfi, m->o_sfi_name);
-	if (!lh_v8_obj_type(m, name, &t))
-		goto anonymous;
-	if (t < m->t_first_nonstring) {
-		if (lh_v8_string(m, name, sb, len + 200) || sb->len == len)
-			goto anonymous;
-		return;
-	}
-	if (t == m->t_scope_info && !scope_info_name(m, name, sb))
-		return;
-anonymous:
-	strbuf_setlen(sb, len);
-	strbuf_addstr(sb, "(anonymous)");
-	return;
-object:
-	strbuf_setlen(sb, len);
-	strbuf_addstr(sb, "Object");
+	if (lh_v8_function_name(m, c, sb))
+		strbuf_addstr(sb, "Object");
 }
 
 void lh_v8_type_name(const struct lh_v8meta *m, uint64_t v, uint32_t t, struct strbuf *sb)

@@ -67,6 +67,12 @@ int64_t lh_v8_descriptor_details(const struct lh_v8meta *m, uint64_t descs, uint
 void lh_v8_constructor_name(const struct lh_v8meta *m, uint64_t map, struct strbuf *sb);
 
 /*
+ * The name of JSFunction fn (a class's from its ScopeInfo), "(anonymous)"
+ * when it has none; -1 (nothing appended) when fn is not a function.
+ */
+int lh_v8_function_name(const struct lh_v8meta *m, uint64_t fn, struct strbuf *sb);
+
+/*
  * The kind of an internal (non-JS) heap object of type t, appended to sb:
  * "Map", "FixedArray length 8", "Context length 5", "SharedFunctionInfo",
  * or "internal type 190" for the types the metadata does not name.
