@@ -10,6 +10,7 @@
  */
 #include "analyze.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -306,6 +307,13 @@ int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, u
 		pthread_join(th, NULL);
 	timed("waiting for the dominator tree", &t);
 	lh_ephemerons_release(&eph);
+	/*
+	 * The passes so far freed many mid-sized tables (per string, per
+	 * class) that glibc keeps in its heaps once its mmap threshold has
+	 * risen; give those pages back before the retained sizes raise the peak.
+	 */
+	malloc_trim(0);
+	timed("giving memory back", &t);
 	lh_progress_phase(p, "classes", 5);
 	lh_progress_update(p, 4);
 	lh_dominators_retained(s, dj.order);

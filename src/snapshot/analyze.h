@@ -55,6 +55,12 @@ enum lh_analyze_flags {
  * the target with NULL, then the base with the target as this argument.
  * Returns 0, or -1 after lh_error().
  */
+/*
+ * The shallow sizes as V8 wrote them (the analysis reassigns node_self_size
+ * in place, as DevTools does): a new array the caller frees.
+ */
+uint32_t *lh_snapshot_v8_sizes(const struct lh_snapshot *s);
+
 int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, unsigned flags);
 
 /* Class index by key, or -1. */

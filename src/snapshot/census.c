@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/hashmap.h"
+#include "analyze.h"
 
 /* Edges V8 lists as properties that are not the object's own data. */
 static int skip_property(const struct lh_snapshot *s, uint32_t edge)
@@ -34,7 +35,7 @@ static int cmp_group(const void *a, const void *b)
 void lh_census_compute(struct lh_census *c, const struct lh_snapshot *s)
 {
 	struct lh_hashmap map;
-	uint32_t *sig = NULL, i;
+	uint32_t *sig = NULL, i, *v8 = lh_snapshot_v8_sizes(s); /* V8's sizes, not DevTools' reassigned ones */
 	size_t sig_alloc = 0, galloc = 0, pool_len = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -64,7 +65,7 @@ void lh_census_compute(struct lh_census *c, const struct lh_snapshot *s)
 			pool_len += n - 1;
 		}
 		c->groups[e->value].count++;
-		c->groups[e->value].shallow_size += s->node_self_size[i];
+		c->groups[e->value].shallow_size += v8[i];
 		c->objects++;
 	}
 	/* copy each signature's property names out of the map's key pool */
@@ -81,6 +82,7 @@ void lh_census_compute(struct lh_census *c, const struct lh_snapshot *s)
 		qsort(c->groups, c->nr, sizeof(*c->groups), cmp_group);
 	lh_hashmap_release(&map);
 	free(sig);
+	free(v8);
 }
 
 void lh_census_release(struct lh_census *c)

@@ -758,56 +758,58 @@ static uint32_t agg_of(struct aggs *a, const struct lh_location *l, uint32_t i, 
 	return a->loc_hash[h] - 1;
 }
 
-/* calculateClassesRetainedSize: maxRet over the dominator tree. */
+/*
+ * calculateClassesRetainedSize: maxRet adds up the retained sizes of the
+ * instances that no other instance of their class dominates.  DevTools walks
+ * the dominator tree marking classes on the way down; that needs each node's
+ * children (8 bytes a node).  Instead, top[v] is v if v is such a topmost
+ * instance, else top[] of its dominator: the chain v, top[dom], top[dom of
+ * that], ... then visits one topmost instance of every class on v's path
+ * (the topmost one of each is on it), so v is topmost iff its class is not
+ * on the chain above it.  The chains are as long as classes nest, which is
+ * short; top[] is filled from the root down by walking up to a known entry.
+ */
+#define TOP_UNKNOWN 0xffffffffu
+#define TOP_NONE 0xfffffffeu
+
 static void max_retained(struct lh_snapshot *s, struct aggs *a)
 {
-	uint32_t n = s->node_count, *first, *kids, *list, *marks, *mark_keys;
-	size_t nlist = 0, nmarks = 0;
-	uint8_t *seen = lh_xcalloc(a->n + 1, 1);
+	uint32_t n = s->node_count, root = s->root, *top, *stack = NULL;
+	size_t sp = 0, alloc = 0;
 
-	/* children of each node in the dominator tree (CSR); their order does not matter */
-	first = lh_xcalloc((size_t)n + 1, sizeof(uint32_t));
-	kids = lh_xmalloc(lh_st_mult(n ? n : 1, sizeof(uint32_t)));
-	for (uint32_t i = 0; i < n; i++)
-		if (i != s->root)
-			first[s->dominator[i] + 1]++;
-	for (uint32_t i = 0; i < n; i++)
-		first[i + 1] += first[i];
-	for (uint32_t i = 0; i < n; i++)
-		if (i != s->root)
-			kids[first[s->dominator[i]]++] = i;
-	/* each first[d] now points at the end of d's slice, which is first[d + 1]'s start */
-	for (uint32_t i = n; i > 0; i--)
-		first[i] = first[i - 1];
-	first[0] = 0;
+	top = lh_xmalloc(lh_st_mult(n ? n : 1, sizeof(uint32_t)));
+	memset(top, 0xff, (size_t)n * sizeof(uint32_t));
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t v = i;
 
-	list = lh_xmalloc(lh_st_mult(n + 1, sizeof(uint32_t)));
-	marks = lh_xmalloc(lh_st_mult(n + 2, sizeof(uint32_t)));
-	mark_keys = lh_xmalloc(lh_st_mult(n + 2, sizeof(uint32_t)));
-	list[nlist++] = s->root;
-	while (nlist) {
-		uint32_t v = list[--nlist], g = s->node_class[v];
-		uint32_t from = first[v], to = first[v + 1];
-
-		if (g != NONE && !seen[g] && s->self_size[v]) {
-			a->v[g].max_ret += s->retained_size[v];
-			if (from != to) {
-				seen[g] = 1;
-				marks[nmarks] = (uint32_t)nlist;
-				mark_keys[nmarks++] = g;
-			}
+		/* up to the first node whose top[] is known (or past the root) */
+		while (top[v] == TOP_UNKNOWN) {
+			ALLOC_GROW(stack, sp + 1, alloc);
+			stack[sp++] = v;
+			if (v == root)
+				break;
+			v = s->dominator[v];
 		}
-		for (uint32_t k = from; k < to; k++)
-			list[nlist++] = kids[k];
-		while (nmarks && marks[nmarks - 1] == nlist)
-			seen[mark_keys[--nmarks]] = 0;
+		while (sp) {
+			uint32_t w = stack[--sp], g = s->node_class[w];
+			uint32_t above = w == root ? TOP_NONE : top[s->dominator[w]], x = above;
+
+			if (g == NONE) {
+				top[w] = above;
+				continue;
+			}
+			while (x != TOP_NONE && s->node_class[x] != g)
+				x = x == root ? TOP_NONE : top[s->dominator[x]];
+			if (x != TOP_NONE) {
+				top[w] = above;
+				continue;
+			}
+			a->v[g].max_ret += s->retained_size[w];
+			top[w] = w;
+		}
 	}
-	free(list);
-	free(marks);
-	free(mark_keys);
-	free(first);
-	free(kids);
-	free(seen);
+	free(stack);
+	free(top);
 }
 
 static int row_cmp(const void *x, const void *y)
@@ -862,8 +864,14 @@ int lh_classes_prepare(struct lh_snapshot *s, const struct lh_snapshot *base,
 	while (j->g.loc_hash_size < (size_t)s->location_count * 2)
 		j->g.loc_hash_size *= 2;
 	j->g.loc_hash = lh_xcalloc(j->g.loc_hash_size, sizeof(uint32_t));
+	/*
+	 * node_class takes over the cid array: node i's cid is read just
+	 * before its group is written over it, and finish needs a group's cid
+	 * only, which its agg holds.
+	 */
 	free(s->node_class);
-	s->node_class = lh_xmalloc(lh_st_mult(n, sizeof(uint32_t)));
+	s->node_class = j->c.cid;
+	j->c.cid = NULL;
 	for (uint32_t i = 0, li = 0; i < n; i++) {
 		const struct lh_location *l = NULL;
 		uint32_t k;
@@ -879,7 +887,7 @@ int lh_classes_prepare(struct lh_snapshot *s, const struct lh_snapshot *base,
 			s->node_class[i] = NONE;
 			continue;
 		}
-		k = agg_of(&j->g, l, i, j->c.cid[i]);
+		k = agg_of(&j->g, l, i, s->node_class[i]);
 		ag = &j->g.v[k];
 		s->node_class[i] = k;
 		if (!ag->count || s->distance[i] < ag->distance)
@@ -889,8 +897,6 @@ int lh_classes_prepare(struct lh_snapshot *s, const struct lh_snapshot *base,
 	}
 	free(j->g.by_cid);
 	free(j->g.loc_hash);
-	/* finish needs a group's cid only, which its agg holds: the per-node array can go while the dominators run */
-	FREE_AND_NULL(j->c.cid);
 	return 0;
 }
 
@@ -987,7 +993,6 @@ int lh_classes_finish(struct lh_snapshot *s, struct lh_classes_job *j)
 	names_release(&j->c.added);
 	names_release(&j->c.ifaces);
 	names_release(&j->c.detached);
-	free(j->c.cid);
 	strbuf_release(&j->sb);
 	free(j);
 	return 0;

@@ -8,12 +8,15 @@
  * Storage with several owners, and storage owned by a synthetic node or the
  * root, keeps its own size.
  *
- * The result goes into s->self_size (the loaded node_self_size stays as V8
- * wrote it); retained sizes, Summary rows and statistics all read self_size,
- * as DevTools does after it rewrote its node array in place.  Snapshots taken
- * with "expose internals" (no user roots) are left as they are.
+ * Like DevTools, we rewrite the sizes in place: s->self_size is
+ * node_self_size (a second array would cost 4 bytes a node at the peak).
+ * The few sizes changed keep their V8 value in self_v8, for the census
+ * (lh_snapshot_v8_sizes) and for a second analysis, which starts from them.
+ * Snapshots taken with "expose internals" (no user roots) are left as they
+ * are.
  */
 #include "analysis.h"
+#include "analyze.h"
 
 #include <string.h>
 
@@ -32,14 +35,77 @@ static int is_storage(const struct lh_snapshot *s, uint32_t i)
 	       lh_analysis_is(s, s->node_name[i], LH_STR_EXTERNAL_STRING_DATA);
 }
 
+/* Does storage node i give its size to its owner? */
+static int moves(const struct lh_snapshot *s, const uint32_t *owners, uint32_t i)
+{
+	uint32_t o = owners[i];
+
+	if (o == UNVISITED || o == MULTIPLE_OWNERS || o == i)
+		return 0;
+	return s->node_type[o] != LH_NODE_SYNTHETIC && o != s->root;
+}
+
+static inline int moved(const struct lh_snapshot *s, uint32_t i)
+{
+	return (s->self_moved[i >> 6] >> (i & 63)) & 1;
+}
+
+/* Note which sizes the reassignment changes and keep their V8 values. */
+static void save_v8_sizes(struct lh_snapshot *s, const uint32_t *owners)
+{
+	uint32_t n = s->node_count, count = 0, k = 0;
+	size_t words = ((size_t)n + 63) / 64;
+
+	s->self_moved = lh_xcalloc(words, sizeof(uint64_t));
+	for (uint32_t i = 0; i < n; i++) {
+		if (moves(s, owners, i)) {
+			s->self_moved[i >> 6] |= (uint64_t)1 << (i & 63);
+			s->self_moved[owners[i] >> 6] |= (uint64_t)1 << (owners[i] & 63);
+		}
+	}
+	for (size_t w = 0; w < words; w++)
+		count += (uint32_t)__builtin_popcountll(s->self_moved[w]);
+	s->self_v8 = lh_xmalloc(lh_st_mult(count ? count : 1, sizeof(uint32_t)));
+	for (uint32_t i = 0; i < n; i++)
+		if (moved(s, i))
+			s->self_v8[k++] = s->node_self_size[i];
+}
+
+/* Undo an earlier analysis's reassignment. */
+static void restore_v8_sizes(struct lh_snapshot *s)
+{
+	uint32_t k = 0;
+
+	if (s->self_size && s->self_size != s->node_self_size)
+		FREE_AND_NULL(s->self_size);
+	if (!s->self_moved)
+		return;
+	for (uint32_t i = 0; i < s->node_count; i++)
+		if (moved(s, i))
+			s->node_self_size[i] = s->self_v8[k++];
+	FREE_AND_NULL(s->self_moved);
+	FREE_AND_NULL(s->self_v8);
+}
+
+uint32_t *lh_snapshot_v8_sizes(const struct lh_snapshot *s)
+{
+	uint32_t n = s->node_count, k = 0, *v8 = lh_xmalloc(lh_st_mult(n ? n : 1, sizeof(uint32_t)));
+
+	memcpy(v8, s->node_self_size, (size_t)n * sizeof(uint32_t));
+	if (s->self_moved)
+		for (uint32_t i = 0; i < n; i++)
+			if (moved(s, i))
+				v8[i] = s->self_v8[k++];
+	return v8;
+}
+
 void lh_shallow_compute(struct lh_snapshot *s)
 {
 	uint32_t n = s->node_count, *owners, *work = NULL, i;
 	size_t nwork = 0, awork = 0;
 
-	free(s->self_size);
-	s->self_size = lh_xmalloc(lh_st_mult(n ? n : 1, sizeof(uint32_t)));
-	memcpy(s->self_size, s->node_self_size, (size_t)n * sizeof(uint32_t));
+	restore_v8_sizes(s);
+	s->self_size = s->node_self_size;
 	if (!n || !lh_analysis_has_user_roots(s) || n >= MULTIPLE_OWNERS)
 		return;
 
@@ -79,12 +145,11 @@ void lh_shallow_compute(struct lh_snapshot *s)
 		}
 	}
 	free(work);
+	save_v8_sizes(s, owners);
 	for (i = 0; i < n; i++) {
 		uint32_t o = owners[i];
 
-		if (o == UNVISITED || o == MULTIPLE_OWNERS || o == i)
-			continue;
-		if (s->node_type[o] == LH_NODE_SYNTHETIC || o == s->root)
+		if (!moves(s, owners, i))
 			continue;
 		/* uint32 arithmetic wraps as DevTools' Uint32Array does */
 		s->self_size[o] += s->self_size[i];

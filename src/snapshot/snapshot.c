@@ -33,7 +33,10 @@ void lh_snapshot_free(struct lh_snapshot *s)
 	free(s->first_retainer);
 	free(s->retainer_edge);
 	free(s->retainer_node);
-	free(s->self_size);
+	if (s->self_size != s->node_self_size)
+		free(s->self_size);
+	free(s->self_moved);
+	free(s->self_v8);
 	free(s->dominator);
 	free(s->retained_size);
 	free(s->distance);

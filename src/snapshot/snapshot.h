@@ -80,7 +80,7 @@ struct lh_snapshot {
 	uint8_t *node_type;        /* enum lh_node_type, or >= LH_NODE__KNOWN */
 	uint32_t *node_name;       /* string index */
 	uint32_t *node_id;         /* V8's id: odd for V8 objects, even for embedder nodes */
-	uint32_t *node_self_size;  /* shallow size as written; see self_size below */
+	uint32_t *node_self_size;  /* shallow size as written; the analysis reassigns it in place (self_size) */
 	uint8_t *node_detachedness; /* 0 unknown, 1 attached, 2 detached */
 	uint32_t *first_edge;      /* node_count + 1 entries */
 
@@ -104,7 +104,9 @@ struct lh_snapshot {
 	uint32_t *retainer_node;   /* source node of retainer_edge[k] */
 
 	/* ---- analysis (analyze.h): NULL until computed ---- */
-	uint32_t *self_size;       /* shallow size after DevTools' reassignment */
+	uint32_t *self_size;       /* shallow size after DevTools' reassignment: node_self_size itself */
+	uint64_t *self_moved;      /* bitmap: nodes whose size the reassignment changed */
+	uint32_t *self_v8;         /* their sizes as V8 wrote them, in ordinal order (lh_snapshot_v8_sizes) */
 	uint32_t *dominator;       /* immediate dominator ordinal (root: itself) */
 	uint64_t *retained_size;   /* retained size */
 	int32_t *distance;         /* DevTools distance; see analyze.h */
