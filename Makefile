@@ -7,6 +7,7 @@
 #   make fuzz                 build libFuzzer targets (clang) and run each briefly
 #   make bench                benchmarks against the anchors; writes docs/benchmarks.md
 #   make bench-native         leakhunt record vs heaptrack (bench/record.sh)
+#   make bench-core           leakhunt core vs gcore, census of the core (bench/core.sh)
 #   make demo                 run the bundled leaky Node program and analyze it
 #   DEVELOPER=1               -Werror and a strict warning list (git's config.mak.dev)
 #
@@ -103,11 +104,15 @@ bench: $(BUILD)/leakhunt
 bench-native: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
 	LEAKHUNT=$(BUILD)/leakhunt bash bench/record.sh
 
+# leakhunt core against gcore on a node process, and the census of its core (bench/core.sh)
+bench-core: $(BUILD)/leakhunt
+	LEAKHUNT=$(BUILD)/leakhunt bash bench/core.sh
+
 demo: $(BUILD)/leakhunt
 	bash demo/run.sh
 
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all test check test-all fuzz fuzz-build bench bench-native demo clean
+.PHONY: all test check test-all fuzz fuzz-build bench bench-native bench-core demo clean
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
