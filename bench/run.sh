@@ -236,9 +236,9 @@ for s in $SIZES; do
 			AGREE+=("- $s: \`leakhunt summary --json --all\` failed: $(errline "$LOGS/leakhunt-$s.err")")
 		fi
 	fi
-	# one more run with -v: leakhunt's own messages and its RSS, on one time line
+	# one more run with -vv: leakhunt's own messages and its RSS, on one time line
 	if [ "$lst" = 0 ]; then
-		timeline "$LOGS/leakhunt-$s.timeline" "$LEAKHUNT" -v summary "$f"
+		timeline "$LOGS/leakhunt-$s.timeline" "$LEAKHUNT" -vv summary "$f"
 		LH_VERBOSE+="$s ($(basename "$f")), seconds since start, RSS sampled every 0.25 s:"$'\n'
 		LH_VERBOSE+="$(thin "$LOGS/leakhunt-$s.timeline")"$'\n\n'
 	fi
@@ -362,7 +362,7 @@ GIT=$(git_rev)
 		echo
 	fi
 	if [ -n "$LH_VERBOSE" ]; then
-		echo "### leakhunt's RSS over time, with its \`-v\` messages if any (\`leakhunt -v summary F\`)"
+		echo "### leakhunt's RSS over time, with its \`-vv\` phase messages (\`leakhunt -vv summary F\`)"
 		echo
 		echo '```'
 		printf '%s' "$LH_VERBOSE"
