@@ -378,6 +378,7 @@ GIT=$(git_rev)
 		echo
 	fi
 	xl_part
+	others_sections
 } >"$DOC.new" && mv "$DOC.new" "$DOC"
 say "wrote $DOC"
 cat "$DOC" >&2
@@ -399,8 +400,15 @@ xl_part() {
 	fi
 }
 
+# Other benchmarks (bench/core.sh, ...) keep their results in this file between
+# "<!-- NAME:begin" and "<!-- NAME:end -->" lines: carry those over unchanged.
+others_sections() {
+	[ -s "$DOC" ] || return 0
+	awk '/^<!-- [A-Za-z0-9_-]+:begin/ { p = 1; print "" } p { print } /^<!-- [A-Za-z0-9_-]+:end -->/ { p = 0 }' "$DOC"
+}
+
 if [ "$XL" = only ] && [ -s "$DOC" ] && grep -q '^## Large snapshots' "$DOC"; then
-	{ awk '/^## Large snapshots/ { exit } { print }' "$DOC"; xl_part; } >"$DOC.new" && mv "$DOC.new" "$DOC"
+	{ awk '/^## Large snapshots/ { exit } { print }' "$DOC"; xl_part; others_sections; } >"$DOC.new" && mv "$DOC.new" "$DOC"
 	say "replaced the XL section of $DOC"
 	xl_part >&2
 else
