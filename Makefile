@@ -56,7 +56,7 @@ PRELOAD_CFLAGS = -std=gnu11 -g -O2 -fPIC -fvisibility=hidden -fno-omit-frame-poi
 	-pthread -D_GNU_SOURCE -Isrc $(WARN)
 $(BUILD)/libleakhunt.so: $(PRELOAD_SRC) $(wildcard src/native/preload/*.h) src/native/lht.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PRELOAD_CFLAGS) -shared -o $@ $(PRELOAD_SRC) -lunwind -lzstd -ldl
+	$(CC) $(PRELOAD_CFLAGS) -shared -o $@ $(PRELOAD_SRC) -lunwind -lzstd -lm -ldl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

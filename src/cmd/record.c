@@ -47,7 +47,8 @@ static const char usage_text[] =
 	"  --unwind MODE       auto (default: DWARF frame rules cached per return address,\n"
 	"                      complete and fast), dwarf (libunwind for every stack) or fp\n"
 	"                      (frame pointers only: needs -fno-omit-frame-pointer everywhere)\n"
-	"  --sample BYTES      not implemented yet: every allocation is recorded\n"
+	"  --sample BYTES      record one allocation per BYTES allocated on average (e.g.\n"
+	"                      512k; geometric sampling as jemalloc/tcmalloc), for production\n"
 	"  --follow-fork       forked children write FILE.<pid>.lht (default: not traced)\n"
 	"  -p, --pid PID       attach to a running process (ptrace), record until Ctrl-C,\n"
 	"                      the duration, or its exit; then detach and leave it running\n"
@@ -203,7 +204,7 @@ out:
 /* record -p PID: attach, wait for Ctrl-C, the duration or the process's
  * end, detach, symbolize. */
 static int record_pid(pid_t pid, const char *output, double duration, int depth, int unwind,
-		      const char *preload)
+		      uint64_t sample, const char *preload)
 {
 	struct strbuf out = STRBUF_INIT, conf = STRBUF_INIT;
 	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
@@ -237,8 +238,8 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	}
 	if (create_trace(out.buf))
 		goto out;
-	strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=0,keep_preload=1,check_unwind=0,out=%s",
-		    depth, unwind, out.buf);
+	strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=0,keep_preload=1,check_unwind=0,sample=%llu,out=%s",
+		    depth, unwind, (unsigned long long)sample, out.buf);
 	if (inject(pid, preload, conf.buf)) {
 		unlink(out.buf);
 		goto out;
@@ -348,8 +349,6 @@ int cmd_record(int argc, char **argv)
 				lh_error("--sample '%s': expected a size such as 512k", optarg);
 				return 2;
 			}
-			if (sample)
-				lh_warn("--sample is not implemented yet; recording every allocation");
 			break;
 		case 'f':
 			follow_fork = 1;
@@ -372,7 +371,7 @@ int cmd_record(int argc, char **argv)
 		}
 		if (find_preload(&preload))
 			return 1;
-		c = record_pid(attach_pid, output, duration, depth, unwind, preload.buf);
+		c = record_pid(attach_pid, output, duration, depth, unwind, sample, preload.buf);
 		strbuf_release(&preload);
 		return c;
 	}
@@ -420,8 +419,9 @@ int cmd_record(int argc, char **argv)
 		}
 		/* LEAKHUNT_UNWIND_CHECK=1 (tests): auto also runs libunwind on
 		 * every stack and prints how many differed */
-		strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=%d,keep_preload=0,check_unwind=%d,out=%s",
-			    depth, unwind, follow_fork, getenv("LEAKHUNT_UNWIND_CHECK") ? 1 : 0, out.buf);
+		strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=%d,keep_preload=0,check_unwind=%d,sample=%llu,out=%s",
+			    depth, unwind, follow_fork, getenv("LEAKHUNT_UNWIND_CHECK") ? 1 : 0,
+			    (unsigned long long)sample, out.buf);
 		strbuf_addstr(&ld, preload.buf);
 		if (old && *old)
 			strbuf_addf(&ld, ":%s", old);

@@ -254,6 +254,8 @@ int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
 		V(r->rss);
 		V(r->unwind);
 		V(r->depth);
+		if (t->version >= 2)
+			V(r->sample);
 		break;
 	case LHT_REC_MODULE:
 		V(r->bias);

@@ -50,6 +50,7 @@ struct lh_trace_rec {
 	uint64_t rss;     /* SAMPLE: resident bytes; INFO: page size */
 	uint64_t bias;    /* MODULE: load bias */
 	uint64_t unwind, depth; /* INFO */
+	uint64_t sample;  /* INFO (v2): --sample mean in bytes, 0 = every allocation recorded */
 	const char *str;  /* INFO: exe; MODULE: path; CHILD: path; STRING: text */
 	size_t str_len;
 	const char *str2; /* INFO: command line */

@@ -179,7 +179,7 @@ if run_ok mixed-dwarf-record rec --unwind dwarf -o "$T/mixed-dwarf" -- "$T/mixed
 fi
 # Node.js: JIT frames have no CFI and are walked by their frame pointers
 if command -v node >/dev/null &&
-	LEAKHUNT_UNWIND_CHECK=1 run_ok auto-check-node-record rec -o "$T/node-auto" -- node -e 'let a = []; for (let i = 0; i < 20000; i++) a.push(Buffer.alloc(100)); a = null'; then
+	LEAKHUNT_UNWIND_CHECK=1 run_ok auto-check-node-record timeout 300 "$LEAKHUNT" record -o "$T/node-auto" -- node -e 'let a = []; for (let i = 0; i < 5000; i++) a.push(Buffer.alloc(100)); a = null'; then
 	check auto-equals-libunwind-node grep -q 'stacks, 0 differ from libunwind' "$T/err"
 fi
 
@@ -241,3 +241,21 @@ check attach-process-exits-0 test $? = 0
 check attach-process-memory-intact grep -q 'busy: ok' "$T/busy.out"
 run_fail attach-no-such-process 'no process 999999' "$LEAKHUNT" record -p 999999 --duration 1
 run_fail attach-with-command 'give no command' "$LEAKHUNT" record -p 1 -- true
+
+# --sample: one allocation per 64 KiB on average; frees only of sampled
+# blocks; weighting each recorded block of size s by 1/(1-exp(-s/64Ki))
+# (the mean is in the trace) estimates churn's allocated bytes, which it prints
+if run_ok sample-record rec --sample 64k -o "$T/sampled" -- "$T/churn" 200000 &&
+	run_ok sample-report "$LEAKHUNT" report --json "$T/sampled.lht"; then
+	actual=$(grep -o '[0-9]* bytes' "$T/err" "$T/out" 2>/dev/null | head -1)
+	check sample-fewer-calls test "$(field calls)" -lt 20000
+	check sample-no-unknown-frees test "$(field unknown_frees)" = 0
+	"$T/churn" 200000 >"$T/native.out"
+	est=$(python3 -c '
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+m = 65536
+print(round(sum(e["count"] * e["size"] / (1 - math.exp(-e["size"] / m)) for e in d["histogram"])))' "$T/out")
+	real=$(awk '{ print $(NF - 1) }' "$T/native.out")
+	check sample-estimate-within-5pct python3 -c "import sys; sys.exit(abs($est - $real) > 0.05 * $real)"
+fi

@@ -28,6 +28,7 @@ struct lh_preload_conf {
 	int follow_fork;  /* a forked child writes OUT.<pid>.lht instead of stopping */
 	int keep_preload; /* leave LD_PRELOAD for exec'd children */
 	int check_unwind; /* auto: compare every stack with libunwind's, count differences */
+	uint64_t sample;  /* record one allocation per this many bytes on average; 0: all */
 };
 
 extern struct lh_preload_conf lh_preload_conf;
@@ -53,6 +54,13 @@ void lh_attach_patch_all(void);
 /* hooks.c: our hooks by name, bound inside the library (hidden aliases), for
  * the GOT patches. */
 void *lh_hook_address(const char *name);
+
+/* sample.c: --sample; take() says whether an allocation is recorded, forget()
+ * whether a freed block was (and drops it). */
+int lh_sample_init(void);
+int lh_sample_take(void *ptr, size_t size);
+int lh_sample_forget(void *ptr);
+void lh_sample_reset(void);
 
 /* cfi.c: the frame rule for a return address, packed as below; about a
  * microsecond, so unwind.c caches the answers. */

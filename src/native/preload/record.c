@@ -698,9 +698,14 @@ static inline uint8_t *put_ptr(struct tbuf *b, uint8_t *p, const void *ptr)
 
 void lh_record_alloc(void *ptr, size_t size)
 {
-	uint32_t id = capture();
-	struct tbuf *b = lock_my_buf();
+	uint32_t id;
+	struct tbuf *b;
 	uint8_t *p;
+
+	if (lh_preload_conf.sample && !lh_sample_take(ptr, size))
+		return;
+	id = capture();
+	b = lock_my_buf();
 
 	if (!b)
 		return;
@@ -714,7 +719,7 @@ void lh_record_alloc(void *ptr, size_t size)
 	own_leave(b);
 }
 
-void lh_record_free(void *ptr)
+static void record_free(void *ptr)
 {
 	struct tbuf *b = lock_my_buf();
 	uint8_t *p;
@@ -729,11 +734,32 @@ void lh_record_free(void *ptr)
 	own_leave(b);
 }
 
+void lh_record_free(void *ptr)
+{
+	if (lh_preload_conf.sample && !lh_sample_forget(ptr))
+		return;
+	record_free(ptr);
+}
+
 void lh_record_realloc(void *old, void *ptr, size_t size)
 {
-	uint32_t id = capture();
-	struct tbuf *b = lock_my_buf();
+	uint32_t id;
+	struct tbuf *b;
 	uint8_t *p;
+
+	if (lh_preload_conf.sample) {
+		int was = old && lh_sample_forget(old);
+
+		if (!lh_sample_take(ptr, size)) {
+			if (was)
+				record_free(old);
+			return;
+		}
+		if (!was)
+			old = NULL; /* for the trace, a new block */
+	}
+	id = capture();
+	b = lock_my_buf();
 
 	if (!b)
 		return;
@@ -855,6 +881,8 @@ static int parse_conf(const char *s)
 			lh_preload_conf.keep_preload = atoi(s + 13);
 		else if (!strncmp(s, "check_unwind=", 13))
 			lh_preload_conf.check_unwind = atoi(s + 13);
+		else if (!strncmp(s, "sample=", 7))
+			lh_preload_conf.sample = strtoull(s + 7, NULL, 10);
 		s = strchr(s, ',');
 		if (s)
 			s++;
@@ -902,6 +930,7 @@ static void write_info(void)
 	p = lht_put_varint(p, (uint64_t)page_size);
 	p = lht_put_varint(p, (uint64_t)lh_preload_conf.unwind);
 	p = lht_put_varint(p, (uint64_t)lh_preload_conf.depth);
+	p = lht_put_varint(p, lh_preload_conf.sample);
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
 	direct_flush();
 	pthread_mutex_unlock(&state_lock);
@@ -1038,9 +1067,10 @@ static void atfork_child(void)
 	close(trace_fd);
 	trace_fd = -1;
 	free_tables();
+	lh_sample_reset(); /* the parent's sampled blocks are not in our trace */
 	atomic_store(&seq, 0);
 	memcpy(lh_preload_conf.out, path, strlen(path) + 1);
-	if (alloc_tables() || open_trace(path, 1)) {
+	if (alloc_tables() || (lh_preload_conf.sample && lh_sample_init()) || open_trace(path, 1)) {
 		lh_preload_active = 0;
 		lh_preload_busy--;
 		return;
@@ -1067,7 +1097,7 @@ static int begin(void)
 	n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 	exe_path[n > 0 ? n : 0] = 0;
 	clock_gettime(CLOCK_MONOTONIC, &start_time);
-	if (alloc_tables()) {
+	if (alloc_tables() || (lh_preload_conf.sample && lh_sample_init())) {
 		say("libleakhunt: cannot map memory for the stack tables; not recording\n");
 		return -1;
 	}
@@ -1120,6 +1150,7 @@ int lh_record_attach(const char *conf)
 	 * finishing a hook of the last session only ever forwards) */
 	if (trie)
 		free_tables();
+	lh_sample_reset();
 	atomic_store(&seq, 0);
 	finished = 0;
 	pthread_mutex_lock(&state_lock);

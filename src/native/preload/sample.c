@@ -1,0 +1,119 @@
+/*
+ * Allocation sampling (`record --sample BYTES`), the scheme of jemalloc's
+ * and tcmalloc's heap profilers: the allocated bytes of each thread are cut
+ * at points a geometric distance apart (mean BYTES), and an allocation that
+ * contains a point is recorded, with its stack.  A block of size s is thus
+ * recorded with probability p(s) = 1 - exp(-s / BYTES), and a reader that
+ * counts it as 1 / p(s) calls and s / p(s) bytes gets unbiased estimates
+ * (the mean is in the trace's info record).
+ *
+ * Everything else costs one subtraction: no stack, no record.  Frees are
+ * recorded only for sampled blocks, found in a lock-free set of their
+ * addresses (sampled blocks are few: one per BYTES allocated, and only the
+ * live ones stay in the set).
+ */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "native/preload/preload.h"
+
+#define SET_BITS 20
+#define TOMB ((uintptr_t)1)
+
+static __thread int64_t until LH_TLS;   /* bytes to the next sample point */
+static __thread uint64_t rng LH_TLS;
+static atomic_uintptr_t *set;
+static atomic_long live;                /* sampled blocks in the set */
+
+static __attribute__((noinline)) int64_t next_gap(void)
+{
+	double u;
+
+	if (!rng)
+		rng = (uint64_t)syscall(SYS_gettid) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)clock();
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	u = ((double)(rng >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+	return (int64_t)(-log(u) * (double)lh_preload_conf.sample) + 1;
+}
+
+int lh_sample_init(void)
+{
+	if (!set) {
+		void *p = mmap(NULL, sizeof(*set) << SET_BITS, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (p == MAP_FAILED)
+			return -1;
+		set = p;
+	}
+	return 0;
+}
+
+static size_t slot_of(uintptr_t p)
+{
+	return (size_t)((p * 0x9e3779b97f4a7c15ULL) >> (64 - SET_BITS));
+}
+
+/* Decide for an allocation of size bytes; 1: record it (its address is now
+ * in the set). */
+int lh_sample_take(void *ptr, size_t size)
+{
+	size_t mask = ((size_t)1 << SET_BITS) - 1, i;
+
+	if (LH_UNLIKELY(!until))
+		until = next_gap();
+	until -= (int64_t)size;
+	if (LH_LIKELY(until > 0))
+		return 0;
+	while (until <= 0)
+		until += next_gap(); /* a block may span several points: still one record */
+	if (atomic_load_explicit(&live, memory_order_relaxed) >= (long)(mask / 2))
+		return 0; /* the set is full: sampling would lose frees */
+	for (i = slot_of((uintptr_t)ptr);; i = (i + 1) & mask) {
+		uintptr_t have = atomic_load_explicit(&set[i], memory_order_relaxed);
+
+		if ((have == 0 || have == TOMB) &&
+		    atomic_compare_exchange_strong(&set[i], &have, (uintptr_t)ptr))
+			break;
+	}
+	atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+	return 1;
+}
+
+/* Is ptr a sampled block?  It then leaves the set: 1, record its free. */
+int lh_sample_forget(void *ptr)
+{
+	size_t mask = ((size_t)1 << SET_BITS) - 1;
+
+	if (LH_LIKELY(!atomic_load_explicit(&live, memory_order_relaxed)))
+		return 0;
+	for (size_t i = slot_of((uintptr_t)ptr), k = 0; k <= mask; i = (i + 1) & mask, k++) {
+		uintptr_t have = atomic_load_explicit(&set[i], memory_order_relaxed);
+
+		if (!have)
+			return 0;
+		if (have == (uintptr_t)ptr && atomic_compare_exchange_strong(&set[i], &have, TOMB)) {
+			atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A new recording (attach, or a followed child): no block is sampled yet. */
+void lh_sample_reset(void)
+{
+	if (set) {
+		/* fresh zero pages rather than touching 8 MiB */
+		munmap(set, sizeof(*set) << SET_BITS);
+		set = NULL;
+	}
+	atomic_store(&live, 0);
+}
