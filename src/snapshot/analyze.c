@@ -237,8 +237,12 @@ static void timed(const char *pass, double *t)
 	double now = seconds();
 	unsigned long rss, peak;
 
+	struct timespec cpu;
+
 	rss_mb(&rss, &peak);
-	lh_debug("analyze: %s %.3f s (rss %lu MiB, peak %lu MiB)", pass, now - *t, rss, peak);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+	lh_debug("analyze: %s %.3f s (rss %lu MiB, peak %lu MiB; process CPU so far %.2f s)", pass, now - *t, rss,
+		 peak, (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
 	*t = now;
 }
 
@@ -253,8 +257,11 @@ static void *dominators_thread(void *arg)
 	struct dom_job *d = arg;
 
 	double t = seconds();
+	struct timespec cpu;
 
 	d->order = lh_dominators_compute(d->s, d->essential);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+	lh_debug("analyze: dominator tree: %.3f s of CPU", (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
 	timed("dominator tree (thread)", &t);
 	return NULL;
 }

@@ -624,12 +624,63 @@ static void cursor_init(struct cursor *c, const struct loader *l, size_t lo, siz
 	c->err = err;
 }
 
+/*
+ * The fast path for the common case, a number of 1 to 7 digits followed by
+ * ',' (maybe after whitespace), reads 8 bytes at once (SWAR, as simdjson
+ * does): ASCII digits are the bytes 0x30..0x39, found and converted without
+ * a branch per byte.  Anything else takes the byte-by-byte path, which also
+ * writes every error message.
+ */
+#define ONES 0x0101010101010101ull
+
+/* Bit 7 of each byte of x that is not an ASCII digit ('+6' cannot carry out of a byte below 0xfa). */
+static inline uint64_t non_digits(uint64_t x)
+{
+	return ((x & (0xf0 * ONES)) ^ (0x30 * ONES)) | (((x + 0x06 * ONES) & (0xf0 * ONES)) ^ (0x30 * ONES));
+}
+
+/* Eight digit values (byte 0 the most significant) to their number. */
+static inline uint32_t eight_digits(uint64_t t)
+{
+	t = t * 10 + (t >> 8);
+	t = (((t & 0x000000ff000000ffull) * (100 + (1000000ull << 32))) +
+	     (((t >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32)))) >> 32;
+	return (uint32_t)t;
+}
+
+static inline uint64_t load8(const char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	return x;
+}
+
 /* Next number forwards: 1 with *out set, 0 at the end of the range, -1 on error. */
 static inline int fwd_next(struct cursor *c, uint32_t *out)
 {
 	const char *d = c->d;
 	size_t i = c->i, hi = c->hi, start;
 	uint64_t v = 0;
+
+	if (hi - i >= 8) {
+		uint64_t x = load8(d + i), nd = non_digits(x);
+		unsigned len = nd ? (unsigned)__builtin_ctzll(nd) >> 3 : 0;
+
+		if (len) {
+			size_t j = i + len;
+
+			while (j < hi && is_ws(d[j]))
+				j++;
+			if (j < hi && d[j] == ',') {
+				/* the digits to the top bytes, zeros (leading '0's) below */
+				*out = eight_digits((x - 0x30 * ONES) << (8 * (8 - len)));
+				c->i = j + 1;
+				c->after_comma = 1;
+				return 1;
+			}
+		}
+	}
 
 	while (i < hi && is_ws(d[i]))
 		i++;
@@ -670,6 +721,27 @@ static inline int bwd_next(struct cursor *c, uint32_t *out)
 	const char *d = c->d;
 	size_t i = c->i, lo = c->lo, end;
 	uint64_t v = 0, mul = 1;
+
+	if (i - lo >= 8) {
+		uint64_t x = load8(d + i - 8), nd = non_digits(x);
+		unsigned len = nd ? (unsigned)__builtin_clzll(nd) >> 3 : 0;
+
+		if (len) {
+			size_t j = i - len;
+
+			while (j > lo && is_ws(d[j - 1]))
+				j--;
+			if (j > lo && d[j - 1] == ',') {
+				/* the digits are the top len bytes; the bytes below become '0's first */
+				uint64_t top = ~0ull << (8 * (8 - len));
+
+				*out = eight_digits(((x & top) | (0x30 * ONES & ~top)) - 0x30 * ONES);
+				c->i = j - 1;
+				c->after_comma = 1;
+				return 1;
+			}
+		}
+	}
 
 	while (i > lo && is_ws(d[i - 1]))
 		i--;
