@@ -157,7 +157,8 @@ uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess)
 {
 	uint32_t n = s->node_count, len = n + 1, root = s->root, count, *rpo, *vertex, *idom, i;
 	uint64_t *has_pred = lh_xcalloc(((size_t)n + 64) / 64, sizeof(uint64_t));
-	int changed, passes = 0;
+	uint32_t start;
+	int passes = 0;
 
 	for (uint32_t e = 0; e < s->edge_count; e++)
 		if (bit(ess, e))
@@ -190,10 +191,20 @@ uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess)
 	 * only ever holds DFS ancestors, so every ancestor set contains the true
 	 * dominators throughout; at the end each idom[w] is an ancestor of all
 	 * of w's predecessors, so every ancestor dominates: it is the tree.
+	 *
+	 * A pass need not start at the root.  A change to idom[w] made while
+	 * visiting a b after w (a back edge: w < b) can undo what the edges
+	 * of w's subtree, visited before, established; a change made before w
+	 * is visited (w > b) cannot, since only nodes numbered above the
+	 * current b change then and every chain an earlier edge relied on is
+	 * numbered below.  So the next pass starts at the lowest w changed
+	 * late, and a pass with no late change ends it: no checking pass.
 	 */
+	start = 1;
 	do {
-		changed = 0;
-		for (uint32_t b = 1; b <= count; b++) {
+		uint32_t low = UINT32_MAX;
+
+		for (uint32_t b = start; b <= count; b++) {
 			uint32_t v = vertex[b], end = s->first_edge[v + 1];
 
 			for (uint32_t e = s->first_edge[v]; e < end; e++) {
@@ -209,13 +220,14 @@ uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess)
 				a = nca(idom, b, x);
 				if (a != x) {
 					idom[w] = a;
-					changed = 1;
+					if (w < b && w < low)
+						low = w;
 				}
 			}
 		}
-		passes++;
-	} while (changed);
-	lh_debug("dominators: %u nodes reached, %d passes", count, passes);
+		lh_debug("dominators: pass %d from %u of %u", ++passes, start, count);
+		start = low;
+	} while (start != UINT32_MAX);
 	free(ess);
 
 	/*

@@ -1012,8 +1012,13 @@ static int parse_locations(struct loader *l, struct perr *err)
 		perr_set(err, c.i, "\"locations\" holds a partial entry (%d of %d numbers)", f, lf);
 		return -1;
 	}
-	if (s->location_count)
-		qsort(s->locations, s->location_count, sizeof(*s->locations), cmp_location);
+	/* V8 writes them in node order: sort only if not (qsort took ~5% of the load on L) */
+	for (uint32_t k = 1; k < s->location_count; k++) {
+		if (s->locations[k - 1].node > s->locations[k].node) {
+			qsort(s->locations, s->location_count, sizeof(*s->locations), cmp_location);
+			break;
+		}
+	}
 	drop(l, l->locations.start, l->locations.end - l->locations.start);
 	return 0;
 }
