@@ -258,3 +258,12 @@ print(round(sum(e["count"] * e["size"] / (1 - math.exp(-e["size"] / m)) for e in
 	real=$(awk '{ print $(NF - 1) }' "$T/native.out")
 	check sample-estimate-within-5pct python3 -c "import sys; sys.exit(abs($est - $real) > 0.05 * $real)"
 fi
+
+# every event reaches the file: halves handed to the writer thread are written
+# exactly once (a half was once lost when the writer read the wrong one)
+if run_ok churn-threads-record rec -o "$T/churn4" -- "$T/churn" 400000 4 &&
+	run_ok churn-threads-report "$LEAKHUNT" report --json "$T/churn4.lht"; then
+	expect churn-threads-no-lost-events missing_events 0
+	expect churn-threads-calls calls 400009
+	expect churn-threads-no-unknown-frees unknown_frees 0
+fi

@@ -56,7 +56,8 @@ struct tbuf {
 	struct tbuf *next;  /* every buffer ever made, for the flushers */
 	uint8_t *data;      /* the half being filled: halves[cur] */
 	int cur;
-	atomic_uint pending; /* bytes of the other half waiting for the writer */
+	atomic_uint pending; /* bytes of half pend_half waiting for the writer */
+	int pend_half;      /* set before pending is published */
 	atomic_flag wlock;  /* whoever compresses and writes this buffer's data */
 	struct zstate *z;   /* compression state, mapped at the first write */
 	uint8_t halves[2][TBUF_SIZE];
@@ -247,8 +248,8 @@ static void drain(struct tbuf *b)
 		return;
 	wlock(b);
 	len = atomic_load_explicit(&b->pending, memory_order_acquire);
-	if (len)
-		write_half(b, b->halves[!b->cur], len);
+	if (len) /* not halves[!cur]: the owner flips cur after publishing */
+		write_half(b, b->halves[b->pend_half], len);
 	atomic_store_explicit(&b->pending, 0, memory_order_release);
 	wunlock(b);
 }
@@ -343,6 +344,7 @@ static void hand_off(struct tbuf *b)
 	/* the writer has not taken the last half yet: write it ourselves (never
 	 * wait for the writer: a flusher may be waiting for us under state_lock) */
 	drain(b);
+	b->pend_half = b->cur;
 	atomic_store_explicit(&b->pending, b->len, memory_order_release);
 	b->cur ^= 1;
 	b->data = b->halves[b->cur];
