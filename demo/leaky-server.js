@@ -7,8 +7,11 @@
 // garbage that the GC collects.
 //
 // usage: node leaky-server.js OUT_DIR [REQUESTS_PER_ROUND]
-// Writes OUT_DIR/before.heapsnapshot after a first round of requests and
-// OUT_DIR/after.heapsnapshot after a second one (v8.writeHeapSnapshot).
+//   Writes OUT_DIR/before.heapsnapshot after a first round of requests and
+//   OUT_DIR/after.heapsnapshot after a second one (v8.writeHeapSnapshot).
+// usage: node leaky-server.js --serve [REQUESTS_PER_SECOND]
+//   Serves requests until killed, like a real service: snapshot it from the
+//   outside with `leakhunt snapshot PID`.
 'use strict';
 const v8 = require('v8');
 const path = require('path');
@@ -48,6 +51,16 @@ function handleRequest(i) {
   cache.set('order:' + i, { order, render: () => html, size: scratch.length });
   ticks.on('tick', () => order.id); // the second leak: a listener per request
   return html.length;
+}
+
+if (process.argv[2] === '--serve') {
+  const perSecond = Number(process.argv[3] || 2000);
+  let next = 0;
+  setInterval(() => {
+    for (let k = 0; k < perSecond / 10; k++) handleRequest(next++);
+  }, 100);
+  console.log(`serving ${perSecond} requests a second as pid ${process.pid}`);
+  return;
 }
 
 const outDir = process.argv[2] || '.';

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 pkgs="build-essential pkg-config libcjson-dev libwslay-dev libssl-dev libunwind-dev libdw-dev libelf-dev libzstd-dev"
 if [ "${1:-}" = "--test" ]; then
-	pkgs="$pkgs clang libclang-rt-dev"
+	# clang for the fuzz targets; real peers the tests compare with or drive:
+	# heaptrack (the oracle for leakhunt report), gdb (opens our cores), python3
+	pkgs="$pkgs clang libclang-rt-dev heaptrack gdb python3"
 fi
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
@@ -23,8 +25,9 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
-if [ "${1:-}" = "--test" ] && [ ! -d test/oracle/node_modules/heap-snapshot-toolkit ]; then
-	echo "setup: installing the DevTools oracle (npm heap-snapshot-toolkit)"
+if [ "${1:-}" = "--test" ] && { [ ! -d test/oracle/node_modules/heap-snapshot-toolkit ] ||
+	[ ! -d test/oracle/node_modules/typescript ]; }; then
+	echo "setup: installing the DevTools oracle (npm heap-snapshot-toolkit, typescript)"
 	(cd test/oracle && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 echo "setup: done"
