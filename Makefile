@@ -5,7 +5,8 @@
 #   make check SANITIZE=address,undefined
 #                             the same under sanitizers (separate build directory)
 #   make fuzz                 build libFuzzer targets (clang) and run each briefly
-#   make bench                benchmarks against the anchors; writes docs/benchmarks.md
+#   make bench                every benchmark against its anchors (bench-snapshot, bench-report,
+#                             bench-native, bench-core); each writes its section of docs/benchmarks.md
 #   make bench-native         leakhunt record vs heaptrack (bench/record.sh)
 #   make bench-core           leakhunt core vs gcore, census of the core (bench/core.sh)
 #   make demo                 run the bundled leaky Node program and analyze it
@@ -97,22 +98,30 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	bash test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-bench: $(BUILD)/leakhunt
+# make bench runs every benchmark; each writes its own section of docs/benchmarks.md
+bench: bench-snapshot bench-report bench-native bench-core
+
+# leakhunt summary against DevTools' loader and memlab on ~100 MB and ~1 GB snapshots (bench/run.sh)
+bench-snapshot: $(BUILD)/leakhunt
 	bash bench/run.sh
+
+# leakhunt report against heaptrack_print on 4 M and 16 M event traces (bench/report.sh)
+bench-report: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
+	LEAKHUNT=$(CURDIR)/$(BUILD)/leakhunt bash bench/report.sh
 
 # leakhunt record against heaptrack on allocation-heavy C programs (bench/record.sh)
 bench-native: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
-	LEAKHUNT=$(BUILD)/leakhunt bash bench/record.sh
+	LEAKHUNT=$(CURDIR)/$(BUILD)/leakhunt bash bench/record.sh
 
 # leakhunt core against gcore on a node process, and the census of its core (bench/core.sh)
 bench-core: $(BUILD)/leakhunt
-	LEAKHUNT=$(BUILD)/leakhunt bash bench/core.sh
+	LEAKHUNT=$(CURDIR)/$(BUILD)/leakhunt bash bench/core.sh
 
-demo: $(BUILD)/leakhunt
-	bash demo/run.sh
+demo: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
+	LEAKHUNT=$(BUILD)/leakhunt bash demo/run.sh
 
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all test check test-all fuzz fuzz-build bench bench-native bench-core demo clean
+.PHONY: all test check test-all fuzz fuzz-build bench bench-snapshot bench-report bench-native bench-core demo clean
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
