@@ -96,7 +96,8 @@ uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_e
 /*
  * The dominator tree into s->dominator; frees essential.  Reads neither
  * ephemeron state nor self sizes, so it can run beside the other passes.
- * Returns the DFS order (order[1..node_count] = ordinal + 1) for
+ * Returns an order of the ordinals in which every node comes after its
+ * dominator (order[1..node_count], order[1] the root) for
  * lh_dominators_retained(), which adds up self_size and frees it.
  */
 uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential);

@@ -1,7 +1,8 @@
 /*
  * What the DevTools Memory tab computes from a loaded snapshot, exactly as
  * Chrome DevTools' heap_snapshot_worker does (HeapSnapshot.ts): shallow-size
- * reassignment, the essential-edge rule, dominators (Lengauer-Tarjan),
+ * reassignment, the essential-edge rule, dominators (DevTools' tree, by
+ * another algorithm: dominators.c),
  * retained sizes, distances, class names (with inferred "{a, b, c}" interface
  * names for plain objects), class keys and the per-class Summary rows.
  *
