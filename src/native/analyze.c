@@ -634,6 +634,7 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 			if (!m->exe) {
 				m->exe = lh_xstrndup(r.str, r.str_len);
 				m->cmdline = lh_xstrndup(r.str2, r.str2_len);
+				m->sample_mean = r.sample;
 			}
 			break;
 		default:

@@ -105,6 +105,7 @@ struct lh_alloc_model {
 	int has_symbols;         /* `record` appended the symbol table */
 	struct strbuf damage;    /* why reading stopped early, if it did */
 	char *exe, *cmdline;
+	uint64_t sample_mean;    /* record --sample: mean bytes between samples, 0 = every allocation */
 
 	/* --at */
 	uint64_t at_ms;          /* requested moment, LH_AT_END for none */

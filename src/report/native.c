@@ -40,6 +40,10 @@ void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
 
 	if (m->cmdline && *m->cmdline)
 		fprintf(out, "recorded command: %s\n", m->cmdline);
+	if (m->sample_mean)
+		fprintf(out, "sampled recording (record --sample, one sample per %" PRIu64 " bytes on average):\n"
+			     "  the numbers below count the sampled allocations only, not estimates of all of them\n",
+			m->sample_mean);
 	strbuf_addstr(&sb, "total runtime: ");
 	add_seconds(&sb, m->runtime_ms);
 	fprintf(out, "%s\n", sb.buf);

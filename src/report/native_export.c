@@ -257,6 +257,8 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 	lh_jsonw_str(&w, o->path ? o->path : "");
 	lh_jsonw_key(&w, "command");
 	lh_jsonw_str(&w, m->cmdline ? m->cmdline : "");
+	lh_jsonw_key(&w, "sample_mean");
+	lh_jsonw_uint(&w, m->sample_mean);
 	lh_jsonw_key(&w, "summary");
 	summary_json(&w, m);
 	lh_jsonw_key(&w, "sort");

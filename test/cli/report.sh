@@ -199,3 +199,14 @@ run_fail newer-version 'version 99 is newer than this leakhunt reads' "$LEAKHUNT
 run_fail missing-file "cannot .*no-such.lht" "$LEAKHUNT" report "$T/no-such.lht"
 run_fail bad-sort 'bad cost' "$LEAKHUNT" report --sort nope "$L"
 run_fail bad-at 'bad --at' "$LEAKHUNT" report --at soon "$L"
+
+# --- sampled traces say so: their counts are of the sampled allocations only
+if rec --sample 65536 -o "$T/sampled" -- "$T/leaky"; then
+	if run_ok sampled-json "$LEAKHUNT" report --json "$T/sampled.lht"; then
+		expect sampled-mean "$(js 'd["sample_mean"]' "$T/out")" 65536
+	fi
+	expect unsampled-mean "$(js 'd["sample_mean"]' "$T/leaky.json")" 0
+	run_ok sampled-text "$LEAKHUNT" report "$T/sampled.lht" && check sampled-notice grep -q '^sampled recording' "$T/out"
+else
+	fail record-sampled "$(cat "$T/rec.err")"
+fi
