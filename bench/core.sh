@@ -11,7 +11,8 @@
 # Program: a node process holding N class instances with a string and an
 # array each (about 150 bytes of heap per instance), sized to the heap sizes
 # asked for, then idle.  Per heap size, BENCH_RUNS rounds of: leakhunt core,
-# gcore (interleaved, medians reported), each core deleted once measured.
+# gcore (interleaved, medians reported), each core deleted once measured;
+# then once, a heap snapshot of the same process (time, extra peak RSS).
 #
 # Environment:
 #   BENCH_HEAPS="100 500"  heap sizes in MB (heapUsed)
@@ -63,7 +64,7 @@ for heap in $HEAPS; do
 	for i in $(seq 6000); do grep -q ready "$OUT/heap.out" && break; sleep 0.1; done
 	grep -q ready "$OUT/heap.out" || { echo "bench/core.sh: node did not start: $(head -c 300 "$OUT/heap.out")" >&2; exit 1; }
 	read -r _ nitems used <"$OUT/heap.out"
-	rss=$(awk '/^VmRSS/ { print $2 * 1024 }' "/proc/$PID/status")
+	rss=$(awk '/^VmRSS/ { printf "%d", $2 * 1024 }' "/proc/$PID/status")
 	lp=() ; ls=() ; ld=() ; gp=() ; gs=() ; gd=() ; oc=() ; ow=() ; og=()
 	for r in $(seq "$RUNS"); do
 		"$LEAKHUNT" core -o "$OUT/core.lh" "$PID" >/dev/null 2>"$OUT/lh.err" || { cat "$OUT/lh.err" >&2; exit 1; }
@@ -89,6 +90,19 @@ for heap in $HEAPS; do
 		og+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")
 		rm -f "$OUT"/core.gdb*
 	done
+	# last, once (it grows the target for good): a heap snapshot of the same
+	# process through the inspector, the alternative a core replaces; its time
+	# (the event loop is blocked throughout) and the target's extra peak RSS
+	hwm0=$(awk '/^VmHWM/ { printf "%d", $2 * 1024 }' "/proc/$PID/status")
+	t0=$(now_ms)
+	if "$LEAKHUNT" snapshot -o "$OUT/snap.heapsnapshot" "$PID" >/dev/null 2>"$OUT/snap.err"; then
+		t1=$(now_ms)
+		hwm1=$(awk '/^VmHWM/ { printf "%d", $2 * 1024 }' "/proc/$PID/status")
+		snap="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }') ms, +$(mb $((hwm1 - hwm0))) MB peak RSS in the target"
+	else
+		snap="failed: $(head -c 200 "$OUT/snap.err")"
+	fi
+	rm -f "$OUT/snap.heapsnapshot"
 	kill -9 "$PID" 2>/dev/null
 	wait "$PID" 2>/dev/null
 	PID=
@@ -97,7 +111,7 @@ for heap in $HEAPS; do
 	m_ld=$(printf '%s\n' "${ld[@]}" | median); m_gd=$(printf '%s\n' "${gd[@]}" | median)
 	m_oc=$(printf '%s\n' "${oc[@]}" | median); m_ow=$(printf '%s\n' "${ow[@]}" | median)
 	m_og=$(printf '%s\n' "${og[@]}" | median)
-	rows+=("| $(mb "$used") MB heap ($nitems objects), RSS $(mb "$rss") MB | $m_lp ms | $(mb "$m_ls") / $(mb "$m_ld") MB ($(awk -v a="$m_ls" -v b="$rss" 'BEGIN { printf "%.2f", a / b }')x RSS) | $(awk -v a="$m_gp" 'BEGIN { printf "%.0f", a }') ms | $(mb "$m_gs") / $(mb "$m_gd") MB | $m_oc s ($m_ow s wall), $(awk -v b="$m_ls" -v t="$m_oc" 'BEGIN { if (t > 0) printf "%.2f", b / t / 1e9; else print "-" }') GB/s; $nobj objects | $m_og s |")
+	rows+=("| $(mb "$used") MB heap ($nitems objects), RSS $(mb "$rss") MB | $m_lp ms | $(mb "$m_ls") / $(mb "$m_ld") MB ($(awk -v a="$m_ls" -v b="$rss" 'BEGIN { printf "%.2f", a / b }')x RSS) | $(awk -v a="$m_gp" 'BEGIN { printf "%.0f", a }') ms | $(mb "$m_gs") / $(mb "$m_gd") MB | $m_oc s ($m_ow s wall), $(awk -v b="$m_ls" -v t="$m_oc" 'BEGIN { if (t > 0) printf "%.2f", b / t / 1e9; else print "-" }') GB/s; $nobj objects | $m_og s | $snap |")
 	echo "${rows[-1]}" >&2
 done
 
@@ -110,10 +124,12 @@ section() {
 	echo "per round \`leakhunt core\`, then \`gcore\`, on the same idle process. Pause: leakhunt's own"
 	echo "report; gcore's is the wall time of the command (the process is stopped throughout)."
 	echo "Sizes: apparent / on disk. Census: \`leakhunt objects CORE --top 1\`, CPU (user+sys) and"
-	echo "wall time, throughput over the core's apparent size."
+	echo "wall time, throughput over the core's apparent size. Last, once per process: a heap snapshot"
+	echo "through the inspector instead, its time (the event loop is blocked throughout) and the growth"
+	echo "of the target's peak RSS (VmHWM) it causes."
 	echo
-	echo "| process | leakhunt core pause | leakhunt core size | gcore pause | gcore size | objects on leakhunt's core | objects on gcore's core (CPU) |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "| process | leakhunt core pause | leakhunt core size | gcore pause | gcore size | objects on leakhunt's core | objects on gcore's core (CPU) | heap snapshot instead (\`leakhunt snapshot\`) |"
+	echo "|---|---|---|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
 	echo "Targets (issue 5): a core at most 1.2x the RSS, a pause under 2 s for a 500 MB heap, a census"
