@@ -7,31 +7,6 @@
 # uses --inspect-port=0 (SIGUSR1 opens a random port) and is killed on exit.
 . "$(dirname "$0")/lib.sh"
 have_node || { ok "skipped (no node)"; exit 0; }
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
-trap cleanup EXIT
-
-start() {
-	local name=$1 i; shift
-	node "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	P=$!
-	pids+=("$P")
-	for i in $(seq 300); do
-		grep -q ready "$T/$name.out" 2>/dev/null && return 0
-		kill -0 "$P" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "$name-start" "node did not start: $(head -c 300 "$T/$name.err")"
-	return 1
-}
-listening() {
-	local p=$1 ino
-	for ino in $(ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
-		awk -v i="$ino" '$4=="0A" && $10==i {f=1} END {exit !f}' "/proc/$p/net/tcp" "/proc/$p/net/tcp6" && return 0
-	done
-	return 1
-}
-not_listening() { ! listening "$1"; }
 # jsv EXPR FILE: evaluate EXPR with J = the parsed JSON file
 jsv() { node -e 'const J=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); const v=('"$1"'); console.log(typeof v==="object"?JSON.stringify(v):v)' "$2"; }
 expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
@@ -55,7 +30,7 @@ function churn() { let g = []; for (let i = 0; i < 5000; i++) g.push({ i }); ret
 setInterval(() => { retainWidgets(); churn(); }, 20);
 console.log('ready');
 JS
-start app --inspect-port=0 "$T/app.js" && {
+start_node app --inspect-port=0 "$T/app.js" && {
 	H=$T/app.heapprofile
 	run_ok live "$LEAKHUNT" sample "$P" --duration 1500ms --interval 16k -o "$H" --speedscope "$T/app.speedscope.json"
 	check live-top-function awk 'NR==4 && $8=="retainWidgets" {f=1} END {exit !f}' "$T/out"
@@ -85,7 +60,7 @@ start app --inspect-port=0 "$T/app.js" && {
 
 # a target that exits while sampled: node waits for us to disconnect, so we
 # stop at once (not after --duration) with the profile so far
-start exits --inspect-port=0 -e 'console.log("ready"); setTimeout(()=>{}, 1000)' && {
+start_node exits --inspect-port=0 -e 'console.log("ready"); setTimeout(()=>{}, 1000)' && {
 	run_ok exits "$LEAKHUNT" sample "$P" --duration 20s -o "$T/exits.heapprofile"
 	check exits-says-so grep -q "pid $P is exiting: the profile covers" "$T/err"
 	check exits-file test -s "$T/exits.heapprofile"

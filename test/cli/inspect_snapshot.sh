@@ -7,34 +7,6 @@
 # test runs never fight over 9229.  Every target is killed on exit.
 . "$(dirname "$0")/lib.sh"
 have_node || { ok "skipped (no node)"; exit 0; }
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
-trap cleanup EXIT
-
-# start NAME NODE-ARGS...: start node, wait until its script printed "ready"; sets $P
-start() {
-	local name=$1 i; shift
-	node "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	P=$!
-	pids+=("$P")
-	for i in $(seq 300); do
-		grep -q ready "$T/$name.out" 2>/dev/null && return 0
-		kill -0 "$P" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "$name-start" "node did not start: $(head -c 300 "$T/$name.err")"
-	return 1
-}
-
-# listening PID: does PID own a listening TCP socket?
-listening() {
-	local p=$1 ino
-	for ino in $(ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
-		awk -v i="$ino" '$4=="0A" && $10==i {f=1} END {exit !f}' "/proc/$p/net/tcp" "/proc/$p/net/tcp6" && return 0
-	done
-	return 1
-}
-not_listening() { ! listening "$1"; }
 
 # a valid snapshot: JSON that parses, node count consistent with the meta
 valid_snapshot() {
@@ -51,7 +23,7 @@ run_ok help "$LEAKHUNT" snapshot --help && check help-text grep -q "^usage: leak
 run_fail no-args "give one PID" "$LEAKHUNT" snapshot
 
 # 1. a timer target: we open the inspector, take the snapshot, close it again
-start timer --inspect-port=0 -e "$TIMER" && {
+start_node timer --inspect-port=0 -e "$TIMER" && {
 	S=$T/timer.heapsnapshot
 	run_ok timer-capture "$LEAKHUNT" snapshot "$P" -o "$S"
 	check timer-stdout-names-file grep -qx "$S" "$T/out"
@@ -74,7 +46,7 @@ start timer --inspect-port=0 -e "$TIMER" && {
 }
 
 # 2. a target busy in synchronous code: the inspector still answers
-start busy --inspect-port=0 -e 'console.log("ready"); for(;;){}' && {
+start_node busy --inspect-port=0 -e 'console.log("ready"); for(;;){}' && {
 	run_ok busy-capture "$LEAKHUNT" snapshot "$P" -o "$T/busy.heapsnapshot"
 	check busy-valid valid_snapshot "$T/busy.heapsnapshot"
 	# the close waits for the event loop, which a busy target never runs: we say so
@@ -82,7 +54,7 @@ start busy --inspect-port=0 -e 'console.log("ready"); for(;;){}' && {
 }
 
 # 3. --inspect=0: the inspector is already open on a random port; we leave it open
-start open0 --inspect=0 -e "$TIMER" && {
+start_node open0 --inspect=0 -e "$TIMER" && {
 	run_ok open0-capture "$LEAKHUNT" snapshot "$P" -o "$T/open0.heapsnapshot"
 	check open0-valid valid_snapshot "$T/open0.heapsnapshot"
 	check open0-left-open listening "$P"
@@ -105,10 +77,10 @@ run_fail nothing-listens "connection refused" "$LEAKHUNT" snapshot --port 1 -o "
 check failures-left-no-file test ! -e "$T/x.heapsnapshot"
 
 # 5. port 9229 taken by another node process: the target cannot open it
-start holder -e 'require("net").createServer().listen(9229,"127.0.0.1",()=>console.log("ready")).on("error",e=>{console.log("busy "+e.code)})'
+start_node holder -e 'require("net").createServer().listen(9229,"127.0.0.1",()=>console.log("ready")).on("error",e=>{console.log("busy "+e.code)})'
 holder=$P
 if grep -q ready "$T/holder.out"; then
-	start taken -e "$TIMER" && \
+	start_node taken -e "$TIMER" && \
 		run_fail port-taken "port 9229 is in use by pid $holder" "$LEAKHUNT" snapshot --timeout 3 "$P" -o "$T/x.heapsnapshot"
 else
 	ok "port-taken (skipped: 9229 is in use here)"
@@ -123,7 +95,7 @@ BIG='globalThis.keep=[]; for(let i=0;i<400000;i++) keep.push({i, s:"k"+i}); cons
 keeps="no yes"
 [ "${LH_SANITIZED:-0}" = 1 ] && keeps=yes
 for keep in $keeps; do
-	start "big-$keep" --inspect-port=0 -e "$BIG" || continue
+	start_node "big-$keep" --inspect-port=0 -e "$BIG" || continue
 	out=$T/dies-$keep.heapsnapshot
 	opt=(); [ $keep = yes ] && opt=(--keep-partial)
 	"$LEAKHUNT" snapshot "${opt[@]}" "$P" -o "$out" >"$T/out" 2>"$T/err" &

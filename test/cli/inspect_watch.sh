@@ -6,31 +6,6 @@
 # far above the verdict's thresholds, never at how long anything took.
 . "$(dirname "$0")/lib.sh"
 have_node || { ok "skipped (no node)"; exit 0; }
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
-trap cleanup EXIT
-
-start() {
-	local name=$1 i; shift
-	node "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	P=$!
-	pids+=("$P")
-	for i in $(seq 300); do
-		grep -q ready "$T/$name.out" 2>/dev/null && return 0
-		kill -0 "$P" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "$name-start" "node did not start: $(head -c 300 "$T/$name.err")"
-	return 1
-}
-listening() {
-	local p=$1 ino
-	for ino in $(ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
-		awk -v i="$ino" '$4=="0A" && $10==i {f=1} END {exit !f}' "/proc/$p/net/tcp" "/proc/$p/net/tcp6" && return 0
-	done
-	return 1
-}
-not_listening() { ! listening "$1"; }
 js() { node -e 'const L=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").map(l=>JSON.parse(l)); const v=('"$1"'); console.log(typeof v==="object"?JSON.stringify(v):v)' "$2"; }
 expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
 
@@ -44,7 +19,7 @@ run_fail bad-growth "--snapshot-on-growth needs a percentage" "$LEAKHUNT" watch 
 # ramp; less garbage than bench/inspect_survive.sh uses, so that a major GC
 # during a 3 s run on a loaded machine does not hide the ramp)
 LEAK='globalThis.k=[]; setInterval(()=>{for(let i=0;i<5000;i++)k.push({i,s:"x"+i}); let g=[]; for(let i=0;i<8000;i++) g.push({i})},50); console.log("ready")'
-start leak --inspect-port=0 -e "$LEAK" && {
+start_node leak --inspect-port=0 -e "$LEAK" && {
 	run_ok leak-watch "$LEAKHUNT" watch "$P" --interval 100ms --duration 3s -o "$T/leak.jsonl"
 	check leak-verdict grep -q "^verdict: looks like a leak: heapUsed" "$T/out"
 	check leak-table grep -qE "^heapUsed .*LEAK-LIKE" "$T/out"
@@ -65,7 +40,7 @@ start leak --inspect-port=0 -e "$LEAK" && {
 # even under the sanitizers; 6 s leaves room for a slow baseline on a loaded
 # machine (the growth snapshot follows the first sample after it).
 GROW='globalThis.k=[]; setInterval(()=>{k.push(new Array(25000).fill(0.5))},50); console.log("ready")'
-start grow --inspect-port=0 -e "$GROW" && {
+start_node grow --inspect-port=0 -e "$GROW" && {
 	mkdir -p "$T/snaps"
 	run_ok grow-watch "$LEAKHUNT" watch "$P" --interval 100ms --duration 6s --snapshot-on-growth 5 \
 		--keep 2 --snapshot-dir "$T/snaps" -o "$T/grow.jsonl"
@@ -85,7 +60,7 @@ start grow --inspect-port=0 -e "$GROW" && {
 }
 
 # the target exits while watched: watch ends with a verdict, not an error
-start exits --inspect-port=0 -e 'console.log("ready"); setTimeout(()=>{}, 1500)' && {
+start_node exits --inspect-port=0 -e 'console.log("ready"); setTimeout(()=>{}, 1500)' && {
 	run_ok exits-watch "$LEAKHUNT" watch "$P" --interval 100ms -o "$T/exits.jsonl"
 	check exits-reason grep -q "(the target exited)" "$T/out"
 	expect_eq exits-summary "$(js 'L[L.length-1].end' "$T/exits.jsonl")" "the target exited"

@@ -43,3 +43,34 @@ check() {
 # make_snapshot OUT SCRIPT [ARGS]: run SCRIPT under node and write a heap snapshot of it to OUT
 # (the script calls v8.writeHeapSnapshot itself, given OUT as its last argument)
 have_node() { command -v node >/dev/null 2>&1; }
+
+# Node targets for the live-process tests.  start_node NAME NODE-ARGS... runs
+# node in the background and waits until it prints "ready" (a failure is
+# reported as NAME-start); it sets $P.  Every target is killed when the script
+# exits (a script that sets its own EXIT trap kills its own).
+pids=()
+lh_kill_targets() { local p; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
+trap lh_kill_targets EXIT
+start_node() {
+	local name=$1 i; shift
+	node "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	P=$!
+	pids+=("$P")
+	for i in $(seq 300); do
+		grep -q ready "$T/$name.out" 2>/dev/null && return 0
+		kill -0 "$P" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "$name-start" "node did not start: $(head -c 300 "$T/$name.err")"
+	return 1
+}
+
+# listening PID: does PID own a listening TCP socket?
+listening() {
+	local p=$1 ino
+	for ino in $(ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
+		awk -v i="$ino" '$4=="0A" && $10==i {f=1} END {exit !f}' "/proc/$p/net/tcp" "/proc/$p/net/tcp6" && return 0
+	done
+	return 1
+}
+not_listening() { ! listening "$1"; }
