@@ -166,6 +166,30 @@ void lh_jsonw_null(struct lh_jsonw *w)
 	fputs("null", w->out);
 }
 
+void lh_jsonw_kstr(struct lh_jsonw *w, const char *key, const char *s)
+{
+	lh_jsonw_key(w, key);
+	lh_jsonw_str(w, s);
+}
+
+void lh_jsonw_kint(struct lh_jsonw *w, const char *key, int64_t v)
+{
+	lh_jsonw_key(w, key);
+	lh_jsonw_int(w, v);
+}
+
+void lh_jsonw_kuint(struct lh_jsonw *w, const char *key, uint64_t v)
+{
+	lh_jsonw_key(w, key);
+	lh_jsonw_uint(w, v);
+}
+
+void lh_jsonw_kbool(struct lh_jsonw *w, const char *key, int v)
+{
+	lh_jsonw_key(w, key);
+	lh_jsonw_bool(w, v);
+}
+
 int lh_jsonw_finish(struct lh_jsonw *w)
 {
 	if (w->depth || w->after_key)

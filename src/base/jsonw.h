@@ -38,6 +38,11 @@ void lh_jsonw_uint(struct lh_jsonw *w, uint64_t v);
 void lh_jsonw_double(struct lh_jsonw *w, double v);
 void lh_jsonw_bool(struct lh_jsonw *w, int v);
 void lh_jsonw_null(struct lh_jsonw *w);
+/* A member: key and value in one call. */
+void lh_jsonw_kstr(struct lh_jsonw *w, const char *key, const char *s);
+void lh_jsonw_kint(struct lh_jsonw *w, const char *key, int64_t v);
+void lh_jsonw_kuint(struct lh_jsonw *w, const char *key, uint64_t v);
+void lh_jsonw_kbool(struct lh_jsonw *w, const char *key, int v);
 /* Terminate with a newline and flush; 0, or -1 (with a message) on misuse or I/O error. */
 int lh_jsonw_finish(struct lh_jsonw *w);
 

@@ -117,36 +117,24 @@ static void growth_json(const struct lh_core_growth *g, const char *old_path, co
 
 	lh_jsonw_init(&w, stdout, 0);
 	lh_jsonw_object(&w);
-	lh_jsonw_key(&w, "format");
-	lh_jsonw_str(&w, "leakhunt.core-diff/1");
-	lh_jsonw_key(&w, "old");
-	lh_jsonw_str(&w, old_path);
-	lh_jsonw_key(&w, "new");
-	lh_jsonw_str(&w, new_path);
-	lh_jsonw_key(&w, "source");
-	lh_jsonw_str(&w, "core");
-	lh_jsonw_key(&w, "class_count");
-	lh_jsonw_uint(&w, total);
+	lh_jsonw_kstr(&w, "format", "leakhunt.core-diff/1");
+	lh_jsonw_kstr(&w, "old", old_path);
+	lh_jsonw_kstr(&w, "new", new_path);
+	lh_jsonw_kstr(&w, "source", "core");
+	lh_jsonw_kuint(&w, "class_count", total);
 	lh_jsonw_key(&w, "classes");
 	lh_jsonw_array(&w);
 	for (uint32_t i = 0; i < nrows; i++) {
 		const struct lh_core_growth_row *r = &g->rows[rows[i]];
 
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "name");
-		lh_jsonw_str(&w, r->name);
-		lh_jsonw_key(&w, "old_count");
-		lh_jsonw_uint(&w, r->old_count);
-		lh_jsonw_key(&w, "new_count");
-		lh_jsonw_uint(&w, r->new_count);
-		lh_jsonw_key(&w, "count_delta");
-		lh_jsonw_int(&w, lh_core_growth_count_delta(r));
-		lh_jsonw_key(&w, "old_size");
-		lh_jsonw_uint(&w, r->old_size);
-		lh_jsonw_key(&w, "new_size");
-		lh_jsonw_uint(&w, r->new_size);
-		lh_jsonw_key(&w, "size_delta");
-		lh_jsonw_int(&w, lh_core_growth_size_delta(r));
+		lh_jsonw_kstr(&w, "name", r->name);
+		lh_jsonw_kuint(&w, "old_count", r->old_count);
+		lh_jsonw_kuint(&w, "new_count", r->new_count);
+		lh_jsonw_kint(&w, "count_delta", lh_core_growth_count_delta(r));
+		lh_jsonw_kuint(&w, "old_size", r->old_size);
+		lh_jsonw_kuint(&w, "new_size", r->new_size);
+		lh_jsonw_kint(&w, "size_delta", lh_core_growth_size_delta(r));
 		lh_jsonw_end(&w);
 	}
 	lh_jsonw_end(&w);

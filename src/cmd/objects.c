@@ -122,15 +122,11 @@ static int core_refs(const struct lh_v8meta *meta, const struct lh_render_opts *
 
 		lh_jsonw_init(&w, stdout, 0);
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "format");
-		lh_jsonw_str(&w, "leakhunt.refs/1");
-		lh_jsonw_key(&w, "file");
-		lh_jsonw_str(&w, meta->core->path);
-		lh_jsonw_key(&w, "source");
-		lh_jsonw_str(&w, "core");
+		lh_jsonw_kstr(&w, "format", "leakhunt.refs/1");
+		lh_jsonw_kstr(&w, "file", meta->core->path);
+		lh_jsonw_kstr(&w, "source", "core");
 		json_hex(&w, "address", addr);
-		lh_jsonw_key(&w, "ref_count");
-		lh_jsonw_uint(&w, r.total);
+		lh_jsonw_kuint(&w, "ref_count", r.total);
 		lh_jsonw_key(&w, "refs");
 		lh_jsonw_array(&w);
 		for (uint32_t i = 0; i < r.nr; i++) {
@@ -139,10 +135,8 @@ static int core_refs(const struct lh_v8meta *meta, const struct lh_render_opts *
 			lh_jsonw_object(&w);
 			json_hex(&w, "slot", x->slot);
 			json_hex(&w, "from_address", x->from);
-			lh_jsonw_key(&w, "from");
-			lh_jsonw_str(&w, x->from_label);
-			lh_jsonw_key(&w, "edge_name");
-			lh_jsonw_str(&w, x->edge);
+			lh_jsonw_kstr(&w, "from", x->from_label);
+			lh_jsonw_kstr(&w, "edge_name", x->edge);
 			json_hex(&w, "owner_address", x->owner);
 			lh_jsonw_key(&w, "owner");
 			if (x->owner)
@@ -250,16 +244,11 @@ static int core_instances(const struct lh_v8meta *meta, const struct lh_render_o
 
 		lh_jsonw_init(&w, stdout, 0);
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "format");
-		lh_jsonw_str(&w, "leakhunt.instances/1");
-		lh_jsonw_key(&w, "file");
-		lh_jsonw_str(&w, meta->core->path);
-		lh_jsonw_key(&w, "source");
-		lh_jsonw_str(&w, "core");
-		lh_jsonw_key(&w, "class");
-		lh_jsonw_str(&w, name);
-		lh_jsonw_key(&w, "count");
-		lh_jsonw_uint(&w, in.nr);
+		lh_jsonw_kstr(&w, "format", "leakhunt.instances/1");
+		lh_jsonw_kstr(&w, "file", meta->core->path);
+		lh_jsonw_kstr(&w, "source", "core");
+		lh_jsonw_kstr(&w, "class", name);
+		lh_jsonw_kuint(&w, "count", in.nr);
 		lh_jsonw_key(&w, "instances");
 		lh_jsonw_array(&w);
 		for (uint32_t i = 0; i < n; i++) {
@@ -267,8 +256,7 @@ static int core_instances(const struct lh_v8meta *meta, const struct lh_render_o
 
 			lh_jsonw_object(&w);
 			json_hex(&w, "address", in.v[i].addr);
-			lh_jsonw_key(&w, "shallow_size");
-			lh_jsonw_uint(&w, in.v[i].size);
+			lh_jsonw_kuint(&w, "shallow_size", in.v[i].size);
 			lh_jsonw_key(&w, "properties");
 			lh_jsonw_array(&w);
 			for (uint32_t k = 0; g && k < g->nprops; k++)

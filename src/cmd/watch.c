@@ -227,12 +227,9 @@ static void write_sample(FILE *f, const struct sample *s, double wall_ms)
 
 	lh_jsonw_init(&w, f, 0);
 	lh_jsonw_object(&w);
-	lh_jsonw_key(&w, "type");
-	lh_jsonw_str(&w, "sample");
-	lh_jsonw_key(&w, "t_ms");
-	lh_jsonw_int(&w, llround(s->t * 1000));
-	lh_jsonw_key(&w, "time_ms");
-	lh_jsonw_int(&w, llround(wall_ms));
+	lh_jsonw_kstr(&w, "type", "sample");
+	lh_jsonw_kint(&w, "t_ms", llround(s->t * 1000));
+	lh_jsonw_kint(&w, "time_ms", llround(wall_ms));
 	for (int k = 0; k < NSERIES; k++) {
 		lh_jsonw_key(&w, series_json[k]);
 		lh_jsonw_int(&w, llround(s->v[k]));
@@ -292,29 +289,20 @@ static void report(FILE *json, const struct sample *s, int n, const char *end_re
 
 		lh_jsonw_init(&w, json, 0);
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "type");
-		lh_jsonw_str(&w, "summary");
-		lh_jsonw_key(&w, "samples");
-		lh_jsonw_int(&w, n);
-		lh_jsonw_key(&w, "end");
-		lh_jsonw_str(&w, end_reason);
-		lh_jsonw_key(&w, "leak_like");
-		lh_jsonw_bool(&w, any);
+		lh_jsonw_kstr(&w, "type", "summary");
+		lh_jsonw_kint(&w, "samples", n);
+		lh_jsonw_kstr(&w, "end", end_reason);
+		lh_jsonw_kbool(&w, "leak_like", any);
 		lh_jsonw_key(&w, "series");
 		lh_jsonw_object(&w);
 		for (int k = 0; k < NSERIES; k++) {
 			lh_jsonw_key(&w, series_json[k]);
 			lh_jsonw_object(&w);
-			lh_jsonw_key(&w, "first");
-			lh_jsonw_int(&w, llround(v[k].first));
-			lh_jsonw_key(&w, "last");
-			lh_jsonw_int(&w, llround(v[k].last));
-			lh_jsonw_key(&w, "growth_per_min");
-			lh_jsonw_int(&w, llround(v[k].slope));
-			lh_jsonw_key(&w, "lows_growth_per_min");
-			lh_jsonw_int(&w, llround(v[k].low_slope));
-			lh_jsonw_key(&w, "leak_like");
-			lh_jsonw_bool(&w, enough && v[k].leak_like);
+			lh_jsonw_kint(&w, "first", llround(v[k].first));
+			lh_jsonw_kint(&w, "last", llround(v[k].last));
+			lh_jsonw_kint(&w, "growth_per_min", llround(v[k].slope));
+			lh_jsonw_kint(&w, "lows_growth_per_min", llround(v[k].low_slope));
+			lh_jsonw_kbool(&w, "leak_like", enough && v[k].leak_like);
 			lh_jsonw_end(&w);
 		}
 		lh_jsonw_end(&w);
@@ -335,15 +323,11 @@ static void json_snapshot(FILE *json, const char *type, const char *file, const 
 		return;
 	lh_jsonw_init(&w, json, 0);
 	lh_jsonw_object(&w);
-	lh_jsonw_key(&w, "type");
-	lh_jsonw_str(&w, type);
-	lh_jsonw_key(&w, "file");
-	lh_jsonw_str(&w, file);
+	lh_jsonw_kstr(&w, "type", type);
+	lh_jsonw_kstr(&w, "file", file);
 	if (sm) {
-		lh_jsonw_key(&w, "t_ms");
-		lh_jsonw_int(&w, llround(sm->t * 1000));
-		lh_jsonw_key(&w, "heap_used");
-		lh_jsonw_int(&w, llround(sm->v[S_HEAP_USED]));
+		lh_jsonw_kint(&w, "t_ms", llround(sm->t * 1000));
+		lh_jsonw_kint(&w, "heap_used", llround(sm->v[S_HEAP_USED]));
 	}
 	lh_jsonw_end(&w);
 	lh_jsonw_finish(&w);

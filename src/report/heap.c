@@ -88,10 +88,8 @@ static void size_pct(struct strbuf *sb, uint64_t v, uint64_t total)
 
 static void json_file(struct lh_jsonw *w, const char *format, const struct lh_snapshot *s)
 {
-	lh_jsonw_key(w, "format");
-	lh_jsonw_str(w, format);
-	lh_jsonw_key(w, "file");
-	lh_jsonw_str(w, s->path);
+	lh_jsonw_kstr(w, "format", format);
+	lh_jsonw_kstr(w, "file", s->path);
 }
 
 static void more_line(FILE *out, uint32_t shown, uint32_t total, const char *what, const char *hint)
@@ -113,32 +111,22 @@ void lh_report_summary(FILE *out, const struct lh_render_opts *o, const struct l
 		lh_jsonw_init(&w, out, 0);
 		lh_jsonw_object(&w);
 		json_file(&w, "leakhunt.summary/1", s);
-		lh_jsonw_key(&w, "node_count");
-		lh_jsonw_uint(&w, s->node_count);
-		lh_jsonw_key(&w, "edge_count");
-		lh_jsonw_uint(&w, s->edge_count);
-		lh_jsonw_key(&w, "total_size");
-		lh_jsonw_uint(&w, total);
-		lh_jsonw_key(&w, "class_count");
-		lh_jsonw_uint(&w, total_rows);
+		lh_jsonw_kuint(&w, "node_count", s->node_count);
+		lh_jsonw_kuint(&w, "edge_count", s->edge_count);
+		lh_jsonw_kuint(&w, "total_size", total);
+		lh_jsonw_kuint(&w, "class_count", total_rows);
 		lh_jsonw_key(&w, "classes");
 		lh_jsonw_array(&w);
 		for (uint32_t i = 0; i < nrows; i++) {
 			const struct lh_class *c = &s->classes[rows[i]];
 
 			lh_jsonw_object(&w);
-			lh_jsonw_key(&w, "name");
-			lh_jsonw_str(&w, c->name);
-			lh_jsonw_key(&w, "key");
-			lh_jsonw_str(&w, c->key);
-			lh_jsonw_key(&w, "count");
-			lh_jsonw_uint(&w, c->count);
-			lh_jsonw_key(&w, "shallow_size");
-			lh_jsonw_uint(&w, c->shallow_size);
-			lh_jsonw_key(&w, "retained_size");
-			lh_jsonw_uint(&w, c->retained_size);
-			lh_jsonw_key(&w, "distance");
-			lh_jsonw_int(&w, c->distance);
+			lh_jsonw_kstr(&w, "name", c->name);
+			lh_jsonw_kstr(&w, "key", c->key);
+			lh_jsonw_kuint(&w, "count", c->count);
+			lh_jsonw_kuint(&w, "shallow_size", c->shallow_size);
+			lh_jsonw_kuint(&w, "retained_size", c->retained_size);
+			lh_jsonw_kint(&w, "distance", c->distance);
 			lh_jsonw_end(&w);
 		}
 		lh_jsonw_end(&w);
@@ -188,24 +176,17 @@ void lh_report_instances(FILE *out, const struct lh_render_opts *o, const struct
 		lh_jsonw_init(&w, out, 0);
 		lh_jsonw_object(&w);
 		json_file(&w, format, s);
-		lh_jsonw_key(&w, "class");
-		lh_jsonw_str(&w, title);
-		lh_jsonw_key(&w, "count");
-		lh_jsonw_uint(&w, total);
+		lh_jsonw_kstr(&w, "class", title);
+		lh_jsonw_kuint(&w, "count", total);
 		lh_jsonw_key(&w, "instances");
 		lh_jsonw_array(&w);
 		for (uint32_t i = 0; i < n; i++) {
 			lh_jsonw_object(&w);
-			lh_jsonw_key(&w, "id");
-			lh_jsonw_uint(&w, s->node_id[nodes[i]]);
-			lh_jsonw_key(&w, "name");
-			lh_jsonw_str(&w, lh_node_name(s, nodes[i]));
-			lh_jsonw_key(&w, "shallow_size");
-			lh_jsonw_uint(&w, s->self_size[nodes[i]]);
-			lh_jsonw_key(&w, "retained_size");
-			lh_jsonw_uint(&w, s->retained_size[nodes[i]]);
-			lh_jsonw_key(&w, "distance");
-			lh_jsonw_int(&w, s->distance[nodes[i]]);
+			lh_jsonw_kuint(&w, "id", s->node_id[nodes[i]]);
+			lh_jsonw_kstr(&w, "name", lh_node_name(s, nodes[i]));
+			lh_jsonw_kuint(&w, "shallow_size", s->self_size[nodes[i]]);
+			lh_jsonw_kuint(&w, "retained_size", s->retained_size[nodes[i]]);
+			lh_jsonw_kint(&w, "distance", s->distance[nodes[i]]);
 			lh_jsonw_end(&w);
 		}
 		lh_jsonw_end(&w);
@@ -243,36 +224,24 @@ void lh_report_diff(FILE *out, const struct lh_render_opts *o, const struct lh_d
 
 		lh_jsonw_init(&w, out, 0);
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "format");
-		lh_jsonw_str(&w, "leakhunt.diff/1");
-		lh_jsonw_key(&w, "old");
-		lh_jsonw_str(&w, d->old_s->path);
-		lh_jsonw_key(&w, "new");
-		lh_jsonw_str(&w, d->new_s->path);
-		lh_jsonw_key(&w, "class_count");
-		lh_jsonw_uint(&w, total_rows);
+		lh_jsonw_kstr(&w, "format", "leakhunt.diff/1");
+		lh_jsonw_kstr(&w, "old", d->old_s->path);
+		lh_jsonw_kstr(&w, "new", d->new_s->path);
+		lh_jsonw_kuint(&w, "class_count", total_rows);
 		lh_jsonw_key(&w, "classes");
 		lh_jsonw_array(&w);
 		for (uint32_t i = 0; i < nrows; i++) {
 			const struct lh_diff_row *r = &d->rows[rows[i]];
 
 			lh_jsonw_object(&w);
-			lh_jsonw_key(&w, "name");
-			lh_jsonw_str(&w, r->name);
-			lh_jsonw_key(&w, "key");
-			lh_jsonw_str(&w, r->key);
-			lh_jsonw_key(&w, "new_count");
-			lh_jsonw_uint(&w, r->new_count);
-			lh_jsonw_key(&w, "deleted_count");
-			lh_jsonw_uint(&w, r->deleted_count);
-			lh_jsonw_key(&w, "count_delta");
-			lh_jsonw_int(&w, lh_diff_count_delta(r));
-			lh_jsonw_key(&w, "alloc_size");
-			lh_jsonw_uint(&w, r->alloc_size);
-			lh_jsonw_key(&w, "freed_size");
-			lh_jsonw_uint(&w, r->freed_size);
-			lh_jsonw_key(&w, "size_delta");
-			lh_jsonw_int(&w, lh_diff_size_delta(r));
+			lh_jsonw_kstr(&w, "name", r->name);
+			lh_jsonw_kstr(&w, "key", r->key);
+			lh_jsonw_kuint(&w, "new_count", r->new_count);
+			lh_jsonw_kuint(&w, "deleted_count", r->deleted_count);
+			lh_jsonw_kint(&w, "count_delta", lh_diff_count_delta(r));
+			lh_jsonw_kuint(&w, "alloc_size", r->alloc_size);
+			lh_jsonw_kuint(&w, "freed_size", r->freed_size);
+			lh_jsonw_kint(&w, "size_delta", lh_diff_size_delta(r));
 			lh_jsonw_end(&w);
 		}
 		lh_jsonw_end(&w);
@@ -320,18 +289,14 @@ void lh_report_paths(FILE *out, const struct lh_render_opts *o, const struct lh_
 		lh_jsonw_init(&w, out, 0);
 		lh_jsonw_object(&w);
 		json_file(&w, "leakhunt.paths/1", s);
-		lh_jsonw_key(&w, "id");
-		lh_jsonw_uint(&w, s->node_id[p->target]);
+		lh_jsonw_kuint(&w, "id", s->node_id[p->target]);
 		lh_jsonw_key(&w, "name");
 		lh_report_node_label(&sb, s, p->target);
 		lh_jsonw_str(&w, sb.buf);
 		strbuf_reset(&sb);
-		lh_jsonw_key(&w, "retained_size");
-		lh_jsonw_uint(&w, s->retained_size[p->target]);
-		lh_jsonw_key(&w, "distance");
-		lh_jsonw_int(&w, s->distance[p->target]);
-		lh_jsonw_key(&w, "truncated");
-		lh_jsonw_bool(&w, p->truncated);
+		lh_jsonw_kuint(&w, "retained_size", s->retained_size[p->target]);
+		lh_jsonw_kint(&w, "distance", s->distance[p->target]);
+		lh_jsonw_kbool(&w, "truncated", p->truncated);
 		lh_jsonw_key(&w, "paths");
 		lh_jsonw_array(&w);
 		for (uint32_t i = 0; i < p->nr; i++) {
@@ -340,21 +305,18 @@ void lh_report_paths(FILE *out, const struct lh_render_opts *o, const struct lh_
 				uint32_t e = p->hops[h].edge;
 
 				lh_jsonw_object(&w);
-				lh_jsonw_key(&w, "from_id");
-				lh_jsonw_uint(&w, s->node_id[p->hops[h].from]);
+				lh_jsonw_kuint(&w, "from_id", s->node_id[p->hops[h].from]);
 				lh_jsonw_key(&w, "from");
 				lh_report_node_label(&sb, s, p->hops[h].from);
 				lh_jsonw_str(&w, sb.buf);
 				strbuf_reset(&sb);
-				lh_jsonw_key(&w, "edge_type");
-				lh_jsonw_str(&w, lh_report_edge_type(s, e));
+				lh_jsonw_kstr(&w, "edge_type", lh_report_edge_type(s, e));
 				lh_jsonw_key(&w, "edge_name");
 				if (lh_edge_is_indexed(s->edge_type[e]))
 					lh_jsonw_uint(&w, s->edge_name[e]);
 				else
 					lh_jsonw_str(&w, lh_snapshot_str(s, s->edge_name[e]));
-				lh_jsonw_key(&w, "to_id");
-				lh_jsonw_uint(&w, s->node_id[s->edge_to[e]]);
+				lh_jsonw_kuint(&w, "to_id", s->node_id[s->edge_to[e]]);
 				lh_jsonw_end(&w);
 			}
 			lh_jsonw_end(&w);
@@ -442,35 +404,24 @@ void lh_report_census_view(FILE *out, const struct lh_render_opts *o, const stru
 
 		lh_jsonw_init(&w, out, 0);
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "format");
-		lh_jsonw_str(&w, "leakhunt.objects/1");
-		lh_jsonw_key(&w, "file");
-		lh_jsonw_str(&w, v->file);
-		lh_jsonw_key(&w, "source");
-		lh_jsonw_str(&w, v->source);
-		lh_jsonw_key(&w, "object_count");
-		lh_jsonw_uint(&w, v->objects);
-		lh_jsonw_key(&w, "group_count");
-		lh_jsonw_uint(&w, v->ngroups);
+		lh_jsonw_kstr(&w, "format", "leakhunt.objects/1");
+		lh_jsonw_kstr(&w, "file", v->file);
+		lh_jsonw_kstr(&w, "source", v->source);
+		lh_jsonw_kuint(&w, "object_count", v->objects);
+		lh_jsonw_kuint(&w, "group_count", v->ngroups);
 		lh_jsonw_key(&w, "groups");
 		lh_jsonw_array(&w);
 		for (uint32_t i = 0; i < v->nrows; i++) {
 			const struct lh_census_row *g = &v->rows[i];
 
 			lh_jsonw_object(&w);
-			lh_jsonw_key(&w, "constructor");
-			lh_jsonw_str(&w, g->ctor);
-			lh_jsonw_key(&w, "count");
-			lh_jsonw_uint(&w, g->count);
-			lh_jsonw_key(&w, "property_count");
-			lh_jsonw_uint(&w, g->nprops);
-			lh_jsonw_key(&w, "shallow_size");
-			lh_jsonw_uint(&w, g->shallow_size);
-			lh_jsonw_key(&w, "representative");
-			lh_jsonw_str(&w, g->representative);
+			lh_jsonw_kstr(&w, "constructor", g->ctor);
+			lh_jsonw_kuint(&w, "count", g->count);
+			lh_jsonw_kuint(&w, "property_count", g->nprops);
+			lh_jsonw_kuint(&w, "shallow_size", g->shallow_size);
+			lh_jsonw_kstr(&w, "representative", g->representative);
 			if (g->representative_id >= 0) {
-				lh_jsonw_key(&w, "representative_id");
-				lh_jsonw_uint(&w, (uint64_t)g->representative_id);
+				lh_jsonw_kuint(&w, "representative_id", (uint64_t)g->representative_id);
 			}
 			lh_jsonw_key(&w, "properties");
 			lh_jsonw_array(&w);
@@ -525,29 +476,25 @@ void lh_report_refs(FILE *out, const struct lh_render_opts *o, const struct lh_s
 		lh_jsonw_init(&w, out, 0);
 		lh_jsonw_object(&w);
 		json_file(&w, "leakhunt.refs/1", s);
-		lh_jsonw_key(&w, "id");
-		lh_jsonw_uint(&w, s->node_id[node]);
+		lh_jsonw_kuint(&w, "id", s->node_id[node]);
 		lh_jsonw_key(&w, "refs");
 		lh_jsonw_array(&w);
 		for (uint32_t k = lo; k < hi; k++) {
 			uint32_t e = s->retainer_edge[k], from = s->retainer_node[k];
 
 			lh_jsonw_object(&w);
-			lh_jsonw_key(&w, "from_id");
-			lh_jsonw_uint(&w, s->node_id[from]);
+			lh_jsonw_kuint(&w, "from_id", s->node_id[from]);
 			lh_jsonw_key(&w, "from");
 			lh_report_node_label(&sb, s, from);
 			lh_jsonw_str(&w, sb.buf);
 			strbuf_reset(&sb);
-			lh_jsonw_key(&w, "edge_type");
-			lh_jsonw_str(&w, lh_report_edge_type(s, e));
+			lh_jsonw_kstr(&w, "edge_type", lh_report_edge_type(s, e));
 			lh_jsonw_key(&w, "edge_name");
 			if (lh_edge_is_indexed(s->edge_type[e]))
 				lh_jsonw_uint(&w, s->edge_name[e]);
 			else
 				lh_jsonw_str(&w, lh_snapshot_str(s, s->edge_name[e]));
-			lh_jsonw_key(&w, "distance");
-			lh_jsonw_int(&w, s->distance[from]);
+			lh_jsonw_kint(&w, "distance", s->distance[from]);
 			lh_jsonw_end(&w);
 		}
 		lh_jsonw_end(&w);
@@ -604,18 +551,12 @@ void lh_report_stats(FILE *out, const struct lh_render_opts *o, const struct lh_
 		lh_jsonw_init(&w, out, 0);
 		lh_jsonw_object(&w);
 		json_file(&w, "leakhunt.stats/1", s);
-		lh_jsonw_key(&w, "file_size");
-		lh_jsonw_uint(&w, s->file_size);
-		lh_jsonw_key(&w, "node_count");
-		lh_jsonw_uint(&w, s->node_count);
-		lh_jsonw_key(&w, "edge_count");
-		lh_jsonw_uint(&w, s->edge_count);
-		lh_jsonw_key(&w, "string_count");
-		lh_jsonw_uint(&w, s->string_count);
-		lh_jsonw_key(&w, "location_count");
-		lh_jsonw_uint(&w, s->location_count);
-		lh_jsonw_key(&w, "extra_native_bytes");
-		lh_jsonw_uint(&w, s->extra_native_bytes);
+		lh_jsonw_kuint(&w, "file_size", s->file_size);
+		lh_jsonw_kuint(&w, "node_count", s->node_count);
+		lh_jsonw_kuint(&w, "edge_count", s->edge_count);
+		lh_jsonw_kuint(&w, "string_count", s->string_count);
+		lh_jsonw_kuint(&w, "location_count", s->location_count);
+		lh_jsonw_kuint(&w, "extra_native_bytes", s->extra_native_bytes);
 		lh_jsonw_key(&w, "statistics");
 		lh_jsonw_object(&w);
 		for (int i = 0; i < nrows; i++) {

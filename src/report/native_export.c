@@ -52,14 +52,10 @@ int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const ch
 
 	lh_jsonw_init(&w, out, 0);
 	lh_jsonw_object(&w);
-	lh_jsonw_key(&w, "$schema");
-	lh_jsonw_str(&w, "https://www.speedscope.app/file-format-schema.json");
-	lh_jsonw_key(&w, "exporter");
-	lh_jsonw_str(&w, "leakhunt report");
-	lh_jsonw_key(&w, "name");
-	lh_jsonw_str(&w, name);
-	lh_jsonw_key(&w, "activeProfileIndex");
-	lh_jsonw_uint(&w, 0);
+	lh_jsonw_kstr(&w, "$schema", "https://www.speedscope.app/file-format-schema.json");
+	lh_jsonw_kstr(&w, "exporter", "leakhunt report");
+	lh_jsonw_kstr(&w, "name", name);
+	lh_jsonw_kuint(&w, "activeProfileIndex", 0);
 	lh_jsonw_key(&w, "shared");
 	lh_jsonw_object(&w);
 	lh_jsonw_key(&w, "frames");
@@ -67,8 +63,7 @@ int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const ch
 	/* frame index = function id */
 	for (uint32_t f = 0; f < m->funcs.nr; f++) {
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "name");
-		lh_jsonw_str(&w, lh_alloc_func_name(m, f));
+		lh_jsonw_kstr(&w, "name", lh_alloc_func_name(m, f));
 		lh_jsonw_end(&w);
 	}
 	lh_jsonw_end(&w);
@@ -81,16 +76,11 @@ int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const ch
 		for (size_t i = 0; i < g->nstacks; i++)
 			total += lh_costs_get(&g->stacks[i].c, profiles[p].k);
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "type");
-		lh_jsonw_str(&w, "sampled");
-		lh_jsonw_key(&w, "name");
-		lh_jsonw_str(&w, profiles[p].name);
-		lh_jsonw_key(&w, "unit");
-		lh_jsonw_str(&w, profiles[p].unit);
-		lh_jsonw_key(&w, "startValue");
-		lh_jsonw_uint(&w, 0);
-		lh_jsonw_key(&w, "endValue");
-		lh_jsonw_uint(&w, total);
+		lh_jsonw_kstr(&w, "type", "sampled");
+		lh_jsonw_kstr(&w, "name", profiles[p].name);
+		lh_jsonw_kstr(&w, "unit", profiles[p].unit);
+		lh_jsonw_kuint(&w, "startValue", 0);
+		lh_jsonw_kuint(&w, "endValue", total);
 		lh_jsonw_key(&w, "samples");
 		lh_jsonw_array(&w);
 		for (size_t i = 0; i < g->nstacks; i++) {
@@ -120,44 +110,37 @@ int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const ch
 	return lh_jsonw_finish(&w);
 }
 
-static void kv(struct lh_jsonw *w, const char *k, uint64_t v)
-{
-	lh_jsonw_key(w, k);
-	lh_jsonw_uint(w, v);
-}
-
 static void costs_json(struct lh_jsonw *w, const struct lh_costs *c)
 {
-	kv(w, "calls", c->calls);
-	kv(w, "temporary", c->temporary);
-	kv(w, "bytes", c->bytes);
-	kv(w, "peak_bytes", c->peak);
-	kv(w, "peak_blocks", c->peak_blocks);
-	kv(w, "leaked_bytes", c->leaked);
-	kv(w, "leaked_blocks", c->leaked_blocks);
+	lh_jsonw_kuint(w, "calls", c->calls);
+	lh_jsonw_kuint(w, "temporary", c->temporary);
+	lh_jsonw_kuint(w, "bytes", c->bytes);
+	lh_jsonw_kuint(w, "peak_bytes", c->peak);
+	lh_jsonw_kuint(w, "peak_blocks", c->peak_blocks);
+	lh_jsonw_kuint(w, "leaked_bytes", c->leaked);
+	lh_jsonw_kuint(w, "leaked_blocks", c->leaked_blocks);
 }
 
 static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 {
 	lh_jsonw_object(w);
-	kv(w, "calls", m->calls);
-	kv(w, "temporary", m->temporary);
-	kv(w, "bytes", m->alloc_bytes);
-	kv(w, "peak_bytes", m->peak_bytes);
-	kv(w, "peak_blocks", m->peak_blocks);
-	kv(w, "peak_ms", m->peak_ms);
-	kv(w, "peak_rss", m->peak_rss);
-	kv(w, "leaked_bytes", m->leaked_bytes);
-	kv(w, "leaked_blocks", m->leaked_blocks);
-	kv(w, "suppressed_bytes", m->suppressed_bytes);
-	kv(w, "suppressed_blocks", m->suppressed_blocks);
-	kv(w, "frees", m->frees);
-	kv(w, "unknown_frees", m->unknown_frees);
-	kv(w, "runtime_ms", m->runtime_ms);
-	kv(w, "events", m->events);
-	kv(w, "missing_events", m->missing);
-	lh_jsonw_key(w, "complete");
-	lh_jsonw_bool(w, m->ended && !m->damage.len && !m->missing);
+	lh_jsonw_kuint(w, "calls", m->calls);
+	lh_jsonw_kuint(w, "temporary", m->temporary);
+	lh_jsonw_kuint(w, "bytes", m->alloc_bytes);
+	lh_jsonw_kuint(w, "peak_bytes", m->peak_bytes);
+	lh_jsonw_kuint(w, "peak_blocks", m->peak_blocks);
+	lh_jsonw_kuint(w, "peak_ms", m->peak_ms);
+	lh_jsonw_kuint(w, "peak_rss", m->peak_rss);
+	lh_jsonw_kuint(w, "leaked_bytes", m->leaked_bytes);
+	lh_jsonw_kuint(w, "leaked_blocks", m->leaked_blocks);
+	lh_jsonw_kuint(w, "suppressed_bytes", m->suppressed_bytes);
+	lh_jsonw_kuint(w, "suppressed_blocks", m->suppressed_blocks);
+	lh_jsonw_kuint(w, "frees", m->frees);
+	lh_jsonw_kuint(w, "unknown_frees", m->unknown_frees);
+	lh_jsonw_kuint(w, "runtime_ms", m->runtime_ms);
+	lh_jsonw_kuint(w, "events", m->events);
+	lh_jsonw_kuint(w, "missing_events", m->missing);
+	lh_jsonw_kbool(w, "complete", m->ended && !m->damage.len && !m->missing);
 	lh_jsonw_key(w, "damage");
 	if (m->damage.len)
 		lh_jsonw_str(w, m->damage.buf);
@@ -169,16 +152,13 @@ static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 static void frame_json(struct lh_jsonw *w, const struct lh_alloc_model *m, const struct lh_alloc_frame *f)
 {
 	lh_jsonw_object(w);
-	lh_jsonw_key(w, "function");
-	lh_jsonw_str(w, lh_alloc_func_name(m, f->func));
+	lh_jsonw_kstr(w, "function", lh_alloc_func_name(m, f->func));
 	if (f->file) {
-		lh_jsonw_key(w, "file");
-		lh_jsonw_str(w, lh_alloc_string(m, f->file));
-		kv(w, "line", f->line);
+		lh_jsonw_kstr(w, "file", lh_alloc_string(m, f->file));
+		lh_jsonw_kuint(w, "line", f->line);
 	}
 	if (f->module) {
-		lh_jsonw_key(w, "module");
-		lh_jsonw_str(w, m->modules[f->module - 1].path);
+		lh_jsonw_kstr(w, "module", m->modules[f->module - 1].path);
 	}
 	lh_jsonw_end(w);
 }
@@ -214,8 +194,8 @@ static void leaks_json(struct lh_jsonw *w, const struct lh_callgraph *g)
 		size_t nf = lh_alloc_stack(g->m, s->node, 0, &fr, &fr_alloc);
 
 		lh_jsonw_object(w);
-		kv(w, "bytes", s->c.leaked);
-		kv(w, "blocks", s->c.leaked_blocks);
+		lh_jsonw_kuint(w, "bytes", s->c.leaked);
+		lh_jsonw_kuint(w, "blocks", s->c.leaked_blocks);
 		lh_jsonw_key(w, "stack");
 		lh_jsonw_array(w);
 		for (size_t k = 0; k < nf; k++)
@@ -236,8 +216,7 @@ static void sites_json(struct lh_jsonw *w, const struct lh_callgraph *g, enum lh
 	lh_jsonw_array(w);
 	for (size_t i = 0; i < n; i++) {
 		lh_jsonw_object(w);
-		lh_jsonw_key(w, "function");
-		lh_jsonw_str(w, lh_native_func(g->m, s[i].func, "[no stack]"));
+		lh_jsonw_kstr(w, "function", lh_native_func(g->m, s[i].func, "[no stack]"));
 		costs_json(w, &s[i].c);
 		lh_jsonw_end(w);
 	}
@@ -252,17 +231,13 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 
 	lh_jsonw_init(&w, out, pretty);
 	lh_jsonw_object(&w);
-	kv(&w, "format", 1);
-	lh_jsonw_key(&w, "file");
-	lh_jsonw_str(&w, o->path ? o->path : "");
-	lh_jsonw_key(&w, "command");
-	lh_jsonw_str(&w, m->cmdline ? m->cmdline : "");
-	lh_jsonw_key(&w, "sample_mean");
-	lh_jsonw_uint(&w, m->sample_mean);
+	lh_jsonw_kuint(&w, "format", 1);
+	lh_jsonw_kstr(&w, "file", o->path ? o->path : "");
+	lh_jsonw_kstr(&w, "command", m->cmdline ? m->cmdline : "");
+	lh_jsonw_kuint(&w, "sample_mean", m->sample_mean);
 	lh_jsonw_key(&w, "summary");
 	summary_json(&w, m);
-	lh_jsonw_key(&w, "sort");
-	lh_jsonw_str(&w, lh_cost_name(o->sort));
+	lh_jsonw_kstr(&w, "sort", lh_cost_name(o->sort));
 	lh_jsonw_key(&w, "sites");
 	sites_json(&w, g, o->sort);
 	lh_jsonw_key(&w, "leaks");
@@ -291,8 +266,8 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 	lh_jsonw_array(&w);
 	for (size_t i = 0; i < m->nsizes; i++) {
 		lh_jsonw_object(&w);
-		kv(&w, "size", m->sizes[i].size);
-		kv(&w, "count", m->sizes[i].count);
+		lh_jsonw_kuint(&w, "size", m->sizes[i].size);
+		lh_jsonw_kuint(&w, "count", m->sizes[i].count);
 		lh_jsonw_end(&w);
 	}
 	lh_jsonw_end(&w);
@@ -302,12 +277,12 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 		const struct lh_timeline_point *p = &m->timeline[i];
 
 		lh_jsonw_object(&w);
-		kv(&w, "ms", p->ms);
-		kv(&w, "heap", p->heap);
-		kv(&w, "heap_max", p->heap_max);
-		kv(&w, "rss", p->rss);
-		kv(&w, "calls", p->calls);
-		kv(&w, "temporary", p->temporary);
+		lh_jsonw_kuint(&w, "ms", p->ms);
+		lh_jsonw_kuint(&w, "heap", p->heap);
+		lh_jsonw_kuint(&w, "heap_max", p->heap_max);
+		lh_jsonw_kuint(&w, "rss", p->rss);
+		lh_jsonw_kuint(&w, "calls", p->calls);
+		lh_jsonw_kuint(&w, "temporary", p->temporary);
 		lh_jsonw_end(&w);
 	}
 	lh_jsonw_end(&w);
@@ -318,19 +293,18 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 
 		lh_jsonw_key(&w, "at");
 		lh_jsonw_object(&w);
-		kv(&w, "ms", at > 1 ? m->peak_ms : m->at_real_ms);
-		kv(&w, "bytes", at > 1 ? m->peak_bytes : m->at_heap);
-		kv(&w, "blocks", at > 1 ? m->peak_blocks : m->at_blocks);
+		lh_jsonw_kuint(&w, "ms", at > 1 ? m->peak_ms : m->at_real_ms);
+		lh_jsonw_kuint(&w, "bytes", at > 1 ? m->peak_bytes : m->at_heap);
+		lh_jsonw_kuint(&w, "blocks", at > 1 ? m->peak_blocks : m->at_blocks);
 		lh_jsonw_key(&w, "sites");
 		lh_jsonw_array(&w);
 		for (size_t i = 0; i < n; i++) {
 			if (!lh_costs_get(&s[i].c, k))
 				continue;
 			lh_jsonw_object(&w);
-			lh_jsonw_key(&w, "function");
-			lh_jsonw_str(&w, lh_native_func(m, s[i].func, "[no stack]"));
-			kv(&w, "bytes", lh_costs_get(&s[i].c, k));
-			kv(&w, "blocks", at > 1 ? s[i].c.peak_blocks : s[i].c.at_blocks);
+			lh_jsonw_kstr(&w, "function", lh_native_func(m, s[i].func, "[no stack]"));
+			lh_jsonw_kuint(&w, "bytes", lh_costs_get(&s[i].c, k));
+			lh_jsonw_kuint(&w, "blocks", at > 1 ? s[i].c.peak_blocks : s[i].c.at_blocks);
 			lh_jsonw_end(&w);
 		}
 		lh_jsonw_end(&w);
@@ -350,7 +324,7 @@ int lh_native_write_diff_json(FILE *out, const struct lh_callgraph *a, const str
 
 	lh_jsonw_init(&w, out, pretty);
 	lh_jsonw_object(&w);
-	kv(&w, "format", 1);
+	lh_jsonw_kuint(&w, "format", 1);
 	lh_jsonw_key(&w, "old");
 	summary_json(&w, a->m);
 	lh_jsonw_key(&w, "new");
@@ -359,8 +333,7 @@ int lh_native_write_diff_json(FILE *out, const struct lh_callgraph *a, const str
 	lh_jsonw_array(&w);
 	for (size_t i = 0; i < n; i++) {
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "function");
-		lh_jsonw_str(&w, d[i].name);
+		lh_jsonw_kstr(&w, "function", d[i].name);
 		lh_jsonw_key(&w, "old");
 		lh_jsonw_object(&w);
 		costs_json(&w, &d[i].old);

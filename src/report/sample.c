@@ -153,14 +153,10 @@ int lh_sample_write_speedscope(FILE *out, const struct lh_heapprofile *p, const 
 
 	lh_jsonw_init(&w, out, 0);
 	lh_jsonw_object(&w);
-	lh_jsonw_key(&w, "$schema");
-	lh_jsonw_str(&w, "https://www.speedscope.app/file-format-schema.json");
-	lh_jsonw_key(&w, "exporter");
-	lh_jsonw_str(&w, "leakhunt sample");
-	lh_jsonw_key(&w, "name");
-	lh_jsonw_str(&w, name);
-	lh_jsonw_key(&w, "activeProfileIndex");
-	lh_jsonw_uint(&w, 0);
+	lh_jsonw_kstr(&w, "$schema", "https://www.speedscope.app/file-format-schema.json");
+	lh_jsonw_kstr(&w, "exporter", "leakhunt sample");
+	lh_jsonw_kstr(&w, "name", name);
+	lh_jsonw_kuint(&w, "activeProfileIndex", 0);
 	lh_jsonw_key(&w, "shared");
 	lh_jsonw_object(&w);
 	lh_jsonw_key(&w, "frames");
@@ -168,17 +164,13 @@ int lh_sample_write_speedscope(FILE *out, const struct lh_heapprofile *p, const 
 	/* frame index = function index */
 	for (uint32_t f = 0; f < p->nfuncs; f++) {
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "name");
-		lh_jsonw_str(&w, p->funcs[f].name);
+		lh_jsonw_kstr(&w, "name", p->funcs[f].name);
 		if (p->funcs[f].url[0]) {
-			lh_jsonw_key(&w, "file");
-			lh_jsonw_str(&w, short_url(p->funcs[f].url));
+			lh_jsonw_kstr(&w, "file", short_url(p->funcs[f].url));
 		}
 		if (p->funcs[f].line) {
-			lh_jsonw_key(&w, "line");
-			lh_jsonw_int(&w, p->funcs[f].line);
-			lh_jsonw_key(&w, "col");
-			lh_jsonw_int(&w, p->funcs[f].column);
+			lh_jsonw_kint(&w, "line", p->funcs[f].line);
+			lh_jsonw_kint(&w, "col", p->funcs[f].column);
 		}
 		lh_jsonw_end(&w);
 	}
@@ -187,16 +179,11 @@ int lh_sample_write_speedscope(FILE *out, const struct lh_heapprofile *p, const 
 	lh_jsonw_key(&w, "profiles");
 	lh_jsonw_array(&w);
 	lh_jsonw_object(&w);
-	lh_jsonw_key(&w, "type");
-	lh_jsonw_str(&w, "sampled");
-	lh_jsonw_key(&w, "name");
-	lh_jsonw_str(&w, "live bytes by allocating stack (sampled)");
-	lh_jsonw_key(&w, "unit");
-	lh_jsonw_str(&w, "bytes");
-	lh_jsonw_key(&w, "startValue");
-	lh_jsonw_uint(&w, 0);
-	lh_jsonw_key(&w, "endValue");
-	lh_jsonw_uint(&w, p->total);
+	lh_jsonw_kstr(&w, "type", "sampled");
+	lh_jsonw_kstr(&w, "name", "live bytes by allocating stack (sampled)");
+	lh_jsonw_kstr(&w, "unit", "bytes");
+	lh_jsonw_kuint(&w, "startValue", 0);
+	lh_jsonw_kuint(&w, "endValue", p->total);
 	lh_jsonw_key(&w, "samples");
 	lh_jsonw_array(&w);
 	for (uint32_t i = 1; i < p->nnodes; i++) {
@@ -238,44 +225,30 @@ int lh_sample_write_json(FILE *out, const struct lh_heapprofile *p,
 		rank[order[i]] = i;
 	lh_jsonw_init(&w, out, pretty);
 	lh_jsonw_object(&w);
-	lh_jsonw_key(&w, "format");
-	lh_jsonw_str(&w, "leakhunt.sample/1");
+	lh_jsonw_kstr(&w, "format", "leakhunt.sample/1");
 	if (info->pid) {
-		lh_jsonw_key(&w, "pid");
-		lh_jsonw_int(&w, info->pid);
+		lh_jsonw_kint(&w, "pid", info->pid);
 	}
 	if (info->source) {
-		lh_jsonw_key(&w, "source");
-		lh_jsonw_str(&w, info->source);
+		lh_jsonw_kstr(&w, "source", info->source);
 	}
-	lh_jsonw_key(&w, "duration_ms");
-	lh_jsonw_int(&w, info->duration_ms);
-	lh_jsonw_key(&w, "interval_bytes");
-	lh_jsonw_int(&w, info->interval_bytes);
-	lh_jsonw_key(&w, "total_bytes");
-	lh_jsonw_uint(&w, p->total);
-	lh_jsonw_key(&w, "samples");
-	lh_jsonw_uint(&w, p->nsamples);
+	lh_jsonw_kint(&w, "duration_ms", info->duration_ms);
+	lh_jsonw_kint(&w, "interval_bytes", info->interval_bytes);
+	lh_jsonw_kuint(&w, "total_bytes", p->total);
+	lh_jsonw_kuint(&w, "samples", p->nsamples);
 	lh_jsonw_key(&w, "functions");
 	lh_jsonw_array(&w);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lh_heapprofile_func *f = &p->funcs[order[i]];
 
 		lh_jsonw_object(&w);
-		lh_jsonw_key(&w, "name");
-		lh_jsonw_str(&w, f->name);
-		lh_jsonw_key(&w, "url");
-		lh_jsonw_str(&w, f->url);
-		lh_jsonw_key(&w, "line");
-		lh_jsonw_int(&w, f->line);
-		lh_jsonw_key(&w, "column");
-		lh_jsonw_int(&w, f->column);
-		lh_jsonw_key(&w, "self_bytes");
-		lh_jsonw_uint(&w, f->self);
-		lh_jsonw_key(&w, "total_bytes");
-		lh_jsonw_uint(&w, f->total);
-		lh_jsonw_key(&w, "samples");
-		lh_jsonw_uint(&w, f->samples);
+		lh_jsonw_kstr(&w, "name", f->name);
+		lh_jsonw_kstr(&w, "url", f->url);
+		lh_jsonw_kint(&w, "line", f->line);
+		lh_jsonw_kint(&w, "column", f->column);
+		lh_jsonw_kuint(&w, "self_bytes", f->self);
+		lh_jsonw_kuint(&w, "total_bytes", f->total);
+		lh_jsonw_kuint(&w, "samples", f->samples);
 		lh_jsonw_end(&w);
 	}
 	lh_jsonw_end(&w);
@@ -293,8 +266,7 @@ int lh_sample_write_json(FILE *out, const struct lh_heapprofile *p,
 		for (k = 0; k < len; k++)
 			lh_jsonw_uint(&w, rank[frames[k]]);
 		lh_jsonw_end(&w);
-		lh_jsonw_key(&w, "bytes");
-		lh_jsonw_uint(&w, p->self[i]);
+		lh_jsonw_kuint(&w, "bytes", p->self[i]);
 		lh_jsonw_end(&w);
 	}
 	lh_jsonw_end(&w);
