@@ -38,4 +38,19 @@ int lh_cmd_duration_ms(const char *s, long *ms);
 #include <sys/types.h>
 int lh_cmd_pid_arg(const char *s, pid_t *pid);
 
+/*
+ * The inspector connection options that snapshot, watch and sample share:
+ * put LH_CMD_SESSION_LONGOPTS in the longopts table and pass every option
+ * to lh_cmd_session_opt() first.  It returns 1 when it took the option, 0
+ * when it is not one of them, and -1 after printing what is wrong.
+ */
+enum { LH_OPT_PORT = 0x1000, LH_OPT_URL, LH_OPT_REMOTE, LH_OPT_TIMEOUT };
+#define LH_CMD_SESSION_LONGOPTS                                           \
+	{ "port", required_argument, NULL, LH_OPT_PORT },                 \
+	{ "url", required_argument, NULL, LH_OPT_URL },                   \
+	{ "allow-remote", no_argument, NULL, LH_OPT_REMOTE },             \
+	{ "timeout", required_argument, NULL, LH_OPT_TIMEOUT }
+struct lh_session_opts;
+int lh_cmd_session_opt(int opt, const char *arg, struct lh_session_opts *so, const char *cmd);
+
 #endif

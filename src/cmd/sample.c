@@ -132,7 +132,7 @@ static int capture(struct lh_session_opts *so, struct lh_sampling_opts *o, int *
 
 int cmd_sample(int argc, char **argv)
 {
-	enum { OPT_PORT = 256, OPT_URL, OPT_REMOTE, OPT_TIMEOUT, OPT_DURATION, OPT_INTERVAL,
+	enum { OPT_DURATION = 256, OPT_INTERVAL,
 	       OPT_INPUT, OPT_TOP, OPT_FOLDED, OPT_SPEEDSCOPE, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -143,10 +143,7 @@ int cmd_sample(int argc, char **argv)
 		{ "folded", no_argument, NULL, OPT_FOLDED },
 		{ "speedscope", required_argument, NULL, OPT_SPEEDSCOPE },
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "url", required_argument, NULL, OPT_URL },
-		{ "allow-remote", no_argument, NULL, OPT_REMOTE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		LH_CMD_SESSION_LONGOPTS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -161,6 +158,12 @@ int cmd_sample(int argc, char **argv)
 	long ms, top = 25;
 
 	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
+		int taken = lh_cmd_session_opt(c, optarg, &so, "sample");
+
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (c) {
 		case OPT_DURATION:
 			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms <= 0) {
@@ -190,26 +193,6 @@ int cmd_sample(int argc, char **argv)
 		case OPT_FOLDED: folded = 1; break;
 		case OPT_SPEEDSCOPE: speedscope = optarg; break;
 		case OPT_JSON: as_json = 1; break;
-		case OPT_PORT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end || v <= 0 || v > 65535) {
-				fprintf(stderr, "leakhunt sample: --port needs a port number, not '%s'\n", optarg);
-				return 2;
-			}
-			so.port = (int)v;
-			break;
-		}
-		case OPT_URL: so.url = optarg; break;
-		case OPT_REMOTE: so.allow_remote = 1; break;
-		case OPT_TIMEOUT:
-			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > 0x7fffffff) {
-				fprintf(stderr, "leakhunt sample: --timeout needs a duration like 60 or 2m, not '%s'\n", optarg);
-				return 2;
-			}
-			so.timeout_ms = (int)ms;
-			break;
 		case 'v': lh_verbosity++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;

@@ -55,6 +55,38 @@ int lh_cmd_duration_ms(const char *s, long *ms)
 	return 0;
 }
 
+int lh_cmd_session_opt(int opt, const char *arg, struct lh_session_opts *so, const char *cmd)
+{
+	char *end;
+	long v;
+
+	switch (opt) {
+	case LH_OPT_PORT:
+		v = strtol(arg, &end, 10);
+		if (end == arg || *end || v <= 0 || v > 65535) {
+			fprintf(stderr, "leakhunt %s: --port needs a port number, not '%s'\n", cmd, arg);
+			return -1;
+		}
+		so->port = (int)v;
+		return 1;
+	case LH_OPT_URL:
+		so->url = arg;
+		return 1;
+	case LH_OPT_REMOTE:
+		so->allow_remote = 1;
+		return 1;
+	case LH_OPT_TIMEOUT:
+		if (lh_cmd_duration_ms(arg, &v) < 0 || v <= 0 || v > 0x7fffffff) {
+			fprintf(stderr, "leakhunt %s: --timeout needs a duration like 60 or 2m, not '%s'\n", cmd, arg);
+			return -1;
+		}
+		so->timeout_ms = (int)v;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int lh_cmd_pid_arg(const char *s, pid_t *pid)
 {
 	char *end;
@@ -68,13 +100,10 @@ int lh_cmd_pid_arg(const char *s, pid_t *pid)
 
 int cmd_snapshot(int argc, char **argv)
 {
-	enum { OPT_PORT = 256, OPT_URL, OPT_REMOTE, OPT_TIMEOUT, OPT_KEEP };
+	enum { OPT_KEEP = 256 };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "url", required_argument, NULL, OPT_URL },
-		{ "allow-remote", no_argument, NULL, OPT_REMOTE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		LH_CMD_SESSION_LONGOPTS,
 		{ "keep-partial", no_argument, NULL, OPT_KEEP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -86,32 +115,17 @@ int cmd_snapshot(int argc, char **argv)
 	struct strbuf out = STRBUF_INIT, size = STRBUF_INIT;
 	unsigned flags = 0;
 	int64_t t0;
-	long ms;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
+		int taken = lh_cmd_session_opt(c, optarg, &so, "snapshot");
+
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (c) {
 		case 'o': strbuf_reset(&out); strbuf_addstr(&out, optarg); break;
-		case OPT_PORT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end || v <= 0 || v > 65535) {
-				fprintf(stderr, "leakhunt snapshot: --port needs a port number, not '%s'\n", optarg);
-				return 2;
-			}
-			so.port = (int)v;
-			break;
-		}
-		case OPT_URL: so.url = optarg; break;
-		case OPT_REMOTE: so.allow_remote = 1; break;
-		case OPT_TIMEOUT:
-			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > 0x7fffffff) {
-				fprintf(stderr, "leakhunt snapshot: --timeout needs a duration like 60 or 2m, not '%s'\n", optarg);
-				return 2;
-			}
-			so.timeout_ms = (int)ms;
-			break;
 		case OPT_KEEP: flags |= LH_CAPTURE_KEEP_PARTIAL; break;
 		case 'v': lh_verbosity++; break;
 		case 'h': fputs(usage_text, stdout); return 0;

@@ -392,7 +392,7 @@ static int on_event(void *ud, const char *method, const char *msg, size_t len)
 
 int cmd_watch(int argc, char **argv)
 {
-	enum { OPT_PORT = 256, OPT_URL, OPT_REMOTE, OPT_TIMEOUT, OPT_INTERVAL, OPT_DURATION,
+	enum { OPT_INTERVAL = 256, OPT_DURATION,
 	       OPT_GROWTH, OPT_KEEP, OPT_SNAPDIR };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -401,10 +401,7 @@ int cmd_watch(int argc, char **argv)
 		{ "snapshot-on-growth", required_argument, NULL, OPT_GROWTH },
 		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "snapshot-dir", required_argument, NULL, OPT_SNAPDIR },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "url", required_argument, NULL, OPT_URL },
-		{ "allow-remote", no_argument, NULL, OPT_REMOTE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		LH_CMD_SESSION_LONGOPTS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -422,6 +419,12 @@ int cmd_watch(int argc, char **argv)
 	int64_t t0, next;
 
 	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
+		int taken = lh_cmd_session_opt(c, optarg, &so, "watch");
+
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (c) {
 		case 'o': out_path = optarg; break;
 		case OPT_INTERVAL:
@@ -438,17 +441,6 @@ int cmd_watch(int argc, char **argv)
 			}
 			duration = ms;
 			break;
-		case OPT_PORT: {
-			char *e;
-			long v = strtol(optarg, &e, 10);
-
-			if (*e || v <= 0 || v > 65535) {
-				fprintf(stderr, "leakhunt watch: --port needs a port number, not '%s'\n", optarg);
-				return 2;
-			}
-			so.port = (int)v;
-			break;
-		}
 		case OPT_GROWTH: {
 			char *e;
 
@@ -473,15 +465,6 @@ int cmd_watch(int argc, char **argv)
 			break;
 		}
 		case OPT_SNAPDIR: g.dir = optarg; break;
-		case OPT_URL: so.url = optarg; break;
-		case OPT_REMOTE: so.allow_remote = 1; break;
-		case OPT_TIMEOUT:
-			if (lh_cmd_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > 0x7fffffff) {
-				fprintf(stderr, "leakhunt watch: --timeout needs a duration like 30 or 1m, not '%s'\n", optarg);
-				return 2;
-			}
-			so.timeout_ms = (int)ms;
-			break;
 		case 'v': lh_verbosity++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
