@@ -106,29 +106,97 @@ static int create_trace(const char *path)
 	return 0;
 }
 
+static void note_child(const struct lh_trace_rec *r, void *arg)
+{
+	struct strbuf *children = arg;
+
+	if (r->type == LHT_REC_CHILD) {
+		strbuf_add(children, r->str, r->str_len);
+		strbuf_addch(children, '\n');
+	}
+}
+
+/* Append the bytes of fd from offset from to the end of path. */
+static int append_from(int fd, off_t from, const char *path)
+{
+	char buf[65536];
+	int out = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	ssize_t n;
+
+	if (out < 0 || lseek(fd, from, SEEK_SET) < 0)
+		goto fail;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t done = 0, w; done < n; done += w)
+			if ((w = write(out, buf + done, (size_t)(n - done))) <= 0)
+				goto fail;
+	if (n < 0 || close(out))
+		return lh_error("cannot append the symbols to '%s': %s", path, strerror(errno));
+	return 0;
+fail:
+	if (out >= 0)
+		close(out);
+	return lh_error("cannot append the symbols to '%s': %s", path, strerror(errno));
+}
+
+/*
+ * Symbolize the trace at path: the symbolizer reads every record of the file
+ * it is given, and decoding the events is most of that (about a second per
+ * 8 M allocations), so it gets a copy without the compressed event chunks
+ * next to the trace, and the table it appends there is moved to the trace.
+ * A damaged tail is cut off first, as the symbolizer would: the table must
+ * follow a complete chunk.  Children named in the trace are listed in
+ * children.
+ */
+static int symbolize(const char *path, struct lh_symbolize_stats *st, struct strbuf *children)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	struct lh_trace t;
+	struct stat sb;
+	int fd, ret = -1;
+
+	if (lh_trace_open(&t, path))
+		return -1;
+	strbuf_addf(&tmp, "%s.symbols-XXXXXX", path);
+	fd = mkstemp(tmp.buf);
+	if (fd < 0) {
+		lh_error("cannot create '%s': %s", tmp.buf, strerror(errno));
+		goto out;
+	}
+	if (lh_trace_copy_meta(&t, fd, note_child, children) || fstat(fd, &sb)) {
+		lh_error("cannot write '%s': %s", tmp.buf, strerror(errno));
+		goto out;
+	}
+	if (t.damage.len && truncate(path, (off_t)t.good_end)) {
+		lh_error("cannot truncate the damaged tail of '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (!lh_symbolize_trace(tmp.buf, st))
+		ret = append_from(fd, sb.st_size, path);
+out:
+	lh_trace_release(&t);
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp.buf);
+	}
+	strbuf_release(&tmp);
+	return ret;
+}
+
 /* Symbolize one trace and the followed children it names, depth first. */
 static int finish_trace(const char *path, int depth)
 {
 	struct lh_symbolize_stats st;
-	struct lh_trace t;
-	struct lh_trace_rec r;
 	struct strbuf children = STRBUF_INIT;
 	int ret = 0;
 
-	if (lh_symbolize_trace(path, &st))
+	if (symbolize(path, &st, &children)) {
+		strbuf_release(&children);
 		return -1;
+	}
 	lh_info("%s: %llu addresses, %llu with a function, %llu frames, %llu modules",
 		path, (unsigned long long)st.ips, (unsigned long long)st.resolved,
 		(unsigned long long)st.frames, (unsigned long long)st.modules);
-	if (depth > 16 || lh_trace_open(&t, path))
-		return 0;
-	while (lh_trace_next(&t, &r))
-		if (r.type == LHT_REC_CHILD) {
-			strbuf_add(&children, r.str, r.str_len);
-			strbuf_addch(&children, '\n');
-		}
-	lh_trace_release(&t);
-	for (char *p = children.buf, *nl; *p; p = nl + 1) {
+	for (char *p = children.buf, *nl; depth <= 16 && *p; p = nl + 1) {
 		nl = strchr(p, '\n');
 		*nl = 0;
 		if (!access(p, R_OK)) {

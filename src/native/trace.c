@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "base/alloc.h"
@@ -143,6 +144,12 @@ static int next_chunk(struct lh_trace *t)
 	t->tid = lht_get32(base + t->off + 4);
 	t->chunk_off = t->off;
 	t->zchunk = zip;
+	if (zip && t->skip_events) {
+		t->off += LHT_CHUNK_HEADER + len;
+		t->good_end = t->off;
+		t->p = t->chunk_end = NULL;
+		return 1;
+	}
 	t->p = base + t->off + LHT_CHUNK_HEADER;
 	t->chunk_end = t->p + len;
 	if (zip && unpack_chunk(t, t->p, len)) {
@@ -169,7 +176,7 @@ static int get_str(struct lh_trace *t, const char **s, size_t *len)
 
 #define V(x) do { if (lht_get_varint(&t->p, t->chunk_end, &(x))) goto bad; } while (0)
 
-static int get_seq(struct lh_trace *t, struct lh_trace_rec *r)
+static inline int get_seq(struct lh_trace *t, struct lh_trace_rec *r)
 {
 	uint64_t d;
 
@@ -180,7 +187,7 @@ static int get_seq(struct lh_trace *t, struct lh_trace_rec *r)
 	return 0;
 }
 
-static int get_ptr(struct lh_trace *t, uint64_t *out)
+static inline int get_ptr(struct lh_trace *t, uint64_t *out)
 {
 	uint64_t z;
 
@@ -189,6 +196,22 @@ static int get_ptr(struct lh_trace *t, uint64_t *out)
 	t->last_ptr += (uint64_t)lht_unzigzag(z);
 	*out = t->last_ptr;
 	return 0;
+}
+
+/* Every field but the segment arrays (nseg says how many are valid) to 0:
+ * field by field, because a memset of the record's 160 bytes compiled to a
+ * string store that was a fifth of the time to read 16 M events. */
+static inline void clear_rec(struct lh_trace_rec *r)
+{
+	r->type = 0;
+	r->tid = 0;
+	r->seq = r->size = r->stack = r->ptr = r->old = 0;
+	r->id = r->parent = r->ip = r->ms = r->rss = r->bias = 0;
+	r->unwind = r->depth = r->sample = 0;
+	r->str = r->str2 = NULL;
+	r->str_len = r->str2_len = 0;
+	r->nseg = 0;
+	r->nframes = 0;
 }
 
 int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
@@ -204,9 +227,7 @@ int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
 			return 0;
 	}
 	start = t->p;
-	memset(r, 0, offsetof(struct lh_trace_rec, seg_vaddr));
-	r->nseg = 0;
-	r->nframes = 0;
+	clear_rec(r);
 	r->tid = t->tid;
 	r->type = *t->p++;
 	switch (r->type) {
@@ -393,4 +414,50 @@ int lh_trace_next_ordered(struct lh_trace *t, struct lh_trace_rec *r)
 			return 1;
 		heap_push(t, r);
 	}
+}
+
+static int write_full(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int lh_trace_copy_meta(struct lh_trace *t, int fd, void (*each)(const struct lh_trace_rec *r, void *arg),
+		       void *arg)
+{
+	const uint8_t *base = (const uint8_t *)t->mf.data;
+	size_t *chunks = NULL, nr = 0, alloc = 0, last = SIZE_MAX;
+	struct lh_trace_rec r;
+	int ret = 0;
+
+	t->skip_events = 1;
+	if (write_full(fd, base, lht_get32(base + 12)))
+		return -1;
+	while (lh_trace_next(t, &r)) {
+		if (t->chunk_off != last) {
+			last = t->chunk_off;
+			ALLOC_GROW(chunks, nr + 1, alloc);
+			chunks[nr++] = last;
+		}
+		if (each)
+			each(&r, arg);
+	}
+	/* the chunk reading stopped in (damage) is not part of the copy */
+	for (size_t i = 0; i < nr && !ret; i++) {
+		size_t len = LHT_CHUNK_HEADER + (lht_get32(base + chunks[i]) & ~LHT_CHUNK_ZSTD);
+
+		if (chunks[i] + len <= t->good_end)
+			ret = write_full(fd, base + chunks[i], len);
+	}
+	free(chunks);
+	return ret;
 }

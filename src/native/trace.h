@@ -79,6 +79,9 @@ struct lh_trace {
 	uint8_t *rows, *cols; /* v2: a compressed chunk, as rows and as columns */
 	size_t rows_alloc, cols_alloc;
 	void *dctx;          /* zstd decompression context */
+	int skip_events;     /* set after open: compressed chunks (events only) are
+			      * skipped undecompressed; for readers that want the
+			      * stacks, modules and symbols, not the events */
 
 	/* ordered layer */
 	struct lh_trace_rec *heap;
@@ -98,5 +101,15 @@ int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r);
 /* Next record with events in sequence order: 1, or 0 at the end. */
 int lh_trace_next_ordered(struct lh_trace *t, struct lh_trace_rec *r);
 void lh_trace_release(struct lh_trace *t);
+/*
+ * Copy to fd the header and every chunk of the opened trace t except the
+ * compressed ones (which hold nothing but events), up to the last complete
+ * chunk, calling each(record, arg) for every record read on the way (each
+ * may be NULL).  The copy is what symbolizing needs (stacks, modules) at a
+ * small fraction of the size; t->good_end and t->damage then say where the
+ * readable part of the original ends.  0, or -1 when fd cannot be written.
+ */
+int lh_trace_copy_meta(struct lh_trace *t, int fd, void (*each)(const struct lh_trace_rec *r, void *arg),
+		       void *arg);
 
 #endif

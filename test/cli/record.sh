@@ -45,6 +45,8 @@ if grep -q leak_realloc "$T/leaky-dwarf.lht" && grep -q 'leaky.c' "$T/leaky-dwar
 else
 	fail leaky-symbols "no leak_realloc / leaky.c in the appended symbol table"
 fi
+# the symbolizer works on a copy without the event chunks, removed afterwards
+check symbols-copy-removed test -z "$(ls "$T" | grep -F '.symbols-')"
 
 # never overwrite; mode 0600
 run_fail leaky-no-overwrite 'exists' rec -o "$T/leaky-dwarf.lht" -- "$T/leaky"
@@ -99,6 +101,7 @@ if run_ok killed-report "$LEAKHUNT" report --json "$T/killed.lht"; then
 	expect killed-calls calls 20000
 	expect killed-leaked leaked_blocks 20000
 	check killed-says-incomplete grep -q 'did not exit normally' "$T/err"
+	check killed-symbols grep -q 'killed.c' "$T/killed.lht"
 fi
 # a trace cut inside a chunk: reported, and everything before it still read
 # (two cuts a byte apart: chunks are compressed and small, and one cut may
