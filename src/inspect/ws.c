@@ -1,13 +1,15 @@
 /*
  * WebSocket client over wslay (see ws.h).
  *
- * wslay's event API assumes a non-blocking socket and pulls bytes through
- * our recv callback until it says "would block".  Two wrinkles: bytes that
- * arrived together with the HTTP upgrade answer are fed first, from ws->pre;
- * and while a received message waits in the queue the callback reports
- * "would block", so a fast peer cannot make us buffer more than one read's
- * worth of messages.  Because wslay may still hold parsed-but-undelivered
- * bytes, lh_ws_recv() always runs wslay before it waits in poll().
+ * Bytes from the socket (and those that came with the HTTP upgrade answer)
+ * go into ws->in; wslay parses frames out of it through our recv callback,
+ * which never touches the socket.  That makes the parser a pure function of
+ * the bytes (lh_ws_feed(), what the fuzz target drives), and lets one
+ * recv() bring 256 kB where wslay alone would ask for 4 kB at a time.
+ * While a received message waits in the queue the callback reports "would
+ * block", so a fast peer cannot make us buffer more than one read's worth
+ * of messages; lh_ws_recv() therefore lets wslay parse what is buffered
+ * before it reads or waits in poll().
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,42 +28,23 @@
 #include "inspect/net.h"
 #include "inspect/ws.h"
 
+/* One recv(): big enough that a 1 GB snapshot costs thousands of calls, not 250,000. */
+#define READ_SIZE (256 * 1024)
+
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud)
 {
 	struct lh_ws *ws = ud;
-	ssize_t n;
+	size_t n = ws->in.len - ws->in_off;
 
-	if (ws->pre_off < ws->pre.len) {
-		n = ws->pre.len - ws->pre_off;
-		if ((size_t)n > len)
-			n = len;
-		memcpy(buf, ws->pre.buf + ws->pre_off, n);
-		ws->pre_off += n;
-		return n;
-	}
-	if (ws->q_nr > ws->q_head) {
+	if (!n || ws->q_nr > ws->q_head) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
-	for (;;) {
-		n = recv(ws->fd, buf, len, 0);
-		if (n > 0)
-			return n;
-		if (n == 0) {
-			ws->eof = 1;
-			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-			return -1;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-			return -1;
-		}
-		ws->io_errno = errno;
-		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-		return -1;
-	}
+	if (n > len)
+		n = len;
+	memcpy(buf, ws->in.buf + ws->in_off, n);
+	ws->in_off += n;
+	return n;
 }
 
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
@@ -186,6 +169,8 @@ void lh_ws_attach(struct lh_ws *ws)
 
 	if (!ws->what)
 		ws->what = lh_xstrdup("the inspector");
+	if (!ws->in.buf)
+		strbuf_init(&ws->in, 0);
 	if (wslay_event_context_client_init(&ws->ctx, &cbs, ws))
 		LH_BUG("wslay_event_context_client_init failed");
 	wslay_event_config_set_max_recv_msg_length(ws->ctx, LH_WS_MAX_MSG);
@@ -201,7 +186,7 @@ int lh_ws_connect(struct lh_ws *ws, const char *host, int port, const char *path
 
 	memset(ws, 0, sizeof(*ws));
 	ws->fd = -1;
-	strbuf_init(&ws->pre, 0);
+	strbuf_init(&ws->in, 0);
 	strbuf_addf(&w, "'ws://%s%s%s:%d%s'", v6 ? "[" : "", host, v6 ? "]" : "", port, path);
 	ws->what = strbuf_detach(&w, NULL);
 
@@ -215,7 +200,7 @@ int lh_ws_connect(struct lh_ws *ws, const char *host, int port, const char *path
 		    path, v6 ? "[" : "", host, v6 ? "]" : "", port, key);
 	if (lh_net_write_all(ws->fd, req.buf, req.len, deadline, ws->what) < 0)
 		goto out_fail;
-	if (lh_http_read_head(ws->fd, deadline, ws->what, &head, &ws->pre) < 0)
+	if (lh_http_read_head(ws->fd, deadline, ws->what, &head, &ws->in) < 0)
 		goto out_fail;
 	status = lh_http_status(head.buf);
 	if (status != 101) {
@@ -280,37 +265,98 @@ int lh_ws_send_text(struct lh_ws *ws, const char *data, size_t len, int64_t dead
 	return flush(ws, deadline);
 }
 
+/* Let wslay parse what is buffered: 0, or -1 with a message when the stream is bad. */
+static int parse(struct lh_ws *ws)
+{
+	int r = wslay_event_recv(ws->ctx);
+
+	if (ws->in_off == ws->in.len) {
+		strbuf_reset(&ws->in);
+		ws->in_off = 0;
+	}
+	if (!wslay_event_get_read_enabled(ws->ctx) && !ws->close_received) {
+		/*
+		 * A bad frame (wslay may also fail the call for it).  wslay parses
+		 * ahead in its own buffer: deliver the messages before it first.
+		 */
+		if (ws->q_head < ws->q_nr)
+			return 0;
+		return lh_error("%s sent a malformed WebSocket frame (or a message over %u bytes); "
+				"is that an inspector?", ws->what, LH_WS_MAX_MSG);
+	}
+	if (r < 0)
+		return lh_error("cannot read from %s: out of memory in wslay", ws->what);
+	return 0;
+}
+
+int lh_ws_feed(struct lh_ws *ws, const void *data, size_t len)
+{
+	strbuf_add(&ws->in, data, len);
+	return parse(ws);
+}
+
+int lh_ws_take(struct lh_ws *ws, struct strbuf *msg)
+{
+	if (ws->q_head == ws->q_nr)
+		return 0;
+	strbuf_release(msg);
+	*msg = ws->queue[ws->q_head++];
+	return 1;
+}
+
+/*
+ * Read what the socket has into ws->in (only once wslay has taken all of
+ * it): 1 got bytes or the end of the stream (ws->eof), 0 nothing there yet,
+ * -1 on a socket error (with a message).
+ */
+static int fill(struct lh_ws *ws)
+{
+	ssize_t n;
+
+	strbuf_grow(&ws->in, READ_SIZE);
+	do
+		n = recv(ws->fd, ws->in.buf + ws->in.len, READ_SIZE, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		strbuf_setlen(&ws->in, ws->in.len + n);
+		return 1;
+	}
+	if (n == 0) {
+		ws->eof = 1;
+		return 1;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	ws->io_errno = errno;
+	return lh_error("cannot read from %s: %s; did the target exit?", ws->what,
+			strerror(errno));
+}
+
 int lh_ws_recv(struct lh_ws *ws, struct strbuf *msg, int64_t deadline)
 {
 	for (;;) {
 		int r;
 
-		if (ws->q_head < ws->q_nr) {
-			strbuf_release(msg);
-			*msg = ws->queue[ws->q_head++];
+		if (lh_ws_take(ws, msg))
 			return 1;
-		}
 		if (ws->close_received) {
 			flush(ws, lh_net_deadline(100));
 			return 0;
 		}
-		if (ws->eof)
-			return lh_error("%s closed the connection; did the target exit?", ws->what);
-		if (wslay_event_recv(ws->ctx) < 0) {
-			if (ws->eof)
-				continue; /* deliver what came before the end first */
-			if (ws->io_errno)
-				return lh_error("cannot read from %s: %s; did the target exit?", ws->what,
-						strerror(ws->io_errno));
-			return lh_error("cannot read from %s: out of memory in wslay", ws->what);
-		}
+		if (parse(ws) < 0)
+			return -1;
 		if (flush(ws, deadline) < 0)
 			return -1;
-		if (ws->q_head < ws->q_nr || ws->close_received || ws->eof)
+		if (ws->q_head < ws->q_nr || ws->close_received)
 			continue;
-		if (!wslay_event_get_read_enabled(ws->ctx))
-			return lh_error("%s sent a malformed WebSocket frame (or a message over %u "
-					"bytes); is that an inspector?", ws->what, LH_WS_MAX_MSG);
+		/* wslay took every buffered byte: deliver what came before the end first */
+		if (ws->eof)
+			return lh_error("%s closed the connection; did the target exit?", ws->what);
+		r = fill(ws);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
 		r = lh_net_wait(ws->fd, POLLIN, deadline);
 		if (r < 0)
 			return -1;
@@ -374,6 +420,7 @@ void lh_ws_close(struct lh_ws *ws)
 		strbuf_release(&ws->queue[i]);
 	FREE_AND_NULL(ws->queue);
 	ws->q_head = ws->q_nr = ws->q_alloc = 0;
-	strbuf_release(&ws->pre);
+	strbuf_release(&ws->in);
+	ws->in_off = 0;
 	FREE_AND_NULL(ws->what);
 }

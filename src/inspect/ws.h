@@ -25,8 +25,8 @@ struct lh_ws {
 	int fd;                          /* -1 when not connected */
 	struct wslay_event_context *ctx; /* wslay's state machine */
 	char *what;                      /* "'ws://host:port/path'" for messages */
-	struct strbuf pre;               /* stream bytes that came with the HTTP head */
-	size_t pre_off;                  /* how much of pre wslay has consumed */
+	struct strbuf in;                /* received stream bytes (from the HTTP head on) */
+	size_t in_off;                   /* how much of in wslay has consumed */
 	struct strbuf *queue;            /* received messages, oldest at q_head */
 	size_t q_head, q_nr, q_alloc;
 	int eof;                         /* the peer closed the TCP stream */
@@ -49,6 +49,21 @@ int lh_ws_connect(struct lh_ws *ws, const char *host, int port, const char *path
  * The caller zeroes *ws and sets fd (and optionally what, malloc'ed) first.
  */
 void lh_ws_attach(struct lh_ws *ws);
+
+/*
+ * The frame parser without the socket: hand it len bytes of the stream as
+ * if they had been read, and complete messages join the queue (take them
+ * with lh_ws_take()).  While a message waits in the queue parsing pauses;
+ * lh_ws_feed(ws, NULL, 0) resumes it.  lh_ws_recv() goes through the same
+ * path.  0, or -1 with a message when the stream is malformed (a masked or
+ * reserved-bit frame, a bad opcode, a message over LH_WS_MAX_MSG).  Control
+ * frames are handled as on a socket: a close sets close_received, pings
+ * queue pongs that lh_ws_recv() would send.
+ */
+int lh_ws_feed(struct lh_ws *ws, const void *data, size_t len);
+
+/* Move the oldest received message into msg (replacing it): 1, or 0 if none is queued. */
+int lh_ws_take(struct lh_ws *ws, struct strbuf *msg);
 
 /* Send one text message.  0 or -1 with a message. */
 int lh_ws_send_text(struct lh_ws *ws, const char *data, size_t len, int64_t deadline);

@@ -246,6 +246,41 @@ TEST(inspect_ws_errors)
 }
 
 /*
+ * The parser without a socket (lh_ws_feed): a frame cut anywhere comes out
+ * whole, and a message that arrived in the same read as a malformed frame
+ * is still delivered before the error (wslay parses ahead in its buffer).
+ */
+TEST(inspect_ws_feed)
+{
+	struct strbuf in = STRBUF_INIT, msg = STRBUF_INIT, err = STRBUF_INIT;
+	struct lh_ws ws;
+
+	memset(&ws, 0, sizeof(ws));
+	ws.fd = -1;
+	lh_ws_attach(&ws);
+	frame(&in, 1, 1, "{\"id\":1}", 8);
+	for (size_t i = 0; i < in.len; i++)
+		CHECK_EQ(lh_ws_feed(&ws, in.buf + i, 1), 0);
+	CHECK_EQ(lh_ws_take(&ws, &msg), 1);
+	CHECK_STR(msg.buf, "{\"id\":1}");
+	CHECK_EQ(lh_ws_take(&ws, &msg), 0);
+	strbuf_reset(&in);
+	frame(&in, 1, 1, "{\"id\":2}", 8);
+	strbuf_add(&in, "\x81\x81" "abcdx", 7); /* masked: not from a server */
+	lh_error_capture(&err);
+	CHECK_EQ(lh_ws_feed(&ws, in.buf, in.len), 0);
+	CHECK_EQ(lh_ws_take(&ws, &msg), 1);
+	CHECK_STR(msg.buf, "{\"id\":2}");
+	CHECK_EQ(lh_ws_feed(&ws, NULL, 0), -1);
+	CHECK(strstr(err.buf, "malformed WebSocket frame") != NULL);
+	lh_error_capture(NULL);
+	lh_ws_close(&ws);
+	strbuf_release(&in);
+	strbuf_release(&msg);
+	strbuf_release(&err);
+}
+
+/*
  * lh_ws_await_close: late messages are dropped, node's close frame (empty,
  * as node sends it) is answered with a masked close of our own, and the
  * end of the stream ends the wait.  No close frame of ours may go out
