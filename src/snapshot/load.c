@@ -20,7 +20,8 @@
  * of what lies before the split is needed, and a count that disagrees with the
  * header shows up as the two halves not meeting.  (When "edges" holds too many
  * numbers the halves overlap and both may store into the same slots; the load
- * fails then, so nothing reads them.)
+ * fails then, so nothing reads them.)  Both read numbers in batches (see
+ * "The batch path" below), falling back to a careful cursor for anything odd.
  *
  * Before anything is allocated, the header's counts are checked against the
  * sizes of the arrays that must hold them, so a lying header costs nothing.
@@ -35,6 +36,9 @@
 #include "snapshot.h"
 
 #include <cjson/cJSON.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -804,16 +808,200 @@ static size_t number_start(const struct loader *l, size_t off, int backwards)
 	return off;
 }
 
+/*
+ * The batch path.  Nearly every number in the big arrays is 1 to 8 digits
+ * followed by ',' (or "\n," at a line's end).  fwd_fast and bwd_fast find the
+ * commas 64 bytes at a time and convert each number with SWAR arithmetic from
+ * where the commas say it lies, so numbers do not wait for each other (a
+ * byte-by-byte scan makes each number's start depend on the previous one's
+ * length), in fewer instructions than the cursor's own SWAR step.  They
+ * stop before anything else: the ends of the range, other white space, a
+ * number too long for 32 bits, bad syntax; the cursor functions above then
+ * take over for one number.  The batch loops below store whole records from
+ * the batch and check every value; a batch with any problem is parsed again
+ * number by number by the code that writes the error messages, so messages
+ * and offsets are the same as without the batch path.
+ */
+#define BATCH 8192 /* numbers per batch */
+
+/* Bit j set when p[j] is ',', for j < 64. */
+static inline uint64_t comma_mask(const char *p)
+{
+#ifdef __SSE2__
+	const __m128i comma = _mm_set1_epi8(',');
+	uint64_t m = 0;
+
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)) << (16 * k);
+	}
+	return m;
+#else
+	uint64_t m = 0;
+
+	for (int j = 0; j < 64; j++)
+		m |= (uint64_t)(p[j] == ',') << j;
+	return m;
+#endif
+}
+
+/*
+ * The number in d[start, end), where end is the ',' (or ']') after it and a
+ * '\n' may come just before that: 0 with *out set if it is 1 to 8 digits,
+ * else -1 (longer numbers are rare: embedder node ids).  Reads 8 bytes from
+ * start, up to 7 past end.  As in fwd_next, the bytes after the digits are
+ * shifted out; what they borrow or carry in the arithmetic only moves their way.
+ */
+static inline int number_before(const char *d, size_t start, size_t end, uint32_t *out)
+{
+	size_t len = end - (d[end - 1] == '\n') - start;
+	uint64_t x;
+	unsigned shift;
+
+	if (len - 1 >= 8) /* 0 digits (wraps) or more than 8 */
+		return -1;
+	x = load8(d + start);
+	shift = 8 * (8 - (unsigned)len);
+	if (non_digits(x) << shift)
+		return -1;
+	*out = eight_digits((x - 0x30 * ONES) << shift);
+	return 0;
+}
+
+/* Up to max numbers forwards into out; returns how many were read. */
+static size_t fwd_fast(struct cursor *c, uint32_t *out, size_t max)
+{
+	const char *d = c->d;
+	size_t start = c->i, k = 0;
+
+	/* the 64 bytes scanned, and 8 more that the last number's read may reach */
+	while (k < max && start + 64 + 8 <= c->hi) {
+		size_t base = start;
+		uint64_t m = comma_mask(d + base);
+
+		if (!m)
+			break;
+		do {
+			size_t end = base + (unsigned)__builtin_ctzll(m);
+
+			if (number_before(d, start, end, out + k))
+				goto out;
+			k++;
+			start = end + 1;
+			m &= m - 1;
+		} while (m && k < max);
+	}
+out:
+	if (k) {
+		c->i = start;
+		c->after_comma = 1;
+	}
+	return k;
+}
+
+/* Up to max numbers backwards into out (the last number first); returns how many were read. */
+static size_t bwd_fast(struct cursor *c, uint32_t *out, size_t max)
+{
+	const char *d = c->d;
+	size_t end = c->i, k = 0;
+
+	/* not the array's last number, whose read may reach 7 bytes past its ']' */
+	while (k < max && end >= c->lo + 64 && end + 8 <= c->hi) {
+		size_t base = end - 64;
+		uint64_t m = comma_mask(d + base);
+
+		if (!m)
+			break;
+		do {
+			unsigned j = 63 - (unsigned)__builtin_clzll(m);
+
+			if (number_before(d, base + j + 1, end, out + k))
+				goto out;
+			k++;
+			end = base + j;
+			m &= ~(1ull << j);
+		} while (m && k < max);
+	}
+out:
+	if (k) {
+		c->i = end;
+		c->after_comma = 1;
+	}
+	return k;
+}
+
+/*
+ * Fill out with max numbers (fewer at the end of the range or on an error):
+ * the fast path, and the cursor for whatever stops it.  *r is what the last
+ * cursor call returned (1 if none was needed).
+ */
+static size_t fill(struct cursor *c, int backwards, uint32_t *out, size_t max, int *r)
+{
+	size_t k = 0;
+
+	*r = 1;
+	for (;;) {
+		k += backwards ? bwd_fast(c, out + k, max - k) : fwd_fast(c, out + k, max - k);
+		if (k == max)
+			return k;
+		*r = backwards ? bwd_next(c, out + k) : fwd_next(c, out + k);
+		if (*r <= 0)
+			return k;
+		k++;
+	}
+}
+
+/* Store per whole nodes from buf (node_fields numbers each) from node first on; -1 on a bad type. */
+static int store_nodes(struct loader *l, const uint32_t *buf, uint32_t first, uint32_t per)
+{
+	struct lh_snapshot *s = l->s;
+	const unsigned nf = (unsigned)l->node_fields, raw = (unsigned)l->node_type_raw_count;
+	const int ft = l->nf_type, fn = l->nf_name, fi = l->nf_id, fs = l->nf_self, fe = l->nf_ec, fd = l->nf_det;
+
+	for (uint32_t j = 0; j < per; j++, buf += nf) {
+		uint32_t node = first + j;
+
+		if (buf[ft] >= raw)
+			return -1;
+		s->node_type[node] = l->node_type_map[buf[ft]];
+		s->node_name[node] = buf[fn];
+		s->node_id[node] = buf[fi];
+		s->node_self_size[node] = buf[fs];
+		l->ec[node] = buf[fe];
+		if (fd >= 0)
+			s->node_detachedness[node] = (uint8_t)(buf[fd] > 255 ? 255 : buf[fd]);
+	}
+	return 0;
+}
+
 static int parse_nodes(struct loader *l)
 {
 	struct lh_snapshot *s = l->s;
 	struct cursor c;
-	uint32_t count = s->node_count, node, v = 0;
+	uint32_t count = s->node_count, node = 0, v = 0, buf[BATCH];
 	const int nf = l->node_fields;
+	const uint32_t per = BATCH / (unsigned)nf; /* nodes per batch */
 	size_t last_drop = l->nodes.start;
 
 	cursor_init(&c, l, l->nodes.start, l->nodes.end, 0, "nodes", &l->err);
-	for (node = 0; node < count; node++) {
+	while (per && count - node >= per) {
+		struct cursor save = c;
+		int r;
+
+		if (fill(&c, 0, buf, (size_t)per * (unsigned)nf, &r) < (size_t)per * (unsigned)nf ||
+		    store_nodes(l, buf, node, per)) {
+			c = save; /* the loop below finds and reports the problem */
+			break;
+		}
+		node += per;
+		lh_progress_update(l->progress, c.i - l->nodes.start);
+		if (c.i - last_drop > DROP_CHUNK) {
+			drop(l, last_drop, c.i - last_drop);
+			last_drop = c.i;
+		}
+	}
+	for (; node < count; node++) {
 		for (int f = 0; f < nf; f++) {
 			int r = fwd_next(&c, &v);
 
@@ -894,16 +1082,61 @@ static inline int store_edge_field(struct loader *l, struct perr *err, size_t of
 	return 0;
 }
 
+/*
+ * Store per whole edges from buf (edge_fields numbers each): forwards from
+ * edge first on, or, when backwards, numbers in reverse from edge first down.
+ * -1 on a value wrong for its field.
+ */
+static int store_edges(struct loader *l, const uint32_t *buf, uint32_t first, uint32_t per, int backwards)
+{
+	struct lh_snapshot *s = l->s;
+	const unsigned ef = (unsigned)l->edge_fields, nf = (unsigned)l->node_fields;
+	const unsigned raw = (unsigned)l->edge_type_raw_count, nodes = s->node_count;
+	/* a record's fields lie in reverse order in a backwards batch */
+	const unsigned ft = backwards ? ef - 1 - (unsigned)l->ef_type : (unsigned)l->ef_type;
+	const unsigned fn = backwards ? ef - 1 - (unsigned)l->ef_name : (unsigned)l->ef_name;
+	const unsigned fo = backwards ? ef - 1 - (unsigned)l->ef_to : (unsigned)l->ef_to;
+
+	for (uint32_t j = 0; j < per; j++, buf += ef) {
+		uint32_t e = backwards ? first - j : first + j, v = buf[fo];
+		uint32_t q = nf == 7 ? v / 7 : v / nf; /* 7: let the compiler divide by a constant */
+
+		if (buf[ft] >= raw || q * nf != v || q >= nodes)
+			return -1;
+		s->edge_type[e] = l->edge_type_map[buf[ft]];
+		s->edge_name[e] = buf[fn];
+		s->edge_to[e] = q;
+	}
+	return 0;
+}
+
 /* Parse numbers [lo, hi) of "edges" forwards, the first being number 0. Returns numbers read. */
 static uint64_t parse_edges_fwd(struct loader *l, size_t lo, size_t hi, struct perr *err)
 {
 	struct cursor c;
 	uint64_t total = (uint64_t)l->s->edge_count * (uint64_t)l->edge_fields, k = 0;
-	uint32_t edge = 0, v;
+	uint32_t edge = 0, v, buf[BATCH];
+	const uint32_t per = BATCH / (unsigned)l->edge_fields; /* edges per batch */
+	const size_t batch = (size_t)per * (unsigned)l->edge_fields;
 	int f = 0, r;
 	size_t last_drop = lo;
 
 	cursor_init(&c, l, lo, hi, 0, "edges", err);
+	while (per && total - k >= batch) {
+		struct cursor save = c;
+
+		if (fill(&c, 0, buf, batch, &r) < batch || store_edges(l, buf, edge, per, 0)) {
+			c = save; /* the loop below parses it again and finds the end or the problem */
+			break;
+		}
+		k += batch;
+		edge += per;
+		lh_progress_update(l->progress, (l->nodes.end - l->nodes.start) + (c.i - lo));
+		if (c.i - last_drop > DROP_CHUNK) {
+			drop(l, last_drop, c.i - last_drop);
+			last_drop = c.i;
+		}
+	}
 	while ((r = fwd_next(&c, &v)) > 0) {
 		if (k >= total) {
 			perr_set(err, c.i, "\"edges\" holds more than snapshot.edge_count (%u) edges; the counts disagree with the arrays",
@@ -938,11 +1171,28 @@ static uint64_t parse_edges_bwd(struct loader *l, size_t lo, size_t hi, struct p
 {
 	struct cursor c;
 	uint64_t total = (uint64_t)l->s->edge_count * (uint64_t)l->edge_fields, k = 0;
-	uint32_t v;
+	uint32_t v, buf[BATCH];
+	const uint32_t per = BATCH / (unsigned)l->edge_fields; /* edges per batch */
+	const size_t batch = (size_t)per * (unsigned)l->edge_fields;
 	int r;
 	size_t last_drop = hi;
 
 	cursor_init(&c, l, lo, hi, 1, "edges", err);
+	/* batches start at a record's last field: the back half ends where "edges" does */
+	while (per && total - k >= batch) {
+		struct cursor save = c;
+
+		if (fill(&c, 1, buf, batch, &r) < batch ||
+		    store_edges(l, buf, (uint32_t)((total - 1 - k) / (unsigned)l->edge_fields), per, 1)) {
+			c = save;
+			break;
+		}
+		k += batch;
+		if (last_drop - c.i > DROP_CHUNK) {
+			drop(l, c.i, last_drop - c.i);
+			last_drop = c.i;
+		}
+	}
 	while ((r = bwd_next(&c, &v)) > 0) {
 		uint64_t idx;
 
@@ -974,12 +1224,74 @@ static int cmp_location(const void *a, const void *b)
 	return x->node < y->node ? -1 : x->node > y->node;
 }
 
+/*
+ * Sort the locations by node, keeping the file's order among equal nodes
+ * (as glibc's merge-sorting qsort did): a least-significant-digit radix sort
+ * on 16 bits at a time, ~10x faster than qsort on the 2.7 M locations of a
+ * 1 GB snapshot, which Node 20 does not write in node order.
+ */
+static void sort_locations(struct lh_snapshot *s)
+{
+	uint32_t n = s->location_count, *count;
+	struct lh_location *a = s->locations, *tmp = lh_try_malloc((size_t)n * sizeof(*tmp));
+
+	count = lh_try_malloc(65536 * sizeof(*count));
+	if (!tmp || !count) {
+		qsort(a, n, sizeof(*a), cmp_location);
+		goto out;
+	}
+	for (unsigned shift = 0; shift < 32 && (shift == 0 || (s->node_count - 1) >> shift); shift += 16) {
+		uint32_t sum = 0;
+		struct lh_location *t;
+
+		memset(count, 0, 65536 * sizeof(*count));
+		for (uint32_t k = 0; k < n; k++)
+			count[a[k].node >> shift & 0xffff]++;
+		for (uint32_t b = 0; b < 65536; b++) {
+			uint32_t c = count[b];
+
+			count[b] = sum;
+			sum += c;
+		}
+		for (uint32_t k = 0; k < n; k++)
+			tmp[count[a[k].node >> shift & 0xffff]++] = a[k];
+		t = a, a = tmp, tmp = t;
+	}
+	if (a != s->locations) {
+		memcpy(s->locations, a, (size_t)n * sizeof(*a));
+		tmp = a;
+	}
+out:
+	free(tmp);
+	free(count);
+}
+
+/* Append recs whole locations from buf; -1 if one names no node (the slow loop then reports it). */
+static int append_locations(struct loader *l, const uint32_t *buf, size_t recs, size_t *alloc)
+{
+	struct lh_snapshot *s = l->s;
+	const unsigned lf = (unsigned)l->location_fields, nf = (unsigned)l->node_fields;
+
+	for (size_t j = 0; j < recs; j++) {
+		uint32_t node = buf[j * lf + (unsigned)l->lf_node];
+
+		if (node % nf || node / nf >= s->node_count)
+			return -1;
+	}
+	ALLOC_GROW(s->locations, s->location_count + recs, *alloc);
+	for (size_t j = 0; j < recs; j++, buf += lf)
+		s->locations[s->location_count++] = (struct lh_location){
+			buf[l->lf_node] / nf, buf[l->lf_script], buf[l->lf_line], buf[l->lf_col]
+		};
+	return 0;
+}
+
 static int parse_locations(struct loader *l, struct perr *err)
 {
 	struct lh_snapshot *s = l->s;
 	struct cursor c;
 	size_t alloc = 0;
-	uint32_t v, rec[8];
+	uint32_t v, rec[8], buf[BATCH], per;
 	int f = 0, r, lf = l->location_fields;
 
 	if (!l->locations.found)
@@ -990,7 +1302,19 @@ static int parse_locations(struct loader *l, struct perr *err)
 			l->name);
 		return 0;
 	}
+	per = BATCH / (unsigned)lf;
 	cursor_init(&c, l, l->locations.start, l->locations.end, 0, "locations", err);
+	for (;;) {
+		struct cursor save = c;
+		size_t got = fill(&c, 0, buf, (size_t)per * (unsigned)lf, &r), recs = got / (unsigned)lf;
+
+		if (r < 0 || got % (unsigned)lf || append_locations(l, buf, recs, &alloc)) {
+			c = save; /* the loop below parses it again and reports the problem */
+			break;
+		}
+		if (got < (size_t)per * (unsigned)lf)
+			goto sort; /* the end */
+	}
 	while ((r = fwd_next(&c, &v)) > 0) {
 		rec[f++] = v;
 		if (f < lf)
@@ -1012,10 +1336,11 @@ static int parse_locations(struct loader *l, struct perr *err)
 		perr_set(err, c.i, "\"locations\" holds a partial entry (%d of %d numbers)", f, lf);
 		return -1;
 	}
-	/* V8 writes them in node order: sort only if not (qsort took ~5% of the load on L) */
+sort:
+	/* sort only if V8 did not write them in node order */
 	for (uint32_t k = 1; k < s->location_count; k++) {
 		if (s->locations[k - 1].node > s->locations[k].node) {
-			qsort(s->locations, s->location_count, sizeof(*s->locations), cmp_location);
+			sort_locations(s);
 			break;
 		}
 	}
