@@ -159,13 +159,16 @@ static inline int lht_copy_varint(const uint8_t **pp, const uint8_t *end, uint8_
  * is a multiple of 16 is stored as zigzag(delta / 16) << 1, any other as
  * zigzag(delta) << 1 | 1: four bits fewer for nearly every pointer.
  */
-static inline uint64_t lht_col_ptr(uint64_t zz_delta)
+static inline uint64_t lht_col_ptr_delta(int64_t d)
 {
-	int64_t d = lht_unzigzag(zz_delta);
-
 	if (!(d & 15))
 		return lht_zigzag(d / 16) << 1;
-	return zz_delta << 1 | 1;
+	return lht_zigzag(d) << 1 | 1;
+}
+
+static inline uint64_t lht_col_ptr(uint64_t zz_delta)
+{
+	return lht_col_ptr_delta(lht_unzigzag(zz_delta));
 }
 
 static inline uint64_t lht_row_ptr(uint64_t col)

@@ -51,6 +51,10 @@ int lh_record_attach(const char *conf);
 
 /* attach.c: patch the GOT slots of newly loaded objects while attached. */
 void lh_attach_patch_all(void);
+/* attach.c, exported: what `leakhunt record -p` calls in the process, by
+ * name through dlsym (conf as LEAKHUNT_RECORD); 0, or -1. */
+int lh_preload_attach(const char *conf);
+int lh_preload_detach(void);
 /* hooks.c: our hooks by name, bound inside the library (hidden aliases), for
  * the GOT patches. */
 void *lh_hook_address(const char *name);

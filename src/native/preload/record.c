@@ -41,26 +41,44 @@ struct lh_preload_conf lh_preload_conf = { .depth = 256 };
 __thread int lh_preload_busy LH_TLS;
 volatile int lh_preload_active;
 
-#define TBUF_SIZE (64 * 1024)
-#define REC_MAX (1 + 5 * 10)
+#define TBUF_SIZE (64 * 1024) /* direct records, and a chunk of rows */
+#define COL_SIZE (32 * 1024)  /* one column of a half */
+#define COL_ROOM 11           /* the most one event adds to a column */
+
+/*
+ * Events are appended straight into columns (lht.h: types, seq deltas,
+ * sizes, stacks, pointers in column form, old pointers), the layout of a
+ * compressed chunk, so that the writer only copies them behind a small
+ * header and compresses: regrouping rows into columns at every flush cost
+ * the writer more than zstd did.  A half is handed off when one of its
+ * columns is full; the pointer column (about 3 bytes an event) fills first,
+ * after some 10,000 events.
+ */
+struct half {
+	uint32_t nrec;                   /* events; set when the half is closed */
+	uint32_t len[LHT_COLUMNS];       /* bytes of each column; likewise */
+	uint8_t col[LHT_COLUMNS][COL_SIZE];
+};
 
 struct tbuf {
 	atomic_int in_use;  /* the owner is appending (asymmetric protocol below) */
 	atomic_int steal;   /* a flusher wants the buffer: the owner must wait */
 	atomic_int lock;    /* without membarrier: owner and flushers both take it */
 	int tid;            /* kernel thread id, in the chunk header */
-	uint32_t len;       /* payload bytes in data after the chunk header */
+	uint32_t nrec;      /* events in the half being filled */
+	uint8_t *w[LHT_COLUMNS]; /* where its columns continue */
+	uint8_t *lim[LHT_COLUMNS]; /* past these, another event may not fit */
 	uint64_t last_seq;  /* seq deltas restart at 0 in every chunk */
 	uintptr_t last_ptr; /* ptr deltas too */
 	int owned;          /* a live thread uses it; otherwise on the free list */
 	struct tbuf *next;  /* every buffer ever made, for the flushers */
-	uint8_t *data;      /* the half being filled: halves[cur] */
-	int cur;
-	atomic_uint pending; /* bytes of half pend_half waiting for the writer */
+	int cur;            /* the half being filled */
+	atomic_uint pending; /* events of half pend_half waiting for the writer */
 	int pend_half;      /* set before pending is published */
 	atomic_flag wlock;  /* whoever compresses and writes this buffer's data */
 	struct zstate *z;   /* compression state, mapped at the first write */
-	uint8_t halves[2][TBUF_SIZE];
+	struct half halves[2];
+	uint8_t rows[LHT_CHUNK_HEADER + LHT_COLUMNS * COL_SIZE]; /* only without zstd */
 };
 
 static int trace_fd = -1;
@@ -147,14 +165,13 @@ static void write_chunk(uint8_t *buf, uint32_t len, int tid)
  * leaves the chunk as plain rows, which readers take as well.
  */
 #define ZLEVEL 1 /* the fastest regular level: columns already do most of the work */
-#define BLOCK_MAX (10 + LHT_COLUMNS * 10 + TBUF_SIZE + 16 * (TBUF_SIZE / 3))
+#define BLOCK_MAX (10 + LHT_COLUMNS * 10 + LHT_COLUMNS * COL_SIZE)
 
 struct zstate {
 	ZSTD_CCtx *cctx;
 	size_t out_cap;
 	uint8_t *out;                        /* chunk header + compressed frame */
 	uint8_t *block;                      /* nrec, column lengths, columns */
-	uint8_t *col[LHT_COLUMNS];           /* each TBUF_SIZE + 16 */
 };
 
 static size_t zstate_size(size_t *ws, size_t *out_cap)
@@ -163,7 +180,7 @@ static size_t zstate_size(size_t *ws, size_t *out_cap)
 
 	*ws = ZSTD_estimateCCtxSize_usingCParams(cp);
 	*out_cap = LHT_CHUNK_HEADER + ZSTD_compressBound(BLOCK_MAX);
-	return sizeof(struct zstate) + *ws + *out_cap + BLOCK_MAX + LHT_COLUMNS * (TBUF_SIZE + 16) + 64;
+	return sizeof(struct zstate) + *ws + *out_cap + BLOCK_MAX + 64;
 }
 
 static struct zstate *zstate_new(void)
@@ -182,9 +199,6 @@ static struct zstate *zstate_new(void)
 	z->out_cap = out_cap;
 	q += out_cap;
 	z->block = q;
-	q += BLOCK_MAX;
-	for (int k = 0; k < LHT_COLUMNS; k++, q += TBUF_SIZE + 16)
-		z->col[k] = q;
 	if (!z->cctx) {
 		munmap(m, total);
 		return NULL;
@@ -192,24 +206,21 @@ static struct zstate *zstate_new(void)
 	return z;
 }
 
-/* 0 when the rows at data went out compressed; -1: write them as rows. */
-static int write_compressed(struct tbuf *b, const uint8_t *data, uint32_t rows_len)
+/* 0 when the closed half h went out compressed; -1: write it as rows. */
+static int write_compressed(struct tbuf *b, const struct half *h)
 {
 	struct zstate *z = b->z;
-	size_t len[LHT_COLUMNS], n, c;
-	uint64_t nrec;
+	size_t n, c;
 	uint8_t *p;
 
 	if (!z && !(z = b->z = zstate_new()))
 		return -1;
-	if (lht_rows_to_columns(data + LHT_CHUNK_HEADER, data + LHT_CHUNK_HEADER + rows_len, z->col, len, &nrec))
-		return -1;
-	p = lht_put_varint(z->block, nrec);
+	p = lht_put_varint(z->block, h->nrec);
 	for (int k = 0; k < LHT_COLUMNS; k++)
-		p = lht_put_varint(p, len[k]);
+		p = lht_put_varint(p, h->len[k]);
 	for (int k = 0; k < LHT_COLUMNS; k++) {
-		memcpy(p, z->col[k], len[k]);
-		p += len[k];
+		memcpy(p, h->col[k], h->len[k]);
+		p += h->len[k];
 	}
 	n = (size_t)(p - z->block);
 	c = ZSTD_compressCCtx(z->cctx, z->out + LHT_CHUNK_HEADER, z->out_cap - LHT_CHUNK_HEADER, z->block, n, ZLEVEL);
@@ -232,24 +243,56 @@ static void wunlock(struct tbuf *b)
 	atomic_flag_clear_explicit(&b->wlock, memory_order_release);
 }
 
-/* Compress and write one half of b; under b->wlock. */
-static void write_half(struct tbuf *b, uint8_t *data, uint32_t len)
+/* Compress and write a closed half of b; under b->wlock.  Without zstd
+ * (its memory could not be mapped) the events go out as rows. */
+static void write_half(struct tbuf *b, const struct half *h)
 {
-	if (len && write_compressed(b, data, len))
-		write_chunk(data, len, b->tid);
+	const uint8_t *col[LHT_COLUMNS];
+	size_t len[LHT_COLUMNS];
+	long n;
+
+	if (!h->nrec || !write_compressed(b, h))
+		return;
+	for (int k = 0; k < LHT_COLUMNS; k++) {
+		col[k] = h->col[k];
+		len[k] = h->len[k];
+	}
+	n = lht_columns_to_rows(col, len, h->nrec, b->rows + LHT_CHUNK_HEADER, sizeof(b->rows) - LHT_CHUNK_HEADER);
+	if (n > 0)
+		write_chunk(b->rows, (uint32_t)n, b->tid);
+}
+
+/* Start filling half cur from empty. */
+static void half_start(struct tbuf *b)
+{
+	for (int k = 0; k < LHT_COLUMNS; k++) {
+		b->w[k] = b->halves[b->cur].col[k];
+		b->lim[k] = b->w[k] + COL_SIZE - COL_ROOM;
+	}
+	b->nrec = 0;
+	b->last_seq = 0;
+	b->last_ptr = 0;
+}
+
+/* The half being filled, with its lengths, ready to be written. */
+static struct half *half_close(struct tbuf *b)
+{
+	struct half *h = &b->halves[b->cur];
+
+	h->nrec = b->nrec;
+	for (int k = 0; k < LHT_COLUMNS; k++)
+		h->len[k] = (uint32_t)(b->w[k] - h->col[k]);
+	return h;
 }
 
 /* Write the half handed to the writer thread, if any (any thread). */
 static void drain(struct tbuf *b)
 {
-	uint32_t len;
-
 	if (!atomic_load_explicit(&b->pending, memory_order_acquire))
 		return;
 	wlock(b);
-	len = atomic_load_explicit(&b->pending, memory_order_acquire);
-	if (len) /* not halves[!cur]: the owner flips cur after publishing */
-		write_half(b, b->halves[b->pend_half], len);
+	if (atomic_load_explicit(&b->pending, memory_order_acquire))
+		write_half(b, &b->halves[b->pend_half]); /* not !cur: the owner flips cur after publishing */
 	atomic_store_explicit(&b->pending, 0, memory_order_release);
 	wunlock(b);
 }
@@ -259,11 +302,9 @@ static void drain(struct tbuf *b)
 static void flush_locked(struct tbuf *b)
 {
 	wlock(b);
-	write_half(b, b->data, b->len);
+	write_half(b, half_close(b));
 	wunlock(b);
-	b->len = 0;
-	b->last_seq = 0;
-	b->last_ptr = 0;
+	half_start(b);
 }
 
 /*
@@ -345,12 +386,9 @@ static void hand_off(struct tbuf *b)
 	 * wait for the writer: a flusher may be waiting for us under state_lock) */
 	drain(b);
 	b->pend_half = b->cur;
-	atomic_store_explicit(&b->pending, b->len, memory_order_release);
+	atomic_store_explicit(&b->pending, half_close(b)->nrec, memory_order_release);
 	b->cur ^= 1;
-	b->data = b->halves[b->cur];
-	b->len = 0;
-	b->last_seq = 0;
-	b->last_ptr = 0;
+	half_start(b);
 	sem_post(&wake);
 }
 
@@ -396,16 +434,13 @@ static __attribute__((noinline)) struct tbuf *get_buf(void)
 			pthread_mutex_unlock(&state_lock);
 			return NULL;
 		}
-		b->data = b->halves[0];
 		atomic_flag_clear(&b->wlock);
 		b->next = all_bufs;
 		__atomic_store_n(&all_bufs, b, __ATOMIC_RELEASE);
 	}
 	b->owned = 1;
 	b->tid = (int)syscall(SYS_gettid);
-	b->len = 0;
-	b->last_seq = 0;
-	b->last_ptr = 0;
+	half_start(b);
 	pthread_mutex_unlock(&state_lock);
 	my_buf = b;
 	pthread_setspecific(buf_key, b);
@@ -670,6 +705,17 @@ void lh_record_modules_changed(void)
 
 /* ---- events ---- */
 
+/* The types column never outgrows the seq column (a seq varint is a byte at
+ * least), so it needs no check of its own. */
+static inline int half_full(const struct tbuf *b)
+{
+	int full = 0;
+
+	for (int k = 1; k < LHT_COLUMNS; k++)
+		full |= b->w[k] > b->lim[k];
+	return full;
+}
+
 static inline struct tbuf *lock_my_buf(void)
 {
 	struct tbuf *b = my_buf;
@@ -677,32 +723,32 @@ static inline struct tbuf *lock_my_buf(void)
 	if (LH_UNLIKELY(!b) && !(b = get_buf()))
 		return NULL;
 	own_enter(b);
-	if (LH_UNLIKELY(LHT_CHUNK_HEADER + b->len + REC_MAX > TBUF_SIZE))
+	if (LH_UNLIKELY(half_full(b)))
 		hand_off(b);
 	return b;
 }
 
-static inline uint8_t *put_seq(struct tbuf *b, uint8_t *p)
+/* The fields every event has: type, seq delta, and (put_ptr) the pointer. */
+static inline void put_event(struct tbuf *b, uint8_t type)
 {
 	uint64_t s = atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed);
 
-	p = lht_put_varint(p, s - b->last_seq);
+	*b->w[0]++ = type;
+	b->w[1] = lht_put_varint(b->w[1], s - b->last_seq);
 	b->last_seq = s;
-	return p;
+	b->nrec++;
 }
 
-static inline uint8_t *put_ptr(struct tbuf *b, uint8_t *p, const void *ptr)
+static inline void put_ptr(struct tbuf *b, const void *ptr)
 {
-	p = lht_put_varint(p, lht_zigzag((int64_t)((uintptr_t)ptr - b->last_ptr)));
+	b->w[4] = lht_put_varint(b->w[4], lht_col_ptr_delta((int64_t)((uintptr_t)ptr - b->last_ptr)));
 	b->last_ptr = (uintptr_t)ptr;
-	return p;
 }
 
 void lh_record_alloc(void *ptr, size_t size)
 {
 	uint32_t id;
 	struct tbuf *b;
-	uint8_t *p;
 
 	if (lh_preload_conf.sample && !lh_sample_take(ptr, size))
 		return;
@@ -711,28 +757,21 @@ void lh_record_alloc(void *ptr, size_t size)
 
 	if (!b)
 		return;
-	p = b->data + LHT_CHUNK_HEADER + b->len;
-	*p++ = LHT_REC_ALLOC;
-	p = put_seq(b, p);
-	p = lht_put_varint(p, size);
-	p = lht_put_varint(p, id);
-	p = put_ptr(b, p, ptr);
-	b->len = (uint32_t)(p - b->data - LHT_CHUNK_HEADER);
+	put_event(b, LHT_REC_ALLOC);
+	b->w[2] = lht_put_varint(b->w[2], size);
+	b->w[3] = lht_put_varint(b->w[3], id);
+	put_ptr(b, ptr);
 	own_leave(b);
 }
 
 static void record_free(void *ptr)
 {
 	struct tbuf *b = lock_my_buf();
-	uint8_t *p;
 
 	if (!b)
 		return;
-	p = b->data + LHT_CHUNK_HEADER + b->len;
-	*p++ = LHT_REC_FREE;
-	p = put_seq(b, p);
-	p = put_ptr(b, p, ptr);
-	b->len = (uint32_t)(p - b->data - LHT_CHUNK_HEADER);
+	put_event(b, LHT_REC_FREE);
+	put_ptr(b, ptr);
 	own_leave(b);
 }
 
@@ -747,7 +786,6 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 {
 	uint32_t id;
 	struct tbuf *b;
-	uint8_t *p;
 
 	if (lh_preload_conf.sample) {
 		int was = old && lh_sample_forget(old);
@@ -765,14 +803,11 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 
 	if (!b)
 		return;
-	p = b->data + LHT_CHUNK_HEADER + b->len;
-	*p++ = LHT_REC_REALLOC;
-	p = put_seq(b, p);
-	p = lht_put_varint(p, size);
-	p = lht_put_varint(p, id);
-	p = put_ptr(b, p, ptr);
-	p = lht_put_varint(p, (uintptr_t)old);
-	b->len = (uint32_t)(p - b->data - LHT_CHUNK_HEADER);
+	put_event(b, LHT_REC_REALLOC);
+	b->w[2] = lht_put_varint(b->w[2], size);
+	b->w[3] = lht_put_varint(b->w[3], id);
+	put_ptr(b, ptr);
+	b->w[5] = lht_put_varint(b->w[5], (uintptr_t)old);
 	own_leave(b);
 }
 
@@ -856,7 +891,7 @@ static void start_timer(void)
 	if (!writer_running)
 		sem_init(&wake, 0, 0);
 	writer_running = !pthread_create(&th, &attr, timer_main,
-					 (void *)(uintptr_t)atomic_fetch_add(&timer_gen, 1) + 1);
+					 (void *)(uintptr_t)(atomic_fetch_add(&timer_gen, 1) + 1));
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -1038,9 +1073,7 @@ static void atfork_child(void)
 		atomic_store(&b->steal, 0);
 		atomic_store(&b->pending, 0); /* the parent's events */
 		atomic_flag_clear(&b->wlock);
-		b->len = 0;
-		b->last_seq = 0;
-		b->last_ptr = 0;
+		half_start(b);
 		b->owned = b == my_buf;
 		if (b == my_buf)
 			b->tid = (int)syscall(SYS_gettid);
@@ -1156,11 +1189,8 @@ int lh_record_attach(const char *conf)
 	atomic_store(&seq, 0);
 	finished = 0;
 	pthread_mutex_lock(&state_lock);
-	for (b = all_bufs; b; b = b->next) {
-		b->len = 0;
-		b->last_seq = 0;
-		b->last_ptr = 0;
-	}
+	for (b = all_bufs; b; b = b->next)
+		half_start(b);
 	pthread_mutex_unlock(&state_lock);
 	return begin();
 }
