@@ -6,9 +6,11 @@
 #                             the same under sanitizers (separate build directory)
 #   make fuzz                 build libFuzzer targets (clang) and run each briefly
 #   make bench                every benchmark against its anchors (bench-snapshot, bench-report,
-#                             bench-native, bench-core); each writes its section of docs/benchmarks.md
+#                             bench-native, bench-core,
+#                             bench-capture); each writes its section of docs/benchmarks.md
 #   make bench-native         leakhunt record vs heaptrack (bench/record.sh)
 #   make bench-core           leakhunt core vs gcore, census of the core (bench/core.sh)
+#   make bench-capture        leakhunt snapshot vs in-process v8.writeHeapSnapshot (bench/capture.sh)
 #   make demo                 run the bundled leaky Node program and analyze it
 #   DEVELOPER=1               -Werror and a strict warning list (git's config.mak.dev)
 #
@@ -99,7 +101,7 @@ fuzz: $(FUZZ_BIN)
 	bash test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # make bench runs every benchmark; each writes its own section of docs/benchmarks.md
-bench: bench-snapshot bench-report bench-native bench-core
+bench: bench-snapshot bench-report bench-native bench-core bench-capture
 
 # leakhunt summary against DevTools' loader and memlab on ~100 MB and ~1 GB snapshots (bench/run.sh)
 bench-snapshot: $(BUILD)/leakhunt
@@ -117,11 +119,15 @@ bench-native: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
 bench-core: $(BUILD)/leakhunt
 	LEAKHUNT=$(CURDIR)/$(BUILD)/leakhunt bash bench/core.sh
 
+# leakhunt snapshot of a live node process against in-process v8.writeHeapSnapshot (bench/capture.sh)
+bench-capture: $(BUILD)/leakhunt
+	LEAKHUNT=$(CURDIR)/$(BUILD)/leakhunt bash bench/capture.sh
+
 demo: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
 	LEAKHUNT=$(BUILD)/leakhunt bash demo/run.sh
 
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all test check test-all fuzz fuzz-build bench bench-snapshot bench-report bench-native bench-core demo clean
+.PHONY: all test check test-all fuzz fuzz-build bench bench-snapshot bench-report bench-native bench-core bench-capture demo clean
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -1,0 +1,187 @@
+#!/bin/bash
+# bench/capture.sh: the cost of a heap snapshot taken from outside,
+# `leakhunt snapshot PID` (inspector protocol, streamed to disk), against the
+# process writing the same heap itself with v8.writeHeapSnapshot(); and
+# leakhunt's own peak RSS while it captures.  Writes the "leakhunt snapshot
+# (capture)" section of docs/benchmarks.md (between its markers; the rest of
+# the file is left alone).
+#
+#   make bench-capture      or      bash bench/capture.sh
+#
+# Target: bench/capture-target.js, a quiet node process whose heap snapshot is
+# about SIZE MB, started without --inspect (leakhunt opens the inspector with
+# SIGUSR1 and closes it again, as a user would see it).  Per size, one
+# untimed in-process snapshot to /dev/null (warm-up), then BENCH_RUNS rounds
+# on that one process, alternating which goes first:
+#   (a) in process: "write FILE" on the target's stdin; the target times the
+#       v8.writeHeapSnapshot() call alone and reports it (the anchor);
+#   (b) from outside: /usr/bin/time leakhunt snapshot -o FILE PID, wall time
+#       of the whole command (pid check, opening the inspector, the capture,
+#       fsync, closing the inspector) and leakhunt's peak RSS (max RSS).
+# Medians, and their ratio.  In the first round both files go through
+# `leakhunt summary --json`: same node and edge counts (within 1 %) and the
+# same per-class counts for the program's classes, so the two runs wrote
+# the same heap.  Files are deleted once measured.
+#
+# Environment:
+#   BENCH_SIZES="100 1000"  snapshot sizes in MB
+#   BENCH_RUNS=3            rounds for sizes under 500 MB
+#   BENCH_RUNS_BIG=2        rounds for 500 MB and up (each ~minutes)
+#   BENCH_DOC=FILE          where the section goes (default docs/benchmarks.md)
+#   LEAKHUNT=PATH           the binary (default build/leakhunt)
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out/capture
+SIZES=${BENCH_SIZES:-100 1000}
+RUNS=${BENCH_RUNS:-3}
+RUNS_BIG=${BENCH_RUNS_BIG:-2}
+DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
+LEAKHUNT=${LEAKHUNT:-$ROOT/build/leakhunt}
+mkdir -p "$OUT"
+command -v node >/dev/null || { echo "bench/capture.sh: needs node" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench/capture.sh: needs /usr/bin/time (GNU time)" >&2; exit 1; }
+[ -x "$LEAKHUNT" ] || { echo "bench/capture.sh: no $LEAKHUNT; run make" >&2; exit 1; }
+
+PID=
+cleanup() {
+	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+	exec 3>&- 2>/dev/null
+	rm -f "$OUT"/*.heapsnapshot* "$OUT/cmd"
+}
+trap cleanup EXIT
+die() { echo "bench/capture.sh: $*" >&2; exit 1; }
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "nan" }'; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1e6 }'; }
+
+# wait_line PATTERN: until the target's output has one more line matching it (10 min at most)
+wait_line() {
+	local want=$(($(grep -c "$1" "$OUT/target.out") + 1)) i
+	for i in $(seq 60000); do
+		[ "$(grep -c "$1" "$OUT/target.out")" -ge "$want" ] && return 0
+		kill -0 "$PID" 2>/dev/null || die "the target died: $(tail -c 300 "$OUT/target.out")"
+		sleep 0.01
+	done
+	die "the target did not answer"
+}
+
+# in_process FILE: the target writes FILE itself; prints its own time in s
+in_process() {
+	local n=$(grep -c '^wrote' "$OUT/target.out")
+	echo "write $1" >&3
+	wait_line '^wrote'
+	grep '^wrote' "$OUT/target.out" | sed -n "$((n + 1))p" | awk '{ printf "%.2f", $3 / 1000 }'
+}
+
+# outside FILE: leakhunt snapshot; prints "WALL_S MAXRSS_KB"
+outside() {
+	/usr/bin/time -f "%e %M" -o "$OUT/time" "$LEAKHUNT" snapshot -o "$1" "$PID" >/dev/null 2>"$OUT/lh.err" ||
+		die "leakhunt snapshot failed: $(cat "$OUT/lh.err")"
+	cat "$OUT/time"
+}
+
+# same_heap A B: node/edge counts and the program's class counts of both files
+same_heap() {
+	"$LEAKHUNT" summary --json "$1" >"$OUT/a.json" 2>/dev/null || die "cannot summarize $1"
+	"$LEAKHUNT" summary --json "$2" >"$OUT/b.json" 2>/dev/null || die "cannot summarize $2"
+	node -e '
+		const [a, b] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f)));
+		const count = (s, name) => (s.classes.find((c) => c.name === name) || { count: 0 }).count;
+		const near = (x, y) => Math.abs(x - y) <= 0.01 * Math.max(x, y);
+		const same = ["Entry", "Customer"].every((k) => count(a, k) === count(b, k) && count(a, k) > 0);
+		const ok = same && near(a.node_count, b.node_count) && near(a.edge_count, b.edge_count);
+		console.log(`${ok ? "same heap" : "**different heaps**"}: nodes ${a.node_count} / ${b.node_count}, ` +
+			`edges ${a.edge_count} / ${b.edge_count}, Entry ${count(a, "Entry")} / ${count(b, "Entry")}`);
+	' "$OUT/a.json" "$OUT/b.json"
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+rows=()
+targets=()
+for size in $SIZES; do
+	runs=$RUNS
+	[ "$size" -ge 500 ] && runs=$RUNS_BIG
+	rm -f "$OUT/cmd" && mkfifo "$OUT/cmd"
+	node --max-old-space-size=20000 bench/capture-target.js "$size" <"$OUT/cmd" >"$OUT/target.out" 2>&1 &
+	PID=$!
+	exec 3>"$OUT/cmd" # held open: the target's stdin stays open between commands
+	wait_line '^ready'
+	read -r _ nrec used _ < <(grep '^ready' "$OUT/target.out")
+	# warm-up, untimed: the first snapshot of a fresh heap also pays for growing the
+	# process to several times the heap (one run: 141 s, then 47 s, at 1 GB)
+	in_process /dev/null >/dev/null
+	ins=() ; outs=() ; rss=() ; fsize= ; check=
+	for r in $(seq "$runs"); do
+		a="$OUT/inproc-$r.heapsnapshot" b="$OUT/leakhunt-$r.heapsnapshot"
+		if [ $((r % 2)) = 1 ]; then
+			ins+=("$(in_process "$a")")
+			read -r wall kb < <(outside "$b")
+		else
+			read -r wall kb < <(outside "$b")
+			ins+=("$(in_process "$a")")
+		fi
+		outs+=("$wall")
+		rss+=("$kb")
+		echo "size $size round $r: in process ${ins[-1]} s, leakhunt snapshot $wall s, max RSS $kb KB" >&2
+		if [ "$r" = 1 ]; then
+			fsize=$(stat -c %s "$b")
+			check=$(same_heap "$a" "$b")
+			echo "$check" >&2
+		fi
+		rm -f "$a" "$b"
+	done
+	exec 3>&-
+	kill -9 "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+	PID=
+	m_in=$(printf '%s\n' "${ins[@]}" | median)
+	m_out=$(printf '%s\n' "${outs[@]}" | median)
+	m_rss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+	ratio=$(awk -v a="$m_out" -v b="$m_in" 'BEGIN { printf "%.2f", a / b }')
+	rows+=("| $(mb "$fsize") MB snapshot ($nrec records, heapUsed $(mb "$used") MB) | $runs | $m_in s | $m_out s | ${ratio}x | $((m_rss / 1024)) MB | $check |")
+	echo "${rows[-1]}" >&2
+	met=no
+	awk -v x="$ratio" 'BEGIN { exit !(x <= 1.10) }' && met=yes
+	targets+=("| capture time within 10 % of writeHeapSnapshot ($(mb "$fsize") MB) | ${ratio}x ($m_out s / $m_in s) | $met |")
+	if [ "$size" -ge 1000 ]; then
+		met=no
+		[ "$m_rss" -lt $((50 * 1024)) ] && met=yes
+		targets+=("| leakhunt's peak RSS under 50 MB capturing $(mb "$fsize") MB | $((m_rss / 1024)) MB | $met |")
+	fi
+done
+
+section() {
+	echo "<!-- leakhunt-capture:begin (bench/capture.sh writes this section) -->"
+	echo "## leakhunt snapshot: capture time against in-process v8.writeHeapSnapshot, and leakhunt's RSS"
+	echo
+	echo "\`bash bench/capture.sh\` ($(date -u +%Y-%m-%d); node $(node --version); $(nproc) cores shared with"
+	echo "other work; load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
+	echo "One quiet node process per size (\`bench/capture-target.js SIZE_MB\`, started without"
+	echo "\`--inspect\`), one untimed snapshot to /dev/null first (the first snapshot of a fresh heap"
+	echo "also pays for growing the process); rounds alternate which goes first: the process writing its own snapshot"
+	echo "(\`v8.writeHeapSnapshot()\` on a line on its stdin, the call timed inside the process), and"
+	echo "\`leakhunt snapshot -o FILE PID\` timed from outside (wall time of the whole command: pid check,"
+	echo "opening the inspector with SIGUSR1, capture, fsync, closing the inspector) under"
+	echo "\`/usr/bin/time\` for its max RSS. Medians; the RSS column is the highest of the rounds. The"
+	echo "files of the first round are compared with \`leakhunt summary --json\`."
+	echo
+	echo "| heap | rounds | v8.writeHeapSnapshot (in process) | leakhunt snapshot (outside) | ratio | leakhunt peak RSS | same heap? |"
+	echo "|---|---|---|---|---|---|---|"
+	printf '%s\n' "${rows[@]}"
+	echo
+	echo "| target (issue 4) | measured | met |"
+	echo "|---|---|---|"
+	printf '%s\n' "${targets[@]}"
+	echo "<!-- leakhunt-capture:end -->"
+}
+section >"$OUT/section.md"
+if grep -q '<!-- leakhunt-capture:begin' "$DOC"; then
+	awk -v f="$OUT/section.md" '
+		/<!-- leakhunt-capture:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
+		/<!-- leakhunt-capture:end/ { skip = 0; next }
+		!skip' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+else
+	{ echo; cat "$OUT/section.md"; } >>"$DOC"
+fi
+cat "$OUT/section.md"
