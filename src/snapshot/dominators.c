@@ -29,9 +29,19 @@
 #include "analyze.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "base/error.h"
+
+/* This thread's CPU seconds, for the -vv messages. */
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static inline int bit(const uint64_t *bits, uint32_t i)
 {
@@ -156,7 +166,7 @@ static inline uint32_t nca(const uint32_t *idom, uint32_t a, uint32_t b)
 uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess)
 {
 	uint32_t n = s->node_count, len = n + 1, root = s->root, count, *rpo, *vertex, *idom, i;
-	uint64_t *has_pred = lh_xcalloc(((size_t)n + 64) / 64, sizeof(uint64_t));
+	uint64_t *has_pred = lh_xcalloc(((size_t)n + 64) / 64, sizeof(uint64_t)), *changed, *redo;
 	uint32_t start;
 	int passes = 0;
 
@@ -166,8 +176,10 @@ uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess)
 	rpo = lh_xcalloc(len, sizeof(uint32_t));
 	vertex = lh_xmalloc(lh_st_mult(len, sizeof(uint32_t)));
 	idom = lh_xmalloc(lh_st_mult(len, sizeof(uint32_t)));
+	lh_debug("dominators: retainer bits at %.3f s of CPU", thread_cpu());
 	count = dfs(s, ess, has_pred, rpo, vertex, idom);
 	free(has_pred);
+	lh_debug("dominators: depth-first search at %.3f s of CPU", thread_cpu());
 
 	/* postorder -> reverse postorder: the root becomes 1, every DFS parent precedes its children */
 	for (i = 0; i < n; i++)
@@ -192,21 +204,31 @@ uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess)
 	 * dominators throughout; at the end each idom[w] is an ancestor of all
 	 * of w's predecessors, so every ancestor dominates: it is the tree.
 	 *
-	 * A pass need not start at the root.  A change to idom[w] made while
-	 * visiting a b after w (a back edge: w < b) can undo what the edges
-	 * of w's subtree, visited before, established; a change made before w
-	 * is visited (w > b) cannot, since only nodes numbered above the
-	 * current b change then and every chain an earlier edge relied on is
-	 * numbered below.  So the next pass starts at the lowest w changed
-	 * late, and a pass with no late change ends it: no checking pass.
+	 * A pass need not visit every node.  What an edge b -> w establishes,
+	 * idom[w] on b's chain (b, idom[b], ...), can only be undone by a
+	 * change to a node on that chain.  Chains are numbered downwards, so
+	 * in the first pass, which visits every node in order, the changes that
+	 * can undo something are those to a w visited before (w < b: a back
+	 * edge); a later pass visits only some nodes, so there any change
+	 * counts.  The next pass visits the nodes whose chain, once the pass
+	 * is over, holds a node so changed (if none of a node's chain changed,
+	 * the chain is the one its edges were checked against, and idom[w]
+	 * only moves up it); a pass without such a change ends it.  On a 1 GB
+	 * snapshot the second pass so visits a few thousand nodes instead of
+	 * nearly all 13 M.
 	 */
+	changed = lh_xcalloc(((size_t)count + 64) / 64, sizeof(uint64_t));
+	redo = lh_xcalloc(((size_t)count + 64) / 64, sizeof(uint64_t));
 	start = 1;
-	do {
-		uint32_t low = UINT32_MAX;
+	for (;;) {
+		uint32_t marks = 0, visits = 0, lowest = UINT32_MAX;
 
 		for (uint32_t b = start; b <= count; b++) {
 			uint32_t v = vertex[b], end = s->first_edge[v + 1];
 
+			if (passes && !bit(redo, b))
+				continue;
+			visits++;
 			for (uint32_t e = s->first_edge[v]; e < end; e++) {
 				uint32_t w, x, a;
 
@@ -220,14 +242,33 @@ uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess)
 				a = nca(idom, b, x);
 				if (a != x) {
 					idom[w] = a;
-					if (w < b && w < low)
-						low = w;
+					if (passes || w < b) {
+						changed[w >> 6] |= (uint64_t)1 << (w & 63);
+						marks++;
+						if (w < lowest)
+							lowest = w;
+					}
 				}
 			}
 		}
-		lh_debug("dominators: pass %d from %u of %u", ++passes, start, count);
-		start = low;
-	} while (start != UINT32_MAX);
+		lh_debug("dominators: pass %d visited %u of %u nodes, at %.3f s of CPU", ++passes, visits, count,
+			 thread_cpu());
+		if (!marks)
+			break;
+		/* the next pass: the nodes with a changed node on their chain (idom[v] < v) */
+		memset(redo, 0, ((size_t)count + 64) / 64 * sizeof(uint64_t));
+		start = 0;
+		for (uint32_t v = lowest; v <= count; v++) {
+			if (bit(changed, v) || bit(redo, idom[v])) {
+				redo[v >> 6] |= (uint64_t)1 << (v & 63);
+				if (!start)
+					start = v;
+			}
+		}
+		memset(changed, 0, ((size_t)count + 64) / 64 * sizeof(uint64_t));
+	}
+	free(changed);
+	free(redo);
 	free(ess);
 
 	/*

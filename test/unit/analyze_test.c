@@ -293,3 +293,104 @@ TEST(analyze_interfaces_from_base)
 	lh_snapshot_free(base);
 	lh_snapshot_free(s);
 }
+
+/* Is t reachable from the root (node 0) without passing through node cut? */
+static int reaches(const struct n *nodes, int nn, const struct e *edges, int cut, int t, uint8_t *seen, int *stack)
+{
+	int sp = 0;
+
+	memset(seen, 0, (size_t)nn);
+	seen[0] = 1;
+	stack[sp++] = 0;
+	while (sp) {
+		int v = stack[--sp], first = 0;
+
+		if (v == t)
+			return 1;
+		for (int i = 0; i < v; i++)
+			first += nodes[i].edges;
+		for (int k = first; k < first + nodes[v].edges; k++) {
+			int w = edges[k].to;
+
+			if (w != cut && !seen[w]) {
+				seen[w] = 1;
+				stack[sp++] = w;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Random graphs full of cycles, every node reachable from "global" (node 1,
+ * the root's shortcut target), against dominators found the slow way: d
+ * dominates v when v cannot be reached without d.  The immediate dominator
+ * is the strict dominator with the most dominators of its own.  Back edges
+ * make the dominator iteration take several passes, each visiting only the
+ * nodes whose tree chain changed.
+ */
+TEST(analyze_dominators_of_random_graphs)
+{
+	enum { N = 90, MAXE = 600 };
+	static struct n nodes[N];
+	static struct e edges[MAXE];
+	static uint8_t dom[N][N], seen[N];
+	static int stack[MAXE + N], parent[N];
+	unsigned seed = 12345;
+	int passes_checked = 0;
+
+	for (int g = 0; g < 40; g++) {
+		int ne = 0, extra = 1 + g % 5;
+		struct lh_snapshot *s;
+
+		/* node i > 1 hangs off an earlier node, then gets extra edges anywhere, back edges included */
+		for (int i = 2; i < N; i++) {
+			seed = seed * 1103515245 + 12345;
+			parent[i] = 1 + (int)((seed >> 8) % (unsigned)(i - 1));
+		}
+		nodes[0] = (struct n){ 9, 1, 1, 0, 1 };
+		edges[ne++] = (struct e){ 5, 3, 1 };
+		for (int i = 1; i < N; i++) {
+			int first = ne;
+
+			for (int j = 2; j < N; j++)
+				if (parent[j] == i)
+					edges[ne++] = (struct e){ 2, 3, j };
+			for (int k = 0; k < extra; k++) {
+				seed = seed * 1103515245 + 12345;
+				edges[ne++] = (struct e){ 2, 4, 1 + (int)((seed >> 8) % (N - 1)) };
+			}
+			nodes[i] = (struct n){ 3, 5, 2 * i + 1, i, ne - first };
+		}
+		s = build(nodes, N, edges, ne, STRINGS);
+		CHECK(s != NULL);
+		if (!s)
+			return;
+		for (int d = 0; d < N; d++)
+			for (int v = 0; v < N; v++)
+				dom[d][v] = d == v || d == 0 || !reaches(nodes, N, edges, d, v, seen, stack);
+		for (int v = 1; v < N; v++) {
+			int best = 0, best_depth = -1;
+
+			for (int d = 0; d < N; d++) {
+				int depth = 0;
+
+				if (d == v || !dom[d][v])
+					continue;
+				for (int x = 0; x < N; x++)
+					depth += dom[x][d];
+				if (depth > best_depth)
+					best = d, best_depth = depth;
+			}
+			CHECK_EQ(s->dominator[v], (uint32_t)best);
+			if (s->dominator[v] != (uint32_t)best) {
+				fprintf(stderr, "  graph %d, node %d\n", g, v);
+				g = 40;
+				break;
+			}
+		}
+		passes_checked++;
+		lh_snapshot_free(s);
+	}
+	CHECK_EQ(passes_checked, 40);
+}
