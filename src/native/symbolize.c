@@ -2,10 +2,14 @@
  * Address -> frames with elfutils' libdwfl (interface in symbolize.h).
  *
  * Each module the trace listed is reported at its load bias; an ip then maps
- * to the innermost DWARF scopes at that address.  Walking the scopes outward,
- * every DW_TAG_inlined_subroutine is one frame whose location is the line
- * table's (innermost) or the inner inline's DW_AT_call_file/call_line, up to
- * the enclosing DW_TAG_subprogram.  Without DWARF the ELF symbol is used.
+ * to the innermost DWARF scope at that address (dwarf_getscopes), and from
+ * there to the DIEs that physically contain it (dwarf_getscopes_die).  Walking
+ * those outward, every DW_TAG_inlined_subroutine is one frame whose location
+ * is the line table's (innermost) or the inner inline's
+ * DW_AT_call_file/call_line, up to the enclosing DW_TAG_subprogram: the
+ * function the inlines were expanded into.  (dwarf_getscopes alone continues
+ * past an inline with its abstract definition's scopes, which skips every
+ * caller.)  Without DWARF the ELF symbol is used.
  * C++ names are demangled through libstdc++'s __cxa_demangle when that
  * library is present (looked up at run time: leakhunt itself stays C).
  */
@@ -195,7 +199,11 @@ static int resolve(Dwfl *dwfl, uint64_t ip, struct frame *f, int max)
 	cu = dwfl_module_addrdie(mod, ip, &bias);
 	if (cu && (nscopes = dwarf_getscopes(cu, ip - bias, &scopes)) > 0) {
 		Dwarf_Files *files = NULL;
+		Dwarf_Die inner = scopes[0];
 
+		free(scopes);
+		scopes = NULL;
+		nscopes = dwarf_getscopes_die(&inner, &scopes);
 		dwarf_getsrcfiles(cu, &files, NULL);
 		for (int i = 0; i < nscopes && n < max; i++) {
 			Dwarf_Die *d = &scopes[i];
