@@ -12,9 +12,11 @@
 #   BENCH_DOC=FILE      where the section goes (default docs/benchmarks.md)
 #   LEAKHUNT=PATH       the binary (default build/leakhunt)
 #
-# Traces are recorded once into bench/out/report/ and kept (delete them to
-# record again).  Wall time, CPU time and peak RSS come from
-# /usr/bin/time -f '%e %U %S %M'.  What is compared: the default text report
+# heaptrack's traces are recorded once into bench/out/report/ and kept
+# (delete them to record again); leakhunt's are recorded again on every run,
+# so the numbers are always for the format the current `leakhunt record`
+# writes (its version goes into the section).  Wall time, CPU time and peak
+# RSS come from /usr/bin/time -f '%e %U %S %M'.  What is compared: the default text report
 # of each tool (summary plus top-site lists), and leakhunt's --json (every
 # model: sites, stacks, leaks, histogram, timeline).
 set -u
@@ -32,10 +34,9 @@ command -v heaptrack >/dev/null && command -v heaptrack_print >/dev/null || { sa
 cc -O2 -g -o "$OUT/churn" "$ROOT/bench/report_churn.c" || exit 1
 
 for n in $PAIRS; do
-	if [ ! -s "$OUT/lh-$n.lht" ]; then
-		say "recording $n pairs with leakhunt"
-		"$LEAKHUNT" record -o "$OUT/lh-$n" -- "$OUT/churn" "$n" >/dev/null || exit 1
-	fi
+	say "recording $n pairs with leakhunt"
+	rm -f "$OUT/lh-$n.lht"
+	"$LEAKHUNT" record -o "$OUT/lh-$n" -- "$OUT/churn" "$n" >/dev/null || exit 1
 	if [ ! -s "$OUT/ht-$n.zst" ]; then
 		say "recording $n pairs with heaptrack"
 		(cd "$OUT" && heaptrack -o "$OUT/ht-$n" "$OUT/churn" "$n" >"$OUT/ht-$n.log" 2>&1) || exit 1
@@ -65,6 +66,8 @@ for r in $(seq "$RUNS"); do
 	done
 done
 
+# the format version in a trace's header (u32 at byte 8)
+version() { od -An -tu4 -j8 -N4 "$1" | tr -d ' '; }
 num() { sed -n "s/^$1: \([0-9]*\).*/\1/p" "$2" | head -1; }
 section=$OUT/section.md
 {
@@ -75,7 +78,7 @@ section=$OUT/section.md
 	echo "Program: \`bench/report_churn.c\` (malloc/free pairs through 4 call paths, a quarter of them temporaries),"
 	echo "recorded by \`leakhunt record\` and by \`heaptrack\` in the same run. Median of $RUNS interleaved runs;"
 	echo "wall and CPU (user+sys) seconds, peak RSS in MB, from \`/usr/bin/time\`. heaptrack_print reads its own"
-	echo "zstd trace (smaller on disk); leakhunt reads its uncompressed .lht (format version 1)."
+	echo "zstd trace; leakhunt reads the .lht its current \`record\` wrote (format version $(version "$OUT/lh-${PAIRS##* }.lht"), recorded in this run)."
 	echo
 	echo "| events | trace size lht / heaptrack zst | heaptrack_print wall / CPU / RSS | leakhunt report wall / CPU / RSS | leakhunt --json wall / CPU / RSS | speed-up (wall, CPU) |"
 	echo "|---|---|---|---|---|---|"
