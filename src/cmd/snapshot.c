@@ -31,6 +31,10 @@ static const char usage_text[] =
 	"                      execution and is not encrypted: prefer an ssh tunnel)\n"
 	"  --timeout SECONDS   give up when the target is silent this long (default 60)\n"
 	"  --keep-partial      if the capture fails, keep FILE.partial\n"
+	"  --method stream     stream the snapshot through the inspector (default)\n"
+	"  --method write      have the target write the file itself with\n"
+	"                      v8.writeHeapSnapshot() (faster; needs a PID, and the\n"
+	"                      target must be able to write to FILE's directory)\n"
 	"  -v, --verbose       say what is happening; -vv shows the protocol\n";
 
 /* Parse a positive number of seconds ("30", "1.5", "2s", "500ms", "1m") into ms. */
@@ -100,11 +104,12 @@ int lh_cmd_pid_arg(const char *s, pid_t *pid)
 
 int cmd_snapshot(int argc, char **argv)
 {
-	enum { OPT_KEEP = 256 };
+	enum { OPT_KEEP = 256, OPT_METHOD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		LH_CMD_SESSION_LONGOPTS,
 		{ "keep-partial", no_argument, NULL, OPT_KEEP },
+		{ "method", required_argument, NULL, OPT_METHOD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -115,7 +120,7 @@ int cmd_snapshot(int argc, char **argv)
 	struct strbuf out = STRBUF_INIT, size = STRBUF_INIT;
 	unsigned flags = 0;
 	int64_t t0;
-	int c, ret;
+	int c, ret, by_target = 0;
 
 	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
 		int taken = lh_cmd_session_opt(c, optarg, &so, "snapshot");
@@ -127,6 +132,14 @@ int cmd_snapshot(int argc, char **argv)
 		switch (c) {
 		case 'o': strbuf_reset(&out); strbuf_addstr(&out, optarg); break;
 		case OPT_KEEP: flags |= LH_CAPTURE_KEEP_PARTIAL; break;
+		case OPT_METHOD:
+			if (strcmp(optarg, "stream") && strcmp(optarg, "write")) {
+				fprintf(stderr, "leakhunt snapshot: --method is 'stream' or 'write', not '%s'\n",
+					optarg);
+				return 2;
+			}
+			by_target = !strcmp(optarg, "write");
+			break;
 		case 'v': lh_verbosity++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
@@ -138,6 +151,11 @@ int cmd_snapshot(int argc, char **argv)
 	}
 	if (optind < argc || (!so.pid && !so.port && !so.url)) {
 		fprintf(stderr, "leakhunt snapshot: give one PID (or --port / --url)\n\n%s", usage_text);
+		return 2;
+	}
+	if (by_target && (!so.pid || so.url)) {
+		/* the target writes to our file system: it must be a local process we can name */
+		fprintf(stderr, "leakhunt snapshot: --method write needs the target's PID (not --url)\n");
 		return 2;
 	}
 	if (!out.len) {
@@ -155,15 +173,22 @@ int cmd_snapshot(int argc, char **argv)
 		return 1;
 	}
 	t0 = lh_net_now();
-	ret = lh_capture_snapshot(&s.cdp, out.buf, flags, &st);
+	if (by_target)
+		ret = lh_capture_snapshot_by_target(&s.cdp, s.pid, out.buf, flags, &st);
+	else
+		ret = lh_capture_snapshot(&s.cdp, out.buf, flags, &st);
 	if (ret < 0 && so.pid && !lh_target_alive(so.pid))
 		lh_error("pid %d exited during the capture", (int)so.pid);
 	lh_session_close(&s);
 	if (ret == 0) {
 		lh_human_size(&size, (int64_t)st.bytes);
-		fprintf(stderr, "wrote '%s': %s, %llu objects, %llu chunks, in %.1f s\n", out.buf, size.buf,
-			(unsigned long long)st.nodes, (unsigned long long)st.chunks,
-			(lh_net_now() - t0) / 1000.0);
+		if (by_target)
+			fprintf(stderr, "wrote '%s': %s, written by pid %d, in %.1f s\n", out.buf,
+				size.buf, (int)so.pid, (lh_net_now() - t0) / 1000.0);
+		else
+			fprintf(stderr, "wrote '%s': %s, %llu objects, %llu chunks, in %.1f s\n", out.buf,
+				size.buf, (unsigned long long)st.nodes, (unsigned long long)st.chunks,
+				(lh_net_now() - t0) / 1000.0);
 		printf("%s\n", out.buf);
 	}
 	strbuf_release(&out);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -25,6 +26,7 @@
 #include "inspect/capture.h"
 #include "inspect/cdp.h"
 #include "inspect/jstr.h"
+#include "inspect/target.h"
 
 #define FLUSH_AT (1024 * 1024)
 
@@ -197,28 +199,56 @@ static void fsync_dir_of(const char *path)
 	strbuf_release(&dir);
 }
 
+/* After a failure: remove the temporary file, or keep it as PATH.partial. */
+static void discard(const char *tmp, const char *path, unsigned flags, uint64_t bytes)
+{
+	if (flags & LH_CAPTURE_KEEP_PARTIAL) {
+		struct strbuf kept = STRBUF_INIT;
+
+		strbuf_addf(&kept, "%s.partial", path);
+		if (!renameat2(AT_FDCWD, tmp, AT_FDCWD, kept.buf, RENAME_NOREPLACE))
+			lh_warn("kept the incomplete snapshot (%llu bytes) as '%s'",
+				(unsigned long long)bytes, kept.buf);
+		else
+			lh_warn("kept the incomplete snapshot as '%s'", tmp);
+		strbuf_release(&kept);
+	} else {
+		unlink(tmp);
+		if (bytes)
+			lh_warn("removed the incomplete snapshot (%llu bytes); --keep-partial keeps it",
+				(unsigned long long)bytes);
+	}
+}
+
+/* The temporary file next to path: created (mode 0600), its fd, or -1 with a message. */
+static int create_tmp(const char *path, struct strbuf *tmp)
+{
+	struct stat sb;
+	int fd;
+
+	if (!lstat(path, &sb))
+		return lh_error("cannot write '%s': it already exists; leakhunt never overwrites a "
+				"file, give another -o", path);
+	strbuf_addf(tmp, "%s.XXXXXX.partial", path);
+	fd = mkostemps(tmp->buf, 8, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0)
+		return lh_error("cannot create '%s': %s", tmp->buf, strerror(errno));
+	return fd;
+}
+
 int lh_capture_snapshot(struct lh_cdp *c, const char *path, unsigned flags,
 			struct lh_capture_stats *st)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	struct sink s = { .fd = -1, .st = st };
 	struct sigaction old_int, old_term;
-	struct stat sb;
 	int ret = -1, guarded = 0;
 
 	memset(st, 0, sizeof(*st));
 	strbuf_init(&s.buf, FLUSH_AT + 256 * 1024);
-	if (!lstat(path, &sb)) {
-		lh_error("cannot write '%s': it already exists; leakhunt never overwrites a file, "
-			 "give another -o", path);
+	s.fd = create_tmp(path, &tmp);
+	if (s.fd < 0)
 		goto out;
-	}
-	strbuf_addf(&tmp, "%s.XXXXXX.partial", path);
-	s.fd = mkostemps(tmp.buf, 8, O_CLOEXEC); /* mode 0600 */
-	if (s.fd < 0) {
-		lh_error("cannot create '%s': %s", tmp.buf, strerror(errno));
-		goto out;
-	}
 	s.tmp = tmp.buf;
 	guard_tmp(tmp.buf, &old_int, &old_term);
 	guarded = 1;
@@ -248,22 +278,7 @@ int lh_capture_snapshot(struct lh_cdp *c, const char *path, unsigned flags,
 out_fail:
 	if (s.fd >= 0)
 		sink_flush(&s);
-	if (flags & LH_CAPTURE_KEEP_PARTIAL) {
-		struct strbuf kept = STRBUF_INIT;
-
-		strbuf_addf(&kept, "%s.partial", path);
-		if (!renameat2(AT_FDCWD, tmp.buf, AT_FDCWD, kept.buf, RENAME_NOREPLACE))
-			lh_warn("kept the incomplete snapshot (%llu bytes) as '%s'",
-				(unsigned long long)st->bytes, kept.buf);
-		else
-			lh_warn("kept the incomplete snapshot as '%s'", tmp.buf);
-		strbuf_release(&kept);
-	} else {
-		unlink(tmp.buf);
-		if (st->bytes)
-			lh_warn("removed the incomplete snapshot (%llu bytes); --keep-partial keeps it",
-				(unsigned long long)st->bytes);
-	}
+	discard(tmp.buf, path, flags, st->bytes);
 out:
 	if (guarded)
 		unguard_tmp(&old_int, &old_term);
@@ -272,5 +287,177 @@ out:
 	lh_progress_stop(s.progress);
 	strbuf_release(&s.buf);
 	strbuf_release(&tmp);
+	return ret;
+}
+
+/*
+ * The other method: the target writes the file itself.  We create the
+ * temporary file (0600, given to the target's owner), have the target run
+ * v8.writeHeapSnapshot() on its absolute name through Runtime.evaluate, and
+ * keep our own descriptor on it: its size shows the writing, and it proves
+ * the bytes landed in our file and not in some other file system's.  The
+ * call is silent until it ends, so the growth of the file and of the
+ * target's CPU time stand in for progress events.
+ */
+struct by_target {
+	int fd;                      /* our descriptor on the temporary file */
+	pid_t pid;
+	uint64_t size;               /* file size at the last look */
+	uint64_t cpu;                /* the target's utime + stime (ticks) at the last look */
+	struct lh_progress *progress;
+};
+
+static uint64_t target_cpu(pid_t pid)
+{
+	char p[64], buf[1024], *rp;
+	unsigned long long ut = 0, stime = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	rp = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	if (!rp || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			  &ut, &stime) != 2)
+		return 0;
+	return ut + stime;
+}
+
+static int by_target_busy(void *ud)
+{
+	struct by_target *b = ud;
+	struct stat sb;
+	uint64_t cpu = target_cpu(b->pid);
+	int busy = 0;
+
+	if (!lh_target_alive(b->pid))
+		return lh_error("pid %d exited while writing the snapshot", (int)b->pid);
+	if (!fstat(b->fd, &sb) && (uint64_t)sb.st_size > b->size) {
+		b->size = sb.st_size;
+		if (!b->progress)
+			b->progress = lh_progress_start("target writing snapshot (bytes)", 0);
+		lh_progress_update(b->progress, b->size);
+		busy = 1;
+	}
+	if (cpu > b->cpu) {
+		b->cpu = cpu;
+		busy = 1;
+	}
+	return busy;
+}
+
+/* Can the target write to our file: same root directory, and it owns the file? */
+static int hand_to_target(pid_t pid, int fd, const char *tmp)
+{
+	char p[64];
+	struct stat root, their_root, proc;
+
+	snprintf(p, sizeof(p), "/proc/%d/root", (int)pid);
+	if (stat("/", &root) < 0 || stat(p, &their_root) < 0)
+		return lh_error("cannot see the file system of pid %d: %s", (int)pid, strerror(errno));
+	if (root.st_dev != their_root.st_dev || root.st_ino != their_root.st_ino)
+		return lh_error("pid %d sees another file system (a container or chroot?), so it "
+				"cannot write '%s'; use the default --method stream", (int)pid, tmp);
+	snprintf(p, sizeof(p), "/proc/%d", (int)pid);
+	if (stat(p, &proc) < 0)
+		return lh_error("no process with pid %d", (int)pid);
+	if (proc.st_uid != geteuid() && fchown(fd, proc.st_uid, proc.st_gid) < 0)
+		return lh_error("cannot give '%s' to the owner of pid %d (uid %d): %s; use the "
+				"default --method stream", tmp, (int)pid, (int)proc.st_uid,
+				strerror(errno));
+	return 0;
+}
+
+/* "require('v8').writeHeapSnapshot(<tmp as an absolute path, JSON-quoted>)" */
+static void write_expr(const char *tmp, struct strbuf *expr)
+{
+	struct strbuf abs = STRBUF_INIT;
+	cJSON *str;
+	char *lit;
+
+	if (tmp[0] != '/') {
+		char cwd[PATH_MAX];
+
+		if (getcwd(cwd, sizeof(cwd)))
+			strbuf_addf(&abs, "%s/", cwd);
+	}
+	strbuf_addstr(&abs, tmp);
+	str = cJSON_CreateString(abs.buf);
+	lit = cJSON_PrintUnformatted(str);
+	strbuf_addf(expr, "require('v8').writeHeapSnapshot(%s)", lit);
+	cJSON_free(lit);
+	cJSON_Delete(str);
+	strbuf_release(&abs);
+}
+
+int lh_capture_snapshot_by_target(struct lh_cdp *c, pid_t pid, const char *path, unsigned flags,
+				  struct lh_capture_stats *st)
+{
+	struct strbuf tmp = STRBUF_INIT, expr = STRBUF_INIT;
+	struct by_target b = { .fd = -1, .pid = pid };
+	struct sigaction old_int, old_term;
+	struct stat sb;
+	cJSON *v = NULL;
+	int ret = -1, r;
+
+	memset(st, 0, sizeof(*st));
+	b.fd = create_tmp(path, &tmp);
+	if (b.fd < 0)
+		goto out;
+	guard_tmp(tmp.buf, &old_int, &old_term);
+	if (hand_to_target(pid, b.fd, tmp.buf) < 0)
+		goto out_fail;
+	write_expr(tmp.buf, &expr);
+	lh_info("asking pid %d to run %s", (int)pid, expr.buf);
+	b.cpu = target_cpu(pid);
+	c->busy = by_target_busy;
+	c->busy_ud = &b;
+	r = lh_cdp_evaluate(c, expr.buf, LH_CDP_EVAL_COMMAND_LINE_API, &v);
+	c->busy = NULL;
+	c->busy_ud = NULL;
+	cJSON_Delete(v);
+	if (r < 0)
+		goto out_fail;
+	if (fstat(b.fd, &sb) < 0 || !S_ISREG(sb.st_mode) || !sb.st_size) {
+		lh_error("pid %d wrote nothing to '%s'; use the default --method stream", (int)pid,
+			 tmp.buf);
+		goto out_fail;
+	}
+	st->bytes = sb.st_size;
+	if ((sb.st_mode & 077) && fchmod(b.fd, 0600) < 0) {
+		lh_error("cannot make '%s' private (mode 0600): %s", tmp.buf, strerror(errno));
+		goto out_fail;
+	}
+	if (fsync(b.fd) < 0) {
+		lh_error("cannot write '%s': fsync: %s", tmp.buf, strerror(errno));
+		goto out_fail;
+	}
+	close(b.fd);
+	b.fd = -1;
+	if (publish(tmp.buf, path) < 0)
+		goto out_guarded;
+	fsync_dir_of(path);
+	ret = 0;
+	goto out_guarded;
+
+out_fail:
+	if (!fstat(b.fd, &sb))
+		st->bytes = sb.st_size;
+	discard(tmp.buf, path, flags, st->bytes);
+out_guarded:
+	unguard_tmp(&old_int, &old_term);
+out:
+	if (b.fd >= 0)
+		close(b.fd);
+	lh_progress_stop(b.progress);
+	strbuf_release(&tmp);
+	strbuf_release(&expr);
 	return ret;
 }

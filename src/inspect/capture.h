@@ -12,6 +12,7 @@
 #define LH_INSPECT_CAPTURE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 struct lh_cdp;
 
@@ -33,5 +34,16 @@ struct lh_capture_stats {
  */
 int lh_capture_snapshot(struct lh_cdp *c, const char *path, unsigned flags,
 			struct lh_capture_stats *st);
+
+/*
+ * The same file, written by the target itself: v8.writeHeapSnapshot() run in
+ * pid (a local process: same root directory) through Runtime.evaluate, into
+ * our temporary file, then fsync and the same rename.  As fast as the
+ * process writing its own snapshot (the protocol's chunks cost the target
+ * more CPU), but the target does the writing: it needs the target to reach
+ * the directory.  st->chunks and st->nodes stay 0.  0, or -1 with a message.
+ */
+int lh_capture_snapshot_by_target(struct lh_cdp *c, pid_t pid, const char *path, unsigned flags,
+				  struct lh_capture_stats *st);
 
 #endif

@@ -59,10 +59,43 @@ static void event_method(const char *msg, size_t len, char *out, size_t outsz)
 	}
 }
 
+/*
+ * The next message, as lh_ws_recv(); with c->busy set, silence is waited out
+ * in short steps, and each sign of work from busy() moves *silent_until.
+ */
+static int recv_or_busy(struct lh_cdp *c, struct strbuf *msg, int64_t *silent_until)
+{
+	int r, quiet_was = c->ws.quiet_timeout;
+
+	if (!c->busy)
+		return lh_ws_recv(&c->ws, msg, *silent_until);
+	c->ws.quiet_timeout = 1;
+	for (;;) {
+		int64_t step = lh_net_deadline(250);
+
+		r = lh_ws_recv(&c->ws, msg, step < *silent_until ? step : *silent_until);
+		if (r != -2)
+			break;
+		r = c->busy(c->busy_ud);
+		if (r < 0)
+			break;
+		if (r > 0)
+			*silent_until = lh_net_deadline(c->timeout_ms);
+		else if (lh_net_now() >= *silent_until) {
+			r = lh_error("%s stopped answering (timed out); is the target stopped, or "
+				     "busy in native code? try a longer --timeout", c->ws.what);
+			break;
+		}
+	}
+	c->ws.quiet_timeout = quiet_was;
+	return r;
+}
+
 int lh_cdp_call(struct lh_cdp *c, const char *method, const char *params, cJSON **result,
 		lh_cdp_event_fn on_event, void *ud)
 {
 	struct strbuf msg = STRBUF_INIT;
+	int64_t silent_until;
 	int id, ret = -1;
 
 	if (result)
@@ -70,10 +103,11 @@ int lh_cdp_call(struct lh_cdp *c, const char *method, const char *params, cJSON 
 	id = send_request(c, method, params);
 	if (id < 0)
 		return -1;
+	silent_until = lh_net_deadline(c->timeout_ms);
 	for (;;) {
 		char name[128];
 		cJSON *j, *jid;
-		int r = lh_ws_recv(&c->ws, &msg, lh_net_deadline(c->timeout_ms));
+		int r = recv_or_busy(c, &msg, &silent_until);
 
 		if (r < 0)
 			goto out;

@@ -23,6 +23,14 @@ struct lh_cdp {
 	struct lh_ws ws;
 	int next_id;     /* the id of the next request */
 	int timeout_ms;  /* longest silence allowed while waiting */
+	/*
+	 * Optional, for calls that are silent while they work (the target
+	 * writing a file): asked every ~250 ms of silence; 1 = work goes on
+	 * (the silence clock restarts), 0 = no sign of work, -1 = give up
+	 * (after printing why).
+	 */
+	int (*busy)(void *ud);
+	void *busy_ud;
 };
 
 /*

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: `leakhunt snapshot` against real node processes: a timer target
-# whose inspector we open (SIGUSR1) and must close again, a busy `for(;;)`
+# whose inspector we open (SIGUSR1) and must close again (with both methods:
+# streamed, and written by the target), a busy `for(;;)`
 # target, one started with --inspect=0, one whose port 9229 is taken, one
 # killed during the capture, and processes that are not node at all.
 # Targets use --inspect-port=0 so that SIGUSR1 opens a random port: parallel
@@ -43,7 +44,22 @@ start_node timer --inspect-port=0 -e "$TIMER" && {
 	check timer-default-name bash -c "ls '$T/cwd' | grep -qE '^$P-[0-9]{8}-[0-9]{6}\\.heapsnapshot\$'"
 	check timer-second-closed not_listening "$P"
 	check timer-target-alive kill -0 "$P"
+	# --method write: the target writes the file itself, with the same guarantees
+	W=$T/timer-write.heapsnapshot
+	run_ok write-capture "$LEAKHUNT" snapshot --method write "$P" -o "$W"
+	check write-says-by-target grep -q "written by pid $P" "$T/err"
+	check write-valid valid_snapshot "$W"
+	check write-mode-0600 test "$(mode_of "$W")" = 600
+	check write-no-temp-left test -z "$(ls "$T" | grep -E '\.partial$')"
+	check write-inspector-closed-again not_listening "$P"
+	run_fail write-no-overwrite "already exists.*never overwrites" "$LEAKHUNT" snapshot --method write "$P" -o "$W"
+	# a relative -o: the target's cwd is not ours, it gets an absolute name
+	(cd "$T/cwd" && "$LEAKHUNT" snapshot --method write -o rel.heapsnapshot "$P" >"$T/out" 2>"$T/err"); rc=$?
+	check write-relative test $rc = 0 -a -s "$T/cwd/rel.heapsnapshot"
+	check write-target-alive kill -0 "$P"
 }
+run_fail method-bad "--method is 'stream' or 'write'" "$LEAKHUNT" snapshot --method copy 1
+run_fail method-write-needs-pid "needs the target's PID" "$LEAKHUNT" snapshot --method write --url ws://127.0.0.1:1/x
 
 # 2. a target busy in synchronous code: the inspector still answers
 start_node busy --inspect-port=0 -e 'console.log("ready"); for(;;){}' && {
