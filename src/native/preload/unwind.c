@@ -293,14 +293,17 @@ static __attribute__((noinline)) int step_wide(struct rule_tables *t, uintptr_t 
 	return 1;
 }
 
-/* The rule walk; -1 when a frame needs libunwind.  The state starts at our
- * own caller, read from this function's frame (the library keeps frame
- * pointers); our frames are then walked like any other and left out. */
+/* The rule walk; -1 when a frame needs libunwind.  The library keeps frame
+ * pointers, so our own frames (the recorder, the hook) are skipped by the
+ * rbp chain alone, without a rule lookup each: the walk starts at the first
+ * frame of the program, in the state the rules would have reached it in.  A
+ * chain that looks wrong there leaves the rest of our frames to the rules,
+ * which leave them out of the stack. */
 static __attribute__((noinline)) int unwind_rules(uintptr_t *ips, int max, uint64_t *hash)
 {
 	struct rule_tables *t = atomic_load_explicit(&tables, memory_order_acquire);
 	uintptr_t *fp = __builtin_frame_address(0);
-	uintptr_t ip = fp[1], sp = (uintptr_t)(fp + 2), bp = fp[0], lo, hi;
+	uintptr_t ip, sp, bp, lo, hi;
 	uint64_t h = 0;
 	int n = 0;
 
@@ -308,6 +311,16 @@ static __attribute__((noinline)) int unwind_rules(uintptr_t *ips, int max, uint6
 		learn_stack();
 	lo = stack_lo;
 	hi = stack_hi;
+	while (fp[1] >= own_lo && fp[1] < own_hi) {
+		uintptr_t *up = (uintptr_t *)fp[0];
+
+		if (up <= fp || (uintptr_t)up + 16 > hi || ((uintptr_t)up & 7))
+			break;
+		fp = up;
+	}
+	ip = fp[1];
+	sp = (uintptr_t)(fp + 2);
+	bp = fp[0];
 	*hash = 0;
 	while (n < max) {
 		uint64_t word = 0;
