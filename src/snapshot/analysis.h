@@ -89,10 +89,22 @@ static inline int lh_analysis_renamed(const struct lh_snapshot *s, uint32_t i)
 /* Does any root edge lead to a user root (DevTools' #hasUserRoots)? */
 int lh_analysis_has_user_roots(const struct lh_snapshot *s);
 
+/* Parse every string, so that lh_ephemerons_pair() only reads eph from then on (threads may share it). */
+void lh_ephemerons_parse_all(struct lh_ephemerons *e, const struct lh_snapshot *s);
+
 /* The passes, in the order lh_snapshot_analyze() runs them. */
-void lh_shallow_compute(struct lh_snapshot *s);
-/* Bitmap of the edges the dominator tree uses; parses every internal edge name into eph. */
-uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_ephemerons *eph);
+/*
+ * The shallow-size reassignment in two steps: owners reads the node flags
+ * (the DOM state's renames), compute does not, so it can run while the flags
+ * are completed.  owners is NULL when nothing moves; compute frees it.
+ */
+uint32_t *lh_shallow_owners(struct lh_snapshot *s);
+void lh_shallow_compute(struct lh_snapshot *s, uint32_t *owners);
+/*
+ * Bitmap of the edges the dominator tree uses; eph must hold every string
+ * (lh_ephemerons_parse_all).  With threads, each half of the edges on one.
+ */
+uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_ephemerons *eph, int threads);
 /*
  * The dominator tree into s->dominator; frees essential.  Reads neither
  * ephemeron state nor self sizes, so it can run beside the other passes.

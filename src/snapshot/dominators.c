@@ -28,6 +28,7 @@
 #include "analysis.h"
 #include "analyze.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,34 +49,67 @@ static inline int bit(const uint64_t *bits, uint32_t i)
 	return (bits[i >> 6] >> (i & 63)) & 1;
 }
 
-uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_ephemerons *eph)
+struct essential_job {
+	const struct lh_snapshot *s;
+	struct lh_ephemerons *eph; /* fully parsed: only read */
+	uint64_t *bits;
+	uint32_t lo, hi;           /* edges [lo, hi); a multiple of 64 where two jobs meet */
+};
+
+static void *essential_range(void *arg)
 {
-	uint32_t n = s->node_count, root = s->root;
-	uint64_t *bits = lh_xcalloc(((size_t)s->edge_count + 64) / 64, sizeof(uint64_t));
+	struct essential_job *j = arg;
+	const struct lh_snapshot *s = j->s;
+	uint32_t root = s->root, lo = 0, hi = s->node_count, i;
 
-	for (uint32_t i = 0; i < n; i++) {
-		int page = (s->node_flags[i] & LH_NODE_PAGE_OBJECT) != 0;
+	/* the node whose edges include edge j->lo: the last i with first_edge[i] <= lo */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
 
-		for (uint32_t e = s->first_edge[i]; e < s->first_edge[i + 1]; e++) {
-			unsigned type = s->edge_type[e];
-			uint32_t to = s->edge_to[e];
+		if (s->first_edge[mid] <= j->lo)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	i = lo;
+	for (uint32_t e = j->lo; e < j->hi; e++) {
+		unsigned type = s->edge_type[e];
+		uint32_t to = s->edge_to[e];
 
-			if (type == LH_EDGE_INTERNAL) {
-				int64_t pair = lh_ephemerons_pair(eph, s, s->edge_name[e]);
+		while (e >= s->first_edge[i + 1])
+			i++;
+		if (type == LH_EDGE_INTERNAL) {
+			int64_t pair = lh_ephemerons_pair(j->eph, s, s->edge_name[e]);
 
-				if (pair >= 0 && eph->table_id[pair] == s->node_id[i])
-					continue;
-			}
-			if (type == LH_EDGE_WEAK || to == i)
+			if (pair >= 0 && j->eph->table_id[pair] == s->node_id[i])
 				continue;
-			if (i != root) {
-				if (type == LH_EDGE_SHORTCUT)
-					continue;
-				if ((s->node_flags[to] & LH_NODE_PAGE_OBJECT) && !page)
-					continue;
-			}
-			bits[e >> 6] |= (uint64_t)1 << (e & 63);
 		}
+		if (type == LH_EDGE_WEAK || to == i)
+			continue;
+		if (i != root) {
+			if (type == LH_EDGE_SHORTCUT)
+				continue;
+			if ((s->node_flags[to] & LH_NODE_PAGE_OBJECT) && !(s->node_flags[i] & LH_NODE_PAGE_OBJECT))
+				continue;
+		}
+		j->bits[e >> 6] |= (uint64_t)1 << (e & 63);
+	}
+	return NULL;
+}
+
+uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_ephemerons *eph, int threads)
+{
+	uint64_t *bits = lh_xcalloc(((size_t)s->edge_count + 64) / 64, sizeof(uint64_t));
+	uint32_t half = s->edge_count / 2 / 64 * 64;
+	struct essential_job front = { s, eph, bits, 0, half }, back = { s, eph, bits, half, s->edge_count };
+	pthread_t th;
+
+	if (threads && half && !pthread_create(&th, NULL, essential_range, &front)) {
+		essential_range(&back);
+		pthread_join(th, NULL);
+	} else {
+		front.hi = s->edge_count;
+		essential_range(&front);
 	}
 	return bits;
 }

@@ -183,3 +183,9 @@ void lh_ephemerons_release(struct lh_ephemerons *e)
 	free(e->hash);
 	memset(e, 0, sizeof(*e));
 }
+
+void lh_ephemerons_parse_all(struct lh_ephemerons *e, const struct lh_snapshot *s)
+{
+	for (uint32_t i = 0; i < s->string_count; i++)
+		lh_ephemerons_pair(e, s, i);
+}

@@ -99,26 +99,32 @@ uint32_t *lh_snapshot_v8_sizes(const struct lh_snapshot *s)
 	return v8;
 }
 
-void lh_shallow_compute(struct lh_snapshot *s)
+uint32_t *lh_shallow_owners(struct lh_snapshot *s)
 {
-	uint32_t n = s->node_count, *owners, *work = NULL, i;
+	uint32_t n = s->node_count, *owners;
+
+	if (!n || !lh_analysis_has_user_roots(s) || n >= MULTIPLE_OWNERS)
+		return NULL;
+	owners = lh_xmalloc((size_t)n * sizeof(uint32_t));
+	for (uint32_t i = 0; i < n; i++)
+		owners[i] = is_storage(s, i) ? UNVISITED : i;
+	return owners;
+}
+
+void lh_shallow_compute(struct lh_snapshot *s, uint32_t *owners)
+{
+	uint32_t n = s->node_count, *work = NULL, i;
 	size_t nwork = 0, awork = 0;
 
 	restore_v8_sizes(s);
 	s->self_size = s->node_self_size;
-	if (!n || !lh_analysis_has_user_roots(s) || n >= MULTIPLE_OWNERS)
+	if (!owners)
 		return;
 
-	owners = lh_xmalloc((size_t)n * sizeof(uint32_t));
 	ALLOC_GROW(work, n, awork);
-	for (i = 0; i < n; i++) {
-		if (is_storage(s, i)) {
-			owners[i] = UNVISITED;
-		} else {
-			owners[i] = i;
+	for (i = 0; i < n; i++)
+		if (owners[i] == i)
 			work[nwork++] = i;
-		}
-	}
 	/*
 	 * A node enters the worklist at most twice (unvisited -> one owner ->
 	 * several owners), so this ends; the visiting order does not change
