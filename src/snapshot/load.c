@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/alloc.h"
 #include "base/error.h"
@@ -1591,6 +1592,21 @@ static int check_room(struct loader *l, const struct section *sec, const char *w
 	return -1;
 }
 
+/*
+ * Ask for transparent huge pages for an array that will be written whole:
+ * one fault per 2 MiB instead of one per 4 KiB page (the arrays of a 1 GB
+ * snapshot take ~150k faults otherwise).  Only the 2 MiB-aligned middle
+ * qualifies; a no-op where THP is off or not available.
+ */
+static void huge_pages(void *p, size_t size)
+{
+	uintptr_t lo = ((uintptr_t)p + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+	uintptr_t hi = ((uintptr_t)p + size) & ~(uintptr_t)((2u << 20) - 1);
+
+	if (p && hi > lo)
+		madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
 static int alloc_arrays(struct loader *l)
 {
 	struct lh_snapshot *s = l->s;
@@ -1610,6 +1626,13 @@ static int alloc_arrays(struct loader *l)
 		perr_set(&l->err, 0, "out of memory for %u nodes and %u edges", s->node_count, s->edge_count);
 		return -1;
 	}
+	huge_pages(s->node_name, n * 4);
+	huge_pages(s->node_id, n * 4);
+	huge_pages(s->node_self_size, n * 4);
+	huge_pages(s->first_edge, (n + 1) * 4);
+	huge_pages(s->edge_type, m);
+	huge_pages(s->edge_name, m * 4);
+	huge_pages(s->edge_to, m * 4);
 	l->ec = s->first_edge + 1;
 	return 0;
 }
