@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/capture.sh: the cost of a heap snapshot taken from outside,
-# `leakhunt snapshot PID` (inspector protocol, streamed to disk), against the
-# process writing the same heap itself with v8.writeHeapSnapshot(); and
+# `leakhunt snapshot PID` (inspector protocol, streamed to disk) and
+# `leakhunt snapshot --method write PID` (the target writes the file), against
+# the process writing the same heap itself with v8.writeHeapSnapshot(); and
 # leakhunt's own peak RSS while it captures.  Writes the "leakhunt snapshot
 # (capture)" section of docs/benchmarks.md (between its markers; the rest of
 # the file is left alone).
@@ -12,16 +13,17 @@
 # about SIZE MB, started without --inspect (leakhunt opens the inspector with
 # SIGUSR1 and closes it again, as a user would see it).  Per size, one
 # untimed in-process snapshot to /dev/null (warm-up), then BENCH_RUNS rounds
-# on that one process, alternating which goes first:
+# on that one process, rotating which goes first:
 #   (a) in process: "write FILE" on the target's stdin; the target times the
 #       v8.writeHeapSnapshot() call alone and reports it (the anchor);
 #   (b) from outside: /usr/bin/time leakhunt snapshot -o FILE PID, wall time
 #       of the whole command (pid check, opening the inspector, the capture,
-#       fsync, closing the inspector) and leakhunt's peak RSS (max RSS).
-# Medians, and their ratio.  In the first round both files go through
+#       fsync, closing the inspector) and leakhunt's peak RSS (max RSS);
+#   (c) the same with --method write.
+# Medians, and their ratios to (a).  In the first round the files go through
 # `leakhunt summary --json`: same node and edge counts (within 1 %) and the
-# same per-class counts for the program's classes, so the two runs wrote
-# the same heap.  Files are deleted once measured.
+# same per-class counts for the program's classes as (a)'s, so the runs
+# wrote the same heap.  Files are deleted once measured.
 #
 # Environment:
 #   BENCH_SIZES="100 1000"  snapshot sizes in MB
@@ -74,9 +76,11 @@ in_process() {
 	grep '^wrote' "$OUT/target.out" | sed -n "$((n + 1))p" | awk '{ printf "%.2f", $3 / 1000 }'
 }
 
-# outside FILE: leakhunt snapshot; prints "WALL_S MAXRSS_KB"
+# outside FILE [OPTION...]: leakhunt snapshot; prints "WALL_S MAXRSS_KB"
 outside() {
-	/usr/bin/time -f "%e %M" -o "$OUT/time" "$LEAKHUNT" snapshot -o "$1" "$PID" >/dev/null 2>"$OUT/lh.err" ||
+	local f=$1
+	shift
+	/usr/bin/time -f "%e %M" -o "$OUT/time" "$LEAKHUNT" snapshot "$@" -o "$f" "$PID" >/dev/null 2>"$OUT/lh.err" ||
 		die "leakhunt snapshot failed: $(cat "$OUT/lh.err")"
 	cat "$OUT/time"
 }
@@ -111,25 +115,25 @@ for size in $SIZES; do
 	# warm-up, untimed: the first snapshot of a fresh heap also pays for growing the
 	# process to several times the heap (one run: 141 s, then 47 s, at 1 GB)
 	in_process /dev/null >/dev/null
-	ins=() ; outs=() ; rss=() ; fsize= ; check=
+	ins=() ; outs=() ; rss=() ; wrs=() ; wrss=() ; fsize= ; check= ; wcheck=
 	for r in $(seq "$runs"); do
-		a="$OUT/inproc-$r.heapsnapshot" b="$OUT/leakhunt-$r.heapsnapshot"
-		if [ $((r % 2)) = 1 ]; then
-			ins+=("$(in_process "$a")")
-			read -r wall kb < <(outside "$b")
-		else
-			read -r wall kb < <(outside "$b")
-			ins+=("$(in_process "$a")")
-		fi
-		outs+=("$wall")
-		rss+=("$kb")
-		echo "size $size round $r: in process ${ins[-1]} s, leakhunt snapshot $wall s, max RSS $kb KB" >&2
+		a="$OUT/inproc-$r.heapsnapshot" b="$OUT/leakhunt-$r.heapsnapshot" c="$OUT/write-$r.heapsnapshot"
+		for k in $(seq 0 2); do
+			case $(((r - 1 + k) % 3)) in
+			0) ins+=("$(in_process "$a")") ;;
+			1) read -r wall kb < <(outside "$b") ;;
+			2) read -r wwall wkb < <(outside "$c" --method write) ;;
+			esac
+		done
+		outs+=("$wall") ; rss+=("$kb") ; wrs+=("$wwall") ; wrss+=("$wkb")
+		echo "size $size round $r: in process ${ins[-1]} s, leakhunt snapshot $wall s (max RSS $kb KB), --method write $wwall s (max RSS $wkb KB)" >&2
 		if [ "$r" = 1 ]; then
 			fsize=$(stat -c %s "$b")
 			check=$(same_heap "$a" "$b")
-			echo "$check" >&2
+			wcheck=$(same_heap "$a" "$c")
+			echo "$check; write: $wcheck" >&2
 		fi
-		rm -f "$a" "$b"
+		rm -f "$a" "$b" "$c"
 	done
 	exec 3>&-
 	kill -9 "$PID" 2>/dev/null
@@ -138,16 +142,22 @@ for size in $SIZES; do
 	m_in=$(printf '%s\n' "${ins[@]}" | median)
 	m_out=$(printf '%s\n' "${outs[@]}" | median)
 	m_rss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+	m_wr=$(printf '%s\n' "${wrs[@]}" | median)
+	m_wrss=$(printf '%s\n' "${wrss[@]}" | sort -n | tail -1)
 	ratio=$(awk -v a="$m_out" -v b="$m_in" 'BEGIN { printf "%.2f", a / b }')
-	rows+=("| $(mb "$fsize") MB snapshot ($nrec records, heapUsed $(mb "$used") MB) | $runs | $m_in s | $m_out s | ${ratio}x | $((m_rss / 1024)) MB | $check |")
+	wratio=$(awk -v a="$m_wr" -v b="$m_in" 'BEGIN { printf "%.2f", a / b }')
+	rows+=("| $(mb "$fsize") MB snapshot ($nrec records, heapUsed $(mb "$used") MB) | $runs | $m_in s | $m_out s, **${ratio}x**, $((m_rss / 1024)) MB | $m_wr s, **${wratio}x**, $((m_wrss / 1024)) MB | $check; --method write: ${wcheck%%:*} |")
 	echo "${rows[-1]}" >&2
 	met=no
 	awk -v x="$ratio" 'BEGIN { exit !(x <= 1.10) }' && met=yes
-	targets+=("| capture time within 10 % of writeHeapSnapshot ($(mb "$fsize") MB) | ${ratio}x ($m_out s / $m_in s) | $met |")
+	targets+=("| capture time within 10 % of writeHeapSnapshot ($(mb "$fsize") MB), default method (stream) | ${ratio}x ($m_out s / $m_in s) | $met |")
+	met=no
+	awk -v x="$wratio" 'BEGIN { exit !(x <= 1.10) }' && met=yes
+	targets+=("| the same with \`--method write\` ($(mb "$fsize") MB) | ${wratio}x ($m_wr s / $m_in s) | $met |")
 	if [ "$size" -ge 1000 ]; then
 		met=no
 		[ "$m_rss" -lt $((50 * 1024)) ] && met=yes
-		targets+=("| leakhunt's peak RSS under 50 MB capturing $(mb "$fsize") MB | $((m_rss / 1024)) MB | $met |")
+		targets+=("| leakhunt's peak RSS under 50 MB capturing $(mb "$fsize") MB (stream) | $((m_rss / 1024)) MB | $met |")
 	fi
 done
 
@@ -159,15 +169,16 @@ section() {
 	echo "other work; load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
 	echo "One quiet node process per size (\`bench/capture-target.js SIZE_MB\`, started without"
 	echo "\`--inspect\`), one untimed snapshot to /dev/null first (the first snapshot of a fresh heap"
-	echo "also pays for growing the process); rounds alternate which goes first: the process writing its own snapshot"
-	echo "(\`v8.writeHeapSnapshot()\` on a line on its stdin, the call timed inside the process), and"
-	echo "\`leakhunt snapshot -o FILE PID\` timed from outside (wall time of the whole command: pid check,"
-	echo "opening the inspector with SIGUSR1, capture, fsync, closing the inspector) under"
-	echo "\`/usr/bin/time\` for its max RSS. Medians; the RSS column is the highest of the rounds. The"
-	echo "files of the first round are compared with \`leakhunt summary --json\`."
+	echo "also pays for growing the process); rounds rotate which goes first: the process writing its"
+	echo "own snapshot (\`v8.writeHeapSnapshot()\` on a line on its stdin, the call timed inside the"
+	echo "process), \`leakhunt snapshot -o FILE PID\` and \`leakhunt snapshot --method write -o FILE PID\`,"
+	echo "both timed from outside (wall time of the whole command: pid check, opening the inspector"
+	echo "with SIGUSR1, capture, fsync, closing the inspector) under \`/usr/bin/time\` for their max"
+	echo "RSS. Medians; ratios to the in-process time; RSS is the highest of the rounds. The files of"
+	echo "the first round are compared with \`leakhunt summary --json\`."
 	echo
-	echo "| heap | rounds | v8.writeHeapSnapshot (in process) | leakhunt snapshot (outside) | ratio | leakhunt peak RSS | same heap? |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "| heap | rounds | v8.writeHeapSnapshot (in process) | leakhunt snapshot: time, ratio, peak RSS | leakhunt snapshot --method write: time, ratio, peak RSS | same heap? |"
+	echo "|---|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
 	echo "| target (issue 4) | measured | met |"
