@@ -13,6 +13,7 @@
 #ifndef LH_SNAPSHOT_ANALYSIS_H
 #define LH_SNAPSHOT_ANALYSIS_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -106,13 +107,30 @@ void lh_shallow_compute(struct lh_snapshot *s, uint32_t *owners);
  */
 uint64_t *lh_dominators_essential_edges(const struct lh_snapshot *s, struct lh_ephemerons *eph, int threads);
 /*
+ * Which nodes have an essential retainer (for DevTools' first rescue rule).
+ * The tree's depth-first search needs them only once the root's own subtree
+ * is done, so another thread can fill them meanwhile: init, start the tree
+ * with r, fill here; release after the tree.  With r NULL the tree fills
+ * its own.
+ */
+struct lh_retainer_bits {
+	uint64_t *bits;        /* bit per node */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;              /* bits filled */
+};
+void lh_retainer_bits_init(struct lh_retainer_bits *r, const struct lh_snapshot *s);
+void lh_retainer_bits_fill(struct lh_retainer_bits *r, const struct lh_snapshot *s, const uint64_t *essential);
+const uint64_t *lh_retainer_bits_wait(struct lh_retainer_bits *r);
+void lh_retainer_bits_release(struct lh_retainer_bits *r);
+/*
  * The dominator tree into s->dominator; frees essential.  Reads neither
  * ephemeron state nor self sizes, so it can run beside the other passes.
  * Returns an order of the ordinals in which every node comes after its
  * dominator (order[1..node_count], order[1] the root) for
  * lh_dominators_retained(), which adds up self_size and frees it.
  */
-uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential);
+uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential, struct lh_retainer_bits *r);
 void lh_dominators_retained(struct lh_snapshot *s, uint32_t *order);
 /* Distances; eph must already hold every internal edge name (read only here). */
 void lh_distance_compute(struct lh_snapshot *s, struct lh_ephemerons *eph);

@@ -270,6 +270,7 @@ static void *shallow_thread(void *arg)
 struct dom_job {
 	struct lh_snapshot *s;
 	uint64_t *essential;
+	struct lh_retainer_bits retainers; /* filled by this thread meanwhile */
 	uint32_t *order;       /* DFS order, for the retained sizes */
 };
 
@@ -280,7 +281,7 @@ static void *dominators_thread(void *arg)
 	double t = seconds();
 	struct timespec cpu;
 
-	d->order = lh_dominators_compute(d->s, d->essential);
+	d->order = lh_dominators_compute(d->s, d->essential, &d->retainers);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
 	lh_debug("analyze: dominator tree: %.3f s of CPU", (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
 	timed("dominator tree (thread)", &t);
@@ -341,16 +342,25 @@ int lh_snapshot_analyze(struct lh_snapshot *s, const struct lh_snapshot *base, u
 	lh_progress_update(p, 2);
 	dj.essential = lh_dominators_essential_edges(s, &eph, threaded);
 	timed("essential edges", &t);
-	if (threaded && pthread_create(&th, NULL, dominators_thread, &dj))
-		threaded = 0;
+	if (threaded) {
+		lh_retainer_bits_init(&dj.retainers, s);
+		if (pthread_create(&th, NULL, dominators_thread, &dj)) {
+			lh_retainer_bits_release(&dj.retainers);
+			threaded = 0;
+		} else {
+			lh_retainer_bits_fill(&dj.retainers, s, dj.essential);
+		}
+	}
 	if (!threaded)
-		dj.order = lh_dominators_compute(s, dj.essential);
+		dj.order = lh_dominators_compute(s, dj.essential, NULL);
 	lh_distance_compute(s, &eph);
 	timed("distances", &t);
 	ret = lh_classes_prepare(s, base, &job);
 	timed("class names", &t);
-	if (threaded)
+	if (threaded) {
 		pthread_join(th, NULL);
+		lh_retainer_bits_release(&dj.retainers);
+	}
 	timed("waiting for the dominator tree", &t);
 	lh_ephemerons_release(&eph);
 	/*

@@ -129,10 +129,11 @@ struct frame {
  * adopted subtrees finish before the root and the root's number is the
  * highest.  Returns how many nodes were reached.
  */
-static uint32_t dfs(const struct lh_snapshot *s, const uint64_t *ess, const uint64_t *has_pred,
+static uint32_t dfs(const struct lh_snapshot *s, const uint64_t *ess, struct lh_retainer_bits *r,
 		    uint32_t *post, uint32_t *vertex, uint32_t *parent)
 {
 	uint32_t n = s->node_count, root = s->root, count = 0, adopt = 0;
+	const uint64_t *has_pred = NULL;
 	struct frame *stack = NULL;
 	size_t sp = 0, alloc = 0;
 	int root_done = 0;     /* the root's own edges are all looked at */
@@ -160,6 +161,8 @@ static uint32_t dfs(const struct lh_snapshot *s, const uint64_t *ess, const uint
 				root_done = 1;
 		}
 		if (next == UINT32_MAX && sp == 1) {
+			if (!has_pred)
+				has_pred = lh_retainer_bits_wait(r);
 			for (; adopt < n; adopt++) {
 				if (!post[adopt] && !bit(has_pred, adopt)) {
 					next = adopt++;
@@ -197,22 +200,60 @@ static inline uint32_t nca(const uint32_t *idom, uint32_t a, uint32_t b)
 	return a;
 }
 
-uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess)
+void lh_retainer_bits_init(struct lh_retainer_bits *r, const struct lh_snapshot *s)
+{
+	r->bits = lh_xcalloc(((size_t)s->node_count + 64) / 64, sizeof(uint64_t));
+	r->done = 0;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+}
+
+void lh_retainer_bits_fill(struct lh_retainer_bits *r, const struct lh_snapshot *s, const uint64_t *ess)
+{
+	for (uint32_t e = 0; e < s->edge_count; e++)
+		if (bit(ess, e))
+			r->bits[s->edge_to[e] >> 6] |= (uint64_t)1 << (s->edge_to[e] & 63);
+	pthread_mutex_lock(&r->lock);
+	r->done = 1;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+const uint64_t *lh_retainer_bits_wait(struct lh_retainer_bits *r)
+{
+	pthread_mutex_lock(&r->lock);
+	while (!r->done)
+		pthread_cond_wait(&r->cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	return r->bits;
+}
+
+void lh_retainer_bits_release(struct lh_retainer_bits *r)
+{
+	FREE_AND_NULL(r->bits);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+}
+
+uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *ess, struct lh_retainer_bits *r)
 {
 	uint32_t n = s->node_count, len = n + 1, root = s->root, count, *rpo, *vertex, *idom, i;
-	uint64_t *has_pred = lh_xcalloc(((size_t)n + 64) / 64, sizeof(uint64_t)), *changed, *redo;
+	uint64_t *changed, *redo;
+	struct lh_retainer_bits own;
 	uint32_t start;
 	int passes = 0;
 
-	for (uint32_t e = 0; e < s->edge_count; e++)
-		if (bit(ess, e))
-			has_pred[s->edge_to[e] >> 6] |= (uint64_t)1 << (s->edge_to[e] & 63);
+	if (!r) {
+		r = &own;
+		lh_retainer_bits_init(r, s);
+		lh_retainer_bits_fill(r, s, ess);
+	}
 	rpo = lh_xcalloc(len, sizeof(uint32_t));
 	vertex = lh_xmalloc(lh_st_mult(len, sizeof(uint32_t)));
 	idom = lh_xmalloc(lh_st_mult(len, sizeof(uint32_t)));
-	lh_debug("dominators: retainer bits at %.3f s of CPU", thread_cpu());
-	count = dfs(s, ess, has_pred, rpo, vertex, idom);
-	free(has_pred);
+	count = dfs(s, ess, r, rpo, vertex, idom);
+	if (r == &own)
+		lh_retainer_bits_release(r);
 	lh_debug("dominators: depth-first search at %.3f s of CPU", thread_cpu());
 
 	/* postorder -> reverse postorder: the root becomes 1, every DFS parent precedes its children */
