@@ -60,22 +60,28 @@ static void event_method(const char *msg, size_t len, char *out, size_t outsz)
 }
 
 /*
- * The next message, as lh_ws_recv(); with c->busy set, silence is waited out
- * in short steps, and each sign of work from busy() moves *silent_until.
+ * The next message, as lh_ws_recv() before *silent_until; each message, and
+ * with c->busy set each sign of work from busy(), moves *silent_until
+ * timeout_ms ahead (silence is then waited out in short steps).
  */
 static int recv_or_busy(struct lh_cdp *c, struct strbuf *msg, int64_t *silent_until)
 {
 	int r, quiet_was = c->ws.quiet_timeout;
 
-	if (!c->busy)
-		return lh_ws_recv(&c->ws, msg, *silent_until);
+	if (!c->busy) {
+		r = lh_ws_recv(&c->ws, msg, *silent_until);
+		*silent_until = lh_net_deadline(c->timeout_ms); /* a message ends the silence */
+		return r;
+	}
 	c->ws.quiet_timeout = 1;
 	for (;;) {
 		int64_t step = lh_net_deadline(250);
 
 		r = lh_ws_recv(&c->ws, msg, step < *silent_until ? step : *silent_until);
-		if (r != -2)
+		if (r != -2) {
+			*silent_until = lh_net_deadline(c->timeout_ms);
 			break;
+		}
 		r = c->busy(c->busy_ud);
 		if (r < 0)
 			break;

@@ -7,10 +7,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "inspect/cdp.h"
 #include "inspect/http.h"
 #include "inspect/jstr.h"
 #include "inspect/net.h"
@@ -315,4 +318,42 @@ TEST(inspect_ws_await_close)
 	lh_ws_close(&ws);
 	close(peer);
 	strbuf_release(&in);
+}
+
+/*
+ * --timeout bounds silence, not the length of a call: a call answered after
+ * 2.5 s of events 100 ms apart succeeds with a 1 s timeout (a capture of a
+ * 1 GB snapshot takes minutes of chunks).  The margin is 10x: only a
+ * scheduler stall of most of a second could fail it.
+ */
+TEST(inspect_cdp_timeout_is_silence)
+{
+	struct strbuf ev = STRBUF_INIT;
+	struct lh_cdp c;
+	pid_t child;
+	int peer;
+
+	memset(&c, 0, sizeof(c));
+	ws_pair(&c.ws, &peer);
+	c.next_id = 1;
+	c.timeout_ms = 1000;
+	frame(&ev, 1, 1, "{\"method\":\"HeapProfiler.reportHeapSnapshotProgress\",\"params\":{}}", 64);
+	child = fork();
+	if (child == 0) {
+		struct strbuf ans = STRBUF_INIT;
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		for (int i = 0; i < 25; i++) {
+			if (write(peer, ev.buf, ev.len) != (ssize_t)ev.len)
+				_exit(1);
+			nanosleep(&ts, NULL);
+		}
+		frame(&ans, 1, 1, "{\"id\":1,\"result\":{}}", 20);
+		_exit(write(peer, ans.buf, ans.len) == (ssize_t)ans.len ? 0 : 1);
+	}
+	CHECK_EQ(lh_cdp_call(&c, "HeapProfiler.takeHeapSnapshot", NULL, NULL, NULL, NULL), 0);
+	waitpid(child, NULL, 0);
+	lh_ws_close(&c.ws);
+	close(peer);
+	strbuf_release(&ev);
 }
