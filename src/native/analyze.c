@@ -14,6 +14,10 @@
  * Live blocks sit in an open-addressing table keyed by address, with
  * backward-shift deletion (no tombstones, so churn never degrades it).
  *
+ * With two CPUs, reading the file and analyzing the events run on two
+ * threads joined by a queue that keeps the file order (see "The pass runs
+ * on two threads" below): the same model as on one thread.
+ *
  * Peak contribution per stack is exact without a second pass: a stack's live
  * bytes at the peak equal its live bytes at its first change after the peak
  * (or at the end), because nothing changed in between.  So before every
@@ -21,7 +25,12 @@
  * copies live into peak; the end of the pass does the same once.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <endian.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <sched.h>
 
 #include "base/alloc.h"
 #include "base/error.h"
@@ -36,9 +45,8 @@
 struct block {
 	uint64_t ptr;  /* 0: empty slot */
 	uint64_t size;
-	uint64_t seq;  /* event number of the allocation */
 	uint32_t stack;
-	uint32_t tid;
+	uint32_t thr;  /* index into pass.threads of the allocating thread */
 };
 
 struct blocks {
@@ -49,13 +57,20 @@ struct blocks {
 /* One event waiting for its turn; type 0 is an empty slot. */
 struct ev {
 	uint64_t seq, ptr, size, stack, old; /* SAMPLE: size = ms, stack = rss */
-	uint32_t tid;
+	uint32_t thr;  /* index into pass.threads */
 	int type;
 };
 
+/*
+ * A thread's latest event, for temporaries: the address it allocated, or 0
+ * after a free.  The address names the allocation as well as its sequence
+ * number would: a live block at that address owned by this thread can only
+ * come from that allocation (a later one at the same address by this thread
+ * would be the latest instead), and block entries are 8 bytes smaller.
+ */
 struct thread_last {
 	uint32_t tid;
-	uint64_t seq; /* this thread's latest allocation */
+	uint64_t ptr;
 };
 
 struct pass {
@@ -142,25 +157,25 @@ static void blocks_del(struct blocks *b, struct block *e)
 	b->nr--;
 }
 
-static __attribute__((noinline)) struct thread_last *thread_find(struct pass *p, uint32_t tid)
+static __attribute__((noinline)) uint32_t thread_find(struct pass *p, uint32_t tid)
 {
 	for (size_t i = 0; i < p->nthreads; i++) {
 		if (p->threads[i].tid == tid) {
 			p->last_thread = i;
-			return &p->threads[i];
+			return (uint32_t)i;
 		}
 	}
 	ALLOC_GROW(p->threads, p->nthreads + 1, p->threads_alloc);
-	p->threads[p->nthreads] = (struct thread_last){ tid, UINT64_MAX };
+	p->threads[p->nthreads] = (struct thread_last){ tid, 0 };
 	p->last_thread = p->nthreads;
-	return &p->threads[p->nthreads++];
+	return (uint32_t)p->nthreads++;
 }
 
-/* Most events come from the thread of the previous one. */
-static inline struct thread_last *thread_of(struct pass *p, uint32_t tid)
+/* The index of thread tid; most events come from the thread of the previous one. */
+static inline uint32_t thread_index(struct pass *p, uint32_t tid)
 {
 	if (p->last_thread < p->nthreads && p->threads[p->last_thread].tid == tid)
-		return &p->threads[p->last_thread];
+		return (uint32_t)p->last_thread;
 	return thread_find(p, tid);
 }
 
@@ -278,22 +293,22 @@ static void timeline_point(struct lh_alloc_model *m, struct pass *p, uint64_t rs
 	pt->temporary = m->temporary;
 }
 
-static void do_free(struct lh_alloc_model *m, struct pass *p, uint64_t ptr, uint64_t seq, uint32_t tid)
+static void do_free(struct lh_alloc_model *m, struct pass *p, uint64_t ptr, uint64_t seq, uint32_t thr)
 {
 	struct block *e = blocks_find(&p->live, ptr);
 	struct lh_alloc_cost *c;
 
 	if (!e) {
 		m->unknown_frees++;
-		thread_of(p, tid)->seq = UINT64_MAX;
+		p->threads[thr].ptr = 0;
 		return;
 	}
 	c = &m->cost[e->stack];
-	if (thread_of(p, e->tid)->seq == e->seq) {
+	if (p->threads[e->thr].ptr == ptr) {
 		m->temporary++;
 		c->temporary++;
 	}
-	thread_of(p, tid)->seq = UINT64_MAX;
+	p->threads[thr].ptr = 0;
 	touch(m, c, seq);
 	c->live_bytes -= e->size;
 	c->live_blocks--;
@@ -313,15 +328,15 @@ static void do_alloc(struct lh_alloc_model *m, struct pass *p, const struct ev *
 	for (i = hash_u64(v->ptr) & b->mask; b->slot[i].ptr; i = (i + 1) & b->mask) {
 		if (b->slot[i].ptr == v->ptr) {
 			/* an address handed out twice means its free was lost: forget the old block */
-			do_free(m, p, v->ptr, v->seq, v->tid);
+			do_free(m, p, v->ptr, v->seq, v->thr);
 			for (i = hash_u64(v->ptr) & b->mask; b->slot[i].ptr; i = (i + 1) & b->mask)
 				;
 			break;
 		}
 	}
-	b->slot[i] = (struct block){ v->ptr, v->size, v->seq, (uint32_t)(c - m->cost), v->tid };
+	b->slot[i] = (struct block){ v->ptr, v->size, (uint32_t)(c - m->cost), v->thr };
 	b->nr++;
-	thread_of(p, v->tid)->seq = v->seq;
+	p->threads[v->thr].ptr = v->ptr;
 	touch(m, c, v->seq);
 	c->calls++;
 	c->bytes += v->size;
@@ -359,11 +374,11 @@ static inline void process(struct lh_alloc_model *m, struct pass *p, const struc
 		timeline_point(m, p, v->stack);
 		break;
 	case LHT_REC_FREE:
-		do_free(m, p, v->ptr, v->seq, v->tid);
+		do_free(m, p, v->ptr, v->seq, v->thr);
 		break;
 	case LHT_REC_REALLOC:
 		if (v->old)
-			do_free(m, p, v->old, v->seq, v->tid);
+			do_free(m, p, v->old, v->seq, v->thr);
 		do_alloc(m, p, v);
 		break;
 	case LHT_REC_ALLOC:
@@ -445,17 +460,6 @@ static void event_in(struct lh_alloc_model *m, struct pass *p, const struct ev *
 	ring_drain(m, p);
 }
 
-static void rec_in(struct lh_alloc_model *m, struct pass *p, const struct lh_trace_rec *r)
-{
-	struct ev v = { r->seq, r->ptr, r->size, r->stack, r->old, r->tid, r->type };
-
-	if (v.type == LHT_REC_SAMPLE) {
-		v.size = r->ms;
-		v.stack = r->rss;
-	}
-	event_in(m, p, &v);
-}
-
 static inline int vget(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
 	if (*pp < end && **pp < 0x80) {
@@ -466,67 +470,420 @@ static inline int vget(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 }
 
 /*
- * The event records left in the reader's current chunk, decoded here from
- * the reader's own cursor (t->p, t->chunk_end, t->last_seq, t->last_ptr):
- * lh_trace_next fills a 400-byte record per call, which was most of the cost
- * of reading 16 M events.  Only A/F/R/S are decoded, exactly as trace.c
- * does; any other record, and any record that does not decode, is left where
- * it starts for lh_trace_next, which handles it and reports damage.
+ * A varint of at most 8 bytes at *pp without a branch per byte: the first
+ * byte whose top bit is clear ends it; mask up to there, then squeeze out the
+ * continuation bits in three steps (7 -> 14 -> 28 -> 56 bits).  The caller
+ * guarantees 8 readable bytes.  0, or -1 for a longer varint (the caller
+ * decodes that one with lht_get_varint).
  */
-static void fast_events(struct lh_alloc_model *m, struct pass *p, struct lh_trace *t)
+static inline int vget8(const uint8_t **pp, uint64_t *out)
 {
-	const uint8_t *q = t->p, *end = t->chunk_end;
-	uint64_t seq = t->last_seq, ptr = t->last_ptr;
+	uint64_t x, stop;
 
-	while (q && q < end) {
-		struct ev v;
-		uint64_t d, z;
+	memcpy(&x, *pp, 8);
+	x = le64toh(x);
+	stop = ~x & 0x8080808080808080ull;
+	if (!stop)
+		return -1;
+	x &= stop ^ (stop - 1);
+	x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+	x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+	x = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+	*pp += (__builtin_ctzll(stop) >> 3) + 1;
+	*out = x;
+	return 0;
+}
 
-		v.type = *q++;
-		switch (v.type) {
-		case LHT_REC_ALLOC:
-		case LHT_REC_REALLOC:
-			if (vget(&q, end, &d) || vget(&q, end, &v.size) || vget(&q, end, &v.stack) || vget(&q, end, &z))
-				return;
-			v.old = 0;
-			if (v.type == LHT_REC_REALLOC && vget(&q, end, &v.old))
-				return;
-			ptr += (uint64_t)lht_unzigzag(z);
-			break;
-		case LHT_REC_FREE:
-			if (vget(&q, end, &d) || vget(&q, end, &z))
-				return;
-			ptr += (uint64_t)lht_unzigzag(z);
-			v.size = v.stack = v.old = 0;
-			break;
-		case LHT_REC_SAMPLE:
-			if (vget(&q, end, &d) || vget(&q, end, &v.size) || vget(&q, end, &v.stack))
-				return;
-			v.old = 0;
-			break;
-		default:
-			return;
+#define MAX_EVENT_BYTES (1 + 5 * 10) /* type and five varints */
+
+/*
+ * decode_event for a record with MAX_EVENT_BYTES + 8 readable bytes: the same
+ * result, with vget8.  -1 when a varint is longer than 8 bytes or the record
+ * is not an event: the caller then decodes it with decode_event.
+ */
+static inline int decode_event_fast(const uint8_t **qq, uint64_t *seq, uint64_t *ptr, struct ev *v)
+{
+	const uint8_t *q = *qq;
+	uint64_t d, z;
+
+	v->type = *q++;
+	if (vget8(&q, &d))
+		return -1;
+	switch (v->type) {
+	case LHT_REC_FREE:
+		if (vget8(&q, &z))
+			return -1;
+		v->size = v->stack = v->old = 0;
+		break;
+	case LHT_REC_ALLOC:
+	case LHT_REC_REALLOC:
+		if (vget8(&q, &v->size) || vget8(&q, &v->stack) || vget8(&q, &z))
+			return -1;
+		v->old = 0;
+		if (v->type == LHT_REC_REALLOC && vget8(&q, &v->old))
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	*ptr += (uint64_t)lht_unzigzag(z);
+	v->ptr = *ptr;
+	*seq += d;
+	v->seq = *seq;
+	*qq = q;
+	return 0;
+}
+
+/*
+ * Decode one A/F/R/S record at *qq (exactly as trace.c does) into v; 0, or
+ * -1 for any other record or one that does not decode (left for lh_trace_next).
+ */
+static inline int decode_event(const uint8_t **qq, const uint8_t *end, uint64_t *seq, uint64_t *ptr,
+			       struct ev *v)
+{
+	const uint8_t *q = *qq;
+	uint64_t d, z;
+
+	v->type = *q++;
+	switch (v->type) {
+	case LHT_REC_ALLOC:
+	case LHT_REC_REALLOC:
+		if (vget(&q, end, &d) || vget(&q, end, &v->size) || vget(&q, end, &v->stack) || vget(&q, end, &z))
+			return -1;
+		v->old = 0;
+		if (v->type == LHT_REC_REALLOC && vget(&q, end, &v->old))
+			return -1;
+		*ptr += (uint64_t)lht_unzigzag(z);
+		v->ptr = *ptr;
+		break;
+	case LHT_REC_FREE:
+		if (vget(&q, end, &d) || vget(&q, end, &z))
+			return -1;
+		*ptr += (uint64_t)lht_unzigzag(z);
+		v->ptr = *ptr;
+		v->size = v->stack = v->old = 0;
+		break;
+	case LHT_REC_SAMPLE:
+		if (vget(&q, end, &d) || vget(&q, end, &v->size) || vget(&q, end, &v->stack))
+			return -1;
+		v->ptr = v->old = 0;
+		break;
+	default:
+		return -1;
+	}
+	*seq += d;
+	v->seq = *seq;
+	*qq = q;
+	return 0;
+}
+
+/*
+ * The pass runs on two threads when the process has two CPUs: this one reads
+ * the file (lh_trace_next: zstd and the columns-to-rows step), and an
+ * analyzer thread runs the events through the model.  Decoding the event
+ * rows goes to whichever side is less busy: the reader decodes while the
+ * analyzer has a backlog, and hands the rows over as they are while it has
+ * none (on a compressed trace, either side doing all of it would be the
+ * slower one).  They meet in a queue of SLABS buffers of messages in file
+ * order, so the analyzer sees exactly the sequence a single thread would: the
+ * numbers cannot depend on the threads.  Memory is the slabs, never the
+ * trace.  The reader keeps what only finish() needs (strings, symbols,
+ * modules, info, end); the analyzer owns everything events touch.
+ */
+#define SLABS 8
+#define SLAB_BYTES (64u << 10)
+
+enum msg_kind {
+	MSG_EVENTS = 1, /* len events (struct ev, thr not set yet) follow */
+	MSG_ROWS,       /* len bytes of event rows follow (an unpacked v2 chunk),
+			   padded to 8; ev.seq and ev.ptr: where their deltas start */
+	MSG_NODE,       /* a stack node: ev.seq = id, ev.ptr = parent, ev.stack = ip */
+};
+
+struct msg {
+	uint32_t kind;
+	uint32_t tid;   /* thread that wrote the chunk */
+	uint64_t len;
+	struct ev ev;
+};
+
+struct slab {
+	uint8_t *buf;
+	size_t len, alloc;
+};
+
+struct queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;     /* a slab was published or consumed, or the end */
+	struct slab slab[SLABS];
+	uint64_t head, tail;     /* slabs published, slabs consumed */
+	int done, threaded;
+	pthread_t thread;
+	struct lh_alloc_model *m;
+	struct pass *p;
+};
+
+/*
+ * A run of events from one thread.  The table slot of the event PREFETCH
+ * places ahead is prefetched before each one is processed: the table is
+ * random access by nature, and the loads then overlap with the work on the
+ * events before them instead of stalling each.
+ */
+#define PREFETCH 8
+
+static void events_in(struct lh_alloc_model *m, struct pass *p, const struct msg *h)
+{
+	const struct ev *v = (const struct ev *)(h + 1);
+	uint32_t thr = thread_index(p, h->tid);
+
+	for (size_t i = 0; i < h->len; i++) {
+		struct ev e = v[i];
+
+		if (i + PREFETCH < h->len) {
+			const struct ev *a = &v[i + PREFETCH];
+
+			__builtin_prefetch(&p->live.slot[hash_u64(a->old ? a->old : a->ptr) & p->live.mask]);
 		}
-		seq += d;
-		v.seq = seq;
-		v.ptr = v.type == LHT_REC_SAMPLE ? 0 : ptr;
-		v.tid = t->tid;
-		t->p = q;
-		t->last_seq = seq;
-		t->last_ptr = ptr;
-		event_in(m, p, &v);
+		e.thr = thr;
+		event_in(m, p, &e);
 	}
 }
 
-static void add_node(struct lh_alloc_model *m, const struct lh_trace_rec *r)
+/* The rows of one unpacked chunk, decoded and analyzed in batches of PREFETCH. */
+static void rows_in(struct lh_alloc_model *m, struct pass *p, const struct msg *h)
 {
-	if (r->id >= (1u << 28))
+	const uint8_t *q = (const uint8_t *)(h + 1), *end = q + h->len;
+	uint64_t seq = h->ev.seq, ptr = h->ev.ptr;
+	uint32_t thr = thread_index(p, h->tid);
+	struct ev batch[PREFETCH];
+
+	while (q < end) {
+		size_t n = 0;
+
+		while (n < PREFETCH && q < end &&
+		       ((end - q >= MAX_EVENT_BYTES + 8 && !decode_event_fast(&q, &seq, &ptr, &batch[n])) ||
+			!decode_event(&q, end, &seq, &ptr, &batch[n]))) {
+			batch[n].thr = thr;
+			__builtin_prefetch(&p->live.slot[hash_u64(batch[n].old ? batch[n].old : batch[n].ptr) & p->live.mask]);
+			n++;
+		}
+		for (size_t i = 0; i < n; i++)
+			event_in(m, p, &batch[i]);
+		if (n < PREFETCH)
+			return; /* the end (rows that do not decode cannot come: unpack checked them) */
+	}
+}
+
+static void add_node(struct lh_alloc_model *m, uint64_t id, uint64_t parent, uint64_t ip);
+
+static void slab_consume(struct queue *qu, const struct slab *s)
+{
+	for (size_t off = 0; off < s->len;) {
+		const struct msg *h = (const struct msg *)(s->buf + off);
+
+		if (h->kind == MSG_EVENTS) {
+			events_in(qu->m, qu->p, h);
+			off += sizeof(*h) + h->len * sizeof(struct ev);
+		} else if (h->kind == MSG_ROWS) {
+			rows_in(qu->m, qu->p, h);
+			off += sizeof(*h) + ((h->len + 7) & ~(size_t)7);
+		} else {
+			add_node(qu->m, h->ev.seq, h->ev.ptr, h->ev.stack);
+			off += sizeof(*h);
+		}
+	}
+}
+
+static void *analyzer(void *arg)
+{
+	struct queue *qu = arg;
+
+	pthread_mutex_lock(&qu->lock);
+	for (;;) {
+		while (qu->tail == qu->head && !qu->done)
+			pthread_cond_wait(&qu->cond, &qu->lock);
+		if (qu->tail == qu->head)
+			break;
+		pthread_mutex_unlock(&qu->lock);
+		/* the reader fills other slabs meanwhile: head - tail < SLABS */
+		slab_consume(qu, &qu->slab[qu->tail % SLABS]);
+		pthread_mutex_lock(&qu->lock);
+		__atomic_store_n(&qu->tail, qu->tail + 1, __ATOMIC_RELAXED);
+		pthread_cond_broadcast(&qu->cond);
+	}
+	pthread_mutex_unlock(&qu->lock);
+	return NULL;
+}
+
+/* The CPUs this process may run on (taskset), not those of the machine. */
+static int cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return CPU_COUNT(&set);
+}
+
+static void queue_init(struct queue *qu, struct lh_alloc_model *m, struct pass *p)
+{
+	memset(qu, 0, sizeof(*qu));
+	qu->m = m;
+	qu->p = p;
+	pthread_mutex_init(&qu->lock, NULL);
+	pthread_cond_init(&qu->cond, NULL);
+	/* one CPU for us, or no thread to be had: the reader analyzes each slab itself */
+	qu->threaded = cpus() > 1 && !pthread_create(&qu->thread, NULL, analyzer, qu);
+}
+
+/* Hand the current slab over, then wait until the next one is free. */
+static void queue_publish(struct queue *qu)
+{
+	if (!qu->threaded) {
+		slab_consume(qu, &qu->slab[qu->head % SLABS]);
+		qu->slab[qu->head % SLABS].len = 0;
 		return;
-	grow_nodes(m, r->id + 1);
-	if (r->id >= m->nnodes)
-		m->nnodes = r->id + 1;
-	m->node_parent[r->id] = r->parent < r->id ? r->parent : 0;
-	m->node_ip[r->id] = r->ip;
+	}
+	pthread_mutex_lock(&qu->lock);
+	qu->head++;
+	pthread_cond_broadcast(&qu->cond);
+	while (qu->head - qu->tail >= SLABS)
+		pthread_cond_wait(&qu->cond, &qu->lock);
+	pthread_mutex_unlock(&qu->lock);
+	qu->slab[qu->head % SLABS].len = 0;
+}
+
+/* Room for a message of up to n bytes (header included) in the current
+ * slab; the caller adds what it used to the slab's len. */
+static struct msg *queue_room(struct queue *qu, size_t n)
+{
+	struct slab *s = &qu->slab[qu->head % SLABS];
+
+	if (s->len && s->len + n > SLAB_BYTES) {
+		queue_publish(qu);
+		s = &qu->slab[qu->head % SLABS];
+	}
+	ALLOC_GROW(s->buf, s->len + n, s->alloc);
+	return (struct msg *)(s->buf + s->len);
+}
+
+static void queue_used(struct queue *qu, size_t n)
+{
+	qu->slab[qu->head % SLABS].len += n;
+}
+
+/* Everything sent so far is analyzed when this returns. */
+static void queue_finish(struct queue *qu)
+{
+	if (qu->slab[qu->head % SLABS].len)
+		queue_publish(qu);
+	if (qu->threaded) {
+		pthread_mutex_lock(&qu->lock);
+		qu->done = 1;
+		pthread_cond_broadcast(&qu->cond);
+		pthread_mutex_unlock(&qu->lock);
+		pthread_join(qu->thread, NULL);
+	}
+	for (int i = 0; i < SLABS; i++)
+		free(qu->slab[i].buf);
+	pthread_mutex_destroy(&qu->lock);
+	pthread_cond_destroy(&qu->cond);
+}
+
+#define MIN_EVENT_BYTES 3 /* a free: type, seq delta, pointer delta */
+#define EVENTS_PER_MSG 4096
+
+/*
+ * The event records left in the reader's current chunk, decoded from the
+ * reader's own cursor (t->p, t->chunk_end, t->last_seq, t->last_ptr) into
+ * messages of up to EVENTS_PER_MSG events: lh_trace_next fills a 400-byte
+ * record per call, which was most of the cost of reading 16 M events.  Any
+ * record other than A/F/R/S is left where it starts for lh_trace_next, which
+ * handles it and reports damage.
+ */
+static void send_events(struct queue *qu, struct lh_trace *t)
+{
+	/* an unpacked chunk holds nothing but event rows (lht_columns_to_rows
+	 * writes no other record, and unpack_chunk checked them) */
+	if (t->zchunk && t->p && t->p < t->chunk_end && qu->threaded &&
+	    qu->head - __atomic_load_n(&qu->tail, __ATOMIC_RELAXED) < SLABS / 2) {
+		size_t n = (size_t)(t->chunk_end - t->p);
+		struct msg *h = queue_room(qu, sizeof(*h) + ((n + 7) & ~(size_t)7));
+
+		h->kind = MSG_ROWS;
+		h->tid = t->tid;
+		h->len = n;
+		h->ev.seq = t->last_seq;
+		h->ev.ptr = t->last_ptr;
+		memcpy(h + 1, t->p, n);
+		queue_used(qu, sizeof(*h) + ((n + 7) & ~(size_t)7));
+		t->p = t->chunk_end;
+		return;
+	}
+	while (t->p && t->p < t->chunk_end) {
+		const uint8_t *q = t->p, *end = t->chunk_end;
+		uint64_t seq = t->last_seq, ptr = t->last_ptr;
+		size_t most = (size_t)(end - q) / MIN_EVENT_BYTES + 1, n = 0;
+		struct msg *h;
+		struct ev *v;
+
+		if (most > EVENTS_PER_MSG)
+			most = EVENTS_PER_MSG;
+		h = queue_room(qu, sizeof(*h) + most * sizeof(struct ev));
+		v = (struct ev *)(h + 1);
+		while (n < most && q < end &&
+		       ((end - q >= MAX_EVENT_BYTES + 8 && !decode_event_fast(&q, &seq, &ptr, &v[n])) ||
+			!decode_event(&q, end, &seq, &ptr, &v[n])))
+			n++;
+		t->p = q;
+		t->last_seq = seq;
+		t->last_ptr = ptr;
+		if (!n)
+			return;
+		h->kind = MSG_EVENTS;
+		h->tid = t->tid;
+		h->len = n;
+		queue_used(qu, sizeof(*h) + n * sizeof(struct ev));
+	}
+}
+
+/* An event lh_trace_next decoded (one that send_events left to it). */
+static void rec_in(struct queue *qu, const struct lh_trace_rec *r)
+{
+	struct msg *h = queue_room(qu, sizeof(*h) + sizeof(struct ev));
+	struct ev *v = (struct ev *)(h + 1);
+
+	*v = (struct ev){ r->seq, r->ptr, r->size, r->stack, r->old, 0, r->type };
+	if (v->type == LHT_REC_SAMPLE) {
+		v->size = r->ms;
+		v->stack = r->rss;
+	}
+	h->kind = MSG_EVENTS;
+	h->tid = r->tid;
+	h->len = 1;
+	queue_used(qu, sizeof(*h) + sizeof(struct ev));
+}
+
+static void node_in(struct queue *qu, const struct lh_trace_rec *r)
+{
+	struct msg *h = queue_room(qu, sizeof(*h));
+
+	h->kind = MSG_NODE;
+	h->tid = r->tid;
+	h->len = 0;
+	h->ev = (struct ev){ .seq = r->id, .ptr = r->parent, .stack = r->ip };
+	queue_used(qu, sizeof(*h));
+}
+
+static void add_node(struct lh_alloc_model *m, uint64_t id, uint64_t parent, uint64_t ip)
+{
+	if (id >= (1u << 28))
+		return;
+	grow_nodes(m, id + 1);
+	if (id >= m->nnodes)
+		m->nnodes = id + 1;
+	m->node_parent[id] = parent < id ? parent : 0;
+	m->node_ip[id] = ip;
 }
 
 static void add_symbol(struct lh_alloc_model *m, const struct lh_trace *t, const struct lh_trace_rec *r)
@@ -581,6 +938,7 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 	struct pass p;
 	struct lh_trace t;
 	struct lh_trace_rec r;
+	struct queue qu;
 	size_t dropped = 0;
 
 	if (lh_trace_open(&t, path))
@@ -593,8 +951,9 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 	p.sz_mask = 255;
 	grow_nodes(m, 1);
 	m->nnodes = 1;
+	queue_init(&qu, m, &p);
 	for (;;) {
-		fast_events(m, &p, &t);
+		send_events(&qu, &t);
 		if (!lh_trace_next(&t, &r))
 			break;
 		switch (r.type) {
@@ -602,10 +961,10 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 		case LHT_REC_FREE:
 		case LHT_REC_REALLOC:
 		case LHT_REC_SAMPLE:
-			rec_in(m, &p, &r);
+			rec_in(&qu, &r);
 			break;
 		case LHT_REC_NODE:
-			add_node(m, &r);
+			node_in(&qu, &r);
 			break;
 		case LHT_REC_END:
 			m->ended = 1;
@@ -648,6 +1007,7 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 			dropped = upto;
 		}
 	}
+	queue_finish(&qu);
 	/* the end of the file: whatever still waits comes after lost numbers */
 	while (p.pending)
 		ring_skip(m, &p);

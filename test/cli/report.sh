@@ -210,3 +210,21 @@ if rec --sample 65536 -o "$T/sampled" -- "$T/leaky"; then
 else
 	fail record-sampled "$(cat "$T/rec.err")"
 fi
+
+# --- the pass on one CPU and on two (reader and analyzer threads, docs/report.md
+# "How it reads") gives the same model, on a trace long enough to cycle the queue
+cc -O2 -g -pthread -o "$T/churn" "$P/churn.c" || fail build-churn "cc failed"
+if rec -o "$T/churn" -- "$T/churn" 200000 2; then
+	if run_ok two-cpus "$LEAKHUNT" report --json --at 0.01 "$T/churn.lht"; then
+		mv "$T/out" "$T/churn2.json"
+		expect churn-calls "$(js 'd["summary"]["calls"] >= 200000 and d["summary"]["missing_events"] == 0' "$T/churn2.json")" True
+		if command -v taskset >/dev/null; then
+			run_ok one-cpu taskset -c 0 "$LEAKHUNT" report --json --at 0.01 "$T/churn.lht" &&
+				check one-cpu-same cmp -s "$T/out" "$T/churn2.json"
+		else
+			ok "one-cpu (skipped: taskset is not installed)"
+		fi
+	fi
+else
+	fail record-churn "$(cat "$T/rec.err")"
+fi

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "native/analyze.h"
 #include "native/callgraph.h"
@@ -317,6 +318,175 @@ TEST(native_model_cut_chunk)
 	CHECK_EQ(m.missing, 4);
 	lh_alloc_model_release(&m);
 	unlink(path);
+}
+
+/*
+ * Temporaries when addresses come back on other threads (stack 1 = main):
+ *   0 A t1 16 X   1 F t2 X (temporary: t1's latest)   2 A t3 32 X
+ *   3 F t4 X (temporary: t3's latest)   4 A t1 48 X   5 A t1 64 Y
+ *   6 F t2 X (not: t1 allocated Y since)   7 A t3 8 X
+ *   8 A t3 8 X (its free was lost: the old block goes, a temporary as t3 did
+ *     nothing since)   9 F t1 Y (temporary)   10 F t3 X (temporary)
+ * calls 6, frees 6, temporary 5, peak 112 at seq 5, nothing leaked.
+ */
+TEST(native_model_address_reuse_across_threads)
+{
+	static const struct { uint32_t tid; char type; uint64_t size, ptr; } ev[] = {
+		{ 1, 'A', 16, 0x100 }, { 2, 'F', 0, 0x100 }, { 3, 'A', 32, 0x100 }, { 4, 'F', 0, 0x100 },
+		{ 1, 'A', 48, 0x100 }, { 1, 'A', 64, 0x200 }, { 2, 'F', 0, 0x100 }, { 3, 'A', 8, 0x100 },
+		{ 3, 'A', 8, 0x100 }, { 1, 'F', 0, 0x200 }, { 3, 'F', 0, 0x100 },
+	};
+	char path[64];
+	uint8_t h[LHT_HEADER_SIZE] = { 0 };
+	struct lh_alloc_model m;
+	struct chunk c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/lh-native-reuse-%d.lht", (int)getpid());
+	f = fopen(path, "wb");
+	memcpy(h, LHT_MAGIC, 8);
+	lht_put32(h + 8, LHT_VERSION);
+	lht_put32(h + 12, LHT_HEADER_SIZE);
+	fwrite(h, 1, sizeof(h), f);
+	chunk_init(&c);
+	node(&c, 1, 0, 0x1000);
+	write_chunk(f, 1, &c);
+	/* one chunk per event, in order: each thread's view is what matters here */
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		chunk_init(&c);
+		if (ev[i].type == 'A')
+			ev_alloc(&c, i, ev[i].size, 1, ev[i].ptr);
+		else
+			ev_free(&c, i, ev[i].ptr);
+		write_chunk(f, ev[i].tid, &c);
+	}
+	fclose(f);
+
+	lh_alloc_model_init(&m, LH_AT_END);
+	CHECK_EQ(lh_alloc_model_load(&m, path), 0);
+	lh_alloc_model_finish(&m, 0, NULL);
+	CHECK_EQ(m.calls, 6);
+	CHECK_EQ(m.frees, 6);
+	CHECK_EQ(m.temporary, 5);
+	CHECK_EQ(m.cost[1].temporary, 5);
+	CHECK_EQ(m.peak_bytes, 112);
+	CHECK_EQ(m.peak_seq, 5);
+	CHECK_EQ(m.leaked_blocks, 0);
+	CHECK_EQ(m.unknown_frees, 0);
+	lh_alloc_model_release(&m);
+	unlink(path);
+}
+
+/* A chunk as `record` writes it in v2: its rows as zstd-compressed columns. */
+static void write_chunk_zstd(FILE *f, uint32_t tid, const struct chunk *c)
+{
+	uint8_t *col[LHT_COLUMNS], *block = malloc(8 * c->len + 256), *out, *p, h[8];
+	size_t len[LHT_COLUMNS], n, bound;
+	uint64_t nrec = 0;
+
+	for (int k = 0; k < LHT_COLUMNS; k++)
+		col[k] = malloc(c->len + 16);
+	CHECK_EQ(lht_rows_to_columns(c->buf, c->buf + c->len, col, len, &nrec), 0);
+	p = lht_put_varint(block, nrec);
+	for (int k = 0; k < LHT_COLUMNS; k++)
+		p = lht_put_varint(p, len[k]);
+	for (int k = 0; k < LHT_COLUMNS; k++) {
+		memcpy(p, col[k], len[k]);
+		p += len[k];
+	}
+	bound = ZSTD_compressBound((size_t)(p - block));
+	out = malloc(bound);
+	n = ZSTD_compress(out, bound, block, (size_t)(p - block), 1);
+	CHECK(!ZSTD_isError(n));
+	lht_put32(h, (uint32_t)n | LHT_CHUNK_ZSTD);
+	lht_put32(h + 4, tid);
+	fwrite(h, 1, 8, f);
+	fwrite(out, 1, n, f);
+	for (int k = 0; k < LHT_COLUMNS; k++)
+		free(col[k]);
+	free(block);
+	free(out);
+}
+
+/*
+ * Many chunks, more than the analysis queue holds at once, in both chunk
+ * forms.  Thread 1 keeps a ring of RING 32-byte blocks (stack 1): iteration
+ * i frees slot i % RING once the ring is full and allocates it again.
+ * Thread 2 (stack 2) allocates and frees an 8-byte block every 4th
+ * iteration: each one a temporary.  Each thread's chunk is written when it
+ * is full, so the file interleaves the threads out of sequence order.
+ */
+#define RING 1000
+#define ITERS 60000
+#define PER_CHUNK 250
+
+static void write_ring_trace(const char *path, int zstd)
+{
+	uint8_t h[LHT_HEADER_SIZE] = { 0 };
+	struct chunk c[2], nodes;
+	uint64_t seq = 0;
+	FILE *f = fopen(path, "wb");
+	int nrec[2] = { 0, 0 };
+
+	memcpy(h, LHT_MAGIC, 8);
+	lht_put32(h + 8, LHT_VERSION);
+	lht_put32(h + 12, LHT_HEADER_SIZE);
+	fwrite(h, 1, sizeof(h), f);
+	chunk_init(&nodes);
+	node(&nodes, 1, 0, 0x1000);
+	node(&nodes, 2, 0, 0x2000);
+	write_chunk(f, 1, &nodes);
+	chunk_init(&c[0]);
+	chunk_init(&c[1]);
+	for (int i = 0; i < ITERS; i++) {
+		uint64_t slot = 0x10000000 + 48 * (uint64_t)(i % RING);
+
+		if (i >= RING)
+			ev_free(&c[0], seq++, slot), nrec[0]++;
+		ev_alloc(&c[0], seq++, 32, 1, slot), nrec[0]++;
+		if (i % 4 == 0) {
+			ev_alloc(&c[1], seq++, 8, 2, 0x20000000), nrec[1]++;
+			ev_free(&c[1], seq++, 0x20000000), nrec[1]++;
+		}
+		for (int k = 0; k < 2; k++) {
+			if (nrec[k] < PER_CHUNK && i + 1 < ITERS)
+				continue;
+			(zstd ? write_chunk_zstd : write_chunk)(f, (uint32_t)k + 1, &c[k]);
+			chunk_init(&c[k]);
+			nrec[k] = 0;
+		}
+	}
+	fclose(f);
+}
+
+TEST(native_model_many_chunks_plain_and_compressed)
+{
+	for (int zstd = 0; zstd < 2; zstd++) {
+		struct lh_alloc_model m;
+		char path[64];
+
+		snprintf(path, sizeof(path), "/tmp/lh-native-ring-%d.lht", (int)getpid());
+		write_ring_trace(path, zstd);
+		lh_alloc_model_init(&m, LH_AT_END);
+		CHECK_EQ(lh_alloc_model_load(&m, path), 0);
+		lh_alloc_model_finish(&m, 0, NULL);
+		CHECK_EQ(m.damage.len, 0);
+		CHECK_EQ(m.missing, 0);
+		CHECK_EQ(m.calls, ITERS + ITERS / 4);
+		CHECK_EQ(m.frees, ITERS - RING + ITERS / 4);
+		CHECK_EQ(m.events, m.calls + m.frees);
+		CHECK_EQ(m.temporary, ITERS / 4);
+		CHECK_EQ(m.cost[2].temporary, ITERS / 4);
+		/* the ring is full at iteration RING - 1; the next temporary comes on top */
+		CHECK_EQ(m.peak_bytes, RING * 32 + 8);
+		CHECK_EQ(m.cost[1].peak_bytes, RING * 32);
+		CHECK_EQ(m.cost[2].peak_bytes, 8);
+		CHECK_EQ(m.leaked_bytes, RING * 32);
+		CHECK_EQ(m.leaked_blocks, RING);
+		CHECK(m.max_lag > 0);
+		lh_alloc_model_release(&m);
+		unlink(path);
+	}
 }
 
 TEST(native_suppress_template_match)
