@@ -182,8 +182,9 @@ static inline uint64_t lht_row_ptr(uint64_t col)
  * Regroup the event records of a chunk payload [p, end) into columns:
  * col[k] must each have room for end - p + 16 bytes (a column never holds
  * more than the rows it came from, plus one byte a pointer).  Fills len[k]
- * and *nrec; 0, or -1 if the payload holds anything but A, F and R records
- * (the writer then stores the chunk as rows).
+ * and *nrec; 0, or -1 if the payload holds anything but A, F and R records.
+ * (The preload appends its events to columns directly; this is for writers
+ * that have rows, such as the tests.)
  */
 static inline int lht_rows_to_columns(const uint8_t *p, const uint8_t *end, uint8_t *col[LHT_COLUMNS],
 				      size_t len[LHT_COLUMNS], uint64_t *nrec)
