@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 pkgs="build-essential pkg-config libcjson-dev libwslay-dev libssl-dev libunwind-dev libdw-dev libelf-dev libzstd-dev"
 if [ "${1:-}" = "--test" ]; then
 	# clang for the fuzz targets; real peers the tests compare with or drive:
-	# heaptrack (the oracle for leakhunt report), gdb (opens our cores), python3
-	pkgs="$pkgs clang libclang-rt-dev heaptrack gdb python3"
+	# heaptrack (the oracle for leakhunt report), gdb (opens our cores), python3,
+	# elfutils (eu-addr2line: the oracle for inlined frames)
+	pkgs="$pkgs clang libclang-rt-dev heaptrack gdb python3 elfutils"
 fi
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
