@@ -23,7 +23,9 @@
 # Medians, and their ratios to (a).  In the first round the files go through
 # `leakhunt summary --json`: same node and edge counts (within 1 %) and the
 # same per-class counts for the program's classes as (a)'s, so the runs
-# wrote the same heap.  Files are deleted once measured.
+# wrote the same heap.  Also the target's CPU time (utime + stime of all its
+# threads) during each step: the cost to the process, less disturbed by
+# other work on the machine than wall times.  Files are deleted once measured.
 #
 # Environment:
 #   BENCH_SIZES="100 1000"  snapshot sizes in MB
@@ -54,6 +56,16 @@ cleanup() {
 trap cleanup EXIT
 die() { echo "bench/capture.sh: $*" >&2; exit 1; }
 
+TICK=$(getconf CLK_TCK)
+# the target's CPU time so far (user + system, all threads), in s
+cpu_s() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$PID/stat"; }
+# timed STEP...: run it, add the target's CPU time it took to $OUT/cpu
+timed() {
+	local c0=$(cpu_s)
+	"$@"
+	awk -v a="$c0" -v b="$(cpu_s)" 'BEGIN { printf "%.2f\n", b - a }' >"$OUT/cpu"
+}
+
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "nan" }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1e6 }'; }
 
@@ -68,21 +80,21 @@ wait_line() {
 	die "the target did not answer"
 }
 
-# in_process FILE: the target writes FILE itself; prints its own time in s
+# in_process FILE: the target writes FILE itself; its own time in s goes to $last_in
+# (these helpers run in the main shell, so that die ends the script)
 in_process() {
 	local n=$(grep -c '^wrote' "$OUT/target.out")
 	echo "write $1" >&3
 	wait_line '^wrote'
-	grep '^wrote' "$OUT/target.out" | sed -n "$((n + 1))p" | awk '{ printf "%.2f", $3 / 1000 }'
+	last_in=$(grep '^wrote' "$OUT/target.out" | sed -n "$((n + 1))p" | awk '{ printf "%.2f", $3 / 1000 }')
 }
 
-# outside FILE [OPTION...]: leakhunt snapshot; prints "WALL_S MAXRSS_KB"
+# outside FILE [OPTION...]: leakhunt snapshot; "WALL_S MAXRSS_KB" in $OUT/time
 outside() {
 	local f=$1
 	shift
 	/usr/bin/time -f "%e %M" -o "$OUT/time" "$LEAKHUNT" snapshot "$@" -o "$f" "$PID" >/dev/null 2>"$OUT/lh.err" ||
 		die "leakhunt snapshot failed: $(cat "$OUT/lh.err")"
-	cat "$OUT/time"
 }
 
 # same_heap A B: node/edge counts and the program's class counts of both files
@@ -114,23 +126,24 @@ for size in $SIZES; do
 	read -r _ nrec used _ < <(grep '^ready' "$OUT/target.out")
 	# warm-up, untimed: the first snapshot of a fresh heap also pays for growing the
 	# process to several times the heap (one run: 141 s, then 47 s, at 1 GB)
-	in_process /dev/null >/dev/null
+	in_process /dev/null
 	ins=() ; outs=() ; rss=() ; wrs=() ; wrss=() ; fsize= ; check= ; wcheck=
+	cin=() ; cout=() ; cwr=()
 	for r in $(seq "$runs"); do
 		a="$OUT/inproc-$r.heapsnapshot" b="$OUT/leakhunt-$r.heapsnapshot" c="$OUT/write-$r.heapsnapshot"
 		for k in $(seq 0 2); do
 			case $(((r - 1 + k) % 3)) in
-			0) ins+=("$(in_process "$a")") ;;
-			1) read -r wall kb < <(outside "$b") ;;
-			2) read -r wwall wkb < <(outside "$c" --method write) ;;
+			0) timed in_process "$a" && ins+=("$last_in") && cin+=("$(cat "$OUT/cpu")") ;;
+			1) timed outside "$b" && read -r wall kb <"$OUT/time" && cout+=("$(cat "$OUT/cpu")") ;;
+			2) timed outside "$c" --method write && read -r wwall wkb <"$OUT/time" && cwr+=("$(cat "$OUT/cpu")") ;;
 			esac
 		done
 		outs+=("$wall") ; rss+=("$kb") ; wrs+=("$wwall") ; wrss+=("$wkb")
-		echo "size $size round $r: in process ${ins[-1]} s, leakhunt snapshot $wall s (max RSS $kb KB), --method write $wwall s (max RSS $wkb KB)" >&2
+		echo "size $size round $r: in process ${ins[-1]} s (target CPU ${cin[-1]} s), leakhunt snapshot $wall s (max RSS $kb KB, target CPU ${cout[-1]} s), --method write $wwall s (max RSS $wkb KB, target CPU ${cwr[-1]} s)" >&2
 		if [ "$r" = 1 ]; then
 			fsize=$(stat -c %s "$b")
-			check=$(same_heap "$a" "$b")
-			wcheck=$(same_heap "$a" "$c")
+			check=$(same_heap "$a" "$b") || exit 1
+			wcheck=$(same_heap "$a" "$c") || exit 1
 			echo "$check; write: $wcheck" >&2
 		fi
 		rm -f "$a" "$b" "$c"
@@ -146,14 +159,17 @@ for size in $SIZES; do
 	m_wrss=$(printf '%s\n' "${wrss[@]}" | sort -n | tail -1)
 	ratio=$(awk -v a="$m_out" -v b="$m_in" 'BEGIN { printf "%.2f", a / b }')
 	wratio=$(awk -v a="$m_wr" -v b="$m_in" 'BEGIN { printf "%.2f", a / b }')
-	rows+=("| $(mb "$fsize") MB snapshot ($nrec records, heapUsed $(mb "$used") MB) | $runs | $m_in s | $m_out s, **${ratio}x**, $((m_rss / 1024)) MB | $m_wr s, **${wratio}x**, $((m_wrss / 1024)) MB | $check; --method write: ${wcheck%%:*} |")
+	m_cin=$(printf '%s\n' "${cin[@]}" | median)
+	m_cout=$(printf '%s\n' "${cout[@]}" | median)
+	m_cwr=$(printf '%s\n' "${cwr[@]}" | median)
+	rows+=("| $(mb "$fsize") MB snapshot ($nrec records, heapUsed $(mb "$used") MB) | $runs | $m_in s; CPU $m_cin s | $m_out s, **${ratio}x**, $((m_rss / 1024)) MB; CPU $m_cout s | $m_wr s, **${wratio}x**, $((m_wrss / 1024)) MB; CPU $m_cwr s | $check; --method write: ${wcheck%%:*} |")
 	echo "${rows[-1]}" >&2
 	met=no
 	awk -v x="$ratio" 'BEGIN { exit !(x <= 1.10) }' && met=yes
-	targets+=("| capture time within 10 % of writeHeapSnapshot ($(mb "$fsize") MB), default method (stream) | ${ratio}x ($m_out s / $m_in s) | $met |")
+	targets+=("| capture time within 10 % of writeHeapSnapshot ($(mb "$fsize") MB), default method (stream) | ${ratio}x ($m_out s / $m_in s; target CPU $m_cout s / $m_cin s) | $met |")
 	met=no
 	awk -v x="$wratio" 'BEGIN { exit !(x <= 1.10) }' && met=yes
-	targets+=("| the same with \`--method write\` ($(mb "$fsize") MB) | ${wratio}x ($m_wr s / $m_in s) | $met |")
+	targets+=("| the same with \`--method write\` ($(mb "$fsize") MB) | ${wratio}x ($m_wr s / $m_in s; target CPU $m_cwr s / $m_cin s) | $met |")
 	if [ "$size" -ge 1000 ]; then
 		met=no
 		[ "$m_rss" -lt $((50 * 1024)) ] && met=yes
@@ -174,8 +190,10 @@ section() {
 	echo "process), \`leakhunt snapshot -o FILE PID\` and \`leakhunt snapshot --method write -o FILE PID\`,"
 	echo "both timed from outside (wall time of the whole command: pid check, opening the inspector"
 	echo "with SIGUSR1, capture, fsync, closing the inspector) under \`/usr/bin/time\` for their max"
-	echo "RSS. Medians; ratios to the in-process time; RSS is the highest of the rounds. The files of"
-	echo "the first round are compared with \`leakhunt summary --json\`."
+	echo "RSS. Medians; ratios to the in-process time; RSS is the highest of the rounds. CPU: the"
+	echo "target's CPU time (user + system, all its threads) during each, what the capture costs the"
+	echo "process (less disturbed by other work than wall times). The files of the first round are"
+	echo "compared with \`leakhunt summary --json\`."
 	echo
 	echo "| heap | rounds | v8.writeHeapSnapshot (in process) | leakhunt snapshot: time, ratio, peak RSS | leakhunt snapshot --method write: time, ratio, peak RSS | same heap? |"
 	echo "|---|---|---|---|---|---|"
