@@ -199,6 +199,26 @@ static void fsync_dir_of(const char *path)
 	strbuf_release(&dir);
 }
 
+/*
+ * Make the finished temporary file the snapshot: fsync, close, link it to
+ * path without replacing anything, fsync the directory.  -1 if the data may
+ * not be on disk (the caller discards tmp), -2 if it could not be linked
+ * (tmp is kept and the error names it), 0 when path is complete.
+ */
+static int commit_tmp(int *fd, const char *tmp, const char *path)
+{
+	if (fsync(*fd) < 0) {
+		lh_error("cannot write '%s': fsync: %s", tmp, strerror(errno));
+		return -1;
+	}
+	close(*fd);
+	*fd = -1;
+	if (publish(tmp, path) < 0)
+		return -2;
+	fsync_dir_of(path);
+	return 0;
+}
+
 /* After a failure: remove the temporary file, or keep it as PATH.partial. */
 static void discard(const char *tmp, const char *path, unsigned flags, uint64_t bytes)
 {
@@ -263,16 +283,10 @@ int lh_capture_snapshot(struct lh_cdp *c, const char *path, unsigned flags,
 	}
 	if (sink_flush(&s) < 0)
 		goto out_fail;
-	if (fsync(s.fd) < 0) {
-		lh_error("cannot write '%s': fsync: %s", tmp.buf, strerror(errno));
+	ret = commit_tmp(&s.fd, tmp.buf, path);
+	if (ret == -1)
 		goto out_fail;
-	}
-	close(s.fd);
-	s.fd = -1;
-	if (publish(tmp.buf, path) < 0)
-		goto out;
-	fsync_dir_of(path);
-	ret = 0;
+	ret = ret ? -1 : 0;
 	goto out;
 
 out_fail:
@@ -435,16 +449,10 @@ int lh_capture_snapshot_by_target(struct lh_cdp *c, pid_t pid, const char *path,
 		lh_error("cannot make '%s' private (mode 0600): %s", tmp.buf, strerror(errno));
 		goto out_fail;
 	}
-	if (fsync(b.fd) < 0) {
-		lh_error("cannot write '%s': fsync: %s", tmp.buf, strerror(errno));
+	ret = commit_tmp(&b.fd, tmp.buf, path);
+	if (ret == -1)
 		goto out_fail;
-	}
-	close(b.fd);
-	b.fd = -1;
-	if (publish(tmp.buf, path) < 0)
-		goto out_guarded;
-	fsync_dir_of(path);
-	ret = 0;
+	ret = ret ? -1 : 0;
 	goto out_guarded;
 
 out_fail:
