@@ -10,6 +10,7 @@
 #include "base/alloc.h"
 #include "base/jsonw.h"
 #include "report/native.h"
+#include "report/speedscope.h"
 
 void lh_native_write_folded(FILE *out, const struct lh_callgraph *g, enum lh_cost k)
 {
@@ -50,39 +51,20 @@ int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const ch
 	const struct lh_alloc_model *m = g->m;
 	struct lh_jsonw w;
 
-	lh_jsonw_init(&w, out, 0);
-	lh_jsonw_object(&w);
-	lh_jsonw_kstr(&w, "$schema", "https://www.speedscope.app/file-format-schema.json");
-	lh_jsonw_kstr(&w, "exporter", "leakhunt report");
-	lh_jsonw_kstr(&w, "name", name);
-	lh_jsonw_kuint(&w, "activeProfileIndex", 0);
-	lh_jsonw_key(&w, "shared");
-	lh_jsonw_object(&w);
-	lh_jsonw_key(&w, "frames");
-	lh_jsonw_array(&w);
+	lh_speedscope_begin(&w, out, "leakhunt report", name);
 	/* frame index = function id */
 	for (uint32_t f = 0; f < m->funcs.nr; f++) {
 		lh_jsonw_object(&w);
 		lh_jsonw_kstr(&w, "name", lh_alloc_func_name(m, f));
 		lh_jsonw_end(&w);
 	}
-	lh_jsonw_end(&w);
-	lh_jsonw_end(&w);
-	lh_jsonw_key(&w, "profiles");
-	lh_jsonw_array(&w);
+	lh_speedscope_profiles(&w);
 	for (size_t p = 0; p < sizeof(profiles) / sizeof(*profiles); p++) {
 		uint64_t total = 0;
 
 		for (size_t i = 0; i < g->nstacks; i++)
 			total += lh_costs_get(&g->stacks[i].c, profiles[p].k);
-		lh_jsonw_object(&w);
-		lh_jsonw_kstr(&w, "type", "sampled");
-		lh_jsonw_kstr(&w, "name", profiles[p].name);
-		lh_jsonw_kstr(&w, "unit", profiles[p].unit);
-		lh_jsonw_kuint(&w, "startValue", 0);
-		lh_jsonw_kuint(&w, "endValue", total);
-		lh_jsonw_key(&w, "samples");
-		lh_jsonw_array(&w);
+		lh_speedscope_profile(&w, profiles[p].name, profiles[p].unit, total);
 		for (size_t i = 0; i < g->nstacks; i++) {
 			const struct lh_cg_stack *s = &g->stacks[i];
 
@@ -93,21 +75,16 @@ int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const ch
 				lh_jsonw_uint(&w, g->funcs[s->off + f]);
 			lh_jsonw_end(&w);
 		}
-		lh_jsonw_end(&w);
-		lh_jsonw_key(&w, "weights");
-		lh_jsonw_array(&w);
+		lh_speedscope_weights(&w);
 		for (size_t i = 0; i < g->nstacks; i++) {
 			const struct lh_cg_stack *s = &g->stacks[i];
 
 			if (lh_costs_get(&s->c, profiles[p].k) && s->n)
 				lh_jsonw_uint(&w, lh_costs_get(&s->c, profiles[p].k));
 		}
-		lh_jsonw_end(&w);
-		lh_jsonw_end(&w);
+		lh_speedscope_profile_end(&w);
 	}
-	lh_jsonw_end(&w);
-	lh_jsonw_end(&w);
-	return lh_jsonw_finish(&w);
+	return lh_speedscope_finish(&w);
 }
 
 static void costs_json(struct lh_jsonw *w, const struct lh_costs *c)

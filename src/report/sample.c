@@ -13,6 +13,7 @@
 #include "base/strbuf.h"
 #include "base/table.h"
 #include "report/sample.h"
+#include "report/speedscope.h"
 
 /* "file:///a/b.js" reads better as "/a/b.js"; node's own modules keep "node:". */
 static const char *short_url(const char *url)
@@ -151,16 +152,7 @@ int lh_sample_write_speedscope(FILE *out, const struct lh_heapprofile *p, const 
 	size_t alloc = 0;
 	struct lh_jsonw w;
 
-	lh_jsonw_init(&w, out, 0);
-	lh_jsonw_object(&w);
-	lh_jsonw_kstr(&w, "$schema", "https://www.speedscope.app/file-format-schema.json");
-	lh_jsonw_kstr(&w, "exporter", "leakhunt sample");
-	lh_jsonw_kstr(&w, "name", name);
-	lh_jsonw_kuint(&w, "activeProfileIndex", 0);
-	lh_jsonw_key(&w, "shared");
-	lh_jsonw_object(&w);
-	lh_jsonw_key(&w, "frames");
-	lh_jsonw_array(&w);
+	lh_speedscope_begin(&w, out, "leakhunt sample", name);
 	/* frame index = function index */
 	for (uint32_t f = 0; f < p->nfuncs; f++) {
 		lh_jsonw_object(&w);
@@ -174,18 +166,8 @@ int lh_sample_write_speedscope(FILE *out, const struct lh_heapprofile *p, const 
 		}
 		lh_jsonw_end(&w);
 	}
-	lh_jsonw_end(&w);
-	lh_jsonw_end(&w);
-	lh_jsonw_key(&w, "profiles");
-	lh_jsonw_array(&w);
-	lh_jsonw_object(&w);
-	lh_jsonw_kstr(&w, "type", "sampled");
-	lh_jsonw_kstr(&w, "name", "live bytes by allocating stack (sampled)");
-	lh_jsonw_kstr(&w, "unit", "bytes");
-	lh_jsonw_kuint(&w, "startValue", 0);
-	lh_jsonw_kuint(&w, "endValue", p->total);
-	lh_jsonw_key(&w, "samples");
-	lh_jsonw_array(&w);
+	lh_speedscope_profiles(&w);
+	lh_speedscope_profile(&w, "live bytes by allocating stack (sampled)", "bytes", p->total);
 	for (uint32_t i = 1; i < p->nnodes; i++) {
 		uint32_t n;
 
@@ -197,18 +179,13 @@ int lh_sample_write_speedscope(FILE *out, const struct lh_heapprofile *p, const 
 			lh_jsonw_uint(&w, frames[k]);
 		lh_jsonw_end(&w);
 	}
-	lh_jsonw_end(&w);
-	lh_jsonw_key(&w, "weights");
-	lh_jsonw_array(&w);
+	lh_speedscope_weights(&w);
 	for (uint32_t i = 1; i < p->nnodes; i++)
 		if (p->self[i])
 			lh_jsonw_uint(&w, p->self[i]);
-	lh_jsonw_end(&w);
-	lh_jsonw_end(&w);
-	lh_jsonw_end(&w);
-	lh_jsonw_end(&w);
+	lh_speedscope_profile_end(&w);
 	free(frames);
-	return lh_jsonw_finish(&w);
+	return lh_speedscope_finish(&w);
 }
 
 int lh_sample_write_json(FILE *out, const struct lh_heapprofile *p,
