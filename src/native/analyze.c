@@ -418,18 +418,22 @@ static void ring_drain(struct lh_alloc_model *m, struct pass *p)
 	}
 }
 
-/* Give up on missing numbers: jump to the oldest waiting event. */
+/*
+ * Give up on missing numbers: jump to the oldest waiting event.  Every
+ * waiting number lies in [next_seq, next_seq + ring size) (event_in grows
+ * the ring to fit), so the first used slot from next_seq on is the oldest,
+ * and the scan only covers numbers that are given up on: linear in all.
+ */
 static void ring_skip(struct lh_alloc_model *m, struct pass *p)
 {
-	uint64_t lo = UINT64_MAX;
+	size_t k = 0;
 
-	for (size_t i = 0; i <= p->ring_mask; i++)
-		if (p->ring[i].type && p->ring[i].seq < lo)
-			lo = p->ring[i].seq;
-	if (lo == UINT64_MAX)
+	while (k <= p->ring_mask && !p->ring[(p->next_seq + k) & p->ring_mask].type)
+		k++;
+	if (k > p->ring_mask)
 		return;
-	m->missing += lo - p->next_seq;
-	p->next_seq = lo;
+	m->missing += k;
+	p->next_seq += k;
 	ring_drain(m, p);
 }
 
@@ -453,8 +457,10 @@ static void event_in(struct lh_alloc_model *m, struct pass *p, const struct ev *
 			return;
 		lag = v->seq - p->next_seq;
 	}
-	if (lag > p->ring_mask || p->ring[v->seq & p->ring_mask].type)
+	if (lag > p->ring_mask)
 		ring_grow(p, lag);
+	if (p->ring[v->seq & p->ring_mask].type)
+		return; /* the same number twice (damage): the first one counts */
 	p->ring[v->seq & p->ring_mask] = *v;
 	p->pending++;
 	ring_drain(m, p);

@@ -377,6 +377,47 @@ TEST(native_model_address_reuse_across_threads)
 	unlink(path);
 }
 
+/*
+ * Damage: one sequence number twice, both waiting behind numbers that never
+ * come.  The second is dropped as damage (it must not hang the end of the
+ * pass, which waits until nothing is pending); 2 numbers are missing.
+ */
+TEST(native_model_duplicate_seq_waiting)
+{
+	char path[64];
+	uint8_t h[LHT_HEADER_SIZE] = { 0 };
+	struct lh_alloc_model m;
+	struct chunk c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/lh-native-dup-%d.lht", (int)getpid());
+	f = fopen(path, "wb");
+	memcpy(h, LHT_MAGIC, 8);
+	lht_put32(h + 8, LHT_VERSION);
+	lht_put32(h + 12, LHT_HEADER_SIZE);
+	fwrite(h, 1, sizeof(h), f);
+	chunk_init(&c);
+	node(&c, 1, 0, 0x1000);
+	write_chunk(f, 1, &c);
+	chunk_init(&c);
+	ev_alloc(&c, 2, 16, 1, 0x100);
+	write_chunk(f, 2, &c);
+	chunk_init(&c);
+	ev_alloc(&c, 2, 32, 1, 0x200);
+	ev_alloc(&c, 5, 64, 1, 0x300);
+	write_chunk(f, 3, &c);
+	fclose(f);
+
+	lh_alloc_model_init(&m, LH_AT_END);
+	CHECK_EQ(lh_alloc_model_load(&m, path), 0);
+	lh_alloc_model_finish(&m, 0, NULL);
+	CHECK_EQ(m.calls, 2);
+	CHECK_EQ(m.leaked_bytes, 16 + 64);
+	CHECK_EQ(m.missing, 4);
+	lh_alloc_model_release(&m);
+	unlink(path);
+}
+
 /* A chunk as `record` writes it in v2: its rows as zstd-compressed columns. */
 static void write_chunk_zstd(FILE *f, uint32_t tid, const struct chunk *c)
 {
