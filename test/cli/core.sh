@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 have_node || { ok "skipped (no node)"; exit 0; }
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -f "$T"/core*; }
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -f "$T"/core*; }
 trap cleanup EXIT
 
 cat >"$T/prog.js" <<'JS'
@@ -43,21 +43,8 @@ console.log('ready');
 setInterval(() => {}, 1000);
 JS
 
-# start NAME ARGS...: run prog.js, wait for "ready"; sets $P
-start() {
-	local name=$1 i; shift
-	node "$T/prog.js" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	P=$!
-	disown "$P" # no "Killed" line from bash when cleanup kills it
-	pids+=("$P")
-	for i in $(seq 600); do
-		grep -q ready "$T/$name.out" 2>/dev/null && return 0
-		kill -0 "$P" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "$name-start" "node did not start: $(head -c 300 "$T/$name.err")"
-	return 1
-}
+# start NAME ARGS...: run prog.js, wait up to 60 s for "ready"; sets $P
+start() { local name=$1; shift; START_TRIES=600 start_node "$name" "$T/prog.js" "$@"; }
 
 run_ok help "$LEAKHUNT" core --help && check help-text grep -q "^usage: leakhunt core" "$T/out"
 run_fail no-args "give one PID" "$LEAKHUNT" core

@@ -56,7 +56,7 @@ start_node() {
 	node "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	P=$!
 	pids+=("$P")
-	for i in $(seq 300); do
+	for i in $(seq "${START_TRIES:-300}"); do # tenths of a second
 		grep -q ready "$T/$name.out" 2>/dev/null && return 0
 		kill -0 "$P" 2>/dev/null || break
 		sleep 0.1

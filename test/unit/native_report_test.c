@@ -320,6 +320,25 @@ TEST(native_model_cut_chunk)
 	unlink(path);
 }
 
+/* A new trace file /tmp/lh-native-NAME-PID.lht: the header and stack 1 (0x1000). */
+static FILE *one_stack_trace(char *path, size_t size, const char *name)
+{
+	uint8_t h[LHT_HEADER_SIZE] = { 0 };
+	struct chunk c;
+	FILE *f;
+
+	snprintf(path, size, "/tmp/lh-native-%s-%d.lht", name, (int)getpid());
+	f = fopen(path, "wb");
+	memcpy(h, LHT_MAGIC, 8);
+	lht_put32(h + 8, LHT_VERSION);
+	lht_put32(h + 12, LHT_HEADER_SIZE);
+	fwrite(h, 1, sizeof(h), f);
+	chunk_init(&c);
+	node(&c, 1, 0, 0x1000);
+	write_chunk(f, 1, &c);
+	return f;
+}
+
 /*
  * Temporaries when addresses come back on other threads (stack 1 = main):
  *   0 A t1 16 X   1 F t2 X (temporary: t1's latest)   2 A t3 32 X
@@ -337,20 +356,11 @@ TEST(native_model_address_reuse_across_threads)
 		{ 3, 'A', 8, 0x100 }, { 1, 'F', 0, 0x200 }, { 3, 'F', 0, 0x100 },
 	};
 	char path[64];
-	uint8_t h[LHT_HEADER_SIZE] = { 0 };
 	struct lh_alloc_model m;
 	struct chunk c;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/tmp/lh-native-reuse-%d.lht", (int)getpid());
-	f = fopen(path, "wb");
-	memcpy(h, LHT_MAGIC, 8);
-	lht_put32(h + 8, LHT_VERSION);
-	lht_put32(h + 12, LHT_HEADER_SIZE);
-	fwrite(h, 1, sizeof(h), f);
-	chunk_init(&c);
-	node(&c, 1, 0, 0x1000);
-	write_chunk(f, 1, &c);
+	f = one_stack_trace(path, sizeof(path), "reuse");
 	/* one chunk per event, in order: each thread's view is what matters here */
 	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
 		chunk_init(&c);
@@ -385,20 +395,11 @@ TEST(native_model_address_reuse_across_threads)
 TEST(native_model_duplicate_seq_waiting)
 {
 	char path[64];
-	uint8_t h[LHT_HEADER_SIZE] = { 0 };
 	struct lh_alloc_model m;
 	struct chunk c;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/tmp/lh-native-dup-%d.lht", (int)getpid());
-	f = fopen(path, "wb");
-	memcpy(h, LHT_MAGIC, 8);
-	lht_put32(h + 8, LHT_VERSION);
-	lht_put32(h + 12, LHT_HEADER_SIZE);
-	fwrite(h, 1, sizeof(h), f);
-	chunk_init(&c);
-	node(&c, 1, 0, 0x1000);
-	write_chunk(f, 1, &c);
+	f = one_stack_trace(path, sizeof(path), "dup");
 	chunk_init(&c);
 	ev_alloc(&c, 2, 16, 1, 0x100);
 	write_chunk(f, 2, &c);
