@@ -4,7 +4,8 @@
  *
  * hooks.c owns the interposed libc names, the bootstrap and the reentrancy
  * guard; record.c owns the trace file, the per-thread buffers, the stack trie
- * and the timer thread; unwind.c owns lh_unwind().  Nothing here may call
+ * and the timer thread; compress.c turns a buffer's events into a chunk;
+ * unwind.c owns lh_unwind().  Nothing here may call
  * malloc on its own behalf: memory comes from mmap, so the program's numbers
  * are only the program's.
  */
@@ -13,6 +14,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "native/lht.h"
 
 #define LH_EXPORT __attribute__((visibility("default")))
 #define LH_TLS __attribute__((tls_model("initial-exec")))
@@ -38,6 +41,38 @@ extern struct lh_preload_conf lh_preload_conf;
 extern __thread int lh_preload_busy LH_TLS;
 /* Nonzero while events are being recorded (after init, before the end). */
 extern volatile int lh_preload_active;
+
+/* record.c: memory of our own (never malloc), and one write of [p, p+n) to
+ * the trace (a failure stops recording). */
+void *lh_map_anon(size_t size);
+void lh_record_write(const uint8_t *p, size_t n);
+
+/*
+ * Events are appended straight into columns (lht.h: types, seq deltas,
+ * sizes, stacks, pointers in column form, old pointers), the layout of a
+ * compressed chunk, so that the writer only copies them behind a small
+ * header and compresses: regrouping rows into columns at every flush cost
+ * the writer more than zstd did.  A half is handed off when one of its
+ * columns is full; the pointer column (about 3 bytes an event) fills first,
+ * after some 10,000 events.
+ */
+#define LH_COL_SIZE (32 * 1024) /* one column of a half */
+#define LH_COL_ROOM 11          /* the most one event adds to a column */
+
+struct half {
+	uint32_t nrec;             /* events; set when the half is closed */
+	uint32_t len[LHT_COLUMNS]; /* bytes of each column; likewise */
+	uint8_t col[LHT_COLUMNS][LH_COL_SIZE];
+};
+
+#define LH_ROWS_SIZE (LHT_CHUNK_HEADER + LHT_COLUMNS * LH_COL_SIZE)
+
+/* compress.c: write the closed half h of thread tid's buffer as one chunk,
+ * compressed with the buffer's state *z (mapped at the first call), or, when
+ * that is impossible, as rows made in the buffer's rows[LH_ROWS_SIZE].  One
+ * caller at a time per buffer. */
+struct lh_zstate;
+void lh_write_half(struct lh_zstate **z, int tid, const struct half *h, uint8_t *rows);
 
 /* record.c */
 void lh_record_start(void);

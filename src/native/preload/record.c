@@ -31,8 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_initStaticCCtx: no malloc inside the target */
-#include <zstd.h>
 
 #include "native/lht.h"
 #include "native/preload/preload.h"
@@ -41,25 +39,7 @@ struct lh_preload_conf lh_preload_conf = { .depth = 256 };
 __thread int lh_preload_busy LH_TLS;
 volatile int lh_preload_active;
 
-#define TBUF_SIZE (64 * 1024) /* direct records, and a chunk of rows */
-#define COL_SIZE (32 * 1024)  /* one column of a half */
-#define COL_ROOM 11           /* the most one event adds to a column */
-
-/*
- * Events are appended straight into columns (lht.h: types, seq deltas,
- * sizes, stacks, pointers in column form, old pointers), the layout of a
- * compressed chunk, so that the writer only copies them behind a small
- * header and compresses: regrouping rows into columns at every flush cost
- * the writer more than zstd did.  A half is handed off when one of its
- * columns is full; the pointer column (about 3 bytes an event) fills first,
- * after some 10,000 events.
- */
-struct half {
-	uint32_t nrec;                   /* events; set when the half is closed */
-	uint32_t len[LHT_COLUMNS];       /* bytes of each column; likewise */
-	uint8_t col[LHT_COLUMNS][COL_SIZE];
-};
-
+#define TBUF_SIZE (64 * 1024) /* direct records */
 struct tbuf {
 	atomic_int in_use;  /* the owner is appending (asymmetric protocol below) */
 	atomic_int steal;   /* a flusher wants the buffer: the owner must wait */
@@ -76,9 +56,9 @@ struct tbuf {
 	atomic_uint pending; /* events of half pend_half waiting for the writer */
 	int pend_half;      /* set before pending is published */
 	atomic_flag wlock;  /* whoever compresses and writes this buffer's data */
-	struct zstate *z;   /* compression state, mapped at the first write */
+	struct lh_zstate *z; /* compress.c's state, mapped at the first write */
+	uint8_t rows[LH_ROWS_SIZE]; /* only without zstd */
 	struct half halves[2];
-	uint8_t rows[LHT_CHUNK_HEADER + LHT_COLUMNS * COL_SIZE]; /* only without zstd */
 };
 
 static int trace_fd = -1;
@@ -101,7 +81,7 @@ static uint64_t now_ms(void)
 	       (ts.tv_nsec - start_time.tv_nsec) / 1000000;
 }
 
-static void *map_anon(size_t size)
+void *lh_map_anon(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
@@ -129,7 +109,7 @@ static char *put_dec(char *p, uint64_t v)
 
 /* Write all of [p, p+n); on failure (a full disk) stop recording for good
  * rather than leave a chunk half-written in the middle of the file. */
-static void write_all(const uint8_t *p, size_t n)
+void lh_record_write(const uint8_t *p, size_t n)
 {
 	while (n && trace_fd >= 0) {
 		ssize_t w = write(trace_fd, p, n);
@@ -153,83 +133,7 @@ static void write_chunk(uint8_t *buf, uint32_t len, int tid)
 {
 	lht_put32(buf, len);
 	lht_put32(buf + 4, (uint32_t)tid);
-	write_all(buf, LHT_CHUNK_HEADER + len);
-}
-
-/*
- * Compression (format v2, src/native/lht.h): at each flush the buffer's rows
- * are regrouped into columns and written as one zstd frame, compressed by
- * the thread that owns the buffer (or the flusher that stole it), never
- * under a global lock.  zstd's context lives in mmap'ed memory of its own
- * (ZSTD_initStaticCCtx): zstd never calls malloc here.  Anything that fails
- * leaves the chunk as plain rows, which readers take as well.
- */
-#define ZLEVEL 1 /* the fastest regular level: columns already do most of the work */
-#define BLOCK_MAX (10 + LHT_COLUMNS * 10 + LHT_COLUMNS * COL_SIZE)
-
-struct zstate {
-	ZSTD_CCtx *cctx;
-	size_t out_cap;
-	uint8_t *out;                        /* chunk header + compressed frame */
-	uint8_t *block;                      /* nrec, column lengths, columns */
-};
-
-static size_t zstate_size(size_t *ws, size_t *out_cap)
-{
-	ZSTD_compressionParameters cp = ZSTD_getCParams(ZLEVEL, BLOCK_MAX, 0);
-
-	*ws = ZSTD_estimateCCtxSize_usingCParams(cp);
-	*out_cap = LHT_CHUNK_HEADER + ZSTD_compressBound(BLOCK_MAX);
-	return sizeof(struct zstate) + *ws + *out_cap + BLOCK_MAX + 64;
-}
-
-static struct zstate *zstate_new(void)
-{
-	size_t ws, out_cap, total = zstate_size(&ws, &out_cap);
-	uint8_t *m = map_anon(total), *q;
-	struct zstate *z;
-
-	if (!m)
-		return NULL;
-	z = (struct zstate *)m;
-	q = m + ((sizeof(*z) + 63) & ~(size_t)63);
-	z->cctx = ZSTD_initStaticCCtx(q, ws);
-	q += (ws + 63) & ~(size_t)63;
-	z->out = q;
-	z->out_cap = out_cap;
-	q += out_cap;
-	z->block = q;
-	if (!z->cctx) {
-		munmap(m, total);
-		return NULL;
-	}
-	return z;
-}
-
-/* 0 when the closed half h went out compressed; -1: write it as rows. */
-static int write_compressed(struct tbuf *b, const struct half *h)
-{
-	struct zstate *z = b->z;
-	size_t n, c;
-	uint8_t *p;
-
-	if (!z && !(z = b->z = zstate_new()))
-		return -1;
-	p = lht_put_varint(z->block, h->nrec);
-	for (int k = 0; k < LHT_COLUMNS; k++)
-		p = lht_put_varint(p, h->len[k]);
-	for (int k = 0; k < LHT_COLUMNS; k++) {
-		memcpy(p, h->col[k], h->len[k]);
-		p += h->len[k];
-	}
-	n = (size_t)(p - z->block);
-	c = ZSTD_compressCCtx(z->cctx, z->out + LHT_CHUNK_HEADER, z->out_cap - LHT_CHUNK_HEADER, z->block, n, ZLEVEL);
-	if (ZSTD_isError(c) || c >= LHT_MAX_CHUNK)
-		return -1;
-	lht_put32(z->out, (uint32_t)c | LHT_CHUNK_ZSTD);
-	lht_put32(z->out + 4, (uint32_t)b->tid);
-	write_all(z->out, LHT_CHUNK_HEADER + c);
-	return 0;
+	lh_record_write(buf, LHT_CHUNK_HEADER + len);
 }
 
 static void wlock(struct tbuf *b)
@@ -243,31 +147,12 @@ static void wunlock(struct tbuf *b)
 	atomic_flag_clear_explicit(&b->wlock, memory_order_release);
 }
 
-/* Compress and write a closed half of b; under b->wlock.  Without zstd
- * (its memory could not be mapped) the events go out as rows. */
-static void write_half(struct tbuf *b, const struct half *h)
-{
-	const uint8_t *col[LHT_COLUMNS];
-	size_t len[LHT_COLUMNS];
-	long n;
-
-	if (!h->nrec || !write_compressed(b, h))
-		return;
-	for (int k = 0; k < LHT_COLUMNS; k++) {
-		col[k] = h->col[k];
-		len[k] = h->len[k];
-	}
-	n = lht_columns_to_rows(col, len, h->nrec, b->rows + LHT_CHUNK_HEADER, sizeof(b->rows) - LHT_CHUNK_HEADER);
-	if (n > 0)
-		write_chunk(b->rows, (uint32_t)n, b->tid);
-}
-
 /* Start filling half cur from empty. */
 static void half_start(struct tbuf *b)
 {
 	for (int k = 0; k < LHT_COLUMNS; k++) {
 		b->w[k] = b->halves[b->cur].col[k];
-		b->lim[k] = b->w[k] + COL_SIZE - COL_ROOM;
+		b->lim[k] = b->w[k] + LH_COL_SIZE - LH_COL_ROOM;
 	}
 	b->nrec = 0;
 	b->last_seq = 0;
@@ -292,7 +177,7 @@ static void drain(struct tbuf *b)
 		return;
 	wlock(b);
 	if (atomic_load_explicit(&b->pending, memory_order_acquire))
-		write_half(b, &b->halves[b->pend_half]); /* not !cur: the owner flips cur after publishing */
+		lh_write_half(&b->z, b->tid, &b->halves[b->pend_half], b->rows); /* not !cur: the owner flips cur after publishing */
 	atomic_store_explicit(&b->pending, 0, memory_order_release);
 	wunlock(b);
 }
@@ -302,7 +187,7 @@ static void drain(struct tbuf *b)
 static void flush_locked(struct tbuf *b)
 {
 	wlock(b);
-	write_half(b, half_close(b));
+	lh_write_half(&b->z, b->tid, half_close(b), b->rows);
 	wunlock(b);
 	half_start(b);
 }
@@ -429,7 +314,7 @@ static __attribute__((noinline)) struct tbuf *get_buf(void)
 		if (!b->owned)
 			break;
 	if (!b) {
-		b = map_anon(sizeof(*b));
+		b = lh_map_anon(sizeof(*b));
 		if (!b) {
 			pthread_mutex_unlock(&state_lock);
 			return NULL;
@@ -939,7 +824,7 @@ static void write_header(void)
 	lht_put64(h + 16, (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec);
 	lht_put32(h + 24, (uint32_t)getpid());
 	lht_put32(h + 28, lh_preload_conf.follow_fork ? LHT_FLAG_FOLLOW_FORK : 0);
-	write_all(h, sizeof(h));
+	lh_record_write(h, sizeof(h));
 }
 
 static void write_info(void)
@@ -987,9 +872,9 @@ static int open_trace(const char *path, int create)
 
 static int alloc_tables(void)
 {
-	trie = map_anon(sizeof(*trie) << TRIE_BITS);
-	cache = map_anon(sizeof(*cache) << CACHE_BITS);
-	arena = map_anon(ARENA_SIZE);
+	trie = lh_map_anon(sizeof(*trie) << TRIE_BITS);
+	cache = lh_map_anon(sizeof(*cache) << CACHE_BITS);
+	arena = lh_map_anon(ARENA_SIZE);
 	return trie && cache && arena ? 0 : -1;
 }
 
