@@ -75,6 +75,7 @@ struct growth {
 	double pct;        /* 0: off */
 	int keep;          /* at most this many files on disk */
 	const char *dir;
+	pid_t local;       /* the target's pid when it may write its own snapshots, else 0 */
 	char stamp[32];    /* the watch's start time, in every file name */
 	int seq;           /* snapshots taken */
 	double base;       /* heapUsed when the last one was taken */
@@ -315,7 +316,8 @@ static void report(FILE *json, const struct sample *s, int n, const char *end_re
 	strbuf_release(&d);
 }
 
-static void json_snapshot(FILE *json, const char *type, const char *file, const struct sample *sm)
+static void json_snapshot(FILE *json, const char *type, const char *file, const struct sample *sm,
+			  const char *method)
 {
 	struct lh_jsonw w;
 
@@ -329,6 +331,8 @@ static void json_snapshot(FILE *json, const char *type, const char *file, const 
 		lh_jsonw_kint(&w, "t_ms", llround(sm->t * 1000));
 		lh_jsonw_kint(&w, "heap_used", llround(sm->v[S_HEAP_USED]));
 	}
+	if (method)
+		lh_jsonw_kstr(&w, "method", method);
 	lh_jsonw_end(&w);
 	lh_jsonw_finish(&w);
 	fflush(json);
@@ -352,7 +356,7 @@ static int maybe_snapshot(struct lh_session *ss, struct growth *g, const struct 
 	if (to_tty)
 		fputs("\r\033[K", stderr);
 	t0 = lh_net_now();
-	if (lh_capture_snapshot(&ss->cdp, path.buf, 0, &st) < 0) {
+	if (lh_capture_take(&ss->cdp, g->local, LH_CAPTURE_AUTO, path.buf, 0, &st) < 0) {
 		strbuf_release(&path);
 		return -1;
 	}
@@ -362,8 +366,9 @@ static int maybe_snapshot(struct lh_session *ss, struct growth *g, const struct 
 			g->base > 0 ? (used / g->base - 1) * 100 : 0.0);
 	else
 		fprintf(stderr, "heapUsed %s, the baseline: ", size.buf);
-	fprintf(stderr, "wrote '%s' in %.1f s\n", path.buf, (lh_net_now() - t0) / 1000.0);
-	json_snapshot(json, "snapshot", path.buf, sm);
+	fprintf(stderr, "wrote '%s' (method %s) in %.1f s\n", path.buf,
+		lh_capture_method_name(st.method), (lh_net_now() - t0) / 1000.0);
+	json_snapshot(json, "snapshot", path.buf, sm, lh_capture_method_name(st.method));
 	g->seq++;
 	g->base = used;
 	ALLOC_GROW(g->files, g->nfiles + 1, g->files_alloc);
@@ -372,7 +377,7 @@ static int maybe_snapshot(struct lh_session *ss, struct growth *g, const struct 
 		/* the baseline stays: diffs against the start say the most */
 		if (unlink(g->files[1]) < 0)
 			lh_warn("cannot remove '%s': %m", g->files[1]);
-		json_snapshot(json, "snapshot_removed", g->files[1], NULL);
+		json_snapshot(json, "snapshot_removed", g->files[1], NULL, NULL);
 		free(g->files[1]);
 		memmove(&g->files[1], &g->files[2], (g->nfiles - 2) * sizeof(*g->files));
 		g->nfiles--;
@@ -503,6 +508,8 @@ int cmd_watch(int argc, char **argv)
 		time_t now = time(NULL);
 
 		strftime(g.stamp, sizeof(g.stamp), "%Y%m%d-%H%M%S", localtime(&now));
+		/* as in leakhunt snapshot: only a pid we found through /proc is local */
+		g.local = so.pid && !so.url && !so.port ? ss.pid : 0;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;

@@ -21,11 +21,13 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/human.h"
 #include "base/progress.h"
 #include "base/strbuf.h"
 #include "inspect/capture.h"
 #include "inspect/cdp.h"
 #include "inspect/jstr.h"
+#include "inspect/net.h"
 #include "inspect/target.h"
 
 #define FLUSH_AT (1024 * 1024)
@@ -265,6 +267,7 @@ int lh_capture_snapshot(struct lh_cdp *c, const char *path, unsigned flags,
 	int ret = -1, guarded = 0;
 
 	memset(st, 0, sizeof(*st));
+	st->method = LH_CAPTURE_STREAM;
 	strbuf_init(&s.buf, FLUSH_AT + 256 * 1024);
 	s.fd = create_tmp(path, &tmp);
 	if (s.fd < 0)
@@ -318,6 +321,10 @@ struct by_target {
 	pid_t pid;
 	uint64_t size;               /* file size at the last look */
 	uint64_t cpu;                /* the target's utime + stime (ticks) at the last look */
+	int64_t start_ms;            /* when the call was sent */
+	int64_t first_ms;            /* when the file was first seen growing (0: not yet) */
+	int64_t said_ms;             /* the last -v line (when there is no progress bar) */
+	char line[128];              /* the progress title, rewritten in place as it goes */
 	struct lh_progress *progress;
 };
 
@@ -344,48 +351,153 @@ static uint64_t target_cpu(pid_t pid)
 	return ut + stime;
 }
 
+/*
+ * What the user sees while the target works: V8 first builds the whole
+ * graph (a third to a half of the time, nothing written yet), then writes;
+ * a 1 GB heap must not look hung for a minute.  lh_progress prints its
+ * title for a bar without a total, so the title carries the numbers.
+ */
+static void by_target_show(struct by_target *b, int64_t now)
+{
+	struct strbuf size = STRBUF_INIT;
+
+	if (!b->size) {
+		snprintf(b->line, sizeof(b->line), "pid %d building the snapshot (%.0f s)",
+			 (int)b->pid, (now - b->start_ms) / 1000.0);
+	} else {
+		double s = (now - b->first_ms) / 1000.0;
+
+		lh_human_size(&size, (int64_t)b->size);
+		snprintf(b->line, sizeof(b->line), "pid %d writing the snapshot: %s at %.0f MB/s",
+			 (int)b->pid, size.buf, s > 0.2 ? b->size / 1e6 / s : 0.0);
+	}
+	strbuf_release(&size);
+	if (!b->progress)
+		b->progress = lh_progress_start(b->line, 0);
+	if (b->progress) {
+		lh_progress_update(b->progress, b->size);
+	} else if (now - b->said_ms >= 5000) {
+		lh_info("%s", b->line);
+		b->said_ms = now;
+	}
+}
+
 static int by_target_busy(void *ud)
 {
 	struct by_target *b = ud;
 	struct stat sb;
 	uint64_t cpu = target_cpu(b->pid);
+	int64_t now = lh_net_now();
 	int busy = 0;
 
 	if (!lh_target_alive(b->pid))
 		return lh_error("pid %d exited while writing the snapshot", (int)b->pid);
 	if (!fstat(b->fd, &sb) && (uint64_t)sb.st_size > b->size) {
+		if (!b->size)
+			b->first_ms = now;
 		b->size = sb.st_size;
-		if (!b->progress)
-			b->progress = lh_progress_start("target writing snapshot (bytes)", 0);
-		lh_progress_update(b->progress, b->size);
 		busy = 1;
 	}
 	if (cpu > b->cpu) {
 		b->cpu = cpu;
 		busy = 1;
 	}
+	by_target_show(b, now);
 	return busy;
 }
 
-/* Can the target write to our file: same root directory, and it owns the file? */
-static int hand_to_target(pid_t pid, int fd, const char *tmp)
+/* The file system uid and gid of pid (what its opens are checked against). */
+static int fs_ids(pid_t pid, uid_t *uid, gid_t *gid)
+{
+	char p[64], line[256];
+	unsigned long u[4], g[4];
+	int found = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	f = fopen(p, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) == 4)
+			found |= 1;
+		else if (sscanf(line, "Gid: %lu %lu %lu %lu", &g[0], &g[1], &g[2], &g[3]) == 4)
+			found |= 2;
+	}
+	fclose(f);
+	if (found != 3)
+		return -1;
+	*uid = (uid_t)u[3];
+	*gid = (gid_t)g[3];
+	return 0;
+}
+
+/* Do the two paths name the same file (same device and inode)? 1, 0, or -1 (errno). */
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+		return -1;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int lh_capture_local(pid_t pid, struct strbuf *why)
 {
 	char p[64];
-	struct stat root, their_root, proc;
+	uid_t uid;
+	gid_t gid;
+	int r;
 
+	/*
+	 * The same root and the same mount namespace make our absolute path
+	 * name the same file for the target; otherwise its writeHeapSnapshot
+	 * would create a stray file in its own file system (or fail).
+	 */
 	snprintf(p, sizeof(p), "/proc/%d/root", (int)pid);
-	if (stat("/", &root) < 0 || stat(p, &their_root) < 0)
-		return lh_error("cannot see the file system of pid %d: %s", (int)pid, strerror(errno));
-	if (root.st_dev != their_root.st_dev || root.st_ino != their_root.st_ino)
-		return lh_error("pid %d sees another file system (a container or chroot?), so it "
-				"cannot write '%s'; use the default --method stream", (int)pid, tmp);
-	snprintf(p, sizeof(p), "/proc/%d", (int)pid);
-	if (stat(p, &proc) < 0)
+	r = same_file("/", p);
+	if (r <= 0) {
+		strbuf_addf(why, r < 0 ? "cannot see its root directory: %s" :
+			    "it sees another root directory (a container or chroot?)",
+			    strerror(errno));
+		return 0;
+	}
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
+	r = same_file("/proc/self/ns/mnt", p);
+	if (r <= 0) {
+		strbuf_addf(why, r < 0 ? "cannot see its mount namespace: %s" :
+			    "it is in another mount namespace (a container?)", strerror(errno));
+		return 0;
+	}
+	if (fs_ids(pid, &uid, &gid) < 0) {
+		strbuf_addf(why, "cannot read its user id from /proc/%d/status", (int)pid);
+		return 0;
+	}
+	if (uid != geteuid() && geteuid() != 0) {
+		strbuf_addf(why, "it runs as uid %d and we cannot give it our file", (int)uid);
+		return 0;
+	}
+	return 1;
+}
+
+/* Make tmp writable by pid alone (besides us): give it to its file system uid. */
+static int hand_to_target(pid_t pid, int fd, const char *tmp)
+{
+	struct strbuf why = STRBUF_INIT;
+	uid_t uid;
+	gid_t gid;
+
+	if (!lh_capture_local(pid, &why)) {
+		lh_error("pid %d cannot write '%s': %s; use --method stream", (int)pid, tmp, why.buf);
+		strbuf_release(&why);
+		return -1;
+	}
+	strbuf_release(&why);
+	if (fs_ids(pid, &uid, &gid) < 0)
 		return lh_error("no process with pid %d", (int)pid);
-	if (proc.st_uid != geteuid() && fchown(fd, proc.st_uid, proc.st_gid) < 0)
-		return lh_error("cannot give '%s' to the owner of pid %d (uid %d): %s; use the "
-				"default --method stream", tmp, (int)pid, (int)proc.st_uid,
-				strerror(errno));
+	if (uid != geteuid() && fchown(fd, uid, gid) < 0)
+		return lh_error("cannot give '%s' to the owner of pid %d (uid %d): %s; use "
+				"--method stream", tmp, (int)pid, (int)uid, strerror(errno));
 	return 0;
 }
 
@@ -411,41 +523,91 @@ static void write_expr(const char *tmp, struct strbuf *expr)
 	strbuf_release(&abs);
 }
 
-int lh_capture_snapshot_by_target(struct lh_cdp *c, pid_t pid, const char *path, unsigned flags,
-				  struct lh_capture_stats *st)
+/*
+ * Have pid write the snapshot into our temporary file and run the call.
+ * -2 when nothing was written and the session is still good: our checks
+ * refused, the call threw (no permission on the directory, a read-only
+ * file system, writeHeapSnapshot replaced) or it returned with the file
+ * still empty; -1 on other failures (the target died, went silent, broke
+ * the connection).
+ */
+static int run_write(struct lh_cdp *c, struct by_target *b, const char *tmp)
 {
-	struct strbuf tmp = STRBUF_INIT, expr = STRBUF_INIT;
-	struct by_target b = { .fd = -1, .pid = pid };
-	struct sigaction old_int, old_term;
+	struct strbuf expr = STRBUF_INIT;
 	struct stat sb;
 	cJSON *v = NULL;
-	int ret = -1, r;
+	int r;
 
-	memset(st, 0, sizeof(*st));
-	b.fd = create_tmp(path, &tmp);
-	if (b.fd < 0)
-		goto out;
-	guard_tmp(tmp.buf, &old_int, &old_term);
-	if (hand_to_target(pid, b.fd, tmp.buf) < 0)
-		goto out_fail;
-	write_expr(tmp.buf, &expr);
-	lh_info("asking pid %d to run %s", (int)pid, expr.buf);
-	b.cpu = target_cpu(pid);
+	if (hand_to_target(b->pid, b->fd, tmp) < 0)
+		return -2;
+	write_expr(tmp, &expr);
+	lh_info("asking pid %d to run %s", (int)b->pid, expr.buf);
+	b->cpu = target_cpu(b->pid);
+	b->start_ms = lh_net_now();
 	c->busy = by_target_busy;
-	c->busy_ud = &b;
+	c->busy_ud = b;
 	r = lh_cdp_evaluate(c, expr.buf, LH_CDP_EVAL_COMMAND_LINE_API, &v);
 	c->busy = NULL;
 	c->busy_ud = NULL;
 	cJSON_Delete(v);
+	strbuf_release(&expr);
+	if (fstat(b->fd, &sb) < 0)
+		return lh_error("cannot stat '%s': %s", tmp, strerror(errno));
+	b->size = sb.st_size;
+	if (r == 0 && !sb.st_size) {
+		lh_error("pid %d wrote nothing to '%s'", (int)b->pid, tmp);
+		r = -2;
+	}
+	if (r == -2 && (sb.st_size || !lh_target_alive(b->pid)))
+		r = -1; /* it started, or it is gone: nothing to fall back on */
+	return r;
+}
+
+/*
+ * The written method.  With soft set, a failure before any data (run_write's
+ * -2) is not printed but appended to soft, the temporary file is removed
+ * whatever the flags, and -2 is returned: the caller streams instead.
+ */
+static int by_target(struct lh_cdp *c, pid_t pid, const char *path, unsigned flags,
+		     struct lh_capture_stats *st, struct strbuf *soft)
+{
+	struct strbuf tmp = STRBUF_INIT, held = STRBUF_INIT;
+	struct by_target b = { .fd = -1, .pid = pid };
+	struct sigaction old_int, old_term;
+	struct stat sb;
+	int ret = -1, r;
+
+	memset(st, 0, sizeof(*st));
+	st->method = LH_CAPTURE_WRITE;
+	b.fd = create_tmp(path, &tmp);
+	if (b.fd < 0)
+		goto out;
+	guard_tmp(tmp.buf, &old_int, &old_term);
+	if (soft)
+		lh_error_capture(&held);
+	r = run_write(c, &b, tmp.buf);
+	if (soft)
+		lh_error_capture(NULL);
+	lh_progress_stop(b.progress);
+	b.progress = NULL;
+	if (r == -2) {
+		/* nothing written: nothing to keep, even with LH_CAPTURE_KEEP_PARTIAL */
+		unlink(tmp.buf);
+		if (soft) {
+			strbuf_add(soft, held.buf, held.len);
+			ret = -2;
+		}
+		goto out_guarded;
+	}
+	if (held.len) {
+		/* not a case for falling back: the messages are errors after all */
+		strbuf_setlen(&held, held.len - 1);
+		lh_error("%s", held.buf);
+	}
 	if (r < 0)
 		goto out_fail;
-	if (fstat(b.fd, &sb) < 0 || !S_ISREG(sb.st_mode) || !sb.st_size) {
-		lh_error("pid %d wrote nothing to '%s'; use the default --method stream", (int)pid,
-			 tmp.buf);
-		goto out_fail;
-	}
-	st->bytes = sb.st_size;
-	if ((sb.st_mode & 077) && fchmod(b.fd, 0600) < 0) {
+	st->bytes = b.size;
+	if ((fstat(b.fd, &sb) < 0 || (sb.st_mode & 077)) && fchmod(b.fd, 0600) < 0) {
 		lh_error("cannot make '%s' private (mode 0600): %s", tmp.buf, strerror(errno));
 		goto out_fail;
 	}
@@ -464,8 +626,59 @@ out_guarded:
 out:
 	if (b.fd >= 0)
 		close(b.fd);
-	lh_progress_stop(b.progress);
 	strbuf_release(&tmp);
-	strbuf_release(&expr);
+	strbuf_release(&held);
 	return ret;
+}
+
+int lh_capture_snapshot_by_target(struct lh_cdp *c, pid_t pid, const char *path, unsigned flags,
+				  struct lh_capture_stats *st)
+{
+	return by_target(c, pid, path, flags, st, NULL);
+}
+
+const char *lh_capture_method_name(enum lh_capture_method m)
+{
+	switch (m) {
+	case LH_CAPTURE_STREAM: return "stream";
+	case LH_CAPTURE_WRITE: return "write";
+	default: return "auto";
+	}
+}
+
+int lh_capture_take(struct lh_cdp *c, pid_t pid, enum lh_capture_method m, const char *path,
+		    unsigned flags, struct lh_capture_stats *st)
+{
+	struct strbuf why = STRBUF_INIT;
+	int r;
+
+	if (m == LH_CAPTURE_STREAM)
+		return lh_capture_snapshot(c, path, flags, st);
+	if (m == LH_CAPTURE_WRITE) {
+		if (pid <= 0)
+			return lh_error("--method write needs the target's pid: the target writes "
+					"to our file system");
+		return lh_capture_snapshot_by_target(c, pid, path, flags, st);
+	}
+	if (pid <= 0 || !lh_capture_local(pid, &why)) {
+		lh_info("method: stream (%s)", pid > 0 ? why.buf :
+			"the target was named by --url or --port, not by a local pid");
+		strbuf_release(&why);
+		return lh_capture_snapshot(c, path, flags, st);
+	}
+	lh_info("method: write (pid %d shares our root directory and mount namespace)", (int)pid);
+	r = by_target(c, pid, path, flags, st, &why);
+	if (r == -2) {
+		/* the first line says it; a thrown error's stack follows */
+		char *nl = strchr(why.buf, '\n');
+
+		if (nl)
+			strbuf_setlen(&why, nl - why.buf);
+		lh_warn("pid %d could not write the snapshot itself (%s); streaming it through "
+			"the inspector instead", (int)pid, why.buf);
+		r = lh_capture_snapshot(c, path, flags, st);
+		st->fell_back = 1;
+	}
+	strbuf_release(&why);
+	return r;
 }

@@ -194,7 +194,7 @@ int lh_cdp_evaluate(struct lh_cdp *c, const char *expr, unsigned flags, cJSON **
 		lh_error("evaluating '%s' in the target threw: %s", expr,
 			 cJSON_IsString(d) ? d->valuestring : cJSON_IsString(t) ? t->valuestring : "?");
 		cJSON_Delete(res);
-		return -1;
+		return -2;
 	}
 	r = cJSON_GetObjectItemCaseSensitive(res, "result");
 	if (!r) {

@@ -68,7 +68,8 @@ enum lh_cdp_eval_flags {
 
 /*
  * Runtime.evaluate expr with returnByValue; *value gets the value (free with
- * cJSON_Delete).  A thrown exception is an error naming the expression.
+ * cJSON_Delete).  0; -2 when the expression threw (an error naming it: the
+ * target ran it and the session is still usable); -1 on any other failure.
  */
 int lh_cdp_evaluate(struct lh_cdp *c, const char *expr, unsigned flags, struct cJSON **value);
 

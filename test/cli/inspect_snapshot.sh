@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end: `leakhunt snapshot` against real node processes: a timer target
-# whose inspector we open (SIGUSR1) and must close again (with both methods:
-# streamed, and written by the target), a busy `for(;;)`
-# target, one started with --inspect=0, one whose port 9229 is taken, one
-# killed during the capture, and processes that are not node at all.
+# whose inspector we open (SIGUSR1) and must close again (with the default
+# --method auto, which picks write for a local target, and with stream and
+# write forced), a busy `for(;;)` target, one started with --inspect=0, one
+# whose port 9229 is taken, one killed during the capture (each with the
+# default and with --method stream), targets that cannot write our file (auto
+# falls back to stream), and processes that are not node at all.
 # Targets use --inspect-port=0 so that SIGUSR1 opens a random port: parallel
 # test runs never fight over 9229.  Every target is killed on exit.
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +29,7 @@ run_fail no-args "give one PID" "$LEAKHUNT" snapshot
 start_node timer --inspect-port=0 -e "$TIMER" && {
 	S=$T/timer.heapsnapshot
 	run_ok timer-capture "$LEAKHUNT" snapshot "$P" -o "$S"
+	check timer-auto-picks-write grep -q "written by pid $P (method write)" "$T/err"
 	check timer-stdout-names-file grep -qx "$S" "$T/out"
 	check timer-valid valid_snapshot "$S"
 	check timer-mode-0600 test "$(mode_of "$S")" = 600
@@ -37,10 +40,13 @@ start_node timer --inspect-port=0 -e "$TIMER" && {
 	cp "$S" "$T/timer.copy"
 	run_fail timer-no-overwrite "already exists.*never overwrites" "$LEAKHUNT" snapshot "$P" -o "$S"
 	check timer-untouched cmp -s "$S" "$T/timer.copy"
-	# a second capture in a row, after the inspector was closed; default file name
+	# a second capture in a row, after the inspector was closed, streamed; default file name
 	mkdir -p "$T/cwd"
-	(cd "$T/cwd" && "$LEAKHUNT" snapshot "$P" >"$T/out" 2>"$T/err"); rc=$?
+	(cd "$T/cwd" && "$LEAKHUNT" snapshot --method stream "$P" >"$T/out" 2>"$T/err"); rc=$?
 	check timer-second-capture test $rc = 0
+	check timer-second-streamed grep -q "(method stream)" "$T/err"
+	check timer-second-valid valid_snapshot "$T/cwd/$(cat "$T/out")"
+	check timer-second-mode-0600 test "$(mode_of "$T/cwd/$(cat "$T/out")")" = 600
 	check timer-default-name bash -c "ls '$T/cwd' | grep -qE '^$P-[0-9]{8}-[0-9]{6}\\.heapsnapshot\$'"
 	check timer-second-closed not_listening "$P"
 	check timer-target-alive kill -0 "$P"
@@ -58,15 +64,18 @@ start_node timer --inspect-port=0 -e "$TIMER" && {
 	check write-relative test $rc = 0 -a -s "$T/cwd/rel.heapsnapshot"
 	check write-target-alive kill -0 "$P"
 }
-run_fail method-bad "--method is 'stream' or 'write'" "$LEAKHUNT" snapshot --method copy 1
+run_fail method-bad "--method is 'auto', 'stream' or 'write'" "$LEAKHUNT" snapshot --method copy 1
 run_fail method-write-needs-pid "needs the target's PID" "$LEAKHUNT" snapshot --method write --url ws://127.0.0.1:1/x
 
 # 2. a target busy in synchronous code: the inspector still answers
 start_node busy --inspect-port=0 -e 'console.log("ready"); for(;;){}' && {
 	run_ok busy-capture "$LEAKHUNT" snapshot "$P" -o "$T/busy.heapsnapshot"
 	check busy-valid valid_snapshot "$T/busy.heapsnapshot"
+	check busy-auto-picks-write grep -q "(method write)" "$T/err"
 	# the close waits for the event loop, which a busy target never runs: we say so
 	check busy-says-still-open grep -q "is still open on port" "$T/err"
+	run_ok busy-stream "$LEAKHUNT" snapshot --method stream "$P" -o "$T/busy-stream.heapsnapshot"
+	check busy-stream-valid valid_snapshot "$T/busy-stream.heapsnapshot"
 }
 
 # 3. --inspect=0: the inspector is already open on a random port; we leave it open
@@ -74,10 +83,16 @@ start_node open0 --inspect=0 -e "$TIMER" && {
 	run_ok open0-capture "$LEAKHUNT" snapshot "$P" -o "$T/open0.heapsnapshot"
 	check open0-valid valid_snapshot "$T/open0.heapsnapshot"
 	check open0-left-open listening "$P"
+	run_ok open0-stream "$LEAKHUNT" snapshot --method stream "$P" -o "$T/open0-stream.heapsnapshot"
+	check open0-stream-valid valid_snapshot "$T/open0-stream.heapsnapshot"
+	check open0-stream-left-open listening "$P"
+	# by port or URL the pid is only what the other end says: auto streams
 	port=$(sed -n 's|.*ws://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/open0.err" | head -1)
-	run_ok open0-by-port "$LEAKHUNT" snapshot --port "$port" -o "$T/open0-port.heapsnapshot"
+	run_ok open0-by-port "$LEAKHUNT" snapshot -v --port "$port" -o "$T/open0-port.heapsnapshot"
+	check open0-by-port-streams grep -q "method: stream (the target was named by --url or --port" "$T/err"
 	url=$(sed -n 's|.*\(ws://127.0.0.1:[0-9]*/[-0-9a-f]*\).*|\1|p' "$T/open0.err" | head -1)
 	run_ok open0-by-url "$LEAKHUNT" snapshot --url "$url" -o "$T/open0-url.heapsnapshot"
+	check open0-by-url-streams grep -q "(method stream)" "$T/err"
 	run_fail open0-wrong-pid "belongs to pid $P, not pid 1\b|pid 1 .*not a node|permission denied" \
 		"$LEAKHUNT" snapshot 1 --port "$port" -o "$T/wrong.heapsnapshot"
 	check open0-wrong-pid-no-file test ! -e "$T/wrong.heapsnapshot"
@@ -96,14 +111,18 @@ check failures-left-no-file test ! -e "$T/x.heapsnapshot"
 start_node holder -e 'require("net").createServer().listen(9229,"127.0.0.1",()=>console.log("ready")).on("error",e=>{console.log("busy "+e.code)})'
 holder=$P
 if grep -q ready "$T/holder.out"; then
-	start_node taken -e "$TIMER" && \
+	start_node taken -e "$TIMER" && {
 		run_fail port-taken "port 9229 is in use by pid $holder" "$LEAKHUNT" snapshot --timeout 3 "$P" -o "$T/x.heapsnapshot"
+		run_fail port-taken-stream "port 9229 is in use by pid $holder" "$LEAKHUNT" snapshot --method stream --timeout 3 "$P" -o "$T/x.heapsnapshot"
+	}
 else
 	ok "port-taken (skipped: 9229 is in use here)"
 fi
 kill "$holder" 2>/dev/null
 
-# 6. the target dies during the capture: no file that looks complete is left
+# 6. the target dies during the capture: no file that looks complete is left.
+# Without --keep-partial by the default method (the target writing), with it
+# streamed.
 BIG='globalThis.keep=[]; for(let i=0;i<400000;i++) keep.push({i, s:"k"+i}); console.log("ready"); setInterval(()=>{},1000)'
 # Each case spends ~15 s in node building the graph; under the sanitizers
 # (LH_SANITIZED=1) one case covers leakhunt's error paths, the other adds
@@ -113,7 +132,7 @@ keeps="no yes"
 for keep in $keeps; do
 	start_node "big-$keep" --inspect-port=0 -e "$BIG" || continue
 	out=$T/dies-$keep.heapsnapshot
-	opt=(); [ $keep = yes ] && opt=(--keep-partial)
+	opt=(); [ $keep = yes ] && opt=(--keep-partial --method stream)
 	"$LEAKHUNT" snapshot "${opt[@]}" "$P" -o "$out" >"$T/out" 2>"$T/err" &
 	lh=$!
 	for i in $(seq 600); do
@@ -124,7 +143,7 @@ for keep in $keeps; do
 	kill -9 "$P"; wait "$P" 2>/dev/null
 	wait "$lh"; rc=$?
 	check "dies-$keep-fails" test "$rc" = 1
-	check "dies-$keep-message" grep -qE "exited during the capture|closed the connection" "$T/err"
+	check "dies-$keep-message" grep -qE "exited (during the capture|while writing)|closed the connection" "$T/err"
 	check "dies-$keep-no-final-file" test ! -e "$out"
 	if [ $keep = yes ]; then
 		check dies-keep-partial-kept test -s "$out.partial"
@@ -133,4 +152,54 @@ for keep in $keeps; do
 		check dies-no-partial-left test -z "$(find "$T" -maxdepth 1 -name "dies-no*partial")"
 	fi
 done
+
+# 7. targets that cannot write our file: auto streams instead, and says why
+# (as another user, into a directory only we can enter; in another mount
+# namespace, where our path would name another file; writeHeapSnapshot
+# replaced by one that throws); --method write fails there and leaves nothing.
+fallback_ok() { # NAME FILE: the streamed file is complete, private, alone
+	check "$1-valid" valid_snapshot "$2"
+	check "$1-mode-0600" test "$(mode_of "$2")" = 600
+	check "$1-no-temp-left" test -z "$(ls "$(dirname "$2")" | grep -E '\.[A-Za-z0-9]{6}\.partial$')"
+}
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+	mkdir -m 700 "$T/private"
+	start_cmd nobody setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		node --inspect-port=0 -e "$TIMER" && {
+		run_ok other-user "$LEAKHUNT" snapshot "$P" -o "$T/private/nobody.heapsnapshot"
+		check other-user-says-why grep -q "could not write the snapshot itself (.*EACCES.*); streaming it" "$T/err"
+		check other-user-streamed grep -q "(method stream, after write failed)" "$T/err"
+		fallback_ok other-user "$T/private/nobody.heapsnapshot"
+		check other-user-ours test "$(stat -c %u "$T/private/nobody.heapsnapshot")" = 0
+		check other-user-closed-again not_listening "$P"
+		# the target's own files: nobody's, in a directory nobody may enter
+		mkdir -m 1777 "$T/shared"
+		run_ok other-user-write "$LEAKHUNT" snapshot "$P" -o "$T/shared/nobody.heapsnapshot"
+		check other-user-write-by-target grep -q "(method write)" "$T/err"
+		fallback_ok other-user-write "$T/shared/nobody.heapsnapshot"
+	}
+else
+	ok "other-user (skipped: needs root, setpriv and a nobody user)"
+fi
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	start_cmd mntns unshare -m node --inspect-port=0 -e "$TIMER" && {
+		run_ok mount-ns "$LEAKHUNT" snapshot -v "$P" -o "$T/mntns.heapsnapshot"
+		check mount-ns-streams grep -q "method: stream (it is in another mount namespace" "$T/err"
+		fallback_ok mount-ns "$T/mntns.heapsnapshot"
+		run_fail mount-ns-write-refused "cannot write .*another mount namespace.*--method stream" \
+			"$LEAKHUNT" snapshot --method write "$P" -o "$T/mntns-write.heapsnapshot"
+		check mount-ns-write-no-file test -z "$(ls "$T" | grep mntns-write)"
+	}
+else
+	ok "mount-ns (skipped: cannot unshare -m here)"
+fi
+start_node throws --inspect-port=0 -e 'require("v8").writeHeapSnapshot=()=>{throw new Error("no writing here")}; '"$TIMER" && {
+	run_ok write-throws "$LEAKHUNT" snapshot --keep-partial "$P" -o "$T/throws.heapsnapshot"
+	check write-throws-says-why grep -q "could not write the snapshot itself (.*no writing here); streaming it" "$T/err"
+	fallback_ok write-throws "$T/throws.heapsnapshot"
+	run_fail write-throws-forced "threw: Error: no writing here" \
+		"$LEAKHUNT" snapshot --method write --keep-partial "$P" -o "$T/throws-write.heapsnapshot"
+	check write-throws-forced-no-file test -z "$(ls "$T" | grep throws-write)"
+	check write-throws-closed-again not_listening "$P"
+}
 exit 0

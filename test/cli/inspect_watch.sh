@@ -46,6 +46,8 @@ start_node grow --inspect-port=0 -e "$GROW" && {
 		--keep 2 --snapshot-dir "$T/snaps" -o "$T/grow.jsonl"
 	taken=$(js 'L.filter(l=>l.type==="snapshot").length' "$T/grow.jsonl")
 	check grow-taken test "$taken" -ge 2
+	# a local target given by pid writes its own snapshots (leakhunt snapshot's auto)
+	expect_eq grow-by-target "$(js 'L.filter(l=>l.type==="snapshot"&&l.method==="write").length' "$T/grow.jsonl")" "$taken"
 	expect_eq grow-kept "$(ls "$T/snaps" | wc -l)" 2
 	check grow-names bash -c "ls '$T/snaps' | grep -qxE '$P-[0-9]{8}-[0-9]{6}-01\.heapsnapshot'"
 	check grow-mode test "$(stat -c %a "$(ls -d "$T"/snaps/*-01.heapsnapshot)")" = 600

@@ -74,3 +74,19 @@ listening() {
 	return 1
 }
 not_listening() { ! listening "$1"; }
+
+# start_cmd NAME CMD...: start_node for a node run through a wrapper that
+# execs it (setpriv, unshare), so that $P is node's own pid.
+start_cmd() {
+	local name=$1 i; shift
+	"$@" >"$T/$name.out" 2>"$T/$name.err" &
+	P=$!
+	pids+=("$P")
+	for i in $(seq "${START_TRIES:-300}"); do
+		grep -q ready "$T/$name.out" 2>/dev/null && return 0
+		kill -0 "$P" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "$name-start" "did not start: $(head -c 300 "$T/$name.err")"
+	return 1
+}

@@ -1,11 +1,14 @@
 /*
  * Unit tests for src/inspect/: the incremental JSON string decoder that
  * writes snapshot chunks (split at every byte), URL and HTTP head parsing,
- * and the WebSocket client against hand-made server frames on a socketpair
- * (fragmentation, 16- and 64-bit lengths, ping/pong, close, bad frames).
+ * the WebSocket client against hand-made server frames on a socketpair
+ * (fragmentation, 16- and 64-bit lengths, ping/pong, close, bad frames),
+ * and which targets may write their own snapshot.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -13,6 +16,7 @@
 
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "inspect/capture.h"
 #include "inspect/cdp.h"
 #include "inspect/http.h"
 #include "inspect/jstr.h"
@@ -356,4 +360,51 @@ TEST(inspect_cdp_timeout_is_silence)
 	lh_ws_close(&c.ws);
 	close(peer);
 	strbuf_release(&ev);
+}
+
+/*
+ * Which processes --method auto lets write their own snapshot: ourselves
+ * (same root, same mount namespace, our uid) yes; a child that moved to a
+ * mount namespace of its own no (our path could name another file there),
+ * and one that is gone no; each "no" says why.  The namespace case needs
+ * root (unshare CLONE_NEWNS) and is skipped without it.
+ */
+TEST(inspect_capture_local)
+{
+	struct strbuf why = STRBUF_INIT;
+	int go[2], ready[2];
+	pid_t child;
+	char c = 0;
+
+	CHECK_EQ(lh_capture_local(getpid(), &why), 1);
+	CHECK_EQ(why.len, 0);
+	CHECK_EQ(lh_capture_local(0x7ffffff0, &why), 0);
+	CHECK(strstr(why.buf, "cannot see its root directory") != NULL);
+	strbuf_reset(&why);
+
+	if (geteuid() != 0)
+		goto out;
+	CHECK_EQ(pipe(go), 0);
+	CHECK_EQ(pipe(ready), 0);
+	child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		c = unshare(CLONE_NEWNS) == 0 ? 'y' : 'n';
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	if (c == 'y') {
+		CHECK_EQ(lh_capture_local(child, &why), 0);
+		CHECK(strstr(why.buf, "another mount namespace") != NULL);
+	}
+	CHECK_EQ(write(go[1], &c, 1), 1);
+	waitpid(child, NULL, 0);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+out:
+	strbuf_release(&why);
 }
