@@ -1,0 +1,412 @@
+/*
+ * Unit tests of the version 3 pointer codec (src/native/lht_ptr.h): streams
+ * of allocations and frees are coded by a writer state and decoded by a
+ * reader state that grows its rings the way src/native/trace.c does, and
+ * every address must come back.  The streams are random (a heap with LIFO
+ * reuse per size, temporaries, long-lived blocks, foreign frees, realloc),
+ * and adversarial: restarts, chunks that neither side puts in its state
+ * (rows), blocks freed past the window, addresses that all fall in one
+ * bucket of the writer's index, and codes that refer past the reader's
+ * state (damage).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "native/lht_ptr.h"
+#include "test.h"
+
+struct writer {
+	struct lht_ptr_state s;
+	struct lht_ptr_index *ix;
+};
+
+static void writer_init(struct writer *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->ix = calloc(1, sizeof(*w->ix));
+	w->s.alloc = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
+	w->s.freed = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
+	w->s.aclass = calloc(LHT_PTR_WINDOW, 1);
+	w->s.acap = w->s.fcap = LHT_PTR_WINDOW;
+}
+
+static void writer_release(struct writer *w)
+{
+	free(w->ix);
+	free(w->s.alloc);
+	free(w->s.freed);
+	free(w->s.aclass);
+}
+
+static void writer_restart(struct writer *w)
+{
+	lht_ptr_reset(&w->s);
+	lht_ptr_index_reset(w->ix);
+}
+
+/* The reader's rings start small and grow before each chunk. */
+static void reader_reserve(struct lht_ptr_state *s, uint64_t nrec)
+{
+	uint32_t a = lht_ptr_ring_size(s->nalloc + nrec), f = lht_ptr_ring_size(s->nfree + nrec);
+
+	if (a > s->acap) {
+		s->alloc = realloc(s->alloc, a * sizeof(uint64_t));
+		s->aclass = realloc(s->aclass, a);
+		s->acap = a;
+	}
+	if (f > s->fcap) {
+		s->freed = realloc(s->freed, f * sizeof(uint64_t));
+		s->fcap = f;
+	}
+}
+
+static void reader_release(struct lht_ptr_state *s)
+{
+	free(s->alloc);
+	free(s->freed);
+	free(s->aclass);
+	memset(s, 0, sizeof(*s));
+}
+
+struct ev {
+	int type;      /* 'A', 'F' or 'R' */
+	uint64_t ptr;  /* A, R: the new block; F: the freed one */
+	uint64_t old;  /* R: the old block, 0 for NULL */
+	uint64_t size; /* A, R */
+};
+
+static uint64_t rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/*
+ * A toy heap: per size class a LIFO of free blocks (tcache), fresh blocks
+ * carved from a top pointer, a quarter of the blocks freed at once, the rest
+ * kept in a ring of live blocks and freed when replaced, some frees of
+ * blocks from elsewhere (another thread), some reallocs.
+ */
+struct heap {
+	uint64_t top, x;
+	uint64_t *live;
+	size_t nlive;
+	uint64_t *bin[LHT_PTR_CLASSES];
+	size_t nbin[LHT_PTR_CLASSES];
+	uint64_t *live_size;
+};
+
+#define LIVE 5000
+
+static void heap_init(struct heap *h, uint64_t seed)
+{
+	memset(h, 0, sizeof(*h));
+	h->top = 0x55550000a000ull;
+	h->x = seed;
+	h->live = calloc(LIVE, sizeof(uint64_t));
+	h->live_size = calloc(LIVE, sizeof(uint64_t));
+	for (int c = 0; c < LHT_PTR_CLASSES; c++)
+		h->bin[c] = calloc(100000, sizeof(uint64_t));
+}
+
+static void heap_release(struct heap *h)
+{
+	free(h->live);
+	free(h->live_size);
+	for (int c = 0; c < LHT_PTR_CLASSES; c++)
+		free(h->bin[c]);
+}
+
+static uint64_t heap_malloc(struct heap *h, uint64_t size)
+{
+	unsigned c = lht_ptr_class(size);
+	uint64_t p;
+
+	if (h->nbin[c] && rnd(&h->x) % 8)
+		return h->bin[c][--h->nbin[c]];
+	p = h->top;
+	h->top += (size + 8 + 15) & ~15ull;
+	return p;
+}
+
+static void heap_free(struct heap *h, uint64_t p, uint64_t size)
+{
+	unsigned c = lht_ptr_class(size);
+
+	if (h->nbin[c] < 100000)
+		h->bin[c][h->nbin[c]++] = p;
+}
+
+/* n events of the toy heap into ev. */
+static void make_events(struct heap *h, struct ev *ev, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint64_t r = rnd(&h->x), size = r % 100 < 80 ? 1 + r / 100 % 400 : r / 100 % 70000;
+		uint64_t p = heap_malloc(h, size);
+		size_t slot;
+
+		if (r >> 40 & 1 && i + 1 < n && r % 7 == 0) { /* realloc, maybe of NULL */
+			uint64_t old = r >> 41 & 1 ? 0 : p;
+
+			ev[i++] = (struct ev){ 'R', p, old, size + 1 };
+			continue;
+		}
+		ev[i++] = (struct ev){ 'A', p, 0, size };
+		if (i == n)
+			break;
+		if ((r >> 20 & 3) == 0) {
+			ev[i++] = (struct ev){ 'F', p, 0, 0 };
+			heap_free(h, p, size);
+			continue;
+		}
+		if ((r >> 22 & 31) == 0) { /* freed elsewhere; something foreign freed here */
+			ev[i++] = (struct ev){ 'F', 0x7f0000000000ull + (r >> 30) * 16, 0, 0 };
+			continue;
+		}
+		slot = (r >> 24) % LIVE;
+		if (h->live[slot]) {
+			ev[i++] = (struct ev){ 'F', h->live[slot], 0, 0 };
+			heap_free(h, h->live[slot], h->live_size[slot]);
+		}
+		h->live[slot] = p;
+		h->live_size[slot] = size;
+	}
+}
+
+/* Code events [0, n) with w; the codes go to codes[] (two per R). */
+static size_t encode(struct writer *w, const struct ev *ev, size_t n, uint64_t *codes)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].type == 'R')
+			codes[m++] = lht_ptr_encode_free(&w->s, w->ix, ev[i].old);
+		if (ev[i].type == 'F')
+			codes[m++] = lht_ptr_encode_free(&w->s, w->ix, ev[i].ptr);
+		else
+			codes[m++] = lht_ptr_encode_alloc(&w->s, w->ix, ev[i].ptr, ev[i].size);
+	}
+	return m;
+}
+
+/* Decode what encode() made and compare; the number of mismatches (-1 for
+ * a code the reader refused). */
+static long decode_check(struct lht_ptr_state *s, const struct ev *ev, size_t n, const uint64_t *codes)
+{
+	long bad = 0;
+	size_t m = 0;
+	uint64_t a;
+
+	reader_reserve(s, n);
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].type == 'R') {
+			if (lht_ptr_decode_free(s, codes[m++], &a))
+				return -1;
+			bad += a != ev[i].old;
+		}
+		if (ev[i].type == 'F') {
+			if (lht_ptr_decode_free(s, codes[m++], &a))
+				return -1;
+		} else if (lht_ptr_decode_alloc(s, codes[m++], ev[i].size, &a)) {
+			return -1;
+		}
+		bad += a != ev[i].ptr;
+	}
+	return bad;
+}
+
+/* How many of the m codes are references (not deltas). */
+static size_t count_refs(const struct ev *ev, size_t n, const uint64_t *codes)
+{
+	size_t m = 0, refs = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].type == 'R')
+			refs += !(codes[m++] & 1);
+		if (ev[i].type == 'F')
+			refs += !(codes[m++] & 1);
+		else
+			refs += (codes[m++] & 3) != 2;
+	}
+	return refs;
+}
+
+#define CHUNK 3000
+
+TEST(lht_ptr_round_trip_random_heap_with_restarts_and_rows_chunks)
+{
+	struct writer w;
+	struct lht_ptr_state r = { 0 };
+	struct heap h;
+	struct ev *ev = malloc(CHUNK * sizeof(*ev));
+	uint64_t *codes = malloc(2 * CHUNK * sizeof(uint64_t)), x = 99;
+	size_t events = 0, refs = 0;
+
+	writer_init(&w);
+	heap_init(&h, 12345);
+	for (int chunk = 0; chunk < 200; chunk++) {
+		size_t n = 1 + rnd(&x) % CHUNK, m;
+		int what = (int)(rnd(&x) % 20);
+
+		make_events(&h, ev, n);
+		if (what == 0) {
+			/* a chunk that went out as rows: neither side takes its
+			 * events, and the writer starts again (so does the reader,
+			 * told by the next chunk's flag) */
+			writer_restart(&w);
+			lht_ptr_reset(&r);
+			continue;
+		}
+		if (what == 1) { /* a restart (new buffer owner, fork, new session) */
+			writer_restart(&w);
+			lht_ptr_reset(&r);
+		}
+		m = encode(&w, ev, n, codes);
+		CHECK_EQ(decode_check(&r, ev, n, codes), 0);
+		CHECK_EQ(r.nev, w.s.nev);
+		CHECK_EQ(r.nalloc, w.s.nalloc);
+		CHECK_EQ(r.nfree, w.s.nfree);
+		CHECK(m >= n);
+		events += n;
+		refs += count_refs(ev, n, codes);
+	}
+	/* the point of the codec: most addresses are references */
+	CHECK(refs * 2 > events); /* measured: 66% */
+	writer_release(&w);
+	reader_release(&r);
+	heap_release(&h);
+	free(ev);
+	free(codes);
+}
+
+TEST(lht_ptr_blocks_freed_past_the_window_fall_back_to_deltas)
+{
+	size_t n = 3 * LHT_PTR_WINDOW + 10, nfirst = 100;
+	struct ev *ev = malloc(n * sizeof(*ev));
+	uint64_t *codes = malloc(2 * n * sizeof(uint64_t));
+	struct writer w;
+	struct lht_ptr_state r = { 0 };
+	uint64_t a = 0;
+	size_t i, m;
+
+	writer_init(&w);
+	/* 100 blocks, then three windows of other allocations, then the 100
+	 * first blocks freed: too old to be referred to */
+	for (i = 0; i < nfirst; i++)
+		ev[i] = (struct ev){ 'A', 0x1000 + i * 64, 0, 48 };
+	for (; i < n - nfirst; i++)
+		ev[i] = (struct ev){ 'A', 0x10000000 + i * 32, 0, 24 };
+	for (; i < n; i++)
+		ev[i] = (struct ev){ 'F', 0x1000 + (i - (n - nfirst)) * 64, 0, 0 };
+	m = encode(&w, ev, n, codes);
+	for (i = m - nfirst; i < m; i++)
+		CHECK_EQ(codes[i] & 1, 1);
+	/* in chunks of different sizes, so that the reader's rings grow */
+	CHECK_EQ(decode_check(&r, ev, 70, codes), 0);
+	CHECK_EQ(decode_check(&r, ev + 70, n - 70, codes + 70), 0);
+	/* the reader refers back to the window's edge, not past it */
+	CHECK_EQ(lht_ptr_decode_free(&r, (uint64_t)LHT_PTR_WINDOW << 1, &a), -1);
+	CHECK_EQ(lht_ptr_decode_free(&r, (uint64_t)(LHT_PTR_WINDOW - 1) << 1, &a), 0);
+	CHECK_EQ(a, 0x10000000 + (n - nfirst - LHT_PTR_WINDOW) * 32);
+	writer_release(&w);
+	reader_release(&r);
+	free(ev);
+	free(codes);
+}
+
+TEST(lht_ptr_addresses_in_one_bucket_of_the_index)
+{
+	/* 64 blocks whose addresses fall in one bucket: the index keeps
+	 * LHT_PTR_WAYS of them, the others go as deltas, and all decode */
+	enum { N = 64 };
+	struct ev ev[3 * N];
+	uint64_t codes[3 * N], addr[N];
+	struct writer w;
+	struct lht_ptr_state r = { 0 };
+	size_t refs;
+	int found = 0;
+
+	writer_init(&w);
+	for (uint64_t p = 0x1000; found < N; p += 16)
+		if (ptr_bucket(w.ix, p) == ptr_bucket(w.ix, 0x1000))
+			addr[found++] = p;
+	for (int i = 0; i < N; i++)
+		ev[i] = (struct ev){ 'A', addr[i], 0, 1000 };
+	for (int i = 0; i < N; i++) /* the newest first: those the index kept */
+		ev[N + i] = (struct ev){ 'F', addr[N - 1 - i], 0, 0 };
+	for (int i = 0; i < N; i++)
+		ev[2 * N + i] = (struct ev){ 'A', addr[i], 0, 1000 };
+	encode(&w, ev, 3 * N, codes);
+	CHECK_EQ(decode_check(&r, ev, 3 * N, codes), 0);
+	refs = count_refs(ev, 3 * N, codes);
+	CHECK(refs >= LHT_PTR_WAYS);
+	writer_release(&w);
+	reader_release(&r);
+}
+
+TEST(lht_ptr_reader_refuses_codes_past_its_state)
+{
+	struct lht_ptr_state r = { 0 };
+	uint64_t a = 0;
+
+	reader_reserve(&r, 10);
+	/* nothing allocated or freed yet: every reference is damage */
+	CHECK_EQ(lht_ptr_decode_free(&r, 0 << 1, &a), -1);
+	CHECK_EQ(lht_ptr_decode_alloc(&r, 0 << 2, 32, &a), -1);
+	CHECK_EQ(lht_ptr_decode_alloc(&r, 0 << 2 | 1, 32, &a), -1);
+	CHECK_EQ(lht_ptr_decode_alloc(&r, 3, 32, &a), -1); /* no such tag */
+	/* a delta is always fine; then one allocation can be referred to once
+	 * it is there, and only as k = 0 */
+	CHECK_EQ(lht_ptr_decode_alloc(&r, lht_col_ptr_delta(0x4000) << 2 | 2, 32, &a), 0);
+	CHECK_EQ(a, 0x4000);
+	CHECK_EQ(lht_ptr_decode_free(&r, 1 << 1, &a), -1);
+	CHECK_EQ(lht_ptr_decode_free(&r, 0 << 1, &a), 0);
+	CHECK_EQ(a, 0x4000);
+	/* the temporary left the ring; its block is on its class's stack */
+	CHECK_EQ(r.nalloc, 0);
+	CHECK_EQ(lht_ptr_decode_alloc(&r, 1 << 2, 32, &a), -1);
+	CHECK_EQ(lht_ptr_decode_alloc(&r, 0 << 2, 32, &a), 0);
+	CHECK_EQ(a, 0x4000);
+	/* realloc of NULL: address 0, no change */
+	CHECK_EQ(lht_ptr_decode_free(&r, lht_col_ptr_delta((int64_t)(0 - 0x4000ull)) << 1 | 1, &a), 0);
+	CHECK_EQ(a, 0);
+	CHECK_EQ(r.nfree, 1);
+	reader_release(&r);
+}
+
+TEST(lht_ptr_split_varints_round_trip_and_stop_at_the_end)
+{
+	static const uint64_t v[] = { 0, 1, 127, 128, 300, 1ull << 35, UINT64_MAX, 77 };
+	uint8_t lo[64], hi[128], *l = lo, *h = hi;
+	const uint8_t *rl = lo, *rh = hi;
+	uint64_t got = 0;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		lht_put_split(&l, &h, v[i]);
+	CHECK_EQ(l - lo, 8);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		CHECK_EQ(lht_get_split(&rl, l, &rh, h, &got), 0);
+		CHECK(got == v[i]);
+	}
+	CHECK_EQ(lht_get_split(&rl, l, &rh, h, &got), -1);
+	/* a first byte that promises more than the other column holds */
+	rl = lo + 3; /* 128 */
+	rh = h;
+	CHECK_EQ(lht_get_split(&rl, l, &rh, h, &got), -1);
+}
+
+TEST(lht_ptr_class_follows_glibc_chunk_sizes)
+{
+	CHECK_EQ(lht_ptr_class(0), 2);
+	CHECK_EQ(lht_ptr_class(24), 2);  /* 32-byte chunk */
+	CHECK_EQ(lht_ptr_class(25), 3);  /* 48 */
+	CHECK_EQ(lht_ptr_class(1000), 63);
+	CHECK_EQ(lht_ptr_class(1001), 64);
+	CHECK_EQ(lht_ptr_class(1u << 30), LHT_PTR_CLASSES - 1);
+	CHECK(lht_ptr_class(UINT64_MAX) == LHT_PTR_CLASSES - 1);
+}
