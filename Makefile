@@ -57,7 +57,7 @@ all: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
 PRELOAD_SRC := $(wildcard src/native/preload/*.c)
 PRELOAD_CFLAGS = -std=gnu11 -g -O2 -fPIC -fvisibility=hidden -fno-omit-frame-pointer \
 	-pthread -D_GNU_SOURCE -Isrc $(WARN)
-$(BUILD)/libleakhunt.so: $(PRELOAD_SRC) $(wildcard src/native/preload/*.h) src/native/lht.h
+$(BUILD)/libleakhunt.so: $(PRELOAD_SRC) $(wildcard src/native/preload/*.h) src/native/lht.h src/native/lht_ptr.h
 	@mkdir -p $(dir $@)
 	$(CC) $(PRELOAD_CFLAGS) -shared -o $@ $(PRELOAD_SRC) -lunwind -lzstd -lm -ldl
 

@@ -1,37 +1,72 @@
 /*
- * Compression of the per-thread event buffers (format v2, src/native/lht.h):
- * a closed half of a buffer, already in column form, goes out as one zstd
- * frame, compressed by the timer thread or the thread that flushes the
- * buffer, never under a global lock.  zstd's context lives in mmap'ed memory
- * of its own (ZSTD_initStaticCCtx): zstd never calls malloc here.  Anything
- * that fails leaves the chunk as plain rows, which readers take as well.
+ * Compression of the per-thread event buffers (format v3, src/native/lht.h
+ * and src/native/lht_ptr.h): a closed half of a buffer, in version 2's
+ * column form, goes out as one zstd frame of version 3 columns, made by the
+ * timer thread or the thread that flushes the buffer, never under a global
+ * lock.  On the way its pointers are rewritten as references into the
+ * buffer's recent allocations and frees (lht_ptr.h), which takes most of the
+ * chunk's size away; the codec's state lives with the buffer (one stream),
+ * and is updated in the order the chunks are written, under the buffer's
+ * write lock, which is the order the reader meets them in.
+ *
+ * Everything lives in mmap'ed memory of our own (ZSTD_initStaticCCtx: zstd
+ * never calls malloc here).  Anything that fails leaves the chunk as plain
+ * rows, which readers take as well; the codec's state then starts again
+ * from empty (the reader never sees a rows chunk's events in its state).
  */
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_initStaticCCtx: no malloc inside the target */
 #include <zstd.h>
 
 #include "native/lht.h"
+#include "native/lht_ptr.h"
 #include "native/preload/preload.h"
 
 #define ZLEVEL 1 /* the fastest regular level: columns already do most of the work */
-#define BLOCK_MAX (10 + LHT_COLUMNS * 10 + LHT_COLUMNS * LH_COL_SIZE)
+#define HEAD_MAX (5 * 10 + LHT_REF_COLUMNS * 10)
+/* a column of codes may be longer than the version 2 column it comes from
+ * (its deltas start elsewhere): room for the longest code of every event */
+#define CODES_MAX (LH_COL_SIZE * 10)
+#define BLOCK_MAX (HEAD_MAX + LHT_COLUMNS * LH_COL_SIZE + 3 * CODES_MAX)
 
 struct lh_zstate {
 	ZSTD_CCtx *cctx;
 	size_t out_cap;
-	uint8_t *out;   /* chunk header + compressed frame */
-	uint8_t *block; /* nrec, column lengths, columns */
+	uint8_t *out;     /* chunk header + compressed frame */
+	uint8_t *col[LHT_REF_COLUMNS]; /* the columns being made (types, seqs
+					* and stacks are the half's own) */
+	unsigned stream;  /* this buffer's stream id in chunks */
+	pid_t pid;        /* the process the state belongs to (a forked child
+			   * writes a trace of its own) */
+	int fresh;        /* the reader has not seen this state: reset first */
+	int ended;        /* written to after recording stopped: a later session
+			   * starts from empty */
+	struct lht_ptr_state ps;
+	struct lht_ptr_index *ix;
 };
+
+static unsigned next_stream; /* stream ids of this process, from 1 */
 
 static size_t zstate_size(size_t *ws, size_t *out_cap)
 {
 	ZSTD_compressionParameters cp = ZSTD_getCParams(ZLEVEL, BLOCK_MAX, 0);
 
-	*ws = ZSTD_estimateCCtxSize_usingCParams(cp);
-	*out_cap = LHT_CHUNK_HEADER + ZSTD_compressBound(BLOCK_MAX);
-	return sizeof(struct lh_zstate) + *ws + *out_cap + BLOCK_MAX + 64;
+	*ws = ZSTD_estimateCStreamSize_usingCParams(cp);
+	/* every flushed column ends a block: a few bytes each on top */
+	*out_cap = LHT_CHUNK_HEADER + ZSTD_compressBound(BLOCK_MAX) + 64 * LHT_REF_COLUMNS;
+	return sizeof(struct lh_zstate) + *ws + *out_cap + 3 * LH_COL_SIZE + 3 * CODES_MAX +
+	       sizeof(struct lht_ptr_index) + LHT_PTR_WINDOW * (2 * sizeof(uint64_t) + 1) + 16 * 64;
+}
+
+static uint8_t *carve(uint8_t **q, size_t n)
+{
+	uint8_t *p = *q;
+
+	*q += (n + 63) & ~(size_t)63;
+	return p;
 }
 
 static struct lh_zstate *zstate_new(void)
@@ -43,40 +78,184 @@ static struct lh_zstate *zstate_new(void)
 	if (!m)
 		return NULL;
 	z = (struct lh_zstate *)m;
-	q = m + ((sizeof(*z) + 63) & ~(size_t)63);
-	z->cctx = ZSTD_initStaticCCtx(q, ws);
-	q += (ws + 63) & ~(size_t)63;
-	z->out = q;
-	z->out_cap = out_cap;
-	q += out_cap;
-	z->block = q;
-	if (!z->cctx) {
+	q = m;
+	carve(&q, sizeof(*z));
+	z->cctx = ZSTD_initStaticCCtx(carve(&q, ws), ws);
+	/* a static context starts with zeroed parameters: no content size in
+	 * the frame unless asked (the reader needs it) */
+	if (!z->cctx || ZSTD_isError(ZSTD_CCtx_reset(z->cctx, ZSTD_reset_parameters)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, ZLEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_contentSizeFlag, 1))) {
 		munmap(m, total);
 		return NULL;
 	}
+	z->out = carve(&q, out_cap);
+	z->out_cap = out_cap;
+	z->col[LHT_RC_SIZE] = carve(&q, LH_COL_SIZE);
+	z->col[LHT_RC_ALLOC] = carve(&q, LH_COL_SIZE);
+	z->col[LHT_RC_FREE] = carve(&q, LH_COL_SIZE);
+	z->col[LHT_RC_SIZE_HI] = carve(&q, CODES_MAX);
+	z->col[LHT_RC_ALLOC_HI] = carve(&q, CODES_MAX);
+	z->col[LHT_RC_FREE_HI] = carve(&q, CODES_MAX);
+	z->ix = (struct lht_ptr_index *)carve(&q, sizeof(*z->ix));
+	z->ps.alloc = (uint64_t *)carve(&q, LHT_PTR_WINDOW * sizeof(uint64_t));
+	z->ps.freed = (uint64_t *)carve(&q, LHT_PTR_WINDOW * sizeof(uint64_t));
+	z->ps.aclass = carve(&q, LHT_PTR_WINDOW);
+	z->ps.acap = z->ps.fcap = LHT_PTR_WINDOW;
+	z->stream = __atomic_add_fetch(&next_stream, 1, __ATOMIC_RELAXED);
+	z->fresh = 1;
 	return z;
 }
 
-/* 0 when the closed half h went out compressed; -1: write it as rows. */
-static int write_compressed(struct lh_zstate *z, int tid, const struct half *h)
+/* Empty state on both sides from this chunk on (the chunk says so). */
+static void zstate_restart(struct lh_zstate *z)
 {
-	size_t n, c;
-	uint8_t *p;
+	lht_ptr_reset(&z->ps);
+	if (LHT_VERSION >= 3) /* untouched otherwise: no need to map its pages in */
+		lht_ptr_index_reset(z->ix);
+	z->pid = getpid();
+	z->fresh = 1;
+	z->ended = 0;
+}
 
-	p = lht_put_varint(z->block, h->nrec);
-	for (int k = 0; k < LHT_COLUMNS; k++)
-		p = lht_put_varint(p, h->len[k]);
+/*
+ * The half's version 2 columns (types, seq deltas, sizes, stacks, pointer
+ * deltas from 0, old pointers) into the version 3 columns that differ:
+ * sizes split, pointers coded by reference.  Types, seqs and stacks stay
+ * as they are.  0, or -1 if a column does not parse (then the state has
+ * taken part of the half: the caller restarts it).
+ */
+static int encode_half(struct lh_zstate *z, const struct half *h, uint8_t *w[LHT_REF_COLUMNS])
+{
+	const uint8_t *r[LHT_COLUMNS], *e[LHT_COLUMNS];
+	uint64_t ptr = 0, size = 0, v;
+
 	for (int k = 0; k < LHT_COLUMNS; k++) {
-		memcpy(p, h->col[k], h->len[k]);
-		p += h->len[k];
+		r[k] = h->col[k];
+		e[k] = h->col[k] + h->len[k];
 	}
-	n = (size_t)(p - z->block);
-	c = ZSTD_compressCCtx(z->cctx, z->out + LHT_CHUNK_HEADER, z->out_cap - LHT_CHUNK_HEADER, z->block, n, ZLEVEL);
-	if (ZSTD_isError(c) || c >= LHT_MAX_CHUNK)
+	if (h->len[0] < h->nrec)
 		return -1;
-	lht_put32(z->out, (uint32_t)c | LHT_CHUNK_ZSTD);
+	for (uint32_t i = 0; i < h->nrec; i++) {
+		uint8_t type = h->col[0][i];
+
+		if (type != LHT_REC_FREE) {
+			if (lht_get_varint(&r[2], e[2], &size))
+				return -1;
+			lht_put_split(&w[LHT_RC_SIZE], &w[LHT_RC_SIZE_HI], size);
+		}
+		if (lht_get_varint(&r[4], e[4], &v))
+			return -1;
+		ptr += (uint64_t)lht_unzigzag(lht_row_ptr(v));
+		if (type == LHT_REC_REALLOC) {
+			if (lht_get_varint(&r[5], e[5], &v))
+				return -1;
+			lht_put_split(&w[LHT_RC_FREE], &w[LHT_RC_FREE_HI], lht_ptr_encode_free(&z->ps, z->ix, v));
+		}
+		if (type == LHT_REC_FREE)
+			lht_put_split(&w[LHT_RC_FREE], &w[LHT_RC_FREE_HI], lht_ptr_encode_free(&z->ps, z->ix, ptr));
+		else
+			lht_put_split(&w[LHT_RC_ALLOC], &w[LHT_RC_ALLOC_HI],
+				      lht_ptr_encode_alloc(&z->ps, z->ix, ptr, size));
+	}
+	return 0;
+}
+
+/* Feed [p, p+n) to the frame; flush: end the zstd block here.  0, or -1. */
+static int feed(struct lh_zstate *z, ZSTD_outBuffer *out, const uint8_t *p, size_t n, ZSTD_EndDirective how)
+{
+	ZSTD_inBuffer in = { p, n, 0 };
+	size_t left;
+
+	do {
+		left = ZSTD_compressStream2(z->cctx, out, &in, how);
+		if (ZSTD_isError(left) || (left && out->pos == out->size))
+			return -1;
+	} while (how == ZSTD_e_continue ? in.pos < in.size : left != 0);
+	return 0;
+}
+
+/*
+ * One chunk: a zstd frame of head[0..nhead) and the columns, each column
+ * ending a zstd block of its own, so that each gets its own entropy tables
+ * (one table for all of them cost 10% on churn), written from thread tid.
+ * 0, or -1 when it does not compress.
+ */
+static int write_frame(struct lh_zstate *z, int tid, const uint8_t *head, size_t nhead, const uint8_t *const *col,
+		       const size_t *len, int ncol)
+{
+	ZSTD_outBuffer out = { z->out + LHT_CHUNK_HEADER, z->out_cap - LHT_CHUNK_HEADER, 0 };
+	size_t total = nhead;
+
+	for (int k = 0; k < ncol; k++)
+		total += len[k];
+	if (ZSTD_isError(ZSTD_CCtx_reset(z->cctx, ZSTD_reset_session_only)) ||
+	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(z->cctx, total)) ||
+	    feed(z, &out, head, nhead, ZSTD_e_continue))
+		return -1;
+	for (int k = 0; k < ncol; k++)
+		if (feed(z, &out, col[k], len[k], k == ncol - 1 ? ZSTD_e_end : ZSTD_e_flush))
+			return -1;
+	if (out.pos >= LHT_MAX_CHUNK)
+		return -1;
+	lht_put32(z->out, (uint32_t)out.pos | LHT_CHUNK_ZSTD);
 	lht_put32(z->out + 4, (uint32_t)tid);
-	lh_record_write(z->out, LHT_CHUNK_HEADER + c);
+	lh_record_write(z->out, LHT_CHUNK_HEADER + out.pos);
+	return 0;
+}
+
+/* Version 2: the half's columns as they are. */
+static int write_columns(struct lh_zstate *z, int tid, const struct half *h)
+{
+	uint8_t head[HEAD_MAX], *p = lht_put_varint(head, h->nrec);
+	const uint8_t *col[LHT_COLUMNS];
+	size_t len[LHT_COLUMNS];
+
+	for (int k = 0; k < LHT_COLUMNS; k++) {
+		p = lht_put_varint(p, h->len[k]);
+		col[k] = h->col[k];
+		len[k] = h->len[k];
+	}
+	return write_frame(z, tid, head, (size_t)(p - head), col, len, LHT_COLUMNS);
+}
+
+/* Version 3: pointers by reference (lht_ptr.h), sizes split. */
+static int write_refs(struct lh_zstate *z, int tid, const struct half *h)
+{
+	uint8_t head[HEAD_MAX], *p, *w[LHT_REF_COLUMNS];
+	const uint8_t *col[LHT_REF_COLUMNS];
+	size_t len[LHT_REF_COLUMNS];
+	uint64_t nev;
+
+	if (z->pid != getpid() || (z->ended && lh_preload_active))
+		zstate_restart(z);
+	nev = z->ps.nev;
+	for (int k = 0; k < LHT_REF_COLUMNS; k++)
+		w[k] = z->col[k];
+	if (encode_half(z, h, w))
+		return -1;
+	col[LHT_RC_TYPES] = h->col[0];
+	len[LHT_RC_TYPES] = h->nrec;
+	col[LHT_RC_SEQ] = h->col[1];
+	len[LHT_RC_SEQ] = h->len[1];
+	col[LHT_RC_STACK] = h->col[3];
+	len[LHT_RC_STACK] = h->len[3];
+	for (int k = LHT_RC_SIZE; k < LHT_REF_COLUMNS; k++) {
+		if (k == LHT_RC_STACK)
+			continue;
+		col[k] = z->col[k];
+		len[k] = (size_t)(w[k] - z->col[k]);
+	}
+	p = lht_put_varint(head, 0); /* not a version 2 block */
+	p = lht_put_varint(p, z->stream);
+	p = lht_put_varint(p, z->fresh ? LHT_REF_RESET : 0);
+	p = lht_put_varint(p, nev);
+	p = lht_put_varint(p, h->nrec);
+	for (int k = 0; k < LHT_REF_COLUMNS; k++)
+		p = lht_put_varint(p, len[k]);
+	if (write_frame(z, tid, head, (size_t)(p - head), col, len, LHT_REF_COLUMNS))
+		return -1;
+	z->fresh = 0;
 	return 0;
 }
 
@@ -86,12 +265,19 @@ void lh_write_half(struct lh_zstate **zp, int tid, const struct half *h, uint8_t
 	size_t len[LHT_COLUMNS];
 	long n;
 
+	/* recording stops (lh_record_finish flushes every buffer after clearing
+	 * lh_preload_active): the next session (attach again) writes another
+	 * file, whose reader starts from empty states */
+	if (*zp && !lh_preload_active)
+		(*zp)->ended = 1;
 	if (!h->nrec)
 		return;
-	if (!*zp)
-		*zp = zstate_new();
-	if (*zp && !write_compressed(*zp, tid, h))
+	if (!*zp && (*zp = zstate_new()))
+		zstate_restart(*zp);
+	if (*zp && !(LHT_VERSION >= 3 ? write_refs(*zp, tid, h) : write_columns(*zp, tid, h)))
 		return;
+	if (*zp)
+		zstate_restart(*zp); /* the reader will not see these events in its state */
 	for (int k = 0; k < LHT_COLUMNS; k++) {
 		col[k] = h->col[k];
 		len[k] = h->len[k];
