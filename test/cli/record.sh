@@ -166,6 +166,9 @@ if run_ok fp-equal-dwarf-record rec --unwind dwarf -o "$T/leaky-fp-dwarf" -- "$T
 	fi
 fi
 
+# how many stacks the memo of recent stacks recognised (unwind check line)
+memo_hits() { sed -n 's/.* \([0-9]*\) recognised by the memo.*/\1/p' "$T/err"; }
+
 # auto unwinding gives libunwind's stacks: every allocation of a program that
 # mixes objects with and without frame pointers, glibc frames (qsort calling
 # back), alloca and realigned (DRAP) frames, a signal handler and a thread is
@@ -178,9 +181,17 @@ if LEAKHUNT_UNWIND_CHECK=1 run_ok auto-check-mixed-record rec -o "$T/mixed-auto"
 	# the rule walk did the work: only the signal handler's stacks went to libunwind
 	nlib=$(sed -n 's/.* \([0-9]*\) unwound by libunwind.*/\1/p' "$T/err")
 	check auto-fast-path-mixed test -n "$nlib" -a "${nlib:-99}" -le 10
+	check auto-memo-mixed test "$(memo_hits)" -ge 1000
 fi
+# the memo of recent stacks: a stack it recognises is walked again in the
+# check and must come out the same (counted as a difference otherwise)
 if LEAKHUNT_UNWIND_CHECK=1 run_ok auto-check-churn-record rec -o "$T/churn-auto" -- "$T/churn" 20000 4; then
 	check auto-equals-libunwind-churn grep -q 'unwind check: 200[0-9][0-9] stacks, 0 differ' "$T/err"
+	check auto-memo-churn test "$(memo_hits)" -ge 10000
+fi
+if LEAKHUNT_UNWIND_CHECK=1 run_ok auto-check-churn-fp-record rec -o "$T/churn-fp-auto" -- "$T/churn_fp" 20000 4; then
+	check auto-equals-libunwind-churn-fp grep -q 'unwind check: 200[0-9][0-9] stacks, 0 differ' "$T/err"
+	check auto-memo-churn-fp test "$(memo_hits)" -ge 10000
 fi
 # and the reports agree line by line, from the leaf to the process's first frame
 if run_ok mixed-dwarf-record rec --unwind dwarf -o "$T/mixed-dwarf" -- "$T/mixed" 500 &&

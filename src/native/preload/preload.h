@@ -133,16 +133,49 @@ static inline uint64_t lh_hash_ips(const uintptr_t *ips, int n)
 	return h;
 }
 
+/* unwind.c's memo of a thread's recent stacks (in record.c's buffer, one
+ * per thread; zeroed memory is an empty memo).  An entry is the start of one
+ * walk and every stack word that walk read; the caller keeps its stack id in
+ * tag. */
+#define LH_MEMO_BITS 6
+#define LH_MEMO_WAYS (1 << LH_MEMO_BITS)
+#define LH_MEMO_READS 120
+struct lh_memo_entry {
+	uintptr_t ip, sp, bp; /* where the walk started: the program's innermost frame */
+	const void *rules;    /* the rule tables it was walked with; NULL: empty */
+	uint32_t gen;         /* lh_unwind_memo_forget()'s count when walked */
+	int max, n;           /* frames asked for, frames found */
+	int nreads;           /* stack words the walk read */
+	int need_bp;          /* the walk depended on the starting rbp */
+	uint32_t tag;         /* the caller's (record.c: the stack id); 0: none yet */
+	uint64_t hash;        /* lh_hash_ips() of the frames */
+	uintptr_t read[LH_MEMO_READS][2]; /* address, value */
+};
+
+struct lh_unwind_memo {
+	struct lh_memo_entry e[LH_MEMO_WAYS];
+};
+
 /* unwind.c: fill ips with the return addresses of the calling program,
  * innermost first, leaving out the library's own frames; returns how many
- * (at most max), and in *hash lh_hash_ips() of them. */
+ * (at most max), and in *hash lh_hash_ips() of them.  With a memo (auto
+ * unwinding), a stack met before may be recognised instead: *tag then points
+ * at its entry's tag, and when that is nonzero ips was not filled (n and
+ * *hash were).  Otherwise *tag is NULL or points at a zero tag the caller
+ * may set. */
 void lh_unwind_init(void);
-int lh_unwind(uintptr_t *ips, int max, uint64_t *hash);
+int lh_unwind(struct lh_unwind_memo *memo, uintptr_t *ips, int max, uint64_t *hash, uint32_t **tag);
+/* Every memo entry walked before this call is stale (new stack ids). */
+void lh_unwind_memo_forget(void);
+/* Empty one memo (its buffer passes to another thread, whose stack may
+ * have other bounds). */
+void lh_unwind_memo_clear(struct lh_unwind_memo *memo);
 int lh_unwind_is_own(uintptr_t ip);
 /* Forget cached frame rules (an object was unloaded). */
 void lh_unwind_forget(void);
-/* After the run with check_unwind: stacks compared, how many differed, and
- * how many the rule walk handed to libunwind. */
-void lh_unwind_check_counts(uint64_t *compared, uint64_t *differed, uint64_t *by_libunwind);
+/* After the run with check_unwind: stacks compared, how many differed, how
+ * many the rule walk handed to libunwind, and how many the memo recognised
+ * (each of those also walked and compared). */
+void lh_unwind_check_counts(uint64_t *compared, uint64_t *differed, uint64_t *by_libunwind, uint64_t *by_memo);
 
 #endif

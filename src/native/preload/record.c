@@ -59,6 +59,7 @@ struct tbuf {
 	int pend_half;      /* set before pending is published */
 	atomic_flag wlock;  /* whoever compresses and writes this buffer's data */
 	struct lh_zstate *z; /* compress.c's state, mapped at the first write */
+	struct lh_unwind_memo memo; /* the owner's recent stacks, their ids as tags */
 	uint8_t rows[LH_ROWS_SIZE]; /* only without zstd */
 	struct half halves[2];
 };
@@ -413,6 +414,7 @@ static __attribute__((noinline)) struct tbuf *get_buf(void)
 	b->owned = 1;
 	b->tid = (int)syscall(SYS_gettid);
 	half_start(b);
+	lh_unwind_memo_clear(&b->memo);
 	pthread_mutex_unlock(&state_lock);
 	my_buf = b;
 	pthread_setspecific(buf_key, b);
@@ -577,19 +579,27 @@ static uint32_t stack_id(const uintptr_t *ips, uint32_t depth, uint64_t ips_hash
 	return stack_id_slow(ips, depth, h);
 }
 
-static uint32_t capture(void)
+/* The stack id of the current stack; b's memo keeps the ids of the
+ * thread's recent stacks, so a stack met again costs no lookup at all. */
+static uint32_t capture(struct tbuf *b)
 {
 	uintptr_t ips[LH_MAX_DEPTH + 1];
 	int max = lh_preload_conf.depth;
+	uint32_t *tag, id;
 	uint64_t h;
-	int n = lh_unwind(ips, max + 1, &h);
+	int n = lh_unwind(&b->memo, ips, max + 1, &h, &tag);
 	uint32_t depth = (uint32_t)n;
 
+	if (tag && *tag)
+		return *tag;
 	if (n > max) {
 		depth = (uint32_t)max | 1u << 31;
 		h = lh_hash_ips(ips, max);
 	}
-	return stack_id(ips, depth, h);
+	id = stack_id(ips, depth, h);
+	if (tag)
+		*tag = id;
+	return id;
 }
 
 /* ---- modules ---- */
@@ -662,16 +672,11 @@ static inline int half_full(const struct tbuf *b)
 	return full;
 }
 
-static inline struct tbuf *lock_my_buf(void)
+static inline void lock_buf(struct tbuf *b)
 {
-	struct tbuf *b = my_buf;
-
-	if (LH_UNLIKELY(!b) && !(b = get_buf()))
-		return NULL;
 	own_enter(b);
 	if (LH_UNLIKELY(half_full(b)))
 		hand_off(b);
-	return b;
 }
 
 /* The fields every event has: type, seq delta, and (put_ptr) the pointer. */
@@ -691,6 +696,14 @@ static inline void put_ptr(struct tbuf *b, const void *ptr)
 	b->last_ptr = (uintptr_t)ptr;
 }
 
+/* This thread's buffer, made at its first event. */
+static inline struct tbuf *my_buffer(void)
+{
+	struct tbuf *b = my_buf;
+
+	return LH_LIKELY(b != NULL) ? b : get_buf();
+}
+
 void lh_record_alloc(void *ptr, size_t size)
 {
 	uint32_t id;
@@ -698,11 +711,11 @@ void lh_record_alloc(void *ptr, size_t size)
 
 	if (lh_preload_conf.sample && !lh_sample_take(ptr, size))
 		return;
-	id = capture();
-	b = lock_my_buf();
-
+	b = my_buffer();
 	if (!b)
 		return;
+	id = capture(b);
+	lock_buf(b);
 	put_event(b, LHT_REC_ALLOC);
 	b->w[2] = lht_put_varint(b->w[2], size);
 	b->w[3] = lht_put_varint(b->w[3], id);
@@ -712,10 +725,11 @@ void lh_record_alloc(void *ptr, size_t size)
 
 static void record_free(void *ptr)
 {
-	struct tbuf *b = lock_my_buf();
+	struct tbuf *b = my_buffer();
 
 	if (!b)
 		return;
+	lock_buf(b);
 	put_event(b, LHT_REC_FREE);
 	put_ptr(b, ptr);
 	own_leave(b);
@@ -744,11 +758,11 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 		if (!was)
 			old = NULL; /* for the trace, a new block */
 	}
-	id = capture();
-	b = lock_my_buf();
-
+	b = my_buffer();
 	if (!b)
 		return;
+	id = capture(b);
+	lock_buf(b);
 	put_event(b, LHT_REC_REALLOC);
 	b->w[2] = lht_put_varint(b->w[2], size);
 	b->w[3] = lht_put_varint(b->w[3], id);
@@ -954,6 +968,7 @@ static void free_tables(void)
 	trie = NULL;
 	trie_count = cache_count = arena_used = 0;
 	next_id = 1;
+	lh_unwind_memo_forget(); /* the memos' ids were the old tables' */
 }
 
 /* Remove our library from LD_PRELOAD so exec'd children run untraced. */
@@ -1173,18 +1188,20 @@ void lh_record_finish(void)
 	direct_flush();
 	pthread_mutex_unlock(&state_lock);
 	if (lh_preload_conf.check_unwind) {
-		char msg[160], *q = msg;
-		uint64_t compared, differed, by_libunwind;
+		char msg[200], *q = msg;
+		uint64_t compared, differed, by_libunwind, by_memo;
 
-		lh_unwind_check_counts(&compared, &differed, &by_libunwind);
+		lh_unwind_check_counts(&compared, &differed, &by_libunwind, &by_memo);
 		memcpy(q, "libleakhunt: unwind check: ", 27);
 		q = put_dec(q + 27, compared);
 		memcpy(q, " stacks, ", 9);
 		q = put_dec(q + 9, differed);
 		memcpy(q, " differ from libunwind's, ", 26);
 		q = put_dec(q + 26, by_libunwind);
-		memcpy(q, " unwound by libunwind\n", 23);
-		q[23] = 0;
+		memcpy(q, " unwound by libunwind, ", 23);
+		q = put_dec(q + 23, by_memo);
+		memcpy(q, " recognised by the memo\n", 25);
+		q[25] = 0;
 		say(msg);
 	}
 	lh_preload_busy--;

@@ -20,6 +20,15 @@
  *          test/cli/record.sh proves the stacks equal to libunwind's on every
  *          allocation of mixed programs (LEAKHUNT_RECORD check_unwind=1).
  *
+ * The memo: a rule walk is a function of where it starts (ip, sp and, if a
+ * rule uses it, rbp at the program's innermost frame), of the rules, and of
+ * the stack words it reads.  Each thread keeps its last walks from a few
+ * dozen starts, with every (address, value) they read; a walk from the same
+ * start whose words all still hold those values is that same stack, so it is
+ * checked with independent loads, about a cycle a frame, instead of a table
+ * probe and a dependent load per frame.  Nothing is guessed: any word that
+ * changed (another caller at the same depth, a new frame) means a real walk.
+ *
  * Every memory read of a walk is bounds-checked against this thread's stack,
  * so a walk never faults.  Our own frames (the hook, the recorder) are cut
  * off by address range, not by counting, so inlining decisions of the
@@ -241,10 +250,23 @@ static int unwind_dwarf(uintptr_t *ips, int max)
 	return n;
 }
 
+/* A stack word read by a walk, and noted in the memo entry being filled
+ * (the walk keeps nr below LH_MEMO_READS - 3 before each frame). */
+static inline uintptr_t note(struct lh_memo_entry *e, int *nr, uintptr_t at)
+{
+	uintptr_t v = *(const uintptr_t *)at;
+
+	e->read[*nr][0] = at;
+	e->read[*nr][1] = v;
+	(*nr)++;
+	return v;
+}
+
 /* A frame whose rule is not in the hot table: the wide rule kinds.  Returns
  * 1 with the next state, 0 at the end of the stack, -1 for libunwind. */
 static __attribute__((noinline)) int step_wide(struct rule_tables *t, uintptr_t *ip, uintptr_t *sp,
-					       uintptr_t *bp, uintptr_t lo, uintptr_t hi)
+					       uintptr_t *bp, uintptr_t lo, uintptr_t hi,
+					       struct lh_memo_entry *e, int *nr)
 {
 	uint32_t rule = t ? wide_rule(t, *ip) : rule_miss(t, *ip), slot = LH_CFI_RBP_SLOT(rule);
 	uintptr_t cfa, at;
@@ -260,12 +282,12 @@ static __attribute__((noinline)) int step_wide(struct rule_tables *t, uintptr_t 
 		at = *bp + (uintptr_t)(intptr_t)(int16_t)LH_CFI_OFF(rule);
 		if (at < lo || at + 8 > hi || (at & 7))
 			return -1;
-		cfa = *(uintptr_t *)at;
+		cfa = note(e, nr, at);
 		at = *bp + (uintptr_t)(8 * ((intptr_t)slot - 2048));
 		if (at < lo || at + 8 > hi || cfa < lo + 8 || cfa > hi || (cfa & 7) || cfa < *sp + 8)
 			return -1;
-		*bp = *(uintptr_t *)at;
-		*ip = ((uintptr_t *)cfa)[-1];
+		*bp = note(e, nr, at);
+		*ip = note(e, nr, cfa - 8);
 		*sp = cfa;
 		return 1;
 	case LH_CFI_NONE:
@@ -286,42 +308,24 @@ static __attribute__((noinline)) int step_wide(struct rule_tables *t, uintptr_t 
 		at = cfa - 8 * (uintptr_t)slot;
 		if (at < lo)
 			return -1;
-		*bp = *(uintptr_t *)at;
+		*bp = note(e, nr, at);
 	}
-	*ip = ((uintptr_t *)cfa)[-1];
+	*ip = note(e, nr, cfa - 8);
 	*sp = cfa;
 	return 1;
 }
 
-/* The rule walk; -1 when a frame needs libunwind.  The library keeps frame
- * pointers, so our own frames (the recorder, the hook) are skipped by the
- * rbp chain alone, without a rule lookup each: the walk starts at the first
- * frame of the program, in the state the rules would have reached it in.  A
- * chain that looks wrong there leaves the rest of our frames to the rules,
- * which leave them out of the stack. */
-static __attribute__((noinline)) int unwind_rules(uintptr_t *ips, int max, uint64_t *hash)
+/* The rule walk from (ip, sp, bp), the program's innermost frame; -1 when a
+ * frame needs libunwind.  Every stack word it reads is noted in e; *used_bp
+ * says whether the result depends on the starting bp (a rule read rbp while
+ * it still could hold it).  e->nreads is -1 when the reads did not fit. */
+static int walk_rules(struct rule_tables *t, uintptr_t ip, uintptr_t sp, uintptr_t bp, uintptr_t *ips,
+		      int max, uint64_t *hash, struct lh_memo_entry *e)
 {
-	struct rule_tables *t = atomic_load_explicit(&tables, memory_order_acquire);
-	uintptr_t *fp = __builtin_frame_address(0);
-	uintptr_t ip, sp, bp, lo, hi;
+	uintptr_t lo = stack_lo, hi = stack_hi, bp0 = bp;
 	uint64_t h = 0;
-	int n = 0;
+	int n = 0, nr = 0, over = 0, used_bp = 0;
 
-	if (LH_UNLIKELY(!stack_hi))
-		learn_stack();
-	lo = stack_lo;
-	hi = stack_hi;
-	while (fp[1] >= own_lo && fp[1] < own_hi) {
-		uintptr_t *up = (uintptr_t *)fp[0];
-
-		if (up <= fp || (uintptr_t)up + 16 > hi || ((uintptr_t)up & 7))
-			break;
-		fp = up;
-	}
-	ip = fp[1];
-	sp = (uintptr_t)(fp + 2);
-	bp = fp[0];
-	*hash = 0;
 	while (n < max) {
 		uint64_t word = 0;
 		uintptr_t cfa;
@@ -329,6 +333,10 @@ static __attribute__((noinline)) int unwind_rules(uintptr_t *ips, int max, uint6
 
 		if (ip < 4096)
 			break;
+		if (LH_UNLIKELY(nr > LH_MEMO_READS - 3)) {
+			over = 1; /* too deep to memoize: keep noting over the start */
+			nr = 0;
+		}
 		if (LH_LIKELY(ip < own_lo || ip >= own_hi)) {
 			ips[n++] = ip;
 			h = lh_hash_step(h, ip);
@@ -355,7 +363,8 @@ static __attribute__((noinline)) int unwind_rules(uintptr_t *ips, int max, uint6
 				/* copies, so that the hot loop keeps its state in registers */
 				uintptr_t wip = ip, wsp = sp, wbp = bp;
 
-				rc = step_wide(t, &wip, &wsp, &wbp, lo, hi);
+				used_bp |= bp == bp0; /* wide rules may read rbp */
+				rc = step_wide(t, &wip, &wsp, &wbp, lo, hi, e, &nr);
 				ip = wip;
 				sp = wsp;
 				bp = wbp;
@@ -372,39 +381,136 @@ hot:
 			 * select, so that the CPU follows the rbp chain without
 			 * waiting for the table (fp code unwinds at fp speed) */
 			cfa = bp + 16;
+			used_bp |= bp == bp0;
 			if (LH_UNLIKELY(cfa > hi || (cfa & 7) || cfa < sp + 8))
 				return -1;
-			ip = ((uintptr_t *)bp)[1];
-			bp = ((uintptr_t *)bp)[0];
+			ip = note(e, &nr, bp + 8);
+			bp = note(e, &nr, bp);
 			sp = cfa;
 			continue;
 		}
+		if (r & 2)
+			used_bp |= bp == bp0;
 		cfa = (r & 2 ? bp : sp) + (r >> 5) * 8;
 		if (LH_UNLIKELY(cfa > hi || (cfa & 7) || cfa < sp + 8))
 			return -1;
-		ip = ((uintptr_t *)cfa)[-1];
+		ip = note(e, &nr, cfa - 8);
 		if (r & 0x1c)
-			bp = ((uintptr_t *)cfa)[-(int)((r >> 2) & 7)];
+			bp = note(e, &nr, cfa - 8 * ((r >> 2) & 7));
 		sp = cfa;
 	}
+	e->nreads = over ? -1 : nr;
+	e->need_bp = used_bp;
 	*hash = h;
 	return n;
 }
 
-static atomic_uint_fast64_t checked, differed, fell_back;
+static atomic_uint memo_gen = 1;
 
-void lh_unwind_check_counts(uint64_t *compared, uint64_t *diff, uint64_t *by_libunwind)
+void lh_unwind_memo_forget(void)
+{
+	atomic_fetch_add(&memo_gen, 1);
+}
+
+void lh_unwind_memo_clear(struct lh_unwind_memo *memo)
+{
+	for (int i = 0; i < LH_MEMO_WAYS; i++)
+		memo->e[i].rules = NULL;
+}
+
+/* Do the words entry e's walk read still hold the values it read?  Plain
+ * independent loads, no early exit: the CPU runs them side by side. */
+static inline int memo_holds(const struct lh_memo_entry *e)
+{
+	uintptr_t diff = 0;
+
+	for (int i = 0; i < e->nreads; i++)
+		diff |= *(const volatile uintptr_t *)e->read[i][0] ^ e->read[i][1];
+	return !diff;
+}
+
+/* The program's innermost frame: the library keeps frame pointers, so our
+ * own frames (the recorder, the hook) are skipped by the rbp chain alone,
+ * without a rule lookup each, and the walk starts in the state the rules
+ * would have reached.  A chain that looks wrong there leaves the rest of our
+ * frames to the rules, which leave them out of the stack. */
+static inline __attribute__((always_inline)) void program_frame(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp)
+{
+	uintptr_t *fp = __builtin_frame_address(0);
+
+	while (fp[1] >= own_lo && fp[1] < own_hi) {
+		uintptr_t *up = (uintptr_t *)fp[0];
+
+		if (up <= fp || (uintptr_t)up + 16 > stack_hi || ((uintptr_t)up & 7))
+			break;
+		fp = up;
+	}
+	*ip = fp[1];
+	*sp = (uintptr_t)(fp + 2);
+	*bp = fp[0];
+}
+
+/* The rule walk behind the memo; -1 when a frame needs libunwind.  memo may
+ * be NULL; *tag as lh_unwind's. */
+static __attribute__((noinline)) int unwind_rules(struct lh_unwind_memo *memo, uintptr_t *ips, int max,
+						  uint64_t *hash, uint32_t **tag)
+{
+	struct rule_tables *t = atomic_load_explicit(&tables, memory_order_acquire);
+	uint32_t gen = atomic_load_explicit(&memo_gen, memory_order_relaxed);
+	struct lh_memo_entry scratch, *e = &scratch;
+	uintptr_t ip, sp, bp;
+	int n;
+
+	if (LH_UNLIKELY(!stack_hi))
+		learn_stack();
+	program_frame(&ip, &sp, &bp);
+	*tag = NULL;
+	if (LH_LIKELY(memo != NULL)) {
+		e = &memo->e[((ip ^ sp * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL) >> (64 - LH_MEMO_BITS)];
+		if (e->ip == ip && e->sp == sp && (!e->need_bp || e->bp == bp) && e->rules == t &&
+		    e->gen == gen && e->max == max && memo_holds(e)) {
+			*tag = &e->tag;
+			*hash = e->hash;
+			if (e->tag)
+				return e->n;
+			e = &scratch; /* the caller wants the ips: walk, keep the entry */
+		} else {
+			e->rules = NULL; /* empty while it is refilled */
+		}
+	}
+	n = walk_rules(t, ip, sp, bp, ips, max, hash, e);
+	if (e != &scratch && n >= 0 && e->nreads >= 0 && t) {
+		e->ip = ip;
+		e->sp = sp;
+		e->bp = bp;
+		e->gen = gen;
+		e->max = max;
+		e->n = n;
+		e->hash = *hash;
+		e->tag = 0;
+		e->rules = t;
+		*tag = &e->tag;
+	}
+	return n;
+}
+
+static atomic_uint_fast64_t checked, differed, fell_back, recognised;
+
+void lh_unwind_check_counts(uint64_t *compared, uint64_t *diff, uint64_t *by_libunwind, uint64_t *by_memo)
 {
 	*compared = atomic_load(&checked);
 	*diff = atomic_load(&differed);
 	*by_libunwind = atomic_load(&fell_back);
+	*by_memo = atomic_load(&recognised);
 }
 
-static __attribute__((noinline)) int unwind_auto(uintptr_t *ips, int max, uint64_t *hash)
+static __attribute__((noinline)) int unwind_auto(struct lh_unwind_memo *memo, uintptr_t *ips, int max,
+						 uint64_t *hash, uint32_t **tag)
 {
-	int n = unwind_rules(ips, max, hash);
+	int n = unwind_rules(memo, ips, max, hash, tag);
 
 	if (LH_UNLIKELY(n < 0)) {
+		*tag = NULL;
 		if (lh_preload_conf.check_unwind)
 			atomic_fetch_add(&fell_back, 1);
 		n = unwind_dwarf(ips, max);
@@ -413,21 +519,37 @@ static __attribute__((noinline)) int unwind_auto(uintptr_t *ips, int max, uint64
 	return n;
 }
 
-static __attribute__((noinline)) int unwind_checked(uintptr_t *ips, int max, uint64_t *hash)
+/* The check: the stack auto finds against libunwind's, and a stack the memo
+ * recognised against a real walk (the ips are then the walk's, so the
+ * libunwind comparison covers the memo too). */
+static __attribute__((noinline)) int unwind_checked(struct lh_unwind_memo *memo, uintptr_t *ips, int max,
+						    uint64_t *hash, uint32_t **tag)
 {
 	uintptr_t ref[LH_MAX_DEPTH + 1];
-	int n = unwind_auto(ips, max, hash), m = unwind_dwarf(ref, max);
+	uint32_t *none;
+	uint64_t h;
+	int n = unwind_auto(memo, ips, max, hash, tag), m;
 
+	if (*tag && **tag) {
+		atomic_fetch_add(&recognised, 1);
+		m = n;
+		n = unwind_auto(NULL, ips, max, &h, &none);
+		if (n != m || h != *hash)
+			atomic_fetch_add(&differed, 1);
+		*hash = h;
+	}
+	m = unwind_dwarf(ref, max);
 	atomic_fetch_add(&checked, 1);
 	if (n != m || memcmp(ips, ref, (size_t)n * sizeof(*ips)))
 		atomic_fetch_add(&differed, 1);
 	return n;
 }
 
-int lh_unwind(uintptr_t *ips, int max, uint64_t *hash)
+int lh_unwind(struct lh_unwind_memo *memo, uintptr_t *ips, int max, uint64_t *hash, uint32_t **tag)
 {
 	int n;
 
+	*tag = NULL;
 	switch (lh_preload_conf.unwind) {
 	case LHT_UNWIND_FP:
 		return unwind_fp(ips, max, hash);
@@ -437,7 +559,7 @@ int lh_unwind(uintptr_t *ips, int max, uint64_t *hash)
 		return n;
 	default:
 		if (LH_UNLIKELY(lh_preload_conf.check_unwind))
-			return unwind_checked(ips, max, hash);
-		return unwind_auto(ips, max, hash);
+			return unwind_checked(memo, ips, max, hash, tag);
+		return unwind_auto(memo, ips, max, hash, tag);
 	}
 }
