@@ -44,11 +44,13 @@
 #include "native/lht.h"
 
 /*
- * A version 3 event chunk sets LHT_CHUNK_REFS next to LHT_CHUNK_ZSTD in its
- * length word; its zstd frame holds
+ * A version 3 event chunk is a compressed chunk (LHT_CHUNK_ZSTD) whose zstd
+ * frame holds
  *
- *   v stream, v flags, v nev, v nrec, v len[LHT_REF_COLUMNS], columns
+ *   v 0, v stream, v flags, v nev, v nrec, v len[LHT_REF_COLUMNS], columns
  *
+ * The leading 0 tells it from a version 2 block (which starts with its
+ * number of records, never 0), so the chunk layer stays as it was.
  * stream: the writer's buffer (1, 2, ...: a thread id can be reused while
  * a buffer's last chunk is still on its way, a stream id cannot); flags:
  * LHT_REF_RESET when the writer's state started again from empty (a fresh
@@ -57,16 +59,16 @@
  * which the reader checks against its own.  Each column is compressed as
  * zstd blocks of its own (flushed), so each gets its own entropy tables.
  */
-#define LHT_CHUNK_REFS (1u << 30)
-#define LHT_REF_COLUMNS 9
-#define LHT_REF_MAX_STREAMS (1u << 16) /* a larger stream id is damage */
+#define LHT_REF_COLUMNS 10
+#define LHT_REF_MAX_STREAMS (1u << 14) /* a larger stream id is damage */
 
 enum lht_ref_column {
 	LHT_RC_TYPES,    /* one byte per record: A, F or R */
 	LHT_RC_SEQ,      /* seq deltas, as in version 2 */
 	LHT_RC_SIZE,     /* A and R: sizes, split (lht_put_split) ... */
 	LHT_RC_SIZE_HI,  /* ... into first bytes and the rest */
-	LHT_RC_STACK,    /* A and R: stack ids */
+	LHT_RC_STACK,    /* A and R: stack ids, split */
+	LHT_RC_STACK_HI,
 	LHT_RC_ALLOC,    /* A and R: alloc-side codes of the new block, split */
 	LHT_RC_ALLOC_HI,
 	LHT_RC_FREE,     /* F: the freed block; R: the old block (first); split */

@@ -30,14 +30,14 @@
 /* a column of codes may be longer than the version 2 column it comes from
  * (its deltas start elsewhere): room for the longest code of every event */
 #define CODES_MAX (LH_COL_SIZE * 10)
-#define BLOCK_MAX (HEAD_MAX + LHT_COLUMNS * LH_COL_SIZE + 3 * CODES_MAX)
+#define BLOCK_MAX (HEAD_MAX + 8 * LH_COL_SIZE + 2 * CODES_MAX) /* the frame, at most */
 
 struct lh_zstate {
 	ZSTD_CCtx *cctx;
 	size_t out_cap;
 	uint8_t *out;     /* chunk header + compressed frame */
-	uint8_t *col[LHT_REF_COLUMNS]; /* the columns being made (types, seqs
-					* and stacks are the half's own) */
+	uint8_t *col[LHT_REF_COLUMNS]; /* the columns being made (types and
+					* seqs are the half's own) */
 	unsigned stream;  /* this buffer's stream id in chunks */
 	pid_t pid;        /* the process the state belongs to (a forked child
 			   * writes a trace of its own) */
@@ -57,7 +57,7 @@ static size_t zstate_size(size_t *ws, size_t *out_cap)
 	*ws = ZSTD_estimateCStreamSize_usingCParams(cp);
 	/* every flushed column ends a block: a few bytes each on top */
 	*out_cap = LHT_CHUNK_HEADER + ZSTD_compressBound(BLOCK_MAX) + 64 * LHT_REF_COLUMNS;
-	return sizeof(struct lh_zstate) + *ws + *out_cap + 3 * LH_COL_SIZE + 3 * CODES_MAX +
+	return sizeof(struct lh_zstate) + *ws + *out_cap + 6 * LH_COL_SIZE + 2 * CODES_MAX +
 	       sizeof(struct lht_ptr_index) + LHT_PTR_WINDOW * (2 * sizeof(uint64_t) + 1) + 16 * 64;
 }
 
@@ -92,9 +92,11 @@ static struct lh_zstate *zstate_new(void)
 	z->out = carve(&q, out_cap);
 	z->out_cap = out_cap;
 	z->col[LHT_RC_SIZE] = carve(&q, LH_COL_SIZE);
+	z->col[LHT_RC_SIZE_HI] = carve(&q, LH_COL_SIZE);
+	z->col[LHT_RC_STACK] = carve(&q, LH_COL_SIZE);
+	z->col[LHT_RC_STACK_HI] = carve(&q, LH_COL_SIZE);
 	z->col[LHT_RC_ALLOC] = carve(&q, LH_COL_SIZE);
 	z->col[LHT_RC_FREE] = carve(&q, LH_COL_SIZE);
-	z->col[LHT_RC_SIZE_HI] = carve(&q, CODES_MAX);
 	z->col[LHT_RC_ALLOC_HI] = carve(&q, CODES_MAX);
 	z->col[LHT_RC_FREE_HI] = carve(&q, CODES_MAX);
 	z->ix = (struct lht_ptr_index *)carve(&q, sizeof(*z->ix));
@@ -121,7 +123,7 @@ static void zstate_restart(struct lh_zstate *z)
 /*
  * The half's version 2 columns (types, seq deltas, sizes, stacks, pointer
  * deltas from 0, old pointers) into the version 3 columns that differ:
- * sizes split, pointers coded by reference.  Types, seqs and stacks stay
+ * sizes and stacks split, pointers coded by reference.  Types and seqs stay
  * as they are.  0, or -1 if a column does not parse (then the state has
  * taken part of the half: the caller restarts it).
  */
@@ -140,9 +142,10 @@ static int encode_half(struct lh_zstate *z, const struct half *h, uint8_t *w[LHT
 		uint8_t type = h->col[0][i];
 
 		if (type != LHT_REC_FREE) {
-			if (lht_get_varint(&r[2], e[2], &size))
+			if (lht_get_varint(&r[2], e[2], &size) || lht_get_varint(&r[3], e[3], &v))
 				return -1;
 			lht_put_split(&w[LHT_RC_SIZE], &w[LHT_RC_SIZE_HI], size);
+			lht_put_split(&w[LHT_RC_STACK], &w[LHT_RC_STACK_HI], v);
 		}
 		if (lht_get_varint(&r[4], e[4], &v))
 			return -1;
@@ -238,11 +241,7 @@ static int write_refs(struct lh_zstate *z, int tid, const struct half *h)
 	len[LHT_RC_TYPES] = h->nrec;
 	col[LHT_RC_SEQ] = h->col[1];
 	len[LHT_RC_SEQ] = h->len[1];
-	col[LHT_RC_STACK] = h->col[3];
-	len[LHT_RC_STACK] = h->len[3];
 	for (int k = LHT_RC_SIZE; k < LHT_REF_COLUMNS; k++) {
-		if (k == LHT_RC_STACK)
-			continue;
 		col[k] = z->col[k];
 		len[k] = (size_t)(w[k] - z->col[k]);
 	}
