@@ -202,11 +202,15 @@ int cmd_snapshot(int argc, char **argv)
 		if (st.method == LH_CAPTURE_WRITE)
 			fprintf(stderr, "wrote '%s': %s, written by pid %d (method write), in %.1f s\n",
 				out.buf, size.buf, (int)so.pid, (lh_net_now() - t0) / 1000.0);
-		else
+		else if (st.nodes) /* progress events came: they count the objects */
 			fprintf(stderr, "wrote '%s': %s, %llu objects, %llu chunks (method stream%s), "
 				"in %.1f s\n", out.buf, size.buf, (unsigned long long)st.nodes,
 				(unsigned long long)st.chunks, st.fell_back ? ", after write failed" : "",
 				(lh_net_now() - t0) / 1000.0);
+		else
+			fprintf(stderr, "wrote '%s': %s, %llu chunks (method stream%s), in %.1f s\n",
+				out.buf, size.buf, (unsigned long long)st.chunks,
+				st.fell_back ? ", after write failed" : "", (lh_net_now() - t0) / 1000.0);
 		printf("%s\n", out.buf);
 	}
 	strbuf_release(&out);

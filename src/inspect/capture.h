@@ -62,8 +62,12 @@ int lh_capture_take(struct lh_cdp *c, pid_t pid, enum lh_capture_method m, const
  */
 int lh_capture_local(pid_t pid, struct strbuf *why);
 
-/* The streamed method alone (see lh_capture_take). */
-int lh_capture_snapshot(struct lh_cdp *c, const char *path, unsigned flags,
+/*
+ * The streamed method alone (see lh_capture_take).  With pid (the target
+ * as we see it, or 0) its CPU time stands in for progress events, which
+ * cost it a pass over its heap.
+ */
+int lh_capture_snapshot(struct lh_cdp *c, pid_t pid, const char *path, unsigned flags,
 			struct lh_capture_stats *st);
 
 /*
