@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/capture.sh: the cost of a heap snapshot taken from outside,
-# `leakhunt snapshot PID` (inspector protocol, streamed to disk) and
-# `leakhunt snapshot --method write PID` (the target writes the file), against
+# `leakhunt snapshot PID` (the default, --method auto: the target writes the
+# file when it is local, as here), `--method stream` (inspector protocol,
+# streamed to disk) and `--method write` (the target writes the file), against
 # the process writing the same heap itself with v8.writeHeapSnapshot(); and
 # leakhunt's own peak RSS while it captures.  Writes the "leakhunt snapshot
 # (capture)" section of docs/benchmarks.md (between its markers; the rest of
@@ -18,8 +19,10 @@
 #       v8.writeHeapSnapshot() call alone and reports it (the anchor);
 #   (b) from outside: /usr/bin/time leakhunt snapshot -o FILE PID, wall time
 #       of the whole command (pid check, opening the inspector, the capture,
-#       fsync, closing the inspector) and leakhunt's peak RSS (max RSS);
-#   (c) the same with --method write.
+#       fsync, closing the inspector) and leakhunt's peak RSS (max RSS), with
+#       the method it chose;
+#   (c) the same with --method stream;
+#   (d) the same with --method write.
 # Medians, and their ratios to (a).  In the first round the files go through
 # `leakhunt summary --json`: same node and edge counts (within 1 %) and the
 # same per-class counts for the program's classes as (a)'s, so the runs
@@ -89,7 +92,7 @@ in_process() {
 	last_in=$(grep '^wrote' "$OUT/target.out" | sed -n "$((n + 1))p" | awk '{ printf "%.2f", $3 / 1000 }')
 }
 
-# outside FILE [OPTION...]: leakhunt snapshot; "WALL_S MAXRSS_KB" in $OUT/time
+# outside FILE [OPTION...]: leakhunt snapshot; "WALL_S MAXRSS_KB" in $OUT/time, its stderr in $OUT/lh.err
 outside() {
 	local f=$1
 	shift
@@ -127,26 +130,30 @@ for size in $SIZES; do
 	# warm-up, untimed: the first snapshot of a fresh heap also pays for growing the
 	# process to several times the heap (one run: 141 s, then 47 s, at 1 GB)
 	in_process /dev/null
-	ins=() ; outs=() ; rss=() ; wrs=() ; wrss=() ; fsize= ; check= ; wcheck=
-	cin=() ; cout=() ; cwr=()
+	ins=() ; outs=() ; rss=() ; wrs=() ; wrss=() ; dfs=() ; drss=() ; fsize= ; check= ; wcheck= ; dcheck=
+	cin=() ; cout=() ; cwr=() ; cdf=() ; dmethods=()
 	for r in $(seq "$runs"); do
-		a="$OUT/inproc-$r.heapsnapshot" b="$OUT/leakhunt-$r.heapsnapshot" c="$OUT/write-$r.heapsnapshot"
-		for k in $(seq 0 2); do
-			case $(((r - 1 + k) % 3)) in
+		a="$OUT/inproc-$r.heapsnapshot" b="$OUT/stream-$r.heapsnapshot" c="$OUT/write-$r.heapsnapshot"
+		d="$OUT/default-$r.heapsnapshot"
+		for k in $(seq 0 3); do
+			case $(((r - 1 + k) % 4)) in
 			0) timed in_process "$a" && ins+=("$last_in") && cin+=("$(cat "$OUT/cpu")") ;;
-			1) timed outside "$b" && read -r wall kb <"$OUT/time" && cout+=("$(cat "$OUT/cpu")") ;;
+			1) timed outside "$b" --method stream && read -r wall kb <"$OUT/time" && cout+=("$(cat "$OUT/cpu")") ;;
 			2) timed outside "$c" --method write && read -r wwall wkb <"$OUT/time" && cwr+=("$(cat "$OUT/cpu")") ;;
+			3) timed outside "$d" && read -r dwall dkb <"$OUT/time" && cdf+=("$(cat "$OUT/cpu")") &&
+				dmethods+=("$(sed -n 's/.*(method \([a-z]*\).*/\1/p' "$OUT/lh.err" | tail -1)") ;;
 			esac
 		done
-		outs+=("$wall") ; rss+=("$kb") ; wrs+=("$wwall") ; wrss+=("$wkb")
-		echo "size $size round $r: in process ${ins[-1]} s (target CPU ${cin[-1]} s), leakhunt snapshot $wall s (max RSS $kb KB, target CPU ${cout[-1]} s), --method write $wwall s (max RSS $wkb KB, target CPU ${cwr[-1]} s)" >&2
+		outs+=("$wall") ; rss+=("$kb") ; wrs+=("$wwall") ; wrss+=("$wkb") ; dfs+=("$dwall") ; drss+=("$dkb")
+		echo "size $size round $r: in process ${ins[-1]} s (target CPU ${cin[-1]} s), default (${dmethods[-1]}) $dwall s (max RSS $dkb KB, target CPU ${cdf[-1]} s), --method stream $wall s (max RSS $kb KB, target CPU ${cout[-1]} s), --method write $wwall s (max RSS $wkb KB, target CPU ${cwr[-1]} s)" >&2
 		if [ "$r" = 1 ]; then
 			fsize=$(stat -c %s "$b")
 			check=$(same_heap "$a" "$b") || exit 1
 			wcheck=$(same_heap "$a" "$c") || exit 1
-			echo "$check; write: $wcheck" >&2
+			dcheck=$(same_heap "$a" "$d") || exit 1
+			echo "stream: $check; write: $wcheck; default: $dcheck" >&2
 		fi
-		rm -f "$a" "$b" "$c"
+		rm -f "$a" "$b" "$c" "$d"
 	done
 	exec 3>&-
 	kill -9 "$PID" 2>/dev/null
@@ -157,16 +164,25 @@ for size in $SIZES; do
 	m_rss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
 	m_wr=$(printf '%s\n' "${wrs[@]}" | median)
 	m_wrss=$(printf '%s\n' "${wrss[@]}" | sort -n | tail -1)
+	m_df=$(printf '%s\n' "${dfs[@]}" | median)
+	m_drss=$(printf '%s\n' "${drss[@]}" | sort -n | tail -1)
+	m_cdf=$(printf '%s\n' "${cdf[@]}" | median)
+	dratio=$(awk -v a="$m_df" -v b="$m_in" 'BEGIN { printf "%.2f", a / b }')
+	# the method the default chose, per round (all the same unless a write failed)
+	dmethod=$(printf '%s\n' "${dmethods[@]}" | sort -u | paste -sd/)
 	ratio=$(awk -v a="$m_out" -v b="$m_in" 'BEGIN { printf "%.2f", a / b }')
 	wratio=$(awk -v a="$m_wr" -v b="$m_in" 'BEGIN { printf "%.2f", a / b }')
 	m_cin=$(printf '%s\n' "${cin[@]}" | median)
 	m_cout=$(printf '%s\n' "${cout[@]}" | median)
 	m_cwr=$(printf '%s\n' "${cwr[@]}" | median)
-	rows+=("| $(mb "$fsize") MB snapshot ($nrec records, heapUsed $(mb "$used") MB) | $runs | $m_in s; CPU $m_cin s | $m_out s, **${ratio}x**, $((m_rss / 1024)) MB; CPU $m_cout s | $m_wr s, **${wratio}x**, $((m_wrss / 1024)) MB; CPU $m_cwr s | $check; --method write: ${wcheck%%:*} |")
+	rows+=("| $(mb "$fsize") MB snapshot ($nrec records, heapUsed $(mb "$used") MB) | $runs | $m_in s; CPU $m_cin s | $dmethod: $m_df s, **${dratio}x**, $((m_drss / 1024)) MB; CPU $m_cdf s | $m_out s, **${ratio}x**, $((m_rss / 1024)) MB; CPU $m_cout s | $m_wr s, **${wratio}x**, $((m_wrss / 1024)) MB; CPU $m_cwr s | stream: $check; write: ${wcheck%%:*}; default: ${dcheck%%:*} |")
 	echo "${rows[-1]}" >&2
 	met=no
+	awk -v x="$dratio" 'BEGIN { exit !(x <= 1.10) }' && met=yes
+	targets+=("| capture time within 10 % of writeHeapSnapshot ($(mb "$fsize") MB), \`leakhunt snapshot PID\` (default: auto, chose $dmethod) | ${dratio}x ($m_df s / $m_in s; target CPU $m_cdf s / $m_cin s) | $met |")
+	met=no
 	awk -v x="$ratio" 'BEGIN { exit !(x <= 1.10) }' && met=yes
-	targets+=("| capture time within 10 % of writeHeapSnapshot ($(mb "$fsize") MB), default method (stream) | ${ratio}x ($m_out s / $m_in s; target CPU $m_cout s / $m_cin s) | $met |")
+	targets+=("| the same with \`--method stream\` ($(mb "$fsize") MB; what a target reached by --port/--url or in a container gets) | ${ratio}x ($m_out s / $m_in s; target CPU $m_cout s / $m_cin s) | $met |")
 	met=no
 	awk -v x="$wratio" 'BEGIN { exit !(x <= 1.10) }' && met=yes
 	targets+=("| the same with \`--method write\` ($(mb "$fsize") MB) | ${wratio}x ($m_wr s / $m_in s; target CPU $m_cwr s / $m_cin s) | $met |")
@@ -187,16 +203,17 @@ section() {
 	echo "\`--inspect\`), one untimed snapshot to /dev/null first (the first snapshot of a fresh heap"
 	echo "also pays for growing the process); rounds rotate which goes first: the process writing its"
 	echo "own snapshot (\`v8.writeHeapSnapshot()\` on a line on its stdin, the call timed inside the"
-	echo "process), \`leakhunt snapshot -o FILE PID\` and \`leakhunt snapshot --method write -o FILE PID\`,"
-	echo "both timed from outside (wall time of the whole command: pid check, opening the inspector"
+	echo "process), \`leakhunt snapshot -o FILE PID\` (the default, \`--method auto\`, which picks write"
+	echo "for this local target), \`--method stream\` and \`--method write\`,"
+	echo "all timed from outside (wall time of the whole command: pid check, opening the inspector"
 	echo "with SIGUSR1, capture, fsync, closing the inspector) under \`/usr/bin/time\` for their max"
 	echo "RSS. Medians; ratios to the in-process time; RSS is the highest of the rounds. CPU: the"
 	echo "target's CPU time (user + system, all its threads) during each, what the capture costs the"
 	echo "process (less disturbed by other work than wall times). The files of the first round are"
 	echo "compared with \`leakhunt summary --json\`."
 	echo
-	echo "| heap | rounds | v8.writeHeapSnapshot (in process) | leakhunt snapshot: time, ratio, peak RSS | leakhunt snapshot --method write: time, ratio, peak RSS | same heap? |"
-	echo "|---|---|---|---|---|---|"
+	echo "| heap | rounds | v8.writeHeapSnapshot (in process) | leakhunt snapshot (default): method, time, ratio, peak RSS | --method stream: time, ratio, peak RSS | --method write: time, ratio, peak RSS | same heap? |"
+	echo "|---|---|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
 	echo "| target (issue 4) | measured | met |"
