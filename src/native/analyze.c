@@ -475,31 +475,6 @@ static inline int vget(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 	return lht_get_varint(pp, end, out);
 }
 
-/*
- * A varint of at most 8 bytes at *pp without a branch per byte: the first
- * byte whose top bit is clear ends it; mask up to there, then squeeze out the
- * continuation bits in three steps (7 -> 14 -> 28 -> 56 bits).  The caller
- * guarantees 8 readable bytes.  0, or -1 for a longer varint (the caller
- * decodes that one with lht_get_varint).
- */
-static inline int vget8(const uint8_t **pp, uint64_t *out)
-{
-	uint64_t x, stop;
-
-	memcpy(&x, *pp, 8);
-	x = le64toh(x);
-	stop = ~x & 0x8080808080808080ull;
-	if (!stop)
-		return -1;
-	x &= stop ^ (stop - 1);
-	x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
-	x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
-	x = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
-	*pp += (__builtin_ctzll(stop) >> 3) + 1;
-	*out = x;
-	return 0;
-}
-
 #define MAX_EVENT_BYTES (1 + 5 * 10) /* type and five varints */
 
 /*
@@ -513,20 +488,20 @@ static inline int decode_event_fast(const uint8_t **qq, uint64_t *seq, uint64_t 
 	uint64_t d, z;
 
 	v->type = *q++;
-	if (vget8(&q, &d))
+	if (lht_get_varint8(&q, &d))
 		return -1;
 	switch (v->type) {
 	case LHT_REC_FREE:
-		if (vget8(&q, &z))
+		if (lht_get_varint8(&q, &z))
 			return -1;
 		v->size = v->stack = v->old = 0;
 		break;
 	case LHT_REC_ALLOC:
 	case LHT_REC_REALLOC:
-		if (vget8(&q, &v->size) || vget8(&q, &v->stack) || vget8(&q, &z))
+		if (lht_get_varint8(&q, &v->size) || lht_get_varint8(&q, &v->stack) || lht_get_varint8(&q, &z))
 			return -1;
 		v->old = 0;
-		if (v->type == LHT_REC_REALLOC && vget8(&q, &v->old))
+		if (v->type == LHT_REC_REALLOC && lht_get_varint8(&q, &v->old))
 			return -1;
 		break;
 	default:
@@ -585,24 +560,20 @@ static inline int decode_event(const uint8_t **qq, const uint8_t *end, uint64_t 
 
 /*
  * The pass runs on two threads when the process has two CPUs: this one reads
- * the file (lh_trace_next: zstd and the columns-to-rows step), and an
- * analyzer thread runs the events through the model.  Decoding the event
- * rows goes to whichever side is less busy: the reader decodes while the
- * analyzer has a backlog, and hands the rows over as they are while it has
- * none (on a compressed trace, either side doing all of it would be the
- * slower one).  They meet in a queue of SLABS buffers of messages in file
- * order, so the analyzer sees exactly the sequence a single thread would: the
- * numbers cannot depend on the threads.  Memory is the slabs, never the
- * trace.  The reader keeps what only finish() needs (strings, symbols,
- * modules, info, end); the analyzer owns everything events touch.
+ * the file (lh_trace_next: zstd, and the decoding of the columns into
+ * events) and turns the records into messages, and an analyzer thread runs
+ * the events through the model.  They meet in a queue of SLABS buffers of
+ * messages in file order, so the analyzer sees exactly the sequence a single
+ * thread would: the numbers cannot depend on the threads.  Memory is the
+ * slabs, never the trace.  The reader keeps what only finish() needs
+ * (strings, symbols, modules, info, end); the analyzer owns everything
+ * events touch.
  */
 #define SLABS 8
 #define SLAB_BYTES (64u << 10)
 
 enum msg_kind {
 	MSG_EVENTS = 1, /* len events (struct ev, thr not set yet) follow */
-	MSG_ROWS,       /* len bytes of event rows follow (an unpacked v2 chunk),
-			   padded to 8; ev.seq and ev.ptr: where their deltas start */
 	MSG_NODE,       /* a stack node: ev.seq = id, ev.ptr = parent, ev.stack = ip */
 };
 
@@ -655,31 +626,6 @@ static void events_in(struct lh_alloc_model *m, struct pass *p, const struct msg
 	}
 }
 
-/* The rows of one unpacked chunk, decoded and analyzed in batches of PREFETCH. */
-static void rows_in(struct lh_alloc_model *m, struct pass *p, const struct msg *h)
-{
-	const uint8_t *q = (const uint8_t *)(h + 1), *end = q + h->len;
-	uint64_t seq = h->ev.seq, ptr = h->ev.ptr;
-	uint32_t thr = thread_index(p, h->tid);
-	struct ev batch[PREFETCH];
-
-	while (q < end) {
-		size_t n = 0;
-
-		while (n < PREFETCH && q < end &&
-		       ((end - q >= MAX_EVENT_BYTES + 8 && !decode_event_fast(&q, &seq, &ptr, &batch[n])) ||
-			!decode_event(&q, end, &seq, &ptr, &batch[n]))) {
-			batch[n].thr = thr;
-			__builtin_prefetch(&p->live.slot[hash_u64(batch[n].old ? batch[n].old : batch[n].ptr) & p->live.mask]);
-			n++;
-		}
-		for (size_t i = 0; i < n; i++)
-			event_in(m, p, &batch[i]);
-		if (n < PREFETCH)
-			return; /* the end (rows that do not decode cannot come: unpack checked them) */
-	}
-}
-
 static void add_node(struct lh_alloc_model *m, uint64_t id, uint64_t parent, uint64_t ip);
 
 static void slab_consume(struct queue *qu, const struct slab *s)
@@ -690,9 +636,6 @@ static void slab_consume(struct queue *qu, const struct slab *s)
 		if (h->kind == MSG_EVENTS) {
 			events_in(qu->m, qu->p, h);
 			off += sizeof(*h) + h->len * sizeof(struct ev);
-		} else if (h->kind == MSG_ROWS) {
-			rows_in(qu->m, qu->p, h);
-			off += sizeof(*h) + ((h->len + 7) & ~(size_t)7);
 		} else {
 			add_node(qu->m, h->ev.seq, h->ev.ptr, h->ev.stack);
 			off += sizeof(*h);
@@ -799,9 +742,29 @@ static void queue_finish(struct queue *qu)
 #define MIN_EVENT_BYTES 3 /* a free: type, seq delta, pointer delta */
 #define EVENTS_PER_MSG 4096
 
+/* The events of the reader's current compressed chunk (decoded by the
+ * reader), as messages of up to EVENTS_PER_MSG events. */
+static void send_chunk_events(struct queue *qu, struct lh_trace *t)
+{
+	const struct lh_trace_event *e;
+	size_t n;
+
+	while ((e = lh_trace_events(t, EVENTS_PER_MSG, &n))) {
+		struct msg *h = queue_room(qu, sizeof(*h) + n * sizeof(struct ev));
+		struct ev *v = (struct ev *)(h + 1);
+
+		for (size_t i = 0; i < n; i++)
+			v[i] = (struct ev){ e[i].seq, e[i].ptr, e[i].size, e[i].stack, e[i].old, 0, e[i].type };
+		h->kind = MSG_EVENTS;
+		h->tid = t->tid;
+		h->len = n;
+		queue_used(qu, sizeof(*h) + n * sizeof(struct ev));
+	}
+}
+
 /*
- * The event records left in the reader's current chunk, decoded from the
- * reader's own cursor (t->p, t->chunk_end, t->last_seq, t->last_ptr) into
+ * The event records left in the reader's current plain chunk, decoded from
+ * the reader's own cursor (t->p, t->chunk_end, t->last_seq, t->last_ptr) into
  * messages of up to EVENTS_PER_MSG events: lh_trace_next fills a 400-byte
  * record per call, which was most of the cost of reading 16 M events.  Any
  * record other than A/F/R/S is left where it starts for lh_trace_next, which
@@ -809,23 +772,7 @@ static void queue_finish(struct queue *qu)
  */
 static void send_events(struct queue *qu, struct lh_trace *t)
 {
-	/* an unpacked chunk holds nothing but event rows (lht_columns_to_rows
-	 * writes no other record, and unpack_chunk checked them) */
-	if (t->zchunk && t->p && t->p < t->chunk_end && qu->threaded &&
-	    qu->head - __atomic_load_n(&qu->tail, __ATOMIC_RELAXED) < SLABS / 2) {
-		size_t n = (size_t)(t->chunk_end - t->p);
-		struct msg *h = queue_room(qu, sizeof(*h) + ((n + 7) & ~(size_t)7));
-
-		h->kind = MSG_ROWS;
-		h->tid = t->tid;
-		h->len = n;
-		h->ev.seq = t->last_seq;
-		h->ev.ptr = t->last_ptr;
-		memcpy(h + 1, t->p, n);
-		queue_used(qu, sizeof(*h) + ((n + 7) & ~(size_t)7));
-		t->p = t->chunk_end;
-		return;
-	}
+	send_chunk_events(qu, t);
 	while (t->p && t->p < t->chunk_end) {
 		const uint8_t *q = t->p, *end = t->chunk_end;
 		uint64_t seq = t->last_seq, ptr = t->last_ptr;

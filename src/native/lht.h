@@ -15,9 +15,11 @@
  * Version 2 adds compressed chunks (LHT_CHUNK_ZSTD in the length word): the
  * event records of a thread buffer, regrouped into one column per field (the
  * fields of one kind compress far better together: measured 7.2 MB against
- * 9.7 MB for row order on 2 M events), as one zstd frame.  Readers turn them
- * back into the rows above, so everything after the chunk layer is the same
- * for both versions.  Version 1 files never set the flag and stay readable.
+ * 9.7 MB for row order on 2 M events), as one zstd frame.  They hold the
+ * same events the rows above would (lht_columns_to_rows turns them back into
+ * rows; the reader, src/native/trace.c, decodes each column straight into
+ * events), so everything after the chunk layer is the same for both
+ * versions.  Version 1 files never set the flag and stay readable.
  *
  * Everything here is header-only and allocation-free so that the preload can
  * use it inside malloc hooks.
@@ -25,6 +27,7 @@
 #ifndef LH_NATIVE_LHT_H
 #define LH_NATIVE_LHT_H
 
+#include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -127,6 +130,31 @@ static inline int lht_get_varint(const uint8_t **pp, const uint8_t *end, uint64_
 	return -1;
 }
 
+/*
+ * lht_get_varint for a varint of at most 8 bytes, without a branch per byte,
+ * when 8 bytes from *pp are readable: the first byte whose top bit is clear
+ * ends it; mask up to there, then squeeze out the continuation bits in three
+ * steps (7 -> 14 -> 28 -> 56 bits).  0, or -1 for a longer varint (decode
+ * that one with lht_get_varint).
+ */
+static inline int lht_get_varint8(const uint8_t **pp, uint64_t *out)
+{
+	uint64_t x, stop;
+
+	memcpy(&x, *pp, 8);
+	x = le64toh(x);
+	stop = ~x & 0x8080808080808080ull;
+	if (!stop)
+		return -1;
+	x &= stop ^ (stop - 1);
+	x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+	x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+	x = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+	*pp += (__builtin_ctzll(stop) >> 3) + 1;
+	*out = x;
+	return 0;
+}
+
 /* Signed deltas between nearby heap pointers stay short under zigzag. */
 static inline uint64_t lht_zigzag(int64_t v)
 {
@@ -169,6 +197,15 @@ static inline uint64_t lht_col_ptr_delta(int64_t d)
 static inline uint64_t lht_col_ptr(uint64_t zz_delta)
 {
 	return lht_col_ptr_delta(lht_unzigzag(zz_delta));
+}
+
+/* The pointer delta (mod 2^64) a column value stands for: the inverse of
+ * lht_col_ptr_delta. */
+static inline uint64_t lht_col_ptr_value(uint64_t col)
+{
+	uint64_t d = (uint64_t)lht_unzigzag(col >> 1);
+
+	return col & 1 ? d : d << 4;
 }
 
 static inline uint64_t lht_row_ptr(uint64_t col)

@@ -5,6 +5,7 @@
  * in t->damage, never a crash: everything before it stays usable.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -55,30 +56,173 @@ void lh_trace_release(struct lh_trace *t)
 	lh_mapfile_release(&t->mf);
 	FREE_AND_NULL(t->frames);
 	FREE_AND_NULL(t->heap);
-	FREE_AND_NULL(t->rows);
 	FREE_AND_NULL(t->cols);
+	FREE_AND_NULL(t->ev);
 	ZSTD_freeDCtx(t->dctx);
 	t->dctx = NULL;
 	strbuf_release(&t->damage);
 }
 
-/* Offset of p for messages: in the file, or the chunk's for a compressed one. */
+/* Offset of p, in the current plain chunk, for messages. */
 static size_t where(const struct lh_trace *t, const uint8_t *p)
 {
-	if (t->zchunk)
-		return t->chunk_off;
 	return (size_t)(p - (const uint8_t *)t->mf.data);
 }
 
-/* A v2 compressed chunk [z, z + len): its columns as rows in t->rows; 0, or
- * -1 with the reason in t->damage. */
+/*
+ * The columns of a compressed chunk, each decoded in one pass of its own
+ * into t->ev (a loop over one column is short and predictable; the records
+ * in row form would interleave all six).  Each returns 0, or -1 when its
+ * column is too short or holds a varint longer than 10 bytes: what
+ * lht_columns_to_rows rejects.  Bytes past what the records need are
+ * ignored, as there.
+ */
+struct column {
+	const uint8_t *p, *end;
+};
+
+static inline int col_varint(struct column *c, uint64_t *v)
+{
+	if (c->end - c->p >= 8 && !lht_get_varint8(&c->p, v))
+		return 0;
+	return lht_get_varint(&c->p, c->end, v);
+}
+
+/*
+ * The next 8 varints of c when each is one byte (most are: small deltas,
+ * sizes and stack ids): their bytes in *x, lowest first, and 1; or 0, and
+ * the caller decodes one varint with col_varint.
+ */
+static inline int col_small8(struct column *c, uint64_t *x)
+{
+	if (c->end - c->p < 8)
+		return 0;
+	memcpy(x, c->p, 8);
+	*x = le64toh(*x);
+	if (*x & 0x8080808080808080ull)
+		return 0;
+	c->p += 8;
+	return 1;
+}
+
+/* Types: only A, F and R; counts the records that have a size and stack (A,
+ * R) and an old pointer (R). */
+static int col_types(struct lh_trace_event *ev, size_t n, struct column *c, size_t *nsized, size_t *nold)
+{
+	size_t sized = 0, old = 0;
+
+	if ((size_t)(c->end - c->p) < n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int type = c->p[i];
+
+		if (type != LHT_REC_ALLOC && type != LHT_REC_FREE && type != LHT_REC_REALLOC)
+			return -1;
+		ev[i].type = type;
+		sized += type != LHT_REC_FREE;
+		old += type == LHT_REC_REALLOC;
+	}
+	*nsized = sized;
+	*nold = old;
+	return 0;
+}
+
+/*
+ * n varints of column c into the field at byte offset off of ev[0 .. n)
+ * (the other passes move them where they belong).
+ */
+static int col_values(struct lh_trace_event *ev, size_t n, struct column *c, size_t off)
+{
+	uint8_t *f = (uint8_t *)ev + off;
+	uint64_t x;
+
+	for (size_t i = 0; i < n;) {
+		if (n - i >= 8 && col_small8(c, &x)) {
+			for (int k = 0; k < 8; k++, x >>= 8, f += sizeof(*ev))
+				*(uint64_t *)f = x & 0xff;
+			i += 8;
+			continue;
+		}
+		if (col_varint(c, (uint64_t *)f))
+			return -1;
+		f += sizeof(*ev);
+		i++;
+	}
+	return 0;
+}
+
+#define FIELD(name) offsetof(struct lh_trace_event, name)
+
+/* The pointer column: deltas from 0 at the chunk's start, as
+ * lht_col_ptr_delta wrote them. */
+static int col_ptrs(struct lh_trace_event *ev, size_t n, struct column *c)
+{
+	uint64_t ptr = 0;
+
+	if (col_values(ev, n, c, FIELD(ptr)))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		ptr += lht_col_ptr_value(ev[i].ptr);
+		ev[i].ptr = ptr;
+	}
+	return 0;
+}
+
+/*
+ * Sequence numbers are deltas from 0 at the chunk's start; sizes and stacks
+ * belong to the A and R records only, old pointers to the R records: each
+ * column holds just those, and they are spread out from the back (record i
+ * never needs a value from a slot after i, so nothing is overwritten before
+ * it is read).
+ */
+static void resolve(struct lh_trace_event *ev, size_t n, size_t nsized, size_t nold)
+{
+	uint64_t seq = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		seq += ev[i].seq;
+		ev[i].seq = seq;
+	}
+	for (size_t i = n, j = nsized, k = nold; i--;) {
+		if (ev[i].type == LHT_REC_FREE) {
+			ev[i].size = ev[i].stack = 0;
+		} else {
+			j--;
+			ev[i].size = ev[j].size;
+			ev[i].stack = ev[j].stack;
+		}
+		if (ev[i].type == LHT_REC_REALLOC)
+			ev[i].old = ev[--k].old;
+		else
+			ev[i].old = 0;
+	}
+}
+
+/* nrec events from the columns col[k] (a chunk, decompressed) into t->ev;
+ * 0, or -1 on damage.  Nothing of a damaged chunk is returned. */
+static int decode_columns(struct lh_trace *t, struct column col[LHT_COLUMNS], size_t nrec)
+{
+	size_t nsized, nold;
+
+	ALLOC_GROW(t->ev, nrec, t->ev_alloc);
+	if (col_types(t->ev, nrec, &col[0], &nsized, &nold) || col_values(t->ev, nrec, &col[1], FIELD(seq)) ||
+	    col_values(t->ev, nsized, &col[2], FIELD(size)) || col_values(t->ev, nsized, &col[3], FIELD(stack)) ||
+	    col_ptrs(t->ev, nrec, &col[4]) || col_values(t->ev, nold, &col[5], FIELD(old)))
+		return -1;
+	resolve(t->ev, nrec, nsized, nold);
+	t->ev_nr = nrec;
+	return 0;
+}
+
+/* A v2 compressed chunk [z, z + len): decompressed into its columns, and
+ * those decoded into t->ev; 0, or -1 with the reason in t->damage. */
 static int unpack_chunk(struct lh_trace *t, const uint8_t *z, uint32_t len)
 {
 	unsigned long long size = ZSTD_getFrameContentSize(z, len);
-	const uint8_t *p, *end, *col[LHT_COLUMNS];
-	size_t clen[LHT_COLUMNS], got;
-	uint64_t nrec, v;
-	long n;
+	const uint8_t *p, *end;
+	struct column col[LHT_COLUMNS];
+	size_t got;
+	uint64_t nrec, v, clen[LHT_COLUMNS];
 
 	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > LHT_MAX_CHUNK)
 		goto bad;
@@ -100,17 +244,15 @@ static int unpack_chunk(struct lh_trace *t, const uint8_t *z, uint32_t len)
 		clen[k] = v;
 	}
 	for (int k = 0; k < LHT_COLUMNS; k++) {
-		if (clen[k] > (size_t)(end - p))
+		if (clen[k] > (uint64_t)(end - p))
 			goto bad;
-		col[k] = p;
+		col[k].p = p;
+		col[k].end = p + clen[k];
 		p += clen[k];
 	}
-	ALLOC_GROW(t->rows, 2 * size + 64, t->rows_alloc);
-	n = lht_columns_to_rows(col, clen, nrec, t->rows, t->rows_alloc);
-	if (n < 0)
+	/* nrec records need nrec type bytes: a bigger nrec is damage, not an allocation */
+	if (nrec > (uint64_t)(col[0].end - col[0].p) || decode_columns(t, col, (size_t)nrec))
 		goto bad;
-	t->p = t->rows;
-	t->chunk_end = t->rows + n;
 	return 0;
 bad:
 	strbuf_addf(&t->damage, "damaged compressed chunk at byte %zu", t->chunk_off);
@@ -152,9 +294,13 @@ static int next_chunk(struct lh_trace *t)
 	}
 	t->p = base + t->off + LHT_CHUNK_HEADER;
 	t->chunk_end = t->p + len;
-	if (zip && unpack_chunk(t, t->p, len)) {
-		t->p = NULL;
-		return 0;
+	t->ev_nr = t->ev_next = 0;
+	if (zip) {
+		if (unpack_chunk(t, t->p, len)) {
+			t->p = NULL;
+			return 0;
+		}
+		t->p = t->chunk_end; /* no rows: the records are in t->ev */
 	}
 	t->off += LHT_CHUNK_HEADER + len;
 	t->last_seq = 0;
@@ -214,12 +360,42 @@ static inline void clear_rec(struct lh_trace_rec *r)
 	r->nframes = 0;
 }
 
+/* The next event of a compressed chunk as a record. */
+static void event_rec(struct lh_trace *t, struct lh_trace_rec *r)
+{
+	const struct lh_trace_event *e = &t->ev[t->ev_next++];
+
+	clear_rec(r);
+	r->tid = t->tid;
+	r->type = e->type;
+	r->seq = e->seq;
+	r->size = e->size;
+	r->stack = e->stack;
+	r->ptr = e->ptr;
+	r->old = e->old;
+}
+
+const struct lh_trace_event *lh_trace_events(struct lh_trace *t, size_t max, size_t *n)
+{
+	const struct lh_trace_event *e = t->ev + t->ev_next;
+
+	*n = t->ev_nr - t->ev_next;
+	if (*n > max)
+		*n = max;
+	t->ev_next += *n;
+	return *n ? e : NULL;
+}
+
 int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
 {
 	const uint8_t *start;
 	uint64_t n;
 
 	while (!t->p || t->p >= t->chunk_end) {
+		if (t->ev_next < t->ev_nr) {
+			event_rec(t, r);
+			return 1;
+		}
 		if (t->p)
 			t->good_end = t->off;
 		t->p = NULL;
@@ -327,8 +503,7 @@ int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
 	}
 	return 1;
 bad:
-	strbuf_addf(&t->damage, "damaged record of type '%c' at byte %zu%s",
-		    r->type, where(t, start), t->zchunk ? " (in a compressed chunk)" : "");
+	strbuf_addf(&t->damage, "damaged record of type '%c' at byte %zu", r->type, where(t, start));
 	t->p = NULL;
 	return 0;
 }

@@ -10,8 +10,12 @@
  * that arrived ahead of a missing number, so memory follows the buffering
  * lag, not the trace length.
  *
- * Compressed chunks (format v2) are decompressed into a buffer of rows, so
- * that t->p .. t->chunk_end always hold plain records of the current chunk.
+ * Compressed chunks (format v2) are decompressed and their columns decoded,
+ * each column in one pass, into an array of events (struct lh_trace_event)
+ * that lh_trace_next hands out one by one and lh_trace_events in batches:
+ * a reader of millions of events never re-encodes them as rows.  A chunk is
+ * decoded whole before any of its events is returned, so a damaged one gives
+ * none of them.
  *
  * A trace cut short (the program was killed, the disk filled) is not an
  * error: reading stops at the last complete chunk and lh_trace.damage says
@@ -60,6 +64,16 @@ struct lh_trace_rec {
 	int nframes;      /* SYMBOL: frames, innermost first, in lh_trace.frames */
 };
 
+/* An event of a compressed chunk, decoded (lh_trace_events). */
+struct lh_trace_event {
+	uint64_t seq;   /* global order */
+	uint64_t ptr;   /* ALLOC, REALLOC: the block; FREE: the freed block */
+	uint64_t size;  /* ALLOC, REALLOC: requested bytes; FREE: 0 */
+	uint64_t stack; /* ALLOC, REALLOC: leaf node id (0 = empty stack); FREE: 0 */
+	uint64_t old;   /* REALLOC: the block given to realloc (0 for NULL); else 0 */
+	int type;       /* LHT_REC_ALLOC, LHT_REC_FREE or LHT_REC_REALLOC */
+};
+
 struct lh_trace {
 	struct lh_mapfile mf;
 	uint32_t version, pid, flags;
@@ -75,9 +89,11 @@ struct lh_trace {
 	struct strbuf damage; /* empty, or why reading stopped early */
 	size_t good_end;     /* offset just past the last complete chunk */
 	size_t chunk_off;    /* where the current chunk starts in the file */
-	int zchunk;          /* the current chunk was compressed: p points into rows */
-	uint8_t *rows, *cols; /* v2: a compressed chunk, as rows and as columns */
-	size_t rows_alloc, cols_alloc;
+	int zchunk;          /* the current chunk was compressed: its records are in ev */
+	uint8_t *cols;       /* v2: a compressed chunk, decompressed (its columns) */
+	size_t cols_alloc;
+	struct lh_trace_event *ev; /* v2: the events of a compressed chunk */
+	size_t ev_nr, ev_next, ev_alloc; /* ev[ev_next .. ev_nr) are not read yet */
 	void *dctx;          /* zstd decompression context */
 	int skip_events;     /* set after open: compressed chunks (events only) are
 			      * skipped undecompressed; for readers that want the
@@ -98,6 +114,14 @@ struct lh_trace {
 int lh_trace_open(struct lh_trace *t, const char *path);
 /* Next record in file order: 1, or 0 at the end of the readable part. */
 int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r);
+/*
+ * The events of the current compressed chunk that lh_trace_next has not
+ * returned yet, at most max of them: *n events at the returned pointer, which
+ * count as read and stay valid until the next call on t.  NULL (*n = 0) when
+ * there are none: a plain chunk (its records come from lh_trace_next), or all
+ * read.  The same events, in the same order, as lh_trace_next would return.
+ */
+const struct lh_trace_event *lh_trace_events(struct lh_trace *t, size_t max, size_t *n);
 /* Next record with events in sequence order: 1, or 0 at the end. */
 int lh_trace_next_ordered(struct lh_trace *t, struct lh_trace_rec *r);
 void lh_trace_release(struct lh_trace *t);

@@ -44,8 +44,9 @@ static void put_rows(struct file *f, uint32_t tid, const uint8_t *p, size_t n)
 	f->len += 8 + n;
 }
 
-/* The same rows as the preload writes them: zstd-compressed columns. */
-static void put_compressed(struct file *f, uint32_t tid, const uint8_t *p, size_t n)
+/* The same rows as the preload writes them: zstd-compressed columns; a
+ * record count claimed_extra higher than the rows hold makes it damaged. */
+static void put_columns(struct file *f, uint32_t tid, const uint8_t *p, size_t n, uint64_t claimed_extra)
 {
 	uint8_t cols[LHT_COLUMNS][1024], block[8192], *col[LHT_COLUMNS], *q;
 	size_t len[LHT_COLUMNS] = { 0 }, z;
@@ -54,7 +55,7 @@ static void put_compressed(struct file *f, uint32_t tid, const uint8_t *p, size_
 	for (int k = 0; k < LHT_COLUMNS; k++)
 		col[k] = cols[k];
 	CHECK_EQ(lht_rows_to_columns(p, p + n, col, len, &nrec), 0);
-	q = lht_put_varint(block, nrec);
+	q = lht_put_varint(block, nrec + claimed_extra);
 	for (int k = 0; k < LHT_COLUMNS; k++)
 		q = lht_put_varint(q, len[k]);
 	for (int k = 0; k < LHT_COLUMNS; k++) {
@@ -67,6 +68,11 @@ static void put_compressed(struct file *f, uint32_t tid, const uint8_t *p, size_
 	lht_put32(f->buf + f->len, (uint32_t)z | LHT_CHUNK_ZSTD);
 	lht_put32(f->buf + f->len + 4, tid);
 	f->len += 8 + z;
+}
+
+static void put_compressed(struct file *f, uint32_t tid, const uint8_t *p, size_t n)
+{
+	put_columns(f, tid, p, n, 0);
 }
 
 static uint8_t *put_str(uint8_t *p, const char *s)
@@ -265,6 +271,131 @@ TEST(trace_next_resets_fields_between_records)
 	}
 	CHECK_EQ(allocs, 4);
 	CHECK_EQ(frees, 2);
+	lh_trace_release(&t);
+	unlink(path);
+}
+
+/*
+ * n events with every shape of field: varints of 1 to 8 bytes and longer,
+ * runs of one-byte ones, pointer deltas up and down, unaligned ones, and
+ * reallocs with and without an old block.
+ */
+static size_t varied_rows(uint8_t *rows, int n)
+{
+	uint8_t *p = rows;
+
+	for (int i = 0; i < n; i++) {
+		int type = i % 5 == 4 ? LHT_REC_REALLOC : i % 3 == 2 ? LHT_REC_FREE : LHT_REC_ALLOC;
+		int64_t d = i % 4 == 1 ? -(int64_t)i * 16 : i % 4 == 2 ? 3 + i : (int64_t)i << (i % 6 * 8);
+
+		*p++ = (uint8_t)type;
+		p = lht_put_varint(p, i % 7 == 6 ? 300 : 1);
+		if (type != LHT_REC_FREE) {
+			p = lht_put_varint(p, i < 16 ? (uint64_t)i : (uint64_t)i << (i % 10 * 7));
+			p = lht_put_varint(p, (uint64_t)i);
+		}
+		p = lht_put_varint(p, lht_zigzag(d));
+		if (type == LHT_REC_REALLOC)
+			p = lht_put_varint(p, i % 2 ? 0 : 0x7000 + (uint64_t)i);
+	}
+	return (size_t)(p - rows);
+}
+
+static void same_event(const struct lh_trace_rec *a, uint64_t type, uint64_t seq, uint64_t ptr, uint64_t size,
+		       uint64_t stack, uint64_t old)
+{
+	CHECK_EQ((uint64_t)a->type, type);
+	CHECK_EQ(a->seq, seq);
+	CHECK_EQ(a->ptr, ptr);
+	CHECK_EQ(a->size, size);
+	CHECK_EQ(a->stack, stack);
+	CHECK_EQ(a->old, old);
+}
+
+TEST(trace_events_of_compressed_chunk_equal_the_rows)
+{
+	static struct file f;
+	static uint8_t rows[8192];
+	char path[] = "/tmp/lh-trace-test-XXXXXX";
+	struct lh_trace_rec plain[64];
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	const struct lh_trace_event *e;
+	int fd = mkstemp(path), nplain = 0, nev = 0, batched = 0;
+	size_t n, len = varied_rows(rows, 60);
+
+	CHECK(fd >= 0);
+	close(fd);
+	put_header(&f);
+	put_rows(&f, 1, rows, len);
+	put_compressed(&f, 2, rows, len);
+	write_file(path, &f);
+	if (lh_trace_open(&t, path)) {
+		CHECK(!"opened");
+		unlink(path);
+		return;
+	}
+	/* the plain chunk through the row decoder; the compressed one's events
+	 * in batches, after lh_trace_next has opened it with its first one */
+	for (;;) {
+		while ((e = lh_trace_events(&t, 7, &n))) {
+			CHECK(n <= 7);
+			CHECK_EQ(t.tid, 2);
+			for (size_t i = 0; i < n && nev < nplain; i++, nev++, batched++)
+				same_event(&plain[nev], (uint64_t)e[i].type, e[i].seq, e[i].ptr, e[i].size, e[i].stack,
+					   e[i].old);
+		}
+		if (!lh_trace_next(&t, &r))
+			break;
+		if (r.tid == 1 && nplain < 64) {
+			plain[nplain++] = r;
+		} else if (r.tid == 2 && nev < nplain) {
+			same_event(&plain[nev], (uint64_t)r.type, r.seq, r.ptr, r.size, r.stack, r.old);
+			nev++;
+		}
+	}
+	CHECK_EQ(nplain, 60);
+	CHECK_EQ(nev, 60);
+	CHECK_EQ(batched, 59);
+	CHECK_EQ(t.damage.len, 0);
+	lh_trace_release(&t);
+	unlink(path);
+}
+
+TEST(trace_damaged_compressed_chunk_gives_none_of_its_events)
+{
+	static struct file f;
+	static uint8_t rows[8192];
+	char path[] = "/tmp/lh-trace-test-XXXXXX", want[64];
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	int fd = mkstemp(path), records = 0;
+	size_t n, len = varied_rows(rows, 20);
+
+	CHECK(fd >= 0);
+	close(fd);
+	put_header(&f);
+	put_compressed(&f, 1, rows, len);
+	put_columns(&f, 1, rows, len, 1); /* one record more than its columns hold */
+	put_rows(&f, 1, rows, len);
+	write_file(path, &f);
+	if (lh_trace_open(&t, path)) {
+		CHECK(!"opened");
+		unlink(path);
+		return;
+	}
+	for (;;) {
+		while (lh_trace_events(&t, 1000, &n))
+			records += (int)n;
+		if (!lh_trace_next(&t, &r))
+			break;
+		records++;
+	}
+	/* the first chunk whole, nothing of the damaged one, nothing after it */
+	CHECK_EQ(records, 20);
+	snprintf(want, sizeof(want), "damaged compressed chunk at byte %zu", f.chunk_at[1]);
+	CHECK_STR(t.damage.buf, want);
+	CHECK_EQ(t.good_end, f.chunk_at[1]);
 	lh_trace_release(&t);
 	unlink(path);
 }
