@@ -136,10 +136,12 @@ static inline uint64_t lh_hash_ips(const uintptr_t *ips, int n)
 /* unwind.c's memo of a thread's recent stacks (in record.c's buffer, one
  * per thread; zeroed memory is an empty memo).  An entry is the start of one
  * walk and every stack word that walk read; the caller keeps its stack id in
- * tag. */
-#define LH_MEMO_BITS 6
-#define LH_MEMO_WAYS (1 << LH_MEMO_BITS)
-#define LH_MEMO_READS 120
+ * tag.  Two entries per set, so that two hot stacks whose starts share a set
+ * (or two callers of one function at one depth) do not evict each other;
+ * an entry is 32 cache lines, its header the first. */
+#define LH_MEMO_BITS 5
+#define LH_MEMO_SETS (1 << LH_MEMO_BITS)
+#define LH_MEMO_READS 124
 struct lh_memo_entry {
 	uintptr_t ip, sp, bp; /* where the walk started: the program's innermost frame */
 	const void *rules;    /* the rule tables it was walked with; NULL: empty */
@@ -150,10 +152,11 @@ struct lh_memo_entry {
 	uint32_t tag;         /* the caller's (record.c: the stack id); 0: none yet */
 	uint64_t hash;        /* lh_hash_ips() of the frames */
 	uintptr_t read[LH_MEMO_READS][2]; /* address, value */
-};
+} __attribute__((aligned(64)));
 
 struct lh_unwind_memo {
-	struct lh_memo_entry e[LH_MEMO_WAYS];
+	struct lh_memo_entry e[LH_MEMO_SETS][2];
+	uint8_t last[LH_MEMO_SETS]; /* the way of each set used last */
 };
 
 /* unwind.c: fill ips with the return addresses of the calling program,

@@ -414,13 +414,14 @@ void lh_unwind_memo_forget(void)
 
 void lh_unwind_memo_clear(struct lh_unwind_memo *memo)
 {
-	for (int i = 0; i < LH_MEMO_WAYS; i++)
-		memo->e[i].rules = NULL;
+	for (int i = 0; i < LH_MEMO_SETS; i++)
+		memo->e[i][0].rules = memo->e[i][1].rules = NULL;
 }
 
 /* Do the words entry e's walk read still hold the values it read?  Plain
- * independent loads, no early exit: the CPU runs them side by side. */
-static inline int memo_holds(const struct lh_memo_entry *e)
+ * independent loads, no early exit: the CPU runs them side by side (a
+ * function of its own, so that the loop keeps its state in registers). */
+static __attribute__((noinline)) int memo_holds(const struct lh_memo_entry *e)
 {
 	uintptr_t diff = 0;
 
@@ -466,18 +467,28 @@ static __attribute__((noinline)) int unwind_rules(struct lh_unwind_memo *memo, u
 	program_frame(&ip, &sp, &bp);
 	*tag = NULL;
 	if (LH_LIKELY(memo != NULL)) {
-		e = &memo->e[((ip ^ sp * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL) >> (64 - LH_MEMO_BITS)];
-		if (e->ip == ip && e->sp == sp && (!e->need_bp || e->bp == bp) && e->rules == t &&
-		    e->gen == gen && e->max == max && memo_holds(e)) {
-			*tag = &e->tag;
-			*hash = e->hash;
-			if (e->tag)
-				return e->n;
-			e = &scratch; /* the caller wants the ips: walk, keep the entry */
-		} else {
-			e->rules = NULL; /* empty while it is refilled */
+		size_t set = ((ip ^ sp * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL) >> (64 - LH_MEMO_BITS);
+		struct lh_memo_entry *w = memo->e[set];
+
+		for (int k = 0; k < 2; k++) {
+			e = &w[k];
+			if (e->ip == ip && e->sp == sp && (!e->need_bp || e->bp == bp) && e->rules == t &&
+			    e->gen == gen && e->max == max && memo_holds(e)) {
+				memo->last[set] = (uint8_t)k;
+				*tag = &e->tag;
+				*hash = e->hash;
+				if (e->tag)
+					return e->n;
+				e = &scratch; /* the caller wants the ips: walk, keep the entry */
+				goto walk;
+			}
 		}
+		/* refill the way used less recently; empty while it is refilled */
+		memo->last[set] = !memo->last[set];
+		e = &w[memo->last[set]];
+		e->rules = NULL;
 	}
+walk:
 	n = walk_rules(t, ip, sp, bp, ips, max, hash, e);
 	if (e != &scratch && n >= 0 && e->nreads >= 0 && t) {
 		e->ip = ip;
