@@ -65,7 +65,11 @@ struct tbuf {
 };
 
 static int trace_fd = -1;
-static atomic_uint_fast64_t seq;
+/* the counter alone in its cache line: with threads, every event takes the
+ * line for its add, and no other read or write should have to fetch it */
+static struct {
+	_Alignas(64) atomic_uint_fast64_t n;
+} seq;
 static atomic_int seq_shared; /* more than one thread takes numbers: atomic adds */
 static struct timespec start_time;
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER; /* trie, modules, buffer list */
@@ -385,9 +389,9 @@ static inline uint64_t next_seq(void)
 	uint64_t s;
 
 	if (LH_UNLIKELY(atomic_load_explicit(&seq_shared, memory_order_relaxed)))
-		return atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed);
-	s = atomic_load_explicit(&seq, memory_order_relaxed);
-	atomic_store_explicit(&seq, s + 1, memory_order_relaxed);
+		return atomic_fetch_add_explicit(&seq.n, 1, memory_order_relaxed);
+	s = atomic_load_explicit(&seq.n, memory_order_relaxed);
+	atomic_store_explicit(&seq.n, s + 1, memory_order_relaxed);
 	return s;
 }
 
@@ -791,11 +795,11 @@ static void write_sample(void)
 	p = direct_room(1 + 3 * 10);
 	*p++ = LHT_REC_SAMPLE;
 	if (atomic_load_explicit(&seq_shared, memory_order_relaxed)) {
-		s = atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed);
+		s = atomic_fetch_add_explicit(&seq.n, 1, memory_order_relaxed);
 	} else {
 		/* the one owner counts without locked adds: take it while it waits */
 		stop_owners_surely();
-		s = atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed);
+		s = atomic_fetch_add_explicit(&seq.n, 1, memory_order_relaxed);
 		resume_owners();
 	}
 	p = lht_put_varint(p, s);
@@ -1071,7 +1075,7 @@ static void atfork_child(void)
 	trace_fd = -1;
 	free_tables();
 	lh_sample_reset(); /* the parent's sampled blocks are not in our trace */
-	atomic_store(&seq, 0);
+	atomic_store(&seq.n, 0);
 	memcpy(lh_preload_conf.out, path, strlen(path) + 1);
 	if (alloc_tables() || (lh_preload_conf.sample && lh_sample_init()) || open_trace(path, 1)) {
 		lh_preload_active = 0;
@@ -1154,7 +1158,7 @@ int lh_record_attach(const char *conf)
 	if (trie)
 		free_tables();
 	lh_sample_reset();
-	atomic_store(&seq, 0);
+	atomic_store(&seq.n, 0);
 	finished = 0;
 	pthread_mutex_lock(&state_lock);
 	for (b = all_bufs; b; b = b->next)
@@ -1181,7 +1185,7 @@ void lh_record_finish(void)
 		sem_post(&wake);
 	p = direct_room(1 + 2 * 10);
 	*p++ = LHT_REC_END;
-	s = atomic_load(&seq);
+	s = atomic_load(&seq.n);
 	p = lht_put_varint(p, s);
 	p = lht_put_varint(p, now_ms());
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
