@@ -466,7 +466,10 @@ static __attribute__((noinline)) int unwind_rules(struct lh_unwind_memo *memo, u
 		learn_stack();
 	program_frame(&ip, &sp, &bp);
 	*tag = NULL;
-	if (LH_LIKELY(memo != NULL)) {
+	/* only walks that start on this thread's own stack are memoized: they
+	 * read nothing outside [stack_lo, stack_hi), which stays mapped, so the
+	 * check's loads cannot fault (a coroutine's stack may be gone) */
+	if (LH_LIKELY(memo != NULL) && LH_LIKELY(sp >= stack_lo && sp < stack_hi)) {
 		size_t set = ((ip ^ sp * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL) >> (64 - LH_MEMO_BITS);
 		struct lh_memo_entry *w = memo->e[set];
 
