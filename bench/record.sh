@@ -53,6 +53,9 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1
 wall() { cut -d' ' -f1 "$OUT/$1.times" | median; }
 cpu() { cut -d' ' -f2 "$OUT/$1.times" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+# paired A B: A's wall time over B's, round by round ("1.52x 1.48x ...")
+paired() { paste -d' ' <(cut -d' ' -f1 "$OUT/$1.times") <(cut -d' ' -f1 "$OUT/$2.times") | awk '{ printf "%s%.2fx", (NR > 1 ? " " : ""), ($2 > 0 ? $1 / $2 : 0) }'; }
+pmedian() { echo "$1" | tr -d 'x' | tr ' ' '\n' | median | awk '{ printf "%.2fx", $1 }'; }
 mb() { awk -v b="$(stat -c %s "$1" 2>/dev/null || echo 0)" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
 CASES="churn:1 churn:4 churn_fp:1 churn_fp:4"
@@ -101,6 +104,17 @@ SECTION=$OUT/section.md
 		sw=$(wall "$key-sampled") sc=$(cpu "$key-sampled")
 		share=$(awk -v l="$lw" -v h="$hw" -v n="$nw" 'BEGIN { if (h > n) printf "%.2f", (l - n) / (h - n); else print "-" }')
 		echo "| $prog | $th | $nw / $nc s | $lw / $lc s | $hw / $hc s | $(ratio "$lw" "$nw"), $(ratio "$lc" "$nc") | $(ratio "$hw" "$nw"), $(ratio "$hc" "$nc") | $share | $(ratio "$sw" "$nw"), $(ratio "$sc" "$nc") | $(mb "$OUT/$key.lht") / $(mb "$OUT/$key.zst") | $(lh_calls "$key") / $(ht_calls "$key") |"
+	done
+	echo
+	echo "Each round's traced runs against that round's native run (wall; the runs of a round follow each other,"
+	echo "so slow changes of the machine's load cancel out):"
+	echo
+	echo "| program | threads | leakhunt vs native, per round | median | \`--sample 512k\` vs native, per round | median |"
+	echo "|---|---|---|---|---|---|"
+	for c in $CASES; do
+		prog=${c%:*} th=${c#*:} key="${c%:*}-${c#*:}"
+		lr=$(paired "$key-leakhunt" "$key-native") sr=$(paired "$key-sampled" "$key-native")
+		echo "| $prog | $th | $lr | $(pmedian "$lr") | $sr | $(pmedian "$sr") |"
 	done
 	echo
 	echo "\"Share of heaptrack's slowdown\" is (leakhunt - native) / (heaptrack - native) in wall time; the issue's"
