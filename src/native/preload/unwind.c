@@ -316,9 +316,11 @@ static __attribute__((noinline)) int step_wide(struct rule_tables *t, uintptr_t 
 }
 
 /* The rule walk from (ip, sp, bp), the program's innermost frame; -1 when a
- * frame needs libunwind.  Every stack word it reads is noted in e; *used_bp
- * says whether the result depends on the starting bp (a rule read rbp while
- * it still could hold it).  e->nreads is -1 when the reads did not fit. */
+ * frame needs libunwind.  Every stack word it reads is noted in e, and
+ * e->need_bp says whether the result depends on the starting bp (a rule read
+ * rbp while it could still hold that value: once rbp was reloaded from the
+ * stack, the noted word stands for it); e->nreads is -1 when the reads did
+ * not fit. */
 static int walk_rules(struct rule_tables *t, uintptr_t ip, uintptr_t sp, uintptr_t bp, uintptr_t *ips,
 		      int max, uint64_t *hash, struct lh_memo_entry *e)
 {
