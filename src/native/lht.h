@@ -21,6 +21,11 @@
  * events), so everything after the chunk layer is the same for both
  * versions.  Version 1 files never set the flag and stay readable.
  *
+ * Version 3 codes the pointers of those chunks by reference to the same
+ * writer's recent allocations and frees (src/native/lht_ptr.h: about a fifth
+ * of version 2's pointer bytes); its blocks start with a 0, so version 2
+ * blocks stay readable in a version 3 file.
+ *
  * Everything here is header-only and allocation-free so that the preload can
  * use it inside malloc hooks.
  */
@@ -33,7 +38,8 @@
 #include <string.h>
 
 #define LHT_MAGIC "LEAKHUNT"
-#define LHT_VERSION 2
+#define LHT_VERSION 2      /* what the preload writes: 3 codes pointers by reference */
+#define LHT_READ_VERSION 3 /* the newest version readers take */
 #define LHT_HEADER_SIZE 32
 #define LHT_CHUNK_HEADER 8
 #define LHT_MAX_CHUNK (1u << 24) /* a reader refuses longer chunks as damage */

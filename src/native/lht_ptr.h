@@ -340,9 +340,16 @@ static inline uint64_t lht_ptr_encode_alloc(struct lht_ptr_state *s, struct lht_
 					    uint64_t size)
 {
 	unsigned c = lht_ptr_class(size), t = s->top[c];
-	struct lht_ptr_slot *e;
-	uint64_t code;
+	struct lht_ptr_slot *e = ptr_find(ix, addr);
+	uint64_t code, f;
 
+	/* only a block freed within the window is looked for on the stack: the
+	 * others (fresh memory, a quarter of them) would scan all of it */
+	if (!e)
+		goto delta;
+	f = (uint32_t)((uint32_t)s->nfree - 1 - e->fpos);
+	if (f >= ptr_window(s->nfree) || s->freed[(uint32_t)(s->nfree - 1 - f) & (s->fcap - 1)] != addr)
+		goto delta;
 	for (unsigned j = 0; j < s->depth[c]; j++) {
 		if (s->stack[c][(t - j) & (LHT_PTR_DEPTH - 1)] == addr) {
 			ptr_stack_take(s, c, j);
@@ -350,15 +357,9 @@ static inline uint64_t lht_ptr_encode_alloc(struct lht_ptr_state *s, struct lht_
 			goto pushed;
 		}
 	}
-	e = ptr_find(ix, addr);
-	if (e) {
-		uint64_t f = (uint32_t)((uint32_t)s->nfree - 1 - e->fpos);
-
-		if (f < ptr_window(s->nfree) && s->freed[(uint32_t)(s->nfree - 1 - f) & (s->fcap - 1)] == addr) {
-			code = f << 2 | 1;
-			goto pushed;
-		}
-	}
+	code = f << 2 | 1;
+	goto pushed;
+delta:
 	code = lht_col_ptr_delta((int64_t)(addr - s->prev)) << 2 | 2;
 pushed:
 	ptr_touch(ix, addr)->apos = (uint32_t)s->nalloc;

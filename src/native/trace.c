@@ -5,6 +5,7 @@
  * in t->damage, never a crash: everything before it stays usable.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/error.h"
+#include "native/lht_ptr.h"
 #include "native/trace.h"
 
 int lh_trace_open(struct lh_trace *t, const char *path)
@@ -33,10 +35,10 @@ int lh_trace_open(struct lh_trace *t, const char *path)
 		return lh_error("cannot read '%s': not a leakhunt trace (no LEAKHUNT header)", path);
 	}
 	t->version = lht_get32(h + 8);
-	if (t->version > LHT_VERSION) {
+	if (t->version > LHT_READ_VERSION) {
 		lh_mapfile_release(&t->mf);
 		return lh_error("cannot read '%s': trace format version %u is newer than this "
-				"leakhunt reads (%u); use a newer leakhunt", path, t->version, LHT_VERSION);
+				"leakhunt reads (%u); use a newer leakhunt", path, t->version, LHT_READ_VERSION);
 	}
 	t->off = lht_get32(h + 12);
 	if (t->off < LHT_HEADER_SIZE || t->off > t->mf.size) {
@@ -51,6 +53,16 @@ int lh_trace_open(struct lh_trace *t, const char *path)
 	return 0;
 }
 
+static void stream_free(struct lht_ptr_state *s)
+{
+	if (!s)
+		return;
+	free(s->alloc);
+	free(s->aclass);
+	free(s->freed);
+	free(s);
+}
+
 void lh_trace_release(struct lh_trace *t)
 {
 	lh_mapfile_release(&t->mf);
@@ -58,6 +70,10 @@ void lh_trace_release(struct lh_trace *t)
 	FREE_AND_NULL(t->heap);
 	FREE_AND_NULL(t->cols);
 	FREE_AND_NULL(t->ev);
+	for (size_t i = 0; i < t->nstreams; i++)
+		stream_free(t->streams[i]);
+	FREE_AND_NULL(t->streams);
+	t->nstreams = 0;
 	ZSTD_freeDCtx(t->dctx);
 	t->dctx = NULL;
 	strbuf_release(&t->damage);
@@ -175,7 +191,7 @@ static int col_ptrs(struct lh_trace_event *ev, size_t n, struct column *c)
  * never needs a value from a slot after i, so nothing is overwritten before
  * it is read).
  */
-static void resolve(struct lh_trace_event *ev, size_t n, size_t nsized, size_t nold)
+static void prefix_seqs(struct lh_trace_event *ev, size_t n)
 {
 	uint64_t seq = 0;
 
@@ -183,6 +199,11 @@ static void resolve(struct lh_trace_event *ev, size_t n, size_t nsized, size_t n
 		seq += ev[i].seq;
 		ev[i].seq = seq;
 	}
+}
+
+static void resolve(struct lh_trace_event *ev, size_t n, size_t nsized, size_t nold)
+{
+	prefix_seqs(ev, n);
 	for (size_t i = n, j = nsized, k = nold; i--;) {
 		if (ev[i].type == LHT_REC_FREE) {
 			ev[i].size = ev[i].stack = 0;
@@ -214,6 +235,185 @@ static int decode_columns(struct lh_trace *t, struct column col[LHT_COLUMNS], si
 	return 0;
 }
 
+/*
+ * Version 3 chunks (lht_ptr.h): sizes in split columns, pointers as codes
+ * that refer to the state of the chunk's writer stream.  Each stream's state
+ * follows its chunks in file order, as the writer's did; its rings start
+ * small and grow with the stream, up to LHT_PTR_WINDOW entries (~600 KB a
+ * stream at most).
+ */
+static struct lht_ptr_state *stream_state(struct lh_trace *t, uint64_t id)
+{
+	if (!id || id >= LHT_REF_MAX_STREAMS)
+		return NULL;
+	if (id >= t->nstreams) {
+		size_t n = t->nstreams;
+
+		ALLOC_GROW(t->streams, id + 1, t->nstreams);
+		memset(t->streams + n, 0, (t->nstreams - n) * sizeof(*t->streams));
+	}
+	if (!t->streams[id])
+		t->streams[id] = lh_xcalloc(1, sizeof(struct lht_ptr_state));
+	return t->streams[id];
+}
+
+/* Room in s's rings for the addresses nrec more events can add. */
+static void stream_reserve(struct lht_ptr_state *s, uint64_t nrec)
+{
+	uint32_t a = lht_ptr_ring_size(s->nalloc + nrec), f = lht_ptr_ring_size(s->nfree + nrec);
+
+	if (a > s->acap) {
+		s->alloc = lh_xrealloc(s->alloc, a * sizeof(*s->alloc));
+		s->aclass = lh_xrealloc(s->aclass, a);
+		s->acap = a;
+	}
+	if (f > s->fcap) {
+		s->freed = lh_xrealloc(s->freed, f * sizeof(*s->freed));
+		s->fcap = f;
+	}
+}
+
+static inline int col_split(struct column *lo, struct column *hi, uint64_t *v)
+{
+	return lht_get_split(&lo->p, lo->end, &hi->p, hi->end, v);
+}
+
+/* Sizes and stacks (split) of the A and R records, 0 for F. */
+static int col_split_sizes_stacks(struct lh_trace_event *ev, size_t n, struct column col[LHT_REF_COLUMNS])
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].type == LHT_REC_FREE) {
+			ev[i].size = ev[i].stack = 0;
+			continue;
+		}
+		if (col_split(&col[LHT_RC_SIZE], &col[LHT_RC_SIZE_HI], &ev[i].size) ||
+		    col_split(&col[LHT_RC_STACK], &col[LHT_RC_STACK_HI], &ev[i].stack))
+			return -1;
+	}
+	return 0;
+}
+
+/* The codes of the events, parked in the fields they decode to: the
+ * alloc side's in ptr, the free side's in old (for F too). */
+static int col_ref_codes(struct lh_trace_event *ev, size_t n, struct column col[LHT_REF_COLUMNS])
+{
+	for (size_t i = 0; i < n; i++) {
+		ev[i].old = ev[i].ptr = 0;
+		if (ev[i].type != LHT_REC_ALLOC &&
+		    col_split(&col[LHT_RC_FREE], &col[LHT_RC_FREE_HI], &ev[i].old))
+			return -1;
+		if (ev[i].type != LHT_REC_FREE &&
+		    col_split(&col[LHT_RC_ALLOC], &col[LHT_RC_ALLOC_HI], &ev[i].ptr))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Pointers from their codes, in event order (R: the old block first).  The
+ * ring slots that references point to are random within 256 KB, which the
+ * analysis thread's tables push out of the cache: the slot of the event
+ * PREFETCH_AHEAD further on is prefetched, its position predicted from the
+ * codes in between (each allocation adds one, a temporary's free (code 0)
+ * takes one off; a prediction is only a hint).
+ */
+#define PREFETCH_AHEAD 64
+
+static inline int ref_step(const struct lh_trace_event *e)
+{
+	return (e->type != LHT_REC_FREE) - (e->type != LHT_REC_ALLOC && e->old == 0);
+}
+
+static inline void ref_prefetch(const struct lht_ptr_state *s, const struct lh_trace_event *e, uint64_t nalloc,
+				uint64_t nfree)
+{
+	if (e->type != LHT_REC_ALLOC && !(e->old & 1)) {
+		uint32_t i = (uint32_t)(nalloc - 1 - (e->old >> 1)) & (s->acap - 1);
+
+		__builtin_prefetch(&s->alloc[i]);
+		__builtin_prefetch(&s->aclass[i]);
+	}
+	if (e->type != LHT_REC_FREE && (e->ptr & 3) == 1)
+		__builtin_prefetch(&s->freed[(uint32_t)(nfree - 1 - (e->ptr >> 2)) & (s->fcap - 1)]);
+}
+
+static int col_ref_ptrs(struct lht_ptr_state *s, struct lh_trace_event *ev, size_t n)
+{
+	int64_t da = 0, df = 0; /* what the events from i to i + PREFETCH_AHEAD add */
+
+	for (size_t i = 0; i < n && i < PREFETCH_AHEAD; i++) {
+		da += ref_step(&ev[i]);
+		df += ev[i].type != LHT_REC_ALLOC;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct lh_trace_event *e = &ev[i];
+
+		if (i + PREFETCH_AHEAD < n) {
+			ref_prefetch(s, &ev[i + PREFETCH_AHEAD], s->nalloc + (uint64_t)da, s->nfree + (uint64_t)df);
+			da += ref_step(&ev[i + PREFETCH_AHEAD]);
+			df += ev[i + PREFETCH_AHEAD].type != LHT_REC_ALLOC;
+		}
+		da -= ref_step(e);
+		df -= e->type != LHT_REC_ALLOC;
+		if (e->type == LHT_REC_FREE) {
+			if (lht_ptr_decode_free(s, e->old, &e->ptr))
+				return -1;
+			e->old = 0;
+			continue;
+		}
+		if (e->type == LHT_REC_REALLOC && lht_ptr_decode_free(s, e->old, &e->old))
+			return -1;
+		if (lht_ptr_decode_alloc(s, e->ptr, e->size, &e->ptr))
+			return -1;
+	}
+	return 0;
+}
+
+/* The decompressed block [p, end) of a version 3 chunk, after its leading
+ * 0, into t->ev; 0, or -1 (with a message in t->damage when it is more than
+ * "damaged"). */
+static int decode_refs(struct lh_trace *t, const uint8_t *p, const uint8_t *end)
+{
+	struct column col[LHT_REF_COLUMNS];
+	uint64_t stream, flags, nev, nrec, len[LHT_REF_COLUMNS];
+	struct lht_ptr_state *s;
+	size_t nsized, nold;
+
+	if (lht_get_varint(&p, end, &stream) || lht_get_varint(&p, end, &flags) ||
+	    lht_get_varint(&p, end, &nev) || lht_get_varint(&p, end, &nrec) || nrec > LHT_MAX_CHUNK ||
+	    flags & ~(uint64_t)LHT_REF_RESET)
+		return -1;
+	for (int k = 0; k < LHT_REF_COLUMNS; k++)
+		if (lht_get_varint(&p, end, &len[k]))
+			return -1;
+	for (int k = 0; k < LHT_REF_COLUMNS; k++) {
+		if (len[k] > (uint64_t)(end - p))
+			return -1;
+		col[k].p = p;
+		col[k].end = p + len[k];
+		p += len[k];
+	}
+	if (nrec > (uint64_t)(col[LHT_RC_TYPES].end - col[LHT_RC_TYPES].p) || !(s = stream_state(t, stream)))
+		return -1;
+	if (flags & LHT_REF_RESET)
+		lht_ptr_reset(s);
+	if (nev != s->nev) {
+		strbuf_addf(&t->damage, "compressed chunk at byte %zu continues stream %" PRIu64 " after %" PRIu64
+			    " pointers, but the trace has %" PRIu64 " of them (a chunk is missing)",
+			    t->chunk_off, stream, nev, s->nev);
+		return -1;
+	}
+	stream_reserve(s, nrec);
+	ALLOC_GROW(t->ev, nrec, t->ev_alloc);
+	if (col_types(t->ev, nrec, &col[LHT_RC_TYPES], &nsized, &nold) ||
+	    col_values(t->ev, nrec, &col[LHT_RC_SEQ], FIELD(seq)) || col_split_sizes_stacks(t->ev, nrec, col) ||
+	    col_ref_codes(t->ev, nrec, col) || col_ref_ptrs(s, t->ev, nrec))
+		return -1;
+	prefix_seqs(t->ev, nrec);
+	t->ev_nr = nrec;
+	return 0;
+}
+
 /* A v2 compressed chunk [z, z + len): decompressed into its columns, and
  * those decoded into t->ev; 0, or -1 with the reason in t->damage. */
 static int unpack_chunk(struct lh_trace *t, const uint8_t *z, uint32_t len)
@@ -238,6 +438,11 @@ static int unpack_chunk(struct lh_trace *t, const uint8_t *z, uint32_t len)
 	end = t->cols + size;
 	if (lht_get_varint(&p, end, &nrec) || nrec > LHT_MAX_CHUNK)
 		goto bad;
+	if (!nrec && t->version >= 3) { /* version 3: pointers by reference */
+		if (decode_refs(t, p, end))
+			goto bad;
+		return 0;
+	}
 	for (int k = 0; k < LHT_COLUMNS; k++) {
 		if (lht_get_varint(&p, end, &v))
 			goto bad;
@@ -255,7 +460,8 @@ static int unpack_chunk(struct lh_trace *t, const uint8_t *z, uint32_t len)
 		goto bad;
 	return 0;
 bad:
-	strbuf_addf(&t->damage, "damaged compressed chunk at byte %zu", t->chunk_off);
+	if (!t->damage.len)
+		strbuf_addf(&t->damage, "damaged compressed chunk at byte %zu", t->chunk_off);
 	return -1;
 }
 

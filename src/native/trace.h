@@ -15,7 +15,10 @@
  * that lh_trace_next hands out one by one and lh_trace_events in batches:
  * a reader of millions of events never re-encodes them as rows.  A chunk is
  * decoded whole before any of its events is returned, so a damaged one gives
- * none of them.
+ * none of them.  Version 3 chunks code their pointers by reference to the
+ * earlier events of the same writer stream (src/native/lht_ptr.h): the
+ * reader keeps that state per stream, at most ~600 KB each, updated in file
+ * order.
  *
  * A trace cut short (the program was killed, the disk filled) is not an
  * error: reading stops at the last complete chunk and lh_trace.damage says
@@ -74,6 +77,8 @@ struct lh_trace_event {
 	int type;       /* LHT_REC_ALLOC, LHT_REC_FREE or LHT_REC_REALLOC */
 };
 
+struct lht_ptr_state;
+
 struct lh_trace {
 	struct lh_mapfile mf;
 	uint32_t version, pid, flags;
@@ -95,6 +100,9 @@ struct lh_trace {
 	struct lh_trace_event *ev; /* v2: the events of a compressed chunk */
 	size_t ev_nr, ev_next, ev_alloc; /* ev[ev_next .. ev_nr) are not read yet */
 	void *dctx;          /* zstd decompression context */
+	struct lht_ptr_state **streams; /* v3: the pointer state of each writer
+					 * stream, by id (lht_ptr.h); NULL until seen */
+	size_t nstreams;
 	int skip_events;     /* set after open: compressed chunks (events only) are
 			      * skipped undecompressed; for readers that want the
 			      * stacks, modules and symbols, not the events */

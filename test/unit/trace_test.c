@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "native/lht.h"
+#include "native/lht_ptr.h"
 #include "native/trace.h"
 #include "test.h"
 
@@ -397,5 +398,203 @@ TEST(trace_damaged_compressed_chunk_gives_none_of_its_events)
 	CHECK_STR(t.damage.buf, want);
 	CHECK_EQ(t.good_end, f.chunk_at[1]);
 	lh_trace_release(&t);
+	unlink(path);
+}
+
+/* ---- version 3: pointers by reference (lht_ptr.h) ---- */
+
+struct v3_ev {
+	int type;
+	uint64_t seq, size, ptr, old;
+};
+
+/* One writer stream, as compress.c keeps it. */
+struct v3_stream {
+	unsigned id;
+	int fresh;
+	struct lht_ptr_state s;
+	struct lht_ptr_index *ix;
+};
+
+static void v3_stream_init(struct v3_stream *w, unsigned id)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->fresh = 1;
+	w->ix = calloc(1, sizeof(*w->ix));
+	w->s.alloc = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
+	w->s.freed = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
+	w->s.aclass = calloc(LHT_PTR_WINDOW, 1);
+	w->s.acap = w->s.fcap = LHT_PTR_WINDOW;
+}
+
+static void v3_stream_release(struct v3_stream *w)
+{
+	free(w->ix);
+	free(w->s.alloc);
+	free(w->s.freed);
+	free(w->s.aclass);
+}
+
+/* The events ev[0..n) of stream w as a version 3 chunk from thread tid. */
+static void put_refs(struct file *f, uint32_t tid, struct v3_stream *w, const struct v3_ev *ev, int n)
+{
+	uint8_t cols[LHT_REF_COLUMNS][512], *c[LHT_REF_COLUMNS], block[8192], *q;
+	uint64_t seq = 0, nev = w->s.nev;
+	size_t z;
+
+	for (int k = 0; k < LHT_REF_COLUMNS; k++)
+		c[k] = cols[k];
+	for (int i = 0; i < n; i++) {
+		*c[LHT_RC_TYPES]++ = (uint8_t)ev[i].type;
+		c[LHT_RC_SEQ] = lht_put_varint(c[LHT_RC_SEQ], ev[i].seq - seq);
+		seq = ev[i].seq;
+		if (ev[i].type != LHT_REC_FREE) {
+			lht_put_split(&c[LHT_RC_SIZE], &c[LHT_RC_SIZE_HI], ev[i].size);
+			lht_put_split(&c[LHT_RC_STACK], &c[LHT_RC_STACK_HI], 2);
+		}
+		if (ev[i].type == LHT_REC_REALLOC)
+			lht_put_split(&c[LHT_RC_FREE], &c[LHT_RC_FREE_HI], lht_ptr_encode_free(&w->s, w->ix, ev[i].old));
+		if (ev[i].type == LHT_REC_FREE)
+			lht_put_split(&c[LHT_RC_FREE], &c[LHT_RC_FREE_HI], lht_ptr_encode_free(&w->s, w->ix, ev[i].ptr));
+		else
+			lht_put_split(&c[LHT_RC_ALLOC], &c[LHT_RC_ALLOC_HI],
+				      lht_ptr_encode_alloc(&w->s, w->ix, ev[i].ptr, ev[i].size));
+	}
+	q = lht_put_varint(block, 0);
+	q = lht_put_varint(q, w->id);
+	q = lht_put_varint(q, w->fresh ? LHT_REF_RESET : 0);
+	q = lht_put_varint(q, nev);
+	q = lht_put_varint(q, (uint64_t)n);
+	for (int k = 0; k < LHT_REF_COLUMNS; k++)
+		q = lht_put_varint(q, (uint64_t)(c[k] - cols[k]));
+	for (int k = 0; k < LHT_REF_COLUMNS; k++) {
+		memcpy(q, cols[k], (size_t)(c[k] - cols[k]));
+		q += c[k] - cols[k];
+	}
+	w->fresh = 0;
+	f->chunk_at[f->nchunks++] = f->len;
+	z = ZSTD_compress(f->buf + f->len + 8, sizeof(f->buf) - f->len - 8, block, (size_t)(q - block), 1);
+	CHECK(!ZSTD_isError(z));
+	lht_put32(f->buf + f->len, (uint32_t)z | LHT_CHUNK_ZSTD);
+	lht_put32(f->buf + f->len + 4, tid);
+	f->len += 8 + z;
+}
+
+#define A(seq, size, ptr) { LHT_REC_ALLOC, seq, size, ptr, 0 }
+#define F(seq, ptr) { LHT_REC_FREE, seq, 0, ptr, 0 }
+#define R(seq, size, ptr, old) { LHT_REC_REALLOC, seq, size, ptr, old }
+
+/*
+ * Two streams under one thread id (a buffer handed to a new thread whose
+ * tid the kernel reused, while the old buffer's last chunk is still on its
+ * way), a plain chunk of rows between them, a restart of one stream, and a
+ * realloc of NULL: every event comes back as written.
+ */
+TEST(trace_v3_streams_are_decoded_by_stream_not_by_thread)
+{
+	static struct file f;
+	static const struct v3_ev c1[] = { A(0, 40, 0x5000), A(1, 40, 0x5040), F(2, 0x5000), A(3, 24, 0x9000) };
+	static const struct v3_ev c2[] = { A(4, 100, 0x70000), F(5, 0x70000), A(6, 100, 0x70000) };
+	static const struct v3_ev c3[] = { A(8, 40, 0x5000), R(9, 200, 0x6000, 0x5040), F(10, 0x9000) };
+	static const struct v3_ev c4[] = { F(11, 0x6000), R(12, 30, 0x6100, 0), A(13, 40, 0x5040) };
+	static const struct v3_ev c5[] = { A(14, 40, 0x8000), F(15, 0x8000), F(16, 0x70000) };
+	const struct v3_ev *all[] = { c1, c2, c3, c4, c5 };
+	int nall[] = { 4, 3, 3, 3, 3 }, chunk = 0, i = 0, events = 0;
+	struct v3_stream s1, s2;
+	char path[] = "/tmp/lh-trace-test-XXXXXX";
+	uint8_t rows[64], *p = rows;
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	v3_stream_init(&s1, 1);
+	v3_stream_init(&s2, 2);
+	put_header(&f);
+	lht_put32(f.buf + 8, 3); /* whatever the preload writes now */
+	put_refs(&f, 7, &s1, c1, 4);
+	put_refs(&f, 7, &s2, c2, 3);
+	*p++ = LHT_REC_ALLOC; /* rows: seq 7, in no stream's state */
+	p = lht_put_varint(p, 7);
+	p = lht_put_varint(p, 16);
+	p = lht_put_varint(p, 2);
+	p = lht_put_varint(p, lht_zigzag(0xabc0));
+	put_rows(&f, 7, rows, (size_t)(p - rows));
+	put_refs(&f, 7, &s1, c3, 3);
+	lht_ptr_reset(&s1.s); /* s1 starts again: its next chunk says so */
+	lht_ptr_index_reset(s1.ix);
+	s1.fresh = 1;
+	put_refs(&f, 7, &s1, c4, 3);
+	put_refs(&f, 9, &s2, c5, 3);
+	write_file(path, &f);
+	if (lh_trace_open(&t, path)) {
+		CHECK(!"opened");
+		goto out;
+	}
+	while (lh_trace_next(&t, &r)) {
+		const struct v3_ev *e;
+
+		events++;
+		if (r.seq == 7) {
+			CHECK_EQ(r.ptr, 0xabc0);
+			continue;
+		}
+		while (chunk < 5 && i == nall[chunk]) {
+			chunk++;
+			i = 0;
+		}
+		if (chunk == 5)
+			break;
+		e = &all[chunk][i++];
+		CHECK_EQ(r.type, e->type);
+		CHECK_EQ(r.seq, e->seq);
+		CHECK_EQ(r.ptr, e->ptr);
+		CHECK_EQ(r.old, e->old);
+		CHECK_EQ(r.size, e->size);
+	}
+	CHECK_EQ(events, 17);
+	CHECK_EQ(t.damage.len, 0);
+	lh_trace_release(&t);
+out:
+	v3_stream_release(&s1);
+	v3_stream_release(&s2);
+	unlink(path);
+}
+
+/* A stream's chunk whose predecessor is not in the file: its references
+ * cannot be resolved, and the reader says so instead of guessing. */
+TEST(trace_v3_chunk_without_its_predecessor_is_damage)
+{
+	static struct file f, skip;
+	static const struct v3_ev c1[] = { A(0, 40, 0x5000), A(1, 40, 0x5040) };
+	static const struct v3_ev c2[] = { F(2, 0x5000), F(3, 0x5040) };
+	struct v3_stream s;
+	char path[] = "/tmp/lh-trace-test-XXXXXX";
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	int fd = mkstemp(path), events = 0;
+
+	CHECK(fd >= 0);
+	close(fd);
+	v3_stream_init(&s, 3);
+	put_header(&f);
+	lht_put32(f.buf + 8, 3); /* whatever the preload writes now */
+	put_refs(&skip, 7, &s, c1, 2); /* written, but not to this file */
+	put_refs(&f, 7, &s, c2, 2);
+	write_file(path, &f);
+	if (lh_trace_open(&t, path)) {
+		CHECK(!"opened");
+		goto out;
+	}
+	while (lh_trace_next(&t, &r))
+		events++;
+	CHECK_EQ(events, 0);
+	CHECK(strstr(t.damage.buf, "a chunk is missing") != NULL);
+	CHECK_EQ(t.good_end, LHT_HEADER_SIZE);
+	lh_trace_release(&t);
+out:
+	v3_stream_release(&s);
 	unlink(path);
 }

@@ -1,13 +1,14 @@
 /*
- * Compression of the per-thread event buffers (format v3, src/native/lht.h
- * and src/native/lht_ptr.h): a closed half of a buffer, in version 2's
- * column form, goes out as one zstd frame of version 3 columns, made by the
- * timer thread or the thread that flushes the buffer, never under a global
- * lock.  On the way its pointers are rewritten as references into the
- * buffer's recent allocations and frees (lht_ptr.h), which takes most of the
- * chunk's size away; the codec's state lives with the buffer (one stream),
- * and is updated in the order the chunks are written, under the buffer's
- * write lock, which is the order the reader meets them in.
+ * Compression of the per-thread event buffers (src/native/lht.h and
+ * src/native/lht_ptr.h): a closed half of a buffer, in version 2's column
+ * form, goes out as one zstd frame, made by the timer thread or the thread
+ * that flushes the buffer, never under a global lock.  Version 2 (while
+ * LHT_VERSION says 2) writes the half's columns as they are; version 3
+ * rewrites its pointers on the way as references into the buffer's recent
+ * allocations and frees (lht_ptr.h), which takes most of the chunk's size
+ * away; the codec's state lives with the buffer (one stream), and is
+ * updated in the order the chunks are written, under the buffer's write
+ * lock, which is the order the reader meets them in.
  *
  * Everything lives in mmap'ed memory of our own (ZSTD_initStaticCCtx: zstd
  * never calls malloc here).  Anything that fails leaves the chunk as plain
