@@ -139,14 +139,15 @@ static inline void ptr_stack_push(struct lht_ptr_state *s, unsigned c, uint64_t 
 		s->depth[c]++;
 }
 
-/* Take entry j (0 = top) out of class c's stack: the newer ones move down. */
+/* Take entry j (0 = top) out of class c's stack: the top takes its place
+ * (shifting the newer ones down instead kept tcache's order, for 0.4% of
+ * the trace, but was a tenth of the reader's time). */
 static inline uint64_t ptr_stack_take(struct lht_ptr_state *s, unsigned c, unsigned j)
 {
 	unsigned t = s->top[c];
 	uint64_t addr = s->stack[c][(t - j) & (LHT_PTR_DEPTH - 1)];
 
-	for (unsigned i = j; i > 0; i--)
-		s->stack[c][(t - i) & (LHT_PTR_DEPTH - 1)] = s->stack[c][(t - i + 1) & (LHT_PTR_DEPTH - 1)];
+	s->stack[c][(t - j) & (LHT_PTR_DEPTH - 1)] = s->stack[c][t];
 	s->top[c] = (uint8_t)((t - 1) & (LHT_PTR_DEPTH - 1));
 	s->depth[c]--;
 	return addr;
@@ -399,7 +400,9 @@ static inline int lht_get_split(const uint8_t **lo, const uint8_t *lo_end, const
 		*v = b;
 		return 0;
 	}
-	if (lht_get_varint(hi, hi_end, &rest) || rest >> 57)
+	if ((hi_end - *hi < 8 || lht_get_varint8(hi, &rest)) && lht_get_varint(hi, hi_end, &rest))
+		return -1;
+	if (rest >> 57)
 		return -1;
 	*v = (b & 0x7f) | rest << 7;
 	return 0;
