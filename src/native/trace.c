@@ -309,52 +309,12 @@ static int col_ref_codes(struct lh_trace_event *ev, size_t n, struct column col[
 	return 0;
 }
 
-/*
- * Pointers from their codes, in event order (R: the old block first).  The
- * ring slots that references point to are random within 256 KB, which the
- * analysis thread's tables push out of the cache: the slot of the event
- * PREFETCH_AHEAD further on is prefetched, its position predicted from the
- * codes in between (each allocation adds one, a temporary's free (code 0)
- * takes one off; a prediction is only a hint).
- */
-#define PREFETCH_AHEAD 64
-
-static inline int ref_step(const struct lh_trace_event *e)
-{
-	return (e->type != LHT_REC_FREE) - (e->type != LHT_REC_ALLOC && e->old == 0);
-}
-
-static inline void ref_prefetch(const struct lht_ptr_state *s, const struct lh_trace_event *e, uint64_t nalloc,
-				uint64_t nfree)
-{
-	if (e->type != LHT_REC_ALLOC && !(e->old & 1)) {
-		uint32_t i = (uint32_t)(nalloc - 1 - (e->old >> 1)) & (s->acap - 1);
-
-		__builtin_prefetch(&s->alloc[i]);
-		__builtin_prefetch(&s->aclass[i]);
-	}
-	if (e->type != LHT_REC_FREE && (e->ptr & 3) == 1)
-		__builtin_prefetch(&s->freed[(uint32_t)(nfree - 1 - (e->ptr >> 2)) & (s->fcap - 1)]);
-}
-
+/* Pointers from their codes, in event order (R: the old block first). */
 static int col_ref_ptrs(struct lht_ptr_state *s, struct lh_trace_event *ev, size_t n)
 {
-	int64_t da = 0, df = 0; /* what the events from i to i + PREFETCH_AHEAD add */
-
-	for (size_t i = 0; i < n && i < PREFETCH_AHEAD; i++) {
-		da += ref_step(&ev[i]);
-		df += ev[i].type != LHT_REC_ALLOC;
-	}
 	for (size_t i = 0; i < n; i++) {
 		struct lh_trace_event *e = &ev[i];
 
-		if (i + PREFETCH_AHEAD < n) {
-			ref_prefetch(s, &ev[i + PREFETCH_AHEAD], s->nalloc + (uint64_t)da, s->nfree + (uint64_t)df);
-			da += ref_step(&ev[i + PREFETCH_AHEAD]);
-			df += ev[i + PREFETCH_AHEAD].type != LHT_REC_ALLOC;
-		}
-		da -= ref_step(e);
-		df -= e->type != LHT_REC_ALLOC;
 		if (e->type == LHT_REC_FREE) {
 			if (lht_ptr_decode_free(s, e->old, &e->ptr))
 				return -1;
