@@ -49,8 +49,9 @@
  *
  *   v 0, v stream, v flags, v nev, v nrec, v len[LHT_REF_COLUMNS], columns
  *
- * The leading 0 tells it from a version 2 block (which starts with its
- * number of records, never 0), so the chunk layer stays as it was.
+ * The leading 0 and a stream id, never 0, tell it from a version 2 block
+ * (which starts with its number of records: 0 only in an empty block, whose
+ * column lengths, all 0, follow), so the chunk layer stays as it was.
  * stream: the writer's buffer (1, 2, ...: a thread id can be reused while
  * a buffer's last chunk is still on its way, a stream id cannot); flags:
  * LHT_REF_RESET when the writer's state started again from empty (a fresh

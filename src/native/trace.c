@@ -398,7 +398,9 @@ static int unpack_chunk(struct lh_trace *t, const uint8_t *z, uint32_t len)
 	end = t->cols + size;
 	if (lht_get_varint(&p, end, &nrec) || nrec > LHT_MAX_CHUNK)
 		goto bad;
-	if (!nrec && t->version >= 3) { /* version 3: pointers by reference */
+	/* version 3: pointers by reference; its 0 is followed by a stream id,
+	 * never 0 (an empty version 2 block has zero lengths there) */
+	if (!nrec && t->version >= 3 && p < end && *p) {
 		if (decode_refs(t, p, end))
 			goto bad;
 		return 0;

@@ -598,3 +598,40 @@ out:
 	v3_stream_release(&s);
 	unlink(path);
 }
+
+/* An empty version 2 block (0 records, zero lengths) in a version 3 file is
+ * not taken for a version 3 block, whose 0 is followed by a stream id. */
+TEST(trace_v3_file_keeps_empty_v2_blocks)
+{
+	static struct file f;
+	static const struct v3_ev c1[] = { A(0, 40, 0x5000), F(1, 0x5000) };
+	struct v3_stream s;
+	char path[] = "/tmp/lh-trace-test-XXXXXX";
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	uint8_t none[1] = { 0 };
+	int fd = mkstemp(path), events = 0;
+
+	CHECK(fd >= 0);
+	close(fd);
+	v3_stream_init(&s, 1);
+	put_header(&f);
+	lht_put32(f.buf + 8, 3);
+	put_compressed(&f, 7, none, 0);
+	put_refs(&f, 7, &s, c1, 2);
+	write_file(path, &f);
+	if (lh_trace_open(&t, path)) {
+		CHECK(!"opened");
+		goto out;
+	}
+	while (lh_trace_next(&t, &r)) {
+		CHECK_EQ(r.ptr, 0x5000);
+		events++;
+	}
+	CHECK_EQ(events, 2);
+	CHECK_EQ(t.damage.len, 0);
+	lh_trace_release(&t);
+out:
+	v3_stream_release(&s);
+	unlink(path);
+}
