@@ -25,6 +25,7 @@
  * copies live into peak; the end of the pass does the same once.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <endian.h>
@@ -57,9 +58,16 @@ struct blocks {
 /* One event waiting for its turn; type 0 is an empty slot. */
 struct ev {
 	uint64_t seq, ptr, size, stack, old; /* SAMPLE: size = ms, stack = rss */
-	uint32_t thr;  /* index into pass.threads */
 	int type;
+	uint32_t thr;  /* index into pass.threads */
 };
+
+/* The reader copies a compressed chunk's events into messages as they are
+ * (thr is set by the analyzer): the layouts must agree. */
+#define SAME_FIELD(f) (offsetof(struct ev, f) == offsetof(struct lh_trace_event, f))
+_Static_assert(sizeof(struct ev) == sizeof(struct lh_trace_event) && SAME_FIELD(seq) && SAME_FIELD(ptr) &&
+		       SAME_FIELD(size) && SAME_FIELD(stack) && SAME_FIELD(old) && SAME_FIELD(type),
+	       "struct ev starts as struct lh_trace_event");
 
 /*
  * A thread's latest event, for temporaries: the address it allocated, or 0
@@ -753,8 +761,7 @@ static void send_chunk_events(struct queue *qu, struct lh_trace *t)
 		struct msg *h = queue_room(qu, sizeof(*h) + n * sizeof(struct ev));
 		struct ev *v = (struct ev *)(h + 1);
 
-		for (size_t i = 0; i < n; i++)
-			v[i] = (struct ev){ e[i].seq, e[i].ptr, e[i].size, e[i].stack, e[i].old, 0, e[i].type };
+		memcpy(v, e, n * sizeof(*v));
 		h->kind = MSG_EVENTS;
 		h->tid = t->tid;
 		h->len = n;
@@ -806,7 +813,7 @@ static void rec_in(struct queue *qu, const struct lh_trace_rec *r)
 	struct msg *h = queue_room(qu, sizeof(*h) + sizeof(struct ev));
 	struct ev *v = (struct ev *)(h + 1);
 
-	*v = (struct ev){ r->seq, r->ptr, r->size, r->stack, r->old, 0, r->type };
+	*v = (struct ev){ r->seq, r->ptr, r->size, r->stack, r->old, r->type, 0 };
 	if (v->type == LHT_REC_SAMPLE) {
 		v->size = r->ms;
 		v->stack = r->rss;
