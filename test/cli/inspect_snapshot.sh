@@ -173,11 +173,13 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
 		fallback_ok other-user "$T/private/nobody.heapsnapshot"
 		check other-user-ours test "$(stat -c %u "$T/private/nobody.heapsnapshot")" = 0
 		check other-user-closed-again not_listening "$P"
-		# the target's own files: nobody's, in a directory nobody may enter
-		mkdir -m 1777 "$T/shared"
-		run_ok other-user-write "$LEAKHUNT" snapshot "$P" -o "$T/shared/nobody.heapsnapshot"
+		# where nobody may write (in /tmp: the checkout may be out of its reach),
+		# it writes the file itself, and it stays private
+		shared=$(mktemp -d /tmp/leakhunt-test.XXXXXX) && chmod 1777 "$shared"
+		run_ok other-user-write "$LEAKHUNT" snapshot "$P" -o "$shared/nobody.heapsnapshot"
 		check other-user-write-by-target grep -q "(method write)" "$T/err"
-		fallback_ok other-user-write "$T/shared/nobody.heapsnapshot"
+		fallback_ok other-user-write "$shared/nobody.heapsnapshot"
+		rm -rf "$shared"
 	}
 else
 	ok "other-user (skipped: needs root, setpriv and a nobody user)"
