@@ -663,8 +663,18 @@ static int by_target(struct lh_cdp *c, pid_t pid, const char *path, unsigned fla
 	if (r < 0)
 		goto out_fail;
 	st->bytes = b.act.bytes;
-	if ((fstat(b.fd, &sb) < 0 || (sb.st_mode & 077)) && fchmod(b.fd, 0600) < 0) {
+	if (fstat(b.fd, &sb) < 0) {
+		lh_error("cannot stat '%s': %s", tmp.buf, strerror(errno));
+		goto out_fail;
+	}
+	if ((sb.st_mode & 077) && fchmod(b.fd, 0600) < 0) {
 		lh_error("cannot make '%s' private (mode 0600): %s", tmp.buf, strerror(errno));
+		goto out_fail;
+	}
+	/* lent to the target's uid for the write (hand_to_target): the file is
+	 * the user's who asked for it, like a streamed one */
+	if (sb.st_uid != geteuid() && fchown(b.fd, geteuid(), getegid()) < 0) {
+		lh_error("cannot take '%s' back from uid %d: %s", tmp.buf, (int)sb.st_uid, strerror(errno));
 		goto out_fail;
 	}
 	ret = commit_tmp(&b.fd, tmp.buf, path);

@@ -179,6 +179,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
 		run_ok other-user-write "$LEAKHUNT" snapshot "$P" -o "$shared/nobody.heapsnapshot"
 		check other-user-write-by-target grep -q "(method write)" "$T/err"
 		fallback_ok other-user-write "$shared/nobody.heapsnapshot"
+		check other-user-write-ours test "$(stat -c %u "$shared/nobody.heapsnapshot")" = 0
 		rm -rf "$shared"
 	}
 else
