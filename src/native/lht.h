@@ -38,7 +38,8 @@
 #include <string.h>
 
 #define LHT_MAGIC "LEAKHUNT"
-#define LHT_VERSION 2      /* what the preload writes: 3 codes pointers by reference */
+#define LHT_VERSION 2      /* what the preload writes by default */
+#define LHT_VERSION_COMPACT 3 /* with `record --compact`: pointers coded by reference */
 #define LHT_READ_VERSION 3 /* the newest version readers take */
 #define LHT_HEADER_SIZE 32
 #define LHT_CHUNK_HEADER 8

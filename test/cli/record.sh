@@ -221,6 +221,32 @@ if run_ok v1-report "$LEAKHUNT" report --json "$LH_TOP/test/data/pass_v1_leaky.l
 	expect v1-leaked-bytes leaked_bytes 1164667
 fi
 check v2-header test "$(head -c 12 "$T/leaky-auto.lht" | tail -c 4 | od -An -tu4 | tr -d ' ')" = 2
+# --compact writes format 3 (addresses by reference): the same exact numbers,
+# a smaller file; churn on 4 threads (cross-thread frees) reads without loss
+if run_ok compact-leaky-record rec --compact -o "$T/leaky-compact" -- "$T/leaky" &&
+	run_ok compact-leaky-report "$LEAKHUNT" report --json "$T/leaky-compact.lht"; then
+	check compact-v3-header test "$(head -c 12 "$T/leaky-compact.lht" | tail -c 4 | od -An -tu4 | tr -d ' ')" = 3
+	expect compact-leaky-calls calls 2114
+	expect compact-leaky-temporary temporary 1002
+	expect compact-leaky-peak peak_bytes 7564667
+	expect compact-leaky-leaked-bytes leaked_bytes 1164667
+	expect compact-leaky-leaked-blocks leaked_blocks 1048
+fi
+# churn on one thread is deterministic: every summary number equals the default trace's
+summary_of() { "$LEAKHUNT" report --json "$1" 2>/dev/null | grep -o '"\(calls\|temporary\|peak_bytes\|leaked_bytes\|leaked_blocks\)":[0-9]*' | head -5; }
+if run_ok compact-churn1-record rec --compact -o "$T/churn1-compact" -- "$T/churn" 20000 1 &&
+	run_ok default-churn1-record rec -o "$T/churn1-default" -- "$T/churn" 20000 1; then
+	summary_of "$T/churn1-compact.lht" >"$T/churn1-compact.sum"
+	summary_of "$T/churn1-default.lht" >"$T/churn1-default.sum"
+	check compact-churn1-same-numbers test -s "$T/churn1-compact.sum" -a "$(cat "$T/churn1-compact.sum")" = "$(cat "$T/churn1-default.sum")"
+	check compact-churn1-smaller test "$(stat -c %s "$T/churn1-compact.lht")" -lt "$(stat -c %s "$T/churn1-default.lht")"
+fi
+if run_ok compact-churn4-record rec --compact -o "$T/churn4-compact" -- "$T/churn" 400000 4 &&
+	run_ok compact-churn4-report "$LEAKHUNT" report --json "$T/churn4-compact.lht"; then
+	expect compact-churn4-no-lost-events missing_events 0
+	expect compact-churn4-calls calls 400009
+	expect compact-churn4-no-unknown-frees unknown_frees 0
+fi
 # compressed: churn's 40 k events take well under 5 bytes each (uncompressed rows took ~7)
 csize=$(stat -c %s "$T/churn-auto.lht")
 check v2-compressed test "$csize" -lt $((40000 * 5))

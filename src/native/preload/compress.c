@@ -2,8 +2,9 @@
  * Compression of the per-thread event buffers (src/native/lht.h and
  * src/native/lht_ptr.h): a closed half of a buffer, in version 2's column
  * form, goes out as one zstd frame, made by the timer thread or the thread
- * that flushes the buffer, never under a global lock.  Version 2 (while
- * LHT_VERSION says 2) writes the half's columns as they are; version 3
+ * that flushes the buffer, never under a global lock.  Version 2 (the
+ * default) writes the half's columns as they are; version 3 (`record
+ * --compact`)
  * rewrites its pointers on the way as references into the buffer's recent
  * allocations and frees (lht_ptr.h), which takes most of the chunk's size
  * away; the codec's state lives with the buffer (one stream), and is
@@ -114,7 +115,7 @@ static struct lh_zstate *zstate_new(void)
 static void zstate_restart(struct lh_zstate *z)
 {
 	lht_ptr_reset(&z->ps);
-	if (LHT_VERSION >= 3) /* untouched otherwise: no need to map its pages in */
+	if (lh_preload_conf.compact) /* untouched otherwise: no need to map its pages in */
 		lht_ptr_index_reset(z->ix);
 	z->pid = getpid();
 	z->fresh = 1;
@@ -274,7 +275,7 @@ void lh_write_half(struct lh_zstate **zp, int tid, const struct half *h, uint8_t
 		return;
 	if (!*zp && (*zp = zstate_new()))
 		zstate_restart(*zp);
-	if (*zp && !(LHT_VERSION >= 3 ? write_refs(*zp, tid, h) : write_columns(*zp, tid, h)))
+	if (*zp && !(lh_preload_conf.compact ? write_refs(*zp, tid, h) : write_columns(*zp, tid, h)))
 		return;
 	if (*zp)
 		zstate_restart(*zp); /* the reader will not see these events in its state */

@@ -32,6 +32,8 @@ struct lh_preload_conf {
 	int keep_preload; /* leave LD_PRELOAD for exec'd children */
 	int check_unwind; /* auto: compare every stack with libunwind's, count differences */
 	uint64_t sample;  /* record one allocation per this many bytes on average; 0: all */
+	int compact;      /* write version 3 (LHT_VERSION_COMPACT): a smaller trace for
+			   * more CPU in the thread that compresses */
 };
 
 extern struct lh_preload_conf lh_preload_conf;

@@ -891,6 +891,8 @@ static int parse_conf(const char *s)
 			lh_preload_conf.check_unwind = atoi(s + 13);
 		else if (!strncmp(s, "sample=", 7))
 			lh_preload_conf.sample = strtoull(s + 7, NULL, 10);
+		else if (!strncmp(s, "compact=", 8))
+			lh_preload_conf.compact = atoi(s + 8);
 		s = strchr(s, ',');
 		if (s)
 			s++;
@@ -905,7 +907,7 @@ static void write_header(void)
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	memcpy(h, LHT_MAGIC, 8);
-	lht_put32(h + 8, LHT_VERSION);
+	lht_put32(h + 8, lh_preload_conf.compact ? LHT_VERSION_COMPACT : LHT_VERSION);
 	lht_put32(h + 12, LHT_HEADER_SIZE);
 	lht_put64(h + 16, (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec);
 	lht_put32(h + 24, (uint32_t)getpid());
