@@ -68,9 +68,11 @@ for r in $(seq "$RUNS"); do
 		run "$key-leakhunt" "$LEAKHUNT" record -o "$OUT/$key.lht" -- "$OUT/$prog" "$PAIRS" "$th"
 		rm -f "$OUT/$key-sampled.lht"
 		run "$key-sampled" "$LEAKHUNT" record --sample 512k -o "$OUT/$key-sampled.lht" -- "$OUT/$prog" "$PAIRS" "$th"
+		rm -f "$OUT/$key-compact.lht"
+		run "$key-compact" "$LEAKHUNT" record --compact -o "$OUT/$key-compact.lht" -- "$OUT/$prog" "$PAIRS" "$th"
 		rm -f "$OUT/$key.zst"
 		run "$key-heaptrack" heaptrack -o "$OUT/$key" "$OUT/$prog" "$PAIRS" "$th"
-		for t in leakhunt sampled heaptrack; do
+		for t in leakhunt sampled compact heaptrack; do
 			cmp -s <(tail -1 "$OUT/$key-native.out") <(grep pairs "$OUT/$key-$t.out" | tail -1) ||
 				say "$key under $t printed something else than natively"
 		done
@@ -93,17 +95,20 @@ SECTION=$OUT/section.md
 	echo "in either.  Native, \`leakhunt record\` (default \`--unwind auto\`: complete stacks, \`main\` included) and"
 	echo "\`heaptrack\` 1.4 run interleaved, $RUNS rounds; medians of wall and CPU (user+sys) seconds.  Times include"
 	echo "what the user waits for: leakhunt's symbolization at the end, heaptrack's interpreter and zstd."
+	echo "\`--compact\` writes format version 3 (addresses by reference: a smaller trace for more CPU)."
 	echo
-	echo "| program | threads | native wall / CPU | leakhunt wall / CPU | heaptrack wall / CPU | leakhunt vs native (wall, CPU) | heaptrack vs native (wall, CPU) | leakhunt's share of heaptrack's slowdown | \`--sample 512k\` vs native (wall, CPU) | trace lht / zst | calls lht / heaptrack |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	echo "| program | threads | native wall / CPU | leakhunt wall / CPU | heaptrack wall / CPU | leakhunt vs native (wall, CPU) | heaptrack vs native (wall, CPU) | leakhunt's share of heaptrack's slowdown | \`--sample 512k\` vs native (wall, CPU) | trace lht / zst | calls lht / heaptrack | \`--compact\` vs native (wall, CPU), share | trace \`--compact\` / zst |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for c in $CASES; do
 		prog=${c%:*} th=${c#*:} key="${c%:*}-${c#*:}"
 		nw=$(wall "$key-native") nc=$(cpu "$key-native")
 		lw=$(wall "$key-leakhunt") lc=$(cpu "$key-leakhunt")
 		hw=$(wall "$key-heaptrack") hc=$(cpu "$key-heaptrack")
 		sw=$(wall "$key-sampled") sc=$(cpu "$key-sampled")
+		cw=$(wall "$key-compact") cc=$(cpu "$key-compact")
 		share=$(awk -v l="$lw" -v h="$hw" -v n="$nw" 'BEGIN { if (h > n) printf "%.2f", (l - n) / (h - n); else print "-" }')
-		echo "| $prog | $th | $nw / $nc s | $lw / $lc s | $hw / $hc s | $(ratio "$lw" "$nw"), $(ratio "$lc" "$nc") | $(ratio "$hw" "$nw"), $(ratio "$hc" "$nc") | $share | $(ratio "$sw" "$nw"), $(ratio "$sc" "$nc") | $(mb "$OUT/$key.lht") / $(mb "$OUT/$key.zst") | $(lh_calls "$key") / $(ht_calls "$key") |"
+		cshare=$(awk -v l="$cw" -v h="$hw" -v n="$nw" 'BEGIN { if (h > n) printf "%.2f", (l - n) / (h - n); else print "-" }')
+		echo "| $prog | $th | $nw / $nc s | $lw / $lc s | $hw / $hc s | $(ratio "$lw" "$nw"), $(ratio "$lc" "$nc") | $(ratio "$hw" "$nw"), $(ratio "$hc" "$nc") | $share | $(ratio "$sw" "$nw"), $(ratio "$sc" "$nc") | $(mb "$OUT/$key.lht") / $(mb "$OUT/$key.zst") | $(lh_calls "$key") / $(ht_calls "$key") | $(ratio "$cw" "$nw"), $(ratio "$cc" "$nc"), $cshare | $(mb "$OUT/$key-compact.lht") / $(mb "$OUT/$key.zst") |"
 	done
 	echo
 	echo "Each round's traced runs against that round's native run (wall; the runs of a round follow each other,"
