@@ -21,22 +21,34 @@ struct writer {
 	struct lht_ptr_index *ix;
 };
 
+/* A writer's state as compress.c keeps it (full rings, an index), in
+ * malloc'ed memory; trace_test.c codes its streams with it too. */
+void lh_test_ptr_writer_init(struct lht_ptr_state *s, struct lht_ptr_index **ix)
+{
+	memset(s, 0, sizeof(*s));
+	*ix = calloc(1, sizeof(**ix));
+	s->alloc = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
+	s->freed = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
+	s->aclass = calloc(LHT_PTR_WINDOW, 1);
+	s->acap = s->fcap = LHT_PTR_WINDOW;
+}
+
+void lh_test_ptr_writer_release(struct lht_ptr_state *s, struct lht_ptr_index *ix)
+{
+	free(ix);
+	free(s->alloc);
+	free(s->freed);
+	free(s->aclass);
+}
+
 static void writer_init(struct writer *w)
 {
-	memset(w, 0, sizeof(*w));
-	w->ix = calloc(1, sizeof(*w->ix));
-	w->s.alloc = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
-	w->s.freed = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
-	w->s.aclass = calloc(LHT_PTR_WINDOW, 1);
-	w->s.acap = w->s.fcap = LHT_PTR_WINDOW;
+	lh_test_ptr_writer_init(&w->s, &w->ix);
 }
 
 static void writer_release(struct writer *w)
 {
-	free(w->ix);
-	free(w->s.alloc);
-	free(w->s.freed);
-	free(w->s.aclass);
+	lh_test_ptr_writer_release(&w->s, w->ix);
 }
 
 static void writer_restart(struct writer *w)

@@ -53,4 +53,11 @@ extern int lh_test_failures;
 		}                                                                        \
 	} while (0)
 
+/* lht_ptr_test.c: a version 3 pointer writer's state (native/lht_ptr.h) as
+ * compress.c keeps it, in malloc'ed memory, for the tests that code streams. */
+struct lht_ptr_state;
+struct lht_ptr_index;
+void lh_test_ptr_writer_init(struct lht_ptr_state *s, struct lht_ptr_index **ix);
+void lh_test_ptr_writer_release(struct lht_ptr_state *s, struct lht_ptr_index *ix);
+
 #endif

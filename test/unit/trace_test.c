@@ -421,19 +421,12 @@ static void v3_stream_init(struct v3_stream *w, unsigned id)
 	memset(w, 0, sizeof(*w));
 	w->id = id;
 	w->fresh = 1;
-	w->ix = calloc(1, sizeof(*w->ix));
-	w->s.alloc = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
-	w->s.freed = calloc(LHT_PTR_WINDOW, sizeof(uint64_t));
-	w->s.aclass = calloc(LHT_PTR_WINDOW, 1);
-	w->s.acap = w->s.fcap = LHT_PTR_WINDOW;
+	lh_test_ptr_writer_init(&w->s, &w->ix);
 }
 
 static void v3_stream_release(struct v3_stream *w)
 {
-	free(w->ix);
-	free(w->s.alloc);
-	free(w->s.freed);
-	free(w->s.aclass);
+	lh_test_ptr_writer_release(&w->s, w->ix);
 }
 
 /* The events ev[0..n) of stream w as a version 3 chunk from thread tid. */
