@@ -52,17 +52,8 @@ pids=()
 lh_kill_targets() { local p; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
 trap lh_kill_targets EXIT
 start_node() {
-	local name=$1 i; shift
-	node "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	P=$!
-	pids+=("$P")
-	for i in $(seq "${START_TRIES:-300}"); do # tenths of a second
-		grep -q ready "$T/$name.out" 2>/dev/null && return 0
-		kill -0 "$P" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "$name-start" "node did not start: $(head -c 300 "$T/$name.err")"
-	return 1
+	local name=$1; shift
+	start_cmd "$name" node "$@"
 }
 
 # listening PID: does PID own a listening TCP socket?
@@ -75,8 +66,8 @@ listening() {
 }
 not_listening() { ! listening "$1"; }
 
-# start_cmd NAME CMD...: start_node for a node run through a wrapper that
-# execs it (setpriv, unshare), so that $P is node's own pid.
+# start_cmd NAME CMD...: run CMD (node, or a wrapper that execs node:
+# setpriv, unshare, so that $P is node's own pid) until it prints "ready".
 start_cmd() {
 	local name=$1 i; shift
 	"$@" >"$T/$name.out" 2>"$T/$name.err" &
@@ -87,6 +78,6 @@ start_cmd() {
 		kill -0 "$P" 2>/dev/null || break
 		sleep 0.1
 	done
-	fail "$name-start" "did not start: $(head -c 300 "$T/$name.err")"
+	fail "$name-start" "$1 did not start: $(head -c 300 "$T/$name.err")"
 	return 1
 }
