@@ -38,13 +38,17 @@ globalThis.gaps = new Gaps();
 class Grow { constructor(i) { this.i = i; this.s = 'g' + i; } }
 globalThis.grown = [];
 process.on('SIGUSR2', () => { for (let i = 0; i < 2000; i++) grown.push(new Grow(i)); console.log('grew'); });
+// everything above into the old generation, where scavenges do not move it: a scavenge
+// under way while the core is taken could leave these objects mid-move (the likely
+// cause of a failure seen once under load: the array element's slot was missing)
+gc(); gc();
 if (process.argv[2]) require('v8').writeHeapSnapshot(process.argv[2]);
 console.log('ready');
 setInterval(() => {}, 1000);
 JS
 
 # start NAME ARGS...: run prog.js, wait up to 60 s for "ready"; sets $P
-start() { local name=$1; shift; START_TRIES=600 start_node "$name" "$T/prog.js" "$@"; }
+start() { local name=$1; shift; START_TRIES=600 start_node "$name" --expose-gc "$T/prog.js" "$@"; }
 
 run_ok help "$LEAKHUNT" core --help && check help-text grep -q "^usage: leakhunt core" "$T/out"
 run_fail no-args "give one PID" "$LEAKHUNT" core
