@@ -96,6 +96,17 @@ static void write_chunk(FILE *f, uint32_t tid, const struct chunk *c)
 	fwrite(c->buf, 1, c->len, f);
 }
 
+/* The file header of the version the preload writes by default. */
+static void put_header(FILE *f)
+{
+	uint8_t h[LHT_HEADER_SIZE] = { 0 };
+
+	memcpy(h, LHT_MAGIC, 8);
+	lht_put32(h + 8, LHT_VERSION);
+	lht_put32(h + 12, LHT_HEADER_SIZE);
+	fwrite(h, 1, sizeof(h), f);
+}
+
 /*
  * Two threads.  Stacks: 1 = main (0x1000), 2 = inl inlined in f (0x2000),
  * 3 = an address in libfoo.so without a symbol (0x3400).  Global order:
@@ -108,13 +119,9 @@ static void write_chunk(FILE *f, uint32_t tid, const struct chunk *c)
 static void write_trace(const char *path, int cut)
 {
 	FILE *f = fopen(path, "wb");
-	uint8_t h[LHT_HEADER_SIZE] = { 0 };
 	struct chunk c;
 
-	memcpy(h, LHT_MAGIC, 8);
-	lht_put32(h + 8, LHT_VERSION);
-	lht_put32(h + 12, LHT_HEADER_SIZE);
-	fwrite(h, 1, sizeof(h), f);
+	put_header(f);
 
 	chunk_init(&c);
 	c.buf[c.len++] = LHT_REC_MODULE;
@@ -323,16 +330,12 @@ TEST(native_model_cut_chunk)
 /* A new trace file /tmp/lh-native-NAME-PID.lht: the header and stack 1 (0x1000). */
 static FILE *one_stack_trace(char *path, size_t size, const char *name)
 {
-	uint8_t h[LHT_HEADER_SIZE] = { 0 };
 	struct chunk c;
 	FILE *f;
 
 	snprintf(path, size, "/tmp/lh-native-%s-%d.lht", name, (int)getpid());
 	f = fopen(path, "wb");
-	memcpy(h, LHT_MAGIC, 8);
-	lht_put32(h + 8, LHT_VERSION);
-	lht_put32(h + 12, LHT_HEADER_SIZE);
-	fwrite(h, 1, sizeof(h), f);
+	put_header(f);
 	chunk_init(&c);
 	node(&c, 1, 0, 0x1000);
 	write_chunk(f, 1, &c);
@@ -464,16 +467,12 @@ static void write_chunk_zstd(FILE *f, uint32_t tid, const struct chunk *c)
 
 static void write_ring_trace(const char *path, int zstd)
 {
-	uint8_t h[LHT_HEADER_SIZE] = { 0 };
 	struct chunk c[2], nodes;
 	uint64_t seq = 0;
 	FILE *f = fopen(path, "wb");
 	int nrec[2] = { 0, 0 };
 
-	memcpy(h, LHT_MAGIC, 8);
-	lht_put32(h + 8, LHT_VERSION);
-	lht_put32(h + 12, LHT_HEADER_SIZE);
-	fwrite(h, 1, sizeof(h), f);
+	put_header(f);
 	chunk_init(&nodes);
 	node(&nodes, 1, 0, 0x1000);
 	node(&nodes, 2, 0, 0x2000);

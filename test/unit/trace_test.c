@@ -144,15 +144,22 @@ static void make_trace(struct file *f)
 	f->len -= 2; /* cut inside the last chunk */
 }
 
-static void write_file(const char *path, const struct file *f)
+/* Write f to path and open it as t; 0, or -1 (a failed check) when it does
+ * not open. */
+static int write_and_open(const char *path, const struct file *f, struct lh_trace *t)
 {
 	FILE *fp = fopen(path, "wb");
 
 	CHECK(fp != NULL);
-	if (!fp)
-		return;
-	CHECK_EQ(fwrite(f->buf, 1, f->len, fp), f->len);
-	fclose(fp);
+	if (fp) {
+		CHECK_EQ(fwrite(f->buf, 1, f->len, fp), f->len);
+		fclose(fp);
+	}
+	if (lh_trace_open(t, path)) {
+		CHECK(!"opened");
+		return -1;
+	}
+	return 0;
 }
 
 struct seen {
@@ -182,11 +189,8 @@ TEST(trace_copy_meta_leaves_out_compressed_events_and_the_cut_tail)
 	CHECK(fd >= 0 && out >= 0);
 	close(fd);
 	make_trace(&f);
-	write_file(path, &f);
-	if (lh_trace_open(&t, path)) {
-		CHECK(!"opened");
+	if (write_and_open(path, &f, &t))
 		goto out;
-	}
 	CHECK_EQ(lh_trace_copy_meta(&t, out, count, &seen), 0);
 	/* every record of the row chunks, none of the compressed one's */
 	CHECK_EQ(seen.by_type[LHT_REC_MODULE], 1);
@@ -237,9 +241,7 @@ TEST(trace_next_resets_fields_between_records)
 	CHECK(fd >= 0);
 	close(fd);
 	make_trace(&f);
-	write_file(path, &f);
-	if (lh_trace_open(&t, path)) {
-		CHECK(!"opened");
+	if (write_and_open(path, &f, &t)) {
 		unlink(path);
 		return;
 	}
@@ -330,9 +332,7 @@ TEST(trace_events_of_compressed_chunk_equal_the_rows)
 	put_header(&f);
 	put_rows(&f, 1, rows, len);
 	put_compressed(&f, 2, rows, len);
-	write_file(path, &f);
-	if (lh_trace_open(&t, path)) {
-		CHECK(!"opened");
+	if (write_and_open(path, &f, &t)) {
 		unlink(path);
 		return;
 	}
@@ -379,9 +379,7 @@ TEST(trace_damaged_compressed_chunk_gives_none_of_its_events)
 	put_compressed(&f, 1, rows, len);
 	put_columns(&f, 1, rows, len, 1); /* one record more than its columns hold */
 	put_rows(&f, 1, rows, len);
-	write_file(path, &f);
-	if (lh_trace_open(&t, path)) {
-		CHECK(!"opened");
+	if (write_and_open(path, &f, &t)) {
 		unlink(path);
 		return;
 	}
@@ -521,11 +519,8 @@ TEST(trace_v3_streams_are_decoded_by_stream_not_by_thread)
 	s1.fresh = 1;
 	put_refs(&f, 7, &s1, c4, 3);
 	put_refs(&f, 9, &s2, c5, 3);
-	write_file(path, &f);
-	if (lh_trace_open(&t, path)) {
-		CHECK(!"opened");
+	if (write_and_open(path, &f, &t))
 		goto out;
-	}
 	while (lh_trace_next(&t, &r)) {
 		const struct v3_ev *e;
 
@@ -576,11 +571,8 @@ TEST(trace_v3_chunk_without_its_predecessor_is_damage)
 	lht_put32(f.buf + 8, 3); /* whatever the preload writes now */
 	put_refs(&skip, 7, &s, c1, 2); /* written, but not to this file */
 	put_refs(&f, 7, &s, c2, 2);
-	write_file(path, &f);
-	if (lh_trace_open(&t, path)) {
-		CHECK(!"opened");
+	if (write_and_open(path, &f, &t))
 		goto out;
-	}
 	while (lh_trace_next(&t, &r))
 		events++;
 	CHECK_EQ(events, 0);
@@ -612,11 +604,8 @@ TEST(trace_v3_file_keeps_empty_v2_blocks)
 	lht_put32(f.buf + 8, 3);
 	put_compressed(&f, 7, none, 0);
 	put_refs(&f, 7, &s, c1, 2);
-	write_file(path, &f);
-	if (lh_trace_open(&t, path)) {
-		CHECK(!"opened");
+	if (write_and_open(path, &f, &t))
 		goto out;
-	}
 	while (lh_trace_next(&t, &r)) {
 		CHECK_EQ(r.ptr, 0x5000);
 		events++;
