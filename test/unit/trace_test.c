@@ -45,12 +45,25 @@ static void put_rows(struct file *f, uint32_t tid, const uint8_t *p, size_t n)
 	f->len += 8 + n;
 }
 
+/* The block [block, block+n) as one zstd-compressed chunk of thread tid. */
+static void put_zstd_chunk(struct file *f, uint32_t tid, const uint8_t *block, size_t n)
+{
+	size_t z;
+
+	f->chunk_at[f->nchunks++] = f->len;
+	z = ZSTD_compress(f->buf + f->len + 8, sizeof(f->buf) - f->len - 8, block, n, 1);
+	CHECK(!ZSTD_isError(z));
+	lht_put32(f->buf + f->len, (uint32_t)z | LHT_CHUNK_ZSTD);
+	lht_put32(f->buf + f->len + 4, tid);
+	f->len += 8 + z;
+}
+
 /* The same rows as the preload writes them: zstd-compressed columns; a
  * record count claimed_extra higher than the rows hold makes it damaged. */
 static void put_columns(struct file *f, uint32_t tid, const uint8_t *p, size_t n, uint64_t claimed_extra)
 {
 	uint8_t cols[LHT_COLUMNS][1024], block[8192], *col[LHT_COLUMNS], *q;
-	size_t len[LHT_COLUMNS] = { 0 }, z;
+	size_t len[LHT_COLUMNS] = { 0 };
 	uint64_t nrec = 0;
 
 	for (int k = 0; k < LHT_COLUMNS; k++)
@@ -63,12 +76,7 @@ static void put_columns(struct file *f, uint32_t tid, const uint8_t *p, size_t n
 		memcpy(q, cols[k], len[k]);
 		q += len[k];
 	}
-	f->chunk_at[f->nchunks++] = f->len;
-	z = ZSTD_compress(f->buf + f->len + 8, sizeof(f->buf) - f->len - 8, block, (size_t)(q - block), 1);
-	CHECK(!ZSTD_isError(z));
-	lht_put32(f->buf + f->len, (uint32_t)z | LHT_CHUNK_ZSTD);
-	lht_put32(f->buf + f->len + 4, tid);
-	f->len += 8 + z;
+	put_zstd_chunk(f, tid, block, (size_t)(q - block));
 }
 
 static void put_compressed(struct file *f, uint32_t tid, const uint8_t *p, size_t n)
@@ -432,7 +440,6 @@ static void put_refs(struct file *f, uint32_t tid, struct v3_stream *w, const st
 {
 	uint8_t cols[LHT_REF_COLUMNS][512], *c[LHT_REF_COLUMNS], block[8192], *q;
 	uint64_t seq = 0, nev = w->s.nev;
-	size_t z;
 
 	for (int k = 0; k < LHT_REF_COLUMNS; k++)
 		c[k] = cols[k];
@@ -464,12 +471,7 @@ static void put_refs(struct file *f, uint32_t tid, struct v3_stream *w, const st
 		q += c[k] - cols[k];
 	}
 	w->fresh = 0;
-	f->chunk_at[f->nchunks++] = f->len;
-	z = ZSTD_compress(f->buf + f->len + 8, sizeof(f->buf) - f->len - 8, block, (size_t)(q - block), 1);
-	CHECK(!ZSTD_isError(z));
-	lht_put32(f->buf + f->len, (uint32_t)z | LHT_CHUNK_ZSTD);
-	lht_put32(f->buf + f->len + 4, tid);
-	f->len += 8 + z;
+	put_zstd_chunk(f, tid, block, (size_t)(q - block));
 }
 
 #define A(seq, size, ptr) { LHT_REC_ALLOC, seq, size, ptr, 0 }
