@@ -492,11 +492,16 @@ int cmd_record(int argc, char **argv)
 				_exit(127);
 			}
 		}
-		/* LEAKHUNT_UNWIND_CHECK=1 (tests): auto also runs libunwind on
-		 * every stack and prints how many differed */
-		strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=%d,keep_preload=0,check_unwind=%d,sample=%llu,compact=%d,out=%s",
+		/* for tests: LEAKHUNT_UNWIND_CHECK=1, auto also runs libunwind
+		 * on every stack and prints how many differed;
+		 * LEAKHUNT_TEST_WRITER_DELAY=US, the hand-over of full halves
+		 * to the writer is slowed where it once lost one */
+		strbuf_addf(&conf,
+			    "depth=%d,unwind=%d,follow_fork=%d,keep_preload=0,check_unwind=%d,sample=%llu,compact=%d,"
+			    "writer_delay=%d,out=%s",
 			    depth, unwind, follow_fork, getenv("LEAKHUNT_UNWIND_CHECK") ? 1 : 0,
-			    (unsigned long long)sample, compact, out.buf);
+			    (unsigned long long)sample, compact,
+			    getenv("LEAKHUNT_TEST_WRITER_DELAY") ? atoi(getenv("LEAKHUNT_TEST_WRITER_DELAY")) : 0, out.buf);
 		strbuf_addstr(&ld, preload.buf);
 		if (old && *old)
 			strbuf_addf(&ld, ":%s", old);

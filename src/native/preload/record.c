@@ -178,15 +178,39 @@ static struct half *half_close(struct tbuf *b)
 	return h;
 }
 
-/* Write the half handed to the writer thread, if any (any thread). */
+/* The tests' LEAKHUNT_TEST_WRITER_DELAY: a drainer done with the lock
+ * waits before it lets go, the owner yields between its drain and its
+ * publication, which widens the window that once lost a half. */
+static void test_delay(int drainer)
+{
+	if (LH_UNLIKELY(lh_preload_conf.writer_delay)) {
+		if (drainer)
+			usleep((useconds_t)lh_preload_conf.writer_delay);
+		else
+			sched_yield();
+	}
+}
+
+/*
+ * Write the half handed to the writer thread, if any (any thread).  Only
+ * the one who writes the half clears pending: the owner publishes its next
+ * half as soon as it has seen pending at 0, without the write lock, so a
+ * drainer that found nothing must not store 0 (it once did, after waiting
+ * for the lock while the owner wrote the half itself, and wiped the next
+ * half's hand-over: a whole half missing from the trace under load).
+ */
 static void drain(struct tbuf *b)
 {
 	if (!atomic_load_explicit(&b->pending, memory_order_acquire))
 		return;
 	wlock(b);
-	if (atomic_load_explicit(&b->pending, memory_order_acquire))
+	if (atomic_load_explicit(&b->pending, memory_order_acquire)) {
 		lh_write_half(&b->z, b->tid, &b->halves[b->pend_half], b->rows); /* not !cur: the owner flips cur after publishing */
-	atomic_store_explicit(&b->pending, 0, memory_order_release);
+		test_delay(1);
+		atomic_store_explicit(&b->pending, 0, memory_order_release);
+	} else {
+		test_delay(1);
+	}
 	wunlock(b);
 }
 
@@ -278,6 +302,7 @@ static void hand_off(struct tbuf *b)
 	/* the writer has not taken the last half yet: write it ourselves (never
 	 * wait for the writer: a flusher may be waiting for us under state_lock) */
 	drain(b);
+	test_delay(0);
 	b->pend_half = b->cur;
 	atomic_store_explicit(&b->pending, half_close(b)->nrec, memory_order_release);
 	b->cur ^= 1;
@@ -893,6 +918,8 @@ static int parse_conf(const char *s)
 			lh_preload_conf.sample = strtoull(s + 7, NULL, 10);
 		else if (!strncmp(s, "compact=", 8))
 			lh_preload_conf.compact = atoi(s + 8);
+		else if (!strncmp(s, "writer_delay=", 13))
+			lh_preload_conf.writer_delay = atoi(s + 13);
 		s = strchr(s, ',');
 		if (s)
 			s++;
