@@ -12,6 +12,7 @@
 #ifndef LH_PRELOAD_H
 #define LH_PRELOAD_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,8 +81,9 @@ void lh_write_half(struct lh_zstate **z, int tid, const struct half *h, uint8_t 
 
 /* record.c */
 void lh_record_start(void);
-void lh_record_alloc(void *ptr, size_t size);
-void lh_record_free(void *ptr);
+/* Record one event now (after sampling has chosen it, if --sample). */
+void lh_record_alloc_now(void *ptr, size_t size);
+void lh_record_free_now(void *ptr);
 void lh_record_realloc(void *old, void *ptr, size_t size);
 void lh_record_modules_changed(void);
 void lh_record_finish(void);
@@ -98,12 +100,59 @@ int lh_preload_detach(void);
  * the GOT patches. */
 void *lh_hook_address(const char *name);
 
-/* sample.c: --sample; take() says whether an allocation is recorded, forget()
- * whether a freed block was (and drops it). */
+/*
+ * sample.c: --sample.  take() says whether an allocation is recorded,
+ * forget() whether a freed block was (and drops it).  Both are inline in
+ * the hooks: nearly every allocation costs one subtraction from a
+ * thread-local countdown and nearly every free one load from a 2 KiB
+ * filter; only the rare sampled ones call into sample.c (calling in for
+ * every event was most of --sample's cost).
+ */
+#define LH_SAMPLE_FILTER_BITS 14 /* address hash buckets */
+extern __thread int64_t lh_sample_until LH_TLS; /* bytes to this thread's next sample point */
+/* a bucket's bit: it may hold live sampled blocks (2 KiB, so that it stays in cache) */
+extern _Atomic uint64_t lh_sample_filter[(1 << LH_SAMPLE_FILTER_BITS) / 64];
+
 int lh_sample_init(void);
-int lh_sample_take(void *ptr, size_t size);
-int lh_sample_forget(void *ptr);
 void lh_sample_reset(void);
+/* The countdown passed a sample point at this allocation: 1, record it. */
+int lh_sample_point(void *ptr);
+/* The filter says ptr may be sampled: 1 if it is (it leaves the set). */
+int lh_sample_drop(void *ptr);
+
+static inline size_t lh_sample_bucket(const void *p)
+{
+	return (size_t)(((uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> (64 - LH_SAMPLE_FILTER_BITS));
+}
+
+static inline int lh_sample_take(void *ptr, size_t size)
+{
+	lh_sample_until -= (int64_t)size;
+	return LH_UNLIKELY(lh_sample_until <= 0) && lh_sample_point(ptr);
+}
+
+static inline int lh_sample_forget(void *ptr)
+{
+	size_t k = lh_sample_bucket(ptr);
+
+	return LH_UNLIKELY(atomic_load_explicit(&lh_sample_filter[k / 64], memory_order_relaxed) >> (k % 64) & 1) &&
+	       lh_sample_drop(ptr);
+}
+
+/* The hooks' entries (after the real call, outside the busy state). */
+static inline void lh_record_alloc(void *ptr, size_t size)
+{
+	if (lh_preload_conf.sample && !lh_sample_take(ptr, size))
+		return;
+	lh_record_alloc_now(ptr, size);
+}
+
+static inline void lh_record_free(void *ptr)
+{
+	if (lh_preload_conf.sample && !lh_sample_forget(ptr))
+		return;
+	lh_record_free_now(ptr);
+}
 
 /* cfi.c: the frame rule for a return address, packed as below; about a
  * microsecond, so unwind.c caches the answers. */

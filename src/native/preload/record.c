@@ -733,14 +733,11 @@ static inline struct tbuf *my_buffer(void)
 	return LH_LIKELY(b != NULL) ? b : get_buf();
 }
 
-void lh_record_alloc(void *ptr, size_t size)
+void lh_record_alloc_now(void *ptr, size_t size)
 {
 	uint32_t id;
-	struct tbuf *b;
+	struct tbuf *b = my_buffer();
 
-	if (lh_preload_conf.sample && !lh_sample_take(ptr, size))
-		return;
-	b = my_buffer();
 	if (!b)
 		return;
 	id = capture(b);
@@ -752,7 +749,7 @@ void lh_record_alloc(void *ptr, size_t size)
 	own_leave(b);
 }
 
-static void record_free(void *ptr)
+void lh_record_free_now(void *ptr)
 {
 	struct tbuf *b = my_buffer();
 
@@ -762,13 +759,6 @@ static void record_free(void *ptr)
 	put_event(b, LHT_REC_FREE);
 	put_ptr(b, ptr);
 	own_leave(b);
-}
-
-void lh_record_free(void *ptr)
-{
-	if (lh_preload_conf.sample && !lh_sample_forget(ptr))
-		return;
-	record_free(ptr);
 }
 
 void lh_record_realloc(void *old, void *ptr, size_t size)
@@ -781,7 +771,7 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 
 		if (!lh_sample_take(ptr, size)) {
 			if (was)
-				record_free(old);
+				lh_record_free_now(old);
 			return;
 		}
 		if (!was)

@@ -7,18 +7,22 @@
  * counts it as 1 / p(s) calls and s / p(s) bytes gets unbiased estimates
  * (the mean is in the trace's info record).
  *
- * Everything else costs one subtraction: no stack, no record.  Frees are
- * recorded only for sampled blocks, found in a lock-free set of their
- * addresses (sampled blocks are few: one per BYTES allocated, and only the
- * live ones stay in the set).  In front of the set, a filter of 16,384
- * counters (live sampled blocks per address hash) answers "not sampled" for
- * nearly every free with one load from 16 KiB that stay in cache, where a
- * probe of the 8 MiB set was a cache miss per free.  A counter that reaches
- * 255 stays there: its frees always look in the set.
+ * Everything else costs one subtraction, inline in the hooks (preload.h):
+ * no stack, no record.  Frees are recorded only for sampled blocks, found in
+ * a lock-free set of their addresses (sampled blocks are few: one per BYTES
+ * allocated, and only the live ones stay in the set).  In front of the set,
+ * a filter of 16,384 bits, one per address hash bucket, answers "not
+ * sampled" for nearly every free with one load from 2 KiB that stay in
+ * cache, where a probe of the 8 MiB set was a cache miss per free (and a
+ * filter of byte counters, 16 KiB, still missed often: most of the cost of
+ * a free).  A bucket's bit is set while its count of live sampled blocks,
+ * kept beside it and changed only with sampled blocks, is not 0; a count
+ * that reaches 255 stays there: its frees always look in the set.
  */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -29,35 +33,40 @@
 #define SET_BITS 20
 #define TOMB ((uintptr_t)1)
 
-static __thread int64_t until LH_TLS;   /* bytes to the next sample point */
-static __thread uint64_t rng LH_TLS;
+__thread int64_t lh_sample_until LH_TLS;
+static __thread uint64_t rng LH_TLS;   /* 0: the thread has not started counting */
 static atomic_uintptr_t *set;
 static atomic_long live;                /* sampled blocks in the set */
 
-#define FILTER_BITS 14
 #define STUCK 255
-static _Atomic uint8_t filter[1 << FILTER_BITS];
+_Atomic uint64_t lh_sample_filter[(1 << LH_SAMPLE_FILTER_BITS) / 64];
+static uint8_t counts[1 << LH_SAMPLE_FILTER_BITS]; /* live sampled blocks per bucket */
+static atomic_flag counts_lock = ATOMIC_FLAG_INIT;
 
-static _Atomic uint8_t *filter_of(const void *p)
-{
-	return &filter[((uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> (64 - FILTER_BITS)];
-}
-
+/* A sampled block of bucket p comes (d = 1) or goes (d = -1): its count and
+ * bit change together, under a lock taken only for sampled blocks. */
 static void filter_add(const void *p, int d)
 {
-	_Atomic uint8_t *c = filter_of(p);
-	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+	size_t k = lh_sample_bucket(p);
+	uint64_t bit = (uint64_t)1 << (k % 64);
 
-	while (v != STUCK && !atomic_compare_exchange_weak(c, &v, (uint8_t)(v + d)))
+	while (atomic_flag_test_and_set_explicit(&counts_lock, memory_order_acquire))
 		;
+	if (counts[k] != STUCK)
+		counts[k] = (uint8_t)(counts[k] + d);
+	if (counts[k])
+		atomic_fetch_or_explicit(&lh_sample_filter[k / 64], bit, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&lh_sample_filter[k / 64], ~bit, memory_order_relaxed);
+	atomic_flag_clear_explicit(&counts_lock, memory_order_release);
 }
 
 static __attribute__((noinline)) int64_t next_gap(void)
 {
 	double u;
 
-	if (!rng)
-		rng = (uint64_t)syscall(SYS_gettid) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)clock();
+	if (!rng) /* never 0 again: xorshift keeps a nonzero state nonzero */
+		rng = ((uint64_t)syscall(SYS_gettid) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)clock()) | 1;
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
@@ -83,19 +92,20 @@ static size_t slot_of(uintptr_t p)
 	return (size_t)((p * 0x9e3779b97f4a7c15ULL) >> (64 - SET_BITS));
 }
 
-/* Decide for an allocation of size bytes; 1: record it (its address is now
- * in the set). */
-int lh_sample_take(void *ptr, size_t size)
+/* lh_sample_take's countdown reached 0 or less at this allocation; 1:
+ * record it (its address is now in the set). */
+int lh_sample_point(void *ptr)
 {
 	size_t mask = ((size_t)1 << SET_BITS) - 1, i;
 
-	if (LH_UNLIKELY(!until))
-		until = next_gap();
-	until -= (int64_t)size;
-	if (LH_LIKELY(until > 0))
-		return 0;
-	while (until <= 0)
-		until += next_gap(); /* a block may span several points: still one record */
+	if (!rng) {
+		/* the thread's first allocation: its countdown starts at a gap */
+		lh_sample_until += next_gap();
+		if (lh_sample_until > 0)
+			return 0;
+	}
+	while (lh_sample_until <= 0)
+		lh_sample_until += next_gap(); /* a block may span several points: still one record */
 	if (atomic_load_explicit(&live, memory_order_relaxed) >= (long)(mask / 2))
 		return 0; /* the set is full: sampling would lose frees */
 	for (i = slot_of((uintptr_t)ptr);; i = (i + 1) & mask) {
@@ -110,13 +120,12 @@ int lh_sample_take(void *ptr, size_t size)
 	return 1;
 }
 
-/* Is ptr a sampled block?  It then leaves the set: 1, record its free. */
-int lh_sample_forget(void *ptr)
+/* Is ptr a sampled block (the filter says it may be)?  It then leaves the
+ * set: 1, record its free. */
+int lh_sample_drop(void *ptr)
 {
 	size_t mask = ((size_t)1 << SET_BITS) - 1;
 
-	if (LH_LIKELY(!atomic_load_explicit(filter_of(ptr), memory_order_relaxed)))
-		return 0;
 	for (size_t i = slot_of((uintptr_t)ptr), k = 0; k <= mask; i = (i + 1) & mask, k++) {
 		uintptr_t have = atomic_load_explicit(&set[i], memory_order_relaxed);
 
@@ -140,6 +149,8 @@ void lh_sample_reset(void)
 		set = NULL;
 	}
 	atomic_store(&live, 0);
-	for (size_t i = 0; i < sizeof(filter); i++)
-		atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
+	for (size_t i = 0; i < sizeof(lh_sample_filter) / sizeof(lh_sample_filter[0]); i++)
+		atomic_store_explicit(&lh_sample_filter[i], 0, memory_order_relaxed);
+	memset(counts, 0, sizeof(counts));
+	atomic_flag_clear(&counts_lock); /* a forked child: another thread of the parent may have held it */
 }
