@@ -7,6 +7,10 @@
  * in one environment variable, and after the program ended appends the symbol
  * table of the trace and of every followed child's trace.  Ctrl-C goes to the
  * program; we ignore it so that the file still gets its symbols.
+ *
+ * While it waits, a second thread warms the symbolizer: it loads the modules
+ * the trace lists (symbols, DWARF, compressed debug sections uncompressed)
+ * so that this is not done after the program ended, while the user waits.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -14,6 +18,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,7 +155,8 @@ fail:
  * follow a complete chunk.  Children named in the trace are listed in
  * children.
  */
-static int symbolize(const char *path, struct lh_symbolize_stats *st, struct strbuf *children)
+static int symbolize(const char *path, struct lh_symbolizer *warm, struct lh_symbolize_stats *st,
+		     struct strbuf *children)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	struct lh_trace t;
@@ -173,7 +179,7 @@ static int symbolize(const char *path, struct lh_symbolize_stats *st, struct str
 		lh_error("cannot truncate the damaged tail of '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	if (!lh_symbolize_trace(tmp.buf, st))
+	if (!lh_symbolize_trace(tmp.buf, warm, st))
 		ret = append_from(fd, sb.st_size, path);
 out:
 	lh_trace_release(&t);
@@ -185,31 +191,121 @@ out:
 	return ret;
 }
 
-/* Symbolize one trace and the followed children it names, depth first. */
-static int finish_trace(const char *path, int depth)
+/* Symbolize one trace (with warm, the symbolizer warmed for it, or NULL)
+ * and the followed children it names, depth first. */
+static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth)
 {
 	struct lh_symbolize_stats st;
 	struct strbuf children = STRBUF_INIT;
 	int ret = 0;
 
-	if (symbolize(path, &st, &children)) {
+	if (symbolize(path, warm, &st, &children)) {
 		strbuf_release(&children);
 		return -1;
 	}
-	lh_info("%s: %llu addresses, %llu with a function, %llu frames, %llu modules",
-		path, (unsigned long long)st.ips, (unsigned long long)st.resolved,
-		(unsigned long long)st.frames, (unsigned long long)st.modules);
+	lh_info("%s: %llu addresses, %llu with a function, %llu frames, %llu modules (%llu loaded while "
+		"the program ran)", path, (unsigned long long)st.ips, (unsigned long long)st.resolved,
+		(unsigned long long)st.frames, (unsigned long long)st.modules, (unsigned long long)st.warm);
 	for (char *p = children.buf, *nl; depth <= 16 && *p; p = nl + 1) {
 		nl = strchr(p, '\n');
 		*nl = 0;
 		if (!access(p, R_OK)) {
 			fprintf(stderr, "leakhunt record: child trace %s\n", p);
-			if (finish_trace(p, depth + 1))
+			if (finish_trace(p, NULL, depth + 1))
 				ret = -1;
 		}
 	}
 	strbuf_release(&children);
 	return ret;
+}
+
+/*
+ * The warm-up thread: it waits for the trace to list its modules (the
+ * preload writes them when recording starts), loads them into a symbolizer
+ * once, and ends.  It only reads the trace.  warmup_finish() stops it
+ * between two modules and waits for it: never two threads in one Dwfl.
+ * What it loaded is kept; whatever it did not get to is loaded as without
+ * it.  For tests, LEAKHUNT_NO_WARMUP=1 turns it off.
+ */
+struct warmup {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;       /* on stop, to end the wait for the trace */
+	int stop;                  /* the program ended: atomic, and under lock */
+	char *path;
+	struct lh_symbolizer *sym; /* NULL: no warm-up */
+};
+
+static void *warmup_run(void *arg)
+{
+	struct warmup *w = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		if (lh_symbolizer_warm(w->sym, w->path, &w->stop) > 0)
+			return NULL;
+		pthread_mutex_lock(&w->lock);
+		/* the trace is not there yet: look again in 5 ms */
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 5 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		if (!w->stop)
+			pthread_cond_timedwait(&w->wake, &w->lock, &until);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Start warming the symbolizer for the trace at path; on any failure
+ * w->sym is NULL and symbolizing goes the usual way. */
+static void warmup_start(struct warmup *w, const char *path)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	if (getenv("LEAKHUNT_NO_WARMUP") || !(w->sym = lh_symbolizer_new()))
+		return;
+	w->path = lh_xstrdup(path);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	/* signals (Ctrl-C with -p) stay with the main thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&w->thread, NULL, warmup_run, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->wake);
+		FREE_AND_NULL(w->path);
+		lh_symbolizer_free(w->sym);
+		w->sym = NULL;
+	}
+}
+
+/* Stop the warm-up and wait for it: the symbolizer, or NULL. */
+static struct lh_symbolizer *warmup_finish(struct warmup *w)
+{
+	if (!w->sym)
+		return NULL;
+	pthread_mutex_lock(&w->lock);
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	FREE_AND_NULL(w->path);
+	return w->sym;
 }
 
 static volatile sig_atomic_t stop_attach;
@@ -280,6 +376,8 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	struct strbuf out = STRBUF_INIT, conf = STRBUF_INIT;
 	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
 	struct timespec t0, now;
+	struct warmup warm;
+	struct lh_symbolizer *sym;
 	char comm[64] = "process";
 	int rc = 1;
 
@@ -316,6 +414,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 		goto out;
 	}
 	fprintf(stderr, "leakhunt record: recording process %d into %s; Ctrl-C to stop\n", (int)pid, out.buf);
+	warmup_start(&warm, out.buf);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -331,10 +430,11 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	sigaction(SIGTERM, &old_term, NULL);
 	if (!(kill(pid, 0) && errno == ESRCH) && inject(pid, preload, NULL))
 		lh_warn("could not detach cleanly from process %d; the trace may lack its end", (int)pid);
-	if (finish_trace(out.buf, 0))
-		goto out;
-	fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
-	rc = 0;
+	sym = warmup_finish(&warm);
+	rc = finish_trace(out.buf, sym, 0) ? 1 : 0;
+	lh_symbolizer_free(sym);
+	if (!rc)
+		fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
 out:
 	strbuf_release(&out);
 	strbuf_release(&conf);
@@ -360,6 +460,8 @@ int cmd_record(int argc, char **argv)
 	const char *output = NULL;
 	int depth = 256, unwind = LHT_UNWIND_AUTO, follow_fork = 0, compact = 0, c, status, pipefd[2];
 	uint64_t sample = 0;
+	struct warmup warm;
+	struct lh_symbolizer *sym;
 	pid_t attach_pid = 0;
 	double duration = 0;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
@@ -517,10 +619,6 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGQUIT, &ign, &old_quit);
 	n = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
 	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
 	if (!output) {
 		char *cmd = lh_xstrdup(argv[optind]);
 		struct strbuf name = STRBUF_INIT;
@@ -530,6 +628,16 @@ int cmd_record(int argc, char **argv)
 		strbuf_release(&name);
 		free(cmd);
 	}
+	/* nothing came through the pipe: the program runs */
+	if (n <= 0)
+		warmup_start(&warm, out.buf);
+	else
+		memset(&warm, 0, sizeof(warm));
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sym = warmup_finish(&warm);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
 	if (n > 0) {
 		errbuf[n] = 0;
 		if (output || access(out.buf, F_OK) == 0)
@@ -541,6 +649,7 @@ int cmd_record(int argc, char **argv)
 		struct stat sb;
 
 		if (stat(out.buf, &sb) == 0 && sb.st_size == 0) {
+			lh_symbolizer_free(sym);
 			unlink(out.buf);
 			lh_error("'%s' ran but wrote no trace: a static or setuid executable ignores "
 				 "LD_PRELOAD, so leakhunt cannot record it", argv[optind]);
@@ -550,7 +659,9 @@ int cmd_record(int argc, char **argv)
 	if (WIFSIGNALED(status))
 		fprintf(stderr, "leakhunt record: '%s' was killed by signal %d; the trace keeps what "
 			"reached the file\n", argv[optind], WTERMSIG(status));
-	if (finish_trace(out.buf, 0))
+	c = finish_trace(out.buf, sym, 0);
+	lh_symbolizer_free(sym);
+	if (c)
 		return 1;
 	fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
 	strbuf_release(&preload);

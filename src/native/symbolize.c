@@ -12,6 +12,15 @@
  * caller.)  Without DWARF the ELF symbol is used.
  * C++ names are demangled through libstdc++'s __cxa_demangle when that
  * library is present (looked up at run time: leakhunt itself stays C).
+ *
+ * A warm symbolizer (struct lh_symbolizer) holds a Dwfl whose modules were
+ * reported, and their symbols and DWARF loaded, while the program ran.
+ * Symbolizing then reports the final module list into that Dwfl between
+ * dwfl_report_begin and dwfl_report_end: a module reported again with its
+ * name and address range (dwfl_report_module) is kept with all it loaded,
+ * one not reported again is dropped, a new one (dlopen'ed later) is added.
+ * So the Dwfl ends up with the same modules, in the same order, as a fresh
+ * one would, and every lookup gives the same answer.
  */
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -20,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -29,10 +39,146 @@
 #include "native/symbolize.h"
 #include "native/trace.h"
 
+static const Dwfl_Callbacks callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
 struct module {
 	char *path;
 	uint64_t bias;
+	Dwfl_Module *mod; /* once reported: its handle (NULL: it could not be) */
 };
+
+struct lh_symbolizer {
+	Dwfl *dwfl;
+	struct module *mods; /* every module reported to dwfl, in that order */
+	size_t nr, alloc;
+};
+
+/* Add the module of record r to mods unless it is there already. */
+static void add_module(struct module **mods, size_t *nr, size_t *alloc, const struct lh_trace_rec *r)
+{
+	for (size_t i = 0; i < *nr; i++)
+		if ((*mods)[i].bias == r->bias && strlen((*mods)[i].path) == r->str_len &&
+		    !memcmp((*mods)[i].path, r->str, r->str_len))
+			return;
+	ALLOC_GROW(*mods, *nr + 1, *alloc);
+	(*mods)[*nr] = (struct module){ lh_xstrndup(r->str, r->str_len), r->bias, NULL };
+	(*nr)++;
+}
+
+static void free_modules(struct module *mods, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(mods[i].path);
+	free(mods);
+}
+
+/* Between dwfl_report_begin* and dwfl_report_end: m->mod set, NULL when the
+ * file cannot be opened as ELF. */
+static void report_elf(Dwfl *dwfl, struct module *m)
+{
+	const char *base = strrchr(m->path, '/');
+
+	m->mod = dwfl_report_elf(dwfl, base ? base + 1 : m->path, m->path, -1, m->bias, false);
+}
+
+/* Report m again as warm reported it, keeping what was loaded: NULL when
+ * warm does not have it. */
+static Dwfl_Module *report_again(struct lh_symbolizer *warm, const struct module *m)
+{
+	for (size_t i = 0; i < warm->nr; i++) {
+		struct module *w = &warm->mods[i];
+		Dwarf_Addr low, high;
+		const char *name;
+
+		if (!w->mod || w->bias != m->bias || strcmp(w->path, m->path))
+			continue;
+		name = dwfl_module_info(w->mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+		return name ? dwfl_report_module(warm->dwfl, name, low, high) : NULL;
+	}
+	return NULL;
+}
+
+struct lh_symbolizer *lh_symbolizer_new(void)
+{
+	Dwfl *dwfl = dwfl_begin(&callbacks);
+	struct lh_symbolizer *s;
+
+	if (!dwfl)
+		return NULL;
+	s = lh_xcalloc(1, sizeof(*s));
+	s->dwfl = dwfl;
+	return s;
+}
+
+void lh_symbolizer_free(struct lh_symbolizer *s)
+{
+	if (!s)
+		return;
+	dwfl_end(s->dwfl);
+	free_modules(s->mods, s->nr);
+	free(s);
+}
+
+/* A trace with its header written, which lh_trace_open takes without a
+ * message: the file may not even exist yet when the program starts. */
+static int has_header(const char *path)
+{
+	uint8_t h[LHT_HEADER_SIZE];
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = !fstat(fd, &sb) && pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && !memcmp(h, LHT_MAGIC, 8) &&
+	     lht_get32(h + 8) <= LHT_READ_VERSION && lht_get32(h + 12) >= LHT_HEADER_SIZE &&
+	     lht_get32(h + 12) <= (uint64_t)sb.st_size;
+	close(fd);
+	return ok;
+}
+
+static int stopped(const int *stop)
+{
+	return __atomic_load_n(stop, __ATOMIC_ACQUIRE);
+}
+
+int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *stop)
+{
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	size_t first = s->nr;
+	int listed = 0;
+
+	if (!has_header(path) || lh_trace_open(&t, path))
+		return 0;
+	t.skip_events = 1;
+	while (lh_trace_next(&t, &r))
+		if (r.type == LHT_REC_MODULE) {
+			listed++;
+			add_module(&s->mods, &s->nr, &s->alloc, &r);
+		}
+	lh_trace_release(&t);
+	/* begin_add: the modules reported before stay */
+	dwfl_report_begin_add(s->dwfl);
+	for (size_t i = first; i < s->nr && !stopped(stop); i++)
+		report_elf(s->dwfl, &s->mods[i]);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	/* the loading that takes the time, decompressing included: in
+	 * dwfl_module_getdwarf (dwarf_begin_elf uncompresses every compressed
+	 * debug section it finds) */
+	for (size_t i = first; i < s->nr && !stopped(stop); i++) {
+		Dwarf_Addr bias;
+
+		if (!s->mods[i].mod)
+			continue;
+		dwfl_module_getsymtab(s->mods[i].mod);
+		dwfl_module_getdwarf(s->mods[i].mod, &bias);
+	}
+	return listed;
+}
 
 /* strings interned to ids (1-based; 0 means unknown) */
 struct strtab {
@@ -279,13 +425,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int lh_symbolize_trace(const char *path, struct lh_symbolize_stats *st)
+int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_symbolize_stats *st)
 {
-	static const Dwfl_Callbacks callbacks = {
-		.find_elf = dwfl_build_id_find_elf,
-		.find_debuginfo = dwfl_standard_find_debuginfo,
-		.section_address = dwfl_offline_section_address,
-	};
 	struct module *mods = NULL;
 	size_t nmods = 0, mods_alloc = 0, nips = 0, ips_alloc = 0;
 	uint64_t *ips = NULL;
@@ -303,17 +444,7 @@ int lh_symbolize_trace(const char *path, struct lh_symbolize_stats *st)
 			ALLOC_GROW(ips, nips + 1, ips_alloc);
 			ips[nips++] = r.ip;
 		} else if (r.type == LHT_REC_MODULE) {
-			size_t i;
-
-			for (i = 0; i < nmods; i++)
-				if (mods[i].bias == r.bias && strlen(mods[i].path) == r.str_len &&
-				    !memcmp(mods[i].path, r.str, r.str_len))
-					break;
-			if (i == nmods) {
-				ALLOC_GROW(mods, nmods + 1, mods_alloc);
-				mods[nmods].path = lh_xstrndup(r.str, r.str_len);
-				mods[nmods++].bias = r.bias;
-			}
+			add_module(&mods, &nmods, &mods_alloc, &r);
 		}
 	}
 	if (t.has_symbols) {
@@ -345,21 +476,33 @@ int lh_symbolize_trace(const char *path, struct lh_symbolize_stats *st)
 		lh_error("cannot write symbols to '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	dwfl = dwfl_begin(&callbacks);
+	dwfl = warm ? warm->dwfl : dwfl_begin(&callbacks);
 	if (!dwfl) {
 		lh_error("cannot start elfutils: %s", dwfl_errmsg(-1));
 		goto out;
 	}
 	dwfl_report_begin(dwfl);
 	for (size_t i = 0; i < nmods; i++) {
-		const char *base = strrchr(mods[i].path, '/');
-
-		if (dwfl_report_elf(dwfl, base ? base + 1 : mods[i].path, mods[i].path, -1, mods[i].bias, false))
+		mods[i].mod = warm ? report_again(warm, &mods[i]) : NULL;
+		if (mods[i].mod)
+			st->warm++;
+		else
+			report_elf(dwfl, &mods[i]);
+		if (mods[i].mod)
 			st->modules++;
 		else
 			lh_debug("cannot load '%s' for symbols: %s", mods[i].path, dwfl_errmsg(-1));
 	}
 	dwfl_report_end(dwfl, NULL, NULL);
+	if (warm) {
+		/* the modules not reported again are gone from the Dwfl */
+		free_modules(warm->mods, warm->nr);
+		warm->mods = mods;
+		warm->nr = nmods;
+		warm->alloc = mods_alloc;
+		mods = NULL;
+		nmods = 0;
+	}
 	w.st = st;
 	w.demangle = find_demangler();
 	strbuf_init(&w.buf, 1 << 16);
@@ -374,15 +517,13 @@ int lh_symbolize_trace(const char *path, struct lh_symbolize_stats *st)
 	}
 	ret = 0;
 out:
-	if (dwfl)
+	if (dwfl && !warm)
 		dwfl_end(dwfl);
 	if (w.fd >= 0)
 		close(w.fd);
 	strbuf_release(&w.buf);
 	strtab_release(&w.strings);
-	for (size_t i = 0; i < nmods; i++)
-		free(mods[i].path);
-	free(mods);
+	free_modules(mods, nmods);
 	free(ips);
 	lh_trace_release(&t);
 	return ret;

@@ -16,10 +16,33 @@ struct lh_symbolize_stats {
 	uint64_t frames;     /* frames written, inlined ones included */
 	uint64_t strings;
 	uint64_t modules;
+	uint64_t warm;       /* of those, loaded by a warm symbolizer before */
 };
 
+/*
+ * A symbolizer prepared ahead of lh_symbolize_trace(), while the program
+ * still runs: elfutils' decompressing of compressed debug sections (tens of
+ * milliseconds for glibc's) and reading of the symbol tables happen then
+ * instead of after the program ended.  One thread at a time uses it.
+ */
+struct lh_symbolizer;
+
+/* An empty symbolizer; NULL when elfutils cannot start. */
+struct lh_symbolizer *lh_symbolizer_new(void);
+/*
+ * Load the modules that the trace at path lists so far (it may be growing:
+ * read up to its last complete chunk), each with its symbols and DWARF.
+ * Between modules, stops early once *stop (read atomically) is nonzero.
+ * Silent; returns how many modules the trace listed, 0 when it lists none
+ * yet (or is not readable yet: try again later).
+ */
+int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *stop);
+void lh_symbolizer_free(struct lh_symbolizer *s);
+
 /* Append the symbol table to the trace at path (once: a trace that already
- * has one is left alone).  0, or -1 after lh_error(). */
-int lh_symbolize_trace(const char *path, struct lh_symbolize_stats *st);
+ * has one is left alone), with the modules that warm (NULL: none) loaded
+ * already reused: the table is the same either way.  0, or -1 after
+ * lh_error(). */
+int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_symbolize_stats *st);
 
 #endif

@@ -335,3 +335,48 @@ if run_ok churn-threads-record rec -o "$T/churn4" -- "$T/churn" 400000 4 &&
 	expect churn-threads-calls calls 400009
 	expect churn-threads-no-unknown-frees unknown_frees 0
 fi
+
+# the symbolizer warmed while the program runs (its modules loaded ahead)
+# writes the same symbol table, byte for byte, as one started after the
+# program ended (LEAKHUNT_NO_WARMUP=1), a library dlopen'ed later included
+# (the program waits 300 ms first, so that the warm-up usually comes before
+# it; equal either way).  Without address randomization (setarch -R) both
+# runs place every module alike; where that is refused, the stacks of the
+# two reports are compared instead.
+cc -O2 -g -shared -fPIC -DDLOPENER_LIB -o "$T/libdlopener.so" "$P/dlopener.c" &&
+	cc -O2 -g -o "$T/dlopener" "$P/dlopener.c" -ldl || fail build-dlopener "cc failed"
+# symtab TRACE: the appended table, the payloads of record's own plain chunks
+# (thread 0) of strings and symbols
+symtab() {
+	python3 - "$1" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+off = struct.unpack_from('<I', d, 12)[0]
+out = b''
+while off + 8 <= len(d):
+    n, tid = struct.unpack_from('<II', d, off)
+    body = d[off + 8:off + 8 + (n & 0x7fffffff)]
+    if not n >> 31 and tid == 0 and body[:1] in (b'W', b'Y', b'z'):
+        out += body
+    off += 8 + (n & 0x7fffffff)
+sys.stdout.buffer.write(out)
+PY
+}
+norand=
+setarch -R true 2>/dev/null && norand="setarch -R"
+if run_ok warmup-record $norand timeout 60 "$LEAKHUNT" record -v -o "$T/warm" -- "$T/dlopener" "$T/libdlopener.so" 300; then
+	echo "# warm-up: $(grep -o '[0-9]* modules ([0-9]* loaded while the program ran)' "$T/err")"
+	if run_ok warmup-off-record env LEAKHUNT_NO_WARMUP=1 $norand timeout 60 "$LEAKHUNT" record -v -o "$T/cold" -- "$T/dlopener" "$T/libdlopener.so" 300; then
+		check warmup-off-loads-nothing grep -q ' (0 loaded while the program ran)' "$T/err"
+		"$LEAKHUNT" report --leaks "$T/warm.lht" >"$T/warm.txt" 2>/dev/null
+		"$LEAKHUNT" report --leaks "$T/cold.lht" >"$T/cold.txt" 2>/dev/null
+		check warmup-dlopened-symbolized grep -qx '  lib_leak' "$T/warm.txt"
+		check warmup-same-stacks cmp -s <(awk '/^$/ { b = 1 } b' "$T/warm.txt") <(awk '/^$/ { b = 1 } b' "$T/cold.txt")
+		if [ -n "$norand" ]; then
+			symtab "$T/warm.lht" >"$T/warm.tab"
+			symtab "$T/cold.lht" >"$T/cold.tab"
+			check warmup-symbol-table-names-source test -s "$T/warm.tab" -a "$(grep -c dlopener.c "$T/warm.tab")" -ge 1
+			check warmup-same-symbol-table cmp -s "$T/warm.tab" "$T/cold.tab"
+		fi
+	fi
+fi
