@@ -203,9 +203,10 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth)
 		strbuf_release(&children);
 		return -1;
 	}
-	lh_info("%s: %llu addresses, %llu with a function, %llu frames, %llu modules (%llu loaded while "
-		"the program ran)", path, (unsigned long long)st.ips, (unsigned long long)st.resolved,
-		(unsigned long long)st.frames, (unsigned long long)st.modules, (unsigned long long)st.warm);
+	lh_info("%s: %llu addresses, %llu with a function, %llu frames, %llu modules (%llu modules and "
+		"%llu addresses loaded while the program ran)", path, (unsigned long long)st.ips,
+		(unsigned long long)st.resolved, (unsigned long long)st.frames, (unsigned long long)st.modules,
+		(unsigned long long)st.warm, (unsigned long long)st.warm_ips);
 	for (char *p = children.buf, *nl; depth <= 16 && *p; p = nl + 1) {
 		nl = strchr(p, '\n');
 		*nl = 0;
@@ -222,8 +223,10 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth)
 /*
  * The warm-up thread: it waits for the trace to list its modules (the
  * preload writes them when recording starts), loads them into a symbolizer
- * once, and ends.  It only reads the trace.  warmup_finish() stops it
- * between two modules and waits for it: never two threads in one Dwfl.
+ * and resolves the addresses of the stacks so far; then, every 100 ms, the
+ * addresses of new stacks and modules loaded later.  It only reads the
+ * trace.  warmup_finish() stops it between two modules or addresses and
+ * waits for it: never two threads in one Dwfl.
  * What it loaded is kept; whatever it did not get to is loaded as without
  * it.  For tests, LEAKHUNT_NO_WARMUP=1 turns it off.
  */
@@ -239,17 +242,26 @@ struct warmup {
 static void *warmup_run(void *arg)
 {
 	struct warmup *w = arg;
-	struct timespec until;
+	struct timespec t0, until;
+	long ns = 5 * 1000 * 1000;
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		pthread_mutex_unlock(&w->lock);
-		if (lh_symbolizer_warm(w->sym, w->path, &w->stop) > 0)
-			return NULL;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		/* until the trace lists its modules, look every 5 ms; then
+		 * every 100 ms, or 20 times as long as a pass took: each reads
+		 * the whole trace again, and the program comes first */
+		if (lh_symbolizer_warm(w->sym, w->path, &w->stop) > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			ns = 20 * ((until.tv_sec - t0.tv_sec) * 1000 * 1000 * 1000 + until.tv_nsec - t0.tv_nsec);
+			if (ns < 100 * 1000 * 1000)
+				ns = 100 * 1000 * 1000;
+		}
 		pthread_mutex_lock(&w->lock);
-		/* the trace is not there yet: look again in 5 ms */
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += 5 * 1000 * 1000;
+		until.tv_sec += ns / (1000 * 1000 * 1000);
+		until.tv_nsec += ns % (1000 * 1000 * 1000);
 		if (until.tv_nsec >= 1000 * 1000 * 1000) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000 * 1000 * 1000;

@@ -51,10 +51,16 @@ struct module {
 	Dwfl_Module *mod; /* once reported: its handle (NULL: it could not be) */
 };
 
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+
 struct lh_symbolizer {
 	Dwfl *dwfl;
 	struct module *mods; /* every module reported to dwfl, in that order */
 	size_t nr, alloc;
+	uint64_t *ips;       /* the addresses resolved once already, sorted */
+	size_t nips, ips_alloc;
+	demangle_fn demangle;
+	int demangle_found;  /* demangle was looked up */
 };
 
 /* Add the module of record r to mods unless it is there already. */
@@ -120,64 +126,8 @@ void lh_symbolizer_free(struct lh_symbolizer *s)
 		return;
 	dwfl_end(s->dwfl);
 	free_modules(s->mods, s->nr);
+	free(s->ips);
 	free(s);
-}
-
-/* A trace with its header written, which lh_trace_open takes without a
- * message: the file may not even exist yet when the program starts. */
-static int has_header(const char *path)
-{
-	uint8_t h[LHT_HEADER_SIZE];
-	struct stat sb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ok;
-
-	if (fd < 0)
-		return 0;
-	ok = !fstat(fd, &sb) && pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && !memcmp(h, LHT_MAGIC, 8) &&
-	     lht_get32(h + 8) <= LHT_READ_VERSION && lht_get32(h + 12) >= LHT_HEADER_SIZE &&
-	     lht_get32(h + 12) <= (uint64_t)sb.st_size;
-	close(fd);
-	return ok;
-}
-
-static int stopped(const int *stop)
-{
-	return __atomic_load_n(stop, __ATOMIC_ACQUIRE);
-}
-
-int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *stop)
-{
-	struct lh_trace t;
-	struct lh_trace_rec r;
-	size_t first = s->nr;
-	int listed = 0;
-
-	if (!has_header(path) || lh_trace_open(&t, path))
-		return 0;
-	t.skip_events = 1;
-	while (lh_trace_next(&t, &r))
-		if (r.type == LHT_REC_MODULE) {
-			listed++;
-			add_module(&s->mods, &s->nr, &s->alloc, &r);
-		}
-	lh_trace_release(&t);
-	/* begin_add: the modules reported before stay */
-	dwfl_report_begin_add(s->dwfl);
-	for (size_t i = first; i < s->nr && !stopped(stop); i++)
-		report_elf(s->dwfl, &s->mods[i]);
-	dwfl_report_end(s->dwfl, NULL, NULL);
-	/* the loading that takes the time, decompressing included: in
-	 * dwfl_module_getdwarf (dwarf_begin_elf uncompresses every compressed
-	 * debug section it finds) */
-	for (size_t i = first; i < s->nr && !stopped(stop); i++) {
-		Dwarf_Addr bias;
-
-		if (!s->mods[i].mod)
-			continue;
-		dwfl_module_getsymtab(s->mods[i].mod);
-		dwfl_module_getdwarf(s->mods[i].mod, &bias);
-	}
-	return listed;
 }
 
 /* strings interned to ids (1-based; 0 means unknown) */
@@ -237,8 +187,6 @@ static void strtab_release(struct strtab *t)
 	free(t->s);
 	free(t->slot);
 }
-
-typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
 
 static demangle_fn find_demangler(void)
 {
@@ -425,6 +373,108 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sort v and drop repeats: the new length. */
+static size_t sort_unique(uint64_t *v, size_t n)
+{
+	size_t k = 0;
+
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < n; i++)
+		if (!k || v[k - 1] != v[i])
+			v[k++] = v[i];
+	return k;
+}
+
+/* A trace with its header written, which lh_trace_open takes without a
+ * message: the file may not even exist yet when the program starts. */
+static int has_header(const char *path)
+{
+	uint8_t h[LHT_HEADER_SIZE];
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = !fstat(fd, &sb) && pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && !memcmp(h, LHT_MAGIC, 8) &&
+	     lht_get32(h + 8) <= LHT_READ_VERSION && lht_get32(h + 12) >= LHT_HEADER_SIZE &&
+	     lht_get32(h + 12) <= (uint64_t)sb.st_size;
+	close(fd);
+	return ok;
+}
+
+static int stopped(const int *stop)
+{
+	return __atomic_load_n(stop, __ATOMIC_ACQUIRE);
+}
+
+static int resolved_before(const struct lh_symbolizer *s, uint64_t ip)
+{
+	return s->nips && bsearch(&ip, s->ips, s->nips, sizeof(ip), cmp_u64);
+}
+
+int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *stop)
+{
+	struct lh_trace t;
+	struct lh_trace_rec r;
+	struct frame f[64];
+	uint64_t *ips = NULL;
+	size_t first = s->nr, nips = 0, ips_alloc = 0, done = 0;
+	int listed = 0;
+
+	if (!has_header(path) || lh_trace_open(&t, path))
+		return 0;
+	t.skip_events = 1;
+	while (lh_trace_next(&t, &r)) {
+		if (r.type == LHT_REC_MODULE) {
+			listed++;
+			add_module(&s->mods, &s->nr, &s->alloc, &r);
+		} else if (r.type == LHT_REC_NODE && r.ip > LHT_IP_TRUNCATED && !resolved_before(s, r.ip)) {
+			ALLOC_GROW(ips, nips + 1, ips_alloc);
+			ips[nips++] = r.ip;
+		}
+	}
+	lh_trace_release(&t);
+	if (!listed) {
+		free(ips);
+		return 0;
+	}
+	if (!s->demangle_found) {
+		s->demangle = find_demangler();
+		s->demangle_found = 1;
+	}
+	/* begin_add: the modules reported before stay */
+	dwfl_report_begin_add(s->dwfl);
+	for (size_t i = first; i < s->nr && !stopped(stop); i++)
+		report_elf(s->dwfl, &s->mods[i]);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	/* the loading that takes the time, decompressing included: in
+	 * dwfl_module_getdwarf (dwarf_begin_elf uncompresses every compressed
+	 * debug section it finds) */
+	for (size_t i = first; i < s->nr && !stopped(stop); i++) {
+		Dwarf_Addr bias;
+
+		if (!s->mods[i].mod)
+			continue;
+		dwfl_module_getsymtab(s->mods[i].mod);
+		dwfl_module_getdwarf(s->mods[i].mod, &bias);
+	}
+	/* the addresses of the stacks so far, once: libdw keeps what it read
+	 * for them (CUs, line tables, scopes); the frames are not kept */
+	nips = sort_unique(ips, nips);
+	for (size_t i = 0; i < nips && !stopped(stop); i++) {
+		resolve(s->dwfl, ips[i], f, 64);
+		ALLOC_GROW(s->ips, s->nips + 1, s->ips_alloc);
+		s->ips[s->nips++] = ips[i];
+		done++;
+	}
+	if (done)
+		qsort(s->ips, s->nips, sizeof(*s->ips), cmp_u64);
+	free(ips);
+	return listed;
+}
+
+
 int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_symbolize_stats *st)
 {
 	struct module *mods = NULL;
@@ -451,16 +501,7 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 		ret = 0;
 		goto out;
 	}
-	if (nips)
-		qsort(ips, nips, sizeof(*ips), cmp_u64);
-	{
-		size_t k = 0;
-
-		for (size_t i = 0; i < nips; i++)
-			if (!k || ips[k - 1] != ips[i])
-				ips[k++] = ips[i];
-		nips = k;
-	}
+	nips = sort_unique(ips, nips);
 	st->ips = nips;
 	/* cut off a damaged tail first: the table must follow a complete chunk */
 	w.fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -504,11 +545,14 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 		nmods = 0;
 	}
 	w.st = st;
-	w.demangle = find_demangler();
+	w.demangle = warm && warm->demangle_found ? warm->demangle : find_demangler();
 	strbuf_init(&w.buf, 1 << 16);
 	strbuf_addchars(&w.buf, 0, LHT_CHUNK_HEADER);
-	for (size_t i = 0; i < nips; i++)
+	for (size_t i = 0; i < nips; i++) {
+		if (warm && resolved_before(warm, ips[i]))
+			st->warm_ips++;
 		write_symbol(&w, dwfl, ips[i]);
+	}
 	strbuf_addch(&w.buf, LHT_REC_SYMBOLS_END);
 	writer_flush(&w);
 	if (w.failed) {

@@ -17,6 +17,7 @@ struct lh_symbolize_stats {
 	uint64_t strings;
 	uint64_t modules;
 	uint64_t warm;       /* of those, loaded by a warm symbolizer before */
+	uint64_t warm_ips;   /* addresses that it had resolved once before */
 };
 
 /*
@@ -31,10 +32,12 @@ struct lh_symbolizer;
 struct lh_symbolizer *lh_symbolizer_new(void);
 /*
  * Load the modules that the trace at path lists so far (it may be growing:
- * read up to its last complete chunk), each with its symbols and DWARF.
- * Between modules, stops early once *stop (read atomically) is nonzero.
- * Silent; returns how many modules the trace listed, 0 when it lists none
- * yet (or is not readable yet: try again later).
+ * read up to its last complete chunk), each with its symbols and DWARF,
+ * then resolve the addresses of its stacks once (what libdw reads for them
+ * stays).  Called again, does only what is new in the trace.  Between
+ * modules and addresses, stops early once *stop (read atomically) is
+ * nonzero.  Silent; returns how many modules the trace listed, 0 when it
+ * lists none yet (or is not readable yet: nothing was done, try later).
  */
 int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *stop);
 void lh_symbolizer_free(struct lh_symbolizer *s);

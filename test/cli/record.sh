@@ -365,9 +365,9 @@ PY
 norand=
 setarch -R true 2>/dev/null && norand="setarch -R"
 if run_ok warmup-record $norand timeout 60 "$LEAKHUNT" record -v -o "$T/warm" -- "$T/dlopener" "$T/libdlopener.so" 300; then
-	echo "# warm-up: $(grep -o '[0-9]* modules ([0-9]* loaded while the program ran)' "$T/err")"
+	echo "# warm-up: $(grep -o '[0-9]* modules ([0-9]* modules and [0-9]* addresses loaded while the program ran)' "$T/err")"
 	if run_ok warmup-off-record env LEAKHUNT_NO_WARMUP=1 $norand timeout 60 "$LEAKHUNT" record -v -o "$T/cold" -- "$T/dlopener" "$T/libdlopener.so" 300; then
-		check warmup-off-loads-nothing grep -q ' (0 loaded while the program ran)' "$T/err"
+		check warmup-off-loads-nothing grep -q ' (0 modules and 0 addresses loaded while the program ran)' "$T/err"
 		"$LEAKHUNT" report --leaks "$T/warm.lht" >"$T/warm.txt" 2>/dev/null
 		"$LEAKHUNT" report --leaks "$T/cold.lht" >"$T/cold.txt" 2>/dev/null
 		check warmup-dlopened-symbolized grep -qx '  lib_leak' "$T/warm.txt"
