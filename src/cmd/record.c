@@ -244,20 +244,22 @@ static void *warmup_run(void *arg)
 	struct warmup *w = arg;
 	struct timespec t0, until;
 	long ns = 5 * 1000 * 1000;
+	int passes = 0;
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		pthread_mutex_unlock(&w->lock);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		/* until the trace lists its modules, look every 5 ms; then
-		 * every 100 ms, or 20 times as long as a pass took: each reads
-		 * the whole trace again, and the program comes first */
-		if (lh_symbolizer_warm(w->sym, w->path, &w->stop) > 0) {
+		 * every 100 ms, or 20 times as long as the last pass took (not
+		 * counting the first, which loads the modules): each reads the
+		 * whole trace again, and the program comes first */
+		if (lh_symbolizer_warm(w->sym, w->path, &w->stop) > 0 && passes++) {
 			clock_gettime(CLOCK_MONOTONIC, &until);
 			ns = 20 * ((until.tv_sec - t0.tv_sec) * 1000 * 1000 * 1000 + until.tv_nsec - t0.tv_nsec);
-			if (ns < 100 * 1000 * 1000)
-				ns = 100 * 1000 * 1000;
 		}
+		if (passes && ns < 100 * 1000 * 1000)
+			ns = 100 * 1000 * 1000;
 		pthread_mutex_lock(&w->lock);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += ns / (1000 * 1000 * 1000);
