@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -226,7 +227,11 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth)
  * and resolves the addresses of the stacks so far; then, every 100 ms, the
  * addresses of new stacks and modules loaded later.  It only reads the
  * trace.  warmup_finish() stops it between two modules or addresses and
- * waits for it: never two threads in one Dwfl.
+ * waits for it: never two threads in one Dwfl.  It runs 10 nice levels
+ * below us (Linux keeps a nice value per thread) so that a program with
+ * every core busy keeps them; once the program ended, it gets our level
+ * back where we may raise it again (CAP_SYS_NICE or RLIMIT_NICE), so that a
+ * busy machine does not hold up the end.
  * What it loaded is kept; whatever it did not get to is loaded as without
  * it.  For tests, LEAKHUNT_NO_WARMUP=1 turns it off.
  */
@@ -235,6 +240,8 @@ struct warmup {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;       /* on stop, to end the wait for the trace */
 	int stop;                  /* the program ended: atomic, and under lock */
+	pid_t tid;                 /* the thread's, once it lowered its priority */
+	int nice;                  /* ours */
 	char *path;
 	struct lh_symbolizer *sym; /* NULL: no warm-up */
 };
@@ -247,6 +254,8 @@ static void *warmup_run(void *arg)
 	int passes = 0;
 
 	pthread_mutex_lock(&w->lock);
+	if (!w->stop && !setpriority(PRIO_PROCESS, (id_t)gettid(), w->nice + 10))
+		w->tid = gettid();
 	while (!w->stop) {
 		pthread_mutex_unlock(&w->lock);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -287,6 +296,7 @@ static void warmup_start(struct warmup *w, const char *path)
 	if (getenv("LEAKHUNT_NO_WARMUP") || !(w->sym = lh_symbolizer_new()))
 		return;
 	w->path = lh_xstrdup(path);
+	w->nice = getpriority(PRIO_PROCESS, 0);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -313,6 +323,8 @@ static struct lh_symbolizer *warmup_finish(struct warmup *w)
 		return NULL;
 	pthread_mutex_lock(&w->lock);
 	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	if (w->tid)
+		setpriority(PRIO_PROCESS, (id_t)w->tid, w->nice);
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
