@@ -227,13 +227,13 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth)
  * and resolves the addresses of the stacks so far; then, every 100 ms, the
  * addresses of new stacks and modules loaded later.  It only reads the
  * trace.  warmup_finish() stops it between two modules or addresses and
- * waits for it: never two threads in one Dwfl.  It runs 10 nice levels
- * below us (Linux keeps a nice value per thread) so that a program with
- * every core busy keeps them; once the program ended, it gets our level
- * back where we may raise it again (CAP_SYS_NICE or RLIMIT_NICE), so that a
- * busy machine does not hold up the end.
- * What it loaded is kept; whatever it did not get to is loaded as without
- * it.  For tests, LEAKHUNT_NO_WARMUP=1 turns it off.
+ * waits for it: never two threads in one Dwfl.  What it loaded is kept;
+ * whatever it did not get to is loaded as without it.  It runs 10 nice
+ * levels below us (Linux keeps a nice value per thread) so that a program
+ * with every core busy keeps them; once the program ended, it gets our
+ * level back where we may raise it again (CAP_SYS_NICE or RLIMIT_NICE), so
+ * that a busy machine does not hold up the end.  For tests,
+ * LEAKHUNT_NO_WARMUP=1 turns it off.
  */
 struct warmup {
 	pthread_t thread;
