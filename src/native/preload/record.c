@@ -319,10 +319,11 @@ static void drain_all(void)
 		drain(b);
 }
 
+/* With --sample, the numbers are shared from the start (see share_seq). */
 static void register_membarrier(void)
 {
 	asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-	atomic_store(&seq_shared, !asym);
+	atomic_store(&seq_shared, !asym || lh_preload_conf.sample);
 }
 
 static void release_buf(void *arg)
@@ -389,7 +390,10 @@ static void flush_all(void)
  * asymmetric protocol above: no owner is then between its load and its store,
  * and its last store is visible (in_use is released after it).  From then on
  * everybody adds atomically; an owner that was stopped reads seq_shared only
- * after own_wait's acquire fence.  Without membarrier, always atomic.
+ * after own_wait's acquire fence.  Without membarrier, always atomic; with
+ * --sample too: its events are few, so the locked adds cost nothing, and
+ * the timer would otherwise stop the program (an IPI to its CPUs) every
+ * 10 ms only to number an RSS sample.
  */
 static void stop_owners_surely(void)
 {
@@ -1139,6 +1143,8 @@ static int begin(void)
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 		statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	}
+	if (lh_preload_conf.sample)
+		atomic_store(&seq_shared, 1); /* attached again, now with --sample (never back to 0: threads may own buffers) */
 	write_info();
 	lh_preload_active = 1;
 	write_modules();
