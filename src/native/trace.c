@@ -329,30 +329,43 @@ static int col_ref_ptrs(struct lht_ptr_state *s, struct lh_trace_event *ev, size
 	return 0;
 }
 
-/* The decompressed block [p, end) of a version 3 chunk, after its leading
- * 0, into t->ev; 0, or -1 (with a message in t->damage when it is more than
- * "damaged"). */
-static int decode_refs(struct lh_trace *t, const uint8_t *p, const uint8_t *end)
-{
-	struct column col[LHT_REF_COLUMNS];
-	uint64_t stream, flags, nev, nrec, len[LHT_REF_COLUMNS];
-	struct lht_ptr_state *s;
-	size_t nsized, nold;
+/* A chunk's n column lengths at *pp, then the columns themselves, one
+ * after the other: col[0 .. n); 0, or -1 when a length does not fit. */
+_Static_assert(LHT_COLUMNS <= LHT_REF_COLUMNS, "get_columns keeps the lengths of either kind of chunk");
 
-	if (lht_get_varint(&p, end, &stream) || lht_get_varint(&p, end, &flags) ||
-	    lht_get_varint(&p, end, &nev) || lht_get_varint(&p, end, &nrec) || nrec > LHT_MAX_CHUNK ||
-	    flags & ~(uint64_t)LHT_REF_RESET)
-		return -1;
-	for (int k = 0; k < LHT_REF_COLUMNS; k++)
+static int get_columns(const uint8_t **pp, const uint8_t *end, struct column *col, int n)
+{
+	uint64_t len[LHT_REF_COLUMNS];
+	const uint8_t *p = *pp;
+
+	for (int k = 0; k < n; k++)
 		if (lht_get_varint(&p, end, &len[k]))
 			return -1;
-	for (int k = 0; k < LHT_REF_COLUMNS; k++) {
+	for (int k = 0; k < n; k++) {
 		if (len[k] > (uint64_t)(end - p))
 			return -1;
 		col[k].p = p;
 		col[k].end = p + len[k];
 		p += len[k];
 	}
+	*pp = p;
+	return 0;
+}
+
+/* The decompressed block [p, end) of a version 3 chunk, after its leading
+ * 0, into t->ev; 0, or -1 (with a message in t->damage when it is more than
+ * "damaged"). */
+static int decode_refs(struct lh_trace *t, const uint8_t *p, const uint8_t *end)
+{
+	struct column col[LHT_REF_COLUMNS];
+	uint64_t stream, flags, nev, nrec;
+	struct lht_ptr_state *s;
+	size_t nsized, nold;
+
+	if (lht_get_varint(&p, end, &stream) || lht_get_varint(&p, end, &flags) ||
+	    lht_get_varint(&p, end, &nev) || lht_get_varint(&p, end, &nrec) || nrec > LHT_MAX_CHUNK ||
+	    flags & ~(uint64_t)LHT_REF_RESET || get_columns(&p, end, col, LHT_REF_COLUMNS))
+		return -1;
 	if (nrec > (uint64_t)(col[LHT_RC_TYPES].end - col[LHT_RC_TYPES].p) || !(s = stream_state(t, stream)))
 		return -1;
 	if (flags & LHT_REF_RESET)
@@ -382,7 +395,7 @@ static int unpack_chunk(struct lh_trace *t, const uint8_t *z, uint32_t len)
 	const uint8_t *p, *end;
 	struct column col[LHT_COLUMNS];
 	size_t got;
-	uint64_t nrec, v, clen[LHT_COLUMNS];
+	uint64_t nrec;
 
 	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > LHT_MAX_CHUNK)
 		goto bad;
@@ -405,18 +418,8 @@ static int unpack_chunk(struct lh_trace *t, const uint8_t *z, uint32_t len)
 			goto bad;
 		return 0;
 	}
-	for (int k = 0; k < LHT_COLUMNS; k++) {
-		if (lht_get_varint(&p, end, &v))
-			goto bad;
-		clen[k] = v;
-	}
-	for (int k = 0; k < LHT_COLUMNS; k++) {
-		if (clen[k] > (uint64_t)(end - p))
-			goto bad;
-		col[k].p = p;
-		col[k].end = p + clen[k];
-		p += clen[k];
-	}
+	if (get_columns(&p, end, col, LHT_COLUMNS))
+		goto bad;
 	/* nrec records need nrec type bytes: a bigger nrec is damage, not an allocation */
 	if (nrec > (uint64_t)(col[0].end - col[0].p) || decode_columns(t, col, (size_t)nrec))
 		goto bad;
