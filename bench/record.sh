@@ -52,6 +52,8 @@ run() {
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "nan" }'; }
 wall() { cut -d' ' -f1 "$OUT/$1.times" | median; }
 cpu() { cut -d' ' -f2 "$OUT/$1.times" | median; }
+# share TRACED HEAPTRACK NATIVE: the traced run's part of heaptrack's slowdown (wall)
+share() { awk -v l="$1" -v h="$2" -v n="$3" 'BEGIN { if (h > n) printf "%.2f", (l - n) / (h - n); else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 # paired A B: A's wall time over B's, round by round ("1.52x 1.48x ...")
 paired() { paste -d' ' <(cut -d' ' -f1 "$OUT/$1.times") <(cut -d' ' -f1 "$OUT/$2.times") | awk '{ printf "%s%.2fx", (NR > 1 ? " " : ""), ($2 > 0 ? $1 / $2 : 0) }'; }
@@ -106,8 +108,7 @@ SECTION=$OUT/section.md
 		hw=$(wall "$key-heaptrack") hc=$(cpu "$key-heaptrack")
 		sw=$(wall "$key-sampled") sc=$(cpu "$key-sampled")
 		cw=$(wall "$key-compact") cc=$(cpu "$key-compact")
-		share=$(awk -v l="$lw" -v h="$hw" -v n="$nw" 'BEGIN { if (h > n) printf "%.2f", (l - n) / (h - n); else print "-" }')
-		cshare=$(awk -v l="$cw" -v h="$hw" -v n="$nw" 'BEGIN { if (h > n) printf "%.2f", (l - n) / (h - n); else print "-" }')
+		share=$(share "$lw" "$hw" "$nw") cshare=$(share "$cw" "$hw" "$nw")
 		echo "| $prog | $th | $nw / $nc s | $lw / $lc s | $hw / $hc s | $(ratio "$lw" "$nw"), $(ratio "$lc" "$nc") | $(ratio "$hw" "$nw"), $(ratio "$hc" "$nc") | $share | $(ratio "$sw" "$nw"), $(ratio "$sc" "$nc") | $(mb "$OUT/$key.lht") / $(mb "$OUT/$key.zst") | $(lh_calls "$key") / $(ht_calls "$key") | $(ratio "$cw" "$nw"), $(ratio "$cc" "$nc"), $cshare | $(mb "$OUT/$key-compact.lht") / $(mb "$OUT/$key.zst") |"
 	done
 	echo

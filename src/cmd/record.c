@@ -65,6 +65,14 @@ static const char usage_text[] =
 	"  -v                  more detail on stderr\n"
 	"  -h, --help          this help\n";
 
+/* Microseconds from LEAKHUNT_TEST_WRITER_DELAY (tests only), or 0. */
+static int test_writer_delay(void)
+{
+	const char *v = getenv("LEAKHUNT_TEST_WRITER_DELAY");
+
+	return v ? atoi(v) : 0;
+}
+
 /* libleakhunt.so: $LEAKHUNT_PRELOAD, next to this binary, or ../lib/leakhunt/. */
 static int find_preload(struct strbuf *out)
 {
@@ -629,7 +637,7 @@ int cmd_record(int argc, char **argv)
 			    "writer_delay=%d,out=%s",
 			    depth, unwind, follow_fork, getenv("LEAKHUNT_UNWIND_CHECK") ? 1 : 0,
 			    (unsigned long long)sample, compact,
-			    getenv("LEAKHUNT_TEST_WRITER_DELAY") ? atoi(getenv("LEAKHUNT_TEST_WRITER_DELAY")) : 0, out.buf);
+			    test_writer_delay(), out.buf);
 		strbuf_addstr(&ld, preload.buf);
 		if (old && *old)
 			strbuf_addf(&ld, ":%s", old);
