@@ -123,14 +123,38 @@ __attribute__((destructor)) static void preload_fini(void)
 	if (!lh_busy_)               \
 		lh_preload_busy = 0
 
+/*
+ * --sample's fast path: an allocation that reaches no sample point goes
+ * straight to libc, without the busy flag's two stores and their branches
+ * (on churn the library's share of a sampled run's CPU fell from 5.5% to
+ * 4.4% in perf).  Our own allocations (busy) and those while recording is
+ * off are not counted, as in the full path.
+ * 1: p is the program's and nothing more is to be done; 0: take the full
+ * path, which counts the bytes again.
+ */
+static inline int sample_skips(const void *p, size_t n)
+{
+	if (!p || lh_preload_busy || !lh_preload_active)
+		return 1;
+	lh_sample_until -= (int64_t)n;
+	if (LH_LIKELY(lh_sample_until > 0))
+		return 1;
+	lh_sample_until += (int64_t)n;
+	return 0;
+}
+
 LH_EXPORT void *malloc(size_t n)
 {
+	int sampling = lh_preload_conf.sample != 0;
 	void *p;
 
 	if (LH_UNLIKELY(!real_malloc) && (p = early_alloc(n), !real_malloc))
 		return p;
+	if (sampling && (p = real_malloc(n), sample_skips(p, n)))
+		return p;
 	ENTER();
-	p = real_malloc(n);
+	if (!sampling)
+		p = real_malloc(n);
 	if (!lh_busy_ && p)
 		lh_record_alloc(p, n);
 	LEAVE();
@@ -143,6 +167,12 @@ LH_EXPORT void free(void *p)
 		return;
 	if (LH_UNLIKELY(!real_free))
 		resolve();
+	/* --sample: a block the filter says was not sampled is not recorded,
+	 * busy or not, so it goes to libc at once */
+	if (lh_preload_conf.sample && LH_LIKELY(!lh_sample_maybe(p))) {
+		real_free(p);
+		return;
+	}
 	ENTER();
 	if (!lh_busy_)
 		lh_record_free(p);
@@ -152,6 +182,7 @@ LH_EXPORT void free(void *p)
 
 LH_EXPORT void *calloc(size_t nmemb, size_t size)
 {
+	int sampling = lh_preload_conf.sample != 0;
 	void *p;
 	size_t total;
 
@@ -161,8 +192,11 @@ LH_EXPORT void *calloc(size_t nmemb, size_t size)
 	}
 	if (LH_UNLIKELY(!real_calloc) && (p = early_alloc(total), !real_calloc))
 		return p;
+	if (sampling && (p = real_calloc(nmemb, size), sample_skips(p, total)))
+		return p;
 	ENTER();
-	p = real_calloc(nmemb, size);
+	if (!sampling)
+		p = real_calloc(nmemb, size);
 	if (!lh_busy_ && p)
 		lh_record_alloc(p, total);
 	LEAVE();

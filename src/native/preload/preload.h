@@ -131,12 +131,17 @@ static inline int lh_sample_take(void *ptr, size_t size)
 	return LH_UNLIKELY(lh_sample_until <= 0) && lh_sample_point(ptr);
 }
 
-static inline int lh_sample_forget(void *ptr)
+/* The filter's answer: 0, ptr is not a sampled block; 1, it may be. */
+static inline int lh_sample_maybe(const void *ptr)
 {
 	size_t k = lh_sample_bucket(ptr);
 
-	return LH_UNLIKELY(atomic_load_explicit(&lh_sample_filter[k / 64], memory_order_relaxed) >> (k % 64) & 1) &&
-	       lh_sample_drop(ptr);
+	return atomic_load_explicit(&lh_sample_filter[k / 64], memory_order_relaxed) >> (k % 64) & 1;
+}
+
+static inline int lh_sample_forget(void *ptr)
+{
+	return LH_UNLIKELY(lh_sample_maybe(ptr)) && lh_sample_drop(ptr);
 }
 
 /* The hooks' entries (after the real call, outside the busy state). */
