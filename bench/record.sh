@@ -55,8 +55,16 @@ cpu() { cut -d' ' -f2 "$OUT/$1.times" | median; }
 # share TRACED HEAPTRACK NATIVE: the traced run's part of heaptrack's slowdown (wall)
 share() { awk -v l="$1" -v h="$2" -v n="$3" 'BEGIN { if (h > n) printf "%.2f", (l - n) / (h - n); else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
-# paired A B: A's wall time over B's, round by round ("1.52x 1.48x ...")
-paired() { paste -d' ' <(cut -d' ' -f1 "$OUT/$1.times") <(cut -d' ' -f1 "$OUT/$2.times") | awk '{ printf "%s%.2fx", (NR > 1 ? " " : ""), ($2 > 0 ? $1 / $2 : 0) }'; }
+# bracketed KEY TRACED K: TRACED's wall time, round by round, over the mean
+# of the native runs just before and just after it (a round runs natively 4
+# times, before, between and after leakhunt's 3 runs; TRACED is the K-th of
+# those, from 0), so that the machine's drift within a round cancels out
+bracketed() {
+	awk -v k="$3" 'NR == FNR { n[NR] = $1; next }
+		{ b = n[4 * (FNR - 1) + k + 1]; a = n[4 * (FNR - 1) + k + 2]
+		  printf "%s%.2fx", (FNR > 1 ? " " : ""), (a + b > 0 ? 2 * $1 / (a + b) : 0) }' \
+		"$OUT/$1-native.times" "$OUT/$1-$2.times"
+}
 pmedian() { echo "$1" | tr -d 'x' | tr ' ' '\n' | median | awk '{ printf "%.2fx", $1 }'; }
 mb() { awk -v b="$(stat -c %s "$1" 2>/dev/null || echo 0)" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
@@ -65,13 +73,17 @@ for r in $(seq "$RUNS"); do
 	for c in $CASES; do
 		prog=${c%:*} th=${c#*:} key="${c%:*}-${c#*:}"
 		say "round $r/$RUNS: $prog $PAIRS pairs on $th threads"
+		# a native run before and after each of leakhunt's (bracketed())
 		run "$key-native" "$OUT/$prog" "$PAIRS" "$th"
 		rm -f "$OUT/$key.lht"
 		run "$key-leakhunt" "$LEAKHUNT" record -o "$OUT/$key.lht" -- "$OUT/$prog" "$PAIRS" "$th"
+		run "$key-native" "$OUT/$prog" "$PAIRS" "$th"
 		rm -f "$OUT/$key-sampled.lht"
 		run "$key-sampled" "$LEAKHUNT" record --sample 512k -o "$OUT/$key-sampled.lht" -- "$OUT/$prog" "$PAIRS" "$th"
+		run "$key-native" "$OUT/$prog" "$PAIRS" "$th"
 		rm -f "$OUT/$key-compact.lht"
 		run "$key-compact" "$LEAKHUNT" record --compact -o "$OUT/$key-compact.lht" -- "$OUT/$prog" "$PAIRS" "$th"
+		run "$key-native" "$OUT/$prog" "$PAIRS" "$th"
 		rm -f "$OUT/$key.zst"
 		run "$key-heaptrack" heaptrack -o "$OUT/$key" "$OUT/$prog" "$PAIRS" "$th"
 		for t in leakhunt sampled compact heaptrack; do
@@ -95,7 +107,7 @@ SECTION=$OUT/section.md
 	echo "Program: \`test/programs/churn.c\`, $PAIRS malloc/free pairs through 8 call paths 10 to 31 frames deep,"
 	echo "on 1 and 4 threads, built \`-O2\` without (\`churn\`) and with (\`churn_fp\`) frame pointers; glibc has none"
 	echo "in either.  Native, \`leakhunt record\` (default \`--unwind auto\`: complete stacks, \`main\` included) and"
-	echo "\`heaptrack\` 1.4 run interleaved, $RUNS rounds; medians of wall and CPU (user+sys) seconds.  Times include"
+	echo "\`heaptrack\` 1.4 run interleaved, $RUNS rounds (4 native runs in each); medians of wall and CPU (user+sys) seconds.  Times include"
 	echo "what the user waits for: leakhunt's symbolization at the end, heaptrack's interpreter and zstd."
 	echo "\`--compact\` writes format version 3 (addresses by reference: a smaller trace for more CPU)."
 	echo
@@ -112,15 +124,16 @@ SECTION=$OUT/section.md
 		echo "| $prog | $th | $nw / $nc s | $lw / $lc s | $hw / $hc s | $(ratio "$lw" "$nw"), $(ratio "$lc" "$nc") | $(ratio "$hw" "$nw"), $(ratio "$hc" "$nc") | $share | $(ratio "$sw" "$nw"), $(ratio "$sc" "$nc") | $(mb "$OUT/$key.lht") / $(mb "$OUT/$key.zst") | $(lh_calls "$key") / $(ht_calls "$key") | $(ratio "$cw" "$nw"), $(ratio "$cc" "$nc"), $cshare | $(mb "$OUT/$key-compact.lht") / $(mb "$OUT/$key.zst") |"
 	done
 	echo
-	echo "Each round's traced runs against that round's native run (wall; the runs of a round follow each other,"
-	echo "so slow changes of the machine's load cancel out):"
+	echo "Each traced run against the mean of the native runs just before and just after it (wall; a round runs"
+	echo "natively before, between and after leakhunt's three runs, so that the shared machine's drift cancels out:"
+	echo "its speed moves by 20% and more within minutes):"
 	echo
-	echo "| program | threads | leakhunt vs native, per round | median | \`--sample 512k\` vs native, per round | median |"
-	echo "|---|---|---|---|---|---|"
+	echo "| program | threads | leakhunt vs native, per round | median | \`--sample 512k\` vs native, per round | median | \`--compact\` vs native, per round | median |"
+	echo "|---|---|---|---|---|---|---|---|"
 	for c in $CASES; do
 		prog=${c%:*} th=${c#*:} key="${c%:*}-${c#*:}"
-		lr=$(paired "$key-leakhunt" "$key-native") sr=$(paired "$key-sampled" "$key-native")
-		echo "| $prog | $th | $lr | $(pmedian "$lr") | $sr | $(pmedian "$sr") |"
+		lr=$(bracketed "$key" leakhunt 0) sr=$(bracketed "$key" sampled 1) cr=$(bracketed "$key" compact 2)
+		echo "| $prog | $th | $lr | $(pmedian "$lr") | $sr | $(pmedian "$sr") | $cr | $(pmedian "$cr") |"
 	done
 	echo
 	echo "\"Share of heaptrack's slowdown\" is (leakhunt - native) / (heaptrack - native) in wall time; the issue's"
