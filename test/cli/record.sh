@@ -10,7 +10,7 @@ if [ ! -f "$(dirname "$LEAKHUNT")/libleakhunt.so" ]; then
 	export LEAKHUNT_PRELOAD="$LH_TOP/build/libleakhunt.so"
 	[ -f "$LEAKHUNT_PRELOAD" ] || make -C "$LH_TOP" -s build/libleakhunt.so >/dev/null
 fi
-for prog in leaky threads forker killed deep sighandler churn late; do
+for prog in leaky threads forker killed deep sighandler churn late forkidle; do
 	cc -O2 -g -pthread -o "$T/$prog" "$P/$prog.c" || fail "build-$prog" "cc failed"
 	cc -O2 -g -pthread -fno-omit-frame-pointer -o "$T/${prog}_fp" "$P/$prog.c"
 done
@@ -313,18 +313,49 @@ run_fail attach-with-command 'give no command' "$LEAKHUNT" record -p 1 -- true
 # --sample: one allocation per 64 KiB on average; frees only of sampled
 # blocks; weighting each recorded block of size s by 1/(1-exp(-s/64Ki))
 # (the mean is in the trace) estimates churn's allocated bytes, which it prints
-if run_ok sample-record rec --sample 64k -o "$T/sampled" -- "$T/churn" 200000 &&
-	run_ok sample-report "$LEAKHUNT" report --json "$T/sampled.lht"; then
-	check sample-fewer-calls test "$(field calls)" -lt 20000
-	check sample-no-unknown-frees test "$(field unknown_frees)" = 0
-	"$T/churn" 200000 >"$T/native.out"
+# estimate_ok NAME ARGS...: the estimate from the report in $T/out is within
+# 5% of the bytes churn ARGS prints when run natively
+estimate_ok() {
+	local name=$1 est real
+	shift
+	"$T/churn" "$@" >"$T/native.out"
 	est=$(python3 -c '
 import json, math, sys
 d = json.load(open(sys.argv[1]))
 m = 65536
 print(round(sum(e["count"] * e["size"] / (1 - math.exp(-e["size"] / m)) for e in d["histogram"])))' "$T/out")
 	real=$(awk '{ print $(NF - 1) }' "$T/native.out")
-	check sample-estimate-within-5pct python3 -c "import sys; sys.exit(abs($est - $real) > 0.05 * $real)"
+	check "$name" python3 -c "import sys; sys.exit(abs($est - $real) > 0.05 * $real)"
+}
+if run_ok sample-record rec --sample 64k -o "$T/sampled" -- "$T/churn" 200000 &&
+	run_ok sample-report "$LEAKHUNT" report --json "$T/sampled.lht"; then
+	check sample-fewer-calls test "$(field calls)" -lt 20000
+	check sample-no-unknown-frees test "$(field unknown_frees)" = 0
+	estimate_ok sample-estimate-within-5pct 200000
+	# no timer thread with --sample: the program's threads take the RSS samples
+	check sample-rss-samples test "$(field peak_rss)" -gt 0
+fi
+# ... so a single-threaded program stays single-threaded (a second thread
+# would put glibc's malloc on its locked paths for good)
+check sample-no-thread-of-ours test "$(rec --sample 64k -o "$T/sample-sh" -- sh -c 'ls /proc/$$/task | wc -l' 2>/dev/null)" = 1
+# a forked child, sampled, killed after idling: what its thread recorded
+# more than 10 ms before it went idle is in its trace (its writes are timed
+# from the fork; at least 40 of its 50 blocks: the last ones may be lost)
+if run_ok sample-fork-record rec --sample 64k --follow-fork -o "$T/sfork" -- "$T/forkidle"; then
+	child=$(ls "$T"/sfork.*.lht 2>/dev/null | head -1)
+	if [ -n "$child" ] && "$LEAKHUNT" report --json "$child" >"$T/out" 2>/dev/null; then
+		check sample-fork-child-wrote test "$(field calls)" -ge 40
+	else
+		fail sample-fork-child-wrote "no readable sfork.<pid>.lht"
+	fi
+fi
+# four threads freeing each other's blocks, sampled: every free of a sampled
+# block is known, and the estimate holds
+if run_ok sample-threads-record rec --sample 64k -o "$T/sampled4" -- "$T/churn" 200000 4 &&
+	run_ok sample-threads-report "$LEAKHUNT" report --json "$T/sampled4.lht"; then
+	check sample-threads-no-unknown-frees test "$(field unknown_frees)" = 0
+	check sample-threads-rss-samples test "$(field peak_rss)" -gt 0
+	estimate_ok sample-threads-estimate-within-5pct 200000 4
 fi
 
 # every event reaches the file: halves handed to the writer thread are written

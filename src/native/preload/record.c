@@ -58,6 +58,7 @@ struct tbuf {
 	atomic_uint pending; /* events of half pend_half waiting for the writer */
 	int pend_half;      /* set before pending is published */
 	atomic_flag wlock;  /* whoever compresses and writes this buffer's data */
+	uint64_t flush_ms;  /* self-timed (below): when the owner writes its half next */
 	struct lh_zstate *z; /* compress.c's state, mapped at the first write */
 	struct lh_unwind_memo memo; /* the owner's recent stacks, their ids as tags */
 	uint8_t rows[LH_ROWS_SIZE]; /* only without zstd */
@@ -292,6 +293,23 @@ static inline void own_leave(struct tbuf *b)
 static sem_t wake;
 static int writer_running;
 static atomic_uint timer_gen; /* a timer thread of an earlier attach exits when it changes */
+
+/*
+ * --sample from the start runs without the timer thread: any second thread
+ * switches glibc's malloc and free to their multi-threaded paths (arena
+ * locks, atomic fastbins) for good, and on churn, a single-threaded
+ * allocation benchmark, that alone cost about 9% (perf: glibc's malloc,
+ * calloc and _int_free, measured against its memset, with one idle thread
+ * added), most of what --sample cost.  Sampled events are few, so the
+ * threads do the timer's work at their own events instead (self_tick): an
+ * RSS sample when 10 ms have passed, and a thread writes its half when 10
+ * ms have passed since it last did.  What a thread recorded in the last 10
+ * ms before it went idle therefore reaches the file at its next event, at
+ * thread exit or at exit, not within 100 ms: a SIGKILL loses it.  Attaching
+ * keeps the timer.
+ */
+static int self_timed;
+static _Atomic uint64_t next_rss_ms; /* self-timed: when the next RSS sample is due */
 
 static void hand_off(struct tbuf *b)
 {
@@ -737,6 +755,8 @@ static inline struct tbuf *my_buffer(void)
 	return LH_LIKELY(b != NULL) ? b : get_buf();
 }
 
+static void self_tick(struct tbuf *b);
+
 void lh_record_alloc_now(void *ptr, size_t size)
 {
 	uint32_t id;
@@ -751,6 +771,8 @@ void lh_record_alloc_now(void *ptr, size_t size)
 	b->w[3] = lht_put_varint(b->w[3], id);
 	put_ptr(b, ptr);
 	own_leave(b);
+	if (LH_UNLIKELY(self_timed))
+		self_tick(b);
 }
 
 void lh_record_free_now(void *ptr)
@@ -763,6 +785,8 @@ void lh_record_free_now(void *ptr)
 	put_event(b, LHT_REC_FREE);
 	put_ptr(b, ptr);
 	own_leave(b);
+	if (LH_UNLIKELY(self_timed))
+		self_tick(b);
 }
 
 void lh_record_realloc(void *old, void *ptr, size_t size)
@@ -792,6 +816,8 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 	put_ptr(b, ptr);
 	b->w[5] = lht_put_varint(b->w[5], (uintptr_t)old);
 	own_leave(b);
+	if (LH_UNLIKELY(self_timed))
+		self_tick(b);
 }
 
 /* ---- the timer thread: RSS samples and stale buffers ---- */
@@ -827,6 +853,23 @@ static void write_sample(void)
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
 	direct_flush();
 	pthread_mutex_unlock(&state_lock);
+}
+
+/* Self-timed (see self_timed): the timer's work, at one of this thread's
+ * events, outside its buffer (write_sample takes state_lock, whose holder
+ * may be waiting for owners to leave their buffers). */
+static __attribute__((noinline)) void self_tick(struct tbuf *b)
+{
+	uint64_t ms = now_ms(), due = atomic_load_explicit(&next_rss_ms, memory_order_relaxed);
+
+	if (ms >= due && atomic_compare_exchange_strong(&next_rss_ms, &due, ms + 10))
+		write_sample();
+	if (ms >= b->flush_ms) {
+		b->flush_ms = ms + 10; /* a write a tick at most: nothing, next to the program */
+		own_enter(b);
+		flush_locked(b);
+		own_leave(b);
+	}
 }
 
 static void *timer_main(void *arg)
@@ -873,6 +916,10 @@ static void start_timer(void)
 	pthread_attr_t attr;
 	pthread_t th;
 
+	if (self_timed) {
+		atomic_store(&next_rss_ms, 0);
+		return;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
@@ -1069,6 +1116,7 @@ static void atfork_child(void)
 		atomic_store(&b->pending, 0); /* the parent's events */
 		atomic_flag_clear(&b->wlock);
 		half_start(b);
+		b->flush_ms = 0; /* the child's clock starts again */
 		b->owned = b == my_buf;
 		if (b == my_buf)
 			b->tid = (int)syscall(SYS_gettid);
@@ -1114,7 +1162,7 @@ static void atfork_child(void)
 
 /* What starting and attaching share: the configuration is parsed, the
  * trace file exists.  0, or -1 when recording cannot start. */
-static int begin(void)
+static int begin(int attach)
 {
 	static int once;
 	ssize_t n;
@@ -1145,6 +1193,7 @@ static int begin(void)
 	}
 	if (lh_preload_conf.sample)
 		atomic_store(&seq_shared, 1); /* attached again, now with --sample (never back to 0: threads may own buffers) */
+	self_timed = lh_preload_conf.sample && !attach;
 	write_info();
 	lh_preload_active = 1;
 	write_modules();
@@ -1163,7 +1212,7 @@ void lh_record_start(void)
 	unsetenv("LEAKHUNT_RECORD");
 	if (!lh_preload_conf.keep_preload)
 		drop_preload();
-	begin();
+	begin(0);
 out:
 	lh_preload_busy = 0;
 }
@@ -1189,7 +1238,7 @@ int lh_record_attach(const char *conf)
 	for (b = all_bufs; b; b = b->next)
 		half_start(b);
 	pthread_mutex_unlock(&state_lock);
-	return begin();
+	return begin(1);
 }
 
 void lh_record_finish(void)
