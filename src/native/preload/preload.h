@@ -125,10 +125,16 @@ static inline size_t lh_sample_bucket(const void *p)
 	return (size_t)(((uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> (64 - LH_SAMPLE_FILTER_BITS));
 }
 
-static inline int lh_sample_take(void *ptr, size_t size)
+/* Count size bytes down: 1 when they reach this thread's next sample point. */
+static inline int lh_sample_count(size_t size)
 {
 	lh_sample_until -= (int64_t)size;
-	return LH_UNLIKELY(lh_sample_until <= 0) && lh_sample_point(ptr);
+	return LH_UNLIKELY(lh_sample_until <= 0);
+}
+
+static inline int lh_sample_take(void *ptr, size_t size)
+{
+	return lh_sample_count(size) && lh_sample_point(ptr);
 }
 
 /* The filter's answer: 0, ptr is not a sampled block; 1, it may be. */

@@ -757,6 +757,14 @@ static inline struct tbuf *my_buffer(void)
 
 static void self_tick(struct tbuf *b);
 
+/* An event is in b: leave it, and do the timer's work if it is ours. */
+static inline void event_done(struct tbuf *b)
+{
+	own_leave(b);
+	if (LH_UNLIKELY(self_timed))
+		self_tick(b);
+}
+
 void lh_record_alloc_now(void *ptr, size_t size)
 {
 	uint32_t id;
@@ -770,9 +778,7 @@ void lh_record_alloc_now(void *ptr, size_t size)
 	b->w[2] = lht_put_varint(b->w[2], size);
 	b->w[3] = lht_put_varint(b->w[3], id);
 	put_ptr(b, ptr);
-	own_leave(b);
-	if (LH_UNLIKELY(self_timed))
-		self_tick(b);
+	event_done(b);
 }
 
 void lh_record_free_now(void *ptr)
@@ -784,9 +790,7 @@ void lh_record_free_now(void *ptr)
 	lock_buf(b);
 	put_event(b, LHT_REC_FREE);
 	put_ptr(b, ptr);
-	own_leave(b);
-	if (LH_UNLIKELY(self_timed))
-		self_tick(b);
+	event_done(b);
 }
 
 void lh_record_realloc(void *old, void *ptr, size_t size)
@@ -815,9 +819,7 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 	b->w[3] = lht_put_varint(b->w[3], id);
 	put_ptr(b, ptr);
 	b->w[5] = lht_put_varint(b->w[5], (uintptr_t)old);
-	own_leave(b);
-	if (LH_UNLIKELY(self_timed))
-		self_tick(b);
+	event_done(b);
 }
 
 /* ---- the timer thread: RSS samples and stale buffers ---- */
