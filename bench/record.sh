@@ -40,7 +40,8 @@ mkdir -p "$OUT"
 cp "$SRC_LH" "$(dirname "$SRC_LH")/libleakhunt.so" "$OUT/"
 LEAKHUNT=$OUT/leakhunt
 cc -O2 -g -pthread -fomit-frame-pointer -o "$OUT/churn" "$ROOT/test/programs/churn.c" &&
-	cc -O2 -g -pthread -fno-omit-frame-pointer -o "$OUT/churn_fp" "$ROOT/test/programs/churn.c" || exit 1
+	cc -O2 -g -pthread -fno-omit-frame-pointer -o "$OUT/churn_fp" "$ROOT/test/programs/churn.c" &&
+	cc -O2 -shared -fPIC -pthread -o "$OUT/idle_thread.so" "$ROOT/bench/idle_thread.c" || exit 1
 
 # run NAME CMD...: one timed run; appends "wall cpu" to $OUT/NAME.times
 run() {
@@ -56,12 +57,13 @@ cpu() { cut -d' ' -f2 "$OUT/$1.times" | median; }
 share() { awk -v l="$1" -v h="$2" -v n="$3" 'BEGIN { if (h > n) printf "%.2f", (l - n) / (h - n); else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 # bracketed KEY TRACED K: TRACED's wall time, round by round, over the mean
-# of the native runs just before and just after it (a round runs natively 4
-# times, before, between and after leakhunt's 3 runs; TRACED is the K-th of
-# those, from 0), so that the machine's drift within a round cancels out
+# of the native runs just before and just after it (a round runs natively 5
+# times, before, between and after its 4 other runs without heaptrack;
+# TRACED is the K-th of those, from 0), so that the machine's drift within a
+# round cancels out
 bracketed() {
 	awk -v k="$3" 'NR == FNR { n[NR] = $1; next }
-		{ b = n[4 * (FNR - 1) + k + 1]; a = n[4 * (FNR - 1) + k + 2]
+		{ b = n[5 * (FNR - 1) + k + 1]; a = n[5 * (FNR - 1) + k + 2]
 		  printf "%s%.2fx", (FNR > 1 ? " " : ""), (a + b > 0 ? 2 * $1 / (a + b) : 0) }' \
 		"$OUT/$1-native.times" "$OUT/$1-$2.times"
 }
@@ -84,9 +86,12 @@ for r in $(seq "$RUNS"); do
 		rm -f "$OUT/$key-compact.lht"
 		run "$key-compact" "$LEAKHUNT" record --compact -o "$OUT/$key-compact.lht" -- "$OUT/$prog" "$PAIRS" "$th"
 		run "$key-native" "$OUT/$prog" "$PAIRS" "$th"
+		# natively with one idle thread of ours: what the timer thread alone costs
+		run "$key-idle" env LD_PRELOAD="$OUT/idle_thread.so" "$OUT/$prog" "$PAIRS" "$th"
+		run "$key-native" "$OUT/$prog" "$PAIRS" "$th"
 		rm -f "$OUT/$key.zst"
 		run "$key-heaptrack" heaptrack -o "$OUT/$key" "$OUT/$prog" "$PAIRS" "$th"
-		for t in leakhunt sampled compact heaptrack; do
+		for t in leakhunt sampled compact idle heaptrack; do
 			cmp -s <(tail -1 "$OUT/$key-native.out") <(grep pairs "$OUT/$key-$t.out" | tail -1) ||
 				say "$key under $t printed something else than natively"
 		done
@@ -107,7 +112,7 @@ SECTION=$OUT/section.md
 	echo "Program: \`test/programs/churn.c\`, $PAIRS malloc/free pairs through 8 call paths 10 to 31 frames deep,"
 	echo "on 1 and 4 threads, built \`-O2\` without (\`churn\`) and with (\`churn_fp\`) frame pointers; glibc has none"
 	echo "in either.  Native, \`leakhunt record\` (default \`--unwind auto\`: complete stacks, \`main\` included) and"
-	echo "\`heaptrack\` 1.4 run interleaved, $RUNS rounds (4 native runs in each); medians of wall and CPU (user+sys) seconds.  Times include"
+	echo "\`heaptrack\` 1.4 run interleaved, $RUNS rounds (5 native runs in each); medians of wall and CPU (user+sys) seconds.  Times include"
 	echo "what the user waits for: leakhunt's symbolization at the end, heaptrack's interpreter and zstd."
 	echo "\`--compact\` writes format version 3 (addresses by reference: a smaller trace for more CPU)."
 	echo
@@ -125,15 +130,19 @@ SECTION=$OUT/section.md
 	done
 	echo
 	echo "Each traced run against the mean of the native runs just before and just after it (wall; a round runs"
-	echo "natively before, between and after leakhunt's three runs, so that the shared machine's drift cancels out:"
-	echo "its speed moves by 20% and more within minutes):"
+	echo "natively before, between and after leakhunt's three runs and the idle-thread run, so that the shared"
+	echo "machine's drift cancels out: its speed moves by 20% and more within minutes).  \"One idle thread\" is the"
+	echo "native program with one thread of ours that only sleeps (\`bench/idle_thread.c\`, preloaded): glibc then"
+	echo "takes its multi-threaded malloc and free paths, as beside leakhunt's timer thread, which \`--sample\` does"
+	echo "without for that reason:"
 	echo
-	echo "| program | threads | leakhunt vs native, per round | median | \`--sample 512k\` vs native, per round | median | \`--compact\` vs native, per round | median |"
-	echo "|---|---|---|---|---|---|---|---|"
+	echo "| program | threads | leakhunt vs native, per round | median | \`--sample 512k\` vs native, per round | median | \`--compact\` vs native, per round | median | one idle thread vs native, per round | median |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
 	for c in $CASES; do
 		prog=${c%:*} th=${c#*:} key="${c%:*}-${c#*:}"
 		lr=$(bracketed "$key" leakhunt 0) sr=$(bracketed "$key" sampled 1) cr=$(bracketed "$key" compact 2)
-		echo "| $prog | $th | $lr | $(pmedian "$lr") | $sr | $(pmedian "$sr") | $cr | $(pmedian "$cr") |"
+		ir=$(bracketed "$key" idle 3)
+		echo "| $prog | $th | $lr | $(pmedian "$lr") | $sr | $(pmedian "$sr") | $cr | $(pmedian "$cr") | $ir | $(pmedian "$ir") |"
 	done
 	echo
 	echo "\"Share of heaptrack's slowdown\" is (leakhunt - native) / (heaptrack - native) in wall time; the issue's"
