@@ -297,13 +297,14 @@ static atomic_uint timer_gen; /* a timer thread of an earlier attach exits when 
 /*
  * --sample from the start runs without the timer thread: any second thread
  * switches glibc's malloc and free to their multi-threaded paths (arena
- * locks, atomic fastbins) for good, and on churn, a single-threaded
- * allocation benchmark, that alone cost about 9% (perf: glibc's malloc,
- * calloc and _int_free, measured against its memset, with one idle thread
- * added), most of what --sample cost.  Sampled events are few, so the
- * threads do the timer's work at their own events instead (self_tick): an
- * RSS sample when 10 ms have passed, and a thread writes its half when 10
- * ms have passed since it last did.  What a thread recorded in the last 10
+ * locks, atomic fastbins) for good.  On churn, single-threaded, one idle
+ * thread makes glibc's malloc, calloc and _int_free about 9% of the run
+ * slower in perf (against its memset, which we do not touch); in wall time
+ * bench/record.sh's idle-thread column measured 1.01-1.04x, within its
+ * noise.  Sampled events are few, so the threads do the timer's work at
+ * their own events instead (self_tick): an RSS sample when 10 ms have
+ * passed, and a thread writes its half when 10 ms have passed since it last
+ * did.  What a thread recorded in the last 10
  * ms before it went idle therefore reaches the file at its next event, at
  * thread exit or at exit, not within 100 ms: a SIGKILL loses it.  Attaching
  * keeps the timer.
