@@ -287,8 +287,8 @@ static void scan_segment(struct lh_core_census *c, const struct lh_v8meta *m, co
 /* Every map of the core into mc, unclassified: the objects whose map word is the meta map. */
 static void collect_maps(const struct lh_v8meta *m, struct mapcache *mc)
 {
-	for (uint32_t i = 0; i < m->core->nsegs; i++) {
-		const struct lh_core_seg *s = &m->core->segs[i];
+	for (uint32_t i = 0; i < m->nheap; i++) {
+		const struct lh_core_seg *s = &m->heap[i];
 		const uint64_t *w = (const uint64_t *)(const void *)(m->core->data + s->offset);
 		uint64_t n = s->filesz / 8, meta = m->meta_map;
 
@@ -348,8 +348,8 @@ int lh_core_census_visit(struct lh_core_census *c, const struct lh_v8meta *m, lh
 	memset(c, 0, sizeof(*c));
 	lh_hashmap_init(&c->sigs);
 	collect_maps(m, &mc);
-	for (uint32_t i = 0; i < m->core->nsegs; i++) {
-		const struct lh_core_seg *s = &m->core->segs[i];
+	for (uint32_t i = 0; i < m->nheap; i++) {
+		const struct lh_core_seg *s = &m->heap[i];
 
 		/* V8's pages are writable anonymous memory; file-backed data is never heap */
 		if (!s->filesz || !(s->flags & 2) || (s->offset & 7) || is_file_backed(m->core, s))

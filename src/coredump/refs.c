@@ -5,6 +5,9 @@
  * walk back to a holder's map word happens only per hit and stops after
  * MAX_WALK bytes (V8's large-object pages hold one object, which can be
  * longer: a hit deep inside a huge array reads as "object not recognized").
+ * Holders are looked for only in V8's pages (lh_v8meta's heap): malloc's
+ * heap holds stale copies of heap words (V8's handle blocks), which would
+ * read as objects; a hit there is native memory.
  */
 #include "refs.h"
 
@@ -19,27 +22,10 @@
 
 #define MAX_WALK (16u << 20)
 
-static const struct lh_core_seg *seg_of(const struct lh_core *c, uint64_t addr)
-{
-	uint32_t lo = 0, hi = c->nsegs;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (c->segs[mid].vaddr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || addr - c->segs[lo - 1].vaddr >= c->segs[lo - 1].filesz)
-		return NULL;
-	return &c->segs[lo - 1];
-}
-
 /* The heap object (tagged) whose body holds the word at slot, or 0. */
 static uint64_t holder(const struct lh_v8meta *m, uint64_t slot)
 {
-	const struct lh_core_seg *s = seg_of(m->core, slot);
+	const struct lh_core_seg *s = lh_v8_heap_area(m, slot);
 	const uint64_t *w;
 	uint64_t k, lo;
 

@@ -32,6 +32,8 @@ struct v8_layout {
 	uint32_t scope_info_nlocals;     /* ScopeInfo: slot index of the context local count */
 	uint32_t uncached_external_mask; /* instance type bit of external strings without a data pointer */
 	uint32_t external_data_delta;    /* ExternalString: the cached data pointer, after the resource */
+	uint32_t page_bits;              /* log2 of the alignment of V8's pages (its MemoryChunk) */
+	uint32_t chunk_area;             /* page header: offset of area_start (area_end follows) */
 };
 
 static const struct v8_layout layouts[] = {
@@ -45,9 +47,12 @@ static const struct v8_layout layouts[] = {
 	 * count, context local count (slots 1..3), then the local names.
 	 * kUncachedExternalStringMask is 1 << 4; a cached external string keeps
 	 * its characters' address right after the resource pointer (8 bytes:
-	 * no V8 sandbox, which needs pointer compression).
+	 * no V8 sandbox, which needs pointer compression).  Every page (a
+	 * MemoryChunk) starts at a multiple of 256 KB (kPageSizeBits 18) with
+	 * its size, flags, Heap*, area_start and area_end: objects live in
+	 * [area_start, area_end); a large-object page is one longer chunk.
 	 */
-	{ 11, 15, 194, 24, 32, 3, 0x10, 8 },
+	{ 11, 15, 194, 24, 32, 3, 0x10, 8, 18, 24 },
 };
 
 struct sym {
@@ -225,12 +230,76 @@ static uint64_t find_meta_map(const struct lh_core *c, uint32_t o_type, uint32_t
 	return 0;
 }
 
+const struct lh_core_seg *lh_v8_heap_area(const struct lh_v8meta *m, uint64_t addr)
+{
+	uint32_t lo = 0, hi = m->nheap;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (m->heap[mid].vaddr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || addr - m->heap[lo - 1].vaddr >= m->heap[lo - 1].filesz)
+		return NULL;
+	return &m->heap[lo - 1];
+}
+
+/*
+ * The object areas of V8's pages, as pieces of the core's segments (sorted,
+ * since the segments are): at each page-aligned address, a header whose size
+ * is a multiple of 4 KB and whose area lies within it, after a header of at
+ * most 64 KB.  Other memory (malloc's heap, stacks) holds stale copies of
+ * heap words, V8's handle blocks among them, which read as objects.  Returns
+ * the number of pages found.
+ */
+static uint32_t find_heap(struct lh_v8meta *m, const struct v8_layout *lay)
+{
+	const struct lh_core *c = m->core;
+	uint64_t page = 1ull << lay->page_bits;
+	uint32_t pages = 0, alloc = 0;
+
+	for (uint32_t i = 0; i < c->nsegs; i++) {
+		const struct lh_core_seg *s = &c->segs[i];
+		uint64_t b = (s->vaddr + page - 1) & ~(page - 1), end = s->vaddr + s->filesz;
+
+		if (s->offset & 7)
+			continue;
+		while (b + lay->chunk_area + 16 <= end) {
+			const uint64_t *w = (const uint64_t *)(const void *)(c->data + s->offset + (b - s->vaddr));
+			uint64_t size = w[0], start = w[lay->chunk_area / 8], stop = w[lay->chunk_area / 8 + 1];
+			struct lh_core_seg *a;
+
+			if (!size || (size & 4095) || start <= b || start - b > (64u << 10) || stop < start ||
+			    stop - b > size) {
+				b += page;
+				continue;
+			}
+			pages++;
+			if (start < end) {
+				ALLOC_GROW(m->heap, m->nheap + 1, alloc);
+				a = &m->heap[m->nheap++];
+				*a = *s;
+				a->vaddr = start;
+				a->memsz = stop - start;
+				a->offset = s->offset + (start - s->vaddr);
+				a->filesz = (stop < end ? stop : end) - start;
+			}
+			b += (size + page - 1) & ~(page - 1);
+		}
+	}
+	return pages;
+}
+
 int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *binary)
 {
 	const struct lh_core_file *main_file = lh_core_main_file(core);
 	const struct v8_layout *lay = NULL;
 	struct binary b;
 	char core_id[64], bin_id[64];
+	uint32_t pages;
 	int ret = -1;
 
 	memset(m, 0, sizeof(*m));
@@ -404,6 +473,21 @@ int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *
 		goto out;
 	}
 	lh_info("V8 %s, binary '%s', meta map 0x%llx", m->version, binary, (unsigned long long)m->meta_map);
+	pages = find_heap(m, lay);
+	if (!lh_v8_heap_area(m, m->meta_map - m->heap_tag)) {
+		/* a layout we do not know: every segment, stale copies and all */
+		lh_info("V8's page headers not recognized (%u found): reading all of the core's memory", pages);
+		free(m->heap);
+		m->heap = lh_xmalloc((core->nsegs ? core->nsegs : 1) * sizeof(*m->heap));
+		memcpy(m->heap, core->segs, core->nsegs * sizeof(*m->heap));
+		m->nheap = core->nsegs;
+	} else {
+		uint64_t bytes = 0;
+
+		for (uint32_t i = 0; i < m->nheap; i++)
+			bytes += m->heap[i].filesz;
+		lh_info("V8's heap: %u pages, %llu bytes of object areas", pages, (unsigned long long)bytes);
+	}
 	ret = 0;
 out:
 	if (b.fd || b.elf)
@@ -416,5 +500,8 @@ out:
 void lh_v8meta_release(struct lh_v8meta *m)
 {
 	free(m->binary);
+	free(m->heap);
 	m->binary = NULL;
+	m->heap = NULL;
+	m->nheap = 0;
 }

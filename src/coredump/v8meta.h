@@ -70,6 +70,14 @@ struct lh_v8meta {
 	uint32_t odd_false, odd_true, odd_undefined, odd_null, odd_hole;
 
 	uint64_t meta_map;           /* tagged address of the map of all maps */
+
+	/*
+	 * V8's heap: the object areas of its pages, as pieces of the core's
+	 * segments, sorted.  Where the page headers are not recognized, every
+	 * segment of the core.  Objects are looked for only here.
+	 */
+	struct lh_core_seg *heap;
+	uint32_t nheap;
 };
 
 /*
@@ -79,5 +87,8 @@ struct lh_v8meta {
  */
 int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *binary);
 void lh_v8meta_release(struct lh_v8meta *m);
+
+/* The piece of m->heap holding the byte at addr (untagged), or NULL. */
+const struct lh_core_seg *lh_v8_heap_area(const struct lh_v8meta *m, uint64_t addr);
 
 #endif

@@ -37,7 +37,9 @@ run_fail() {
 # check NAME CONDITION-CMD...: passes when the command succeeds
 check() {
 	local name=$1; shift
-	if "$@"; then ok "$name"; else fail "$name" "check failed: $*"; fi
+	if "$@"; then ok "$name"; return; fi
+	# what the last command printed, for a failure seen only on another machine
+	fail "$name" "check failed: $* -- last output: $(head -c 600 "$T/out" 2>/dev/null | tr '\n' '|')"
 }
 
 # make_snapshot OUT SCRIPT [ARGS]: run SCRIPT under node and write a heap snapshot of it to OUT
