@@ -91,8 +91,10 @@ start prog "$T/snap.heapsnapshot" && {
 
 # the census of that core: the program's own numbers, and its heap snapshot's
 if [ -e "${C:-}" ]; then
-	run_ok objects-table "$LEAKHUNT" objects "$C" --top 5
+	run_ok objects-table "$LEAKHUNT" objects "$C" --top 5 -v
 	check objects-table-order grep -qE "^ *5,000 +3 .*0x[0-9a-f]+ +Order: id, user, items" "$T/out"
+	# V8's pages recognized by their headers (else all memory is read, phantoms included)
+	check objects-heap-pages grep -qE "^V8's heap: [0-9]+ pages, [0-9]+ bytes of object areas" "$T/err"
 	run_ok objects-json "$LEAKHUNT" objects "$C" --json --all
 	cp "$T/out" "$T/census-core.json"
 	run_ok snapshot-json "$LEAKHUNT" objects "$T/snap.heapsnapshot" --json --all
