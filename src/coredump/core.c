@@ -202,29 +202,35 @@ void lh_core_release(struct lh_core *c)
 	memset(c, 0, sizeof(*c));
 }
 
-__attribute__((noinline)) const void *lh_core_ptr_slow(const struct lh_core *c, uint64_t addr, size_t len)
+uint32_t lh_core_seg_index(const struct lh_core_seg *segs, uint32_t n, uint64_t addr)
 {
-	uint32_t lo = 0, hi = c->nsegs;
+	uint32_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (c->segs[mid].vaddr <= addr)
+		if (segs[mid].vaddr <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (!lo)
-		return NULL;
-	{
-		const struct lh_core_seg *s = &c->segs[lo - 1];
-		uint64_t rel = addr - s->vaddr;
+	return lo ? lo - 1 : n;
+}
 
-		if (rel > s->filesz || len > s->filesz - rel)
-			return NULL;
-		c->hint[(addr >> 18) % LH_CORE_HINTS] = lo - 1;
-		return c->data + s->offset + rel;
-	}
+__attribute__((noinline)) const void *lh_core_ptr_slow(const struct lh_core *c, uint64_t addr, size_t len)
+{
+	uint32_t i = lh_core_seg_index(c->segs, c->nsegs, addr);
+	const struct lh_core_seg *s;
+	uint64_t rel;
+
+	if (i == c->nsegs)
+		return NULL;
+	s = &c->segs[i];
+	rel = addr - s->vaddr;
+	if (rel > s->filesz || len > s->filesz - rel)
+		return NULL;
+	c->hint[(addr >> 18) % LH_CORE_HINTS] = i;
+	return c->data + s->offset + rel;
 }
 
 const struct lh_core_file *lh_core_main_file(const struct lh_core *c)

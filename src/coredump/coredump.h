@@ -82,6 +82,10 @@ int lh_core_is_elf(const char *path);
 #define LH_CORE_HINTS 64
 const void *lh_core_ptr_slow(const struct lh_core *c, uint64_t addr, size_t len);
 
+/* Of n segments sorted by vaddr, the index of the last one starting at or
+ * below addr (which may still end before it), or n when there is none. */
+uint32_t lh_core_seg_index(const struct lh_core_seg *segs, uint32_t n, uint64_t addr);
+
 static inline const void *lh_core_ptr(const struct lh_core *c, uint64_t addr, size_t len)
 {
 	const struct lh_core_seg *s = &c->segs[c->hint[(addr >> 18) % LH_CORE_HINTS]];

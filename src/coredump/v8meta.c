@@ -232,19 +232,11 @@ static uint64_t find_meta_map(const struct lh_core *c, uint32_t o_type, uint32_t
 
 const struct lh_core_seg *lh_v8_heap_area(const struct lh_v8meta *m, uint64_t addr)
 {
-	uint32_t lo = 0, hi = m->nheap;
+	uint32_t i = lh_core_seg_index(m->heap, m->nheap, addr);
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (m->heap[mid].vaddr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || addr - m->heap[lo - 1].vaddr >= m->heap[lo - 1].filesz)
+	if (i == m->nheap || addr - m->heap[i].vaddr >= m->heap[i].filesz)
 		return NULL;
-	return &m->heap[lo - 1];
+	return &m->heap[i];
 }
 
 /*
