@@ -257,8 +257,8 @@ static uint32_t find_heap(struct lh_v8meta *m, const struct v8_layout *lay)
 		const struct lh_core_seg *s = &c->segs[i];
 		uint64_t b = (s->vaddr + page - 1) & ~(page - 1), end = s->vaddr + s->filesz;
 
-		if (s->offset & 7)
-			continue;
+		if ((s->offset & 7) || b < s->vaddr || end < s->vaddr)
+			continue; /* misaligned, or at the top of the address space */
 		while (b + lay->chunk_area + 16 <= end) {
 			const uint64_t *w = (const uint64_t *)(const void *)(c->data + s->offset + (b - s->vaddr));
 			uint64_t size = w[0], start = w[lay->chunk_area / 8], stop = w[lay->chunk_area / 8 + 1];
@@ -279,6 +279,8 @@ static uint32_t find_heap(struct lh_v8meta *m, const struct v8_layout *lay)
 				a->offset = s->offset + (start - s->vaddr);
 				a->filesz = (stop < end ? stop : end) - start;
 			}
+			if (size >= end - b)
+				break; /* the page runs to the segment's end (or past it) */
 			b += (size + page - 1) & ~(page - 1);
 		}
 	}
