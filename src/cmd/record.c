@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,6 +156,25 @@ fail:
 	return lh_error("cannot append the symbols to '%s': %s", path, strerror(errno));
 }
 
+/* The program ran and left the trace at path empty: why, as far as we can tell. */
+static void no_trace_error(const char *cmd, const char *path)
+{
+	char *dir = lh_xstrdup(path);
+	struct statvfs vs;
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_FSIZE, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < LHT_HEADER_SIZE)
+		lh_error("'%s' ran but wrote no trace: the file size limit (ulimit -f) is %llu bytes; raise it "
+			 "and record again", cmd, (unsigned long long)rl.rlim_cur);
+	else if (!statvfs(dirname(dir), &vs) && !vs.f_bavail)
+		lh_error("'%s' ran but wrote no trace: no space left on the file system of '%s'; free some "
+			 "space and record again", cmd, path);
+	else
+		lh_error("'%s' ran but wrote no trace: a static or setuid executable ignores LD_PRELOAD, so "
+			 "leakhunt cannot record it", cmd);
+	free(dir);
+}
+
 /*
  * Symbolize the trace at path: the symbolizer reads every record of the file
  * it is given, and decoding the events is most of that (about a second per
@@ -165,7 +185,7 @@ fail:
  * children.
  */
 static int symbolize(const char *path, struct lh_symbolizer *warm, struct lh_symbolize_stats *st,
-		     struct strbuf *children)
+		     struct strbuf *children, uint32_t *flags)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	struct lh_trace t;
@@ -174,6 +194,7 @@ static int symbolize(const char *path, struct lh_symbolizer *warm, struct lh_sym
 
 	if (lh_trace_open(&t, path))
 		return -1;
+	*flags = t.flags;
 	strbuf_addf(&tmp, "%s.symbols-XXXXXX", path);
 	fd = mkstemp(tmp.buf);
 	if (fd < 0) {
@@ -206,9 +227,14 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth)
 {
 	struct lh_symbolize_stats st;
 	struct strbuf children = STRBUF_INIT;
-	int ret = 0;
+	uint32_t flags = 0;
+	int ret = symbolize(path, warm, &st, &children, &flags);
 
-	if (symbolize(path, warm, &st, &children)) {
+	if (flags & LHT_FLAG_WRITE_FAILED)
+		ret = lh_error("recording stopped early: writing '%s' failed (%s); free some space (or raise the "
+			       "file size limit) and record again; the trace keeps what reached it",
+			       path, strerror((int)(flags >> LHT_FLAG_ERRNO_SHIFT & 0xff)));
+	if (ret) {
 		strbuf_release(&children);
 		return -1;
 	}
@@ -684,9 +710,8 @@ int cmd_record(int argc, char **argv)
 
 		if (stat(out.buf, &sb) == 0 && sb.st_size == 0) {
 			lh_symbolizer_free(sym);
+			no_trace_error(argv[optind], out.buf);
 			unlink(out.buf);
-			lh_error("'%s' ran but wrote no trace: a static or setuid executable ignores "
-				 "LD_PRELOAD, so leakhunt cannot record it", argv[optind]);
 			return 1;
 		}
 	}

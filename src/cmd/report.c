@@ -116,7 +116,10 @@ static int load(struct lh_alloc_model *m, const char *path, const struct report_
 	if (lh_alloc_model_load(m, path))
 		return -1;
 	lh_alloc_model_finish(m, a->flags, &a->supp);
-	if (m->damage.len)
+	if (m->write_error)
+		lh_warn("'%s' is cut short: writing it failed while the program ran (%s), and recording "
+			"stopped; the report covers what reached the file", path, strerror(m->write_error));
+	else if (m->damage.len)
 		lh_warn("'%s' is cut short: %s; the report covers everything before it", path, m->damage.buf);
 	else if (!m->ended)
 		lh_warn("'%s' has no end record: the program did not exit normally; the report covers what reached the file",

@@ -903,6 +903,8 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 
 	if (lh_trace_open(&t, path))
 		return -1;
+	if (t.flags & LHT_FLAG_WRITE_FAILED)
+		m->write_error = (int)(t.flags >> LHT_FLAG_ERRNO_SHIFT & 0xff);
 	memset(&p, 0, sizeof(p));
 	p.live = (struct blocks){ lh_xcalloc(1024, sizeof(struct block)), 1023, 0 };
 	p.ring = lh_xcalloc(1024, sizeof(struct ev));

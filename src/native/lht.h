@@ -68,7 +68,9 @@ enum lht_record {
 
 enum lht_flags {
 	LHT_FLAG_FOLLOW_FORK = 1 << 0,
+	LHT_FLAG_WRITE_FAILED = 1 << 1, /* a write failed: recording stopped early; errno in bits 8-15 */
 };
+#define LHT_FLAG_ERRNO_SHIFT 8
 
 enum lht_unwind {
 	LHT_UNWIND_AUTO = 0,

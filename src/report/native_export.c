@@ -117,10 +117,15 @@ static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 	lh_jsonw_kuint(w, "runtime_ms", m->runtime_ms);
 	lh_jsonw_kuint(w, "events", m->events);
 	lh_jsonw_kuint(w, "missing_events", m->missing);
-	lh_jsonw_kbool(w, "complete", m->ended && !m->damage.len && !m->missing);
+	lh_jsonw_kbool(w, "complete", m->ended && !m->damage.len && !m->missing && !m->write_error);
 	lh_jsonw_key(w, "damage");
 	if (m->damage.len)
 		lh_jsonw_str(w, m->damage.buf);
+	else
+		lh_jsonw_null(w);
+	lh_jsonw_key(w, "write_error");
+	if (m->write_error)
+		lh_jsonw_str(w, strerror(m->write_error));
 	else
 		lh_jsonw_null(w);
 	lh_jsonw_end(w);

@@ -60,6 +60,41 @@ if ls "$T"/leakhunt.leaky.*.lht >/dev/null 2>&1; then ok default-name; else fail
 run_fail missing-program "cannot run 'no-such-program-xyz'" rec -o "$T/missing" -- no-such-program-xyz
 check missing-program-no-file test ! -e "$T/missing.lht"
 
+# a static executable ignores LD_PRELOAD: said, no empty file left
+if printf 'int main(void) { return 0; }\n' >"$T/static.c" && cc -static -o "$T/static" "$T/static.c" 2>/dev/null; then
+	run_fail static-program "static or setuid executable ignores LD_PRELOAD" rec -o "$T/static" -- "$T/static"
+	check static-program-no-file test ! -e "$T/static.lht"
+else
+	ok "static-program (skipped: no static libc)"
+fi
+
+# a full disk: the program runs to its end, recording stops, the header says
+# why (record fails saying so; report reads what reached the file and says
+# why it ends).  First a file size limit (EFBIG), then a full tmpfs (ENOSPC)
+# where mounting one is allowed.
+full_disk() {
+	local name=$1 out=$2 why=$3
+	check "$name-program-ran" grep -q "^200000 pairs" "$T/out"
+	check "$name-said" grep -q "recording stopped early: writing '$out.lht' failed ($why)" "$T/err"
+	if run_ok "$name-report" "$LEAKHUNT" report --json "$out.lht"; then
+		check "$name-report-json" python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["summary"]
+sys.exit(not (s["write_error"] == sys.argv[2] and not s["complete"] and s["calls"] > 0))' "$T/out" "$why"
+		check "$name-report-says" grep -q "writing it failed while the program ran ($why" "$T/err"
+	fi
+}
+(trap '' XFSZ; ulimit -f 200; rec -o "$T/fsize" -- "$T/churn" 200000 >"$T/out" 2>"$T/err"; echo $? >"$T/rc")
+check fsize-limit-fails test "$(cat "$T/rc")" = 1
+full_disk fsize-limit "$T/fsize" "File too large"
+mkdir -p "$T/small"
+if mount -t tmpfs -o size=128k tmpfs "$T/small" 2>/dev/null; then
+	rec -o "$T/small/full" -- "$T/churn" 200000 >"$T/out" 2>"$T/err"
+	check disk-full-fails test $? = 1
+	full_disk disk-full "$T/small/full" "No space left on device"
+	umount "$T/small"
+else
+	ok "disk-full (skipped: cannot mount a tmpfs here)"
+fi
+
 # 8 threads freeing each other's blocks: calls exact over a no-thread
 # baseline; every cross-thread free matched; leaks exact up to glibc's own
 # per-thread DTV blocks (at most one per thread, reused with cached stacks)

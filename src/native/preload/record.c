@@ -116,6 +116,30 @@ static char *put_dec(char *p, uint64_t v)
 	return p;
 }
 
+static char trace_path[4096]; /* the file trace_fd writes */
+
+/*
+ * A write failed: set LHT_FLAG_WRITE_FAILED and the errno in the header's
+ * flags, so that `leakhunt record` and `report` can tell a trace cut short by
+ * a full disk from a program that died.  Rewriting four bytes the file
+ * already has needs no new space.  (Through a second descriptor: a pwrite()
+ * on an O_APPEND one appends.)
+ */
+static void mark_write_failed(int err)
+{
+	int fd = open(trace_path, O_RDWR | O_CLOEXEC);
+	uint8_t f[4];
+
+	if (fd < 0)
+		return;
+	if (pread(fd, f, 4, 28) == 4) {
+		lht_put32(f, lht_get32(f) | LHT_FLAG_WRITE_FAILED | (uint32_t)(err & 0xff) << LHT_FLAG_ERRNO_SHIFT);
+		if (pwrite(fd, f, 4, 28) != 4)
+			say("libleakhunt: cannot mark the trace as cut short\n");
+	}
+	close(fd);
+}
+
 /* Write all of [p, p+n); on failure (a full disk) stop recording for good
  * rather than leave a chunk half-written in the middle of the file. */
 void lh_record_write(const uint8_t *p, size_t n)
@@ -126,6 +150,7 @@ void lh_record_write(const uint8_t *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
+			mark_write_failed(w < 0 ? errno : ENOSPC);
 			say("libleakhunt: cannot write the trace (disk full?); recording stopped\n");
 			lh_preload_active = 0;
 			close(trace_fd);
@@ -1024,6 +1049,8 @@ static int open_trace(const char *path, int create)
 	trace_fd = open(path, flags, 0600);
 	if (trace_fd < 0)
 		return -1;
+	if (strlen(path) < sizeof(trace_path))
+		memcpy(trace_path, path, strlen(path) + 1);
 	if (lseek(trace_fd, 0, SEEK_END) == 0)
 		write_header();
 	return 0;
