@@ -156,6 +156,9 @@ int lh_inject_open(struct lh_inject *in, pid_t pid)
 			return lh_error("cannot trace process %d: ptrace is restricted "
 					"(/proc/sys/kernel/yama/ptrace_scope is %d); run as root or "
 					"set it to 0", (int)pid, scope);
+		if (e == EPERM)
+			return lh_error("cannot trace process %d: %s; run as the process's user (or root)", (int)pid,
+					strerror(e));
 		return lh_error("cannot trace process %d: %s", (int)pid, strerror(e));
 	}
 	in->seized = 1;

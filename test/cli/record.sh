@@ -345,6 +345,20 @@ wait "$bpid"
 check attach-process-exits-0 test $? = 0
 check attach-process-memory-intact grep -q 'busy: ok' "$T/busy.out"
 run_fail attach-no-such-process 'no process 999999' "$LEAKHUNT" record -p 999999 --duration 1
+# a process we may not trace (another user's): said, with what to do, and no file left
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as_nobody "$LEAKHUNT" --help >/dev/null 2>&1; then
+	sleep 30 &
+	spid=$!
+	rm -f /tmp/leakhunt-test-nobody.$$.lht
+	run_fail attach-not-permitted "cannot trace process $spid: Operation not permitted; run as the process's user" \
+		as_nobody "$LEAKHUNT" record -p "$spid" --duration 0.2 -o /tmp/leakhunt-test-nobody.$$
+	check attach-not-permitted-no-file test ! -e /tmp/leakhunt-test-nobody.$$.lht
+	check attach-not-permitted-target-runs kill -0 "$spid"
+	kill "$spid"
+else
+	ok "attach-not-permitted (skipped: not root, or nobody cannot run $LEAKHUNT)"
+fi
 run_fail attach-with-command 'give no command' "$LEAKHUNT" record -p 1 -- true
 
 # --sample: one allocation per 64 KiB on average; frees only of sampled
