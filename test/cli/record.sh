@@ -359,6 +359,16 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as_nobody "$LEAKHUNT" 
 else
 	ok "attach-not-permitted (skipped: not root, or nobody cannot run $LEAKHUNT)"
 fi
+# a setuid program run by another user ignores LD_PRELOAD (the loader's secure mode): said, no file left
+suid=/tmp/leakhunt-test-setuid.$$
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as_nobody "$LEAKHUNT" --help >/dev/null 2>&1 &&
+	cp "$T/leaky" "$suid" && chmod 4755 "$suid" && ! findmnt -no OPTIONS --target /tmp | grep -q nosuid; then
+	run_fail setuid-program "static or setuid executable ignores LD_PRELOAD" as_nobody "$LEAKHUNT" record -o "$suid-out" -- "$suid"
+	check setuid-program-no-file test ! -e "$suid-out.lht"
+else
+	ok "setuid-program (skipped: not root, nobody cannot run $LEAKHUNT, or /tmp is nosuid)"
+fi
+rm -f "$suid" "$suid-out.lht"
 run_fail attach-with-command 'give no command' "$LEAKHUNT" record -p 1 -- true
 
 # --sample: one allocation per 64 KiB on average; frees only of sampled
