@@ -69,6 +69,9 @@ static int core_print(const struct lh_v8meta *meta, const char *arg)
 	}
 	if (lh_jsprint_describe(&p, meta, addr))
 		return 1;
+	if (!lh_v8_heap_area(meta, addr - meta->heap_tag))
+		lh_warn("0x%llx is outside V8's pages (native memory): what follows may be a stale copy of an "
+			"object's first words, not an object", addr);
 	printf("0x%llx <%s", addr, p.ctor);
 	if (p.type == meta->t_js_array)
 		printf(" length %llu", (unsigned long long)p.elements_total);

@@ -169,6 +169,18 @@ if [ -e "${C:-}" ]; then
 	run_ok refs-elements "$LEAKHUNT" objects "$C" --refs "$E"
 	check refs-phantom-is-native grep -qE "^\(native memory\) +0x[0-9a-f]+ *$" "$T/out"
 	check refs-elements-owner grep -qE "^0x[0-9a-f]+ <Array length 3> +elements" "$T/out"
+	# --print of the phantom (its elements word is 16 bytes in): printed, with a warning;
+	# of the real array: no warning
+	cp "$T/out" "$T/elements-refs"
+	S=$(sed -nE 's/^\(native memory\) +(0x[0-9a-f]+) *$/\1/p' "$T/elements-refs" | head -1)
+	A=$(sed -nE 's/^(0x[0-9a-f]+) <Array length 3> +elements.*/\1/p' "$T/elements-refs" | head -1)
+	F=$(printf '0x%x' $((S - 16 + 1)))
+	run_ok print-phantom "$LEAKHUNT" objects "$C" --print "$F"
+	check print-phantom-warns grep -q "^warning: $F is outside V8's pages (native memory)" "$T/err"
+	check print-phantom-length-7 grep -q "^$F <Array length 7>" "$T/out"
+	run_ok print-real-array "$LEAKHUNT" objects "$C" --print "$A"
+	check print-real-array-length-3 grep -q "^$A <Array length 3>" "$T/out"
+	check print-real-array-no-warning test ! -s "$T/err"
 	run_fail refs-not-object "is not a heap object" "$LEAKHUNT" objects "$C" --refs 0x1235
 	run_fail refs-and-print "give one of --print, --refs and --instances" "$LEAKHUNT" objects "$C" --refs "$L" --print "$L"
 fi
