@@ -42,6 +42,7 @@
 #define LHT_VERSION_COMPACT 3 /* with `record --compact`: pointers coded by reference */
 #define LHT_READ_VERSION 3 /* the newest version readers take */
 #define LHT_HEADER_SIZE 32
+#define LHT_HEADER_FLAGS 28 /* offset of the header's u32 flags (enum lht_flags) */
 #define LHT_CHUNK_HEADER 8
 #define LHT_MAX_CHUNK (1u << 24) /* a reader refuses longer chunks as damage */
 #define LHT_CHUNK_ZSTD (1u << 31) /* v2: the payload is a zstd frame of columns */

@@ -47,7 +47,7 @@ int lh_trace_open(struct lh_trace *t, const char *path)
 	}
 	t->start_ns = lht_get64(h + 16);
 	t->pid = lht_get32(h + 24);
-	t->flags = lht_get32(h + 28);
+	t->flags = lht_get32(h + LHT_HEADER_FLAGS);
 	t->good_end = t->off;
 	lh_mapfile_sequential(&t->mf);
 	return 0;

@@ -132,9 +132,9 @@ static void mark_write_failed(int err)
 
 	if (fd < 0)
 		return;
-	if (pread(fd, f, 4, 28) == 4) {
+	if (pread(fd, f, 4, LHT_HEADER_FLAGS) == 4) {
 		lht_put32(f, lht_get32(f) | LHT_FLAG_WRITE_FAILED | (uint32_t)(err & 0xff) << LHT_FLAG_ERRNO_SHIFT);
-		if (pwrite(fd, f, 4, 28) != 4)
+		if (pwrite(fd, f, 4, LHT_HEADER_FLAGS) != 4)
 			say("libleakhunt: cannot mark the trace as cut short\n");
 	}
 	close(fd);
@@ -1007,7 +1007,7 @@ static void write_header(void)
 	lht_put32(h + 12, LHT_HEADER_SIZE);
 	lht_put64(h + 16, (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec);
 	lht_put32(h + 24, (uint32_t)getpid());
-	lht_put32(h + 28, lh_preload_conf.follow_fork ? LHT_FLAG_FOLLOW_FORK : 0);
+	lht_put32(h + LHT_HEADER_FLAGS, lh_preload_conf.follow_fork ? LHT_FLAG_FOLLOW_FORK : 0);
 	lh_record_write(h, sizeof(h));
 }
 
@@ -1045,12 +1045,16 @@ static void write_info(void)
 static int open_trace(const char *path, int create)
 {
 	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0);
+	size_t len;
 
 	trace_fd = open(path, flags, 0600);
 	if (trace_fd < 0)
 		return -1;
-	if (strlen(path) < sizeof(trace_path))
-		memcpy(trace_path, path, strlen(path) + 1);
+	len = strlen(path);
+	if (len < sizeof(trace_path))
+		memcpy(trace_path, path, len + 1);
+	else
+		trace_path[0] = 0; /* never mark an earlier trace (the parent's, a former session's) */
 	if (lseek(trace_fd, 0, SEEK_END) == 0)
 		write_header();
 	return 0;
