@@ -10,7 +10,7 @@ if [ ! -f "$(dirname "$LEAKHUNT")/libleakhunt.so" ]; then
 	export LEAKHUNT_PRELOAD="$LH_TOP/build/libleakhunt.so"
 	[ -f "$LEAKHUNT_PRELOAD" ] || make -C "$LH_TOP" -s build/libleakhunt.so >/dev/null
 fi
-for prog in leaky threads forker killed deep sighandler churn late forkidle; do
+for prog in leaky threads forker killed deep sighandler churn late forkidle getattr; do
 	cc -O2 -g -pthread -o "$T/$prog" "$P/$prog.c" || fail "build-$prog" "cc failed"
 	cc -O2 -g -pthread -fno-omit-frame-pointer -o "$T/${prog}_fp" "$P/$prog.c"
 done
@@ -201,6 +201,34 @@ if run_ok deep-truncated-record rec -o "$T/deep256" -- "$T/deep" 300 &&
 	check deep-truncated-256-frames test "$(grep -c '^  ' "$T/out")" = 257
 	check deep-truncated-marked grep -qx '  \[truncated\]' "$T/out"
 fi
+
+# a thread's first allocation inside pthread_getattr_np(pthread_self()), as
+# Rust's runtime makes it on every thread: glibc holds the thread's lock there,
+# and the preload once asked it for the stack bounds again from inside and
+# hung.  Or ("alt") in a signal handler on an alternate stack: the bounds are
+# still the thread's own stack's.  Both threads' leaks, 40 frames deep, reach
+# main and worker, under fp (which needs the bounds) and auto (whose rule walk
+# and memo need them, or libunwind gets every stack)
+for m in first alt; do
+	for u in auto fp; do
+		exe="$T/getattr"
+		[ $u = fp ] && exe="$T/getattr_fp"
+		if LEAKHUNT_UNWIND_CHECK=1 run_ok "getattr-$m-$u-record" timeout 30 "$LEAKHUNT" record --unwind $u \
+			-o "$T/getattr-$m-$u" -- "$exe" $m; then
+			if [ $u = auto ]; then
+				nlib=$(sed -n 's/.* \([0-9]*\) unwound by libunwind.*/\1/p' "$T/err")
+				check "getattr-$m-auto-equals-libunwind" grep -q 'stacks, 0 differ' "$T/err"
+				check "getattr-$m-auto-fast-path" test "${nlib:-99}" -le 10
+			fi
+			if run_ok "getattr-$m-$u-report" "$LEAKHUNT" report --leaks "$T/getattr-$m-$u.lht"; then
+				check "getattr-$m-$u-calls" grep -q "calls to allocation functions: $([ $m = alt ] && echo 214 || echo 212) " "$T/out"
+				check "getattr-$m-$u-depth" test "$(grep -cx '  rec' "$T/out")" = 82
+				check "getattr-$m-$u-main" grep -qx '  main' "$T/out"
+				check "getattr-$m-$u-worker" grep -qx '  worker' "$T/out"
+			fi
+		fi
+	done
+done
 
 # fp and dwarf agree on a frame-pointer build: the same stacks from the leaf to
 # main (glibc's start code keeps no frame pointer, so fp stops right after main)

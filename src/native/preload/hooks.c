@@ -17,6 +17,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h> /* memalign, pvalloc prototypes */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ static void *(*real_pvalloc)(size_t);
 static void *(*real_dlopen)(const char *, int);
 static int (*real_dlclose)(void *);
 static void (*real__exit)(int) __attribute__((noreturn));
+static int (*real_pthread_getattr_np)(pthread_t, pthread_attr_t *);
 
 /* dlsym's own allocations before the real calloc is known; 16-byte headers
  * hold each block's size so that realloc can copy out of it. */
@@ -82,6 +84,7 @@ static __attribute__((noinline)) void resolve(void)
 	real_dlopen = next("dlopen");
 	real_dlclose = next("dlclose");
 	real__exit = next("_exit");
+	real_pthread_getattr_np = next("pthread_getattr_np");
 	resolving = 0;
 	if (!real_malloc || !real_free || !real_calloc || !real_realloc) {
 		static const char msg[] = "libleakhunt: cannot find libc's malloc; not recording\n";
@@ -310,12 +313,42 @@ LH_EXPORT void _exit(int status)
 	real__exit(status);
 }
 
+/*
+ * Rust's runtime asks for the stack of every thread first thing, and glibc's
+ * pthread_getattr_np allocates while it holds the thread's lock: if that was
+ * the thread's first event, unwind.c, learning the thread's stack bounds,
+ * must not ask again from inside (it once did, and waited for ever).
+ */
+__thread int lh_preload_in_getattr LH_TLS;
+
+LH_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
+{
+	int rc;
+
+	if (LH_UNLIKELY(!real_pthread_getattr_np))
+		resolve();
+	if (!real_pthread_getattr_np)
+		return ENOSYS;
+	lh_preload_in_getattr++;
+	rc = real_pthread_getattr_np(thread, attr);
+	lh_preload_in_getattr--;
+	return rc;
+}
+
 /* Hidden aliases: inside the library, these names always mean our hooks,
  * even when libc's come first in the search order (attached at run time). */
 #define OWN(n) extern __typeof(n) own_##n __attribute__((alias(#n), copy(n), visibility("hidden")));
 OWN(malloc) OWN(free) OWN(calloc) OWN(realloc) OWN(reallocarray) OWN(posix_memalign)
 OWN(aligned_alloc) OWN(memalign) OWN(valloc) OWN(pvalloc) OWN(dlopen) OWN(dlclose)
+OWN(pthread_getattr_np)
 #undef OWN
+
+/* Preloaded, the program's pthread_getattr_np is ours; loaded into a running
+ * process (attach.c patches only the allocation names), it is glibc's. */
+int lh_getattr_hooked(void)
+{
+	return dlsym(RTLD_DEFAULT, "pthread_getattr_np") == (void *)own_pthread_getattr_np;
+}
 
 void *lh_hook_address(const char *name)
 {

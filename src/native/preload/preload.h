@@ -46,6 +46,12 @@ extern struct lh_preload_conf lh_preload_conf;
 extern __thread int lh_preload_busy LH_TLS;
 /* Nonzero while events are being recorded (after init, before the end). */
 extern volatile int lh_preload_active;
+/* Nonzero while this thread is inside pthread_getattr_np (hooks.c): glibc
+ * holds the thread's lock there while it allocates, so unwind.c must not ask
+ * it again.  lh_getattr_hooked() says whether the program's calls come
+ * through our hook at all (not when we were loaded into a running process). */
+extern __thread int lh_preload_in_getattr LH_TLS;
+int lh_getattr_hooked(void);
 
 /* record.c: memory of our own (never malloc), and one write of [p, p+n) to
  * the trace (a failure stops recording). */

@@ -36,12 +36,17 @@
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "native/lht.h"
 #include "native/preload/preload.h"
@@ -71,14 +76,129 @@ int lh_unwind_is_own(uintptr_t ip)
 	return ip >= own_lo && ip < own_hi;
 }
 
-/* Learn this thread's stack bounds once; pthread_getattr_np may allocate,
- * which is fine because we run with the busy flag set. */
+/*
+ * This thread's stack bounds, learned at its first walk.  Another thread's
+ * come from pthread_getattr_np, which knows the stack block without reading
+ * /proc.  But it holds the thread's lock while it allocates (a FILE for the
+ * main thread, the cpu set for any thread), and when that allocation is the
+ * thread's first event we must not ask it again from inside: we did, and
+ * waited on that lock for ever (every Rust program hung at start: its runtime
+ * asks for the stack of each thread first thing).  So the main thread, a
+ * thread inside pthread_getattr_np, and every thread of a process we were
+ * loaded into while it ran (where that call does not pass our hook) read
+ * /proc/self/maps instead, with plain system calls, and answer as glibc would:
+ *
+ * The main thread's stack is the "[stack]" mapping, which may still grow down
+ * to RLIMIT_STACK below its top or to the mapping below, whichever is higher.
+ * Another thread's stack is the mapping that holds its thread descriptor
+ * (glibc puts it at the top of the stack block, of the program's own stacks
+ * too).  The mapping that holds sp decides which, so a first event in a
+ * signal handler on an alternate stack still learns the thread's own stack.
+ * Where /proc cannot be read the bounds stay empty, and every stack is left
+ * to libunwind.
+ */
+static int getattr_hooked; /* lh_getattr_hooked(), at init */
+
+struct maps_line {
+	uintptr_t start, end, below; /* below: where the mapping before it ends */
+};
+
+struct maps_scan {
+	uintptr_t sp, self;
+	struct maps_line line, at_sp, at_self, main_stack;
+	uintptr_t prev_end;
+	int field; /* 0 start, 1 end, 2 the rest of the line */
+	int tag;   /* bytes of the line's end matched against "[stack]" */
+};
+
+static int in_line(const struct maps_line *l, uintptr_t a)
+{
+	return a >= l->start && a < l->end;
+}
+
+static void scan_maps(struct maps_scan *m, const char *p, size_t n)
+{
+	static const char stack_tag[] = "[stack]";
+
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (c == '\n') {
+			m->line.below = m->prev_end;
+			if (in_line(&m->line, m->sp))
+				m->at_sp = m->line;
+			if (in_line(&m->line, m->self))
+				m->at_self = m->line;
+			if (m->tag == (int)sizeof(stack_tag) - 1)
+				m->main_stack = m->line;
+			m->prev_end = m->line.end;
+			m->line.start = m->line.end = 0;
+			m->field = m->tag = 0;
+		} else if (m->field == 2) {
+			/* the name is the line's last field: match the tag at its end */
+			m->tag = c == stack_tag[m->tag] ? m->tag + 1 : c == stack_tag[0];
+		} else if (d >= 0) {
+			uintptr_t *v = m->field ? &m->line.end : &m->line.start;
+
+			*v = *v << 4 | (uintptr_t)d;
+		} else {
+			m->field = c == '-' && !m->field ? 1 : 2;
+		}
+	}
+}
+
+static void learn_from_maps(void)
+{
+	struct maps_scan m = { .sp = (uintptr_t)__builtin_frame_address(0), .self = (uintptr_t)pthread_self() };
+	const struct maps_line *l;
+	char buf[4096];
+	int fd, saved = errno;
+	ssize_t got;
+	struct rlimit rl;
+
+	stack_lo = stack_hi = 1; /* tried: an empty range */
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		scan_maps(&m, buf, (size_t)got);
+	close(fd);
+	if (m.at_sp.end && m.at_sp.end == m.main_stack.end)
+		l = &m.main_stack; /* on the main thread's stack */
+	else if (m.at_sp.end && m.at_sp.end == m.at_self.end)
+		l = &m.at_sp; /* on another thread's */
+	else if (m.main_stack.end && syscall(SYS_gettid) == getpid())
+		l = &m.main_stack; /* on an alternate stack: the thread's own */
+	else
+		l = m.at_self.end ? &m.at_self : &m.at_sp;
+	if (!l->end)
+		goto out;
+	stack_lo = l->start;
+	if (l == &m.main_stack) {
+		uintptr_t lo = l->below;
+
+		if (!getrlimit(RLIMIT_STACK, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < l->end &&
+		    l->end - (rl.rlim_cur & ~(uintptr_t)4095) > lo)
+			lo = l->end - (rl.rlim_cur & ~(uintptr_t)4095);
+		if (lo < stack_lo)
+			stack_lo = lo;
+	}
+	stack_hi = l->end;
+out:
+	errno = saved;
+}
+
 static __attribute__((noinline)) void learn_stack(void)
 {
 	pthread_attr_t attr;
 	void *addr;
 	size_t size;
 
+	if (!getattr_hooked || lh_preload_in_getattr || syscall(SYS_gettid) == getpid()) {
+		learn_from_maps();
+		return;
+	}
 	if (pthread_getattr_np(pthread_self(), &attr))
 		return;
 	if (!pthread_attr_getstack(&attr, &addr, &size)) {
@@ -198,6 +318,7 @@ void lh_unwind_forget(void)
 void lh_unwind_init(void)
 {
 	dl_iterate_phdr(find_own, (void *)(uintptr_t)lh_unwind_init);
+	getattr_hooked = lh_getattr_hooked();
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	unw_set_cache_size(unw_local_addr_space, 1024, 0);
 	if (!atomic_load(&tables))
@@ -238,15 +359,16 @@ static int unwind_fp(uintptr_t *ips, int max, uint64_t *hash)
 static int unwind_dwarf(uintptr_t *ips, int max)
 {
 	void *buf[LH_MAX_DEPTH + 16];
-	int got, skip = 0, n = 0;
+	int got, n = 0;
 
 	if (max > LH_MAX_DEPTH + 1)
 		max = LH_MAX_DEPTH + 1;
 	got = unw_backtrace(buf, max + 8);
-	while (skip < got && lh_unwind_is_own((uintptr_t)buf[skip]))
-		skip++;
-	for (int i = skip; i < got && n < max; i++)
-		ips[n++] = (uintptr_t)buf[i];
+	/* our frames: the hook and the recorder at the top, and a hook the
+	 * program called that calls on into libc (pthread_getattr_np) */
+	for (int i = 0; i < got && n < max; i++)
+		if (!lh_unwind_is_own((uintptr_t)buf[i]))
+			ips[n++] = (uintptr_t)buf[i];
 	return n;
 }
 
