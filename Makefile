@@ -40,7 +40,7 @@ O = 1
 endif
 
 CFLAGS_ALL = $(CFLAGS_BASE) $(WARN) $(CFLAGS)
-LIBS = -lcjson -lwslay -lcrypto -lm -pthread -ldw -lelf -lzstd -ldl
+LIBS = -lcjson -lwslay -lcrypto -lm -pthread -ldw -lelf -lzstd -liberty -ldl
 
 LIB_SRC := $(wildcard src/base/*.c src/snapshot/*.c src/report/*.c src/inspect/*.c src/native/*.c src/coredump/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/leakhunt.c

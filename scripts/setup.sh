@@ -4,12 +4,13 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-pkgs="build-essential pkg-config libcjson-dev libwslay-dev libssl-dev libunwind-dev libdw-dev libelf-dev libzstd-dev"
+pkgs="build-essential pkg-config libcjson-dev libwslay-dev libssl-dev libunwind-dev libdw-dev libelf-dev libzstd-dev libiberty-dev"
 if [ "${1:-}" = "--test" ]; then
 	# clang for the fuzz targets; real peers the tests compare with or drive:
 	# heaptrack (the oracle for leakhunt report), gdb (opens our cores), python3,
-	# elfutils (eu-addr2line: the oracle for inlined frames)
-	pkgs="$pkgs clang libclang-rt-dev heaptrack gdb python3 elfutils"
+	# elfutils (eu-addr2line: the oracle for inlined frames), rustc (a real
+	# Rust program to record: its runtime, its mangled names)
+	pkgs="$pkgs clang libclang-rt-dev heaptrack gdb python3 elfutils rustc"
 fi
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"

@@ -10,8 +10,9 @@
  * function the inlines were expanded into.  (dwarf_getscopes alone continues
  * past an inline with its abstract definition's scopes, which skips every
  * caller.)  Without DWARF the ELF symbol is used.
- * C++ names are demangled through libstdc++'s __cxa_demangle when that
- * library is present (looked up at run time: leakhunt itself stays C).
+ * Names are demangled with libiberty's cplus_demangle (the code behind
+ * libstdc++'s __cxa_demangle and binutils' c++filt): C++ names, and Rust's
+ * legacy (_ZN...17h<hash>E) and v0 (_R...) names, without the hashes.
  *
  * A warm symbolizer (struct lh_symbolizer) holds a Dwfl whose modules were
  * reported, and their symbols and DWARF loaded, while the program ran.
@@ -22,12 +23,12 @@
  * So the Dwfl ends up with the same modules, in the same order, as a fresh
  * one would, and every lookup gives the same answer.
  */
-#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libiberty/demangle.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,16 +52,12 @@ struct module {
 	Dwfl_Module *mod; /* once reported: its handle (NULL: it could not be) */
 };
 
-typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
-
 struct lh_symbolizer {
 	Dwfl *dwfl;
 	struct module *mods; /* every module reported to dwfl, in that order */
 	size_t nr, alloc;
 	uint64_t *ips;       /* the addresses resolved once already, sorted */
 	size_t nips, ips_alloc;
-	demangle_fn demangle;
-	int demangle_found;  /* demangle was looked up */
 };
 
 /* Add the module of record r to mods unless it is there already. */
@@ -188,18 +185,19 @@ static void strtab_release(struct strtab *t)
 	free(t->slot);
 }
 
-static demangle_fn find_demangler(void)
+/* The demangled name, to free, or NULL when name is not mangled (a C
+ * name) or not in a scheme libiberty knows. */
+static char *demangle(const char *name)
 {
-	void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
-
-	return h ? (demangle_fn)dlsym(h, "__cxa_demangle") : NULL;
+	if (!name || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
+		return NULL;
+	return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
 }
 
 struct writer {
 	int fd;
 	struct strbuf buf; /* chunk header + records */
 	struct strtab strings;
-	demangle_fn demangle;
 	struct lh_symbolize_stats *st;
 	int failed;
 };
@@ -337,17 +335,9 @@ static void write_symbol(struct writer *w, Dwfl *dwfl, uint64_t ip)
 	int n = resolve(dwfl, ip, f, 64);
 
 	for (int i = 0; i < n; i++) {
-		char *dem = NULL;
-		const char *name = f[i].function;
+		char *dem = demangle(f[i].function);
 
-		if (name && w->demangle && name[0] == '_' && name[1] == 'Z') {
-			int status;
-
-			dem = w->demangle(name, NULL, NULL, &status);
-			if (dem && !status)
-				name = dem;
-		}
-		fn[i] = intern(w, name);
+		fn[i] = intern(w, dem ? dem : f[i].function);
 		free(dem);
 		fl[i] = intern(w, f[i].file);
 	}
@@ -438,10 +428,6 @@ int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *sto
 	if (!listed) {
 		free(ips);
 		return 0;
-	}
-	if (!s->demangle_found) {
-		s->demangle = find_demangler();
-		s->demangle_found = 1;
 	}
 	/* begin_add: the modules reported before stay */
 	dwfl_report_begin_add(s->dwfl);
@@ -545,7 +531,6 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 		nmods = 0;
 	}
 	w.st = st;
-	w.demangle = warm && warm->demangle_found ? warm->demangle : find_demangler();
 	strbuf_init(&w.buf, 1 << 16);
 	strbuf_addchars(&w.buf, 0, LHT_CHUNK_HEADER);
 	for (size_t i = 0; i < nips; i++) {

@@ -230,6 +230,44 @@ for m in first alt; do
 	done
 done
 
+# names come out demangled (libiberty's demangler): C++, and Rust with legacy
+# and v0 mangling, without Rust's hashes; the Rust program is also a real one
+# whose runtime asks pthread_getattr_np for its stack first thing (above)
+if g++ -O2 -g -o "$T/leaky_cc" "$P/leaky.cc" 2>"$T/err"; then
+	if run_ok cxx-record rec -o "$T/cxx" -- "$T/leaky_cc" &&
+		run_ok cxx-report "$LEAKHUNT" report --leaks "$T/cxx.lht"; then
+		check cxx-template-method grep -qx '  app::Pool<double>::grow(int)' "$T/out"
+		check cxx-namespace-function grep -qx '  app::make_names\[abi:cxx11\](int)' "$T/out"
+		check cxx-operator-new grep -qx '  operator new(unsigned long)' "$T/out"
+		check cxx-leaks grep -qx '800 B leaked in 100 blocks from:' "$T/out"
+		check cxx-nothing-mangled test -z "$(grep -E '^  _Z' "$T/out")"
+	fi
+else
+	fail build-leaky-cc "g++ failed: $(head -c 300 "$T/err")"
+fi
+if command -v rustc >/dev/null; then
+	for mangling in legacy v0; do
+		flags=""
+		[ $mangling = v0 ] && flags="-C symbol-mangling-version=v0"
+		# shellcheck disable=SC2086
+		if ! rustc -g $flags -o "$T/leaky_rs_$mangling" "$P/leaky.rs" 2>"$T/err"; then
+			fail "build-rust-$mangling" "rustc failed: $(head -c 300 "$T/err")"
+			continue
+		fi
+		if run_ok "rust-$mangling-record" rec -o "$T/rust-$mangling" -- "$T/leaky_rs_$mangling" &&
+			run_ok "rust-$mangling-report" "$LEAKHUNT" report --leaks "$T/rust-$mangling.lht"; then
+			check "rust-$mangling-function" grep -qx '  leaky::make_boxes' "$T/out"
+			check "rust-$mangling-generic-method" grep -Eqx '  (<leaky::Holder<alloc::string::String>>|leaky::Holder<T>)::grow' "$T/out"
+			check "rust-$mangling-closure" grep -Eqx '  leaky::make_boxes::\{(\{closure\}|closure#0)\}' "$T/out"
+			check "rust-$mangling-main" grep -qx '  leaky::main' "$T/out"
+			check "rust-$mangling-leaks" grep -qx '50000 B leaked in 50 blocks from:' "$T/out"
+			check "rust-$mangling-nothing-mangled" test -z "$(grep -E '^  (_R|_ZN)|::h[0-9a-f]{16}$' "$T/out")"
+		fi
+	done
+else
+	ok "rust-names (skipped: no rustc)"
+fi
+
 # fp and dwarf agree on a frame-pointer build: the same stacks from the leaf to
 # main (glibc's start code keeps no frame pointer, so fp stops right after main)
 upto_main() { awk '/^$/ { body = 1 } !body { next } /^[0-9]/ { print; skip = 0; next } skip { next } { print } /^  main$/ { skip = 1 }' "$1"; }
