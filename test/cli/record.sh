@@ -261,6 +261,9 @@ if command -v rustc >/dev/null; then
 			check "rust-$mangling-closure" grep -Eqx '  leaky::make_boxes::\{(\{closure\}|closure#0)\}' "$T/out"
 			check "rust-$mangling-main" grep -qx '  leaky::main' "$T/out"
 			check "rust-$mangling-leaks" grep -qx '50000 B leaked in 50 blocks from:' "$T/out"
+			# the thread's leak, its stack down to the thread's first frame
+			check "rust-$mangling-thread-leaks" test "$(awk '/^10000 B leaked in 20 blocks from:$/ { p = 1 }
+				p && /^$/ { exit } p' "$T/out" | grep -cx '  start_thread')" = 1
 			check "rust-$mangling-nothing-mangled" test -z "$(grep -E '^  (_R|_ZN)|::h[0-9a-f]{16}$' "$T/out")"
 		fi
 	done
