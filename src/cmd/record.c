@@ -124,13 +124,25 @@ static int create_trace(const char *path)
 	return 0;
 }
 
-static void note_child(const struct lh_trace_rec *r, void *arg)
+/* What finish_trace learns from a trace's records: the followed children's
+ * traces, whether the program's end was recorded, and its executable. */
+struct trace_notes {
+	struct strbuf children; /* paths, one a line */
+	struct strbuf exe;
+	int ended;
+};
+
+static void take_note(const struct lh_trace_rec *r, void *arg)
 {
-	struct strbuf *children = arg;
+	struct trace_notes *tn = arg;
 
 	if (r->type == LHT_REC_CHILD) {
-		strbuf_add(children, r->str, r->str_len);
-		strbuf_addch(children, '\n');
+		strbuf_add(&tn->children, r->str, r->str_len);
+		strbuf_addch(&tn->children, '\n');
+	} else if (r->type == LHT_REC_END) {
+		tn->ended = 1;
+	} else if (r->type == LHT_REC_INFO && !tn->exe.len) {
+		strbuf_add(&tn->exe, r->str, r->str_len);
 	}
 }
 
@@ -185,7 +197,7 @@ static void no_trace_error(const char *cmd, const char *path)
  * children.
  */
 static int symbolize(const char *path, struct lh_symbolizer *warm, struct lh_symbolize_stats *st,
-		     struct strbuf *children, uint32_t *flags)
+		     struct trace_notes *tn, uint32_t *flags)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	struct lh_trace t;
@@ -201,7 +213,7 @@ static int symbolize(const char *path, struct lh_symbolizer *warm, struct lh_sym
 		lh_error("cannot create '%s': %s", tmp.buf, strerror(errno));
 		goto out;
 	}
-	if (lh_trace_copy_meta(&t, fd, note_child, children) || fstat(fd, &sb)) {
+	if (lh_trace_copy_meta(&t, fd, take_note, tn) || fstat(fd, &sb)) {
 		lh_error("cannot write '%s': %s", tmp.buf, strerror(errno));
 		goto out;
 	}
@@ -222,36 +234,46 @@ out:
 }
 
 /* Symbolize one trace (with warm, the symbolizer warmed for it, or NULL)
- * and the followed children it names, depth first. */
-static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth)
+ * and the followed children it names, depth first.  exited: the program
+ * ended by exit (its status), or -1 (a signal; a child's trace). */
+static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth, int exited)
 {
 	struct lh_symbolize_stats st;
-	struct strbuf children = STRBUF_INIT;
+	struct trace_notes tn = { STRBUF_INIT, STRBUF_INIT, 0 };
 	uint32_t flags = 0;
-	int ret = symbolize(path, warm, &st, &children, &flags);
+	int ret = symbolize(path, warm, &st, &tn, &flags);
 
 	if (flags & LHT_FLAG_WRITE_FAILED)
 		ret = lh_error("recording stopped early: writing '%s' failed (%s); free some space (or raise the "
 			       "file size limit) and record again; the trace keeps what reached it",
 			       path, strerror((int)(flags >> LHT_FLAG_ERRNO_SHIFT & 0xff)));
+	else if (!ret && exited >= 0 && !tn.ended)
+		/* exit runs our destructor, _exit our hook: the image that
+		 * exited is not the one we were loaded into */
+		lh_warn("the trace '%s' ends before the process did: '%s' most likely replaced itself with another "
+			"program (exec), which is not recorded (a '#!/usr/bin/env' script, or a wrapper such as "
+			"pyenv's shims, does that); record the final program itself, as in 'leakhunt record -- "
+			"node script.js'", path, tn.exe.len ? tn.exe.buf : "the program");
 	if (ret) {
-		strbuf_release(&children);
+		strbuf_release(&tn.children);
+		strbuf_release(&tn.exe);
 		return -1;
 	}
 	lh_info("%s: %llu addresses, %llu with a function, %llu frames, %llu modules (%llu modules and "
 		"%llu addresses loaded while the program ran)", path, (unsigned long long)st.ips,
 		(unsigned long long)st.resolved, (unsigned long long)st.frames, (unsigned long long)st.modules,
 		(unsigned long long)st.warm, (unsigned long long)st.warm_ips);
-	for (char *p = children.buf, *nl; depth <= 16 && *p; p = nl + 1) {
+	for (char *p = tn.children.buf, *nl; depth <= 16 && *p; p = nl + 1) {
 		nl = strchr(p, '\n');
 		*nl = 0;
 		if (!access(p, R_OK)) {
 			fprintf(stderr, "leakhunt record: child trace %s\n", p);
-			if (finish_trace(p, NULL, depth + 1))
+			if (finish_trace(p, NULL, depth + 1, -1))
 				ret = -1;
 		}
 	}
-	strbuf_release(&children);
+	strbuf_release(&tn.children);
+	strbuf_release(&tn.exe);
 	return ret;
 }
 
@@ -491,7 +513,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	if (!(kill(pid, 0) && errno == ESRCH) && inject(pid, preload, NULL))
 		lh_warn("could not detach cleanly from process %d; the trace may lack its end", (int)pid);
 	sym = warmup_finish(&warm);
-	rc = finish_trace(out.buf, sym, 0) ? 1 : 0;
+	rc = finish_trace(out.buf, sym, 0, -1) ? 1 : 0;
 	lh_symbolizer_free(sym);
 	if (!rc)
 		fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
@@ -718,7 +740,7 @@ int cmd_record(int argc, char **argv)
 	if (WIFSIGNALED(status))
 		fprintf(stderr, "leakhunt record: '%s' was killed by signal %d; the trace keeps what "
 			"reached the file\n", argv[optind], WTERMSIG(status));
-	c = finish_trace(out.buf, sym, 0);
+	c = finish_trace(out.buf, sym, 0, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	lh_symbolizer_free(sym);
 	if (c)
 		return 1;

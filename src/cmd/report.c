@@ -122,8 +122,8 @@ static int load(struct lh_alloc_model *m, const char *path, const struct report_
 	else if (m->damage.len)
 		lh_warn("'%s' is cut short: %s; the report covers everything before it", path, m->damage.buf);
 	else if (!m->ended)
-		lh_warn("'%s' has no end record: the program did not exit normally; the report covers what reached the file",
-			path);
+		lh_warn("'%s' has no end record: the program was killed, crashed, or replaced itself with another "
+			"program (exec); the report covers what reached the file", path);
 	if (m->missing)
 		lh_warn("'%s': %" PRIu64 " events were lost (buffers not flushed when the program died)", path, m->missing);
 	if (!m->has_symbols && m->nnodes > 1)

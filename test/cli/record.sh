@@ -56,6 +56,18 @@ check leaky-mode-0600 test "$(stat -c %a "$T/leaky-dwarf.lht")" = 600
 (cd "$T" && rec -- ./leaky >/dev/null 2>"$T/err")
 if ls "$T"/leakhunt.leaky.*.lht >/dev/null 2>&1; then ok default-name; else fail default-name "no leakhunt.leaky.<pid>.lht: $(cat "$T/err")"; fi
 
+# a program that replaces itself (exec), as a '#!/usr/bin/env' script's env
+# does: the trace ends before the process, and record says why and what to do
+printf '#!/usr/bin/env sh\necho hi\n' >"$T/viaenv.sh"
+chmod +x "$T/viaenv.sh"
+if run_ok exec-record rec -o "$T/viaenv" -- "$T/viaenv.sh"; then
+	check exec-says-replaced grep -q "'/usr/bin/env' most likely replaced itself with another program (exec)" "$T/err"
+	check exec-says-what-to-do grep -q 'record the final program itself' "$T/err"
+	check exec-program-ran grep -qx hi "$T/out"
+fi
+run_ok leaky-again-record rec -o "$T/leaky-again" -- "$T/leaky"
+check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
+
 # the program's exit status comes through; a missing program is a clear error
 run_fail missing-program "cannot run 'no-such-program-xyz'" rec -o "$T/missing" -- no-such-program-xyz
 check missing-program-no-file test ! -e "$T/missing.lht"
@@ -165,7 +177,7 @@ check killed-status grep -q 'killed by signal 9' "$T/err"
 if run_ok killed-report "$LEAKHUNT" report --json "$T/killed.lht"; then
 	expect killed-calls calls 20000
 	expect killed-leaked leaked_blocks 20000
-	check killed-says-incomplete grep -q 'did not exit normally' "$T/err"
+	check killed-says-incomplete grep -q 'was killed, crashed' "$T/err"
 	check killed-symbols grep -q 'killed.c' "$T/killed.lht"
 fi
 # a trace cut inside a chunk: reported, and everything before it still read
