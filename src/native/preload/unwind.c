@@ -45,7 +45,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "native/lht.h"
@@ -88,16 +87,19 @@ int lh_unwind_is_own(uintptr_t ip)
  * loaded into while it ran (where that call does not pass our hook) read
  * /proc/self/maps instead, with plain system calls, and answer as glibc would:
  *
- * The main thread's stack is the "[stack]" mapping, which may still grow down
- * to RLIMIT_STACK below its top or to the mapping below, whichever is higher.
+ * The main thread (the one that started recording: before main, or the one
+ * attached to) has the "[stack]" mapping, which may still grow down to
+ * RLIMIT_STACK below its top or to the mapping below, whichever is higher.
  * Another thread's stack is the mapping that holds its thread descriptor
  * (glibc puts it at the top of the stack block, of the program's own stacks
- * too).  The mapping that holds sp decides which, so a first event in a
- * signal handler on an alternate stack still learns the thread's own stack.
- * Where /proc cannot be read the bounds stay empty, and every stack is left
- * to libunwind.
+ * too).  Neither depends on where sp is, so a first event in a signal handler
+ * on an alternate stack still learns the thread's own stack (the mapping of
+ * sp is not a test: an alternate stack mmap'ed next to the main thread's
+ * descriptor merged with it once).  Where /proc cannot be read the bounds
+ * stay empty, and every stack is left to libunwind.
  */
-static int getattr_hooked; /* lh_getattr_hooked(), at init */
+static int getattr_hooked;     /* lh_getattr_hooked(), at init */
+static uintptr_t main_thread;  /* pthread_self() of the thread that started recording */
 
 struct maps_line {
 	uintptr_t start, end, below; /* below: where the mapping before it ends */
@@ -148,7 +150,7 @@ static void scan_maps(struct maps_scan *m, const char *p, size_t n)
 	}
 }
 
-static void learn_from_maps(void)
+static void learn_from_maps(int is_main)
 {
 	struct maps_scan m = { .sp = (uintptr_t)__builtin_frame_address(0), .self = (uintptr_t)pthread_self() };
 	const struct maps_line *l;
@@ -164,12 +166,8 @@ static void learn_from_maps(void)
 	while ((got = read(fd, buf, sizeof(buf))) > 0)
 		scan_maps(&m, buf, (size_t)got);
 	close(fd);
-	if (m.at_sp.end && m.at_sp.end == m.main_stack.end)
-		l = &m.main_stack; /* on the main thread's stack */
-	else if (m.at_sp.end && m.at_sp.end == m.at_self.end)
-		l = &m.at_sp; /* on another thread's */
-	else if (m.main_stack.end && syscall(SYS_gettid) == getpid())
-		l = &m.main_stack; /* on an alternate stack: the thread's own */
+	if (is_main)
+		l = m.main_stack.end ? &m.main_stack : &m.at_sp;
 	else
 		l = m.at_self.end ? &m.at_self : &m.at_sp;
 	if (!l->end)
@@ -195,8 +193,10 @@ static __attribute__((noinline)) void learn_stack(void)
 	void *addr;
 	size_t size;
 
-	if (!getattr_hooked || lh_preload_in_getattr || syscall(SYS_gettid) == getpid()) {
-		learn_from_maps();
+	int is_main = (uintptr_t)pthread_self() == main_thread;
+
+	if (!getattr_hooked || lh_preload_in_getattr || is_main) {
+		learn_from_maps(is_main);
 		return;
 	}
 	if (pthread_getattr_np(pthread_self(), &attr))
@@ -319,6 +319,7 @@ void lh_unwind_init(void)
 {
 	dl_iterate_phdr(find_own, (void *)(uintptr_t)lh_unwind_init);
 	getattr_hooked = lh_getattr_hooked();
+	main_thread = (uintptr_t)pthread_self();
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	unw_set_cache_size(unw_local_addr_space, 1024, 0);
 	if (!atomic_load(&tables))
