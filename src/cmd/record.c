@@ -168,6 +168,97 @@ fail:
 	return lh_error("cannot append the symbols to '%s': %s", path, strerror(errno));
 }
 
+/* Where execvp would find name: name itself when it has a '/', else the
+ * first executable regular file of that name in PATH.  0, or -1. */
+static int find_program(const char *name, struct strbuf *path)
+{
+	const char *dirs = getenv("PATH"), *p, *end;
+	struct stat sb;
+
+	strbuf_reset(path);
+	if (strchr(name, '/')) {
+		strbuf_addstr(path, name);
+		return 0;
+	}
+	for (p = dirs && *dirs ? dirs : "/usr/local/bin:/bin:/usr/bin"; ; p = end + 1) {
+		end = strchrnul(p, ':');
+		strbuf_reset(path);
+		strbuf_addf(path, "%.*s/%s", end > p ? (int)(end - p) : 1, end > p ? p : ".", name);
+		if (!stat(path->buf, &sb) && S_ISREG(sb.st_mode) && !access(path->buf, X_OK))
+			return 0;
+		if (!*end)
+			return -1;
+	}
+}
+
+/*
+ * A '#!/usr/bin/env NAME' script (how Node.js and Python scripts are made
+ * runnable) would have env recorded, which then replaces itself with NAME by
+ * exec, and the library is not in the new program.  So we run NAME on the
+ * script as env would, and NAME is recorded.  Only the plain forms, 'env
+ * NAME' and 'env -S NAME ARGS...' (words split at blanks); any other goes
+ * through env as it is, and record says afterwards why the trace ended early.
+ * Returns the command to run instead (a NULL-terminated array to free, its
+ * words in one allocation after it), or NULL.
+ */
+static char **env_script(char **argv)
+{
+	struct strbuf path = STRBUF_INIT, words = STRBUF_INIT;
+	char line[512], **out = NULL, *w;
+	size_t nwords = 0, nargs = 0;
+	ssize_t n = 0;
+	int fd;
+
+	if (find_program(argv[0], &path) || (fd = open(path.buf, O_RDONLY | O_CLOEXEC)) < 0)
+		goto done;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		goto done;
+	line[n] = 0;
+	line[strcspn(line, "\n")] = 0;
+	w = line + 2 + strspn(line + 2, " \t");
+	if (strncmp(w, "/usr/bin/env", 12) && strncmp(w, "/bin/env", 8))
+		goto done;
+	w += w[1] == 'u' ? 12 : 8;
+	if (*w != ' ' && *w != '\t')
+		goto done;
+	w += strspn(w, " \t");
+	if (!strncmp(w, "-S", 2) && (w[2] == ' ' || w[2] == '\t'))
+		w += 2 + strspn(w + 2, " \t");
+	else if (w[strcspn(w, " \t")])
+		goto done; /* 'env NAME ARG' looks for a program named "NAME ARG" */
+	/* the words, each followed by a NUL; env's own options and variable
+	 * assignments are not ours to interpret */
+	if (!*w || *w == '-' || strchr(w, '=') || strchr(w, '\\') || strchr(w, '"') || strchr(w, '\''))
+		goto done;
+	while (*w) {
+		size_t len = strcspn(w, " \t");
+
+		strbuf_add(&words, w, len);
+		strbuf_addch(&words, 0);
+		nwords++;
+		w += len;
+		w += strspn(w, " \t");
+	}
+	strbuf_add(&words, path.buf, path.len + 1);
+	while (argv[1 + nargs])
+		nargs++;
+	out = lh_xmalloc((nwords + 2 + nargs) * sizeof(*out) + words.len);
+	w = memcpy((char *)(out + nwords + 2 + nargs), words.buf, words.len);
+	for (size_t i = 0; i <= nwords; i++, w += strlen(w) + 1)
+		out[i] = w;
+	for (size_t i = 0; i < nargs; i++)
+		out[nwords + 1 + i] = argv[1 + i];
+	out[nwords + 1 + nargs] = NULL;
+	fprintf(stderr, "leakhunt record: '%s' is a '#!%s' script: recording '%s' on it\n", argv[0], line + 2,
+		out[0]);
+done:
+	strbuf_release(&path);
+	strbuf_release(&words);
+	return out;
+}
+
 /* The program ran and left the trace at path empty: why, as far as we can tell. */
 static void no_trace_error(const char *cmd, const char *path)
 {
@@ -547,6 +638,7 @@ int cmd_record(int argc, char **argv)
 	pid_t attach_pid = 0;
 	double duration = 0;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	char **run; /* the command to run instead of a '#!/usr/bin/env' script, or NULL */
 	pid_t pid;
 	char errbuf[512];
 	ssize_t n;
@@ -644,6 +736,7 @@ int cmd_record(int argc, char **argv)
 	}
 	if (find_preload(&preload))
 		return 1;
+	run = env_script(argv + optind);
 	if (output) {
 		absolute(&out, output);
 		if (out.len < 4 || strcmp(out.buf + out.len - 4, ".lht"))
@@ -691,8 +784,9 @@ int cmd_record(int argc, char **argv)
 			strbuf_addf(&ld, ":%s", old);
 		setenv("LD_PRELOAD", ld.buf, 1);
 		setenv("LEAKHUNT_RECORD", conf.buf, 1);
-		execvp(argv[optind], argv + optind);
-		len = snprintf(errbuf, sizeof(errbuf), "cannot run '%s': %s", argv[optind], strerror(errno));
+		execvp(run ? run[0] : argv[optind], run ? run : argv + optind);
+		len = snprintf(errbuf, sizeof(errbuf), "cannot run '%s': %s", run ? run[0] : argv[optind],
+			       strerror(errno));
 		(void)!write(pipefd[1], errbuf, (size_t)len);
 		_exit(127);
 	}
@@ -720,6 +814,7 @@ int cmd_record(int argc, char **argv)
 	sym = warmup_finish(&warm);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
+	free(run);
 	if (n > 0) {
 		errbuf[n] = 0;
 		if (output || access(out.buf, F_OK) == 0)

@@ -56,14 +56,32 @@ check leaky-mode-0600 test "$(stat -c %a "$T/leaky-dwarf.lht")" = 600
 (cd "$T" && rec -- ./leaky >/dev/null 2>"$T/err")
 if ls "$T"/leakhunt.leaky.*.lht >/dev/null 2>&1; then ok default-name; else fail default-name "no leakhunt.leaky.<pid>.lht: $(cat "$T/err")"; fi
 
-# a program that replaces itself (exec), as a '#!/usr/bin/env' script's env
-# does: the trace ends before the process, and record says why and what to do
-printf '#!/usr/bin/env sh\necho hi\n' >"$T/viaenv.sh"
-chmod +x "$T/viaenv.sh"
-if run_ok exec-record rec -o "$T/viaenv" -- "$T/viaenv.sh"; then
-	check exec-says-replaced grep -q "'/usr/bin/env' most likely replaced itself with another program (exec)" "$T/err"
+# a program that replaces itself (exec), as a wrapper script does (pyenv's
+# shims): the trace ends before the process, and record says why and what to do
+printf '#!/bin/sh\nexec "$1"\n' >"$T/wrapper.sh"
+chmod +x "$T/wrapper.sh"
+if run_ok exec-record rec -o "$T/wrapper" -- "$T/wrapper.sh" "$T/leaky"; then
+	check exec-says-replaced grep -q "most likely replaced itself with another program (exec)" "$T/err"
 	check exec-says-what-to-do grep -q 'record the final program itself' "$T/err"
-	check exec-program-ran grep -qx hi "$T/out"
+fi
+# a '#!/usr/bin/env NAME' script (env would replace itself with NAME): record
+# runs NAME on it, as env would, and NAME is what is recorded; the -S form too
+printf '#!/usr/bin/env -S sh -e\necho "env-script $0 $*"\n' >"$T/viaenv.sh"
+chmod +x "$T/viaenv.sh"
+if run_ok env-script-record rec -o "$T/viaenv" -- "$T/viaenv.sh" a b; then
+	check env-script-says grep -q "is a '#!/usr/bin/env -S sh -e' script: recording 'sh' on it" "$T/err"
+	check env-script-ran grep -qx "env-script $T/viaenv.sh a b" "$T/out"
+	check env-script-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
+	run_ok env-script-report "$LEAKHUNT" report "$T/viaenv.lht" &&
+		check env-script-recorded-sh grep -q "^recorded command: sh -e $T/viaenv.sh a b" "$T/out"
+fi
+if command -v node >/dev/null; then
+	printf '#!/usr/bin/env node\nconst a = [];\nfor (let i = 0; i < 2000; i++) a.push(Buffer.alloc(1000));\n' >"$T/script.js"
+	chmod +x "$T/script.js"
+	if run_ok node-script-record rec -o "$T/script" -- "$T/script.js" &&
+		run_ok node-script-report "$LEAKHUNT" report --json "$T/script.lht"; then
+		check node-script-recorded-node test "$(field calls)" -ge 10000
+	fi
 fi
 run_ok leaky-again-record rec -o "$T/leaky-again" -- "$T/leaky"
 check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
