@@ -343,8 +343,8 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth,
 		/* exit runs our destructor, _exit our hook: the image that
 		 * exited is not the one we were loaded into */
 		lh_warn("the trace '%s' ends before the process did: '%s' most likely replaced itself with another "
-			"program (exec), which is not recorded (a '#!/usr/bin/env' script, or a wrapper such as "
-			"pyenv's shims, does that); record the final program itself, as in 'leakhunt record -- "
+			"program (exec), which is not recorded (a wrapper script such as pyenv's shims does that); "
+			"record the final program itself, as in 'leakhunt record -- "
 			"node script.js'", path, tn.exe.len ? tn.exe.buf : "the program");
 	if (ret) {
 		strbuf_release(&tn.children);
