@@ -218,6 +218,8 @@ static char **env_script(char **argv)
 		goto done;
 	line[n] = 0;
 	line[strcspn(line, "\n")] = 0;
+	for (n = (ssize_t)strlen(line); line[n - 1] == ' ' || line[n - 1] == '\t';)
+		line[--n] = 0; /* the kernel drops trailing blanks too */
 	w = line + 2 + strspn(line + 2, " \t");
 	if (strncmp(w, "/usr/bin/env", 12) && strncmp(w, "/bin/env", 8))
 		goto done;
