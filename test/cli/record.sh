@@ -75,7 +75,8 @@ if run_ok env-script-record rec -o "$T/viaenv" -- "$T/viaenv.sh" a b; then
 	run_ok env-script-report "$LEAKHUNT" report "$T/viaenv.lht" &&
 		check env-script-recorded-sh grep -q "^recorded command: sh -e $T/viaenv.sh a b" "$T/out"
 fi
-# (a blank after NAME is dropped, as the kernel drops it)
+# a node script, its '#!/usr/bin/env node ' line ending in a blank (dropped,
+# as the kernel drops it): node is recorded, not env
 if command -v node >/dev/null; then
 	printf '#!/usr/bin/env node \nconst a = [];\nfor (let i = 0; i < 2000; i++) a.push(Buffer.alloc(1000));\n' >"$T/script.js"
 	chmod +x "$T/script.js"
