@@ -66,15 +66,24 @@ static int costs_empty(const struct lh_costs *c)
 	return !c->calls && !c->peak && !c->leaked && !c->at;
 }
 
+/* C++'s operator new (every overload) only passes the request on to malloc:
+ * like heaptrack, a stack starts below it, so that its caller is the site. */
+static int is_operator_new(const char *name)
+{
+	return !strncmp(name, "operator new(", 13) || !strncmp(name, "operator new[](", 15);
+}
+
 int lh_callgraph_build(struct lh_callgraph *g, const struct lh_alloc_model *m, const char *filter)
 {
 	struct lh_alloc_frame *fr = NULL;
 	size_t fr_alloc = 0;
-	signed char *match = NULL;
+	signed char *match = NULL, *op_new = lh_xcalloc(m->funcs.nr ? m->funcs.nr : 1, 1);
 	regex_t re;
 
 	memset(g, 0, sizeof(*g));
 	g->m = m;
+	for (uint32_t f = 0; f < m->funcs.nr; f++)
+		op_new[f] = (signed char)is_operator_new(lh_alloc_func_name(m, f));
 	if (filter) {
 		int rc = regcomp(&re, filter, REG_EXTENDED | REG_NOSUB);
 
@@ -82,6 +91,7 @@ int lh_callgraph_build(struct lh_callgraph *g, const struct lh_alloc_model *m, c
 			char msg[256];
 
 			regerror(rc, &re, msg, sizeof(msg));
+			free(op_new);
 			return lh_error("bad --filter '%s': %s (a POSIX extended regular expression)", filter, msg);
 		}
 		/* one regexec per function, not per frame */
@@ -93,7 +103,7 @@ int lh_callgraph_build(struct lh_callgraph *g, const struct lh_alloc_model *m, c
 	for (size_t i = 0; i < m->nnodes; i++) {
 		const struct lh_alloc_cost *mc = &m->cost[i];
 		struct lh_cg_stack s = { i, (uint32_t)g->nfuncs, 0, { 0 } };
-		size_t n;
+		size_t n, skip = 0;
 		int keep = !match;
 
 		s.c.calls = mc->calls;
@@ -110,19 +120,22 @@ int lh_callgraph_build(struct lh_callgraph *g, const struct lh_alloc_model *m, c
 		if (costs_empty(&s.c))
 			continue;
 		n = lh_alloc_stack(m, i, 1, &fr, &fr_alloc);
-		for (size_t k = 0; k < n && !keep; k++)
+		while (skip + 1 < n && op_new[fr[skip].func])
+			skip++;
+		for (size_t k = skip; k < n && !keep; k++)
 			keep = match[fr[k].func];
 		if (!keep)
 			continue;
-		ALLOC_GROW(g->funcs, g->nfuncs + n, g->funcs_alloc);
-		for (size_t k = 0; k < n; k++)
+		ALLOC_GROW(g->funcs, g->nfuncs + n - skip, g->funcs_alloc);
+		for (size_t k = skip; k < n; k++)
 			g->funcs[g->nfuncs++] = fr[k].func;
-		s.n = (uint32_t)n;
+		s.n = (uint32_t)(n - skip);
 		ALLOC_GROW(g->stacks, g->nstacks + 1, g->stacks_alloc);
 		g->stacks[g->nstacks++] = s;
 	}
 	free(fr);
 	free(match);
+	free(op_new);
 	return 0;
 }
 

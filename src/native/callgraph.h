@@ -6,7 +6,8 @@
  * view is a sum over at most one entry per stack.
  *
  * Stacks are cut at main (libc's start code above it is the same for every
- * allocation), the way heaptrack stops its backtraces.
+ * allocation), the way heaptrack stops its backtraces, and start below C++'s
+ * operator new, as heaptrack's do: its caller is the site.
  */
 #ifndef LH_NATIVE_CALLGRAPH_H
 #define LH_NATIVE_CALLGRAPH_H

@@ -274,6 +274,12 @@ if g++ -O2 -g -o "$T/leaky_cc" "$P/leaky.cc" 2>"$T/err"; then
 		check cxx-leaks grep -qx '800 B leaked in 100 blocks from:' "$T/out"
 		check cxx-nothing-mangled test -z "$(grep -E '^  _Z' "$T/out")"
 	fi
+	# sites start below operator new, as heaptrack's do: its callers are the sites
+	if run_ok cxx-sites "$LEAKHUNT" report --sort calls "$T/cxx.lht"; then
+		check cxx-site-first test "$(awk '/^top allocation sites by calls:/ { getline; getline; print; exit }' "$T/out" |
+			awk '{ print $1, $2 }')" = 'app::Pool<double>::grow(int) 100'
+		check cxx-site-no-operator-new test -z "$(grep '^operator new' "$T/out")"
+	fi
 else
 	fail build-leaky-cc "g++ failed: $(head -c 300 "$T/err")"
 fi
