@@ -328,8 +328,9 @@ out:
 }
 
 /* Symbolize one trace (with warm, the symbolizer warmed for it, or NULL)
- * and the followed children it names, depth first.  exited: the program
- * ended by exit (its status), or -1 (a signal; a child's trace). */
+ * and the followed children it names, depth first.  exited: the process
+ * we started ended by exit (not by a signal; not an attached process, not
+ * a child's trace), so the trace must have its end record. */
 static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth, int exited)
 {
 	struct lh_symbolize_stats st;
@@ -341,7 +342,7 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth,
 		ret = lh_error("recording stopped early: writing '%s' failed (%s); free some space (or raise the "
 			       "file size limit) and record again; the trace keeps what reached it",
 			       path, strerror((int)(flags >> LHT_FLAG_ERRNO_SHIFT & 0xff)));
-	else if (!ret && exited >= 0 && !tn.ended)
+	else if (!ret && exited && !tn.ended)
 		/* exit runs our destructor, _exit our hook: the image that
 		 * exited is not the one we were loaded into */
 		lh_warn("the trace '%s' ends before the process did: '%s' most likely replaced itself with another "
@@ -362,7 +363,7 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth,
 		*nl = 0;
 		if (!access(p, R_OK)) {
 			fprintf(stderr, "leakhunt record: child trace %s\n", p);
-			if (finish_trace(p, NULL, depth + 1, -1))
+			if (finish_trace(p, NULL, depth + 1, 0))
 				ret = -1;
 		}
 	}
@@ -607,7 +608,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	if (!(kill(pid, 0) && errno == ESRCH) && inject(pid, preload, NULL))
 		lh_warn("could not detach cleanly from process %d; the trace may lack its end", (int)pid);
 	sym = warmup_finish(&warm);
-	rc = finish_trace(out.buf, sym, 0, -1) ? 1 : 0;
+	rc = finish_trace(out.buf, sym, 0, 0) ? 1 : 0;
 	lh_symbolizer_free(sym);
 	if (!rc)
 		fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
@@ -838,7 +839,7 @@ int cmd_record(int argc, char **argv)
 	if (WIFSIGNALED(status))
 		fprintf(stderr, "leakhunt record: '%s' was killed by signal %d; the trace keeps what "
 			"reached the file\n", argv[optind], WTERMSIG(status));
-	c = finish_trace(out.buf, sym, 0, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	c = finish_trace(out.buf, sym, 0, WIFEXITED(status));
 	lh_symbolizer_free(sym);
 	if (c)
 		return 1;
