@@ -779,10 +779,10 @@ int cmd_record(int argc, char **argv)
 		 * to the writer is slowed where it once lost one */
 		strbuf_addf(&conf,
 			    "depth=%d,unwind=%d,follow_fork=%d,keep_preload=0,check_unwind=%d,sample=%llu,compact=%d,"
-			    "writer_delay=%d,out=%s",
+			    "writer_delay=%d,pid=%d,out=%s",
 			    depth, unwind, follow_fork, getenv("LEAKHUNT_UNWIND_CHECK") ? 1 : 0,
 			    (unsigned long long)sample, compact,
-			    test_writer_delay(), out.buf);
+			    test_writer_delay(), (int)getpid(), out.buf);
 		strbuf_addstr(&ld, preload.buf);
 		if (old && *old)
 			strbuf_addf(&ld, ":%s", old);

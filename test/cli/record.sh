@@ -85,6 +85,30 @@ if command -v node >/dev/null; then
 		check node-script-recorded-node test "$(field calls)" -ge 10000
 	fi
 fi
+# programs the recorded one runs are not recorded, not even by bash, whose
+# own setenv and unsetenv do nothing at start (it reads main's envp later):
+# neither variable reaches them, and a user's own LD_PRELOAD stays
+# (ASan's check that it comes first does not apply: libm has no malloc)
+if LD_PRELOAD=libm.so.6 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	run_ok bash-env-record rec -o "$T/bash-env" -- bash -c 'export -p; true'; then
+	# (export -p: what bash passes on; env, a program it runs, would
+	# show the variables gone even then: recorded, it removes them itself)
+	check bash-env-no-record test -z "$(grep LEAKHUNT_RECORD "$T/out")"
+	check bash-env-no-preload test -z "$(grep libleakhunt "$T/out")"
+	check bash-env-keeps-users grep -qx 'declare -x LD_PRELOAD="libm.so.6"' "$T/out"
+fi
+if run_ok bash-child-record rec -o "$T/bash-child" -- bash -c "\"$T/leaky\"; true" &&
+	run_ok bash-child-report "$LEAKHUNT" report --leaks "$T/bash-child.lht"; then
+	check bash-child-not-in-trace test -z "$(grep -E 'leak_small|leak_page' "$T/out")"
+fi
+# a program that execs another with the environment it started with (read
+# back from /proc): the other one leaves the trace alone and says so
+cc -O2 -g -o "$T/reexec" "$P/reexec.c"
+if run_ok reexec-record rec -o "$T/reexec" -- "$T/reexec" "$T/leaky"; then
+	check reexec-says grep -q "already holds another program's recording" "$T/err"
+	run_ok reexec-report "$LEAKHUNT" report --json "$T/reexec.lht" &&
+		check reexec-first-program-only test "$(field calls)" -lt 100
+fi
 run_ok leaky-again-record rec -o "$T/leaky-again" -- "$T/leaky"
 check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
 

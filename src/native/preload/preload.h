@@ -35,6 +35,8 @@ struct lh_preload_conf {
 	uint64_t sample;  /* record one allocation per this many bytes on average; 0: all */
 	int compact;      /* write version 3 (LHT_VERSION_COMPACT): a smaller trace for
 			   * more CPU in the thread that compresses */
+	int pid;          /* the process started to be recorded; 0: any (older
+			   * callers) */
 	int writer_delay; /* tests only: microseconds of delay in the hand-over
 			   * of full halves (record.c, drain), 0 in real use */
 };

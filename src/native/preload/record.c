@@ -987,6 +987,8 @@ static int parse_conf(const char *s)
 			lh_preload_conf.sample = strtoull(s + 7, NULL, 10);
 		else if (!strncmp(s, "compact=", 8))
 			lh_preload_conf.compact = atoi(s + 8);
+		else if (!strncmp(s, "pid=", 4))
+			lh_preload_conf.pid = atoi(s + 4);
 		else if (!strncmp(s, "writer_delay=", 13))
 			lh_preload_conf.writer_delay = atoi(s + 13);
 		s = strchr(s, ',');
@@ -1055,8 +1057,15 @@ static int open_trace(const char *path, int create)
 		memcpy(trace_path, path, len + 1);
 	else
 		trace_path[0] = 0; /* never mark an earlier trace (the parent's, a former session's) */
-	if (lseek(trace_fd, 0, SEEK_END) == 0)
-		write_header();
+	/* `leakhunt record` creates the file empty for us: records already
+	 * there are another program's (this process exec'd with the
+	 * recording's environment, kept from before we edited it) */
+	if (lseek(trace_fd, 0, SEEK_END) != 0) {
+		close(trace_fd);
+		trace_fd = -1;
+		return -2;
+	}
+	write_header();
 	return 0;
 }
 
@@ -1079,33 +1088,78 @@ static void free_tables(void)
 	lh_unwind_memo_forget(); /* the memos' ids were the old tables' */
 }
 
+/*
+ * The program's environment is read and edited here in place, in the array
+ * environ points to, never with getenv, setenv or unsetenv: a program may
+ * define those itself.  bash exports its own, which do nothing before its
+ * variable table exists; it then builds the table from main's envp, the
+ * array environ still points to, and passed our variables on to every
+ * program it ran (each recorded itself into our trace).
+ */
+static char **env_find(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return e;
+	return NULL;
+}
+
+static const char *env_get(const char *name)
+{
+	char **e = env_find(name);
+
+	return e ? *e + strlen(name) + 1 : NULL;
+}
+
+/* Take every NAME=... out of the array, the later entries moving up. */
+static void env_drop(const char *name)
+{
+	char **e;
+
+	while ((e = env_find(name)))
+		for (; *e; e++)
+			e[0] = e[1];
+}
+
 /* Remove our library from LD_PRELOAD so exec'd children run untraced. */
 static void drop_preload(void)
 {
-	const char *v = getenv("LD_PRELOAD");
-	char keep[4096];
-	size_t n = 0;
+	static char kept[sizeof("LD_PRELOAD=") + 4096];
+	const char *v = env_get("LD_PRELOAD");
+	size_t n = strlen("LD_PRELOAD=");
+	char **e;
 
 	if (!v)
 		return;
+	memcpy(kept, "LD_PRELOAD=", n);
 	while (*v) {
 		size_t len = strcspn(v, ": ");
 
-		if (len && !memmem(v, len, "libleakhunt", 11) && n + len + 2 < sizeof(keep)) {
-			if (n)
-				keep[n++] = ':';
-			memcpy(keep + n, v, len);
+		if (len && !memmem(v, len, "libleakhunt", 11) && n + len + 2 < sizeof(kept)) {
+			if (n > strlen("LD_PRELOAD="))
+				kept[n++] = ':';
+			memcpy(kept + n, v, len);
 			n += len;
 		}
 		v += len;
 		if (*v)
 			v++;
 	}
-	keep[n] = 0;
-	if (n)
-		setenv("LD_PRELOAD", keep, 1);
-	else
-		unsetenv("LD_PRELOAD");
+	kept[n] = 0;
+	if (n == strlen("LD_PRELOAD=")) {
+		env_drop("LD_PRELOAD");
+		return;
+	}
+	e = env_find("LD_PRELOAD");
+	*e = kept;
+	while (*++e) /* a second LD_PRELOAD= further on: the loader read the first */
+		if (!strncmp(*e, "LD_PRELOAD=", strlen("LD_PRELOAD="))) {
+			for (char **f = e; *f; f++)
+				f[0] = f[1];
+			e--;
+		}
 }
 
 static void atfork_prepare(void)
@@ -1213,7 +1267,13 @@ static int begin(int attach)
 		say("libleakhunt: cannot map memory for the stack tables; not recording\n");
 		return -1;
 	}
-	if (open_trace(lh_preload_conf.out, 0)) {
+	switch (open_trace(lh_preload_conf.out, 0)) {
+	case 0:
+		break;
+	case -2:
+		say("libleakhunt: the trace file already holds another program's recording; not recording this one\n");
+		return -1;
+	default:
 		say("libleakhunt: cannot open the trace file; not recording\n");
 		return -1;
 	}
@@ -1240,10 +1300,20 @@ void lh_record_start(void)
 	const char *conf;
 
 	lh_preload_busy = 1;
-	conf = getenv("LEAKHUNT_RECORD");
-	if (!conf || parse_conf(conf) || !lh_preload_conf.out[0])
+	conf = env_get("LEAKHUNT_RECORD");
+	if (!conf)
 		goto out;
-	unsetenv("LEAKHUNT_RECORD");
+	/* a variable that reached another process (one that kept its
+	 * environment from before we edited it) is dropped unused: only the
+	 * process `leakhunt record` started writes the trace */
+	if (parse_conf(conf) || !lh_preload_conf.out[0] ||
+	    (lh_preload_conf.pid && lh_preload_conf.pid != getpid())) {
+		memset(&lh_preload_conf, 0, sizeof(lh_preload_conf));
+		env_drop("LEAKHUNT_RECORD");
+		drop_preload();
+		goto out;
+	}
+	env_drop("LEAKHUNT_RECORD");
 	if (!lh_preload_conf.keep_preload)
 		drop_preload();
 	begin(0);
