@@ -52,8 +52,38 @@ struct module {
 	Dwfl_Module *mod; /* once reported: its handle (NULL: it could not be) */
 };
 
+/*
+ * A module's ELF symbols sorted by address, for the frames without DWARF.
+ * dwfl_module_addrinfo reads every symbol of the module for each address
+ * (elfutils 0.188): node's 185,000 made symbolizing a Node program take
+ * 30 s.  The rule is libdwfl's: the symbol whose [value, value + size)
+ * holds the address, the one starting nearest below it (at one address:
+ * global before weak before local, then the smaller); failing that, the
+ * nearest sizeless symbol (an assembly label) at or above the end of every
+ * sized symbol below the address, in the section that holds the address.
+ */
+struct sym {
+	uint64_t lo, hi;  /* [lo, hi); hi == lo: no size */
+	uint64_t sec_end; /* the end of the symbol's section (sizeless only) */
+	const char *name;
+	int rank;         /* global 3, weak 2, local 1 */
+};
+
+struct symindex {
+	Dwfl_Module *mod;
+	struct sym *v;
+	uint64_t *max_hi; /* [i]: the highest hi of v[0..i] */
+	size_t n;
+};
+
+struct symindexes {
+	struct symindex *v;
+	size_t n, alloc;
+};
+
 struct lh_symbolizer {
 	Dwfl *dwfl;
+	struct symindexes syms;
 	struct module *mods; /* every module reported to dwfl, in that order */
 	size_t nr, alloc;
 	uint64_t *ips;       /* the addresses resolved once already, sorted */
@@ -117,10 +147,157 @@ struct lh_symbolizer *lh_symbolizer_new(void)
 	return s;
 }
 
+static void symindex_release(struct symindex *x)
+{
+	free(x->v);
+	free(x->max_hi);
+}
+
+/* Drop the indexes of modules no longer in mods (gone from the Dwfl, whose
+ * handles may be reused), or all of them (mods NULL). */
+static void symindexes_keep(struct symindexes *sx, const struct module *mods, size_t nr)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < sx->n; i++) {
+		int keep = 0;
+
+		for (size_t j = 0; mods && j < nr && !keep; j++)
+			keep = mods[j].mod == sx->v[i].mod;
+		if (keep)
+			sx->v[k++] = sx->v[i];
+		else
+			symindex_release(&sx->v[i]);
+	}
+	sx->n = k;
+	if (!k) {
+		FREE_AND_NULL(sx->v);
+		sx->alloc = 0;
+	}
+}
+
+static int sym_rank(const GElf_Sym *sym)
+{
+	switch (GELF_ST_BIND(sym->st_info)) {
+	case STB_GLOBAL:
+		return 3;
+	case STB_WEAK:
+		return 2;
+	case STB_LOCAL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* By address; at one address the preferred first. */
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct sym *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->rank != y->rank)
+		return y->rank - x->rank;
+	if ((x->hi == x->lo) != (y->hi == y->lo))
+		return x->hi == x->lo ? 1 : -1; /* sized first */
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+static void symindex_build(struct symindex *x, Dwfl_Module *mod)
+{
+	int nsyms = dwfl_module_getsymtab(mod);
+	size_t alloc = 0;
+
+	memset(x, 0, sizeof(*x));
+	x->mod = mod;
+	for (int i = 1; i < nsyms; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr, bias;
+		GElf_Word shndx;
+		Elf *elf;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
+		int type = GELF_ST_TYPE(sym.st_info);
+		struct sym e;
+
+		if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION || type == STT_FILE ||
+		    type == STT_TLS)
+			continue;
+		e = (struct sym){ addr, addr + sym.st_size, 0, name, sym_rank(&sym) };
+		if (!sym.st_size) {
+			Elf_Scn *scn = elf ? elf_getscn(elf, shndx) : NULL;
+			GElf_Shdr sh;
+
+			if (scn && gelf_getshdr(scn, &sh))
+				e.sec_end = sh.sh_addr + bias + sh.sh_size;
+		}
+		ALLOC_GROW(x->v, x->n + 1, alloc);
+		x->v[x->n++] = e;
+	}
+	if (x->n)
+		qsort(x->v, x->n, sizeof(*x->v), cmp_sym);
+	x->max_hi = lh_xmalloc((x->n ? x->n : 1) * sizeof(*x->max_hi));
+	for (size_t i = 0; i < x->n; i++)
+		x->max_hi[i] = i && x->max_hi[i - 1] > x->v[i].hi ? x->max_hi[i - 1] : x->v[i].hi;
+}
+
+/* The name of the symbol at ip in mod (see struct sym), or NULL. */
+static const char *symbol_at(struct symindexes *sx, Dwfl_Module *mod, uint64_t ip)
+{
+	struct symindex *x = NULL;
+	const struct sym *best = NULL, *label = NULL;
+	size_t lo = 0, hi;
+
+	for (size_t i = 0; i < sx->n && !x; i++)
+		if (sx->v[i].mod == mod)
+			x = &sx->v[i];
+	if (!x) {
+		ALLOC_GROW(sx->v, sx->n + 1, sx->alloc);
+		x = &sx->v[sx->n++];
+		symindex_build(x, mod);
+	}
+	/* hi: the number of symbols starting at or below ip */
+	hi = x->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x->v[mid].lo <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* downwards, while a symbol below may still reach ip */
+	for (size_t i = lo; i-- > 0 && x->max_hi[i] > ip;) {
+		const struct sym *e = &x->v[i];
+
+		if (e->hi > ip && (!best || e->lo > best->lo))
+			best = e; /* the first at its address is the preferred */
+		if (best && e->lo < best->lo)
+			break;
+	}
+	if (best)
+		return best->name;
+	/* no sized symbol holds ip: the nearest label above them all */
+	for (size_t i = lo; i-- > 0;) {
+		const struct sym *e = &x->v[i];
+
+		if (i && x->max_hi[i - 1] > e->lo)
+			break; /* a sized symbol below ends above it */
+		if (e->hi == e->lo && ip < e->sec_end) {
+			label = e;
+			break;
+		}
+		if (e->hi != e->lo)
+			break;
+	}
+	return label ? label->name : NULL;
+}
+
 void lh_symbolizer_free(struct lh_symbolizer *s)
 {
 	if (!s)
 		return;
+	symindexes_keep(&s->syms, NULL, 0);
 	dwfl_end(s->dwfl);
 	free_modules(s->mods, s->nr);
 	free(s->ips);
@@ -270,7 +447,7 @@ struct frame {
 };
 
 /* Fill frames (innermost first) for ip; returns how many. */
-static int resolve(Dwfl *dwfl, uint64_t ip, struct frame *f, int max)
+static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame *f, int max)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(dwfl, ip);
 	const char *file = NULL, *sym;
@@ -278,13 +455,11 @@ static int resolve(Dwfl *dwfl, uint64_t ip, struct frame *f, int max)
 	Dwarf_Addr bias;
 	Dwarf_Die *cu, *scopes = NULL;
 	Dwfl_Line *l;
-	GElf_Off off;
-	GElf_Sym esym;
 	int nscopes;
 
 	if (!mod)
 		return 0;
-	sym = dwfl_module_addrinfo(mod, ip, &off, &esym, NULL, NULL, NULL);
+	sym = symbol_at(sx, mod, ip);
 	l = dwfl_module_getsrc(mod, ip);
 	if (l)
 		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
@@ -328,11 +503,11 @@ static int resolve(Dwfl *dwfl, uint64_t ip, struct frame *f, int max)
 	return n;
 }
 
-static void write_symbol(struct writer *w, Dwfl *dwfl, uint64_t ip)
+static void write_symbol(struct writer *w, struct symindexes *sx, Dwfl *dwfl, uint64_t ip)
 {
 	struct frame f[64];
 	uint32_t fn[64], fl[64];
-	int n = resolve(dwfl, ip, f, 64);
+	int n = resolve(sx, dwfl, ip, f, 64);
 
 	for (int i = 0; i < n; i++) {
 		char *dem = demangle(f[i].function);
@@ -449,7 +624,7 @@ int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *sto
 	 * for them (CUs, line tables, scopes); the frames are not kept */
 	nips = sort_unique(ips, nips);
 	for (size_t i = 0; i < nips && !stopped(stop); i++) {
-		resolve(s->dwfl, ips[i], f, 64);
+		resolve(&s->syms, s->dwfl, ips[i], f, 64);
 		ALLOC_GROW(s->ips, s->nips + 1, s->ips_alloc);
 		s->ips[s->nips++] = ips[i];
 		done++;
@@ -469,6 +644,7 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 	struct lh_trace t;
 	struct lh_trace_rec r;
 	struct writer w = { .fd = -1 };
+	struct symindexes syms = { 0 };
 	Dwfl *dwfl = NULL;
 	int ret = -1;
 
@@ -523,6 +699,7 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 	dwfl_report_end(dwfl, NULL, NULL);
 	if (warm) {
 		/* the modules not reported again are gone from the Dwfl */
+		symindexes_keep(&warm->syms, mods, nmods);
 		free_modules(warm->mods, warm->nr);
 		warm->mods = mods;
 		warm->nr = nmods;
@@ -536,7 +713,7 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 	for (size_t i = 0; i < nips; i++) {
 		if (warm && resolved_before(warm, ips[i]))
 			st->warm_ips++;
-		write_symbol(&w, dwfl, ips[i]);
+		write_symbol(&w, warm ? &warm->syms : &syms, dwfl, ips[i]);
 	}
 	strbuf_addch(&w.buf, LHT_REC_SYMBOLS_END);
 	writer_flush(&w);
@@ -546,6 +723,7 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 	}
 	ret = 0;
 out:
+	symindexes_keep(&syms, NULL, 0);
 	if (dwfl && !warm)
 		dwfl_end(dwfl);
 	if (w.fd >= 0)
