@@ -485,6 +485,17 @@ static struct lh_symbolizer *warmup_finish(struct warmup *w)
 	return w->sym;
 }
 
+/* The program `record` runs: SIGTERM and SIGHUP sent to us go on to it,
+ * and we wait for it to end and finish its trace (dying at once left it
+ * running on, unrecorded, and its trace without symbols). */
+static volatile pid_t program_pid;
+
+static void pass_on(int sig)
+{
+	if (program_pid > 0)
+		kill(program_pid, sig);
+}
+
 static volatile sig_atomic_t stop_attach;
 
 static void on_stop(int sig)
@@ -641,7 +652,8 @@ int cmd_record(int argc, char **argv)
 	struct lh_symbolizer *sym;
 	pid_t attach_pid = 0;
 	double duration = 0;
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit, old_term, old_hup;
+	struct sigaction pass = { .sa_handler = pass_on };
 	char **run; /* the command to run instead of a '#!/usr/bin/env' script, or NULL */
 	pid_t pid;
 	char errbuf[512];
@@ -768,7 +780,8 @@ int cmd_record(int argc, char **argv)
 			strbuf_addf(&name, "leakhunt.%s.%d.lht", basename(cmd), (int)getpid());
 			absolute(&out, name.buf);
 			if (create_trace(out.buf)) {
-				len = snprintf(errbuf, sizeof(errbuf), "cannot create the trace '%s'", out.buf);
+				/* '-': the file is not ours (it existed) */
+				len = snprintf(errbuf, sizeof(errbuf), "-cannot create the trace '%s'", out.buf);
 				(void)!write(pipefd[1], errbuf, (size_t)len);
 				_exit(127);
 			}
@@ -789,7 +802,8 @@ int cmd_record(int argc, char **argv)
 		setenv("LD_PRELOAD", ld.buf, 1);
 		setenv("LEAKHUNT_RECORD", conf.buf, 1);
 		execvp(run ? run[0] : argv[optind], run ? run : argv + optind);
-		len = snprintf(errbuf, sizeof(errbuf), "cannot run '%s': %s", run ? run[0] : argv[optind],
+		/* '+': the trace we created stays empty */
+		len = snprintf(errbuf, sizeof(errbuf), "+cannot run '%s': %s", run ? run[0] : argv[optind],
 			       strerror(errno));
 		(void)!write(pipefd[1], errbuf, (size_t)len);
 		_exit(127);
@@ -797,6 +811,9 @@ int cmd_record(int argc, char **argv)
 	close(pipefd[1]);
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
+	program_pid = pid;
+	sigaction(SIGTERM, &pass, &old_term);
+	sigaction(SIGHUP, &pass, &old_hup);
 	n = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
 	close(pipefd[0]);
 	if (!output) {
@@ -818,12 +835,15 @@ int cmd_record(int argc, char **argv)
 	sym = warmup_finish(&warm);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	program_pid = 0;
 	free(run);
 	if (n > 0) {
 		errbuf[n] = 0;
-		if (output || access(out.buf, F_OK) == 0)
+		if (errbuf[0] == '+')
 			unlink(out.buf);
-		lh_error("%s", errbuf);
+		lh_error("%s", errbuf + 1);
 		return 127;
 	}
 	{

@@ -109,6 +109,49 @@ if run_ok reexec-record rec -o "$T/reexec" -- "$T/reexec" "$T/leaky"; then
 	run_ok reexec-report "$LEAKHUNT" report --json "$T/reexec.lht" &&
 		check reexec-first-program-only test "$(field calls)" -lt 100
 fi
+# programs that take every descriptor for their own, as daemons do: the
+# trace's is not theirs to close or replace (its chunks once went into the
+# program's files); and a vfork()ed child's _exit does not end the recording
+cc -O2 -g -o "$T/fds" "$P/fds.c"
+if run_ok fds-close-record rec -o "$T/fds-close" -- "$T/fds" close "$T/fds-own.txt" &&
+	run_ok fds-close-report "$LEAKHUNT" report --json "$T/fds-close.lht"; then
+	expect fds-close-calls calls 2000
+	expect fds-close-frees frees 2000
+	check fds-close-own-file-intact test "$(grep -c '^line [0-9]*$' "$T/fds-own.txt")" = 1000 -a \
+		"$(wc -l <"$T/fds-own.txt")" = 1000 -a "$(wc -c <"$T/fds-own.txt")" = 8890
+fi
+if run_ok fds-dup2-record rec -o "$T/fds-dup2" -- "$T/fds" dup2; then
+	check fds-dup2-stdout-clean test ! -s "$T/out"
+	run_ok fds-dup2-report "$LEAKHUNT" report --json "$T/fds-dup2.lht" && expect fds-dup2-calls calls 1000
+fi
+if run_ok fds-vfork-record rec -o "$T/fds-vfork" -- "$T/fds" vfork &&
+	run_ok fds-vfork-report "$LEAKHUNT" report --json "$T/fds-vfork.lht"; then
+	expect fds-vfork-calls calls 200
+	check fds-vfork-complete grep -q '"complete":true' "$T/out"
+fi
+# a file size limit (ulimit -f) stops the recording, never the program
+# (its SIGXFSZ once killed the program when one of its threads wrote)
+# (with --sample the program's own thread writes its chunks; at 4 KiB even
+# the first records, written by the program's thread, do not fit)
+for f in "4 fsize-signal" "100 fsize-signal-sample --sample 64"; do
+	set -- $f
+	(ulimit -f $1; rec -o "$T/$2" "${@:3}" -- "$T/churn" 200000 1 >"$T/out" 2>"$T/err"; echo $? >"$T/fsize.rc")
+	check $2-program-ran grep -q '^200000 pairs' "$T/out"
+	check $2-says-limit grep -q 'file size limit' "$T/err"
+	check $2-not-killed test "$(cat "$T/fsize.rc")" -lt 128
+done
+# SIGTERM (or SIGHUP) to record goes on to the program, and the trace still
+# gets its symbols (record once died at once, leaving the program running)
+"$LEAKHUNT" record -o "$T/term" -- sleep 31.25 >/dev/null 2>"$T/term.err" &
+rp=$!
+sleep 1
+kill -TERM $rp
+wait $rp
+check term-status test $? = 143
+check term-program-gone test -z "$(pgrep -f 'sleep 31.25')"
+if run_ok term-report "$LEAKHUNT" report "$T/term.lht"; then
+	check term-has-symbols test -z "$(grep 'no symbol table' "$T/err")"
+fi
 run_ok leaky-again-record rec -o "$T/leaky-again" -- "$T/leaky"
 check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
 

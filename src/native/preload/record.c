@@ -29,6 +29,8 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,26 +142,118 @@ static void mark_write_failed(int err)
 	close(fd);
 }
 
-/* Write all of [p, p+n); on failure (a full disk) stop recording for good
- * rather than leave a chunk half-written in the middle of the file. */
+/*
+ * The trace's descriptor belongs to us, but the program does not know it: a
+ * daemon closes every descriptor it did not open, a program dup2()s onto
+ * numbers it thinks free, and the next chunk would go into its file.  So
+ * the descriptor sits high (open_trace), where the lowest-free-number rule
+ * never hands it out again, and every write first checks with fstat (about
+ * a microsecond a chunk) that it is still the trace, or opens the trace
+ * again by its path.  What remains is a program that replaces our very
+ * number between the check and the write.
+ */
+static dev_t trace_dev;
+static ino_t trace_ino;
+static pid_t trace_pid; /* the process whose trace it is: a vfork()ed child
+			 * shares our memory, and its _exit must not end it */
+static atomic_flag reopen_lock = ATOMIC_FLAG_INIT;
+
+static int is_trace(int fd)
+{
+	struct stat sb;
+
+	return fd >= 0 && !fstat(fd, &sb) && sb.st_dev == trace_dev && sb.st_ino == trace_ino;
+}
+
+/* fd moved above the numbers a program uses (its own is closed), close-on-exec. */
+static int move_high(int fd)
+{
+	struct rlimit rl;
+	int high = -1;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 512)
+		high = fcntl(fd, F_DUPFD_CLOEXEC, (int)(rl.rlim_cur > 4096 ? 4096 : rl.rlim_cur) - 256);
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
+/* Close the trace's descriptor if it still is the trace's. */
+static void close_trace(void)
+{
+	if (is_trace(trace_fd))
+		close(trace_fd);
+	trace_fd = -1;
+}
+
+static int checked_trace_fd(void)
+{
+	int fd = trace_fd, nfd;
+
+	if (fd < 0 || is_trace(fd))
+		return fd;
+	while (atomic_flag_test_and_set_explicit(&reopen_lock, memory_order_acquire))
+		sched_yield();
+	fd = trace_fd;
+	if (fd >= 0 && !is_trace(fd)) {
+		/* never close the old number: it is the program's now */
+		nfd = trace_path[0] ? open(trace_path, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+		if (nfd >= 0 && !is_trace(nfd)) {
+			close(nfd); /* another file by that name now */
+			nfd = -1;
+		}
+		trace_fd = fd = nfd >= 0 ? move_high(nfd) : -1;
+		if (fd < 0) {
+			say("libleakhunt: the program closed the trace file and it cannot be opened again; "
+			    "recording stopped\n");
+			lh_preload_active = 0;
+		}
+	}
+	atomic_flag_clear_explicit(&reopen_lock, memory_order_release);
+	return fd;
+}
+
+/*
+ * Write all of [p, p+n); on failure (a full disk) stop recording for good
+ * rather than leave a chunk half-written in the middle of the file.  Any
+ * thread of the program may write: SIGXFSZ is blocked meanwhile (a file size
+ * limit must stop the recording, not kill the program), and one it raised
+ * is taken back before the mask is restored.
+ */
 void lh_record_write(const uint8_t *p, size_t n)
 {
-	while (n && trace_fd >= 0) {
-		ssize_t w = write(trace_fd, p, n);
+	sigset_t xfsz, old, pending;
+	int fd, was_pending;
+
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
+	was_pending = !sigpending(&pending) && sigismember(&pending, SIGXFSZ);
+	fd = checked_trace_fd();
+	while (n && fd >= 0) {
+		ssize_t w = write(fd, p, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			mark_write_failed(w < 0 ? errno : ENOSPC);
-			say("libleakhunt: cannot write the trace (disk full?); recording stopped\n");
+			int err = w < 0 ? errno : ENOSPC;
+			struct timespec zero = { 0, 0 };
+
+			if (err == EFBIG && !was_pending)
+				sigtimedwait(&xfsz, NULL, &zero);
+			mark_write_failed(err);
+			say(err == EFBIG ? "libleakhunt: cannot write the trace (the file size limit, ulimit -f); "
+					   "recording stopped\n"
+					 : "libleakhunt: cannot write the trace (disk full?); recording stopped\n");
 			lh_preload_active = 0;
-			close(trace_fd);
-			trace_fd = -1;
-			return;
+			close_trace();
+			break;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* Chunk header in front of the payload at buf, then one write. */
@@ -1049,9 +1143,20 @@ static int open_trace(const char *path, int create)
 	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0);
 	size_t len;
 
+	struct stat sb;
+
 	trace_fd = open(path, flags, 0600);
 	if (trace_fd < 0)
 		return -1;
+	trace_fd = move_high(trace_fd);
+	if (fstat(trace_fd, &sb)) {
+		close(trace_fd);
+		trace_fd = -1;
+		return -1;
+	}
+	trace_dev = sb.st_dev;
+	trace_ino = sb.st_ino;
+	trace_pid = getpid();
 	len = strlen(path);
 	if (len < sizeof(trace_path))
 		memcpy(trace_path, path, len + 1);
@@ -1211,8 +1316,7 @@ static void atfork_child(void)
 	}
 	if (!lh_preload_conf.follow_fork) {
 		lh_preload_active = 0;
-		close(trace_fd);
-		trace_fd = -1;
+		close_trace();
 		lh_preload_busy--;
 		return;
 	}
@@ -1230,8 +1334,7 @@ static void atfork_child(void)
 	direct_str(&p, path, 4095);
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
 	direct_flush();
-	close(trace_fd);
-	trace_fd = -1;
+	close_trace();
 	free_tables();
 	lh_sample_reset(); /* the parent's sampled blocks are not in our trace */
 	atomic_store(&seq.n, 0);
@@ -1284,6 +1387,8 @@ static int begin(int attach)
 		pthread_key_create(&buf_key, release_buf);
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 		statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+		if (statm_fd >= 0)
+			statm_fd = move_high(statm_fd);
 	}
 	if (lh_preload_conf.sample)
 		atomic_store(&seq_shared, 1); /* attached again, now with --sample (never back to 0: threads may own buffers) */
@@ -1350,7 +1455,7 @@ void lh_record_finish(void)
 	uint8_t *p;
 	uint64_t s;
 
-	if (!lh_preload_active || finished)
+	if (!lh_preload_active || finished || getpid() != trace_pid)
 		return;
 	lh_preload_busy++;
 	pthread_mutex_lock(&state_lock);
