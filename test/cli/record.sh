@@ -56,6 +56,16 @@ check leaky-mode-0600 test "$(stat -c %a "$T/leaky-dwarf.lht")" = 600
 (cd "$T" && rec -- ./leaky >/dev/null 2>"$T/err")
 if ls "$T"/leakhunt.leaky.*.lht >/dev/null 2>&1; then ok default-name; else fail default-name "no leakhunt.leaky.<pid>.lht: $(cat "$T/err")"; fi
 
+# the default name taken already (a pid used again: here the first pid of a
+# new pid namespace, where unshare is allowed): refused, and the file that
+# was there stays
+mkdir -p "$T/pidns"
+if (cd "$T/pidns" && timeout 30 unshare --pid --fork --mount-proc "$LEAKHUNT" record -- "$T/leaky") >/dev/null 2>&1; then
+	first=$(ls "$T/pidns")
+	(cd "$T/pidns" && timeout 30 unshare --pid --fork --mount-proc "$LEAKHUNT" record -- "$T/leaky") >/dev/null 2>"$T/err"
+	check default-name-taken-says grep -q 'the file exists' "$T/err"
+	check default-name-taken-kept test -s "$T/pidns/$first"
+fi
 # a program that replaces itself (exec), as a wrapper script does (pyenv's
 # shims): the trace ends before the process, and record says why and what to do
 printf '#!/bin/sh\nexec "$1"\n' >"$T/wrapper.sh"
