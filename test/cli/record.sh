@@ -162,6 +162,15 @@ check term-program-gone test -z "$(pgrep -f 'sleep 31.25')"
 if run_ok term-report "$LEAKHUNT" report "$T/term.lht"; then
 	check term-has-symbols test -z "$(grep 'no symbol table' "$T/err")"
 fi
+# a library loaded through a relative path (LD_LIBRARY_PATH=.): its frames
+# are named (the module list once left it out: a bare address)
+mkdir -p "$T/rel"
+cc -O2 -g -shared -fPIC -o "$T/rel/libsite.so" "$P/libsite.c" &&
+	cc -O2 -g -o "$T/rel/uselib" "$P/uselib.c" -L"$T/rel" -lsite
+if (cd "$T/rel" && LD_LIBRARY_PATH=. run_ok relative-lib-record rec -o "$T/relative-lib" -- ./uselib) &&
+	run_ok relative-lib-report "$LEAKHUNT" report --leaks "$T/relative-lib.lht"; then
+	check relative-lib-named grep -qx '  libsite_alloc' "$T/out"
+fi
 run_ok leaky-again-record rec -o "$T/leaky-again" -- "$T/leaky"
 check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
 

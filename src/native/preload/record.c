@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -780,13 +781,20 @@ static char exe_path[4096];
 static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
 	const char *name = info->dlpi_name;
+	char full[PATH_MAX];
 	uint8_t *p;
 	int nseg = 0;
 
 	if (!name || !*name)
 		name = exe_path;
+	/* a library found through a relative path (LD_LIBRARY_PATH=., or
+	 * dlopen("./x.so")) keeps that path: resolve it from the current
+	 * directory, as the loader did unless the program moved since; the
+	 * vdso and other objects without a file are left out */
+	if (name[0] != '/' && (!strchr(name, '/') || !realpath(name, full)))
+		return 0;
 	if (name[0] != '/')
-		return 0; /* the vdso and other objects without a file */
+		name = full;
 	for (int i = 0; i < info->dlpi_phnum; i++)
 		nseg += info->dlpi_phdr[i].p_type == PT_LOAD;
 	p = direct_room(1 + 10 + 10 + 4096 + 10 + (size_t)nseg * 20);
