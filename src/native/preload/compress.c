@@ -84,10 +84,13 @@ static struct lh_zstate *zstate_new(void)
 	carve(&q, sizeof(*z));
 	z->cctx = ZSTD_initStaticCCtx(carve(&q, ws), ws);
 	/* a static context starts with zeroed parameters: no content size in
-	 * the frame unless asked (the reader needs it) */
+	 * the frame unless asked (the reader needs it); the checksum (4 bytes
+	 * a chunk) lets a reader find a damaged chunk instead of reading other
+	 * events out of it */
 	if (!z->cctx || ZSTD_isError(ZSTD_CCtx_reset(z->cctx, ZSTD_reset_parameters)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, ZLEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_contentSizeFlag, 1))) {
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_contentSizeFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1))) {
 		munmap(m, total);
 		return NULL;
 	}
