@@ -556,21 +556,76 @@ out:
 	return rc;
 }
 
+/* A field of /proc/PID/status ("Tgid", "State"): its value, or "" */
+static void proc_status(pid_t pid, const char *key, char *val, size_t size)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	FILE *f;
+
+	val[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			char *v = line + klen + 1;
+
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = 0;
+			snprintf(val, size, "%s", v);
+			break;
+		}
+	fclose(f);
+}
+
+static int is_zombie(pid_t pid)
+{
+	char state[64];
+
+	proc_status(pid, "State", state, sizeof(state));
+	return state[0] == 'Z' || state[0] == 'X';
+}
+
+/* Signals that end a recording; blocked while we are inside the process
+ * (a ptrace call interrupted there leaves it to return to nowhere). */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+}
+
 /* record -p PID: attach, wait for Ctrl-C, the duration or the process's
  * end, detach, symbolize. */
 static int record_pid(pid_t pid, const char *output, double duration, int depth, int unwind,
 		      uint64_t sample, int compact, const char *preload)
 {
 	struct strbuf out = STRBUF_INIT, conf = STRBUF_INIT;
-	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
+	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term, old_hup, old_quit;
 	struct timespec t0, now;
 	struct warmup warm;
 	struct lh_symbolizer *sym;
-	char comm[64] = "process";
-	int rc = 1;
+	char comm[64] = "process", tgid[32];
+	sigset_t stops, old_mask;
+	struct stat owner;
+	int rc = 1, tries, handlers = 0;
 
 	if (kill(pid, 0) && errno == ESRCH) {
 		lh_error("no process %d", (int)pid);
+		return 1;
+	}
+	proc_status(pid, "Tgid", tgid, sizeof(tgid));
+	if (tgid[0] && atoi(tgid) != (int)pid) {
+		lh_error("%d is a thread of process %s: record the process, with -p %s", (int)pid, tgid, tgid);
+		return 1;
+	}
+	if (is_zombie(pid)) {
+		lh_error("process %d has exited (a zombie: its parent has not collected it); there is nothing to record",
+			 (int)pid);
 		return 1;
 	}
 	if (output) {
@@ -595,35 +650,69 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	}
 	if (create_trace(out.buf))
 		goto out;
-	strbuf_addf(&conf, "depth=%d,unwind=%d,follow_fork=0,keep_preload=1,check_unwind=0,sample=%llu,compact=%d,out=%s",
-		    depth, unwind, (unsigned long long)sample, compact, out.buf);
+	/* the process opens the trace itself: as root recording another
+	 * user's process, the file must be that user's */
+	snprintf(tgid, sizeof(tgid), "/proc/%d", (int)pid);
+	if (!geteuid() && !stat(tgid, &owner) && owner.st_uid && chown(out.buf, owner.st_uid, owner.st_gid))
+		lh_warn("cannot give '%s' to the process's user %u: %s", out.buf, (unsigned)owner.st_uid,
+			strerror(errno));
+	strbuf_addf(&conf,
+		    "depth=%d,unwind=%d,follow_fork=0,keep_preload=1,check_unwind=0,sample=%llu,compact=%d,recorder=%d,"
+		    "out=%s",
+		    depth, unwind, (unsigned long long)sample, compact, (int)getpid(), out.buf);
+	/* Ctrl-C and the like wait until we are out of the process again */
+	stop_signals(&stops);
+	sigprocmask(SIG_BLOCK, &stops, &old_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+	sigaction(SIGQUIT, &sa, &old_quit);
+	handlers = 1;
 	if (inject(pid, preload, conf.buf)) {
 		unlink(out.buf);
 		goto out;
 	}
 	fprintf(stderr, "leakhunt record: recording process %d into %s; Ctrl-C to stop\n", (int)pid, out.buf);
 	warmup_start(&warm, out.buf);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop_attach) {
 		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
-		if (kill(pid, 0) && errno == ESRCH)
+		if ((kill(pid, 0) && errno == ESRCH) || is_zombie(pid))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (duration > 0 && (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 >= duration)
 			break;
 	}
+	sigprocmask(SIG_BLOCK, &stops, NULL);
+	/* a detach can fail for a moment (another tracer, such as gdb, holds
+	 * the process): try again for a few seconds */
+	for (tries = 0; tries < 10; tries++) {
+		if ((kill(pid, 0) && errno == ESRCH) || is_zombie(pid) || !inject(pid, preload, NULL))
+			break;
+		nanosleep(&(struct timespec){ 0, 500 * 1000 * 1000 }, NULL);
+	}
+	if (tries == 10)
+		lh_warn("could not detach from process %d; it stops recording by itself once we are gone", (int)pid);
+	handlers = 0;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	if (!(kill(pid, 0) && errno == ESRCH) && inject(pid, preload, NULL))
-		lh_warn("could not detach cleanly from process %d; the trace may lack its end", (int)pid);
+	sigaction(SIGHUP, &old_hup, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	sym = warmup_finish(&warm);
 	rc = finish_trace(out.buf, sym, 0, 0) ? 1 : 0;
 	lh_symbolizer_free(sym);
 	if (!rc)
 		fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
 out:
+	if (handlers) { /* the attach failed */
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	}
 	strbuf_release(&out);
 	strbuf_release(&conf);
 	return rc;

@@ -552,6 +552,26 @@ for i in $(seq 20); do
 done
 check attach-detach-20-times test "$attached" = 20
 check attach-process-survives kill -0 "$bpid"
+# a thread's id is not the process's: said, with the process's
+tid=$(ls "/proc/$bpid/task" | grep -vx "$bpid" | head -1)
+run_fail attach-thread-id "$tid is a thread of process $bpid: record the process, with -p $bpid" \
+	"$LEAKHUNT" record -p "$tid" --duration 0.2 -o "$T/att-tid"
+# record killed while attached (no detach): the process stops recording by
+# itself within a moment, its trace ends, and it can be attached again
+"$LEAKHUNT" record -p "$bpid" -o "$T/att-killed" >/dev/null 2>&1 &
+rpid=$!
+sleep 1
+kill -KILL "$rpid"
+wait "$rpid" 2>/dev/null
+sleep 1
+size1=$(stat -c %s "$T/att-killed.lht")
+sleep 0.5
+check attach-recorder-killed-stops test "$(stat -c %s "$T/att-killed.lht")" = "$size1"
+if run_ok attach-recorder-killed-report "$LEAKHUNT" report --json "$T/att-killed.lht"; then
+	check attach-recorder-killed-ended grep -q '"complete":true' "$T/out"
+fi
+run_ok attach-after-killed-recorder timeout 60 "$LEAKHUNT" record -p "$bpid" --duration 0.2 -o "$T/att-again"
+check attach-process-survives-killed-recorder kill -0 "$bpid"
 kill -TERM "$bpid" 2>/dev/null
 for i in $(seq 100); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$bpid" 2>/dev/null; then
@@ -562,6 +582,12 @@ wait "$bpid"
 check attach-process-exits-0 test $? = 0
 check attach-process-memory-intact grep -q 'busy: ok' "$T/busy.out"
 run_fail attach-no-such-process 'no process 999999' "$LEAKHUNT" record -p 999999 --duration 1
+# a process that has exited but was not collected (a zombie): said so
+perl -e 'if (my $p = fork) { print "$p\n"; $| = 1; sleep 10 } else { exit 0 }' >"$T/zombie.pid" &
+zparent=$!
+sleep 0.5
+run_fail attach-zombie "has exited \(a zombie" "$LEAKHUNT" record -p "$(cat "$T/zombie.pid")" --duration 0.2 -o "$T/att-zombie"
+kill "$zparent" 2>/dev/null
 # a process we may not trace (another user's): said, with what to do, and no file left
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as_nobody "$LEAKHUNT" --help >/dev/null 2>&1; then
@@ -573,6 +599,18 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as_nobody "$LEAKHUNT" 
 	check attach-not-permitted-no-file test ! -e /tmp/leakhunt-test-nobody.$$.lht
 	check attach-not-permitted-target-runs kill -0 "$spid"
 	kill "$spid"
+	# root records another user's process: the trace is that user's, which
+	# the process opens itself
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$T/busy" 1 >/dev/null 2>&1 &
+	npid=$!
+	sleep 0.3
+	rm -f /tmp/leakhunt-test-nobody.$$.lht
+	if run_ok attach-root-other-user "$LEAKHUNT" record -p "$npid" --duration 0.3 -o /tmp/leakhunt-test-nobody.$$ &&
+		run_ok attach-root-other-user-report "$LEAKHUNT" report --json /tmp/leakhunt-test-nobody.$$.lht; then
+		check attach-root-other-user-calls test "$(field calls)" -gt 0
+	fi
+	kill "$npid"
+	rm -f /tmp/leakhunt-test-nobody.$$.lht
 else
 	ok "attach-not-permitted (skipped: not root, or nobody cannot run $LEAKHUNT)"
 fi

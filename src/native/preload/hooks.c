@@ -340,7 +340,7 @@ LH_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
 #define OWN(n) extern __typeof(n) own_##n __attribute__((alias(#n), copy(n), visibility("hidden")));
 OWN(malloc) OWN(free) OWN(calloc) OWN(realloc) OWN(reallocarray) OWN(posix_memalign)
 OWN(aligned_alloc) OWN(memalign) OWN(valloc) OWN(pvalloc) OWN(dlopen) OWN(dlclose)
-OWN(pthread_getattr_np)
+OWN(pthread_getattr_np) OWN(_exit)
 #undef OWN
 
 /* Preloaded, the program's pthread_getattr_np is ours; loaded into a running
@@ -358,7 +358,7 @@ void *lh_hook_address(const char *name)
 	} hooks[] = {
 #define H(n) { #n, (void *)own_##n }
 		H(malloc), H(free), H(calloc), H(realloc), H(reallocarray), H(posix_memalign),
-		H(aligned_alloc), H(memalign), H(valloc), H(pvalloc), H(dlopen), H(dlclose),
+		H(aligned_alloc), H(memalign), H(valloc), H(pvalloc), H(dlopen), H(dlclose), H(_exit),
 #undef H
 	};
 

@@ -37,6 +37,8 @@ struct lh_preload_conf {
 			   * more CPU in the thread that compresses */
 	int pid;          /* the process started to be recorded; 0: any (older
 			   * callers) */
+	int recorder;     /* attached: the pid of `leakhunt record -p`, which
+			   * must outlive the recording (record.c, timer_main) */
 	int writer_delay; /* tests only: microseconds of delay in the hand-over
 			   * of full halves (record.c, drain), 0 in real use */
 };
