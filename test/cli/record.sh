@@ -73,6 +73,8 @@ chmod +x "$T/wrapper.sh"
 if run_ok exec-record rec -o "$T/wrapper" -- "$T/wrapper.sh" "$T/leaky"; then
 	check exec-says-replaced grep -q "most likely replaced itself with another program (exec)" "$T/err"
 	check exec-says-what-to-do grep -q 'record the final program itself' "$T/err"
+	run_ok exec-wrapper-report "$LEAKHUNT" report --json "$T/wrapper.lht" &&
+		check exec-wrapper-keeps-shell test "$(field calls)" -gt 0
 fi
 # a '#!/usr/bin/env NAME' script (env would replace itself with NAME): record
 # runs NAME on it, as env would, and NAME is what is recorded; the -S form too
@@ -194,6 +196,21 @@ for k in range(24):
     print('found' if '"damage":"damaged compressed chunk at byte %d' % (start - 8) in out else 'missed')
 PY
 	check flip-all-found test "$(grep -c '^found$' "$T/out")" = 24
+fi
+# every form of exec: what the program allocated before it reaches the
+# trace (exec runs no destructors; it kept nothing before), its output is
+# the new program's, and a failed exec lets recording go on
+cc -O2 -g -o "$T/execs" "$P/execs.c"
+for m in l lp le v vp ve; do
+	if run_ok exec-$m-record rec -o "$T/exec-$m" -- "$T/execs" $m; then
+		check exec-$m-ran grep -qE '^(exec ran|X=1)$' "$T/out"
+		run_ok exec-$m-report "$LEAKHUNT" report --json "$T/exec-$m.lht" && expect exec-$m-calls calls 500
+	fi
+done
+if run_ok exec-fail-record rec -o "$T/exec-fail" -- "$T/execs" fail &&
+	run_ok exec-fail-report "$LEAKHUNT" report --json "$T/exec-fail.lht"; then
+	expect exec-fail-calls calls 600
+	check exec-fail-complete grep -q '"complete":true' "$T/out"
 fi
 run_ok leaky-again-record rec -o "$T/leaky-again" -- "$T/leaky"
 check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"

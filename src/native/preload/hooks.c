@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <malloc.h> /* memalign, pvalloc prototypes */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,11 @@ static void *(*real_dlopen)(const char *, int);
 static int (*real_dlclose)(void *);
 static void (*real__exit)(int) __attribute__((noreturn));
 static int (*real_pthread_getattr_np)(pthread_t, pthread_attr_t *);
+static int (*real_execve)(const char *, char *const[], char *const[]);
+static int (*real_execv)(const char *, char *const[]);
+static int (*real_execvp)(const char *, char *const[]);
+static int (*real_execvpe)(const char *, char *const[], char *const[]);
+static int (*real_fexecve)(int, char *const[], char *const[]);
 
 /* dlsym's own allocations before the real calloc is known; 16-byte headers
  * hold each block's size so that realloc can copy out of it. */
@@ -85,6 +91,11 @@ static __attribute__((noinline)) void resolve(void)
 	real_dlclose = next("dlclose");
 	real__exit = next("_exit");
 	real_pthread_getattr_np = next("pthread_getattr_np");
+	real_execve = next("execve");
+	real_execv = next("execv");
+	real_execvp = next("execvp");
+	real_execvpe = next("execvpe");
+	real_fexecve = next("fexecve");
 	resolving = 0;
 	if (!real_malloc || !real_free || !real_calloc || !real_realloc) {
 		static const char msg[] = "libleakhunt: cannot find libc's malloc; not recording\n";
@@ -314,6 +325,95 @@ LH_EXPORT void _exit(int status)
 }
 
 /*
+ * The exec family: a successful exec ends the process image without
+ * destructors, so the buffers are written first (lh_record_before_exec).
+ * glibc's execvp and friends reach execve inside libc, not through us, so
+ * each name is hooked; the execl forms gather their arguments and go on
+ * as the matching execv form.
+ */
+#define EXEC_HOOK(call)                    \
+	do {                               \
+		if (LH_UNLIKELY(!real_execve)) \
+			resolve();         \
+		lh_record_before_exec();   \
+		return call;               \
+	} while (0)
+
+LH_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	EXEC_HOOK(real_execve(path, argv, envp));
+}
+
+LH_EXPORT int execv(const char *path, char *const argv[])
+{
+	EXEC_HOOK(real_execv(path, argv));
+}
+
+LH_EXPORT int execvp(const char *file, char *const argv[])
+{
+	EXEC_HOOK(real_execvp(file, argv));
+}
+
+LH_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	EXEC_HOOK(real_execvpe(file, argv, envp));
+}
+
+LH_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	EXEC_HOOK(real_fexecve(fd, argv, envp));
+}
+
+/* The execl forms: their arguments up to the NULL, counted first, then
+ * gathered into an argv of that size (as glibc's own do), and for execle
+ * the environment after the NULL. */
+#define EXECL(ap, arg, argv, tail)                                   \
+	size_t n_ = 0;                                               \
+	va_list c_;                                                  \
+	const char *a0_ = arg;                                       \
+	__asm__("" : "+r"(a0_)); /* declared nonnull, may be NULL */ \
+	va_start(ap, arg);                                           \
+	va_copy(c_, ap);                                             \
+	if (a0_)                                                     \
+		for (n_ = 1; va_arg(c_, const char *); n_++)         \
+			;                                            \
+	va_end(c_);                                                  \
+	char *argv[n_ + 1];                                          \
+	argv[0] = (char *)arg;                                       \
+	for (size_t i_ = 1; i_ < n_; i_++)                           \
+		argv[i_] = va_arg(ap, char *);                       \
+	argv[n_] = NULL;                                             \
+	if (a0_)                                                     \
+		(void)va_arg(ap, char *); /* the NULL */             \
+	tail;                                                        \
+	va_end(ap)
+
+LH_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+
+	EXECL(ap, arg, argv, (void)0);
+	return execv(path, argv);
+}
+
+LH_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+
+	EXECL(ap, arg, argv, (void)0);
+	return execvp(file, argv);
+}
+
+LH_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char **envp;
+	va_list ap;
+
+	EXECL(ap, arg, argv, envp = va_arg(ap, char **));
+	return execve(path, argv, envp);
+}
+
+/*
  * Rust's runtime asks for the stack of every thread first thing, and glibc's
  * pthread_getattr_np allocates while it holds the thread's lock: if that was
  * the thread's first event, unwind.c, learning the thread's stack bounds,
@@ -340,7 +440,7 @@ LH_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
 #define OWN(n) extern __typeof(n) own_##n __attribute__((alias(#n), copy(n), visibility("hidden")));
 OWN(malloc) OWN(free) OWN(calloc) OWN(realloc) OWN(reallocarray) OWN(posix_memalign)
 OWN(aligned_alloc) OWN(memalign) OWN(valloc) OWN(pvalloc) OWN(dlopen) OWN(dlclose)
-OWN(pthread_getattr_np) OWN(_exit)
+OWN(pthread_getattr_np) OWN(_exit) OWN(execve) OWN(execv) OWN(execvp) OWN(execvpe) OWN(fexecve)
 #undef OWN
 
 /* Preloaded, the program's pthread_getattr_np is ours; loaded into a running
@@ -359,6 +459,7 @@ void *lh_hook_address(const char *name)
 #define H(n) { #n, (void *)own_##n }
 		H(malloc), H(free), H(calloc), H(realloc), H(reallocarray), H(posix_memalign),
 		H(aligned_alloc), H(memalign), H(valloc), H(pvalloc), H(dlopen), H(dlclose), H(_exit),
+		H(execve), H(execv), H(execvp), H(execvpe), H(fexecve),
 #undef H
 	};
 

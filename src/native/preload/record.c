@@ -1515,6 +1515,23 @@ int lh_record_attach(const char *conf)
 	return begin(1);
 }
 
+/* The program is about to exec, which ends its image without destructors:
+ * what the buffers hold reaches the file now (a wrapper that execs, such as
+ * pyenv's shims, kept none of its events).  If the exec fails, recording
+ * goes on as before. */
+void lh_record_before_exec(void)
+{
+	if (!lh_preload_active || finished || getpid() != trace_pid)
+		return;
+	lh_preload_busy++;
+	pthread_mutex_lock(&state_lock);
+	flush_all();
+	for (struct tbuf *b = all_bufs; b; b = b->next)
+		drain(b);
+	pthread_mutex_unlock(&state_lock);
+	lh_preload_busy--;
+}
+
 void lh_record_finish(void)
 {
 	uint8_t *p;
