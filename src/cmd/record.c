@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -256,6 +258,15 @@ static char **env_script(char **argv)
 	out[nwords + 1 + nargs] = NULL;
 	fprintf(stderr, "leakhunt record: '%s' is a '#!%s' script: recording '%s' on it\n", argv[0], line + 2,
 		out[0]);
+	/* NAME a script itself: a wrapper (pyenv's shims) that will replace
+	 * itself with the real interpreter, which is then not recorded */
+	if (!find_program(out[0], &path) && (fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (read(fd, line, 2) == 2 && line[0] == '#' && line[1] == '!')
+			lh_warn("'%s' (%s) is itself a script, a wrapper such as pyenv's shims: the interpreter it "
+				"runs in the end is not recorded; record that one by its path (with pyenv: "
+				"'leakhunt record -- $(pyenv which %s) %s')", out[0], path.buf, out[0], argv[0]);
+		close(fd);
+	}
 done:
 	strbuf_release(&path);
 	strbuf_release(&words);
@@ -331,7 +342,7 @@ out:
  * and the followed children it names, depth first.  exited: the process
  * we started ended by exit (not by a signal; not an attached process, not
  * a child's trace), so the trace must have its end record. */
-static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth, int exited)
+static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth, int exited, const char *last_exe)
 {
 	struct lh_symbolize_stats st;
 	struct trace_notes tn = { STRBUF_INIT, STRBUF_INIT, 0 };
@@ -342,13 +353,18 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth,
 		ret = lh_error("recording stopped early: writing '%s' failed (%s); free some space (or raise the "
 			       "file size limit) and record again; the trace keeps what reached it",
 			       path, strerror((int)(flags >> LHT_FLAG_ERRNO_SHIFT & 0xff)));
+	else if (!ret && exited && !tn.ended && last_exe && *last_exe && (!tn.exe.len || strcmp(last_exe, tn.exe.buf)))
+		lh_warn("the trace '%s' ends before the process did: '%s' replaced itself with '%s' (exec), which is "
+			"not recorded (a wrapper script such as pyenv's shims does that); record that program itself: "
+			"'leakhunt record -- %s ARGS...'", path, tn.exe.len ? tn.exe.buf : "the program", last_exe,
+			last_exe);
 	else if (!ret && exited && !tn.ended)
 		/* exit runs our destructor, _exit our hook: the image that
 		 * exited is not the one we were loaded into */
 		lh_warn("the trace '%s' ends before the process did: '%s' most likely replaced itself with another "
 			"program (exec), which is not recorded (a wrapper script such as pyenv's shims does that); "
-			"record the final program itself, as in 'leakhunt record -- "
-			"node script.js'", path, tn.exe.len ? tn.exe.buf : "the program");
+			"record the final program itself, as in 'leakhunt record -- /path/to/program ARGS...'",
+			path, tn.exe.len ? tn.exe.buf : "the program");
 	if (ret) {
 		strbuf_release(&tn.children);
 		strbuf_release(&tn.exe);
@@ -363,7 +379,7 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth,
 		*nl = 0;
 		if (!access(p, R_OK)) {
 			fprintf(stderr, "leakhunt record: child trace %s\n", p);
-			if (finish_trace(p, NULL, depth + 1, 0))
+			if (finish_trace(p, NULL, depth + 1, 0, NULL))
 				ret = -1;
 		}
 	}
@@ -483,6 +499,35 @@ static struct lh_symbolizer *warmup_finish(struct warmup *w)
 	pthread_cond_destroy(&w->wake);
 	FREE_AND_NULL(w->path);
 	return w->sym;
+}
+
+/*
+ * Wait for the program to end; meanwhile, every 10 ms, note its executable
+ * in exe (size bytes): a program that replaced itself by exec is named in
+ * record's warning with the one that ran last.  A pidfd wakes us the
+ * moment it ends; without one (Linux before 5.3), just wait.
+ */
+static void wait_program(pid_t pid, int *status, char *exe, size_t size)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = { pfd, POLLIN, 0 };
+	char link[64];
+
+	exe[0] = 0;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	while (pfd >= 0) {
+		int r = poll(&p, 1, 10);
+		ssize_t n;
+
+		if (r > 0 || (r < 0 && errno != EINTR))
+			break;
+		n = readlink(link, exe, size - 1);
+		exe[n > 0 ? n : 0] = 0;
+	}
+	if (pfd >= 0)
+		close(pfd);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
 }
 
 /* The program `record` runs: SIGTERM and SIGHUP sent to us go on to it,
@@ -701,7 +746,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	sigaction(SIGQUIT, &old_quit, NULL);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	sym = warmup_finish(&warm);
-	rc = finish_trace(out.buf, sym, 0, 0) ? 1 : 0;
+	rc = finish_trace(out.buf, sym, 0, 0, NULL) ? 1 : 0;
 	lh_symbolizer_free(sym);
 	if (!rc)
 		fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
@@ -745,7 +790,7 @@ int cmd_record(int argc, char **argv)
 	struct sigaction pass = { .sa_handler = pass_on };
 	char **run; /* the command to run instead of a '#!/usr/bin/env' script, or NULL */
 	pid_t pid;
-	char errbuf[512];
+	char errbuf[512], exe[PATH_MAX];
 	ssize_t n;
 
 	while ((c = getopt_long(argc, argv, "+ho:p:v", longopts, NULL)) != -1) {
@@ -919,8 +964,7 @@ int cmd_record(int argc, char **argv)
 		warmup_start(&warm, out.buf);
 	else
 		memset(&warm, 0, sizeof(warm));
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	wait_program(pid, &status, exe, sizeof(exe));
 	sym = warmup_finish(&warm);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
@@ -948,7 +992,7 @@ int cmd_record(int argc, char **argv)
 	if (WIFSIGNALED(status))
 		fprintf(stderr, "leakhunt record: '%s' was killed by signal %d; the trace keeps what "
 			"reached the file\n", argv[optind], WTERMSIG(status));
-	c = finish_trace(out.buf, sym, 0, WIFEXITED(status));
+	c = finish_trace(out.buf, sym, 0, WIFEXITED(status), exe);
 	lh_symbolizer_free(sym);
 	if (c)
 		return 1;

@@ -68,13 +68,19 @@ if (cd "$T/pidns" && timeout 30 unshare --pid --fork --mount-proc "$LEAKHUNT" re
 fi
 # a program that replaces itself (exec), as a wrapper script does (pyenv's
 # shims): the trace ends before the process, and record says why and what to do
-printf '#!/bin/sh\nexec "$1"\n' >"$T/wrapper.sh"
+printf '#!/bin/sh\nexec "$@"\n' >"$T/wrapper.sh"
 chmod +x "$T/wrapper.sh"
 if run_ok exec-record rec -o "$T/wrapper" -- "$T/wrapper.sh" "$T/leaky"; then
-	check exec-says-replaced grep -q "most likely replaced itself with another program (exec)" "$T/err"
-	check exec-says-what-to-do grep -q 'record the final program itself' "$T/err"
+	check exec-says-replaced grep -qE "(most likely )?replaced itself with (another program|'[^']*') \(exec\)" "$T/err"
+	check exec-says-what-to-do grep -qE 'record (the final program|that program) itself' "$T/err"
 	run_ok exec-wrapper-report "$LEAKHUNT" report --json "$T/wrapper.lht" &&
 		check exec-wrapper-keeps-shell test "$(field calls)" -gt 0
+fi
+# ... and when the program it became ran long enough to be seen (10 ms), its
+# path is in the warning
+if run_ok exec-named-record rec -o "$T/wrapper-sleep" -- "$T/wrapper.sh" /bin/sleep 0.3; then
+	check exec-named-says grep -q "replaced itself with '[^']*/sleep' (exec)" "$T/err"
+	check exec-named-what-to-do grep -q "leakhunt record -- [^ ]*/sleep ARGS" "$T/err"
 fi
 # a '#!/usr/bin/env NAME' script (env would replace itself with NAME): record
 # runs NAME on it, as env would, and NAME is what is recorded; the -S form too
@@ -86,6 +92,15 @@ if run_ok env-script-record rec -o "$T/viaenv" -- "$T/viaenv.sh" a b; then
 	check env-script-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
 	run_ok env-script-report "$LEAKHUNT" report "$T/viaenv.lht" &&
 		check env-script-recorded-sh grep -q "^recorded command: sh -e $T/viaenv.sh a b" "$T/out"
+fi
+# NAME itself a script (pyenv's shims): said, with what to do
+mkdir -p "$T/shims"
+printf '#!/bin/sh\nexec /bin/cat "$@"\n' >"$T/shims/fakepython"
+printf '#!/usr/bin/env fakepython\nshim-script-ran\n' >"$T/shimmed.py"
+chmod +x "$T/shims/fakepython" "$T/shimmed.py"
+if PATH="$T/shims:$PATH" run_ok shim-record rec -o "$T/shimmed" -- "$T/shimmed.py"; then
+	check shim-ran grep -q 'shim-script-ran' "$T/out"
+	check shim-says grep -q "'fakepython' ($T/shims/fakepython) is itself a script" "$T/err"
 fi
 # a node script, its '#!/usr/bin/env node ' line ending in a blank (dropped,
 # as the kernel drops it): node is recorded, not env
