@@ -381,6 +381,9 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth,
 			fprintf(stderr, "leakhunt record: child trace %s\n", p);
 			if (finish_trace(p, NULL, depth + 1, 0, NULL))
 				ret = -1;
+		} else {
+			lh_warn("a forked child's trace '%s' was not written (%s): that child is not recorded", p,
+				strerror(errno));
 		}
 	}
 	strbuf_release(&tn.children);

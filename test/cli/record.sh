@@ -227,6 +227,19 @@ if run_ok exec-fail-record rec -o "$T/exec-fail" -- "$T/execs" fail &&
 	expect exec-fail-calls calls 600
 	check exec-fail-complete grep -q '"complete":true' "$T/out"
 fi
+# --follow-fork, a child that cannot create its trace (it gave up root, and
+# only root may write there): said, by the child and by record
+if [ "$(id -u)" = 0 ]; then
+	cc -O2 -g -o "$T/dropuid" "$P/dropuid.c"
+	mkdir -p "$T/rootonly"
+	chmod 755 "$T/rootonly"
+	if run_ok child-trace-refused-record rec --follow-fork -o "$T/rootonly/drop" -- "$T/dropuid"; then
+		check child-trace-refused-child-says grep -q "cannot create a forked child's trace" "$T/err"
+		check child-trace-refused-record-says grep -q "a forked child's trace '[^']*' was not written" "$T/err"
+	fi
+else
+	ok "child-trace-refused (skipped: not root)"
+fi
 run_ok leaky-again-record rec -o "$T/leaky-again" -- "$T/leaky"
 check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
 

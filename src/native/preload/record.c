@@ -1404,6 +1404,9 @@ static void atfork_child(void)
 	atomic_store(&seq.n, 0);
 	memcpy(lh_preload_conf.out, path, strlen(path) + 1);
 	if (alloc_tables() || (lh_preload_conf.sample && lh_sample_init()) || open_trace(path, 1)) {
+		say("libleakhunt: cannot create a forked child's trace (");
+		say(path);
+		say("); the child is not recorded\n");
 		lh_preload_active = 0;
 		lh_preload_busy--;
 		return;
