@@ -92,7 +92,25 @@ static int in_libc(pid_t pid, uintptr_t rip)
 	return hit;
 }
 
-/* System calls libc makes without holding malloc's or the loader's locks. */
+/* Does the target map a file whose name contains what? */
+static int maps_have(pid_t pid, const char *what)
+{
+	char name[64], line[PATH_MAX + 256];
+	int hit = 0;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/maps", (int)pid);
+	f = fopen(name, "re");
+	if (!f)
+		return 0;
+	while (!hit && fgets(line, sizeof(line), f))
+		hit = strstr(line, what) != NULL;
+	fclose(f);
+	return hit;
+}
+
+/* System calls libc makes without holding malloc's or the loader's locks
+ * (not openat or mmap: the loader makes those holding its lock). */
 static int sleeping_call(long nr)
 {
 	switch (nr) {
@@ -100,7 +118,11 @@ static int sleeping_call(long nr)
 	case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6: case SYS_epoll_wait:
 	case SYS_epoll_pwait: case SYS_wait4: case SYS_pause: case SYS_rt_sigsuspend:
 	case SYS_rt_sigtimedwait: case SYS_accept: case SYS_accept4: case SYS_recvfrom:
-	case SYS_recvmsg: case SYS_waitid:
+	case SYS_recvmsg: case SYS_waitid: case SYS_write: case SYS_writev: case SYS_sendto:
+	case SYS_sendmsg: case SYS_connect: case SYS_recvmmsg: case SYS_sendmmsg:
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2:
+#endif
 		return 1;
 	}
 	return 0;
@@ -181,9 +203,14 @@ int lh_inject_open(struct lh_inject *in, pid_t pid)
 		if (((long)in->regs.orig_rax >= 0 && sleeping_call((long)in->regs.orig_rax)) ||
 		    ((long)in->regs.orig_rax < 0 && !in_libc(pid, in->regs.rip)))
 			break;
-		if (tries == 5000)
-			return lh_error("process %d never reached a point where it is safe to attach "
-					"(always inside libc)", (int)pid);
+		if (tries == 5000) {
+			if ((long)in->regs.orig_rax >= 0)
+				return lh_error("process %d never reached a point where it is safe to attach: its "
+						"main thread stays in system call %ld inside libc; try again when "
+						"it is less busy", (int)pid, (long)in->regs.orig_rax);
+			return lh_error("process %d never reached a point where it is safe to attach: its main "
+					"thread stays inside libc; try again when it is less busy", (int)pid);
+		}
 		ptrace(PTRACE_CONT, pid, NULL, NULL);
 		nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
 	}
@@ -213,10 +240,14 @@ int lh_inject_libc_symbol(struct lh_inject *in, const char *name, uintptr_t *add
 
 	if (!self || !dladdr(self, &info) || !info.dli_fname || stat(info.dli_fname, &st))
 		return lh_error("cannot find %s in this libc", name);
-	if (find_base(in->pid, st.st_dev, st.st_ino, &base))
+	if (find_base(in->pid, st.st_dev, st.st_ino, &base)) {
+		if (!maps_have(in->pid, "libc.so") && !maps_have(in->pid, "/ld-linux"))
+			return lh_error("process %d has no shared libc (a static executable?): a library "
+					"cannot be loaded into it, so it cannot be recorded", (int)in->pid);
 		return lh_error("process %d does not map '%s' (another libc, or another mount "
 				"namespace: attaching needs the same libc as leakhunt)", (int)in->pid,
 				info.dli_fname);
+	}
 	*addr = base + ((uintptr_t)self - (uintptr_t)info.dli_fbase);
 	return 0;
 }

@@ -251,6 +251,16 @@ check missing-program-no-file test ! -e "$T/missing.lht"
 if printf 'int main(void) { return 0; }\n' >"$T/static.c" && cc -static -o "$T/static" "$T/static.c" 2>/dev/null; then
 	run_fail static-program "static or setuid executable ignores LD_PRELOAD" rec -o "$T/static" -- "$T/static"
 	check static-program-no-file test ! -e "$T/static.lht"
+	# attaching to one: said, and no file left
+	printf '#include <unistd.h>\nint main(void) { sleep(30); return 0; }\n' >"$T/static-sleep.c" &&
+		cc -static -o "$T/static-sleep" "$T/static-sleep.c"
+	"$T/static-sleep" &
+	spid=$!
+	sleep 0.2
+	run_fail attach-static "process $spid has no shared libc \(a static executable\?\)" \
+		"$LEAKHUNT" record -p "$spid" --duration 0.2 -o "$T/attach-static"
+	check attach-static-no-file test ! -e "$T/attach-static.lht"
+	kill "$spid"
 else
 	ok "static-program (skipped: no static libc)"
 fi
