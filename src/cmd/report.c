@@ -9,6 +9,7 @@
  * renderers (src/report/native*.c).  Documentation: docs/report.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -47,7 +48,8 @@ static const char usage_text[] =
 	"  --json             the model as JSON (docs/report.md)\n"
 	"  --folded[=COST]    folded stacks for flamegraph.pl / inferno; COST is\n"
 	"                     allocations (default), temporary, peak, leaked or bytes\n"
-	"  --speedscope FILE  a speedscope profile (one per cost type)\n"
+	"  --speedscope FILE  a speedscope profile (one per cost type) in FILE, a new file\n"
+	"                     (an existing one is never overwritten)\n"
 	"frames and leaks\n"
 	"  --no-inline        name only the function holding each address, not inlined ones\n"
 	"  --filter REGEX     keep stacks with a function matching REGEX (POSIX extended)\n"
@@ -167,30 +169,63 @@ out_a:
 	return ret;
 }
 
+/*
+ * A file for an export, created new (O_EXCL, as `record -o` does): an
+ * existing file, the trace itself say, is never overwritten or truncated.
+ * Made before the trace is read, so that a name that cannot be used fails
+ * at once instead of after the analysis.
+ */
+static FILE *create_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	FILE *f;
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			lh_error("cannot write '%s': the file exists; choose another name or remove it", path);
+		else
+			lh_error("cannot create '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		lh_error("cannot write '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+	}
+	return f;
+}
+
+/* Write the speedscope export into f (from create_output) and close it; a
+ * file that could not be written whole is removed.  0, or -1. */
+static int write_speedscope(FILE *f, const char *out, const struct lh_callgraph *g, const char *path)
+{
+	int ret = lh_native_write_speedscope(f, g, path) ? -1 : 0;
+
+	if (fclose(f) && !ret)
+		ret = lh_error("cannot write '%s': %s", out, strerror(errno));
+	if (ret)
+		unlink(out);
+	return ret;
+}
+
 static int run(struct report_args *a, const char *path)
 {
 	struct lh_alloc_model m;
 	struct lh_callgraph g;
+	FILE *speedscope = NULL;
 	int ret = 0, views;
 
-	if (load(&m, path, a))
+	if (a->speedscope && !(speedscope = create_output(a->speedscope)))
 		return 1;
+	if (load(&m, path, a))
+		goto out_speedscope;
 	if (lh_callgraph_build(&g, &m, a->filter)) {
 		lh_alloc_model_release(&m);
-		return 1;
+		goto out_speedscope;
 	}
-	if (a->speedscope) {
-		FILE *f = fopen(a->speedscope, "w");
-
-		if (!f) {
-			ret = lh_error("cannot write '%s': %s", a->speedscope, strerror(errno));
-		} else {
-			if (lh_native_write_speedscope(f, &g, path))
-				ret = -1;
-			if (fclose(f))
-				ret = lh_error("cannot write '%s': %s", a->speedscope, strerror(errno));
-		}
-	}
+	if (speedscope && write_speedscope(speedscope, a->speedscope, &g, path))
+		ret = -1;
 	if (a->json) {
 		if (lh_native_write_json(stdout, &g, &a->o, a->at, 0))
 			ret = -1;
@@ -240,6 +275,12 @@ out:
 	lh_callgraph_release(&g);
 	lh_alloc_model_release(&m);
 	return ret ? 1 : 0;
+out_speedscope:
+	if (speedscope) {
+		fclose(speedscope);
+		unlink(a->speedscope);
+	}
+	return 1;
 }
 
 int cmd_report(int argc, char **argv)

@@ -117,6 +117,17 @@ if run_ok speedscope "$LEAKHUNT" report --speedscope "$T/s.json" "$L"; then
 	expect speedscope-schema "$(js 'd["$schema"]' "$T/s.json")" https://www.speedscope.app/file-format-schema.json
 	expect speedscope-frames-valid "$(js 'all(0 <= f < len(d["shared"]["frames"]) for p in d["profiles"] for s in p["samples"] for f in s)' "$T/s.json")" True
 fi
+# the export never overwrites a file, the trace itself least of all; a trace
+# that cannot be read leaves no export behind
+cp "$L" "$T/self.lht"
+run_fail speedscope-over-trace "cannot write '.*/self.lht': the file exists; choose another name or remove it" \
+	"$LEAKHUNT" report --speedscope "$T/self.lht" "$T/self.lht"
+check speedscope-over-trace-kept cmp -s "$L" "$T/self.lht"
+cp "$T/s.json" "$T/s-before.json"
+run_fail speedscope-exists "cannot write '.*/s.json': the file exists" "$LEAKHUNT" report --speedscope "$T/s.json" --leaks "$L"
+check speedscope-exists-kept cmp -s "$T/s.json" "$T/s-before.json"
+run_fail speedscope-no-trace "cannot open '.*/no-such.lht'" "$LEAKHUNT" report --speedscope "$T/s-none.json" "$T/no-such.lht"
+check speedscope-no-trace-no-file test ! -e "$T/s-none.json"
 
 # --- 6. frames: inline, --filter, module+offset
 if run_ok inline "$LEAKHUNT" report --sort leaked --json "$P5"; then
