@@ -88,11 +88,18 @@ static int parse_count(const char *opt, const char *s, size_t *out)
 	return 0;
 }
 
+/*
+ * The latest --at moment, in ms: 10^9 seconds (31 years) is later than any
+ * recording ends, and every ms up to it is exact in a double, so the cast
+ * below is defined.
+ */
+#define AT_MAX_S 1000000000.0
+
 /* "peak", or seconds ("1.5", "2s") or milliseconds ("250ms"). */
 static int parse_at(const char *s, struct report_args *a)
 {
 	char *end;
-	double v;
+	double v, ms;
 
 	if (!strcmp(s, "peak")) {
 		a->at = 2;
@@ -100,14 +107,14 @@ static int parse_at(const char *s, struct report_args *a)
 	}
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	if (errno || end == s || (strcmp(end, "ms") && strcmp(end, "s") && *end))
 		return lh_error("bad --at '%s': expected seconds (1.5), milliseconds (250ms) or 'peak'", s);
-	if (!strcmp(end, "ms"))
-		a->at_ms = (uint64_t)v;
-	else if (!*end || !strcmp(end, "s"))
-		a->at_ms = (uint64_t)(v * 1000 + 0.5);
-	else
-		return lh_error("bad --at '%s': expected seconds (1.5), milliseconds (250ms) or 'peak'", s);
+	ms = strcmp(end, "ms") ? v * 1000 + 0.5 : v;
+	/* written so that NaN fails too */
+	if (!(v >= 0 && ms <= AT_MAX_S * 1000 + 0.5))
+		return lh_error("bad --at '%s': not a time from 0 to %.0f seconds (about 31 years) since the start",
+				s, AT_MAX_S);
+	a->at_ms = (uint64_t)ms;
 	a->at = 1;
 	return 0;
 }

@@ -210,6 +210,11 @@ run_fail newer-version 'version 99 is newer than this leakhunt reads' "$LEAKHUNT
 run_fail missing-file "cannot .*no-such.lht" "$LEAKHUNT" report "$T/no-such.lht"
 run_fail bad-sort 'bad cost' "$LEAKHUNT" report --sort nope "$L"
 run_fail bad-at 'bad --at' "$LEAKHUNT" report --at soon "$L"
+# a time that is not a number of ms a uint64 holds: infinite, NaN, far too late
+for at in 1e17 inf 1e20 nan -1 1e13ms; do
+	run_fail "bad-at-range-$at" "bad --at '$at': not a time from 0 to 1000000000 seconds" "$LEAKHUNT" report --at "$at" "$L"
+done
+run_ok at-latest "$LEAKHUNT" report --at 1e9 "$L"
 
 # --- sampled traces say so: their counts are of the sampled allocations only
 if rec --sample 65536 -o "$T/sampled" -- "$T/leaky"; then
