@@ -20,7 +20,9 @@ int lh_mapfile_open(struct lh_mapfile *mf, const char *path)
 	void *p;
 
 	memset(mf, 0, sizeof(*mf));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO waits for a writer otherwise, before fstat
+	 * can refuse it; on a regular file it changes nothing (and mmap reads) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return lh_error("cannot open '%s': %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {

@@ -2,7 +2,8 @@
  * A whole file mapped read-only (yyjson's "mmap the input once").
  *
  * lh_mapfile_open() refuses directories, FIFOs and devices with a message
- * naming the file, so every loader gets those errors for free.  An empty file
+ * naming the file, without blocking on them (a FIFO with no writer), so
+ * every loader gets those errors for free.  An empty file
  * maps to data == NULL, size == 0.  lh_mapfile_drop() tells the kernel a range
  * will not be read again, so the file's pages leave our resident set as a
  * streaming parser moves past them (keeps peak RSS below the file size).

@@ -22,6 +22,8 @@ done
 
 run_fail directory "cannot read '$LH_DATA'.*directory" "$LEAKHUNT" stats "$LH_DATA"
 run_fail missing "cannot open '$T/missing.heapsnapshot'" "$LEAKHUNT" stats "$T/missing.heapsnapshot"
+mkfifo "$T/fifo.heapsnapshot"
+run_fail fifo "cannot read '$T/fifo.heapsnapshot': not a regular file" timeout 10 "$LEAKHUNT" stats "$T/fifo.heapsnapshot"
 
 if have_node; then
 	real="$T/real.heapsnapshot"

@@ -208,6 +208,9 @@ run_fail not-a-trace "cannot read '.*text.lht': not a leakhunt trace" "$LEAKHUNT
 { printf 'LEAKHUNT'; printf '\x63\x00\x00\x00\x20\x00\x00\x00'; head -c 16 /dev/zero; } >"$T/newer.lht"
 run_fail newer-version 'version 99 is newer than this leakhunt reads' "$LEAKHUNT" report "$T/newer.lht"
 run_fail missing-file "cannot .*no-such.lht" "$LEAKHUNT" report "$T/no-such.lht"
+# a FIFO (or a device) is refused at once: opening it must not wait for a writer
+mkfifo "$T/fifo.lht"
+run_fail fifo "cannot read '.*/fifo.lht': not a regular file" timeout 10 "$LEAKHUNT" report "$T/fifo.lht"
 run_fail bad-sort 'bad cost' "$LEAKHUNT" report --sort nope "$L"
 run_fail bad-at 'bad --at' "$LEAKHUNT" report --at soon "$L"
 # a time that is not a number of ms a uint64 holds: infinite, NaN, far too late
