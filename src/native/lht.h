@@ -41,6 +41,7 @@
 #define LHT_VERSION 2      /* what the preload writes by default */
 #define LHT_VERSION_COMPACT 3 /* with `record --compact`: pointers coded by reference */
 #define LHT_READ_VERSION 3 /* the newest version readers take */
+#define LHT_FIRST_VERSION 1 /* the oldest: readers take every one from it on */
 #define LHT_HEADER_SIZE 32
 #define LHT_HEADER_FLAGS 28 /* offset of the header's u32 flags (enum lht_flags) */
 #define LHT_CHUNK_HEADER 8

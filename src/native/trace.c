@@ -26,12 +26,16 @@ int lh_trace_open(struct lh_trace *t, const char *path)
 		return -1;
 	h = (const uint8_t *)t->mf.data;
 	if (t->mf.size < LHT_HEADER_SIZE || memcmp(h, LHT_MAGIC, 8)) {
-		int empty = t->mf.size == 0;
+		size_t size = t->mf.size;
+		int magic = size >= 8 && !memcmp(h, LHT_MAGIC, 8);
 
 		lh_mapfile_release(&t->mf);
-		if (empty)
+		if (!size)
 			return lh_error("cannot read '%s': the file is empty (the program never started "
 					"recording: a static or setuid executable ignores LD_PRELOAD)", path);
+		if (magic)
+			return lh_error("cannot read '%s': cut short inside its header (%zu of %d bytes); "
+					"was the trace still being written?", path, size, LHT_HEADER_SIZE);
 		return lh_error("cannot read '%s': not a leakhunt trace (no LEAKHUNT header)", path);
 	}
 	t->version = lht_get32(h + 8);
@@ -39,6 +43,11 @@ int lh_trace_open(struct lh_trace *t, const char *path)
 		lh_mapfile_release(&t->mf);
 		return lh_error("cannot read '%s': trace format version %u is newer than this "
 				"leakhunt reads (%u); use a newer leakhunt", path, t->version, LHT_READ_VERSION);
+	}
+	if (t->version < LHT_FIRST_VERSION) {
+		lh_mapfile_release(&t->mf);
+		return lh_error("cannot read '%s': damaged header: trace format version %u does not exist "
+				"(versions are %u to %u)", path, t->version, LHT_FIRST_VERSION, LHT_READ_VERSION);
 	}
 	t->off = lht_get32(h + 12);
 	if (t->off < LHT_HEADER_SIZE || t->off > t->mf.size) {

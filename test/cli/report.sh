@@ -207,6 +207,12 @@ printf 'not a trace at all, just text\n' >"$T/text.lht"
 run_fail not-a-trace "cannot read '.*text.lht': not a leakhunt trace" "$LEAKHUNT" report "$T/text.lht"
 { printf 'LEAKHUNT'; printf '\x63\x00\x00\x00\x20\x00\x00\x00'; head -c 16 /dev/zero; } >"$T/newer.lht"
 run_fail newer-version 'version 99 is newer than this leakhunt reads' "$LEAKHUNT" report "$T/newer.lht"
+{ printf 'LEAKHUNT'; printf '\x00\x00\x00\x00\x20\x00\x00\x00'; head -c 16 /dev/zero; } >"$T/version0.lht"
+run_fail version-0 "cannot read '.*/version0.lht': damaged header: trace format version 0 does not exist \(versions are 1 to 3\)" \
+	"$LEAKHUNT" report "$T/version0.lht"
+head -c 20 "$L" >"$T/cut-header.lht"
+run_fail cut-header "cannot read '.*/cut-header.lht': cut short inside its header \(20 of 32 bytes\)" \
+	"$LEAKHUNT" report "$T/cut-header.lht"
 run_fail missing-file "cannot .*no-such.lht" "$LEAKHUNT" report "$T/no-such.lht"
 # a FIFO (or a device) is refused at once: opening it must not wait for a writer
 mkfifo "$T/fifo.lht"
