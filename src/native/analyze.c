@@ -9,7 +9,9 @@
  * event with 48-byte slots; lh_trace_next_ordered's heap of full records
  * spent more than half of the time on a 16 M-event trace.  The ring grows
  * with the ordering lag (per-thread buffering), never with the trace, and a
- * lag above LAG_LIMIT declares the oldest missing numbers lost.
+ * lag above LAG_LIMIT declares the oldest missing numbers lost.  A number
+ * further past the events read than any buffering explains is damage that
+ * stops the reader (seq_far), so the ring's span stays bounded.
  *
  * Live blocks sit in an open-addressing table keyed by address, with
  * backward-shift deletion (no tombstones, so churn never degrades it).
@@ -40,6 +42,7 @@
 #include "native/trace.h"
 
 #define LAG_LIMIT (1u << 22) /* events held back before giving up on a number */
+#define SEQ_AHEAD LAG_LIMIT  /* an event numbered further past those read before it is damage */
 #define DROP_EVERY (8u << 20) /* release mapped trace pages behind us this often */
 #define SMALL_SIZES 4096 /* sizes counted in a plain array; bigger ones hashed */
 
@@ -606,6 +609,7 @@ struct queue {
 	pthread_t thread;
 	struct lh_alloc_model *m;
 	struct pass *p;
+	uint64_t nread;          /* the reader's: events sent so far */
 };
 
 /*
@@ -750,6 +754,43 @@ static void queue_finish(struct queue *qu)
 #define MIN_EVENT_BYTES 3 /* a free: type, seq delta, pointer delta */
 #define EVENTS_PER_MSG 4096
 
+/*
+ * Sequence numbers the file cannot hold.  In a real trace the numbers below
+ * an event's that are not in the file yet belong to events still in other
+ * threads' buffers (two halves of at most 32768 events a thread, written
+ * every 10-100 ms): an event numbered more than SEQ_AHEAD past the events
+ * read before it is a damaged number (a flipped bit in a seq delta, say,
+ * which moves the rest of its chunk too).  Reading stops there, as at any
+ * damage; so the ring, which spans every waiting number, never grows past
+ * SEQ_AHEAD plus the events read (a number near 2^64 made it loop forever).
+ */
+static inline int seq_far(uint64_t seq, uint64_t before)
+{
+	return seq > before && seq - before > SEQ_AHEAD;
+}
+
+/* Whether a compressed chunk's events (t->ev, the first just returned by
+ * lh_trace_next) all have numbers the file can hold; if not, reading stops
+ * and none of them is sent, as for any damaged compressed chunk. */
+static int chunk_seqs_ok(struct queue *qu, struct lh_trace *t)
+{
+	for (size_t i = 0; i < t->ev_nr; i++) {
+		if (seq_far(t->ev[i].seq, qu->nread + i)) {
+			lh_trace_damaged(t, "event number %" PRIu64 " in the compressed chunk at byte %zu is far "
+					 "past the %" PRIu64 " events before it (a damaged number)",
+					 t->ev[i].seq, t->chunk_off, qu->nread + i);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void seq_damage(struct lh_trace *t, uint64_t seq, uint64_t before, size_t off)
+{
+	lh_trace_damaged(t, "event number %" PRIu64 " at byte %zu is far past the %" PRIu64
+			 " events before it (a damaged number)", seq, off, before);
+}
+
 /* The events of the reader's current compressed chunk (decoded by the
  * reader), as messages of up to EVENTS_PER_MSG events. */
 static void send_chunk_events(struct queue *qu, struct lh_trace *t)
@@ -766,6 +807,7 @@ static void send_chunk_events(struct queue *qu, struct lh_trace *t)
 		h->tid = t->tid;
 		h->len = n;
 		queue_used(qu, sizeof(*h) + n * sizeof(struct ev));
+		qu->nread += n;
 	}
 }
 
@@ -782,6 +824,7 @@ static void send_events(struct queue *qu, struct lh_trace *t)
 	send_chunk_events(qu, t);
 	while (t->p && t->p < t->chunk_end) {
 		const uint8_t *q = t->p, *end = t->chunk_end;
+		const uint8_t *far = NULL;
 		uint64_t seq = t->last_seq, ptr = t->last_ptr;
 		size_t most = (size_t)(end - q) / MIN_EVENT_BYTES + 1, n = 0;
 		struct msg *h;
@@ -791,19 +834,32 @@ static void send_events(struct queue *qu, struct lh_trace *t)
 			most = EVENTS_PER_MSG;
 		h = queue_room(qu, sizeof(*h) + most * sizeof(struct ev));
 		v = (struct ev *)(h + 1);
-		while (n < most && q < end &&
-		       ((end - q >= MAX_EVENT_BYTES + 8 && !decode_event_fast(&q, &seq, &ptr, &v[n])) ||
-			!decode_event(&q, end, &seq, &ptr, &v[n])))
+		while (n < most && q < end) {
+			const uint8_t *rec = q;
+
+			if (!((end - q >= MAX_EVENT_BYTES + 8 && !decode_event_fast(&q, &seq, &ptr, &v[n])) ||
+			      !decode_event(&q, end, &seq, &ptr, &v[n])))
+				break;
+			if (seq_far(v[n].seq, qu->nread + n)) {
+				far = rec;
+				break;
+			}
 			n++;
+		}
 		t->p = q;
 		t->last_seq = seq;
 		t->last_ptr = ptr;
-		if (!n)
+		if (n) {
+			h->kind = MSG_EVENTS;
+			h->tid = t->tid;
+			h->len = n;
+			queue_used(qu, sizeof(*h) + n * sizeof(struct ev));
+			qu->nread += n;
+		}
+		if (far)
+			seq_damage(t, v[n].seq, qu->nread, (size_t)(far - (const uint8_t *)t->mf.data));
+		if (!n || far)
 			return;
-		h->kind = MSG_EVENTS;
-		h->tid = t->tid;
-		h->len = n;
-		queue_used(qu, sizeof(*h) + n * sizeof(struct ev));
 	}
 }
 
@@ -822,6 +878,7 @@ static void rec_in(struct queue *qu, const struct lh_trace_rec *r)
 	h->tid = r->tid;
 	h->len = 1;
 	queue_used(qu, sizeof(*h) + sizeof(struct ev));
+	qu->nread++;
 }
 
 static void node_in(struct queue *qu, const struct lh_trace_rec *r)
@@ -923,6 +980,13 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 		case LHT_REC_FREE:
 		case LHT_REC_REALLOC:
 		case LHT_REC_SAMPLE:
+			/* a compressed chunk is checked whole, at its first event */
+			if (t.zchunk && t.ev_next == 1 && !chunk_seqs_ok(&qu, &t))
+				break;
+			if (!t.zchunk && seq_far(r.seq, qu.nread)) {
+				seq_damage(&t, r.seq, qu.nread, t.rec_off);
+				break;
+			}
 			rec_in(&qu, &r);
 			break;
 		case LHT_REC_NODE:

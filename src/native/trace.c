@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -546,6 +547,7 @@ static void event_rec(struct lh_trace *t, struct lh_trace_rec *r)
 	const struct lh_trace_event *e = &t->ev[t->ev_next++];
 
 	clear_rec(r);
+	t->rec_off = t->chunk_off;
 	r->tid = t->tid;
 	r->type = e->type;
 	r->seq = e->seq;
@@ -583,6 +585,7 @@ int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
 			return 0;
 	}
 	start = t->p;
+	t->rec_off = where(t, start);
 	clear_rec(r);
 	r->tid = t->tid;
 	r->type = *t->p++;
@@ -686,6 +689,17 @@ bad:
 	strbuf_addf(&t->damage, "damaged record of type '%c' at byte %zu", r->type, where(t, start));
 	t->p = NULL;
 	return 0;
+}
+
+void lh_trace_damaged(struct lh_trace *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&t->damage, fmt, ap);
+	va_end(ap);
+	t->p = NULL;
+	t->ev_next = t->ev_nr;
 }
 
 static int is_event(int type)

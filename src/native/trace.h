@@ -94,6 +94,8 @@ struct lh_trace {
 	struct strbuf damage; /* empty, or why reading stopped early */
 	size_t good_end;     /* offset just past the last complete chunk */
 	size_t chunk_off;    /* where the current chunk starts in the file */
+	size_t rec_off;      /* where the record lh_trace_next returned last starts
+			      * (an event of a compressed chunk: the chunk) */
 	int zchunk;          /* the current chunk was compressed: its records are in ev */
 	uint8_t *cols;       /* v2: a compressed chunk, decompressed (its columns) */
 	size_t cols_alloc;
@@ -122,6 +124,12 @@ struct lh_trace {
 int lh_trace_open(struct lh_trace *t, const char *path);
 /* Next record in file order: 1, or 0 at the end of the readable part. */
 int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r);
+/*
+ * Damage its caller found in what t returned (fmt says what and at which
+ * byte): appended to t->damage, and reading stops as at the reader's own
+ * damage (lh_trace_next returns 0, lh_trace_events nothing).
+ */
+void lh_trace_damaged(struct lh_trace *t, const char *fmt, ...) LH_PRINTF(2, 3);
 /*
  * The events of the current compressed chunk that lh_trace_next has not
  * returned yet, at most max of them: *n events at the returned pointer, which

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# leakhunt report on traces damaged where a bit flip would do it: sequence
+# numbers (far past the events read, or taken twice) and the end record's
+# count of events.  Each damaged trace is a recording of test/programs/phases.c
+# with one field rewritten by $T/damage.py (below); reading must stop or go on
+# as docs/report.md says, name the file and the byte, and never hang.
+. "$LH_TOP/test/cli/lib.sh"
+
+P="$LH_TOP/test/programs"
+if [ ! -f "$(dirname "$LEAKHUNT")/libleakhunt.so" ]; then
+	export LEAKHUNT_PRELOAD="$LH_TOP/build/libleakhunt.so"
+	[ -f "$LEAKHUNT_PRELOAD" ] || make -C "$LH_TOP" -s build/libleakhunt.so >/dev/null
+fi
+cc -O2 -g -pthread -o "$T/phases" "$P/phases.c" || fail build-phases "cc failed"
+js() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$2"; }
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', expected '$3'"; fi; }
+# report NAME TRACE: report --json with a time limit (damage used to hang it); JSON in $T/NAME.json
+report() { run_ok "$1" timeout 20 "$LEAKHUNT" report --json "$2" && cp "$T/out" "$T/$1.json"; }
+
+# damage.py MODE IN OUT [N]: writes the damaged copy OUT and prints the byte
+# offset of what it changed.  Chunks: u32 length (bit 31: zstd frame of
+# columns), u32 thread id; docs/lht-format.md.
+cat >"$T/damage.py" <<'PY'
+import ctypes, struct, sys
+mode, src, dst = sys.argv[1:4]
+arg = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+d = bytearray(open(src, 'rb').read())
+
+def put(x):
+    out = bytearray()
+    while True:
+        b, x = x & 0x7f, x >> 7
+        out.append(b | (0x80 if x else 0))
+        if not x:
+            return bytes(out)
+
+def get(b, i):
+    x = s = 0
+    while True:
+        x |= (b[i] & 0x7f) << s
+        s += 7
+        i += 1
+        if not b[i - 1] & 0x80:
+            return x, i
+
+def chunks():
+    off = struct.unpack_from('<I', d, 12)[0]
+    while off + 8 <= len(d):
+        n, tid = struct.unpack_from('<II', d, off)
+        yield off, n >> 31, tid, bytes(d[off + 8:off + 8 + (n & 0x7fffffff)])
+        off += 8 + (n & 0x7fffffff)
+
+def replace(off, old, zip, tid, body):
+    n = len(body) | (1 << 31 if zip else 0)
+    d[off:off + 8 + len(old)] = struct.pack('<II', n, tid) + body
+
+def plain(kind):                # the middle one of the plain chunks that start with a kind record
+    c = [c for c in chunks() if not c[1] and c[3][:1] == kind]
+    return c[len(c) // 2]
+
+if mode == 'sample-seq':        # an RSS sample (a plain chunk of its own) numbered arg
+    off, zip, tid, body = plain(b'S')
+    seq, i = get(body, 1)
+    replace(off, body, 0, tid, b'S' + put(arg) + body[i:])
+    print(off + 8)
+elif mode == 'sample-next':     # a second sample after it in its chunk, its seq delta arg
+    off, zip, tid, body = plain(b'S')
+    seq, i = get(body, 1)
+    replace(off, body, 0, tid, body + b'S' + put(arg) + body[i:])
+    print(off + 8 + len(body))
+elif mode == 'end-count':       # the end record counts arg more events
+    off, zip, tid, body = plain(b'Z')
+    seq, i = get(body, 1)
+    replace(off, body, 0, tid, b'Z' + put(seq + arg) + body[i:])
+    print(off + 8)
+elif mode == 'zseq':            # the first compressed chunk's numbers moved up by arg
+    z = ctypes.CDLL('libzstd.so.1')
+    for f in ('ZSTD_getFrameContentSize', 'ZSTD_decompress', 'ZSTD_compress', 'ZSTD_compressBound'):
+        getattr(z, f).restype = ctypes.c_ulonglong
+    off, zip, tid, body = next(c for c in chunks() if c[1])
+    size = z.ZSTD_getFrameContentSize(body, ctypes.c_size_t(len(body)))
+    buf = ctypes.create_string_buffer(size)
+    assert z.ZSTD_decompress(buf, ctypes.c_size_t(size), body, ctypes.c_size_t(len(body))) == size
+    cols = buf.raw
+    nrec, i = get(cols, 0)
+    assert nrec  # a version 2 block: v nrec, v len[6], the columns
+    lens = []
+    for k in range(6):
+        n, i = get(cols, i)
+        lens.append(n)
+    col = []
+    for n in lens:
+        col.append(cols[i:i + n])
+        i += n
+    seq, j = get(col[1], 0)
+    col[1] = put(seq + arg) + col[1][j:]
+    raw = put(nrec) + b''.join(put(len(c)) for c in col) + b''.join(col)
+    bound = z.ZSTD_compressBound(ctypes.c_size_t(len(raw)))
+    out = ctypes.create_string_buffer(bound)
+    n = z.ZSTD_compress(out, ctypes.c_size_t(bound), raw, ctypes.c_size_t(len(raw)), 1)
+    replace(off, body, 1, tid, out.raw[:n])
+    print(off)
+open(dst, 'wb').write(d)
+PY
+dmg() { python3 "$T/damage.py" "$@" || fail "damage-$1" "damage.py $* failed"; }
+
+timeout 60 "$LEAKHUNT" record -o "$T/ph" -- "$T/phases" 5 >/dev/null 2>"$T/rec.err" || fail record-phases "$(cat "$T/rec.err")"
+report clean "$T/ph.lht" && expect clean-complete "$(js 'd["summary"]["complete"]' "$T/clean.json")" True
+
+# --- numbers far past the events read: reading stops at the damaged record
+# and says where; before, 2^63 died on a 'size overflow' naming neither file
+# nor byte, and 2^64 - 2 made the ordering ring grow forever
+for seq in 9223372036854775808 18446744073709551614 $((1 << 40)); do
+	at=$(dmg sample-seq "$T/ph.lht" "$T/far.lht" "$seq")
+	if report "far-$seq" "$T/far.lht"; then
+		check "far-$seq-says-where" grep -q "'.*/far.lht' is cut short: event number $seq at byte $at is far past the [0-9]* events before it" "$T/err"
+		expect "far-$seq-not-complete" "$(js 'd["summary"]["complete"]' "$T/far-$seq.json")" False
+		check "far-$seq-read-before" test "$(js 'd["summary"]["calls"]' "$T/far-$seq.json")" -gt 0
+	fi
+done
+# the same in the middle of a chunk (read by the batch decoder, not record by record)
+at=$(dmg sample-next "$T/ph.lht" "$T/far-row.lht" 18446744073709551000)
+if report far-row "$T/far-row.lht"; then
+	check far-row-says-where grep -q "event number [0-9]* at byte $at is far past" "$T/err"
+fi
+# in a compressed chunk: none of its events is counted, as for any damaged compressed chunk
+for add in 9223372036854775808 18446744073709551000; do
+	at=$(dmg zseq "$T/ph.lht" "$T/zfar.lht" "$add")
+	if report "zfar-$add" "$T/zfar.lht"; then
+		check "zfar-$add-says-where" grep -q "event number [0-9]* in the compressed chunk at byte $at is far past" "$T/err"
+		expect "zfar-$add-not-complete" "$(js 'd["summary"]["complete"]' "$T/zfar-$add.json")" False
+	fi
+done
