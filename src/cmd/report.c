@@ -133,8 +133,16 @@ static int load(struct lh_alloc_model *m, const char *path, const struct report_
 	else if (!m->ended)
 		lh_warn("'%s' has no end record: the program was killed, crashed, or replaced itself with another "
 			"program (exec); the report covers what reached the file", path);
-	if (m->missing)
-		lh_warn("'%s': %" PRIu64 " events were lost (buffers not flushed when the program died)", path, m->missing);
+	if (m->missing > m->missing_at_end)
+		lh_warn("'%s': %" PRIu64 " events were lost (buffers not flushed when the program died)", path,
+			m->missing - m->missing_at_end);
+	if (m->missing_at_end)
+		lh_warn("'%s': the end record counts %" PRIu64 " events, but no event of the trace has a number from %"
+			PRIu64 " to %" PRIu64 " (lost, or the end record is damaged)", path, m->end_events,
+			m->end_events - m->missing_at_end, m->end_events - 1);
+	if (m->duplicates)
+		lh_warn("'%s' is damaged: %" PRIu64 " events have the number of an earlier event; only the first of "
+			"each counts", path, m->duplicates);
 	if (!m->has_symbols && m->nnodes > 1)
 		lh_warn("'%s' has no symbol table (recording did not finish); frames are shown as module+offset", path);
 	lh_info("'%s': %" PRIu64 " events, %zu stacks, %zu functions, order restored with a lag of at most %" PRIu64

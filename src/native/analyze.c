@@ -84,11 +84,18 @@ struct thread_last {
 	uint64_t ptr;
 };
 
+/* Numbers [lo, hi) given up on as lost. */
+struct seq_range {
+	uint64_t lo, hi;
+};
+
 struct pass {
 	struct blocks live;
 	struct ev *ring;
 	size_t ring_mask, pending;
 	uint64_t next_seq;
+	struct seq_range *given_up; /* ascending, apart */
+	size_t ngiven_up, given_up_alloc;
 	struct thread_last *threads;
 	size_t nthreads, threads_alloc, last_thread;
 	uint64_t heap, now_ms;
@@ -443,9 +450,36 @@ static void ring_skip(struct lh_alloc_model *m, struct pass *p)
 		k++;
 	if (k > p->ring_mask)
 		return;
+	if (p->ngiven_up && p->given_up[p->ngiven_up - 1].hi == p->next_seq) {
+		p->given_up[p->ngiven_up - 1].hi += k;
+	} else {
+		ALLOC_GROW(p->given_up, p->ngiven_up + 1, p->given_up_alloc);
+		p->given_up[p->ngiven_up++] = (struct seq_range){ p->next_seq, p->next_seq + k };
+	}
 	m->missing += k;
 	p->next_seq += k;
 	ring_drain(m, p);
+}
+
+/*
+ * An event whose number is behind next_seq: one given up on that came after
+ * all (already counted missing), or a number an event had before, which no
+ * writer hands out twice: damage, counted, and the first event keeps it.
+ */
+static __attribute__((noinline)) void event_late(struct lh_alloc_model *m, const struct pass *p, uint64_t seq)
+{
+	size_t lo = 0, hi = p->ngiven_up;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->given_up[mid].hi <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == p->ngiven_up || seq < p->given_up[lo].lo)
+		m->duplicates++;
 }
 
 static void event_in(struct lh_alloc_model *m, struct pass *p, const struct ev *v)
@@ -457,21 +491,27 @@ static void event_in(struct lh_alloc_model *m, struct pass *p, const struct ev *
 		p->next_seq++;
 		return;
 	}
-	if (v->seq < p->next_seq)
-		return; /* a number seen twice, or given up on: damage, already counted */
+	if (v->seq < p->next_seq) {
+		event_late(m, p, v->seq);
+		return;
+	}
 	lag = v->seq - p->next_seq;
 	if (lag > m->max_lag)
 		m->max_lag = lag;
 	if (lag > LAG_LIMIT) {
 		ring_skip(m, p);
-		if (v->seq < p->next_seq)
+		if (v->seq < p->next_seq) {
+			event_late(m, p, v->seq);
 			return;
+		}
 		lag = v->seq - p->next_seq;
 	}
 	if (lag > p->ring_mask)
 		ring_grow(p, lag);
-	if (p->ring[v->seq & p->ring_mask].type)
-		return; /* the same number twice (damage): the first one counts */
+	if (p->ring[v->seq & p->ring_mask].type) {
+		m->duplicates++; /* the same number twice (damage): the first one counts */
+		return;
+	}
 	p->ring[v->seq & p->ring_mask] = *v;
 	p->pending++;
 	ring_drain(m, p);
@@ -996,6 +1036,8 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 			m->ended = 1;
 			if (r.ms > m->runtime_ms)
 				m->runtime_ms = r.ms;
+			if (r.seq > m->end_events)
+				m->end_events = r.seq;
 			break;
 		case LHT_REC_STRING:
 			/* ids are dense from 1; anything else is damage we skip */
@@ -1037,6 +1079,16 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 	/* the end of the file: whatever still waits comes after lost numbers */
 	while (p.pending)
 		ring_skip(m, &p);
+	/*
+	 * Numbers the end record counts that no event had, after the last one
+	 * read: lost too (a thread's last event), or the count is damaged.  A
+	 * number at or past the count is not damage: the timer's last sample
+	 * may take one just after the end record was written.
+	 */
+	if (m->ended && !t.damage.len && m->end_events > p.next_seq) {
+		m->missing_at_end = m->end_events - p.next_seq;
+		m->missing += m->missing_at_end;
+	}
 	if (!m->at_taken && m->at_ms != LH_AT_END)
 		take_at(m, &p);
 	for (size_t i = 0; i < m->nnodes; i++)
@@ -1068,6 +1120,7 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 	lh_trace_release(&t);
 	free(p.live.slot);
 	free(p.ring);
+	free(p.given_up);
 	free(p.threads);
 	free(p.sz);
 	return 0;

@@ -99,6 +99,9 @@ struct lh_alloc_model {
 	uint64_t runtime_ms;     /* the end record, or the last sample */
 	uint64_t events;         /* events read */
 	uint64_t missing;        /* events never seen (a killed program's buffers) */
+	uint64_t missing_at_end; /* of those, numbers the end record counts past the last event read */
+	uint64_t duplicates;     /* events dropped: their number was an earlier event's (damage) */
+	uint64_t end_events;     /* events the end record counts (0 without one) */
 	uint64_t unknown_frees;  /* frees of blocks allocated before recording began */
 	uint64_t max_lag;        /* most events held back to restore the order */
 	int ended;               /* the program finished normally */

@@ -117,7 +117,8 @@ static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 	lh_jsonw_kuint(w, "runtime_ms", m->runtime_ms);
 	lh_jsonw_kuint(w, "events", m->events);
 	lh_jsonw_kuint(w, "missing_events", m->missing);
-	lh_jsonw_kbool(w, "complete", m->ended && !m->damage.len && !m->missing && !m->write_error);
+	lh_jsonw_kuint(w, "duplicate_events", m->duplicates);
+	lh_jsonw_kbool(w, "complete", m->ended && !m->damage.len && !m->missing && !m->duplicates && !m->write_error);
 	lh_jsonw_key(w, "damage");
 	if (m->damage.len)
 		lh_jsonw_str(w, m->damage.buf);

@@ -131,3 +131,25 @@ for add in 9223372036854775808 18446744073709551000; do
 		expect "zfar-$add-not-complete" "$(js 'd["summary"]["complete"]' "$T/zfar-$add.json")" False
 	fi
 done
+
+# --- a number taken twice: the second event is dropped and counted, the
+# trace is not complete, and every other number stays what it was
+summary() { js '" ".join("%s=%s" % (k, v) for k, v in sorted(d["summary"].items()) if k not in ("complete", "duplicate_events"))' "$1"; }
+dmg sample-next "$T/ph.lht" "$T/dup.lht" 0 >/dev/null
+if report dup "$T/dup.lht"; then
+	expect dup-counted "$(js 'd["summary"]["duplicate_events"]' "$T/dup.json")" 1
+	expect dup-not-complete "$(js 'd["summary"]["complete"]' "$T/dup.json")" False
+	expect dup-same-numbers "$(summary "$T/dup.json")" "$(summary "$T/clean.json")"
+	check dup-warning grep -q "'.*/dup.lht' is damaged: 1 events have the number of an earlier event" "$T/err"
+fi
+expect clean-no-duplicates "$(js 'd["summary"]["duplicate_events"]' "$T/clean.json")" 0
+
+# --- an end record that counts more events than the trace has: the numbers
+# past the last event are missing, and the trace is not complete
+dmg end-count "$T/ph.lht" "$T/end.lht" 5 >/dev/null
+if report end-more "$T/end.lht"; then
+	expect end-more-missing "$(js 'd["summary"]["missing_events"]' "$T/end-more.json")" 5
+	expect end-more-not-complete "$(js 'd["summary"]["complete"]' "$T/end-more.json")" False
+	n=$(js 'd["summary"]["events"]' "$T/clean.json")
+	check end-more-warning grep -q "the end record counts $((n + 5)) events, but no event of the trace has a number from $n to $((n + 4))" "$T/err"
+fi
