@@ -504,6 +504,17 @@ static struct lh_symbolizer *warmup_finish(struct warmup *w)
 	return w->sym;
 }
 
+/* The executable of pid now, or "". */
+static void exe_now(pid_t pid, char *exe, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, size - 1);
+	exe[n > 0 ? n : 0] = 0;
+}
+
 /*
  * Wait for the program to end; meanwhile, every 10 ms, note its executable
  * in exe (size bytes): a program that replaced itself by exec is named in
@@ -514,18 +525,17 @@ static void wait_program(pid_t pid, int *status, char *exe, size_t size)
 {
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	struct pollfd p = { pfd, POLLIN, 0 };
-	char link[64];
 
 	exe[0] = 0;
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	while (pfd >= 0) {
 		int r = poll(&p, 1, 10);
-		ssize_t n;
+		char now[PATH_MAX];
 
 		if (r > 0 || (r < 0 && errno != EINTR))
 			break;
-		n = readlink(link, exe, size - 1);
-		exe[n > 0 ? n : 0] = 0;
+		exe_now(pid, now, sizeof(now));
+		if (*now) /* gone: keep the last */
+			snprintf(exe, size, "%s", now);
 	}
 	if (pfd >= 0)
 		close(pfd);
@@ -596,6 +606,7 @@ static int inject(pid_t pid, const char *preload, const char *conf)
 			lh_error("process %d: recording did not start (is it being recorded already?)", (int)pid);
 		else
 			lh_error("process %d: was not being recorded", (int)pid);
+		rc = 1; /* an answer: no use asking again */
 		goto out;
 	}
 	rc = 0;
@@ -657,7 +668,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	struct timespec t0, now;
 	struct warmup warm;
 	struct lh_symbolizer *sym;
-	char comm[64] = "process", tgid[32];
+	char comm[64] = "process", tgid[32], exe1[PATH_MAX], exe2[PATH_MAX];
 	sigset_t stops, old_mask;
 	struct stat owner;
 	int rc = 1, tries, handlers = 0;
@@ -696,6 +707,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 		absolute(&out, name.buf);
 		strbuf_release(&name);
 	}
+	exe_now(pid, exe1, sizeof(exe1));
 	if (create_trace(out.buf))
 		goto out;
 	/* the process opens the trace itself: as root recording another
@@ -734,11 +746,22 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	}
 	sigprocmask(SIG_BLOCK, &stops, NULL);
 	/* a detach can fail for a moment (another tracer, such as gdb, holds
-	 * the process): try again for a few seconds */
-	for (tries = 0; tries < 10; tries++) {
-		if ((kill(pid, 0) && errno == ESRCH) || is_zombie(pid) || !inject(pid, preload, NULL))
-			break;
-		nanosleep(&(struct timespec){ 0, 500 * 1000 * 1000 }, NULL);
+	 * the process): try again for a few seconds; but a process that exec'd
+	 * has another program now, without the library, and the recording
+	 * ended with the old one (its buffers were written at the exec) */
+	exe_now(pid, exe2, sizeof(exe2));
+	if (*exe1 && *exe2 && strcmp(exe1, exe2)) {
+		lh_warn("process %d replaced itself with '%s' (exec): the recording ended there", (int)pid, exe2);
+		tries = 0;
+	} else {
+		for (tries = 0; tries < 10; tries++) {
+			int r;
+
+			if ((kill(pid, 0) && errno == ESRCH) || is_zombie(pid) || !(r = inject(pid, preload, NULL)) ||
+			    r > 0)
+				break;
+			nanosleep(&(struct timespec){ 0, 500 * 1000 * 1000 }, NULL);
+		}
 	}
 	if (tries == 10)
 		lh_warn("could not detach from process %d; it stops recording by itself once we are gone", (int)pid);

@@ -121,7 +121,7 @@ if LD_PRELOAD=libm.so.6 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan
 	# (export -p: what bash passes on; env, a program it runs, would
 	# show the variables gone even then: recorded, it removes them itself)
 	check bash-env-no-record test -z "$(grep LEAKHUNT_RECORD "$T/out")"
-	check bash-env-no-preload test -z "$(grep libleakhunt "$T/out")"
+	check bash-env-no-preload test -z "$(grep "LD_PRELOAD=.*libleakhunt" "$T/out")"
 	check bash-env-keeps-users grep -qx 'declare -x LD_PRELOAD="libm.so.6"' "$T/out"
 fi
 if run_ok bash-child-record rec -o "$T/bash-child" -- bash -c "\"$T/leaky\"; true" &&
@@ -637,6 +637,37 @@ wait "$bpid"
 check attach-process-exits-0 test $? = 0
 check attach-process-memory-intact grep -q 'busy: ok' "$T/busy.out"
 run_fail attach-no-such-process 'no process 999999' "$LEAKHUNT" record -p 999999 --duration 1
+# a process that execs while attached: what it allocated until then is in
+# the trace (the exec hook writes it out), and record does not load the
+# library into the new program to detach it (it said "was not being
+# recorded" and tried again)
+cat >"$T/exec-later.c" <<'CEOF'
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+static void *volatile sink;
+int main(void)
+{
+	for (int i = 0; i < 100; i++) {
+		struct timespec t = { 0, 10 * 1000 * 1000 };
+		sink = malloc(100);
+		nanosleep(&t, NULL);
+	}
+	execl("/bin/sleep", "sleep", "2", (char *)NULL);
+	return 1;
+}
+CEOF
+cc -O2 -o "$T/exec-later" "$T/exec-later.c"
+"$T/exec-later" &
+xpid=$!
+sleep 0.3
+if run_ok attach-exec-record "$LEAKHUNT" record -p "$xpid" --duration 1.5 -o "$T/attach-exec"; then
+	check attach-exec-says grep -q "replaced itself with '[^']*sleep' (exec): the recording ended there" "$T/err"
+	check attach-exec-no-retry test -z "$(grep 'was not being recorded' "$T/err")"
+	run_ok attach-exec-report "$LEAKHUNT" report --json "$T/attach-exec.lht" &&
+		check attach-exec-calls test "$(field calls)" -gt 10
+fi
+wait "$xpid"
 # a process that has exited but was not collected (a zombie): said so
 perl -e 'if (my $p = fork) { print "$p\n"; $| = 1; sleep 10 } else { exit 0 }' >"$T/zombie.pid" &
 zparent=$!
