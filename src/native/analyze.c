@@ -44,6 +44,7 @@
 #define LAG_LIMIT (1u << 22) /* events held back before giving up on a number */
 #define SEQ_AHEAD LAG_LIMIT  /* an event numbered further past those read before it is damage */
 #define DROP_EVERY (8u << 20) /* release mapped trace pages behind us this often */
+#define START_NAME "__libc_start_call_main" /* glibc's caller of main */
 #define SMALL_SIZES 4096 /* sizes counted in a plain array; bigger ones hashed */
 
 struct block {
@@ -987,7 +988,7 @@ void lh_alloc_model_init(struct lh_alloc_model *m, uint64_t at_ms)
 	lh_hashmap_init(&m->funcs);
 	m->at_ms = at_ms;
 	m->timeline_stride = 1;
-	m->main_func = UINT32_MAX;
+	m->main_func = m->start_func = UINT32_MAX;
 }
 
 int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
@@ -1260,6 +1261,8 @@ void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struc
 		m->node_frame_off[0] = 0;
 	if (lh_hashmap_get(&m->funcs, "main", 5))
 		m->main_func = (uint32_t)(lh_hashmap_get(&m->funcs, "main", 5) - m->funcs.entries);
+	if (lh_hashmap_get(&m->funcs, START_NAME, sizeof(START_NAME)))
+		m->start_func = (uint32_t)(lh_hashmap_get(&m->funcs, START_NAME, sizeof(START_NAME)) - m->funcs.entries);
 
 	/* suppressions: a node inherits its parent's verdict (parents have lower ids) */
 	lh_suppressions_init(&builtin);
@@ -1295,6 +1298,10 @@ size_t lh_alloc_stack(const struct lh_alloc_model *m, uint64_t node, int stop_at
 
 	while (node && node < m->nnodes && guard++ < m->nnodes) {
 		for (uint32_t k = m->node_frame_off[node]; k < m->node_frame_off[node + 1]; k++) {
+			/* a main that tail-called (python's, node's) left no
+			 * frame: libc's caller of main is where the program starts */
+			if (stop_at_main && n && m->node_frames[k].func == m->start_func)
+				return n;
 			ALLOC_GROW(*out, n + 1, *alloc);
 			(*out)[n++] = m->node_frames[k];
 			if (stop_at_main && m->node_frames[k].func == m->main_func)

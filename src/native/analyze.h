@@ -146,6 +146,7 @@ struct lh_alloc_model {
 	size_t nnode_frames;
 	unsigned char *suppressed; /* by node id: its leaks are suppressed */
 	uint32_t main_func;      /* id of "main", or UINT32_MAX */
+	uint32_t start_func;     /* id of glibc's "__libc_start_call_main", or UINT32_MAX */
 
 	void *priv;              /* pass state, NULL after loading */
 };

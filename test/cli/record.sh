@@ -240,6 +240,13 @@ if [ "$(id -u)" = 0 ]; then
 else
 	ok "child-trace-refused (skipped: not root)"
 fi
+# a main that tail-calls (python's, node's): stacks start at the program
+cc -O2 -g -o "$T/tailmain" "$P/tailmain.c"
+if objdump -d "$T/tailmain" | grep -A8 '<main>:' | grep -q 'jmp.*<run>' &&
+	run_ok tailmain-record rec -o "$T/tailmain" -- "$T/tailmain" &&
+	run_ok tailmain-folded "$LEAKHUNT" report --folded "$T/tailmain.lht"; then
+	check tailmain-starts-at-run grep -qx 'run 10' "$T/out"
+fi
 run_ok leaky-again-record rec -o "$T/leaky-again" -- "$T/leaky"
 check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
 
