@@ -69,8 +69,12 @@ static int find_base(pid_t pid, dev_t dev, ino_t ino, uintptr_t *base)
 	return -1;
 }
 
-/* Is rip inside libc or the dynamic loader of the target? */
-static int in_libc(pid_t pid, uintptr_t rip)
+/*
+ * The target's memory map, line by line: with what, whether any line names
+ * it; without, whether the mapping that holds rip is libc's, the dynamic
+ * loader's or ours.  unreadable: the answer when the map cannot be read.
+ */
+static int maps_match(pid_t pid, uintptr_t rip, const char *what, int unreadable)
 {
 	char name[64], line[PATH_MAX + 256];
 	int hit = 0;
@@ -79,11 +83,13 @@ static int in_libc(pid_t pid, uintptr_t rip)
 	snprintf(name, sizeof(name), "/proc/%d/maps", (int)pid);
 	f = fopen(name, "re");
 	if (!f)
-		return 1;
-	while (fgets(line, sizeof(line), f)) {
+		return unreadable;
+	while (!hit && fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
 
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && rip >= lo && rip < hi) {
+		if (what) {
+			hit = strstr(line, what) != NULL;
+		} else if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && rip >= lo && rip < hi) {
 			hit = strstr(line, "/libc.so") || strstr(line, "/ld-linux") || strstr(line, "libleakhunt");
 			break;
 		}
@@ -92,21 +98,16 @@ static int in_libc(pid_t pid, uintptr_t rip)
 	return hit;
 }
 
+/* Is rip inside libc or the dynamic loader of the target? */
+static int in_libc(pid_t pid, uintptr_t rip)
+{
+	return maps_match(pid, rip, NULL, 1);
+}
+
 /* Does the target map a file whose name contains what? */
 static int maps_have(pid_t pid, const char *what)
 {
-	char name[64], line[PATH_MAX + 256];
-	int hit = 0;
-	FILE *f;
-
-	snprintf(name, sizeof(name), "/proc/%d/maps", (int)pid);
-	f = fopen(name, "re");
-	if (!f)
-		return 0;
-	while (!hit && fgets(line, sizeof(line), f))
-		hit = strstr(line, what) != NULL;
-	fclose(f);
-	return hit;
+	return maps_match(pid, 0, what, 0);
 }
 
 /* System calls libc makes without holding malloc's or the loader's locks
