@@ -9,7 +9,6 @@
  * renderers (src/report/native*.c).  Documentation: docs/report.md.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/outfile.h"
 #include "base/table.h"
 #include "cmd.h"
 #include "native/analyze.h"
@@ -184,46 +184,6 @@ out_a:
 	return ret;
 }
 
-/*
- * A file for an export, created new (O_EXCL, as `record -o` does): an
- * existing file, the trace itself say, is never overwritten or truncated.
- * Made before the trace is read, so that a name that cannot be used fails
- * at once instead of after the analysis.
- */
-static FILE *create_output(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	FILE *f;
-
-	if (fd < 0) {
-		if (errno == EEXIST)
-			lh_error("cannot write '%s': the file exists; choose another name or remove it", path);
-		else
-			lh_error("cannot create '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		lh_error("cannot write '%s': %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-	}
-	return f;
-}
-
-/* Write the speedscope export into f (from create_output) and close it; a
- * file that could not be written whole is removed.  0, or -1. */
-static int write_speedscope(FILE *f, const char *out, const struct lh_callgraph *g, const char *path)
-{
-	int ret = lh_native_write_speedscope(f, g, path) ? -1 : 0;
-
-	if (fclose(f) && !ret)
-		ret = lh_error("cannot write '%s': %s", out, strerror(errno));
-	if (ret)
-		unlink(out);
-	return ret;
-}
-
 static int run(struct report_args *a, const char *path)
 {
 	struct lh_alloc_model m;
@@ -231,7 +191,9 @@ static int run(struct report_args *a, const char *path)
 	FILE *speedscope = NULL;
 	int ret = 0, views;
 
-	if (a->speedscope && !(speedscope = create_output(a->speedscope)))
+	/* made before the trace is read: a name that cannot be used fails at
+	 * once, not after the analysis */
+	if (a->speedscope && !(speedscope = lh_create_new(a->speedscope)))
 		return 1;
 	if (load(&m, path, a))
 		goto out_speedscope;
@@ -239,7 +201,7 @@ static int run(struct report_args *a, const char *path)
 		lh_alloc_model_release(&m);
 		goto out_speedscope;
 	}
-	if (speedscope && write_speedscope(speedscope, a->speedscope, &g, path))
+	if (speedscope && lh_close_new(speedscope, a->speedscope, lh_native_write_speedscope(speedscope, &g, path)))
 		ret = -1;
 	if (a->json) {
 		if (lh_native_write_json(stdout, &g, &a->o, a->at, 0))
@@ -291,10 +253,8 @@ out:
 	lh_alloc_model_release(&m);
 	return ret ? 1 : 0;
 out_speedscope:
-	if (speedscope) {
-		fclose(speedscope);
-		unlink(a->speedscope);
-	}
+	if (speedscope)
+		lh_close_new(speedscope, a->speedscope, 1);
 	return 1;
 }
 

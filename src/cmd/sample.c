@@ -15,6 +15,7 @@
 
 #include "base/error.h"
 #include "base/mapfile.h"
+#include "base/outfile.h"
 #include "base/strbuf.h"
 #include "cmd/cmd.h"
 #include "inspect/heapprofile.h"
@@ -39,7 +40,7 @@ static const char usage_text[] =
 	"  --input FILE        analyze a saved .heapprofile instead of a process\n"
 	"  --top N             functions in the table (default 25; 0: all)\n"
 	"  --folded            print folded stacks (flamegraph.pl, inferno) instead\n"
-	"  --speedscope FILE   also write speedscope's format ('-': stdout)\n"
+	"  --speedscope FILE   also write speedscope's format to FILE, a new file ('-': stdout)\n"
 	"  --json              print the model as JSON instead (docs/sample.md)\n"
 	"  --port N, --url ws://..., --allow-remote, --timeout S   as for snapshot\n"
 	"  -v, --verbose       say what is happening; -vv shows the protocol\n";
@@ -247,17 +248,19 @@ int cmd_sample(int argc, char **argv)
 		goto out;
 	}
 	ret = 0;
-	if (speedscope) {
-		FILE *f = strcmp(speedscope, "-") ? fopen(speedscope, "w") : stdout;
-
-		if (!f) {
-			lh_error("cannot create '%s': %s", speedscope, strerror(errno));
-			ret = 1;
-		} else if (lh_sample_write_speedscope(f, &prof, input ? input : "leakhunt sample") < 0 ||
-			   (f != stdout && fclose(f))) {
-			lh_error("cannot write '%s'", speedscope);
+	if (speedscope && !strcmp(speedscope, "-")) {
+		if (lh_sample_write_speedscope(stdout, &prof, input ? input : "leakhunt sample") < 0) {
+			lh_error("cannot write speedscope's format to stdout");
 			ret = 1;
 		}
+	} else if (speedscope) {
+		/* a new file: an existing one (the profile given to --input,
+		 * say) is never overwritten */
+		FILE *f = lh_create_new(speedscope);
+
+		if (!f || lh_close_new(f, speedscope,
+				       lh_sample_write_speedscope(f, &prof, input ? input : "leakhunt sample") < 0))
+			ret = 1;
 	}
 	if (as_json) {
 		if (lh_sample_write_json(stdout, &prof, &info, 0) < 0) {

@@ -56,6 +56,12 @@ start_node app --inspect-port=0 "$T/app.js" && {
 	run_ok input-table "$LEAKHUNT" sample --input "$H" --top 1
 	check input-table-top awk 'NR==4 && $8=="retainWidgets" {f=1} END {exit !f}' "$T/out"
 	check input-table-more grep -q "more functions (--top 0 shows all)" "$T/out"
+	# --speedscope FILE is a new file: not even the profile given to --input
+	# is overwritten (it was truncated)
+	run_fail speedscope-no-overwrite "the file exists" "$LEAKHUNT" sample --input "$H" --speedscope "$H"
+	check speedscope-input-kept test "$(jsv 'typeof J.head.callFrame' "$H")" = object
+	run_ok speedscope-stdout "$LEAKHUNT" sample --input "$H" --speedscope -
+	check speedscope-stdout-json test "$(jsv 'J.profiles[0].type' "$T/out")" = sampled
 }
 
 # a target that exits while sampled: node waits for us to disconnect, so we

@@ -1,0 +1,19 @@
+/*
+ * Files the commands write for the user (exports), always new: an existing
+ * file, the input itself say, is never overwritten or truncated.
+ */
+#ifndef LH_BASE_OUTFILE_H
+#define LH_BASE_OUTFILE_H
+
+#include <stdio.h>
+
+/* path created new (O_EXCL), open for writing; NULL after a message
+ * ("the file exists; choose another name or remove it"). */
+FILE *lh_create_new(const char *path);
+
+/* Close f, made by lh_create_new(path) and written with failed (nonzero:
+ * the writing went wrong, already said); a file not written whole is
+ * removed.  0, or -1. */
+int lh_close_new(FILE *f, const char *path, int failed);
+
+#endif
