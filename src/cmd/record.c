@@ -668,7 +668,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	struct timespec t0, now;
 	struct warmup warm;
 	struct lh_symbolizer *sym;
-	char comm[64] = "process", tgid[32], exe1[PATH_MAX], exe2[PATH_MAX];
+	char comm[64] = "process", tgid[32], state[64], exe1[PATH_MAX], exe2[PATH_MAX];
 	sigset_t stops, old_mask;
 	struct stat owner;
 	int rc = 1, tries, handlers = 0;
@@ -687,6 +687,10 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 			 (int)pid);
 		return 1;
 	}
+	proc_status(pid, "State", state, sizeof(state));
+	if (state[0] == 'T')
+		lh_warn("process %d is stopped (SIGSTOP, or Ctrl-Z): it allocates nothing, so records nothing, "
+			"until it is continued ('kill -CONT %d')", (int)pid, (int)pid);
 	if (output) {
 		absolute(&out, output);
 		if (out.len < 4 || strcmp(out.buf + out.len - 4, ".lht"))
@@ -896,6 +900,9 @@ int cmd_record(int argc, char **argv)
 			lh_error("-p PID records a running process: give no command");
 			return 2;
 		}
+		if (follow_fork)
+			lh_warn("--follow-fork applies to a program record starts: with -p, children the process "
+				"forks are not recorded");
 		if (find_preload(&preload))
 			return 1;
 		c = record_pid(attach_pid, output, duration, depth, unwind, sample, compact, preload.buf);

@@ -681,6 +681,17 @@ zparent=$!
 sleep 0.5
 run_fail attach-zombie "has exited \(a zombie" "$LEAKHUNT" record -p "$(cat "$T/zombie.pid")" --duration 0.2 -o "$T/att-zombie"
 kill "$zparent" 2>/dev/null
+# a stopped process (Ctrl-Z, SIGSTOP): recorded, with a word that it records
+# nothing until continued; --follow-fork, which -p cannot do, is said so
+sleep 30 &
+stopped=$!
+kill -STOP "$stopped"
+if run_ok attach-stopped "$LEAKHUNT" record -p "$stopped" --duration 0.2 --follow-fork -o "$T/att-stopped"; then
+	check attach-stopped-says grep -q "process $stopped is stopped" "$T/err"
+	check attach-follow-fork-says grep -q -- "--follow-fork applies to a program record starts" "$T/err"
+fi
+kill -CONT "$stopped"
+kill "$stopped"
 # a process we may not trace (another user's): said, with what to do, and no file left
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as_nobody "$LEAKHUNT" --help >/dev/null 2>&1; then
