@@ -682,6 +682,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 		lh_error("%d is a thread of process %s: record the process, with -p %s", (int)pid, tgid, tgid);
 		return 1;
 	}
+	signal(SIGXFSZ, SIG_IGN); /* a file size limit: write errors we report, not death */
 	if (is_zombie(pid)) {
 		lh_error("process %d has exited (a zombie: its parent has not collected it); there is nothing to record",
 			 (int)pid);
@@ -976,6 +977,10 @@ int cmd_record(int argc, char **argv)
 		_exit(127);
 	}
 	close(pipefd[1]);
+	/* past a file size limit our own writes (the symbol table) fail with
+	 * EFBIG, which we report, rather than kill us (only here: ignoring
+	 * it before the fork would pass on to the program) */
+	signal(SIGXFSZ, SIG_IGN);
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
 	program_pid = pid;
@@ -1027,12 +1032,13 @@ int cmd_record(int argc, char **argv)
 			"reached the file\n", argv[optind], WTERMSIG(status));
 	c = finish_trace(out.buf, sym, 0, WIFEXITED(status), exe);
 	lh_symbolizer_free(sym);
-	if (c)
-		return 1;
-	fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
+	if (!c)
+		fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
 	strbuf_release(&preload);
 	strbuf_release(&out);
 	strbuf_release(&conf);
+	if (c)
+		return 1;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);
