@@ -668,7 +668,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	struct timespec t0, now;
 	struct warmup warm;
 	struct lh_symbolizer *sym;
-	char comm[64] = "process", tgid[32], state[64], exe1[PATH_MAX], exe2[PATH_MAX];
+	char comm[64] = "process", tgid[32], state[64], proc_dir[32], exe1[PATH_MAX], exe2[PATH_MAX];
 	sigset_t stops, old_mask;
 	struct stat owner;
 	int rc = 1, tries, handlers = 0;
@@ -717,8 +717,8 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 		goto out;
 	/* the process opens the trace itself: as root recording another
 	 * user's process, the file must be that user's */
-	snprintf(tgid, sizeof(tgid), "/proc/%d", (int)pid);
-	if (!geteuid() && !stat(tgid, &owner) && owner.st_uid && chown(out.buf, owner.st_uid, owner.st_gid))
+	snprintf(proc_dir, sizeof(proc_dir), "/proc/%d", (int)pid);
+	if (!geteuid() && !stat(proc_dir, &owner) && owner.st_uid && chown(out.buf, owner.st_uid, owner.st_gid))
 		lh_warn("cannot give '%s' to the process's user %u: %s", out.buf, (unsigned)owner.st_uid,
 			strerror(errno));
 	strbuf_addf(&conf,

@@ -242,8 +242,9 @@ else
 fi
 # a main that tail-calls (python's, node's): stacks start at the program
 cc -O2 -g -o "$T/tailmain" "$P/tailmain.c"
-if objdump -d "$T/tailmain" | grep -A8 '<main>:' | grep -q 'jmp.*<run>' &&
-	run_ok tailmain-record rec -o "$T/tailmain" -- "$T/tailmain" &&
+if ! objdump -d "$T/tailmain" | grep -A8 '<main>:' | grep -q 'jmp.*<run>'; then
+	ok "tailmain (skipped: this compiler did not make main's call a jump)"
+elif run_ok tailmain-record rec -o "$T/tailmain" -- "$T/tailmain" &&
 	run_ok tailmain-folded "$LEAKHUNT" report --folded "$T/tailmain.lht"; then
 	check tailmain-starts-at-run grep -qx 'run 10' "$T/out"
 fi
