@@ -28,6 +28,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libiberty/demangle.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,11 +70,46 @@ struct sym {
 	int rank;         /* global 3, weak 2, local 1 */
 };
 
+/*
+ * A compile unit's function scopes, for the inlined frames at an address.
+ * dwarf_getscopes walks the unit's DIE tree from its root for every address
+ * (and dwarf_getscopes_die again for the chain around the scope it found):
+ * about a millisecond an address in python's big units, a second for the
+ * thousand addresses of a short python run.  Each unit is walked once
+ * instead, when an address first falls in it: every DW_TAG_subprogram and
+ * DW_TAG_inlined_subroutine that has code, the one it is nested in, and its
+ * address ranges sorted by start.  Scopes nest, so the innermost one that
+ * holds an address is the one whose range starts nearest below it and
+ * still reaches it, the deeper first at one start (lh_symbolize_check
+ * compares the two ways on every line-table address of a file).
+ */
+struct fscope {
+	Dwarf_Die die;
+	int parent; /* the enclosing function scope, -1 for none */
+};
+
+struct frange {
+	uint64_t lo, hi; /* [lo, hi) in the unit's addresses (no bias) */
+	uint32_t scope, depth;
+};
+
+struct cuindex {
+	Dwarf_Off off; /* the unit DIE's offset: the key */
+	struct fscope *scopes;
+	struct frange *r;
+	uint64_t *max_hi; /* [i]: the highest hi of r[0..i] */
+	size_t nscopes, nr, scopes_alloc, r_alloc;
+};
+
+/* What is built for one module: its symbols, and its units' scopes as
+ * addresses fall in them (an open-addressing table on the unit's offset). */
 struct symindex {
 	Dwfl_Module *mod;
 	struct sym *v;
 	uint64_t *max_hi; /* [i]: the highest hi of v[0..i] */
 	size_t n;
+	struct cuindex **cu;
+	size_t cu_nr, cu_mask; /* cu has cu_mask + 1 slots (0: none yet) */
 };
 
 struct symindexes {
@@ -147,10 +183,23 @@ struct lh_symbolizer *lh_symbolizer_new(void)
 	return s;
 }
 
+static void cuindex_free(struct cuindex *c)
+{
+	if (!c)
+		return;
+	free(c->scopes);
+	free(c->r);
+	free(c->max_hi);
+	free(c);
+}
+
 static void symindex_release(struct symindex *x)
 {
 	free(x->v);
 	free(x->max_hi);
+	for (size_t i = 0; x->cu && i <= x->cu_mask; i++)
+		cuindex_free(x->cu[i]);
+	free(x->cu);
 }
 
 /* Drop the indexes of modules no longer in mods (gone from the Dwfl, whose
@@ -241,21 +290,26 @@ static void symindex_build(struct symindex *x, Dwfl_Module *mod)
 		x->max_hi[i] = i && x->max_hi[i - 1] > x->v[i].hi ? x->max_hi[i - 1] : x->v[i].hi;
 }
 
-/* The name of the symbol at ip in mod (see struct sym), or NULL. */
-static const char *symbol_at(struct symindexes *sx, Dwfl_Module *mod, uint64_t ip)
+/* mod's index, built at the first address in it. */
+static struct symindex *module_index(struct symindexes *sx, Dwfl_Module *mod)
 {
-	struct symindex *x = NULL;
+	struct symindex *x;
+
+	for (size_t i = 0; i < sx->n; i++)
+		if (sx->v[i].mod == mod)
+			return &sx->v[i];
+	ALLOC_GROW(sx->v, sx->n + 1, sx->alloc);
+	x = &sx->v[sx->n++];
+	symindex_build(x, mod);
+	return x;
+}
+
+/* The name of the symbol at ip in x's module (see struct sym), or NULL. */
+static const char *symbol_at(const struct symindex *x, uint64_t ip)
+{
 	const struct sym *best = NULL, *label = NULL;
 	size_t lo = 0, hi;
 
-	for (size_t i = 0; i < sx->n && !x; i++)
-		if (sx->v[i].mod == mod)
-			x = &sx->v[i];
-	if (!x) {
-		ALLOC_GROW(sx->v, sx->n + 1, sx->alloc);
-		x = &sx->v[sx->n++];
-		symindex_build(x, mod);
-	}
 	/* hi: the number of symbols starting at or below ip */
 	hi = x->n;
 	while (lo < hi) {
@@ -291,6 +345,230 @@ static const char *symbol_at(struct symindexes *sx, Dwfl_Module *mod, uint64_t i
 			break;
 	}
 	return label ? label->name : NULL;
+}
+
+/* Add die's function scopes below it to c, nested in scope parent (-1:
+ * none) at depth; an imported (partial) unit's are walked in place. */
+static void cu_walk(struct cuindex *c, Dwarf_Die *die, int parent, uint32_t depth, int imports)
+{
+	Dwarf_Die child;
+
+	if (dwarf_child(die, &child))
+		return;
+	do {
+		int tag = dwarf_tag(&child), up = parent;
+		Dwarf_Attribute a;
+		Dwarf_Die unit;
+
+		if (tag == DW_TAG_imported_unit) {
+			if (imports < 8 && dwarf_attr(&child, DW_AT_import, &a) && dwarf_formref_die(&a, &unit))
+				cu_walk(c, &unit, parent, depth, imports + 1);
+			continue;
+		}
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+
+			while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
+				if (hi <= lo)
+					continue;
+				if (up == parent) {
+					ALLOC_GROW(c->scopes, c->nscopes + 1, c->scopes_alloc);
+					c->scopes[c->nscopes] = (struct fscope){ child, parent };
+					up = (int)c->nscopes++;
+				}
+				ALLOC_GROW(c->r, c->nr + 1, c->r_alloc);
+				c->r[c->nr++] = (struct frange){ lo, hi, (uint32_t)up, depth + 1 };
+			}
+		}
+		cu_walk(c, &child, up, up == parent ? depth : depth + 1, imports);
+	} while (!dwarf_siblingof(&child, &child));
+}
+
+/* By start; at one start the outer first, and of two at one depth (glibc's
+ * aliases: one code, a subprogram for each name) the later DIE first: the
+ * lookup scans downwards and takes the first it meets, libdw the first DIE. */
+static int cmp_frange(const void *a, const void *b)
+{
+	const struct frange *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	return x->scope > y->scope ? -1 : x->scope < y->scope;
+}
+
+static struct cuindex *cuindex_build(Dwarf_Die *cu)
+{
+	struct cuindex *c = lh_xcalloc(1, sizeof(*c));
+
+	c->off = dwarf_dieoffset(cu);
+	cu_walk(c, cu, -1, 0, 0);
+	if (c->nr)
+		qsort(c->r, c->nr, sizeof(*c->r), cmp_frange);
+	c->max_hi = lh_xmalloc((c->nr ? c->nr : 1) * sizeof(*c->max_hi));
+	for (size_t i = 0; i < c->nr; i++)
+		c->max_hi[i] = i && c->max_hi[i - 1] > c->r[i].hi ? c->max_hi[i - 1] : c->r[i].hi;
+	return c;
+}
+
+static size_t cu_slot(const struct symindex *x, Dwarf_Off off)
+{
+	size_t i = (size_t)(off * 0x9e3779b97f4a7c15ULL >> 20) & x->cu_mask;
+
+	while (x->cu[i] && x->cu[i]->off != off)
+		i = (i + 1) & x->cu_mask;
+	return i;
+}
+
+/* The index of unit cu in x's module, built the first time. */
+static struct cuindex *cu_index(struct symindex *x, Dwarf_Die *cu)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	size_t i;
+
+	if (!x->cu || 2 * (x->cu_nr + 1) > x->cu_mask + 1) {
+		struct cuindex **old = x->cu;
+		size_t old_slots = old ? x->cu_mask + 1 : 0;
+
+		x->cu_mask = old ? 2 * x->cu_mask + 1 : 63;
+		x->cu = lh_xcalloc(x->cu_mask + 1, sizeof(*x->cu));
+		for (size_t k = 0; k < old_slots; k++)
+			if (old[k])
+				x->cu[cu_slot(x, old[k]->off)] = old[k];
+		free(old);
+	}
+	i = cu_slot(x, off);
+	if (!x->cu[i]) {
+		x->cu[i] = cuindex_build(cu);
+		x->cu_nr++;
+	}
+	return x->cu[i];
+}
+
+/* The innermost function scope of c at pc (the unit's address), or -1. */
+static int cu_innermost(const struct cuindex *c, uint64_t pc)
+{
+	size_t lo = 0, hi = c->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->r[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0 && c->max_hi[i] > pc;)
+		if (c->r[i].hi > pc)
+			return (int)c->r[i].scope;
+	return -1;
+}
+
+/* libdw's own answer for the check: the function scopes at pc from the
+ * innermost out to the first subprogram, as dwarf_getscopes (the innermost
+ * scope) and dwarf_getscopes_die (the DIEs around it) give them. */
+static int scopes_by_libdw(Dwarf_Die *cu, uint64_t pc, Dwarf_Off *offs, int max)
+{
+	Dwarf_Die *scopes = NULL, inner;
+	int nscopes = dwarf_getscopes(cu, pc, &scopes), n = 0;
+
+	if (nscopes <= 0)
+		return 0;
+	inner = scopes[0];
+	free(scopes);
+	scopes = NULL;
+	nscopes = dwarf_getscopes_die(&inner, &scopes);
+	for (int i = 0; i < nscopes && n < max; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		offs[n++] = dwarf_dieoffset(&scopes[i]);
+		if (tag == DW_TAG_subprogram)
+			break;
+	}
+	free(scopes);
+	return n;
+}
+
+static int scopes_by_index(struct cuindex *c, uint64_t pc, Dwarf_Off *offs, int max)
+{
+	int n = 0;
+
+	for (int k = cu_innermost(c, pc); k >= 0 && n < max; k = c->scopes[k].parent) {
+		offs[n++] = dwarf_dieoffset(&c->scopes[k].die);
+		if (dwarf_tag(&c->scopes[k].die) == DW_TAG_subprogram)
+			break;
+	}
+	return n;
+}
+
+/* Compare at pc; 1 when the two differ. */
+static int check_at(struct symindex *x, Dwfl_Module *mod, uint64_t ip)
+{
+	Dwarf_Off a[64], b[64];
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, ip, &bias);
+	int na, nb;
+
+	if (!cu)
+		return 0;
+	na = scopes_by_libdw(cu, ip - bias, a, 64);
+	nb = scopes_by_index(cu_index(x, cu), ip - bias, b, 64);
+	if (na == nb && !memcmp(a, b, (size_t)na * sizeof(*a)))
+		return 0;
+	lh_debug("scopes differ at 0x%" PRIx64 ": libdw %d (innermost DIE 0x%" PRIx64 "), index %d (0x%" PRIx64 ")",
+		 ip, na, na ? (uint64_t)a[0] : 0, nb, nb ? (uint64_t)b[0] : 0);
+	return 1;
+}
+
+int lh_symbolize_check(const char *path, unsigned stride, uint64_t *checked, uint64_t *differed)
+{
+	Dwfl *dwfl = dwfl_begin(&callbacks);
+	struct symindexes sx = { 0 };
+	struct module m = { (char *)path, 0, NULL };
+	Dwarf_Die *cu = NULL;
+	Dwarf_Addr bias;
+
+	*checked = *differed = 0;
+	if (!dwfl)
+		return -1;
+	if (!stride)
+		stride = 1;
+	dwfl_report_begin(dwfl);
+	report_elf(dwfl, &m);
+	dwfl_report_end(dwfl, NULL, NULL);
+	if (!m.mod) {
+		dwfl_end(dwfl);
+		return -1;
+	}
+	while ((cu = dwfl_module_nextcu(m.mod, cu, &bias))) {
+		struct symindex *x = module_index(&sx, m.mod);
+		struct cuindex *c = cu_index(x, cu);
+		Dwarf_Lines *lines;
+		size_t nlines;
+
+		/* every line-table address, and both ends of every scope's range */
+		if (!dwarf_getsrclines(cu, &lines, &nlines))
+			for (size_t i = 0; i < nlines; i += stride) {
+				Dwarf_Addr a;
+
+				if (!dwarf_lineaddr(dwarf_onesrcline(lines, i), &a)) {
+					*differed += (uint64_t)check_at(x, m.mod, a + bias);
+					(*checked)++;
+				}
+			}
+		for (size_t i = 0; i < c->nr; i += stride) {
+			*differed += (uint64_t)check_at(x, m.mod, c->r[i].lo + bias);
+			*differed += (uint64_t)check_at(x, m.mod, c->r[i].hi - 1 + bias);
+			*checked += 2;
+		}
+	}
+	symindexes_keep(&sx, NULL, 0);
+	dwfl_end(dwfl);
+	return 0;
 }
 
 void lh_symbolizer_free(struct lh_symbolizer *s)
@@ -453,33 +731,30 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 	const char *file = NULL, *sym;
 	int line = 0, n = 0;
 	Dwarf_Addr bias;
-	Dwarf_Die *cu, *scopes = NULL;
+	Dwarf_Die *cu;
 	Dwfl_Line *l;
-	int nscopes;
+	struct symindex *x;
+	struct cuindex *c;
+	int k;
 
 	if (!mod)
 		return 0;
-	sym = symbol_at(sx, mod, ip);
+	x = module_index(sx, mod);
+	sym = symbol_at(x, ip);
 	l = dwfl_module_getsrc(mod, ip);
 	if (l)
 		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
 	cu = dwfl_module_addrdie(mod, ip, &bias);
-	if (cu && (nscopes = dwarf_getscopes(cu, ip - bias, &scopes)) > 0) {
+	if (cu && (c = cu_index(x, cu)) && (k = cu_innermost(c, ip - bias)) >= 0) {
 		Dwarf_Files *files = NULL;
-		Dwarf_Die inner = scopes[0];
 
-		free(scopes);
-		scopes = NULL;
-		nscopes = dwarf_getscopes_die(&inner, &scopes);
 		dwarf_getsrcfiles(cu, &files, NULL);
-		for (int i = 0; i < nscopes && n < max; i++) {
-			Dwarf_Die *d = &scopes[i];
+		for (; k >= 0 && n < max; k = c->scopes[k].parent) {
+			Dwarf_Die *d = &c->scopes[k].die;
 			int tag = dwarf_tag(d);
 			Dwarf_Attribute a;
 			Dwarf_Word w;
 
-			if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-				continue;
 			f[n++] = (struct frame){ die_function(d), file, line };
 			if (tag == DW_TAG_subprogram)
 				break;
@@ -491,7 +766,6 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 			if (files && dwarf_attr(d, DW_AT_call_file, &a) && !dwarf_formudata(&a, &w))
 				file = dwarf_filesrc(files, w, NULL, NULL);
 		}
-		free(scopes);
 	}
 	if (!n) {
 		if (!sym && !file)

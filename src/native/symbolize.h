@@ -48,4 +48,14 @@ void lh_symbolizer_free(struct lh_symbolizer *s);
  * lh_error(). */
 int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_symbolize_stats *st);
 
+/*
+ * The test of the scope index behind the inlined frames: for every
+ * stride-th address of path's line tables, and both ends of every
+ * stride-th function scope range,
+ * compare the inlined and enclosing functions the index finds with what
+ * libdw's dwarf_getscopes and dwarf_getscopes_die give (the first
+ * differences are logged with lh_debug).  -1 when path cannot be loaded.
+ */
+int lh_symbolize_check(const char *path, unsigned stride, uint64_t *checked, uint64_t *differed);
+
 #endif

@@ -5,34 +5,69 @@
  * the filtered stacks of a callgraph once; JSON is streamed with jsonw.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/jsonw.h"
+#include "base/strbuf.h"
 #include "report/native.h"
 #include "report/speedscope.h"
 
+struct folded_line {
+	size_t at; /* the stack's text in the buffer */
+	uint64_t v;
+};
+
+static int cmp_folded(const void *a, const void *b, void *buf)
+{
+	return strcmp((const char *)buf + ((const struct folded_line *)a)->at,
+		      (const char *)buf + ((const struct folded_line *)b)->at);
+}
+
+/* One line per distinct text, sorted: two stacks whose frames differ only in
+ * addresses (two call sites in one function), or in names that print alike,
+ * are one line, as the tools would sum them anyway. */
 void lh_native_write_folded(FILE *out, const struct lh_callgraph *g, enum lh_cost k)
 {
+	struct strbuf text = STRBUF_INIT;
+	struct folded_line *lines = NULL;
+	size_t nr = 0, alloc = 0;
+
 	for (size_t i = 0; i < g->nstacks; i++) {
 		const struct lh_cg_stack *s = &g->stacks[i];
 		uint64_t v = lh_costs_get(&s->c, k);
 
 		if (!v)
 			continue;
+		ALLOC_GROW(lines, nr + 1, alloc);
+		lines[nr++] = (struct folded_line){ text.len, v };
 		/* root first; ';' separates frames and a space ends the stack, so neither may appear in a name */
 		for (uint32_t f = s->n; f-- > 0;) {
 			const char *name = lh_alloc_func_name(g->m, g->funcs[s->off + f]);
 
 			for (const char *c = name; *c; c++)
-				fputc(*c == ';' ? ':' : *c == ' ' ? '_' : *c, out);
+				strbuf_addch(&text, *c == ';' ? ':' : *c == ' ' ? '_' : *c);
 			if (f)
-				fputc(';', out);
+				strbuf_addch(&text, ';');
 		}
 		if (!s->n)
-			fputs("[no stack]", out);
-		fprintf(out, " %" PRIu64 "\n", v);
+			strbuf_addstr(&text, "[no stack]");
+		strbuf_addch(&text, 0);
 	}
+	if (nr)
+		qsort_r(lines, nr, sizeof(*lines), cmp_folded, text.buf);
+	for (size_t i = 0; i < nr;) {
+		uint64_t v = 0;
+		size_t j = i;
+
+		for (; j < nr && !strcmp(text.buf + lines[j].at, text.buf + lines[i].at); j++)
+			v += lines[j].v;
+		fprintf(out, "%s %" PRIu64 "\n", text.buf + lines[i].at, v);
+		i = j;
+	}
+	free(lines);
+	strbuf_release(&text);
 }
 
 static const struct {

@@ -686,6 +686,12 @@ kill "$zparent" 2>/dev/null
 # nothing until continued; --follow-fork, which -p cannot do, is said so
 sleep 30 &
 stopped=$!
+# stopped once it is sleep: stopped earlier, it is still bash's fork, inside
+# clone, and attaching refuses a thread that stays in clone
+for _ in $(seq 50); do
+	case "$(readlink "/proc/$stopped/exe")" in */sleep) break ;; esac
+	sleep 0.05
+done
 kill -STOP "$stopped"
 if run_ok attach-stopped "$LEAKHUNT" record -p "$stopped" --duration 0.2 --follow-fork -o "$T/att-stopped"; then
 	check attach-stopped-says grep -q "process $stopped is stopped" "$T/err"

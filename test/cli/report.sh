@@ -111,7 +111,12 @@ if run_ok folded "$LEAKHUNT" report --folded=leaked "$L"; then
 fi
 run_ok folded-peak "$LEAKHUNT" report --folded=peak "$L" && expect folded-peak-sum "$(awk '{ s += $NF } END { print s }' "$T/out")" 7564667
 run_ok folded-temporary "$LEAKHUNT" report --folded=temporary "$L" && expect folded-temporary-sum "$(awk '{ s += $NF } END { print s }' "$T/out")" 1002
-run_ok folded-calls "$LEAKHUNT" report --folded "$L" && expect folded-calls-sum "$(awk '{ s += $NF } END { print s }' "$T/out")" 2114
+if run_ok folded-calls "$LEAKHUNT" report --folded "$L"; then
+	expect folded-calls-sum "$(awk '{ s += $NF } END { print s }' "$T/out")" 2114
+	# leak_realloc's three call sites are three stacks and one line
+	expect folded-one-line-per-stack "$(awk '{ $NF = ""; print }' "$T/out" | sort | uniq -d)" ""
+	check folded-merged grep -qx 'main;leak_realloc 3' "$T/out"
+fi
 if run_ok speedscope "$LEAKHUNT" report --speedscope "$T/s.json" "$L"; then
 	expect speedscope-leaked "$(js '[sum(p["weights"]) for p in d["profiles"] if p["name"] == "memory leaked"][0]' "$T/s.json")" 1164667
 	expect speedscope-schema "$(js 'd["$schema"]' "$T/s.json")" https://www.speedscope.app/file-format-schema.json
