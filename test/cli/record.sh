@@ -93,6 +93,16 @@ if run_ok env-script-record rec -o "$T/viaenv" -- "$T/viaenv.sh" a b; then
 	run_ok env-script-report "$LEAKHUNT" report "$T/viaenv.lht" &&
 		check env-script-recorded-sh grep -q "^recorded command: sh -e $T/viaenv.sh a b" "$T/out"
 fi
+# the recorded command keeps its words apart: each argument a shell word,
+# " ..." where the command line was too long
+if run_ok quoted-record rec -o "$T/quoted" -- /bin/true 'a b' "it's" '' plain '$HOME'; then
+	run_ok quoted-report "$LEAKHUNT" report "$T/quoted.lht" &&
+		check quoted-words grep -qxF "recorded command: /bin/true 'a b' 'it'\\''s' '' plain '\$HOME'" "$T/out"
+fi
+if run_ok long-command-record rec -o "$T/longcmd" -- /bin/true $(seq 2000); then
+	run_ok long-command-report "$LEAKHUNT" report "$T/longcmd.lht" &&
+		check long-command-cut grep -qE "^recorded command: /bin/true 1 2 3 .* [0-9]+ \.\.\.$" "$T/out"
+fi
 # NAME itself a script (pyenv's shims): said, with what to do
 mkdir -p "$T/shims"
 printf '#!/bin/sh\nexec /bin/cat "$@"\n' >"$T/shims/fakepython"

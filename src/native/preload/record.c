@@ -1171,23 +1171,80 @@ static void write_header(void)
 	lh_record_write(h, sizeof(h));
 }
 
+/* Append arg [a, a+n) to [*p, end) as a shell word: as it is when it has
+ * only characters no shell treats specially, else in single quotes (a
+ * quote inside as '\'').  0 when it does not fit (nothing appended). */
+static int put_word(char **p, char *end, const char *a, size_t n)
+{
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:=@%+,-";
+	size_t need = n, quote = !n;
+	char *q = *p;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!memchr(plain, a[i], sizeof(plain) - 1))
+			quote = 1;
+		if (a[i] == '\'')
+			need += 3;
+	}
+	if (quote)
+		need += 2;
+	if (need > (size_t)(end - q))
+		return 0;
+	if (quote)
+		*q++ = '\'';
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] == '\'') {
+			memcpy(q, "'\\''", 4);
+			q += 4;
+		} else {
+			*q++ = a[i];
+		}
+	}
+	if (quote)
+		*q++ = '\'';
+	*p = q;
+	return 1;
+}
+
+/* The command line, each argument a shell word (so that 'a b' and a b
+ * differ), " ..." where it was too long. */
 static void write_info(void)
 {
-	char cmdline[4096];
+	char raw[4096], cmdline[4096], *c = cmdline, *end = cmdline + sizeof(cmdline) - 5;
 	ssize_t n = 0;
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC), cut = 0;
 	uint8_t *p;
 
 	if (fd >= 0) {
-		n = read(fd, cmdline, sizeof(cmdline) - 1);
+		n = read(fd, raw, sizeof(raw));
 		close(fd);
 	}
 	if (n < 0)
 		n = 0;
-	for (ssize_t i = 0; i + 1 < n; i++)
-		if (!cmdline[i])
-			cmdline[i] = ' ';
-	cmdline[n] = 0;
+	if (n == (ssize_t)sizeof(raw)) {
+		cut = 1; /* the last argument read may be partial: left out */
+		while (n && raw[n - 1])
+			n--;
+	}
+	for (ssize_t i = 0; i < n;) {
+		const char *a = raw + i, *z = memchr(a, 0, (size_t)(n - i));
+		size_t len = z ? (size_t)(z - a) : (size_t)(n - i);
+
+		if (c > cmdline && c < end)
+			*c++ = ' ';
+		if (!put_word(&c, end, a, len)) {
+			cut = 1;
+			break;
+		}
+		i += (ssize_t)len + 1;
+	}
+	if (cut) {
+		if (c > cmdline && c[-1] == ' ')
+			c--;
+		memcpy(c, c > cmdline ? " ..." : "...", 4);
+		c += c > cmdline ? 4 : 3;
+	}
+	*c = 0;
 	pthread_mutex_lock(&state_lock);
 	p = direct_room(1 + 4096 * 2 + 40);
 	*p++ = LHT_REC_INFO;
