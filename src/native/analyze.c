@@ -37,6 +37,7 @@
 
 #include "base/alloc.h"
 #include "base/error.h"
+#include "base/sorted.h"
 #include "native/analyze.h"
 #include "native/suppress.h"
 #include "native/trace.h"
@@ -469,16 +470,9 @@ static void ring_skip(struct lh_alloc_model *m, struct pass *p)
  */
 static __attribute__((noinline)) void event_late(struct lh_alloc_model *m, const struct pass *p, uint64_t seq)
 {
-	size_t lo = 0, hi = p->ngiven_up;
+	/* the first range given up on that ends above seq */
+	size_t lo = lh_sorted_count_le(p->given_up, p->ngiven_up, sizeof(*p->given_up), offsetof(struct seq_range, hi), seq);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (p->given_up[mid].hi <= seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == p->ngiven_up || seq < p->given_up[lo].lo)
 		m->duplicates++;
 }

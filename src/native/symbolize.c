@@ -30,12 +30,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libiberty/demangle.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/error.h"
+#include "base/sorted.h"
 #include "base/strbuf.h"
 #include "native/lht.h"
 #include "native/symbolize.h"
@@ -308,18 +310,9 @@ static struct symindex *module_index(struct symindexes *sx, Dwfl_Module *mod)
 static const char *symbol_at(const struct symindex *x, uint64_t ip)
 {
 	const struct sym *best = NULL, *label = NULL;
-	size_t lo = 0, hi;
+	/* lo: the number of symbols starting at or below ip */
+	size_t lo = lh_sorted_count_le(x->v, x->n, sizeof(*x->v), offsetof(struct sym, lo), ip);
 
-	/* hi: the number of symbols starting at or below ip */
-	hi = x->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (x->v[mid].lo <= ip)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	/* downwards, while a symbol below may still reach ip */
 	for (size_t i = lo; i-- > 0 && x->max_hi[i] > ip;) {
 		const struct sym *e = &x->v[i];
@@ -450,16 +443,8 @@ static struct cuindex *cu_index(struct symindex *x, Dwarf_Die *cu)
 /* The innermost function scope of c at pc (the unit's address), or -1. */
 static int cu_innermost(const struct cuindex *c, uint64_t pc)
 {
-	size_t lo = 0, hi = c->nr;
+	size_t lo = lh_sorted_count_le(c->r, c->nr, sizeof(*c->r), offsetof(struct frange, lo), pc);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->r[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (size_t i = lo; i-- > 0 && c->max_hi[i] > pc;)
 		if (c->r[i].hi > pc)
 			return (int)c->r[i].scope;
