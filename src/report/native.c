@@ -50,6 +50,9 @@ void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
 	fprintf(out, "calls to allocation functions: %" PRIu64, m->calls);
 	if (secs > 0)
 		fprintf(out, " (%.0f/s)", m->calls / secs);
+	if (!m->calls)
+		fputs(" (none reached leakhunt: a program with an allocator of its own, such as jemalloc, "
+		      "mimalloc or tcmalloc linked in, or Rust's #[global_allocator], does not call malloc)", out);
 	fprintf(out, "\ntemporary memory allocations: %" PRIu64, m->temporary);
 	if (m->calls)
 		fprintf(out, " (%.2f%% of calls)", 100.0 * m->temporary / m->calls);

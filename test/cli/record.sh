@@ -103,6 +103,27 @@ if run_ok long-command-record rec -o "$T/longcmd" -- /bin/true $(seq 2000); then
 	run_ok long-command-report "$LEAKHUNT" report "$T/longcmd.lht" &&
 		check long-command-cut grep -qE "^recorded command: /bin/true 1 2 3 .* [0-9]+ \.\.\.$" "$T/out"
 fi
+# a program whose own malloc comes before ours (an allocator linked in): said
+# at the start, naming the file, and the report's empty count explained; a
+# program using libc's malloc gets no such word
+cc -O2 -o "$T/ownmalloc" "$P/ownmalloc.c" || fail build-ownmalloc "cc failed"
+if run_ok own-malloc-record rec -o "$T/ownmalloc" -- "$T/ownmalloc"; then
+	check own-malloc-says grep -q "libleakhunt: 'malloc', 'free', 'calloc', 'realloc' of '[^']*/ownmalloc' come before leakhunt's" "$T/err"
+	check own-malloc-ran grep -qx "ownmalloc done" "$T/out"
+	run_ok own-malloc-report "$LEAKHUNT" report "$T/ownmalloc.lht" &&
+		check own-malloc-report-says grep -q "^calls to allocation functions: 0 (none reached leakhunt" "$T/out"
+fi
+if run_ok libc-malloc-record rec -o "$T/libcmalloc" -- "$T/leaky"; then
+	check libc-malloc-silent test -z "$(grep 'come before leakhunt' "$T/err")"
+fi
+# a non-PIE executable that takes malloc's address (as node does) has a PLT
+# stub for it that dlsym finds first: not an allocator of its own
+printf '#include <stdlib.h>\nvoid *(*volatile pick)(size_t);\nint main(void) { pick = malloc; free(pick(10)); return 0; }\n' >"$T/plt.c"
+if cc -O2 -no-pie -fno-pic -o "$T/plt" "$T/plt.c" && run_ok plt-malloc-record rec -o "$T/plt" -- "$T/plt"; then
+	check plt-malloc-stub sh -c "readelf --dyn-syms -W '$T/plt' | grep -qE ': 0*[1-9a-f][0-9a-f]* .* UND malloc'"
+	check plt-malloc-silent test -z "$(grep 'come before leakhunt' "$T/err")"
+	run_ok plt-malloc-report "$LEAKHUNT" report --json "$T/plt.lht" && check plt-malloc-calls test "$(field calls)" -ge 1
+fi
 # NAME itself a script (pyenv's shims): said, with what to do
 mkdir -p "$T/shims"
 printf '#!/bin/sh\nexec /bin/cat "$@"\n' >"$T/shims/fakepython"

@@ -16,6 +16,7 @@
  *   straight to the file before any buffer can refer to them.
  * - All our memory comes from mmap: the program's numbers stay its own.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1475,6 +1476,61 @@ static void atfork_child(void)
 	lh_preload_busy--;
 }
 
+/*
+ * A program that defines malloc itself (an allocator linked into it:
+ * jemalloc, mimalloc or tcmalloc built statically) comes before us in the
+ * symbol lookup order: its calls never reach our hooks, and the trace would
+ * say, silently, that it allocated nothing.  Said at the start instead,
+ * naming the file that has them.
+ */
+static void check_interposed(void)
+{
+	static const char *const names[] = { "malloc", "free", "calloc", "realloc" };
+	char msg[1024] = "libleakhunt: ", *p = msg + strlen(msg), *end = msg + sizeof(msg) - 200;
+	const char *where = NULL;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		void *f = dlsym(RTLD_DEFAULT, names[i]);
+		const ElfW(Sym) *sym = NULL;
+		Dl_info info;
+
+		/* a non-PIE executable that takes malloc's address (node) has a
+		 * PLT stub for it, an undefined symbol with a value, which dlsym
+		 * returns: only a definition counts */
+		if (!f || lh_unwind_is_own((uintptr_t)f) || !dladdr1(f, &info, (void **)&sym, RTLD_DL_SYMENT) ||
+		    !sym || sym->st_shndx == SHN_UNDEF)
+			continue;
+		if (!where && info.dli_fname)
+			where = info.dli_fname;
+		if (p + strlen(names[i]) + 4 < end) {
+			p = stpcpy(p, n ? ", '" : "'");
+			p = stpcpy(p, names[i]);
+			*p++ = '\'';
+		}
+		n++;
+	}
+	if (!n)
+		return;
+	p = stpcpy(p, " of ");
+	if (where && *where) {
+		size_t len = strlen(where);
+
+		if (len > 400)
+			len = 400;
+		*p++ = '\'';
+		memcpy(p, where, len);
+		p += len;
+		*p++ = '\'';
+	} else {
+		p = stpcpy(p, "the program");
+	}
+	p = stpcpy(p, n > 1 ? " come before leakhunt's: allocations through them" : " comes before leakhunt's: allocations through it");
+	p = stpcpy(p, " are not recorded (an allocator built into the program, such as jemalloc, mimalloc "
+		      "or tcmalloc linked statically)\n");
+	say(msg);
+}
+
 /* What starting and attaching share: the configuration is parsed, the
  * trace file exists.  0, or -1 when recording cannot start. */
 static int begin(int attach)
@@ -1507,6 +1563,8 @@ static int begin(int attach)
 	if (!once) {
 		once = 1;
 		lh_unwind_init();
+		if (!attach)
+			check_interposed();
 		register_membarrier();
 		pthread_key_create(&buf_key, release_buf);
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
