@@ -120,7 +120,7 @@ __attribute__((constructor)) static void preload_init(void)
 {
 	if (!real_malloc)
 		resolve();
-	lh_record_start();
+	lh_record_start_once();
 }
 
 __attribute__((destructor)) static void preload_fini(void)
@@ -129,9 +129,11 @@ __attribute__((destructor)) static void preload_fini(void)
 }
 
 /* The hook body shared by the allocating functions: forward when busy. */
-#define ENTER()                                       \
-	int lh_busy_ = lh_preload_busy || !lh_preload_active; \
-	if (!lh_busy_)                                \
+#define ENTER()                                                                    \
+	int lh_busy_ = lh_preload_busy || !lh_preload_active;                      \
+	if (LH_UNLIKELY(lh_busy_) && !lh_preload_busy && lh_record_start_early())  \
+		lh_busy_ = 0; /* recording started at this call, the first it records */ \
+	if (!lh_busy_)                                                             \
 		lh_preload_busy = 1
 #define LEAVE()                      \
 	if (!lh_busy_)               \

@@ -91,6 +91,11 @@ void lh_write_half(struct lh_zstate **z, int tid, const struct half *h, uint8_t 
 
 /* record.c */
 void lh_record_start(void);
+/* lh_record_start(), unless it was tried before (the constructor's way). */
+void lh_record_start_once(void);
+/* A hook called while not recording: start, if it was not tried yet and
+ * libc is initialized; 1 when this very call is to be recorded. */
+int lh_record_start_early(void);
 /* Record one event now (after sampling has chosen it, if --sample). */
 void lh_record_alloc_now(void *ptr, size_t size);
 void lh_record_free_now(void *ptr);

@@ -1608,6 +1608,37 @@ out:
 	lh_preload_busy = 0;
 }
 
+/*
+ * ld.so runs the constructors of the libraries the program links before
+ * ours when they do not depend on each other (libstdc++'s emergency pool,
+ * the static objects of C++ libraries, a library's own init): their
+ * allocations come to our hooks before the constructor started recording,
+ * and heaptrack, which starts at the first call, counted them where we did
+ * not.  So the first hook call starts recording, once libc itself is
+ * initialized: it has set program_invocation_name by then (ld.so's own
+ * calls before that see "", and are left alone).
+ */
+static atomic_int start_tried;
+
+void lh_record_start_once(void)
+{
+	if (!atomic_exchange(&start_tried, 1))
+		lh_record_start();
+}
+
+int lh_record_start_early(void)
+{
+	const char *name = program_invocation_name;
+
+	if (atomic_load_explicit(&start_tried, memory_order_relaxed) || !name || !*name ||
+	    atomic_exchange(&start_tried, 1))
+		return 0;
+	lh_record_start();
+	/* --sample decides at the allocation whether to count it: this one
+	 * came in before, so it is left out */
+	return lh_preload_active && !lh_preload_conf.sample;
+}
+
 int lh_record_attach(const char *conf)
 {
 	struct tbuf *b;
