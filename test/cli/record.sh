@@ -236,13 +236,18 @@ if (cd "$T/rel" && LD_LIBRARY_PATH=. run_ok relative-lib-record rec -o "$T/relat
 	check relative-lib-named grep -qx '  libsite_alloc' "$T/out"
 fi
 # one bit changed inside a compressed chunk, at 24 places in turn: its
-# checksum finds each, and the report says where, rather than reading other
+# checksum finds it, and the report says where, rather than reading other
 # events out of it (without the checksum, 21 of these 24 went unnoticed)
 if run_ok flip-record rec -o "$T/flip" -- "$T/churn" 20000; then
 	python3 - "$LEAKHUNT" "$T/flip.lht" >"$T/out" 2>"$T/err" <<'PY'
-import struct, subprocess, sys
+import json, struct, subprocess, sys
 lh, src = sys.argv[1], sys.argv[2]
+def report(path):
+    d = json.loads(subprocess.run([lh, 'report', '--json', path], capture_output=True, text=True).stdout)
+    d.pop('file')
+    return d
 d0 = open(src, 'rb').read()
+base = report(src)
 off = struct.unpack_from('<I', d0, 12)[0]
 while off + 8 <= len(d0):
     n = struct.unpack_from('<I', d0, off)[0]
@@ -253,11 +258,21 @@ start, size = off + 8, n & 0x7fffffff
 for k in range(24):
     d = bytearray(d0)
     d[start + 8 + (size - 8) * k // 24] ^= 0x01
-    open(src + '.flipped', 'wb').write(d)
-    out = subprocess.run([lh, 'report', '--json', src + '.flipped'], capture_output=True, text=True).stdout
-    print('found' if '"damage":"damaged compressed chunk at byte %d' % (start - 8) in out else 'missed')
+    with open(src + '.flipped', 'wb') as f:
+        f.write(d)
+    out = report(src + '.flipped')
+    if (out['summary'].get('damage') or '').startswith('damaged compressed chunk at byte %d' % (start - 8)):
+        print('found')
+    elif out == base:
+        print('same')  # a bit the decoder never uses (padding): the events are intact
+    else:
+        print('missed')
 PY
-	check flip-all-found test "$(grep -c '^found$' "$T/out")" = 24
+	# every flip is either found or changes nothing: zstd's stream has a few
+	# bits the decoder does not use (2 of 288 flips in 12 runs, once 1 of 24
+	# in CI, decoded to the same events and passed the checksum)
+	check flip-none-missed test "$(grep -c '^missed$' "$T/out")" = 0
+	check flip-found test "$(grep -c '^found$' "$T/out")" -ge 20
 fi
 # every form of exec: what the program allocated before it reaches the
 # trace (exec runs no destructors; it kept nothing before), its output is
