@@ -103,6 +103,14 @@ if run_ok long-command-record rec -o "$T/longcmd" -- /bin/true $(seq 2000); then
 	run_ok long-command-report "$LEAKHUNT" report "$T/longcmd.lht" &&
 		check long-command-cut grep -qE "^recorded command: /bin/true 1 2 3 .* [0-9]+ \.\.\.$" "$T/out"
 fi
+# 8192 distinct stacks, each allocating twice: the stack tables grow from
+# their small start many times over, and every stack keeps its own count
+cc -O2 -g -o "$T/manystacks" "$P/manystacks.c" || fail build-manystacks "cc failed"
+if run_ok many-stacks-record rec -o "$T/manystacks" -- "$T/manystacks" &&
+	run_ok many-stacks-report "$LEAKHUNT" report --json "$T/manystacks.lht"; then
+	expect many-stacks-calls calls 16384
+	check many-stacks-each-twice test "$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(sum(1 for s in d["stacks"] if s["calls"] == 2 and len(s["frames"]) >= 16))' "$T/out")" = 8192
+fi
 # a linked library's constructor runs before ours: its allocations are
 # recorded all the same (the first hook call starts recording), with the
 # constructor on their stacks; its 700 B are leaked (the 5000 B are freed by
