@@ -18,6 +18,11 @@ const char *lh_native_func(const struct lh_alloc_model *m, uint32_t f, const cha
 	return f == LH_FUNC_NONE ? none : lh_alloc_func_name(m, f);
 }
 
+
+static const char *blocks(uint64_t n)
+{
+	return n == 1 ? "block" : "blocks";
+}
 static void add_size(struct strbuf *sb, uint64_t v)
 {
 	strbuf_addf(sb, "%" PRIu64 " B", v);
@@ -58,20 +63,23 @@ void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
 		fprintf(out, " (%.2f%% of calls)", 100.0 * m->temporary / m->calls);
 	strbuf_reset(&sb);
 	add_size(&sb, m->peak_bytes);
-	fprintf(out, "\npeak heap memory consumption: %s in %" PRIu64 " blocks at ", sb.buf, m->peak_blocks);
+	fprintf(out, "\npeak heap memory consumption: %s in %" PRIu64 " %s at ", sb.buf, m->peak_blocks, blocks(m->peak_blocks));
 	strbuf_reset(&sb);
 	add_seconds(&sb, m->peak_ms);
 	fprintf(out, "%s\n", sb.buf);
 	strbuf_reset(&sb);
 	add_size(&sb, m->peak_rss);
-	fprintf(out, "peak RSS: %s%s\n", sb.buf, m->peak_rss ? " (sampled every 10 ms)" : " (no samples: the run was shorter than 10 ms)");
+	fprintf(out, "peak RSS: %s%s\n", sb.buf,
+		m->peak_rss ? " (sampled every 10 ms; leakhunt's own tables and buffers in the process included)"
+			    : " (no samples: the run was shorter than 10 ms)");
 	strbuf_reset(&sb);
 	add_size(&sb, m->leaked_bytes);
-	fprintf(out, "total memory leaked: %s in %" PRIu64 " blocks\n", sb.buf, m->leaked_blocks);
+	fprintf(out, "total memory leaked: %s in %" PRIu64 " %s\n", sb.buf, m->leaked_blocks, blocks(m->leaked_blocks));
 	if (m->suppressed_blocks) {
 		strbuf_reset(&sb);
 		add_size(&sb, m->suppressed_bytes);
-		fprintf(out, "suppressed leaks: %s in %" PRIu64 " blocks\n", sb.buf, m->suppressed_blocks);
+		fprintf(out, "suppressed leaks: %s in %" PRIu64 " %s\n", sb.buf, m->suppressed_blocks,
+			blocks(m->suppressed_blocks));
 	}
 	strbuf_release(&sb);
 }
@@ -138,7 +146,8 @@ void lh_native_print_leaks(FILE *out, const struct lh_alloc_model *m)
 		const struct lh_alloc_cost *c = &m->cost[order[i]];
 		size_t nf = lh_alloc_stack(m, order[i], 0, &fr, &fr_alloc);
 
-		fprintf(out, "\n%" PRIu64 " B leaked in %" PRIu64 " blocks from:\n", c->live_bytes, c->live_blocks);
+		fprintf(out, "\n%" PRIu64 " B leaked in %" PRIu64 " %s from:\n", c->live_bytes, c->live_blocks,
+			blocks(c->live_blocks));
 		for (size_t k = 0; k < nf; k++) {
 			const char *file = lh_alloc_string(m, fr[k].file);
 
@@ -382,8 +391,9 @@ void lh_native_print_at(FILE *out, const struct lh_callgraph *g, int peak, const
 	struct strbuf sb = STRBUF_INIT;
 
 	add_seconds(&sb, peak ? m->peak_ms : m->at_real_ms);
-	fprintf(out, "\nlive heap at %s%s: %" PRIu64 " B in %" PRIu64 " blocks\n", peak ? "the peak, " : "", sb.buf,
-		peak ? m->peak_bytes : m->at_heap, peak ? m->peak_blocks : m->at_blocks);
+	fprintf(out, "\nlive heap at %s%s: %" PRIu64 " B in %" PRIu64 " %s\n", peak ? "the peak, " : "", sb.buf,
+		peak ? m->peak_bytes : m->at_heap, peak ? m->peak_blocks : m->at_blocks,
+		blocks(peak ? m->peak_blocks : m->at_blocks));
 	lh_table_init(&t, "Function:l*,Live B:r,Live blocks:r");
 	t.max_width = o->width;
 	for (size_t i = 0, shown = 0; i < n && shown < o->top; i++) {

@@ -42,12 +42,14 @@ void lh_native_write_folded(FILE *out, const struct lh_callgraph *g, enum lh_cos
 			continue;
 		ALLOC_GROW(lines, nr + 1, alloc);
 		lines[nr++] = (struct folded_line){ text.len, v };
-		/* root first; ';' separates frames and a space ends the stack, so neither may appear in a name */
+		/* root first; ';' separates frames and a line is one stack, so
+		 * neither may be in a name; spaces may (flamegraph.pl and inferno
+		 * take the count after the last one), as in heaptrack's output */
 		for (uint32_t f = s->n; f-- > 0;) {
 			const char *name = lh_alloc_func_name(g->m, g->funcs[s->off + f]);
 
 			for (const char *c = name; *c; c++)
-				strbuf_addch(&text, *c == ';' ? ':' : *c == ' ' ? '_' : *c);
+				strbuf_addch(&text, *c == ';' ? ':' : *c == '\n' ? ' ' : *c);
 			if (f)
 				strbuf_addch(&text, ';');
 		}

@@ -125,7 +125,7 @@ __attribute__((constructor)) static void preload_init(void)
 
 __attribute__((destructor)) static void preload_fini(void)
 {
-	lh_record_finish();
+	lh_record_exit();
 }
 
 /* The hook body shared by the allocating functions: forward when busy. */

@@ -102,6 +102,8 @@ void lh_record_free_now(void *ptr);
 void lh_record_realloc(void *old, void *ptr, size_t size);
 void lh_record_modules_changed(void);
 void lh_record_finish(void);
+/* At normal exit (our destructor): runtime pools freed, then finish. */
+void lh_record_exit(void);
 void lh_record_before_exec(void);
 /* Start recording in a running process (attach.c): conf as LEAKHUNT_RECORD. */
 int lh_record_attach(const char *conf);

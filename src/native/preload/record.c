@@ -1784,6 +1784,28 @@ void lh_record_before_exec(void)
 	lh_preload_busy--;
 }
 
+/*
+ * At exit, from our destructor: libstdc++'s emergency exception pool
+ * (72,704 bytes with GCC 12), which its constructor allocates and nothing
+ * frees, would be every C++ program's leak.  libstdc++ frees it in
+ * __gnu_cxx::__freeres, which exists for tools like valgrind and heaptrack
+ * to call at exit; so do we, while still recording, so that the free is in
+ * the trace.
+ */
+void lh_record_exit(void)
+{
+	void (*freeres)(void) = NULL;
+
+	if (lh_preload_active && !finished && getpid() == trace_pid) {
+		lh_preload_busy++; /* dlsym's own allocations are not the program's */
+		freeres = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
+		lh_preload_busy--;
+	}
+	if (freeres)
+		freeres();
+	lh_record_finish();
+}
+
 void lh_record_finish(void)
 {
 	uint8_t *p;
