@@ -103,6 +103,39 @@ if run_ok long-command-record rec -o "$T/longcmd" -- /bin/true $(seq 2000); then
 	run_ok long-command-report "$LEAKHUNT" report "$T/longcmd.lht" &&
 		check long-command-cut grep -qE "^recorded command: /bin/true 1 2 3 .* [0-9]+ \.\.\.$" "$T/out"
 fi
+# --follow-fork on process trees (test/programs/forktree.c): a child's RSS is
+# its own (not the parent's, read through the parent's /proc/self/statm); a
+# chain of 20 forks is symbolized to the last; a pid used again gets a trace
+# of its own (OUT.<pid>-2.lht), not the first child's processed twice
+cc -O2 -g -o "$T/forktree" "$P/forktree.c" || fail build-forktree "cc failed"
+mkdir -p "$T/ftree"
+if run_ok fork-rss-record rec --follow-fork -o "$T/ftree/rss" -- "$T/forktree" rss 60; then
+	kid=$(ls "$T"/ftree/rss.*.lht | head -1)
+	run_ok fork-rss-child-report "$LEAKHUNT" report --json "$kid" &&
+		check fork-rss-child-own test "$(field peak_rss)" -gt 60000000
+	run_ok fork-rss-parent-report "$LEAKHUNT" report --json "$T/ftree/rss.lht" &&
+		check fork-rss-parent-own test "$(field peak_rss)" -lt 30000000
+fi
+if run_ok fork-chain-record rec --follow-fork -o "$T/ftree/chain" -- "$T/forktree" chain 20; then
+	check fork-chain-all-named test "$(grep -c 'child trace' "$T/err")" = 20
+	nosym=0
+	for f in "$T"/ftree/chain.*.lht; do
+		"$LEAKHUNT" report "$f" 2>&1 | grep -q "no symbol table" && nosym=$((nosym + 1))
+	done
+	check fork-chain-all-symbolized test "$nosym" = 0
+	check fork-chain-deepest-named sh -c "for f in '$T'/ftree/chain.*.lht; do '$LEAKHUNT' report --leaks \"\$f\"; done | grep -qx '  chain_alloc'"
+fi
+if [ "$(id -u)" = 0 ] && unshare --pid --fork --mount-proc true 2>/dev/null; then
+	if run_ok fork-reuse-record unshare --pid --fork --mount-proc timeout 60 "$LEAKHUNT" record --follow-fork -o "$T/ftree/reuse" -- "$T/forktree" reuse; then
+		kid=$(sed -n 's/^round 0 child \([0-9]*\)$/\1/p' "$T/out")
+		check fork-reuse-same-pid grep -qx "round 1 child $kid" "$T/out"
+		check fork-reuse-two-traces test "$(grep -c 'child trace' "$T/err")" = 2
+		run_ok fork-reuse-second-report "$LEAKHUNT" report --json "$T/ftree/reuse.$kid-2.lht" && expect fork-reuse-second-calls calls 20
+		run_ok fork-reuse-first-report "$LEAKHUNT" report --json "$T/ftree/reuse.$kid.lht" && expect fork-reuse-first-calls calls 10
+	fi
+else
+	ok "fork-reuse (skipped: needs root and unshare)"
+fi
 # 8192 distinct stacks, each allocating twice: the stack tables grow from
 # their small start many times over, and every stack keeps its own count
 cc -O2 -g -o "$T/manystacks" "$P/manystacks.c" || fail build-manystacks "cc failed"

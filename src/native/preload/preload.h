@@ -132,6 +132,7 @@ extern __thread int64_t lh_sample_until LH_TLS; /* bytes to this thread's next s
 extern _Atomic uint64_t lh_sample_filter[(1 << LH_SAMPLE_FILTER_BITS) / 64];
 
 int lh_sample_init(void);
+void lh_sample_fork_child(void);
 void lh_sample_reset(void);
 /* The countdown passed a sample point at this allocation: 1, record it. */
 int lh_sample_point(void *ptr);

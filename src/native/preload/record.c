@@ -1518,6 +1518,7 @@ static void atfork_child(void)
 	char path[4200];
 	size_t n;
 	uint8_t *p;
+	int fd;
 
 	if (!lh_preload_active) {
 		lh_preload_busy--;
@@ -1545,14 +1546,54 @@ static void atfork_child(void)
 		lh_preload_busy--;
 		return;
 	}
-	/* OUT.lht -> OUT.<pid>.lht, announced in the parent's trace */
+	/* OUT.lht -> OUT.<pid>.lht, created before it is announced in the
+	 * parent's trace: a pid used again (a pid namespace, a long run) or a
+	 * file left from an earlier run gets OUT.<pid>-2.lht and so on, never
+	 * a name that is another process's trace */
 	n = strlen(lh_preload_conf.out);
 	if (n > 4 && !strcmp(lh_preload_conf.out + n - 4, ".lht"))
 		n -= 4;
-	memcpy(path, lh_preload_conf.out, n);
-	path[n++] = '.';
-	n = (size_t)(put_dec(path + n, (uint64_t)getpid()) - path);
-	memcpy(path + n, ".lht", 5);
+	fd = -1;
+	if (n + 40 < sizeof(lh_preload_conf.out)) {
+		memcpy(path, lh_preload_conf.out, n);
+		path[n++] = '.';
+		n = (size_t)(put_dec(path + n, (uint64_t)getpid()) - path);
+		for (int k = 1; k <= 20 && fd < 0; k++) {
+			char *q = path + n;
+
+			if (k > 1) {
+				*q++ = '-';
+				q = put_dec(q, (uint64_t)k);
+			}
+			memcpy(q, ".lht", 5);
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd < 0 && errno != EEXIST)
+				break;
+		}
+	}
+	if (fd < 0) {
+		/* one write: children failing at once do not interleave their lines */
+		char msg[4400], *m = stpcpy(msg, "libleakhunt: cannot create a forked child's trace ");
+		int fits = n + 40 < sizeof(lh_preload_conf.out);
+
+		if (fits && errno != EEXIST) {
+			/* named all the same (it does not exist): record says so too */
+			p = direct + LHT_CHUNK_HEADER;
+			*p++ = LHT_REC_CHILD;
+			p = lht_put_varint(p, (uint64_t)getpid());
+			direct_str(&p, path, 4095);
+			direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
+			direct_flush();
+		}
+		m = stpcpy(m, fits ? path : "next to the parent's (its name is too long)");
+		stpcpy(m, "; the child is not recorded\n");
+		say(msg);
+		close_trace();
+		lh_preload_active = 0;
+		lh_preload_busy--;
+		return;
+	}
+	close(fd);
 	p = direct + LHT_CHUNK_HEADER;
 	*p++ = LHT_REC_CHILD;
 	p = lht_put_varint(p, (uint64_t)getpid());
@@ -1562,12 +1603,21 @@ static void atfork_child(void)
 	close_trace();
 	free_tables();
 	lh_sample_reset(); /* the parent's sampled blocks are not in our trace */
+	lh_sample_fork_child();
 	atomic_store(&seq.n, 0);
 	memcpy(lh_preload_conf.out, path, strlen(path) + 1);
-	if (alloc_tables() || (lh_preload_conf.sample && lh_sample_init()) || open_trace(path, 1)) {
-		say("libleakhunt: cannot create a forked child's trace (");
-		say(path);
-		say("); the child is not recorded\n");
+	/* /proc/self/statm was opened by the parent: it would read the parent's RSS */
+	if (statm_fd >= 0)
+		close(statm_fd);
+	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (statm_fd >= 0)
+		statm_fd = move_high(statm_fd);
+	if (alloc_tables() || (lh_preload_conf.sample && lh_sample_init()) || open_trace(path, 0)) {
+		char msg[4400];
+
+		stpcpy(stpcpy(stpcpy(msg, "libleakhunt: cannot start a forked child's trace ("), path),
+		       "); the child is not recorded\n");
+		say(msg);
 		lh_preload_active = 0;
 		lh_preload_busy--;
 		return;

@@ -140,6 +140,13 @@ int lh_sample_drop(void *ptr)
 	return 0;
 }
 
+/* A forked child's thread: the parent's random state would make the same
+ * choices in every child (each seeds again from its own thread id). */
+void lh_sample_fork_child(void)
+{
+	rng = 0;
+}
+
 /* A new recording (attach, or a followed child): no block is sampled yet. */
 void lh_sample_reset(void)
 {
