@@ -727,6 +727,11 @@ for i in $(seq 20); do
 	fi
 done
 check attach-detach-20-times test "$attached" = 20
+# no descriptor is left behind in the process by a session (one was, each)
+fds=$(ls "/proc/$bpid/fd" | wc -l)
+timeout 60 "$LEAKHUNT" record -p "$bpid" --duration 0.2 -o "$T/att-fd1" >/dev/null 2>&1
+timeout 60 "$LEAKHUNT" record -p "$bpid" --duration 0.2 -o "$T/att-fd2" >/dev/null 2>&1
+check attach-no-fd-left test "$(ls "/proc/$bpid/fd" | wc -l)" = "$fds"
 check attach-process-survives kill -0 "$bpid"
 # a thread's id is not the process's: said, with the process's
 tid=$(ls "/proc/$bpid/task" | grep -vx "$bpid" | head -1)
@@ -758,6 +763,29 @@ wait "$bpid"
 check attach-process-exits-0 test $? = 0
 check attach-process-memory-intact grep -q 'busy: ok' "$T/busy.out"
 run_fail attach-no-such-process 'no process 999999' "$LEAKHUNT" record -p 999999 --duration 1
+# a child forked while the parent is recorded: not recorded, and attachable
+# itself afterwards (it was refused, "being recorded already")
+cc -O2 -g -o "$T/forkonsig" "$P/forkonsig.c" || fail build-forkonsig "cc failed"
+rm -f "$T/forkonsig.pid"
+"$T/forkonsig" "$T/forkonsig.pid" &
+fpid=$!
+sleep 0.3
+timeout 60 "$LEAKHUNT" record -p "$fpid" --duration 1.5 -o "$T/att-forker" >/dev/null 2>"$T/att-forker.err" &
+rpid=$!
+sleep 0.8
+kill -USR1 "$fpid"
+wait "$rpid"
+check attach-forker-recorded test $? = 0
+for _ in $(seq 50); do [ -s "$T/forkonsig.pid" ] && break; sleep 0.1; done
+kid=$(cat "$T/forkonsig.pid" 2>/dev/null)
+if [ -n "$kid" ] && run_ok attach-forked-child timeout 60 "$LEAKHUNT" record -p "$kid" --duration 0.3 -o "$T/att-forked-child"; then
+	run_ok attach-forked-child-report "$LEAKHUNT" report --json "$T/att-forked-child.lht" &&
+		check attach-forked-child-calls test "$(field calls)" -gt 0
+else
+	[ -n "$kid" ] || fail attach-forked-child "the child's pid was not written"
+fi
+kill -TERM "$fpid" $kid 2>/dev/null
+wait "$fpid" 2>/dev/null
 # a process that execs while attached: what it allocated until then is in
 # the trace (the exec hook writes it out), and record does not load the
 # library into the new program to detach it (it said "was not being

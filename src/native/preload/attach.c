@@ -137,6 +137,23 @@ LH_EXPORT int lh_preload_attach(const char *conf)
 }
 
 /* Undo the GOT patches, then end the trace. */
+/* A child forked while we were attached is not the process `record -p`
+ * attached to, and records nothing: its GOT entries go back to what they
+ * held, so that it runs without our hooks and can be attached to itself
+ * (it was refused as "being recorded already").  The child's only thread. */
+void lh_attach_fork_child(void)
+{
+	if (!attached)
+		return;
+	pthread_mutex_init(&patch_lock, NULL);
+	attached = 0;
+	while (npatches > 0) {
+		struct patch *p = &patches[--npatches];
+
+		__atomic_store_n(p->slot, p->old, __ATOMIC_RELEASE);
+	}
+}
+
 LH_EXPORT int lh_preload_detach(void)
 {
 	int busy = lh_preload_busy;
@@ -155,6 +172,7 @@ LH_EXPORT int lh_preload_detach(void)
 	}
 	pthread_mutex_unlock(&patch_lock);
 	lh_record_finish();
+	lh_record_close(); /* one descriptor a session was left in the process */
 	lh_preload_busy = busy;
 	return 0;
 }

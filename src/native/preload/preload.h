@@ -104,8 +104,11 @@ void lh_record_modules_changed(void);
 void lh_record_finish(void);
 /* At normal exit (our destructor): runtime pools freed, then finish. */
 void lh_record_exit(void);
+void lh_record_close(void);
 void lh_record_before_exec(void);
 /* Start recording in a running process (attach.c): conf as LEAKHUNT_RECORD. */
+/* attach.c: a child forked while attached unpatches itself */
+void lh_attach_fork_child(void);
 int lh_record_attach(const char *conf);
 
 /* attach.c: patch the GOT slots of newly loaded objects while attached. */

@@ -1543,6 +1543,7 @@ static void atfork_child(void)
 	if (!lh_preload_conf.follow_fork) {
 		lh_preload_active = 0;
 		close_trace();
+		lh_attach_fork_child();
 		lh_preload_busy--;
 		return;
 	}
@@ -1854,6 +1855,16 @@ void lh_record_exit(void)
 	if (freeres)
 		freeres();
 	lh_record_finish();
+}
+
+/* After lh_record_finish, attached: the trace's descriptor is closed (under
+ * state_lock, which a late sample of the timer thread takes; any write
+ * after this finds no descriptor and is dropped). */
+void lh_record_close(void)
+{
+	pthread_mutex_lock(&state_lock);
+	close_trace();
+	pthread_mutex_unlock(&state_lock);
 }
 
 void lh_record_finish(void)
