@@ -113,8 +113,16 @@ static void absolute(struct strbuf *sb, const char *path)
 	strbuf_addstr(sb, path);
 }
 
+/* The trace's path must leave room for the symbol table's temporary file
+ * beside it (".symbols-XXXXXX") and for a followed child's ".<pid>-N":
+ * refused before the program runs, not after. */
+#define TRACE_PATH_MAX (PATH_MAX - 40)
+
 static int create_trace(const char *path)
 {
+	if (strlen(path) > TRACE_PATH_MAX)
+		return lh_error("the trace's path is too long (%zu characters; at most %d): choose a shorter "
+				"one with -o", strlen(path), TRACE_PATH_MAX);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
@@ -929,6 +937,13 @@ int cmd_record(int argc, char **argv)
 		return 1;
 	run = env_script(argv + optind);
 	if (output) {
+		struct stat sb;
+
+		if ((*output && output[strlen(output) - 1] == '/') || (!stat(output, &sb) && S_ISDIR(sb.st_mode))) {
+			lh_error("-o '%s' is a directory: give the trace's file name, such as '%s%sNAME.lht'", output,
+				 output, output[strlen(output) - 1] == '/' ? "" : "/");
+			return 1;
+		}
 		absolute(&out, output);
 		if (out.len < 4 || strcmp(out.buf + out.len - 4, ".lht"))
 			strbuf_addstr(&out, ".lht");
@@ -945,7 +960,7 @@ int cmd_record(int argc, char **argv)
 	if (!pid) {
 		const char *old = getenv("LD_PRELOAD");
 		struct strbuf ld = STRBUF_INIT;
-		int len;
+		int len, fd;
 
 		close(pipefd[0]);
 		if (!output) {
@@ -954,12 +969,19 @@ int cmd_record(int argc, char **argv)
 
 			strbuf_addf(&name, "leakhunt.%s.%d.lht", basename(cmd), (int)getpid());
 			absolute(&out, name.buf);
-			if (create_trace(out.buf)) {
-				/* '-': the file is not ours (it existed) */
-				len = snprintf(errbuf, sizeof(errbuf), "-cannot create the trace '%s'", out.buf);
+			fd = out.len > TRACE_PATH_MAX ? (errno = ENAMETOOLONG, -1)
+						      : open(out.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd < 0) {
+				/* '-': the file is not ours (it existed); said once, by the parent */
+				len = errno == EEXIST
+					      ? snprintf(errbuf, sizeof(errbuf), "-cannot write '%s': the file exists; "
+							 "choose another name with -o or remove it", out.buf)
+					      : snprintf(errbuf, sizeof(errbuf), "-cannot create the trace '%s': %s; "
+							 "choose where it goes with -o", out.buf, strerror(errno));
 				(void)!write(pipefd[1], errbuf, (size_t)len);
 				_exit(127);
 			}
+			close(fd);
 		}
 		/* for tests: LEAKHUNT_UNWIND_CHECK=1, auto also runs libunwind
 		 * on every stack and prints how many differed;
@@ -1022,7 +1044,7 @@ int cmd_record(int argc, char **argv)
 		if (errbuf[0] == '+')
 			unlink(out.buf);
 		lh_error("%s", errbuf + 1);
-		return 127;
+		return errbuf[0] == '+' ? 127 : 1; /* 127: the program could not run, as a shell says */
 	}
 	{
 		struct stat sb;

@@ -93,6 +93,24 @@ if run_ok env-script-record rec -o "$T/viaenv" -- "$T/viaenv.sh" a b; then
 	run_ok env-script-report "$LEAKHUNT" report "$T/viaenv.lht" &&
 		check env-script-recorded-sh grep -q "^recorded command: sh -e $T/viaenv.sh a b" "$T/out"
 fi
+# where the trace cannot go, said before the program runs, once, exit 1: -o
+# naming a directory (it wrote DIR/.lht), a path too long for the symbol
+# table's temporary file beside it (found only after the run), the default
+# name in a directory we may not write
+mkdir -p "$T/odir"
+run_fail out-dir "-o '.*/odir/' is a directory: give the trace's file name" "$LEAKHUNT" record -o "$T/odir/" -- sh -c "touch '$T/odir-ran'"
+check out-dir-exit-1 sh -c "'$LEAKHUNT' record -o '$T/odir' -- true 2>/dev/null; test \$? = 1"
+check out-dir-not-run test ! -e "$T/odir-ran"
+check out-dir-no-hidden-file test ! -e "$T/odir/.lht"
+long="$T/$(printf 'x%.0s' $(seq 4100))"
+run_fail out-too-long "the trace's path is too long" "$LEAKHUNT" record -o "$long" -- sh -c "touch '$T/long-ran'"
+check out-too-long-not-run test ! -e "$T/long-ran"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	mkdir -p "$T/rodir" && chmod 755 "$T/rodir"
+	(cd "$T/rodir" && setpriv --reuid=65534 --regid=65534 --clear-groups "$LEAKHUNT" record -- true) >"$T/out" 2>"$T/err"
+	check out-cwd-readonly-exit-1 test $? = 1
+	check out-cwd-readonly-said-once test "$(grep -c 'cannot create the trace' "$T/err")" = 1
+fi
 # the recorded command keeps its words apart: each argument a shell word,
 # " ..." where the command line was too long
 if run_ok quoted-record rec -o "$T/quoted" -- /bin/true 'a b' "it's" '' plain '$HOME'; then
