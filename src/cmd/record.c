@@ -13,6 +13,7 @@
  * so that this is not done after the program ended, while the user waits.
  */
 #include <dlfcn.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -352,12 +353,81 @@ out:
  * a child's trace), so the trace must have its end record. */
 #define MAX_FORK_DEPTH 256 /* a chain of forked children; a damaged trace could name itself */
 
+static volatile sig_atomic_t stop_waiting;
+
+static void on_stop_waiting(int sig)
+{
+	(void)sig;
+	stop_waiting = 1;
+}
+
+/* Does process pid hold the file path open (it is still writing it)? */
+static int holds_open(pid_t pid, const char *path)
+{
+	char dir[64], link[PATH_MAX + 64], target[PATH_MAX];
+	struct dirent *d;
+	DIR *fds;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	fds = opendir(dir);
+	if (!fds)
+		return 0;
+	while (!found && (d = readdir(fds))) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%s", dir, d->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			found = !strcmp(target, path);
+		}
+	}
+	closedir(fds);
+	return found;
+}
+
+/*
+ * A followed child that outlives the program (a daemon's double fork, a
+ * background job nobody waits for) still writes its trace when the program
+ * ends: symbolizing it then would leave its later stacks unnamed.  So while
+ * the process that writes it (the header's pid) holds it open, wait, saying
+ * so; Ctrl-C stops waiting.
+ */
+static void wait_for_writer(const char *path)
+{
+	struct sigaction sa = { .sa_handler = on_stop_waiting }, old;
+	char real[PATH_MAX];
+	uint8_t h[LHT_HEADER_SIZE];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), said = 0;
+	pid_t pid;
+
+	if (fd < 0)
+		return;
+	pid = pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) ? (pid_t)lht_get32(h + 24) : 0;
+	close(fd);
+	if (pid <= 0 || !realpath(path, real))
+		return;
+	sigaction(SIGINT, &sa, &old);
+	while (!stop_waiting && holds_open(pid, real)) {
+		if (!said++)
+			fprintf(stderr, "leakhunt record: process %d, forked by the program, is still running and "
+				"writing '%s'; waiting for it to end (Ctrl-C stops waiting)\n", (int)pid, path);
+		usleep(50000);
+	}
+	sigaction(SIGINT, &old, NULL);
+}
+
 static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth, int exited, const char *last_exe)
 {
 	struct lh_symbolize_stats st;
 	struct trace_notes tn = { STRBUF_INIT, STRBUF_INIT, 0 };
 	uint32_t flags = 0;
-	int ret = symbolize(path, warm, &st, &tn, &flags);
+	int ret;
+
+	if (depth)
+		wait_for_writer(path);
+	ret = symbolize(path, warm, &st, &tn, &flags);
 
 	if (flags & LHT_FLAG_WRITE_FAILED)
 		ret = lh_error("recording stopped early: writing '%s' failed (%s); free some space (or raise the "

@@ -143,6 +143,19 @@ if run_ok fork-chain-record rec --follow-fork -o "$T/ftree/chain" -- "$T/forktre
 	check fork-chain-all-symbolized test "$nosym" = 0
 	check fork-chain-deepest-named sh -c "for f in '$T'/ftree/chain.*.lht; do '$LEAKHUNT' report --leaks \"\$f\"; done | grep -qx '  chain_alloc'"
 fi
+# a daemon's double fork: the program is gone at once, its grandchild
+# allocates later; record waits for the grandchild's trace, saying so, and
+# symbolizes it whole
+if run_ok fork-daemon-record rec --follow-fork -o "$T/ftree/daemon" -- "$T/forktree" daemon; then
+	check fork-daemon-waits grep -q "is still running and writing" "$T/err"
+	gkid=$(ls -t "$T"/ftree/daemon.*.*.lht 2>/dev/null | head -1)
+	if [ -n "$gkid" ] && run_ok fork-daemon-grandchild-report "$LEAKHUNT" report --leaks "$gkid"; then
+		check fork-daemon-grandchild-named grep -qx '  late_alloc' "$T/out"
+		check fork-daemon-grandchild-calls grep -q '^calls to allocation functions: 100 ' "$T/out"
+	else
+		[ -n "$gkid" ] || fail fork-daemon-grandchild-report "no grandchild trace in $T/ftree"
+	fi
+fi
 if [ "$(id -u)" = 0 ] && unshare --pid --fork --mount-proc true 2>/dev/null; then
 	if run_ok fork-reuse-record unshare --pid --fork --mount-proc timeout 60 "$LEAKHUNT" record --follow-fork -o "$T/ftree/reuse" -- "$T/forktree" reuse; then
 		kid=$(sed -n 's/^round 0 child \([0-9]*\)$/\1/p' "$T/out")

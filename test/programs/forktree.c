@@ -8,6 +8,9 @@
  *   reuse     two children in turn that get the same pid (run in a new pid
  *             namespace as root: ns_last_pid is set back), the second
  *             allocating 20 times: each must have a trace of its own
+ *   daemon    a double fork: the program returns at once, the grandchild
+ *             allocates 100 blocks 0.5 s later (record must wait for its
+ *             trace before symbolizing it)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +20,11 @@
 #include <unistd.h>
 
 void *keep[1024]; /* not static: the stores (and so the mallocs) must stay */
+
+__attribute__((noinline)) static void late_alloc(int i)
+{
+	keep[i] = malloc(1000 + (size_t)i);
+}
 
 __attribute__((noinline)) static void *chain_alloc(size_t n)
 {
@@ -75,6 +83,17 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	fprintf(stderr, "usage: forktree rss N | chain N | reuse\n");
+	if (argc > 1 && !strcmp(argv[1], "daemon")) {
+		if (fork())
+			return 0;
+		setsid();
+		if (fork())
+			_exit(0);
+		usleep(500000);
+		for (int i = 0; i < 100; i++)
+			late_alloc(i);
+		return 0;
+	}
+	fprintf(stderr, "usage: forktree rss N | chain N | reuse | daemon\n");
 	return 2;
 }
