@@ -121,11 +121,12 @@ static void absolute(struct strbuf *sb, const char *path)
 
 static int create_trace(const char *path)
 {
+	int fd;
+
 	if (strlen(path) > TRACE_PATH_MAX)
 		return lh_error("the trace's path is too long (%zu characters; at most %d): choose a shorter "
 				"one with -o", strlen(path), TRACE_PATH_MAX);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return lh_error("cannot write '%s': the file exists; choose another name with -o "
@@ -347,10 +348,6 @@ out:
 	return ret;
 }
 
-/* Symbolize one trace (with warm, the symbolizer warmed for it, or NULL)
- * and the followed children it names, depth first.  exited: the process
- * we started ended by exit (not by a signal; not an attached process, not
- * a child's trace), so the trace must have its end record. */
 #define MAX_FORK_DEPTH 256 /* a chain of forked children; a damaged trace could name itself */
 
 static volatile sig_atomic_t stop_waiting;
@@ -418,6 +415,10 @@ static void wait_for_writer(const char *path)
 	sigaction(SIGINT, &old, NULL);
 }
 
+/* Symbolize one trace (with warm, the symbolizer warmed for it, or NULL)
+ * and the followed children it names, depth first.  exited: the process
+ * we started ended by exit (not by a signal; not an attached process, not
+ * a child's trace), so the trace must have its end record. */
 static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth, int exited, const char *last_exe)
 {
 	struct lh_symbolize_stats st;

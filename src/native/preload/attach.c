@@ -136,7 +136,6 @@ LH_EXPORT int lh_preload_attach(const char *conf)
 	return 0;
 }
 
-/* Undo the GOT patches, then end the trace. */
 /* A child forked while we were attached is not the process `record -p`
  * attached to, and records nothing: its GOT entries go back to what they
  * held, so that it runs without our hooks and can be attached to itself
@@ -154,6 +153,7 @@ void lh_attach_fork_child(void)
 	}
 }
 
+/* Undo the GOT patches, then end the trace. */
 LH_EXPORT int lh_preload_detach(void)
 {
 	int busy = lh_preload_busy;
