@@ -358,11 +358,12 @@ static void on_stop_waiting(int sig)
 	stop_waiting = 1;
 }
 
-/* Does process pid hold the file path open (it is still writing it)? */
-static int holds_open(pid_t pid, const char *path)
+/* Does process pid hold the file trace (its device and inode) open? */
+static int holds_open(pid_t pid, const struct stat *trace)
 {
-	char dir[64], link[PATH_MAX + 64], target[PATH_MAX];
+	char dir[64], link[PATH_MAX];
 	struct dirent *d;
+	struct stat sb;
 	DIR *fds;
 	int found = 0;
 
@@ -371,14 +372,9 @@ static int holds_open(pid_t pid, const char *path)
 	if (!fds)
 		return 0;
 	while (!found && (d = readdir(fds))) {
-		ssize_t n;
-
 		snprintf(link, sizeof(link), "%s/%s", dir, d->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n > 0) {
-			target[n] = 0;
-			found = !strcmp(target, path);
-		}
+		found = d->d_name[0] != '.' && !stat(link, &sb) && sb.st_dev == trace->st_dev &&
+			sb.st_ino == trace->st_ino;
 	}
 	closedir(fds);
 	return found;
@@ -394,19 +390,21 @@ static int holds_open(pid_t pid, const char *path)
 static void wait_for_writer(const char *path)
 {
 	struct sigaction sa = { .sa_handler = on_stop_waiting }, old;
-	char real[PATH_MAX];
 	uint8_t h[LHT_HEADER_SIZE];
 	int fd = open(path, O_RDONLY | O_CLOEXEC), said = 0;
+	struct stat sb;
 	pid_t pid;
 
 	if (fd < 0)
 		return;
 	pid = pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) ? (pid_t)lht_get32(h + 24) : 0;
+	if (fstat(fd, &sb))
+		pid = 0;
 	close(fd);
-	if (pid <= 0 || !realpath(path, real))
+	if (pid <= 0)
 		return;
 	sigaction(SIGINT, &sa, &old);
-	while (!stop_waiting && holds_open(pid, real)) {
+	while (!stop_waiting && holds_open(pid, &sb)) {
 		if (!said++)
 			fprintf(stderr, "leakhunt record: process %d, forked by the program, is still running and "
 				"writing '%s'; waiting for it to end (Ctrl-C stops waiting)\n", (int)pid, path);
