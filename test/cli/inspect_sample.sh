@@ -36,7 +36,9 @@ start_node app --inspect-port=0 "$T/app.js" && {
 	check live-top-function awk 'NR==4 && $8=="retainWidgets" {f=1} END {exit !f}' "$T/out"
 	check live-location grep -qE "retainWidgets +$T/app.js:2\$" "$T/out"
 	check live-header grep -qE "^[0-9.]+ [kMG]?B live in [0-9]+ samples, one per 16384 bytes.* of pid $P\$" "$T/out"
-	check live-no-churn bash -c "! grep -q ' churn ' '$T/out'"
+	# garbage is dropped when collected; what churn made since the last
+	# scavenge may still count (CI once saw 1.2%), never a real share
+	check live-little-churn awk '$8=="churn" && $3+0 >= 5 {f=1} END {exit f}' "$T/out"
 	check live-inspector-closed not_listening "$P"
 	check live-target-alive kill -0 "$P"
 	check live-saved-mode test "$(stat -c %a "$H")" = 600
