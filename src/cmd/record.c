@@ -140,7 +140,7 @@ static int create_trace(const char *path)
 /* What finish_trace learns from a trace's records: the followed children's
  * traces, whether the program's end was recorded, and its executable. */
 struct trace_notes {
-	struct strbuf children; /* paths, one a line */
+	struct strbuf children; /* "PID PATH", one a line */
 	struct strbuf exe;
 	int ended;
 };
@@ -150,6 +150,7 @@ static void take_note(const struct lh_trace_rec *r, void *arg)
 	struct trace_notes *tn = arg;
 
 	if (r->type == LHT_REC_CHILD) {
+		strbuf_addf(&tn->children, "%llu ", (unsigned long long)r->id);
 		strbuf_add(&tn->children, r->str, r->str_len);
 		strbuf_addch(&tn->children, '\n');
 	} else if (r->type == LHT_REC_END) {
@@ -384,24 +385,18 @@ static int holds_open(pid_t pid, const struct stat *trace)
  * A followed child that outlives the program (a daemon's double fork, a
  * background job nobody waits for) still writes its trace when the program
  * ends: symbolizing it then would leave its later stacks unnamed.  So while
- * the process that writes it (the header's pid) holds it open, wait, saying
- * so; Ctrl-C stops waiting.
+ * the process that writes it (pid, from the parent's child record: the
+ * header may not be written yet) holds it open, wait, saying so; Ctrl-C
+ * stops waiting.  The child holds its file open from before the parent's
+ * trace names it.
  */
-static void wait_for_writer(const char *path)
+static void wait_for_writer(const char *path, pid_t pid)
 {
 	struct sigaction sa = { .sa_handler = on_stop_waiting }, old;
-	uint8_t h[LHT_HEADER_SIZE];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), said = 0;
+	int said = 0;
 	struct stat sb;
-	pid_t pid;
 
-	if (fd < 0)
-		return;
-	pid = pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) ? (pid_t)lht_get32(h + 24) : 0;
-	if (fstat(fd, &sb))
-		pid = 0;
-	close(fd);
-	if (pid <= 0)
+	if (pid <= 0 || stat(path, &sb))
 		return;
 	sigaction(SIGINT, &sa, &old);
 	while (!stop_waiting && holds_open(pid, &sb)) {
@@ -417,7 +412,8 @@ static void wait_for_writer(const char *path)
  * and the followed children it names, depth first.  exited: the process
  * we started ended by exit (not by a signal; not an attached process, not
  * a child's trace), so the trace must have its end record. */
-static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth, int exited, const char *last_exe)
+static int finish_trace(const char *path, pid_t writer, struct lh_symbolizer *warm, int depth, int exited,
+			const char *last_exe)
 {
 	struct lh_symbolize_stats st;
 	struct trace_notes tn = { STRBUF_INIT, STRBUF_INIT, 0 };
@@ -425,7 +421,7 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth,
 	int ret;
 
 	if (depth)
-		wait_for_writer(path);
+		wait_for_writer(path, writer);
 	ret = symbolize(path, warm, &st, &tn, &flags);
 
 	if (flags & LHT_FLAG_WRITE_FAILED)
@@ -453,9 +449,12 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth,
 		"%llu addresses loaded while the program ran)", path, (unsigned long long)st.ips,
 		(unsigned long long)st.resolved, (unsigned long long)st.frames, (unsigned long long)st.modules,
 		(unsigned long long)st.warm, (unsigned long long)st.warm_ips);
-	for (char *p = tn.children.buf, *nl; *p; p = nl + 1) {
-		nl = strchr(p, '\n');
+	for (char *line = tn.children.buf, *nl, *p; *line; line = nl + 1) {
+		pid_t pid = (pid_t)strtol(line, &p, 10);
+
+		nl = strchr(line, '\n');
 		*nl = 0;
+		p++;
 		if (depth >= MAX_FORK_DEPTH) {
 			lh_warn("the forked child's trace '%s' is not symbolized: it is more than %d forks deep "
 				"(its frames show as module+offset)", p, MAX_FORK_DEPTH);
@@ -463,7 +462,7 @@ static int finish_trace(const char *path, struct lh_symbolizer *warm, int depth,
 			fprintf(stderr, "leakhunt record: child trace %s\n", p);
 			/* the same symbolizer: a child has its parent's modules,
 			 * loaded once rather than once a child (about 0.1 s each) */
-			if (finish_trace(p, warm, depth + 1, 0, NULL))
+			if (finish_trace(p, pid, warm, depth + 1, 0, NULL))
 				ret = -1;
 		} else {
 			lh_warn("a forked child's trace '%s' was not written (%s): that child is not recorded", p,
@@ -861,7 +860,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	sigaction(SIGQUIT, &old_quit, NULL);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	sym = warmup_finish(&warm);
-	rc = finish_trace(out.buf, sym, 0, 0, NULL) ? 1 : 0;
+	rc = finish_trace(out.buf, 0, sym, 0, 0, NULL) ? 1 : 0;
 	lh_symbolizer_free(sym);
 	if (!rc)
 		fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
@@ -1128,7 +1127,7 @@ int cmd_record(int argc, char **argv)
 	if (WIFSIGNALED(status))
 		fprintf(stderr, "leakhunt record: '%s' was killed by signal %d; the trace keeps what "
 			"reached the file\n", argv[optind], WTERMSIG(status));
-	c = finish_trace(out.buf, sym, 0, WIFEXITED(status), exe);
+	c = finish_trace(out.buf, 0, sym, 0, WIFEXITED(status), exe);
 	lh_symbolizer_free(sym);
 	if (!c)
 		fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);

@@ -237,6 +237,11 @@ LH_EXPORT void *realloc(void *old, size_t n)
 		/* glibc frees and returns NULL: record the free first */
 		lh_record_free(old);
 		p = real_realloc(old, n);
+	} else if (!lh_busy_ && old) {
+		int ticket = lh_record_realloc_begin();
+
+		p = real_realloc(old, n);
+		lh_record_realloc_end(ticket, old, p, n);
 	} else {
 		p = real_realloc(old, n);
 		if (!lh_busy_ && p)

@@ -100,6 +100,10 @@ int lh_record_start_early(void);
 void lh_record_alloc_now(void *ptr, size_t size);
 void lh_record_free_now(void *ptr);
 void lh_record_realloc(void *old, void *ptr, size_t size);
+/* realloc(old, ...) with old non-NULL: begin before the real call, end after
+ * it with begin's answer and the call's result (record.c says why). */
+int lh_record_realloc_begin(void);
+void lh_record_realloc_end(int ticket, void *old, void *ptr, size_t size);
 void lh_record_modules_changed(void);
 void lh_record_finish(void);
 /* At normal exit (our destructor): runtime pools freed, then finish. */

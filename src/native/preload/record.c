@@ -63,6 +63,8 @@ struct tbuf {
 	int pend_half;      /* set before pending is published */
 	atomic_flag wlock;  /* whoever compresses and writes this buffer's data */
 	uint64_t flush_ms;  /* self-timed (below): when the owner writes its half next */
+	int ticket;         /* a realloc is numbered (ticket_seq) but not written yet */
+	uint64_t ticket_seq, ticket_sample;
 	struct lh_zstate *z; /* compress.c's state, mapped at the first write */
 	struct lh_unwind_memo memo; /* the owner's recent stacks, their ids as tags */
 	uint8_t rows[LH_ROWS_SIZE]; /* only without zstd */
@@ -954,14 +956,17 @@ static inline void lock_buf(struct tbuf *b)
 }
 
 /* The fields every event has: type, seq delta, and (put_ptr) the pointer. */
-static inline void put_event(struct tbuf *b, uint8_t type)
+static inline void put_event_at(struct tbuf *b, uint8_t type, uint64_t s)
 {
-	uint64_t s = next_seq();
-
 	*b->w[0]++ = type;
 	b->w[1] = lht_put_varint(b->w[1], s - b->last_seq);
 	b->last_seq = s;
 	b->nrec++;
+}
+
+static inline void put_event(struct tbuf *b, uint8_t type)
+{
+	put_event_at(b, type, next_seq());
 }
 
 static inline void put_ptr(struct tbuf *b, const void *ptr)
@@ -1045,13 +1050,147 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 	event_done(b);
 }
 
+/*
+ * realloc(old, n) numbered in two steps.  Its free of old must be numbered
+ * before the real call: under a shared arena another thread can be handed
+ * old's address while realloc is still returning, and that thread's
+ * allocation would otherwise come first in the trace (the report then frees
+ * the wrong block).  The new block must be numbered after the call, as any
+ * allocation: a thread that freed that address during the call numbered its
+ * free first.  So lh_record_realloc_begin takes a number, a ticket kept in
+ * the thread's buffer, and lh_record_realloc_end spends it: on the whole
+ * call when the block stayed where it was (no other thread can have had the
+ * address), on an F of old followed by an R of the new block (old 0) when
+ * it moved, and on a copy of the last RSS sample when realloc failed (old
+ * untouched).  A number must never be a gap, which the report counts as a
+ * lost event: a recording that ends while a realloc is in the real call
+ * spends the ticket the same way (spend_tickets), and its owner, finding it
+ * gone, writes nothing.  Owner and ender look at the ticket only inside the
+ * buffer (own_enter), so exactly one of them spends it.  With --sample, or
+ * when this thread cannot record, there is no ticket and end records as
+ * lh_record_realloc does.
+ */
+#define SAMPLE_PAGE_BITS 30 /* 4 TiB of 4 KiB pages; the ms above: 198 days */
+static _Atomic uint64_t last_sample; /* the last S written: ms, RSS in pages */
+
+int lh_record_realloc_begin(void)
+{
+	struct tbuf *b;
+
+	if (lh_preload_conf.sample || !(b = my_buffer()))
+		return 0;
+	own_enter(b);
+	/* before the number: a sample numbered after it has a later time */
+	b->ticket_sample = atomic_load_explicit(&last_sample, memory_order_relaxed);
+	b->ticket_seq = next_seq();
+	b->ticket = 1;
+	own_leave(b);
+	return 1;
+}
+
+/* An RSS sample numbered s repeating the sample packed in last; under
+ * state_lock, written at the next direct_flush. */
+static void sample_copy(uint64_t s, uint64_t last)
+{
+	uint8_t *p = direct_room(1 + 3 * 10);
+
+	*p++ = LHT_REC_SAMPLE;
+	p = lht_put_varint(p, s);
+	p = lht_put_varint(p, last >> SAMPLE_PAGE_BITS);
+	p = lht_put_varint(p, (last & ((1ull << SAMPLE_PAGE_BITS) - 1)) * (uint64_t)page_size);
+	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
+}
+
+void lh_record_realloc_end(int ticket, void *old, void *ptr, size_t size)
+{
+	struct tbuf *b;
+	uint32_t id;
+
+	if (!ticket) {
+		if (ptr)
+			lh_record_realloc(old, ptr, size);
+		return;
+	}
+	b = my_buffer(); /* made by begin */
+	if (!ptr) {
+		/* under state_lock: the end of the recording (which holds it) is
+		 * either before, and took the ticket, or after the copy */
+		pthread_mutex_lock(&state_lock);
+		own_enter(b);
+		ticket = b->ticket;
+		b->ticket = 0;
+		own_leave(b);
+		if (ticket) {
+			sample_copy(b->ticket_seq, b->ticket_sample);
+			direct_flush();
+		}
+		pthread_mutex_unlock(&state_lock);
+		return;
+	}
+	id = capture(b);
+	lock_buf(b);
+	if (!b->ticket) {
+		own_leave(b); /* the recording ended during the call */
+		return;
+	}
+	b->ticket = 0;
+	if (ptr != old) {
+		put_event_at(b, LHT_REC_FREE, b->ticket_seq);
+		put_ptr(b, old);
+		own_leave(b);
+		lock_buf(b); /* the buffer has room for one event at a time */
+		put_event(b, LHT_REC_REALLOC);
+		old = NULL;
+	} else {
+		put_event_at(b, LHT_REC_REALLOC, b->ticket_seq);
+	}
+	b->w[2] = lht_put_varint(b->w[2], size);
+	b->w[3] = lht_put_varint(b->w[3], id);
+	put_ptr(b, ptr);
+	b->w[5] = lht_put_varint(b->w[5], (uintptr_t)old);
+	event_done(b);
+}
+
+/*
+ * The end of a recording, under state_lock: with every owner outside its
+ * buffer at once, flush the buffers, spend the tickets of reallocs still in
+ * the real call (as copies of an RSS sample, see above), and take the number
+ * of events for the end record.  Every number below it is then in the file,
+ * and an event of a thread that was waiting to enter its buffer is numbered
+ * past the end (the reader reads it as after the end, not as a lost event).
+ */
+static uint64_t flush_all_final(void)
+{
+	struct tbuf *b;
+	uint64_t n;
+
+	if (asym)
+		stop_owners_surely();
+	else
+		for (b = all_bufs; b; b = b->next)
+			buf_lock(b);
+	for (b = all_bufs; b; b = b->next) {
+		flush_locked(b);
+		if (b->ticket)
+			sample_copy(b->ticket_seq, b->ticket_sample);
+		b->ticket = 0;
+	}
+	n = atomic_load(&seq.n);
+	if (asym)
+		resume_owners();
+	else
+		for (b = all_bufs; b; b = b->next)
+			buf_unlock(b);
+	return n;
+}
+
 /* ---- the timer thread: RSS samples and stale buffers ---- */
 
 static void write_sample(void)
 {
 	char buf[128];
 	ssize_t n = statm_fd >= 0 ? pread(statm_fd, buf, sizeof(buf) - 1, 0) : -1;
-	uint64_t rss = 0, s;
+	uint64_t rss = 0, s, ms, pages;
 	uint8_t *p;
 	char *q;
 
@@ -1072,11 +1211,16 @@ static void write_sample(void)
 		s = atomic_fetch_add_explicit(&seq.n, 1, memory_order_relaxed);
 		resume_owners();
 	}
+	ms = now_ms();
 	p = lht_put_varint(p, s);
-	p = lht_put_varint(p, now_ms());
+	p = lht_put_varint(p, ms);
 	p = lht_put_varint(p, rss);
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
 	direct_flush();
+	pages = rss / (uint64_t)page_size;
+	atomic_store_explicit(&last_sample,
+			      ms << SAMPLE_PAGE_BITS | (pages < 1ull << SAMPLE_PAGE_BITS ? pages : 0),
+			      memory_order_relaxed);
 	pthread_mutex_unlock(&state_lock);
 }
 
@@ -1536,6 +1680,7 @@ static void atfork_child(void)
 		atomic_flag_clear(&b->wlock);
 		half_start(b);
 		b->flush_ms = 0; /* the child's clock starts again */
+		b->ticket = 0;   /* a number of the parent's */
 		b->owned = b == my_buf;
 		if (b == my_buf)
 			b->tid = (int)syscall(SYS_gettid);
@@ -1594,7 +1739,9 @@ static void atfork_child(void)
 		lh_preload_busy--;
 		return;
 	}
-	close(fd);
+	/* fd stays open until the trace is: from the moment the parent's trace
+	 * names this file, a process holds it open until the child is done with
+	 * it, which is how leakhunt record knows to wait for it */
 	p = direct + LHT_CHUNK_HEADER;
 	*p++ = LHT_REC_CHILD;
 	p = lht_put_varint(p, (uint64_t)getpid());
@@ -1616,6 +1763,7 @@ static void atfork_child(void)
 	if (alloc_tables() || (lh_preload_conf.sample && lh_sample_init()) || open_trace(path, 0)) {
 		char msg[4400];
 
+		close(fd);
 		stpcpy(stpcpy(stpcpy(msg, "libleakhunt: cannot start a forked child's trace ("), path),
 		       "); the child is not recorded\n");
 		say(msg);
@@ -1623,6 +1771,7 @@ static void atfork_child(void)
 		lh_preload_busy--;
 		return;
 	}
+	close(fd);
 	clock_gettime(CLOCK_MONOTONIC, &start_time);
 	write_info();
 	write_modules();
@@ -1878,14 +2027,13 @@ void lh_record_finish(void)
 	pthread_mutex_lock(&state_lock);
 	finished = 1;
 	lh_preload_active = 0;
-	flush_all();
+	s = flush_all_final();
 	for (struct tbuf *b = all_bufs; b; b = b->next)
 		drain(b); /* halves the writer thread has not written yet */
 	if (writer_running)
 		sem_post(&wake);
 	p = direct_room(1 + 2 * 10);
 	*p++ = LHT_REC_END;
-	s = atomic_load(&seq.n);
 	p = lht_put_varint(p, s);
 	p = lht_put_varint(p, now_ms());
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
