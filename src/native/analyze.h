@@ -82,7 +82,8 @@ enum lh_alloc_flags {
 
 struct lh_alloc_model {
 	/* summary */
-	uint64_t calls;          /* allocation calls that returned memory */
+	uint64_t calls;          /* allocation calls that returned memory (estimated when sampled) */
+	uint64_t sampled_calls;  /* of those, recorded: all of them unless sample_mean */
 	uint64_t frees;          /* frees of known blocks (realloc's included) */
 	uint64_t temporary;
 	uint64_t alloc_bytes;    /* bytes requested, in total */
@@ -109,7 +110,9 @@ struct lh_alloc_model {
 	int has_symbols;         /* `record` appended the symbol table */
 	struct strbuf damage;    /* why reading stopped early, if it did */
 	char *exe, *cmdline;
-	uint64_t sample_mean;    /* record --sample: mean bytes between samples, 0 = every allocation */
+	uint64_t sample_mean;    /* record --sample: mean bytes between samples, 0 = every allocation;
+				  * then every count and byte sum above and per stack is an estimate
+				  * (analyze.c, weight_of), and sizes' counts too */
 
 	/* --at */
 	uint64_t at_ms;          /* requested moment, LH_AT_END for none */

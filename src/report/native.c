@@ -47,8 +47,9 @@ void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
 		fprintf(out, "recorded command: %s\n", m->cmdline);
 	if (m->sample_mean)
 		fprintf(out, "sampled recording (record --sample, one sample per %" PRIu64 " bytes on average):\n"
-			     "  the numbers below count the sampled allocations only, not estimates of all of them\n",
-			m->sample_mean);
+			     "  the numbers below are estimates from the %" PRIu64 " allocations recorded (a block of s bytes\n"
+			     "  stands for 1/(1 - exp(-s/%" PRIu64 ")) blocks); a few samples make a rough estimate\n",
+			m->sample_mean, m->sampled_calls, m->sample_mean);
 	strbuf_addstr(&sb, "total runtime: ");
 	add_seconds(&sb, m->runtime_ms);
 	fprintf(out, "%s\n", sb.buf);

@@ -139,6 +139,7 @@ static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 {
 	lh_jsonw_object(w);
 	lh_jsonw_kuint(w, "calls", m->calls);
+	lh_jsonw_kuint(w, "sampled_calls", m->sampled_calls);
 	lh_jsonw_kuint(w, "temporary", m->temporary);
 	lh_jsonw_kuint(w, "bytes", m->alloc_bytes);
 	lh_jsonw_kuint(w, "peak_bytes", m->peak_bytes);

@@ -230,12 +230,14 @@ for at in 1e17 inf 1e20 nan -1 1e13ms; do
 done
 run_ok at-latest "$LEAKHUNT" report --at 1e9 "$L"
 
-# --- sampled traces say so: their counts are of the sampled allocations only
+# --- sampled traces say so: their counts are estimates (record.sh checks them)
 if rec --sample 65536 -o "$T/sampled" -- "$T/leaky"; then
 	if run_ok sampled-json "$LEAKHUNT" report --json "$T/sampled.lht"; then
 		expect sampled-mean "$(js 'd["sample_mean"]' "$T/out")" 65536
+		expect sampled-estimate-at-least-recorded "$(js 'd["summary"]["calls"] >= d["summary"]["sampled_calls"] > 0' "$T/out")" True
 	fi
 	expect unsampled-mean "$(js 'd["sample_mean"]' "$T/leaky.json")" 0
+	expect unsampled-all-recorded "$(js 'd["summary"]["sampled_calls"] == d["summary"]["calls"]' "$T/leaky.json")" True
 	run_ok sampled-text "$LEAKHUNT" report "$T/sampled.lht" && check sampled-notice grep -q '^sampled recording' "$T/out"
 else
 	fail record-sampled "$(cat "$T/rec.err")"

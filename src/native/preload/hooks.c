@@ -238,7 +238,7 @@ LH_EXPORT void *realloc(void *old, size_t n)
 		lh_record_free(old);
 		p = real_realloc(old, n);
 	} else if (!lh_busy_ && old) {
-		int ticket = lh_record_realloc_begin();
+		int ticket = lh_record_realloc_begin(old);
 
 		p = real_realloc(old, n);
 		lh_record_realloc_end(ticket, old, p, n);

@@ -102,7 +102,12 @@ void lh_record_free_now(void *ptr);
 void lh_record_realloc(void *old, void *ptr, size_t size);
 /* realloc(old, ...) with old non-NULL: begin before the real call, end after
  * it with begin's answer and the call's result (record.c says why). */
-int lh_record_realloc_begin(void);
+enum {
+	LH_TICKET_NONE,      /* not numbered: end records as lh_record_realloc */
+	LH_TICKET_TAKEN,     /* numbered, in the thread's buffer */
+	LH_TICKET_UNSAMPLED, /* --sample: old was not sampled, only the new block may be */
+};
+int lh_record_realloc_begin(void *old);
 void lh_record_realloc_end(int ticket, void *old, void *ptr, size_t size);
 void lh_record_modules_changed(void);
 void lh_record_finish(void);
@@ -145,6 +150,8 @@ void lh_sample_reset(void);
 int lh_sample_point(void *ptr);
 /* The filter says ptr may be sampled: 1 if it is (it leaves the set). */
 int lh_sample_drop(void *ptr);
+/* Put ptr in the sampled set (a realloc that failed keeps its block); 0: full. */
+int lh_sample_keep(void *ptr);
 
 static inline size_t lh_sample_bucket(const void *p)
 {

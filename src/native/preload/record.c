@@ -1064,32 +1064,39 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
  * it moved, and on a copy of the last RSS sample when realloc failed (old
  * untouched).  A number must never be a gap, which the report counts as a
  * lost event: a recording that ends while a realloc is in the real call
- * spends the ticket the same way (spend_tickets), and its owner, finding it
- * gone, writes nothing.  Owner and ender look at the ticket only inside the
- * buffer (own_enter), so exactly one of them spends it.  With --sample, or
- * when this thread cannot record, there is no ticket and end records as
- * lh_record_realloc does.
+ * spends the ticket the same way (flush_all_final), and its owner, finding
+ * it gone, writes nothing.  Owner and ender look at the ticket only inside
+ * the buffer (own_enter), so exactly one of them spends it.  With --sample,
+ * old leaves the sampled set before the call too (another thread's block at
+ * that address, sampled during the call, must not be dropped by us); a
+ * ticket is taken only when old was sampled, and a block that realloc then
+ * does not keep in the sample is only an F.  When this thread cannot record
+ * there is no ticket and end records as lh_record_realloc does.
  */
 #define SAMPLE_PAGE_BITS 30 /* 4 TiB of 4 KiB pages; the ms above: 198 days */
 static _Atomic uint64_t last_sample; /* the last S written: ms, RSS in pages */
 
-int lh_record_realloc_begin(void)
+int lh_record_realloc_begin(void *old)
 {
 	struct tbuf *b;
 
-	if (lh_preload_conf.sample || !(b = my_buffer()))
-		return 0;
+	/* --sample: old leaves the set before the call, as a free's block does */
+	if (lh_preload_conf.sample && !lh_sample_forget(old))
+		return LH_TICKET_UNSAMPLED;
+	if (!(b = my_buffer()))
+		return lh_preload_conf.sample ? LH_TICKET_UNSAMPLED : LH_TICKET_NONE;
 	own_enter(b);
 	/* before the number: a sample numbered after it has a later time */
 	b->ticket_sample = atomic_load_explicit(&last_sample, memory_order_relaxed);
 	b->ticket_seq = next_seq();
 	b->ticket = 1;
 	own_leave(b);
-	return 1;
+	return LH_TICKET_TAKEN;
 }
 
-/* An RSS sample numbered s repeating the sample packed in last; under
- * state_lock, written at the next direct_flush. */
+/* An RSS sample numbered s repeating the sample packed in last, written at
+ * once as a chunk of its own (in a chunk, a seq after the first is a delta:
+ * every record with one goes out alone); under state_lock. */
 static void sample_copy(uint64_t s, uint64_t last)
 {
 	uint8_t *p = direct_room(1 + 3 * 10);
@@ -1099,44 +1106,52 @@ static void sample_copy(uint64_t s, uint64_t last)
 	p = lht_put_varint(p, last >> SAMPLE_PAGE_BITS);
 	p = lht_put_varint(p, (last & ((1ull << SAMPLE_PAGE_BITS) - 1)) * (uint64_t)page_size);
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
+	direct_flush();
 }
 
 void lh_record_realloc_end(int ticket, void *old, void *ptr, size_t size)
 {
 	struct tbuf *b;
-	uint32_t id;
+	uint32_t id = 0;
+	int keep;
 
-	if (!ticket) {
+	if (ticket != LH_TICKET_TAKEN) {
 		if (ptr)
-			lh_record_realloc(old, ptr, size);
+			lh_record_realloc(ticket == LH_TICKET_NONE ? old : NULL, ptr, size);
 		return;
 	}
 	b = my_buffer(); /* made by begin */
-	if (!ptr) {
-		/* under state_lock: the end of the recording (which holds it) is
-		 * either before, and took the ticket, or after the copy */
+	if (!ptr && (!lh_preload_conf.sample || lh_sample_keep(old))) {
+		/* old is untouched (and sampled still).  Under state_lock: the end
+		 * of the recording (which holds it) is either before, and took
+		 * the ticket, or after the copy */
 		pthread_mutex_lock(&state_lock);
 		own_enter(b);
 		ticket = b->ticket;
 		b->ticket = 0;
 		own_leave(b);
-		if (ticket) {
+		if (ticket)
 			sample_copy(b->ticket_seq, b->ticket_sample);
-			direct_flush();
-		}
 		pthread_mutex_unlock(&state_lock);
 		return;
 	}
-	id = capture(b);
+	/* not kept: old leaves the sample (a failed call: the set is full) */
+	keep = ptr && (!lh_preload_conf.sample || lh_sample_take(ptr, size));
+	if (keep)
+		id = capture(b);
 	lock_buf(b);
 	if (!b->ticket) {
 		own_leave(b); /* the recording ended during the call */
 		return;
 	}
 	b->ticket = 0;
-	if (ptr != old) {
+	if (!keep || ptr != old) {
 		put_event_at(b, LHT_REC_FREE, b->ticket_seq);
 		put_ptr(b, old);
+		if (!keep) {
+			event_done(b);
+			return;
+		}
 		own_leave(b);
 		lock_buf(b); /* the buffer has room for one event at a time */
 		put_event(b, LHT_REC_REALLOC);

@@ -96,8 +96,6 @@ static size_t slot_of(uintptr_t p)
  * record it (its address is now in the set). */
 int lh_sample_point(void *ptr)
 {
-	size_t mask = ((size_t)1 << SET_BITS) - 1, i;
-
 	if (!rng) {
 		/* the thread's first allocation: its countdown starts at a gap */
 		lh_sample_until += next_gap();
@@ -106,8 +104,16 @@ int lh_sample_point(void *ptr)
 	}
 	while (lh_sample_until <= 0)
 		lh_sample_until += next_gap(); /* a block may span several points: still one record */
+	return lh_sample_keep(ptr);
+}
+
+/* Put ptr in the set; 0: the set is full (sampling would lose frees). */
+int lh_sample_keep(void *ptr)
+{
+	size_t mask = ((size_t)1 << SET_BITS) - 1, i;
+
 	if (atomic_load_explicit(&live, memory_order_relaxed) >= (long)(mask / 2))
-		return 0; /* the set is full: sampling would lose frees */
+		return 0;
 	for (i = slot_of((uintptr_t)ptr);; i = (i + 1) & mask) {
 		uintptr_t have = atomic_load_explicit(&set[i], memory_order_relaxed);
 
