@@ -1788,6 +1788,7 @@ static void atfork_child(void)
 	}
 	close(fd);
 	clock_gettime(CLOCK_MONOTONIC, &start_time);
+	atomic_store(&last_sample, 0); /* its ms count from the start */
 	write_info();
 	write_modules();
 	start_timer();
@@ -1864,6 +1865,7 @@ static int begin(int attach)
 	n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 	exe_path[n > 0 ? n : 0] = 0;
 	clock_gettime(CLOCK_MONOTONIC, &start_time);
+	atomic_store(&last_sample, 0); /* its ms count from the start */
 	if (alloc_tables() || (lh_preload_conf.sample && lh_sample_init())) {
 		say("libleakhunt: cannot map memory for the stack tables; not recording\n");
 		return -1;
