@@ -4,6 +4,7 @@
 #include "human.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 
 void lh_human_size(struct strbuf *sb, int64_t bytes)
@@ -64,6 +65,11 @@ int lh_parse_size(const char *s, uint64_t *out)
 		end++;
 	if (*end)
 		return -1;
-	*out = (uint64_t)(v * mul);
+	v *= mul;
+	/* nan, inf, past 2^62 or a fraction of a byte: no size (the cast
+	 * would be undefined, and gave 0 or 2^63) */
+	if (!(v <= 0x1p62) || (v > 0 && v < 1))
+		return -1;
+	*out = (uint64_t)v;
 	return 0;
 }

@@ -958,7 +958,7 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 's':
 			if (lh_parse_size(optarg, &sample)) {
-				lh_error("--sample '%s': expected a size such as 512k", optarg);
+				lh_error("--sample '%s': expected a size such as 512k (whole bytes, at most 4 EiB)", optarg);
 				return 2;
 			}
 			break;

@@ -197,6 +197,13 @@ static int run(struct report_args *a, const char *path)
 		return 1;
 	if (load(&m, path, a))
 		goto out_speedscope;
+	if (m.sample_mean && ((a->sorted && a->o.sort == LH_COST_TEMPORARY) ||
+			      (a->folded && a->folded_cost == LH_COST_TEMPORARY))) {
+		lh_error("'%s' is a sampled recording (record --sample): its temporary allocations are not "
+			 "estimated; sort by calls, bytes, peak or leaked", path);
+		lh_alloc_model_release(&m);
+		goto out_speedscope;
+	}
 	if (lh_callgraph_build(&g, &m, a->filter)) {
 		lh_alloc_model_release(&m);
 		goto out_speedscope;
@@ -227,7 +234,7 @@ static int run(struct report_args *a, const char *path)
 		} else {
 			static const enum lh_cost order[] = { LH_COST_CALLS, LH_COST_PEAK, LH_COST_LEAKED, LH_COST_TEMPORARY };
 
-			for (size_t i = 0; i < 4; i++) {
+			for (size_t i = 0; i < (m.sample_mean ? 3 : 4); i++) {
 				a->o.sort = order[i];
 				lh_native_print_sites(stdout, &g, &a->o);
 			}

@@ -53,8 +53,12 @@ struct block {
 	uint64_t ptr;  /* 0: empty slot */
 	uint64_t size;
 	uint32_t stack;
-	uint32_t thr;  /* index into pass.threads of the allocating thread */
+	uint32_t thr;  /* index into pass.threads of the allocating thread, and BLOCK_UP */
 };
+
+/* In a sampled trace: the block's count was rounded up (weight_of). */
+#define BLOCK_UP (1u << 31)
+#define BLOCK_THR (BLOCK_UP - 1)
 
 struct blocks {
 	struct block *slot;
@@ -114,34 +118,39 @@ struct pass {
 };
 
 /*
- * What a recorded block of size bytes at ptr stands for: itself in a full
- * trace; in a sampled one (record --sample MEAN, which records a block with
- * probability q = 1 - exp(-size / MEAN)), 1/q blocks and size/q bytes, the
- * unbiased (Horvitz-Thompson) estimates.  Counts are whole numbers, so 1/q
- * is rounded up or down at random with the odds that keep it unbiased
- * (rounding to nearest overcounted 400-byte blocks at a mean of 4 KiB by
- * 2.3%: 1/q = 10.75); the coin is a hash of address and size, so that the
- * block's free takes back exactly what its allocation added.  size/q is at
- * least size: rounding it to nearest costs nothing measurable.
+ * What a recorded block of size bytes stands for: itself in a full trace;
+ * in a sampled one (record --sample MEAN, which records a block with
+ * probability q = 1 - exp(-size / MEAN); the preload samples a 0-byte block
+ * as 1 byte), 1/q blocks and size/q bytes, the unbiased (Horvitz-Thompson)
+ * estimates.  Counts are whole numbers, so 1/q is rounded up or down at
+ * random with the odds that keep it unbiased (rounding to nearest made
+ * 400-byte blocks at a mean of 4 KiB 2.3% too many: 1/q = 10.75).  The coin
+ * is a hash of the allocation's number, one of its own for every event (a
+ * hash of address and size gave a malloc/free loop at one address the same
+ * rounding every time: calls 21% off); *up says how it fell, kept in the
+ * block (BLOCK_UP) so that its free takes back exactly what it added.
+ * size/q is at least size: rounding it to nearest costs nothing measurable.
  */
 struct weight {
 	uint64_t blocks, bytes;
 };
 
-static inline struct weight weight_of(const struct pass *p, uint64_t ptr, uint64_t size)
+static inline struct weight weight_of(const struct pass *p, uint64_t seq, uint64_t size, int *up)
 {
 	double q, x, whole;
 	uint64_t h;
 
-	if (__builtin_expect(p->inv_mean == 0, 1) || !size)
+	if (__builtin_expect(p->inv_mean == 0, 1))
 		return (struct weight){ 1, size };
-	q = -expm1(-(double)size * p->inv_mean);
+	q = -expm1(-(double)(size ? size : 1) * p->inv_mean);
 	x = 1 / q;
 	whole = floor(x);
-	h = (ptr ^ size * 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 31;
-	return (struct weight){ (uint64_t)whole + ((double)(h >> 11) * 0x1p-53 < x - whole),
-				(uint64_t)llround((double)size / q) };
+	if (up) {
+		h = (seq + 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
+		h = (h ^ h >> 31) * 0x94d049bb133111ebULL;
+		*up = (double)((h ^ h >> 29) >> 11) * 0x1p-53 < x - whole;
+	}
+	return (struct weight){ (uint64_t)whole, (uint64_t)llround((double)size / q) };
 }
 
 /*
@@ -359,8 +368,11 @@ static void do_free(struct lh_alloc_model *m, struct pass *p, uint64_t ptr, uint
 		return;
 	}
 	c = &m->cost[e->stack];
-	w = weight_of(p, ptr, e->size);
-	if (p->threads[e->thr].ptr == ptr) {
+	w = weight_of(p, 0, e->size, NULL);
+	w.blocks += !!(e->thr & BLOCK_UP);
+	/* a sampled trace misses the events between its samples: nearly
+	 * every recorded block would look temporary (sqlite3 at 64k: 34x) */
+	if (p->threads[e->thr & BLOCK_THR].ptr == ptr && !p->inv_mean) {
 		m->temporary += w.blocks;
 		c->temporary += w.blocks;
 	}
@@ -379,6 +391,7 @@ static void do_alloc(struct lh_alloc_model *m, struct pass *p, const struct ev *
 	struct lh_alloc_cost *c = cost_of(m, v->stack);
 	struct blocks *b = &p->live;
 	struct weight w;
+	int up = 0;
 	size_t i;
 
 	if ((b->nr + 1) * 2 > b->mask + 1)
@@ -392,9 +405,10 @@ static void do_alloc(struct lh_alloc_model *m, struct pass *p, const struct ev *
 			break;
 		}
 	}
-	b->slot[i] = (struct block){ v->ptr, v->size, (uint32_t)(c - m->cost), v->thr };
+	w = weight_of(p, v->seq, v->size, &up);
+	w.blocks += up;
+	b->slot[i] = (struct block){ v->ptr, v->size, (uint32_t)(c - m->cost), v->thr | (up ? BLOCK_UP : 0) };
 	b->nr++;
-	w = weight_of(p, v->ptr, v->size);
 	p->threads[v->thr].ptr = v->ptr;
 	touch(m, c, v->seq);
 	c->calls += w.blocks;

@@ -13,7 +13,8 @@
  * Definitions (docs/report.md, "What the numbers mean"):
  *   calls      allocation calls that returned memory: malloc, calloc, realloc
  *              (one call, even though it also frees), the aligned ones
- *   temporary  an allocation whose free (by any thread) comes before the next
+ *   temporary  (0 in a sampled trace: not estimated)
+ *              an allocation whose free (by any thread) comes before the next
  *              allocation or free of the thread that made it: heaptrack_interpret's
  *              rule (a '-' right after its '+'), per thread instead of in global
  *              order; a realloc frees its old block first, then allocates

@@ -59,8 +59,12 @@ void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
 	if (!m->calls)
 		fputs(" (none reached leakhunt: a program with an allocator of its own, such as jemalloc, "
 		      "mimalloc or tcmalloc linked in, or Rust's #[global_allocator], does not call malloc)", out);
-	fprintf(out, "\ntemporary memory allocations: %" PRIu64, m->temporary);
-	if (m->calls)
+	if (m->sample_mean)
+		fputs("\ntemporary memory allocations: not estimated (a sampled recording misses the events "
+		      "between its samples)", out);
+	else
+		fprintf(out, "\ntemporary memory allocations: %" PRIu64, m->temporary);
+	if (m->calls && !m->sample_mean)
 		fprintf(out, " (%.2f%% of calls)", 100.0 * m->temporary / m->calls);
 	strbuf_reset(&sb);
 	add_size(&sb, m->peak_bytes);
@@ -89,7 +93,7 @@ static void site_row(struct lh_table *t, const struct lh_alloc_model *m, const s
 {
 	lh_table_cell(t, "%s", lh_native_func(m, s->func, none));
 	lh_table_cell(t, "%" PRIu64, s->c.calls);
-	lh_table_cell(t, "%" PRIu64, s->c.temporary);
+	lh_table_cell(t, m->sample_mean ? "-" : "%" PRIu64, s->c.temporary);
 	lh_table_cell(t, "%" PRIu64, s->c.bytes);
 	lh_table_cell(t, "%" PRIu64, s->c.peak);
 	lh_table_cell(t, "%" PRIu64, s->c.leaked);
@@ -192,9 +196,15 @@ void lh_native_print_tree(FILE *out, const struct lh_callgraph *g, int bottom_up
 
 			strbuf_reset(&sb);
 			strbuf_addf(&sb, "%" PRIu64, lh_costs_get(&tn->c, o->sort));
-			fprintf(out, "%*s%s %s  (calls %" PRIu64 ", temporary %" PRIu64 ", peak %" PRIu64
-				" B, leaked %" PRIu64 " B)\n", (int)(2 * (w.depth - 1)), "", sb.buf,
-				lh_native_func(g->m, tn->func, "?"), tn->c.calls, tn->c.temporary, tn->c.peak, tn->c.leaked);
+			if (g->m->sample_mean)
+				fprintf(out, "%*s%s %s  (calls %" PRIu64 ", peak %" PRIu64 " B, leaked %" PRIu64 " B)\n",
+					(int)(2 * (w.depth - 1)), "", sb.buf, lh_native_func(g->m, tn->func, "?"),
+					tn->c.calls, tn->c.peak, tn->c.leaked);
+			else
+				fprintf(out, "%*s%s %s  (calls %" PRIu64 ", temporary %" PRIu64 ", peak %" PRIu64
+					" B, leaked %" PRIu64 " B)\n", (int)(2 * (w.depth - 1)), "", sb.buf,
+					lh_native_func(g->m, tn->func, "?"), tn->c.calls, tn->c.temporary, tn->c.peak,
+					tn->c.leaked);
 		}
 		if (w.depth >= o->depth)
 			continue;
@@ -374,7 +384,7 @@ void lh_native_print_timeline(FILE *out, const struct lh_alloc_model *m, const s
 		lh_table_cell(&t, "%" PRIu64, p->heap_max);
 		lh_table_cell(&t, "%" PRIu64, p->rss);
 		lh_table_cell(&t, "+%" PRIu64, p->calls - prev_calls);
-		lh_table_cell(&t, "+%" PRIu64, p->temporary - prev_temp);
+		lh_table_cell(&t, m->sample_mean ? "-" : "+%" PRIu64, p->temporary - prev_temp);
 		prev_calls = p->calls;
 		prev_temp = p->temporary;
 	}
@@ -435,7 +445,10 @@ void lh_native_print_diff(FILE *out, const struct lh_callgraph *a, const struct 
 			continue;
 		lh_table_cell(&t, "%s", d[i].name);
 		delta_cell(&t, d[i].old.calls, d[i].new_.calls);
-		delta_cell(&t, d[i].old.temporary, d[i].new_.temporary);
+		if (a->m->sample_mean || b->m->sample_mean)
+			lh_table_cell(&t, "-");
+		else
+			delta_cell(&t, d[i].old.temporary, d[i].new_.temporary);
 		delta_cell(&t, d[i].old.peak, d[i].new_.peak);
 		delta_cell(&t, d[i].old.leaked, d[i].new_.leaked);
 		delta_cell(&t, d[i].old.leaked_blocks, d[i].new_.leaked_blocks);

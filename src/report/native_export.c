@@ -124,10 +124,20 @@ int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const ch
 	return lh_speedscope_finish(&w);
 }
 
-static void costs_json(struct lh_jsonw *w, const struct lh_costs *c)
+/* A count the model does not estimate in a sampled trace is null there. */
+static void kcount(struct lh_jsonw *w, const char *key, uint64_t v, const struct lh_alloc_model *m)
+{
+	lh_jsonw_key(w, key);
+	if (m->sample_mean)
+		lh_jsonw_null(w);
+	else
+		lh_jsonw_uint(w, v);
+}
+
+static void costs_json(struct lh_jsonw *w, const struct lh_costs *c, const struct lh_alloc_model *m)
 {
 	lh_jsonw_kuint(w, "calls", c->calls);
-	lh_jsonw_kuint(w, "temporary", c->temporary);
+	kcount(w, "temporary", c->temporary, m);
 	lh_jsonw_kuint(w, "bytes", c->bytes);
 	lh_jsonw_kuint(w, "peak_bytes", c->peak);
 	lh_jsonw_kuint(w, "peak_blocks", c->peak_blocks);
@@ -140,7 +150,7 @@ static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 	lh_jsonw_object(w);
 	lh_jsonw_kuint(w, "calls", m->calls);
 	lh_jsonw_kuint(w, "sampled_calls", m->sampled_calls);
-	lh_jsonw_kuint(w, "temporary", m->temporary);
+	kcount(w, "temporary", m->temporary, m);
 	lh_jsonw_kuint(w, "bytes", m->alloc_bytes);
 	lh_jsonw_kuint(w, "peak_bytes", m->peak_bytes);
 	lh_jsonw_kuint(w, "peak_blocks", m->peak_blocks);
@@ -238,7 +248,7 @@ static void sites_json(struct lh_jsonw *w, const struct lh_callgraph *g, enum lh
 	for (size_t i = 0; i < n; i++) {
 		lh_jsonw_object(w);
 		lh_jsonw_kstr(w, "function", lh_native_func(g->m, s[i].func, "[no stack]"));
-		costs_json(w, &s[i].c);
+		costs_json(w, &s[i].c, g->m);
 		lh_jsonw_end(w);
 	}
 	lh_jsonw_end(w);
@@ -279,7 +289,7 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 		for (uint32_t f = 0; f < s->n; f++)
 			lh_jsonw_uint(&w, g->funcs[s->off + f]);
 		lh_jsonw_end(&w);
-		costs_json(&w, &s->c);
+		costs_json(&w, &s->c, g->m);
 		lh_jsonw_end(&w);
 	}
 	lh_jsonw_end(&w);
@@ -303,7 +313,7 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 		lh_jsonw_kuint(&w, "heap_max", p->heap_max);
 		lh_jsonw_kuint(&w, "rss", p->rss);
 		lh_jsonw_kuint(&w, "calls", p->calls);
-		lh_jsonw_kuint(&w, "temporary", p->temporary);
+		kcount(&w, "temporary", p->temporary, m);
 		lh_jsonw_end(&w);
 	}
 	lh_jsonw_end(&w);
@@ -357,11 +367,11 @@ int lh_native_write_diff_json(FILE *out, const struct lh_callgraph *a, const str
 		lh_jsonw_kstr(&w, "function", d[i].name);
 		lh_jsonw_key(&w, "old");
 		lh_jsonw_object(&w);
-		costs_json(&w, &d[i].old);
+		costs_json(&w, &d[i].old, a->m);
 		lh_jsonw_end(&w);
 		lh_jsonw_key(&w, "new");
 		lh_jsonw_object(&w);
-		costs_json(&w, &d[i].new_);
+		costs_json(&w, &d[i].new_, b->m);
 		lh_jsonw_end(&w);
 		lh_jsonw_end(&w);
 	}

@@ -58,8 +58,9 @@ static void *work(void *arg)
 			if (!check(blk[i], len[i], (unsigned char)(i + len[i])))
 				corrupt = 1;
 			if (s & (1 << 9)) {
-				/* realloc keeps the old contents */
-				unsigned char *q = realloc(blk[i], n);
+				/* realloc keeps the old contents (half of them by
+				 * reallocarray, which an attached library once missed) */
+				unsigned char *q = s & (1 << 10) ? reallocarray(blk[i], n, 1) : realloc(blk[i], n);
 
 				if (q && !check(q, len[i] < n ? len[i] : n, (unsigned char)(i + len[i])))
 					corrupt = 1;

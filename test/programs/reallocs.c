@@ -9,10 +9,24 @@
  * realloc is still returning, which is what test/cli/record.sh checks the
  * numbering against.  Before the threads, main makes one realloc that fails
  * (the block stays; its number must not be lost).
+ *
+ * reallocs cancel: 4 threads make failing and moving reallocs until main
+ * cancels them after 300 ms (a thread cancelled inside the library's write
+ * once died holding its lock: the process hung).  Prints "cancel: skipped"
+ * if a 64 TiB realloc does not fail here (overcommit).
+ *
+ * reallocs long MB: 2 threads malloc and free all the time while main moves
+ * one MB-MiB block with realloc (with MALLOC_MMAP_MAX_=0 it is in the heap
+ * and copied: a long call, during which the other threads number millions
+ * of events).  Leaks nothing.
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static long rounds = 50000;
 
@@ -39,12 +53,88 @@ static void *work(void *arg)
 	return NULL;
 }
 
+static void *cancelled(void *arg)
+{
+	volatile size_t huge = (size_t)1 << 46;
+	char *p = malloc(100);
+
+	for (;;) {
+		char *q = realloc(p, huge), *fence;
+
+		if (q)
+			abort(); /* checked in main first */
+		fence = malloc(100);
+		p = realloc(p, 100 + (size_t)(uintptr_t)fence % 300);
+		free(fence);
+		pthread_testcancel();
+	}
+	return arg;
+}
+
+static int cancel_mode(void)
+{
+	volatile size_t huge = (size_t)1 << 46;
+	char *p = malloc(100), *q = realloc(p, huge);
+	pthread_t t[4];
+
+	if (q) {
+		free(q);
+		printf("cancel: skipped\n");
+		return 0;
+	}
+	free(p);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, cancelled, NULL);
+	usleep(300000);
+	for (int i = 0; i < 4; i++)
+		pthread_cancel(t[i]);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	printf("cancel: done\n");
+	return 0;
+}
+
+static atomic_int churning = 1;
+
+static void *churn(void *arg)
+{
+	while (atomic_load_explicit(&churning, memory_order_relaxed)) {
+		void *volatile p = malloc(32);
+
+		free(p);
+	}
+	return arg;
+}
+
+static int long_mode(size_t mb)
+{
+	pthread_t t[2];
+	char *p = malloc(mb << 20), *fence = malloc(64), *q;
+
+	memset(p, 1, mb << 20);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, churn, NULL);
+	usleep(50000);
+	q = realloc(p, (mb << 20) + 4096); /* the fence is behind it: it moves */
+	atomic_store(&churning, 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	free(fence);
+	free(q);
+	printf("long: done\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 4;
 	pthread_t t[64];
 	void **keep;
 
+	if (argc > 1 && !strcmp(argv[1], "cancel"))
+		return cancel_mode();
+	if (argc > 2 && !strcmp(argv[1], "long"))
+		return long_mode((size_t)atol(argv[2]));
 	if (argc > 2)
 		rounds = atol(argv[2]);
 	if (n < 1 || n > 64 || rounds < 1)

@@ -238,7 +238,7 @@ LH_EXPORT void *realloc(void *old, size_t n)
 		lh_record_free(old);
 		p = real_realloc(old, n);
 	} else if (!lh_busy_ && old) {
-		int ticket = lh_record_realloc_begin(old);
+		int ticket = lh_record_realloc_begin(old, n);
 
 		p = real_realloc(old, n);
 		lh_record_realloc_end(ticket, old, p, n);
@@ -251,6 +251,8 @@ LH_EXPORT void *realloc(void *old, size_t n)
 	return p;
 }
 
+extern void *own_realloc(void *old, size_t n) __attribute__((visibility("hidden"))); /* below */
+
 LH_EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)
 {
 	size_t total;
@@ -259,7 +261,7 @@ LH_EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(old, total);
+	return own_realloc(old, total); /* realloc@plt is libc's when we were attached */
 }
 
 LH_EXPORT int posix_memalign(void **out, size_t align, size_t n)

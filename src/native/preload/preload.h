@@ -107,7 +107,7 @@ enum {
 	LH_TICKET_TAKEN,     /* numbered, in the thread's buffer */
 	LH_TICKET_UNSAMPLED, /* --sample: old was not sampled, only the new block may be */
 };
-int lh_record_realloc_begin(void *old);
+int lh_record_realloc_begin(void *old, size_t n);
 void lh_record_realloc_end(int ticket, void *old, void *ptr, size_t size);
 void lh_record_modules_changed(void);
 void lh_record_finish(void);
@@ -158,10 +158,12 @@ static inline size_t lh_sample_bucket(const void *p)
 	return (size_t)(((uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> (64 - LH_SAMPLE_FILTER_BITS));
 }
 
-/* Count size bytes down: 1 when they reach this thread's next sample point. */
+/* Count size bytes down: 1 when they reach this thread's next sample point.
+ * A 0-byte block counts as 1 (the report weighs it so): never sampled, a
+ * program's malloc(0) leaks would not be seen at all. */
 static inline int lh_sample_count(size_t size)
 {
-	lh_sample_until -= (int64_t)size;
+	lh_sample_until -= (int64_t)size + !size;
 	return LH_UNLIKELY(lh_sample_until <= 0);
 }
 

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -228,8 +229,11 @@ static int checked_trace_fd(void)
 void lh_record_write(const uint8_t *p, size_t n)
 {
 	sigset_t xfsz, old, pending;
-	int fd, was_pending;
+	int fd, was_pending, cancel;
 
+	/* write() is a cancellation point: a thread cancelled in it would die
+	 * holding state_lock or its buffer's lock, and the process hang */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	sigemptyset(&xfsz);
 	sigaddset(&xfsz, SIGXFSZ);
 	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
@@ -258,6 +262,7 @@ void lh_record_write(const uint8_t *p, size_t n)
 		n -= (size_t)w;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_setcancelstate(cancel, NULL);
 }
 
 /* Chunk header in front of the payload at buf, then one write. */
@@ -993,6 +998,19 @@ static inline void event_done(struct tbuf *b)
 		self_tick(b);
 }
 
+/*
+ * An allocation's event does the timer's work before it instead: an RSS
+ * sample taken just after a sampled allocation would count, at every point
+ * of the timeline, the block that was sampled, most often one about to be
+ * freed (a weight of about MEAN bytes: 64 KiB live all through a phase that
+ * had none).  Before, the sample sees what was live before it.
+ */
+static inline void alloc_tick(struct tbuf *b)
+{
+	if (LH_UNLIKELY(self_timed))
+		self_tick(b);
+}
+
 void lh_record_alloc_now(void *ptr, size_t size)
 {
 	uint32_t id;
@@ -1000,13 +1018,14 @@ void lh_record_alloc_now(void *ptr, size_t size)
 
 	if (!b)
 		return;
+	alloc_tick(b);
 	id = capture(b);
 	lock_buf(b);
 	put_event(b, LHT_REC_ALLOC);
 	b->w[2] = lht_put_varint(b->w[2], size);
 	b->w[3] = lht_put_varint(b->w[3], id);
 	put_ptr(b, ptr);
-	event_done(b);
+	own_leave(b);
 }
 
 void lh_record_free_now(void *ptr)
@@ -1040,6 +1059,7 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 	b = my_buffer();
 	if (!b)
 		return;
+	alloc_tick(b);
 	id = capture(b);
 	lock_buf(b);
 	put_event(b, LHT_REC_REALLOC);
@@ -1047,7 +1067,7 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
 	b->w[3] = lht_put_varint(b->w[3], id);
 	put_ptr(b, ptr);
 	b->w[5] = lht_put_varint(b->w[5], (uintptr_t)old);
-	event_done(b);
+	own_leave(b);
 }
 
 /*
@@ -1074,17 +1094,29 @@ void lh_record_realloc(void *old, void *ptr, size_t size)
  * there is no ticket and end records as lh_record_realloc does.
  */
 #define SAMPLE_PAGE_BITS 30 /* 4 TiB of 4 KiB pages; the ms above: 198 days */
+#define TICKET_MAX (1 << 20)
 static _Atomic uint64_t last_sample; /* the last S written: ms, RSS in pages */
 
-int lh_record_realloc_begin(void *old)
+int lh_record_realloc_begin(void *old, size_t n)
 {
 	struct tbuf *b;
 
+	/* No ticket for a size that cannot be had (128 TiB, x86-64's user
+	 * address space; a number spent on a failure costs a write of its own:
+	 * a loop of 1 M reallocs to 2^62 bytes ran 3x slower), nor for a block
+	 * of TICKET_MAX bytes or more: its copy can take so long
+	 * (0.2 s for 256 MiB) that other threads number millions of events
+	 * meanwhile, and the report gives up on a number 2^22 behind.  Those
+	 * are numbered at return, as before (another thread getting the old
+	 * address first needs an allocation as large, at that address). */
+	if (n >= (size_t)1 << 47 || malloc_usable_size(old) >= TICKET_MAX)
+		return LH_TICKET_NONE;
 	/* --sample: old leaves the set before the call, as a free's block does */
 	if (lh_preload_conf.sample && !lh_sample_forget(old))
 		return LH_TICKET_UNSAMPLED;
 	if (!(b = my_buffer()))
 		return lh_preload_conf.sample ? LH_TICKET_UNSAMPLED : LH_TICKET_NONE;
+	alloc_tick(b); /* before the number: a sample between F and R would miss the block */
 	own_enter(b);
 	/* before the number: a sample numbered after it has a later time */
 	b->ticket_sample = atomic_load_explicit(&last_sample, memory_order_relaxed);
@@ -1163,7 +1195,7 @@ void lh_record_realloc_end(int ticket, void *old, void *ptr, size_t size)
 	b->w[3] = lht_put_varint(b->w[3], id);
 	put_ptr(b, ptr);
 	b->w[5] = lht_put_varint(b->w[5], (uintptr_t)old);
-	event_done(b);
+	own_leave(b);
 }
 
 /*

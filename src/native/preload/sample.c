@@ -30,7 +30,9 @@
 
 #include "native/preload/preload.h"
 
-#define SET_BITS 20
+/* 4 Mi slots, 32 MiB reserved (pages touched as used): at most 2 Mi sampled
+ * blocks live at once, about 8 GiB of heap at --sample 4k */
+#define SET_BITS 22
 #define TOMB ((uintptr_t)1)
 
 __thread int64_t lh_sample_until LH_TLS;
@@ -63,7 +65,7 @@ static void filter_add(const void *p, int d)
 
 static __attribute__((noinline)) int64_t next_gap(void)
 {
-	double u;
+	double u, g;
 
 	if (!rng) /* never 0 again: xorshift keeps a nonzero state nonzero */
 		rng = ((uint64_t)syscall(SYS_gettid) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)clock()) | 1;
@@ -71,7 +73,8 @@ static __attribute__((noinline)) int64_t next_gap(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	u = ((double)(rng >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
-	return (int64_t)(-log(u) * (double)lh_preload_conf.sample) + 1;
+	g = -log(u) * (double)lh_preload_conf.sample;
+	return g < 0x1p61 ? (int64_t)g + 1 : (int64_t)1 << 61; /* the cast must not overflow */
 }
 
 int lh_sample_init(void)
@@ -112,8 +115,17 @@ int lh_sample_keep(void *ptr)
 {
 	size_t mask = ((size_t)1 << SET_BITS) - 1, i;
 
-	if (atomic_load_explicit(&live, memory_order_relaxed) >= (long)(mask / 2))
+	if (atomic_load_explicit(&live, memory_order_relaxed) >= (long)(mask / 2)) {
+		static atomic_int said;
+		static const char msg[] =
+			"libleakhunt: over 2 million sampled blocks are live; sample points are skipped "
+			"until some are freed, so the report's estimates will be low: record with a larger "
+			"--sample\n";
+
+		if (!atomic_exchange(&said, 1))
+			(void)!write(2, msg, sizeof(msg) - 1);
 		return 0;
+	}
 	for (i = slot_of((uintptr_t)ptr);; i = (i + 1) & mask) {
 		uintptr_t have = atomic_load_explicit(&set[i], memory_order_relaxed);
 
