@@ -438,6 +438,10 @@ void lh_native_print_diff(FILE *out, const struct lh_callgraph *a, const struct 
 	struct lh_table t;
 
 	fprintf(out, "\nchange per site (new - old), by %s:\n", lh_cost_name(o->sort));
+	if (a->m->sample_mean || b->m->sample_mean)
+		fprintf(out, "(%s a sampled recording: its numbers are estimates, and a site with few samples "
+			     "changes by chance alone)\n",
+			a->m->sample_mean && b->m->sample_mean ? "both are" : a->m->sample_mean ? "old is" : "new is");
 	lh_table_init(&t, "Function:l*,Calls:r,Temporary:r,Peak B:r,Leaked B:r,Leaked blocks:r,Old leaked B:r,New leaked B:r");
 	t.max_width = o->width;
 	for (size_t i = 0; i < n && shown < o->top; i++) {

@@ -239,6 +239,8 @@ if rec --sample 65536 -o "$T/sampled" -- "$T/leaky"; then
 	expect unsampled-mean "$(js 'd["sample_mean"]' "$T/leaky.json")" 0
 	expect unsampled-all-recorded "$(js 'd["summary"]["sampled_calls"] == d["summary"]["calls"]' "$T/leaky.json")" True
 	run_ok sampled-text "$LEAKHUNT" report "$T/sampled.lht" && check sampled-notice grep -q '^sampled recording' "$T/out"
+	run_ok sampled-diff "$LEAKHUNT" report --diff "$L" "$T/sampled.lht" &&
+		check sampled-diff-note grep -q '^(new is a sampled recording: its numbers are estimates' "$T/out"
 else
 	fail record-sampled "$(cat "$T/rec.err")"
 fi
