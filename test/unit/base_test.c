@@ -46,6 +46,22 @@ TEST(human_sizes_and_counts)
 	strbuf_release(&sb);
 }
 
+/* sizes as record --sample takes them; nothing that is not a whole byte count */
+TEST(parse_size)
+{
+	uint64_t v = 7;
+
+	CHECK(!lh_parse_size("512k", &v) && v == 524288);
+	CHECK(!lh_parse_size("1.5K", &v) && v == 1536);
+	CHECK(!lh_parse_size("4GB", &v) && v == 4ull << 30);
+	CHECK(!lh_parse_size("0", &v) && v == 0);
+	CHECK(!lh_parse_size("4611686018427387904", &v) && v == 1ull << 62);
+	v = 7;
+	CHECK(lh_parse_size("inf", &v) && lh_parse_size("nan", &v) && lh_parse_size("0.5", &v) &&
+	      lh_parse_size("-1", &v) && lh_parse_size("1e30", &v) && lh_parse_size("18446744073709551615", &v) &&
+	      lh_parse_size("12q", &v) && lh_parse_size("", &v) && v == 7);
+}
+
 TEST(json_writer_nests_and_escapes)
 {
 	char *buf = NULL;
