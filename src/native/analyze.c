@@ -113,6 +113,7 @@ struct pass {
 	uint64_t samples_in_point;
 	uint64_t last_rss;    /* the latest RSS sample, for the closing point */
 	uint64_t blocks;      /* live blocks (estimated, in a sampled trace) */
+	uint64_t heap_hi;     /* the highest heap since the last timeline point */
 	double inv_mean;      /* record --sample: 1 / mean, else 0 */
 	uint64_t small_sizes[SMALL_SIZES];
 };
@@ -348,8 +349,13 @@ static void timeline_point(struct lh_alloc_model *m, struct pass *p, uint64_t rs
 	}
 	pt->ms = p->now_ms;
 	pt->heap = p->heap;
+	/* between two RSS samples too: a peak between them was missed (a
+	 * 202 MB peak drawn as 102 MB) */
+	if (p->heap_hi > pt->heap_max)
+		pt->heap_max = p->heap_hi;
 	if (p->heap > pt->heap_max)
 		pt->heap_max = p->heap;
+	p->heap_hi = p->heap;
 	if (rss > pt->rss)
 		pt->rss = rss;
 	pt->calls = m->calls;
@@ -420,6 +426,8 @@ static void do_alloc(struct lh_alloc_model *m, struct pass *p, const struct ev *
 	m->alloc_bytes += w.bytes;
 	p->heap += w.bytes;
 	p->blocks += w.blocks;
+	if (p->heap > p->heap_hi)
+		p->heap_hi = p->heap;
 	if (v->size < SMALL_SIZES)
 		p->small_sizes[v->size] += w.blocks;
 	else

@@ -237,6 +237,8 @@ if rec --sample 65536 -o "$T/sampled" -- "$T/leaky"; then
 		expect sampled-estimate-at-least-recorded "$(js 'd["summary"]["calls"] >= d["summary"]["sampled_calls"] > 0' "$T/out")" True
 	fi
 	expect unsampled-mean "$(js 'd["sample_mean"]' "$T/leaky.json")" 0
+	# the timeline's highest heap is the peak, even between two RSS samples
+	expect timeline-max-is-peak "$(js 'max(p["heap_max"] for p in d["timeline"]) == d["summary"]["peak_bytes"]' "$T/leaky.json")" True
 	expect unsampled-all-recorded "$(js 'd["summary"]["sampled_calls"] == d["summary"]["calls"]' "$T/leaky.json")" True
 	run_ok sampled-text "$LEAKHUNT" report "$T/sampled.lht" && check sampled-notice grep -q '^sampled recording' "$T/out"
 	run_ok sampled-diff "$LEAKHUNT" report --diff "$L" "$T/sampled.lht" &&
