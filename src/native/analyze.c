@@ -243,6 +243,16 @@ static inline uint32_t thread_index(struct pass *p, uint32_t tid)
 	return thread_find(p, tid);
 }
 
+/* Sizes are not addresses: hash_u64 drops their low 4 bits, so 16
+ * neighbouring sizes shared a home slot and linear probing ran through
+ * clusters (churn's 64 K distinct sizes: 88% of a report's time, 8.8 s for
+ * 8 M events).  A multiplicative mix spreads them. */
+static inline size_t hash_size(uint64_t s)
+{
+	s *= 0x9e3779b97f4a7c15ULL;
+	return (size_t)(s ^ s >> 29);
+}
+
 static void count_size(struct pass *p, uint64_t size, uint64_t n)
 {
 	size_t i;
@@ -256,13 +266,13 @@ static void count_size(struct pass *p, uint64_t size, uint64_t n)
 		for (size_t k = 0; k < n; k++) {
 			if (!old[k].size)
 				continue;
-			for (i = hash_u64(old[k].size) & p->sz_mask; p->sz[i].size; i = (i + 1) & p->sz_mask)
+			for (i = hash_size(old[k].size) & p->sz_mask; p->sz[i].size; i = (i + 1) & p->sz_mask)
 				;
 			p->sz[i] = old[k];
 		}
 		free(old);
 	}
-	for (i = hash_u64(size + 1) & p->sz_mask; p->sz[i].size; i = (i + 1) & p->sz_mask) {
+	for (i = hash_size(size + 1) & p->sz_mask; p->sz[i].size; i = (i + 1) & p->sz_mask) {
 		if (p->sz[i].size == size + 1) {
 			p->sz[i].count += n;
 			return;
