@@ -428,6 +428,7 @@ static void do_alloc(struct lh_alloc_model *m, struct pass *p, const struct ev *
 	p->threads[v->thr].ptr = v->ptr;
 	touch(m, c, v->seq);
 	c->calls += w.blocks;
+	c->samples++;
 	c->bytes += w.bytes;
 	c->live_bytes += w.bytes;
 	c->live_blocks += w.blocks;

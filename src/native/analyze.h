@@ -38,6 +38,7 @@
 /* Costs of one stack (leaf node). */
 struct lh_alloc_cost {
 	uint64_t calls;        /* allocation calls from this stack */
+	uint64_t samples;      /* of those, recorded (all of them unless the trace is sampled) */
 	uint64_t bytes;        /* bytes they asked for, in total */
 	uint64_t temporary;    /* of those calls, temporary allocations */
 	uint64_t live_bytes;   /* live now; at the end: leaked (before suppressions) */

@@ -53,6 +53,7 @@ void lh_costs_add(struct lh_costs *to, const struct lh_costs *c)
 	to->calls += c->calls;
 	to->bytes += c->bytes;
 	to->temporary += c->temporary;
+	to->samples += c->samples;
 	to->peak += c->peak;
 	to->peak_blocks += c->peak_blocks;
 	to->leaked += c->leaked;
@@ -109,6 +110,7 @@ int lh_callgraph_build(struct lh_callgraph *g, const struct lh_alloc_model *m, c
 		s.c.calls = mc->calls;
 		s.c.bytes = mc->bytes;
 		s.c.temporary = mc->temporary;
+		s.c.samples = mc->samples;
 		s.c.peak = mc->peak_bytes;
 		s.c.peak_blocks = mc->peak_blocks;
 		if (!m->suppressed || !m->suppressed[i]) {

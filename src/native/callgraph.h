@@ -30,6 +30,7 @@ enum lh_cost {
 
 struct lh_costs {
 	uint64_t calls, bytes, temporary, peak, peak_blocks, leaked, leaked_blocks, at, at_blocks;
+	uint64_t samples; /* allocations recorded (calls, unless the trace is sampled) */
 };
 
 /* Parse "calls"/"allocations", "bytes", "temporary", "peak", "leaked", "at"; 0 or -1. */

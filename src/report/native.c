@@ -89,11 +89,19 @@ void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
 	strbuf_release(&sb);
 }
 
+static const char *site_columns(const struct lh_alloc_model *m)
+{
+	return m->sample_mean ? "Function:l*,Calls:r,Samples:r,Allocated B:r,Peak B:r,Leaked B:r,Leaked blocks:r"
+			      : "Function:l*,Calls:r,Temporary:r,Allocated B:r,Peak B:r,Leaked B:r,Leaked blocks:r";
+}
+
 static void site_row(struct lh_table *t, const struct lh_alloc_model *m, const struct lh_site *s, const char *none)
 {
 	lh_table_cell(t, "%s", lh_native_func(m, s->func, none));
 	lh_table_cell(t, "%" PRIu64, s->c.calls);
-	lh_table_cell(t, m->sample_mean ? "-" : "%" PRIu64, s->c.temporary);
+	/* a sampled trace has no temporaries: how many samples stand behind
+	 * the site's estimates instead */
+	lh_table_cell(t, "%" PRIu64, m->sample_mean ? s->c.samples : s->c.temporary);
 	lh_table_cell(t, "%" PRIu64, s->c.bytes);
 	lh_table_cell(t, "%" PRIu64, s->c.peak);
 	lh_table_cell(t, "%" PRIu64, s->c.leaked);
@@ -107,7 +115,7 @@ void lh_native_print_sites(FILE *out, const struct lh_callgraph *g, const struct
 	struct lh_table t;
 
 	fprintf(out, "\ntop allocation sites by %s:\n", lh_cost_name(o->sort));
-	lh_table_init(&t, "Function:l*,Calls:r,Temporary:r,Allocated B:r,Peak B:r,Leaked B:r,Leaked blocks:r");
+	lh_table_init(&t, site_columns(g->m));
 	t.max_width = o->width;
 	for (size_t i = 0; i < n && shown < o->top; i++) {
 		if (!lh_costs_get(&s[i].c, o->sort))
@@ -233,7 +241,7 @@ static void print_site_list(FILE *out, const struct lh_callgraph *g, const char 
 	struct lh_table t;
 
 	fprintf(out, "\n%s:\n", title);
-	lh_table_init(&t, "Function:l*,Calls:r,Temporary:r,Allocated B:r,Peak B:r,Leaked B:r,Leaked blocks:r");
+	lh_table_init(&t, site_columns(g->m));
 	t.max_width = o->width;
 	for (size_t i = 0; i < n && i < o->top; i++)
 		site_row(&t, g->m, &s[i], none);

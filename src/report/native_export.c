@@ -137,6 +137,7 @@ static void kcount(struct lh_jsonw *w, const char *key, uint64_t v, const struct
 static void costs_json(struct lh_jsonw *w, const struct lh_costs *c, const struct lh_alloc_model *m)
 {
 	lh_jsonw_kuint(w, "calls", c->calls);
+	lh_jsonw_kuint(w, "sampled_calls", c->samples);
 	kcount(w, "temporary", c->temporary, m);
 	lh_jsonw_kuint(w, "bytes", c->bytes);
 	lh_jsonw_kuint(w, "peak_bytes", c->peak);

@@ -464,7 +464,7 @@ for i in 1 2 3; do
 		run_ok reallocs-report-$i "$LEAKHUNT" report --json "$T/reallocs$i.lht"; then
 		expect reallocs-no-unknown-frees-$i unknown_frees 0
 		expect reallocs-no-missing-events-$i missing_events 0
-		check reallocs-work-site-$i grep -q '"function":"work","calls":400000,"temporary":398000,"bytes":84800000,"peak_bytes":800000,"peak_blocks":2000,"leaked_bytes":800000,"leaked_blocks":2000}' "$T/out"
+		check reallocs-work-site-$i grep -q '"function":"work","calls":400000,"sampled_calls":400000,"temporary":398000,"bytes":84800000,"peak_bytes":800000,"peak_blocks":2000,"leaked_bytes":800000,"leaked_blocks":2000}' "$T/out"
 	fi
 done
 
@@ -1015,9 +1015,11 @@ if run_ok sample-estimates-record rec --sample 1k -o "$T/sampled-re" -- "$T/real
 import json, sys
 d = json.load(open(sys.argv[1]))
 w = [s for s in d["sites"] if s["function"] == "work"][0]
-sys.exit(abs(w["leaked_bytes"] - 8000000) > 400000 or abs(w["leaked_blocks"] - 20000) > 1000)' "$T/out"
+sys.exit(abs(w["leaked_bytes"] - 8000000) > 400000 or abs(w["leaked_blocks"] - 20000) > 1000 or
+	 not 0 < w["sampled_calls"] < w["calls"] / 4)' "$T/out"
 	"$LEAKHUNT" report "$T/sampled-re.lht" >"$T/out"
 	check sample-estimates-said grep -q "the numbers below are estimates from the [0-9]* allocations recorded" "$T/out"
+	check sample-estimates-samples-column grep -qE '^Function +Calls +Samples +Allocated B' "$T/out"
 fi
 
 # one address and size over and over (a malloc/free loop): each block's
