@@ -392,11 +392,22 @@ static int cmp_frange(const void *a, const void *b)
 	return x->scope > y->scope ? -1 : x->scope < y->scope;
 }
 
+/* A unit's key in its module's index: its offset, with a split unit (a
+ * .dwo's, whose offsets may equal the main file's) kept apart. */
+static Dwarf_Off cu_key(Dwarf_Die *cu)
+{
+	uint8_t type = 0;
+
+	if (!dwarf_cu_info(cu->cu, NULL, &type, NULL, NULL, NULL, NULL, NULL) && type == DW_UT_split_compile)
+		return dwarf_dieoffset(cu) | 1ull << 62;
+	return dwarf_dieoffset(cu);
+}
+
 static struct cuindex *cuindex_build(Dwarf_Die *cu)
 {
 	struct cuindex *c = lh_xcalloc(1, sizeof(*c));
 
-	c->off = dwarf_dieoffset(cu);
+	c->off = cu_key(cu);
 	cu_walk(c, cu, -1, 0, 0);
 	if (c->nr)
 		qsort(c->r, c->nr, sizeof(*c->r), cmp_frange);
@@ -418,7 +429,7 @@ static size_t cu_slot(const struct symindex *x, Dwarf_Off off)
 /* The index of unit cu in x's module, built the first time. */
 static struct cuindex *cu_index(struct symindex *x, Dwarf_Die *cu)
 {
-	Dwarf_Off off = dwarf_dieoffset(cu);
+	Dwarf_Off off = cu_key(cu);
 	size_t i;
 
 	if (!x->cu || 2 * (x->cu_nr + 1) > x->cu_mask + 1) {
@@ -688,6 +699,13 @@ static uint32_t intern(struct writer *w, const char *s)
 	return id;
 }
 
+static int has_linkage_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+
+	return dwarf_attr_integrate(die, DW_AT_linkage_name, &a) || dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a);
+}
+
 static const char *die_function(Dwarf_Die *die)
 {
 	Dwarf_Attribute a;
@@ -716,11 +734,12 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 	const char *file = NULL, *sym;
 	int line = 0, n = 0;
 	Dwarf_Addr bias;
-	Dwarf_Die *cu;
+	Dwarf_Die *cu, split;
 	Dwfl_Line *l;
 	struct symindex *x;
 	struct cuindex *c;
-	int k;
+	uint8_t type;
+	int k = -1;
 
 	if (!mod)
 		return 0;
@@ -730,6 +749,12 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 	if (l)
 		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
 	cu = dwfl_module_addrdie(mod, ip, &bias);
+	/* -gsplit-dwarf: the skeleton unit has no scopes, its split unit (the
+	 * .dwo, which libdw finds) has them; indexed as it was, the skeleton
+	 * put inner_alloc's line on its caller and lost the inlined frames */
+	if (cu && !dwarf_cu_info(cu->cu, NULL, &type, NULL, &split, NULL, NULL, NULL) && type == DW_UT_skeleton &&
+	    dwarf_tag(&split) == DW_TAG_compile_unit)
+		cu = &split;
 	if (cu && (c = cu_index(x, cu)) && (k = cu_innermost(c, ip - bias)) >= 0) {
 		Dwarf_Files *files = NULL;
 
@@ -751,6 +776,14 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 			if (files && dwarf_attr(d, DW_AT_call_file, &a) && !dwarf_formudata(&a, &w))
 				file = dwarf_filesrc(files, w, NULL, NULL);
 		}
+		/* a function whose DIE has no linkage name (GCC's lambdas, some
+		 * template members: just "operator()") is named by its ELF
+		 * symbol, which holds the whole name
+		 * (main::{lambda(int)#1}::operator()(int) const); not a local
+		 * part such as main.cold */
+		if (n && k >= 0 && dwarf_tag(&c->scopes[k].die) == DW_TAG_subprogram && sym &&
+		    !strncmp(sym, "_Z", 2) && !strchr(sym, '.') && !has_linkage_name(&c->scopes[k].die))
+			f[n - 1].function = sym;
 	}
 	if (!n) {
 		if (!sym && !file)

@@ -33,6 +33,37 @@ if run_ok no-inline "$LEAKHUNT" report --json --no-inline "$T/inl.lht"; then
 	expect no-inline-chain "$(js '" ".join(f["function"] for f in d["leaks"][0]["stack"][:2])' "$T/out")" "build_table main"
 fi
 
+# -gsplit-dwarf: the scopes are in the .dwo's split unit, not the skeleton
+# (which named build_table at fill_record's line, without the inlines)
+mkdir -p "$T/split"
+if (cd "$T/split" && cc -O2 -g -gsplit-dwarf -o inlined "$LH_TOP/test/programs/inlined.c" 2>/dev/null) &&
+	run_ok split-record timeout 60 "$LEAKHUNT" record -o "$T/split/inl" -- "$T/split/inlined" 100 &&
+	run_ok split-json "$LEAKHUNT" report --json "$T/split/inl.lht"; then
+	expect split-inline-chain "$(js '" ".join(f["function"] for f in d["leaks"][0]["stack"][:4])' "$T/out")" \
+		"fill_record new_record build_table main"
+fi
+
+# a lambda at -O0: GCC gives its DIE no linkage name, only "operator()";
+# the ELF symbol names it whole
+if command -v g++ >/dev/null; then
+	cat >"$T/lambda.cc" <<'CC'
+#include <cstdlib>
+void *volatile kept;
+int main()
+{
+	auto grab = [](int n) { return std::malloc(n); };
+	kept = grab(100);
+	return 0;
+}
+CC
+	if g++ -O0 -g -o "$T/lambda" "$T/lambda.cc" &&
+		run_ok lambda-record timeout 60 "$LEAKHUNT" record -o "$T/lambda" -- "$T/lambda" &&
+		run_ok lambda-json "$LEAKHUNT" report --json "$T/lambda.lht"; then
+		expect lambda-named "$(js '[l["stack"][0]["function"] for l in d["leaks"] if l["bytes"] == 100][0]' "$T/out")" \
+			"main::{lambda(int)#1}::operator()(int) const"
+	fi
+fi
+
 if ! command -v eu-addr2line >/dev/null || ! command -v objdump >/dev/null; then
 	ok "eu-addr2line (skipped: elfutils' eu-addr2line or objdump is not installed)"
 	exit 0
