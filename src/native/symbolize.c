@@ -149,10 +149,27 @@ static void free_modules(struct module *mods, size_t nr)
 
 /* Between dwfl_report_begin* and dwfl_report_end: m->mod set, NULL when the
  * file cannot be opened as ELF. */
-static void report_elf(Dwfl *dwfl, struct module *m)
+/*
+ * Load m's file.  A file changed after the recording started (start_ns, ns
+ * since the epoch; 0: do not look) is not the one the program ran: its
+ * addresses would be named from the new file, wrongly and silently (an
+ * executable replaced while it ran gave _start and register_tm_clones for
+ * its leak; heaptrack does the same).  Its frames are left as module+offset,
+ * with a warning (unless quiet: the warm-up's look, said again at the end).
+ */
+static void report_elf(Dwfl *dwfl, struct module *m, uint64_t start_ns, int quiet)
 {
 	const char *base = strrchr(m->path, '/');
+	struct stat sb;
 
+	if (start_ns && !stat(m->path, &sb) &&
+	    (uint64_t)sb.st_ctim.tv_sec * 1000000000u + (uint64_t)sb.st_ctim.tv_nsec > start_ns) {
+		if (!quiet)
+			lh_warn("'%s' changed on disk after the recording started (replaced or modified): its "
+				"frames are left unnamed (module+offset) rather than named from the new file", m->path);
+		m->mod = NULL;
+		return;
+	}
 	m->mod = dwfl_report_elf(dwfl, base ? base + 1 : m->path, m->path, -1, m->bias, false);
 }
 
@@ -534,7 +551,7 @@ int lh_symbolize_check(const char *path, unsigned stride, uint64_t *checked, uin
 	if (!stride)
 		stride = 1;
 	dwfl_report_begin(dwfl);
-	report_elf(dwfl, &m);
+	report_elf(dwfl, &m, 0, 0);
 	dwfl_report_end(dwfl, NULL, NULL);
 	if (!m.mod) {
 		dwfl_end(dwfl);
@@ -875,12 +892,13 @@ int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *sto
 	struct lh_trace t;
 	struct lh_trace_rec r;
 	struct frame f[64];
-	uint64_t *ips = NULL;
+	uint64_t *ips = NULL, start_ns;
 	size_t first = s->nr, nips = 0, ips_alloc = 0, done = 0;
 	int listed = 0;
 
 	if (!has_header(path) || lh_trace_open(&t, path))
 		return 0;
+	start_ns = t.start_ns;
 	t.skip_events = 1;
 	while (lh_trace_next(&t, &r)) {
 		if (r.type == LHT_REC_MODULE) {
@@ -899,7 +917,7 @@ int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *sto
 	/* begin_add: the modules reported before stay */
 	dwfl_report_begin_add(s->dwfl);
 	for (size_t i = first; i < s->nr && !stopped(stop); i++)
-		report_elf(s->dwfl, &s->mods[i]);
+		report_elf(s->dwfl, &s->mods[i], start_ns, 1);
 	dwfl_report_end(s->dwfl, NULL, NULL);
 	/* the loading that takes the time, decompressing included: in
 	 * dwfl_module_getdwarf (dwarf_begin_elf uncompresses every compressed
@@ -982,7 +1000,7 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 		if (mods[i].mod)
 			st->warm++;
 		else
-			report_elf(dwfl, &mods[i]);
+			report_elf(dwfl, &mods[i], t.start_ns, 0);
 		if (mods[i].mod)
 			st->modules++;
 		else
