@@ -1683,12 +1683,40 @@ static void drop_preload(void)
 		}
 }
 
+/*
+ * --follow-fork: after fork, the parent waits (a second at most) until the
+ * child has named its trace in the parent's (its child record).  A parent
+ * that exits at once, as a daemon's double fork does, could otherwise have
+ * its trace read to the end by leakhunt record before the child, not yet
+ * scheduled, named its own there: that child was never waited for nor
+ * symbolized (fork-daemon, under load).  The child counts itself in a page
+ * of its parent's, shared across fork; it maps its own for its children.
+ */
+static _Atomic uint32_t *announced; /* children that have named their trace */
+static uint32_t forks, fork_ticket;  /* children forked; this fork's number */
+
+static void map_announced(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	announced = p == MAP_FAILED ? NULL : p;
+	forks = 0;
+}
+
+/* In the child: tell the parent its child record is written (or never will be). */
+static void announce(void)
+{
+	if (announced)
+		atomic_fetch_add(announced, 1);
+}
+
 static void atfork_prepare(void)
 {
 	lh_preload_busy++;
 	if (!lh_preload_active)
 		return;
 	pthread_mutex_lock(&state_lock);
+	fork_ticket = ++forks;
 	if (my_buf) {
 		own_enter(my_buf);
 		flush_locked(my_buf);
@@ -1698,8 +1726,16 @@ static void atfork_prepare(void)
 
 static void atfork_parent(void)
 {
-	if (lh_preload_active)
+	if (lh_preload_active) {
+		uint32_t ticket = fork_ticket;
+		uint64_t until = now_ms() + 1000;
+
 		pthread_mutex_unlock(&state_lock);
+		/* (a fork that failed is waited for too: its second is lost) */
+		while (lh_preload_conf.follow_fork && announced &&
+		       atomic_load(announced) < ticket && now_ms() < until)
+			sched_yield();
+	}
 	lh_preload_busy--;
 }
 
@@ -1734,6 +1770,7 @@ static void atfork_child(void)
 	}
 	if (!lh_preload_conf.follow_fork) {
 		lh_preload_active = 0;
+		announced = NULL; /* the parent does not wait */
 		close_trace();
 		lh_attach_fork_child();
 		lh_preload_busy--;
@@ -1781,6 +1818,8 @@ static void atfork_child(void)
 		m = stpcpy(m, fits ? path : "next to the parent's (its name is too long)");
 		stpcpy(m, "; the child is not recorded\n");
 		say(msg);
+		announce();
+		announced = NULL;
 		close_trace();
 		lh_preload_active = 0;
 		lh_preload_busy--;
@@ -1795,6 +1834,8 @@ static void atfork_child(void)
 	direct_str(&p, path, 4095);
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
 	direct_flush();
+	announce();
+	map_announced(); /* for our own children (the parent's page stays mapped: unused) */
 	close_trace();
 	free_tables();
 	lh_sample_reset(); /* the parent's sampled blocks are not in our trace */
@@ -1920,6 +1961,8 @@ static int begin(int attach)
 		register_membarrier();
 		pthread_key_create(&buf_key, release_buf);
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+		if (lh_preload_conf.follow_fork && !attach)
+			map_announced();
 		statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 		if (statm_fd >= 0)
 			statm_fd = move_high(statm_fd);
