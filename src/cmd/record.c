@@ -70,10 +70,10 @@ static const char usage_text[] =
 	"  -v                  more detail on stderr\n"
 	"  -h, --help          this help\n";
 
-/* Microseconds from LEAKHUNT_TEST_WRITER_DELAY (tests only), or 0. */
-static int test_writer_delay(void)
+/* A number from the environment variable name (tests only), or 0. */
+static int test_knob(const char *name)
 {
-	const char *v = getenv("LEAKHUNT_TEST_WRITER_DELAY");
+	const char *v = getenv(name);
 
 	return v ? atoi(v) : 0;
 }
@@ -1054,13 +1054,15 @@ int cmd_record(int argc, char **argv)
 		/* for tests: LEAKHUNT_UNWIND_CHECK=1, auto also runs libunwind
 		 * on every stack and prints how many differed;
 		 * LEAKHUNT_TEST_WRITER_DELAY=US, the hand-over of full halves
-		 * to the writer is slowed where it once lost one */
+		 * to the writer is slowed where it once lost one;
+		 * LEAKHUNT_TEST_TRIE_BITS=N, the stack trie fills at 2^(N-1)
+		 * nodes instead of 2^23 */
 		strbuf_addf(&conf,
 			    "depth=%d,unwind=%d,follow_fork=%d,keep_preload=0,check_unwind=%d,sample=%llu,compact=%d,"
-			    "writer_delay=%d,pid=%d,out=%s",
+			    "writer_delay=%d,trie_bits=%d,pid=%d,out=%s",
 			    depth, unwind, follow_fork, getenv("LEAKHUNT_UNWIND_CHECK") ? 1 : 0,
-			    (unsigned long long)sample, compact,
-			    test_writer_delay(), (int)getpid(), out.buf);
+			    (unsigned long long)sample, compact, test_knob("LEAKHUNT_TEST_WRITER_DELAY"),
+			    test_knob("LEAKHUNT_TEST_TRIE_BITS"), (int)getpid(), out.buf);
 		strbuf_addstr(&ld, preload.buf);
 		if (old && *old)
 			strbuf_addf(&ld, ":%s", old);

@@ -175,6 +175,22 @@ if run_ok many-stacks-record rec -o "$T/manystacks" -- "$T/manystacks" &&
 	expect many-stacks-calls calls 16384
 	check many-stacks-each-twice test "$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(sum(1 for s in d["stacks"] if s["calls"] == 2 and len(s["frames"]) >= 16))' "$T/out")" = 8192
 fi
+# the stack trie full (made small for the test: 2^13 slots, 4095 nodes):
+# stacks that no longer fit go under [truncated], said once, instead of
+# being cut at the deepest node that fit (charged to a caller, silently)
+if run_ok many-stacks-full-record env LEAKHUNT_TEST_TRIE_BITS=13 timeout 60 "$LEAKHUNT" record -o "$T/manyfull" -- "$T/manystacks" &&
+	check many-stacks-full-said grep -q "libleakhunt: the stack table is full" "$T/err" &&
+	run_ok many-stacks-full-report "$LEAKHUNT" report --json "$T/manyfull.lht"; then
+	expect many-stacks-full-calls calls 16384
+	check many-stacks-full-whole-or-truncated python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = d["functions"]
+bad = [s for s in d["stacks"] if s["calls"] and not (len(s["frames"]) >= 16 or
+       [names[f] for f in s["frames"]] == ["[truncated]"])]
+trunc = sum(s["calls"] for s in d["stacks"] if [names[f] for f in s["frames"]] == ["[truncated]"])
+sys.exit(bool(bad) or not 0 < trunc < 16384)' "$T/out"
+fi
 # a linked library's constructor runs before ours: its allocations are
 # recorded all the same (the first hook call starts recording), with the
 # constructor on their stacks; its 700 B are leaked (the 5000 B are freed by
@@ -800,7 +816,8 @@ sleep 0.3
 # (and every session's trace is complete: busy's threads realloc all the
 # time, so detaching finds reallocs in the real call, whose numbers must not
 # go missing; the only frees of unknown blocks are of the 4 x 256 blocks
-# live at the attach: reallocarray's blocks were not recorded when attached,
+# live at the attach, and a few a thread made by a call that began in libc
+# before the attach: reallocarray's blocks were not recorded when attached,
 # 30,000 a session)
 attached=0
 complete=0
@@ -810,7 +827,7 @@ for i in $(seq 20); do
 		"$LEAKHUNT" report --json "$T/att$i.lht" >"$T/out" 2>/dev/null && [ "$(field calls)" -gt 0 ]; then
 		attached=$((attached + 1))
 		grep -q '"missing_events":0,"duplicate_events":0,"complete":true' "$T/out" && complete=$((complete + 1))
-		[ "$(field unknown_frees)" -le 1024 ] && known=$((known + 1))
+		[ "$(field unknown_frees)" -le 1040 ] && known=$((known + 1))
 	else
 		echo "attach $i: $(tail -2 "$T/att.err")"
 	fi

@@ -41,6 +41,8 @@ struct lh_preload_conf {
 			   * must outlive the recording (record.c, timer_main) */
 	int writer_delay; /* tests only: microseconds of delay in the hand-over
 			   * of full halves (record.c, drain), 0 in real use */
+	int trie_bits;    /* tests only: the stack trie's largest size, 2^N
+			   * slots (record.c, trie_grow); 0: the default */
 };
 
 extern struct lh_preload_conf lh_preload_conf;

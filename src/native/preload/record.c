@@ -713,7 +713,9 @@ static int trie_grow(void)
 	uint64_t mask = ((uint64_t)1 << trie_bits) - 1, nmask = 2 * mask + 1;
 	struct trie_slot *t;
 
-	if (trie_bits >= TRIE_BITS_MAX || !(t = lh_map_anon((nmask + 1) * sizeof(*t))))
+	if (trie_bits >= (lh_preload_conf.trie_bits >= TRIE_BITS_MIN && lh_preload_conf.trie_bits < TRIE_BITS_MAX
+			      ? lh_preload_conf.trie_bits : TRIE_BITS_MAX) ||
+	    !(t = lh_map_anon((nmask + 1) * sizeof(*t))))
 		return -1;
 	for (uint64_t i = 0; i <= mask; i++)
 		if (trie[i].id)
@@ -724,7 +726,11 @@ static int trie_grow(void)
 	return 0;
 }
 
-static uint32_t trie_find_or_add(uint32_t parent, uint64_t ip)
+static int trie_full; /* a node could not be added (under state_lock) */
+
+/* force: add even past the grow point (the table is at most half full, so
+ * there is room), for the one node of a stack the full trie cuts. */
+static uint32_t trie_find_or_add(uint32_t parent, uint64_t ip, int force)
 {
 	uint64_t mask = ((uint64_t)1 << trie_bits) - 1;
 	struct trie_slot *s = trie_slot(trie, mask, parent, ip);
@@ -732,9 +738,11 @@ static uint32_t trie_find_or_add(uint32_t parent, uint64_t ip)
 
 	if (s->id)
 		return s->id;
-	if (trie_count >= mask / 2) {
-		if (trie_grow())
-			return parent; /* full: the stack is cut here rather than corrupt */
+	if (trie_count >= mask / 2 && !force) {
+		if (trie_grow()) {
+			trie_full = 1;
+			return parent;
+		}
 		s = trie_slot(trie, ((uint64_t)1 << trie_bits) - 1, parent, ip);
 	}
 	*s = (struct trie_slot){ ip, parent, next_id++ };
@@ -796,10 +804,22 @@ static __attribute__((noinline)) uint32_t stack_id_slow(const uintptr_t *ips, ui
 	uint64_t i, mask;
 
 	pthread_mutex_lock(&state_lock);
+	trie_full = 0;
 	if (depth >> 31)
-		id = trie_find_or_add(id, LHT_IP_TRUNCATED);
-	for (uint32_t k = n; k-- > 0;)
-		id = trie_find_or_add(id, ips[k] - 1);
+		id = trie_find_or_add(id, LHT_IP_TRUNCATED, 0);
+	for (uint32_t k = n; k-- > 0 && !trie_full;)
+		id = trie_find_or_add(id, ips[k] - 1, 0);
+	if (trie_full) {
+		/* the trie is full (2^23 nodes): cut where it stopped, the
+		 * allocation would be charged to a caller of its own; it goes
+		 * under [truncated], the stack no longer known, and it says so */
+		static int said;
+
+		if (!said++)
+			say("libleakhunt: the stack table is full (2^23 call-path nodes); allocations on new "
+			    "call paths are recorded under [truncated] from now on\n");
+		id = trie_find_or_add(0, LHT_IP_TRUNCATED, 1);
+	}
 	direct_flush();
 	t = atomic_load_explicit(&cache, memory_order_relaxed);
 	if (cache_count >= t->mask / 2) {
@@ -1435,6 +1455,8 @@ static int parse_conf(const char *s)
 			lh_preload_conf.recorder = atoi(s + 9);
 		else if (!strncmp(s, "writer_delay=", 13))
 			lh_preload_conf.writer_delay = atoi(s + 13);
+		else if (!strncmp(s, "trie_bits=", 10))
+			lh_preload_conf.trie_bits = atoi(s + 10);
 		s = strchr(s, ',');
 		if (s)
 			s++;
