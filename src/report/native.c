@@ -204,15 +204,11 @@ void lh_native_print_tree(FILE *out, const struct lh_callgraph *g, int bottom_up
 
 			strbuf_reset(&sb);
 			strbuf_addf(&sb, "%" PRIu64, lh_costs_get(&tn->c, o->sort));
-			if (g->m->sample_mean)
-				fprintf(out, "%*s%s %s  (calls %" PRIu64 ", peak %" PRIu64 " B, leaked %" PRIu64 " B)\n",
-					(int)(2 * (w.depth - 1)), "", sb.buf, lh_native_func(g->m, tn->func, "?"),
-					tn->c.calls, tn->c.peak, tn->c.leaked);
-			else
-				fprintf(out, "%*s%s %s  (calls %" PRIu64 ", temporary %" PRIu64 ", peak %" PRIu64
-					" B, leaked %" PRIu64 " B)\n", (int)(2 * (w.depth - 1)), "", sb.buf,
-					lh_native_func(g->m, tn->func, "?"), tn->c.calls, tn->c.temporary, tn->c.peak,
-					tn->c.leaked);
+			fprintf(out, "%*s%s %s  (calls %" PRIu64, (int)(2 * (w.depth - 1)), "", sb.buf,
+				lh_native_func(g->m, tn->func, "?"), tn->c.calls);
+			if (!g->m->sample_mean) /* not estimated from samples */
+				fprintf(out, ", temporary %" PRIu64, tn->c.temporary);
+			fprintf(out, ", peak %" PRIu64 " B, leaked %" PRIu64 " B)\n", tn->c.peak, tn->c.leaked);
 		}
 		if (w.depth >= o->depth)
 			continue;
