@@ -9,8 +9,8 @@
  *
  * Everything else costs one subtraction, inline in the hooks (preload.h):
  * no stack, no record.  Frees are recorded only for sampled blocks, found in
- * a lock-free set of their addresses (sampled blocks are few: one per BYTES
- * allocated, and only the live ones stay in the set).  In front of the set,
+ * a set of their addresses whose lookups take no lock (sampled blocks are
+ * few: one per BYTES allocated, and only the live ones stay in the set).  In front of the set,
  * a filter of 16,384 bits, one per address hash bucket, answers "not
  * sampled" for nearly every free with one load from 2 KiB that stay in
  * cache, where a probe of the 8 MiB set was a cache miss per free (and a
@@ -30,37 +30,82 @@
 
 #include "native/preload/preload.h"
 
-/* 4 Mi slots, 32 MiB reserved (pages touched as used): at most 2 Mi sampled
- * blocks live at once, about 8 GiB of heap at --sample 4k */
-#define SET_BITS 22
-#define TOMB ((uintptr_t)1)
+/*
+ * The set of live sampled blocks: open addressing with linear probing,
+ * grown by doubling from 4,096 slots (32 KiB) up to 4 Mi slots (32 MiB), at
+ * most half full.  It once was 4 Mi slots from the start, and its random
+ * inserts touched a new page at nearly every sampled block: 16,000 page
+ * faults in one second of churn at --sample 512k, a tenth of the run, for a
+ * few hundred live blocks.  A removed block's slot is emptied by moving up
+ * the later entries of its run (no tombstones: the tombstones of a long run
+ * had filled the table, and every lookup of a block not in it then walked
+ * thousands of slots).
+ *
+ * Changes (insert, remove, grow) take set_lock, which only sampled blocks
+ * reach.  A lookup takes no lock: it reads set_seq (odd while a change is
+ * under way), probes, and trusts a "not there" only if set_seq did not
+ * move; a removal that moved entries under its probe makes it look again.
+ * A table that was outgrown stays mapped (a lookup may still be in it)
+ * until the next recording starts from empty.
+ */
+#define SET_MIN_BITS 12
+#define SET_MAX_BITS 22 /* at most 2 Mi live sampled blocks: about 8 GiB of heap at --sample 4k */
+
+struct set_table {
+	size_t mask;            /* slots - 1 */
+	atomic_uintptr_t slot[]; /* 0: empty */
+};
 
 __thread int64_t lh_sample_until LH_TLS;
 static __thread uint64_t rng LH_TLS;   /* 0: the thread has not started counting */
-static atomic_uintptr_t *set;
-static atomic_long live;                /* sampled blocks in the set */
+static struct set_table *_Atomic set;
+static struct set_table *tables[SET_MAX_BITS + 1]; /* every table mapped, by size */
+static atomic_uint set_seq;
+static atomic_flag set_lock = ATOMIC_FLAG_INIT;
+static long live; /* sampled blocks in the set (under set_lock) */
 
 #define STUCK 255
 _Atomic uint64_t lh_sample_filter[(1 << LH_SAMPLE_FILTER_BITS) / 64];
 static uint8_t counts[1 << LH_SAMPLE_FILTER_BITS]; /* live sampled blocks per bucket */
-static atomic_flag counts_lock = ATOMIC_FLAG_INIT;
+
+static void set_lock_take(void)
+{
+	while (atomic_flag_test_and_set_explicit(&set_lock, memory_order_acquire))
+		__builtin_ia32_pause();
+}
+
+static void set_lock_give(void)
+{
+	atomic_flag_clear_explicit(&set_lock, memory_order_release);
+}
+
+/* A change to the set begins (set_seq odd) and ends (even again): under set_lock. */
+static void change_begin(void)
+{
+	atomic_store_explicit(&set_seq, atomic_load_explicit(&set_seq, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static void change_end(void)
+{
+	atomic_store_explicit(&set_seq, atomic_load_explicit(&set_seq, memory_order_relaxed) + 1,
+			      memory_order_release);
+}
 
 /* A sampled block of bucket p comes (d = 1) or goes (d = -1): its count and
- * bit change together, under a lock taken only for sampled blocks. */
+ * bit change together, under set_lock. */
 static void filter_add(const void *p, int d)
 {
 	size_t k = lh_sample_bucket(p);
 	uint64_t bit = (uint64_t)1 << (k % 64);
 
-	while (atomic_flag_test_and_set_explicit(&counts_lock, memory_order_acquire))
-		;
 	if (counts[k] != STUCK)
 		counts[k] = (uint8_t)(counts[k] + d);
 	if (counts[k])
 		atomic_fetch_or_explicit(&lh_sample_filter[k / 64], bit, memory_order_relaxed);
 	else
 		atomic_fetch_and_explicit(&lh_sample_filter[k / 64], ~bit, memory_order_relaxed);
-	atomic_flag_clear_explicit(&counts_lock, memory_order_release);
 }
 
 static __attribute__((noinline)) int64_t next_gap(void)
@@ -77,22 +122,73 @@ static __attribute__((noinline)) int64_t next_gap(void)
 	return g < 0x1p61 ? (int64_t)g + 1 : (int64_t)1 << 61; /* the cast must not overflow */
 }
 
-int lh_sample_init(void)
+static size_t slot_of(uintptr_t p, size_t mask)
 {
-	if (!set) {
-		void *p = mmap(NULL, sizeof(*set) << SET_BITS, PROT_READ | PROT_WRITE,
+	return (size_t)((p * 0x9e3779b97f4a7c15ULL) >> (64 - SET_MAX_BITS)) & mask;
+}
+
+/* A table of 2^bits empty slots (mapped once per size and recording). */
+static struct set_table *table_of(int bits)
+{
+	size_t n = (size_t)1 << bits;
+	struct set_table *t = tables[bits];
+
+	if (!t) {
+		void *p = mmap(NULL, sizeof(*t) + n * sizeof(t->slot[0]), PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 		if (p == MAP_FAILED)
+			return NULL;
+		t = tables[bits] = p;
+		t->mask = n - 1;
+	}
+	return t;
+}
+
+int lh_sample_init(void)
+{
+	if (!atomic_load_explicit(&set, memory_order_relaxed)) {
+		struct set_table *t = table_of(SET_MIN_BITS);
+
+		if (!t)
 			return -1;
-		set = p;
+		atomic_store_explicit(&set, t, memory_order_release);
 	}
 	return 0;
 }
 
-static size_t slot_of(uintptr_t p)
+static void put(struct set_table *t, uintptr_t p)
 {
-	return (size_t)((p * 0x9e3779b97f4a7c15ULL) >> (64 - SET_BITS));
+	size_t i = slot_of(p, t->mask);
+
+	while (atomic_load_explicit(&t->slot[i], memory_order_relaxed))
+		i = (i + 1) & t->mask;
+	atomic_store_explicit(&t->slot[i], p, memory_order_relaxed);
+}
+
+/* Room for one more block (under set_lock, inside a change): the table,
+ * grown if it would be more than half full; NULL when it cannot grow. */
+static struct set_table *room(struct set_table *t)
+{
+	struct set_table *big;
+	int bits = SET_MIN_BITS;
+
+	if ((size_t)live + 1 <= (t->mask + 1) / 2)
+		return t;
+	while (((size_t)1 << bits) <= t->mask + 1)
+		bits++;
+	if (bits > SET_MAX_BITS)
+		return NULL;
+	if (!(big = table_of(bits))) /* no memory: fuller, slower, still correct */
+		return (size_t)live + 1 <= (t->mask + 1) / 4 * 3 ? t : NULL;
+	for (size_t i = 0; i <= t->mask; i++) {
+		uintptr_t p = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+
+		if (p)
+			put(big, p);
+	}
+	atomic_store_explicit(&set, big, memory_order_release);
+	return big;
 }
 
 /* lh_sample_take's countdown reached 0 or less at this allocation; 1:
@@ -113,12 +209,23 @@ int lh_sample_point(void *ptr)
 /* Put ptr in the set; 0: the set is full (sampling would lose frees). */
 int lh_sample_keep(void *ptr)
 {
-	size_t mask = ((size_t)1 << SET_BITS) - 1, i;
+	struct set_table *t;
 
-	if (atomic_load_explicit(&live, memory_order_relaxed) >= (long)(mask / 2)) {
+	set_lock_take();
+	change_begin();
+	t = room(atomic_load_explicit(&set, memory_order_relaxed));
+	if (t) {
+		put(t, (uintptr_t)ptr);
+		live++;
+		filter_add(ptr, 1); /* before the program can see the block: no free races it */
+	}
+	change_end();
+	set_lock_give();
+	if (!t) {
 		static atomic_int said;
 		static const char msg[] =
-			"libleakhunt: over 2 million sampled blocks are live; sample points are skipped "
+			"libleakhunt: over 2 million sampled blocks are live (or no memory for more); "
+			"sample points are skipped "
 			"until some are freed, so the report's estimates will be low: record with a larger "
 			"--sample\n";
 
@@ -126,36 +233,81 @@ int lh_sample_keep(void *ptr)
 			(void)!write(2, msg, sizeof(msg) - 1);
 		return 0;
 	}
-	for (i = slot_of((uintptr_t)ptr);; i = (i + 1) & mask) {
-		uintptr_t have = atomic_load_explicit(&set[i], memory_order_relaxed);
-
-		if ((have == 0 || have == TOMB) &&
-		    atomic_compare_exchange_strong(&set[i], &have, (uintptr_t)ptr))
-			break;
-	}
-	atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
-	filter_add(ptr, 1); /* before the program can see the block: no free races it */
 	return 1;
 }
 
+/* Where ptr is in t, or -1 (a scan of t's run from ptr's home slot). */
+static long find(struct set_table *t, uintptr_t p)
+{
+	size_t i = slot_of(p, t->mask);
+
+	for (size_t k = 0; k <= t->mask; k++, i = (i + 1) & t->mask) {
+		uintptr_t have = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+
+		if (have == p)
+			return (long)i;
+		if (!have)
+			break;
+	}
+	return -1;
+}
+
+/* Empty slot i of t, moving up the later entries of its run that may not
+ * stay behind the hole (under set_lock, inside a change). */
+static void take_out(struct set_table *t, size_t i)
+{
+	for (size_t j = (i + 1) & t->mask;; j = (j + 1) & t->mask) {
+		uintptr_t p = atomic_load_explicit(&t->slot[j], memory_order_relaxed);
+		size_t home;
+
+		if (!p)
+			break;
+		home = slot_of(p, t->mask);
+		/* p stays if its home is cyclically in (i, j] */
+		if (i < j ? home > i && home <= j : home > i || home <= j)
+			continue;
+		atomic_store_explicit(&t->slot[i], p, memory_order_relaxed);
+		i = j;
+	}
+	atomic_store_explicit(&t->slot[i], 0, memory_order_relaxed);
+}
+
 /* Is ptr a sampled block (the filter says it may be)?  It then leaves the
- * set: 1, record its free. */
+ * set: 1, record its free.  Only the thread that frees a block looks for
+ * it, so it cannot leave the set between the lookup and the removal. */
 int lh_sample_drop(void *ptr)
 {
-	size_t mask = ((size_t)1 << SET_BITS) - 1;
+	for (;;) {
+		unsigned seq = atomic_load_explicit(&set_seq, memory_order_acquire);
+		struct set_table *t = atomic_load_explicit(&set, memory_order_acquire);
 
-	for (size_t i = slot_of((uintptr_t)ptr), k = 0; k <= mask; i = (i + 1) & mask, k++) {
-		uintptr_t have = atomic_load_explicit(&set[i], memory_order_relaxed);
-
-		if (!have)
+		if (!t)
 			return 0;
-		if (have == (uintptr_t)ptr && atomic_compare_exchange_strong(&set[i], &have, TOMB)) {
-			atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
-			filter_add(ptr, -1);
-			return 1;
+		if (seq & 1) {
+			__builtin_ia32_pause();
+			continue;
 		}
+		if (find(t, (uintptr_t)ptr) >= 0)
+			break;
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&set_seq, memory_order_relaxed) == seq)
+			return 0;
 	}
-	return 0;
+	set_lock_take();
+	change_begin();
+	{
+		struct set_table *t = atomic_load_explicit(&set, memory_order_relaxed);
+		long i = find(t, (uintptr_t)ptr);
+
+		if (i >= 0) {
+			take_out(t, (size_t)i);
+			live--;
+			filter_add(ptr, -1);
+		}
+		change_end();
+		set_lock_give();
+		return i >= 0;
+	}
 }
 
 /* A forked child's thread: the parent's random state would make the same
@@ -168,14 +320,18 @@ void lh_sample_fork_child(void)
 /* A new recording (attach, or a followed child): no block is sampled yet. */
 void lh_sample_reset(void)
 {
-	if (set) {
-		/* fresh zero pages rather than touching 8 MiB */
-		munmap(set, sizeof(*set) << SET_BITS);
-		set = NULL;
+	atomic_store(&set, NULL);
+	for (int bits = 0; bits <= SET_MAX_BITS; bits++) {
+		if (tables[bits]) {
+			/* fresh zero pages rather than clearing them */
+			munmap(tables[bits], sizeof(*tables[bits]) + ((size_t)1 << bits) * sizeof(uintptr_t));
+			tables[bits] = NULL;
+		}
 	}
-	atomic_store(&live, 0);
+	live = 0;
 	for (size_t i = 0; i < sizeof(lh_sample_filter) / sizeof(lh_sample_filter[0]); i++)
 		atomic_store_explicit(&lh_sample_filter[i], 0, memory_order_relaxed);
 	memset(counts, 0, sizeof(counts));
-	atomic_flag_clear(&counts_lock); /* a forked child: another thread of the parent may have held it */
+	atomic_store(&set_seq, 0);
+	atomic_flag_clear(&set_lock); /* a forked child: another thread of the parent may have held it */
 }
