@@ -744,6 +744,34 @@ struct frame {
 	int line;
 };
 
+/*
+ * Is the return address ip + 1 the kernel's way back from a signal handler:
+ * libc's sigreturn trampoline (__restore_rt: mov $15, %rax; syscall), which
+ * has no dynamic symbol, so its frame was shown as libc.so.6+0x3c04f?  Named
+ * then as gdb names it.  The bytes come from the module's file.
+ */
+static int at_sigreturn(Dwfl_Module *mod, uint64_t ip)
+{
+	static const unsigned char code[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	Elf_Scn *scn = NULL;
+	uint64_t a = ip + 1 - bias;
+
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) ||
+		    a < sh.sh_addr || a - sh.sh_addr >= sh.sh_size)
+			continue;
+		d = elf_getdata(scn, NULL);
+		return d && d->d_buf && a - sh.sh_addr + sizeof(code) <= d->d_size &&
+		       !memcmp((const char *)d->d_buf + (a - sh.sh_addr), code, sizeof(code));
+	}
+	return 0;
+}
+
 /* Fill frames (innermost first) for ip; returns how many. */
 static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame *f, int max)
 {
@@ -760,6 +788,10 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 
 	if (!mod)
 		return 0;
+	if (at_sigreturn(mod, ip)) {
+		f[0] = (struct frame){ "<signal handler called>", NULL, 0 };
+		return 1;
+	}
 	x = module_index(sx, mod);
 	sym = symbol_at(x, ip);
 	l = dwfl_module_getsrc(mod, ip);

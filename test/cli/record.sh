@@ -597,6 +597,11 @@ if run_ok sighandler-record rec -o "$T/sig" -- "$T/sighandler" &&
 	expect sighandler-calls calls 200
 	expect sighandler-temporary temporary 100
 	expect sighandler-leaked leaked_bytes 700
+	# libc's sigreturn trampoline has no symbol: named as gdb names it
+	# (it was libc.so.6+0x3c04f), between the handler and raise
+	"$LEAKHUNT" report --bottom-up "$T/sig.lht" >"$T/out"
+	check sighandler-trampoline-named awk '/^ *[0-9]+ handler /{ h = 1; next }
+		h && /^ +[0-9]+ <signal handler called> /{ f = 1 } { h = 0 } END { exit !f }' "$T/out"
 fi
 
 # deep stacks: --depth bounds them, the cut is marked, main is kept when it fits
