@@ -450,6 +450,50 @@ static const uint8_t *find_fde(const uint8_t *hdr, uintptr_t pc)
 	return hdr + (intptr_t)table[2 * lo + 1];
 }
 
+/* Open the FDE at fde: its CIE, the code it covers, and c at its
+ * instructions' augmentation.  0, or -1 for a shape we do not read. */
+static int fde_open(const uint8_t *fde, uintptr_t base, struct cie *cie, struct cursor *c, uintptr_t *start,
+		    uint64_t *range)
+{
+	uint64_t len;
+	uint32_t cie_ptr;
+
+	*c = (struct cursor){ fde, fde + 8, 0 };
+	len = get_fixed(c, 4);
+	if (len == 0xffffffff || len < 4)
+		return -1;
+	c->end = fde + 4 + len;
+	cie_ptr = (uint32_t)get_fixed(c, 4);
+	if (parse_cie(fde + 4 - cie_ptr, base, cie) || cie->signal || cie->ra_reg != REG_RA)
+		return -1;
+	*start = get_encoded(c, cie->fde_enc, base);
+	*range = get_encoded(c, cie->fde_enc & 0x0f, base);
+	return c->bad ? -1 : 0;
+}
+
+/*
+ * The rule where no FDE covers pc (= ra - 1) in a module that has unwind
+ * tables.  A return address that is the first instruction of a function,
+ * after bytes no FDE covers, was not pushed by a call but by hand:
+ * makecontext's return to __start_context, with rbp still that of the
+ * context it was made from, so the frame pointer led the walk on through
+ * that context's stack (libunwind stops there, as we now do).  Elsewhere
+ * (code without CFI, such as V8's builtins inside node, which keep frame
+ * pointers) the frame pointer is the guess.
+ */
+static uint32_t uncovered(const uint8_t *hdr, uintptr_t ra)
+{
+	const uint8_t *fde = find_fde(hdr, ra);
+	struct cursor c;
+	struct cie cie;
+	uintptr_t start;
+	uint64_t range;
+
+	if (fde && !fde_open(fde, (uintptr_t)hdr, &cie, &c, &start, &range) && start == ra)
+		return LH_CFI_END;
+	return LH_CFI_NONE;
+}
+
 uint32_t lh_cfi_lookup(uintptr_t ra)
 {
 	struct dl_find_object obj;
@@ -459,7 +503,6 @@ uint32_t lh_cfi_lookup(uintptr_t ra)
 	struct row init, r;
 	uint64_t len, range;
 	uintptr_t pc = ra - 1, start, base;
-	uint32_t cie_ptr;
 
 	if (_dl_find_object((void *)pc, &obj) || !obj.dlfo_eh_frame)
 		return LH_CFI_NONE;
@@ -467,21 +510,11 @@ uint32_t lh_cfi_lookup(uintptr_t ra)
 	base = (uintptr_t)hdr;
 	fde = find_fde(hdr, pc);
 	if (!fde)
-		return LH_CFI_NONE;
-	c = (struct cursor){ fde, fde + 8, 0 };
-	len = get_fixed(&c, 4);
-	if (len == 0xffffffff || len < 4)
-		return LH_CFI_FALLBACK;
-	c.end = fde + 4 + len;
-	cie_ptr = (uint32_t)get_fixed(&c, 4);
-	if (parse_cie(fde + 4 - cie_ptr, base, &cie) || cie.signal || cie.ra_reg != REG_RA)
-		return LH_CFI_FALLBACK;
-	start = get_encoded(&c, cie.fde_enc, base);
-	range = get_encoded(&c, cie.fde_enc & 0x0f, base);
-	if (c.bad)
+		return uncovered(hdr, ra);
+	if (fde_open(fde, base, &cie, &c, &start, &range))
 		return LH_CFI_FALLBACK;
 	if (pc < start || pc >= start + range)
-		return LH_CFI_NONE;
+		return uncovered(hdr, ra);
 	if (cie.has_aug_len) {
 		len = get_uleb(&c);
 		c.p += len;
