@@ -306,13 +306,23 @@ static __attribute__((noinline)) uint32_t wide_rule(struct rule_tables *t, uintp
 	return rule_miss(t, ra);
 }
 
+/*
+ * The old tables stay mapped (a reader may still be in them) but give their
+ * pages back: they read as zeros from then on, empty slots, so a late reader
+ * only misses.  Kept resident, every dlclose left the pages its rules had
+ * touched: 48 KiB per dlopen/dlclose cycle, 960 MB of RSS after 20,000.
+ */
 void lh_unwind_forget(void)
 {
 	void *p = mmap(NULL, sizeof(struct rule_tables), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct rule_tables *old;
 
-	if (p != MAP_FAILED)
-		atomic_store_explicit(&tables, p, memory_order_release);
+	if (p == MAP_FAILED)
+		return;
+	old = atomic_exchange_explicit(&tables, p, memory_order_acq_rel);
+	if (old)
+		madvise(old, sizeof(*old), MADV_DONTNEED);
 }
 
 void lh_unwind_init(void)
