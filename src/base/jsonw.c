@@ -86,7 +86,17 @@ void lh_json_escape(FILE *out, const char *s, size_t len)
 	fputc('"', out);
 	for (i = 0; i < len; i++) {
 		unsigned c = p[i];
+		size_t run = i;
 
+		/* plain characters in one write: a locked fputc per character
+		 * was 61% of a 2.5 GB --json report */
+		while (run < len && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\' && p[run] != 0xed)
+			run++;
+		if (run > i) {
+			fwrite(p + i, 1, run - i, out);
+			i = run - 1;
+			continue;
+		}
 		switch (c) {
 		case '"': fputs("\\\"", out); continue;
 		case '\\': fputs("\\\\", out); continue;

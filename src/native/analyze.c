@@ -1060,9 +1060,14 @@ static void add_symbol(struct lh_alloc_model *m, const struct lh_trace *t, const
 	}
 }
 
-static void add_module(struct lh_alloc_model *m, const struct lh_trace_rec *r)
+/* seen: the (bias, lo, path) keys of the modules so far.  Every dlopen
+ * writes the whole list again: a scan of the modules per record made 2000
+ * libraries loaded one by one cubic (84% of a report's time). */
+static void add_module(struct lh_alloc_model *m, const struct lh_trace_rec *r, struct lh_hashmap *seen,
+		       struct strbuf *key)
 {
 	struct lh_alloc_module mod = { r->bias, UINT64_MAX, 0, NULL };
+	int added;
 
 	for (int i = 0; i < r->nseg; i++) {
 		uint64_t lo = r->bias + r->seg_vaddr[i], hi = lo + r->seg_memsz[i];
@@ -1073,10 +1078,13 @@ static void add_module(struct lh_alloc_model *m, const struct lh_trace_rec *r)
 			mod.hi = hi;
 	}
 	/* the same object listed again after a dlopen: keep one */
-	for (size_t i = 0; i < m->nmodules; i++)
-		if (m->modules[i].bias == mod.bias && m->modules[i].lo == mod.lo &&
-		    strlen(m->modules[i].path) == r->str_len && !memcmp(m->modules[i].path, r->str, r->str_len))
-			return;
+	strbuf_reset(key);
+	strbuf_add(key, &mod.bias, sizeof(mod.bias));
+	strbuf_add(key, &mod.lo, sizeof(mod.lo));
+	strbuf_add(key, r->str, r->str_len);
+	lh_hashmap_put(seen, key->buf, key->len, &added);
+	if (!added)
+		return;
 	mod.path = lh_xstrndup(r->str, r->str_len);
 	ALLOC_GROW(m->modules, m->nmodules + 1, m->modules_alloc);
 	m->modules[m->nmodules++] = mod;
@@ -1100,9 +1108,12 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 	struct lh_trace_rec r;
 	struct queue qu;
 	size_t dropped = 0;
+	struct lh_hashmap seen_modules;
+	struct strbuf module_key = STRBUF_INIT;
 
 	if (lh_trace_open(&t, path))
 		return -1;
+	lh_hashmap_init(&seen_modules);
 	if (t.flags & LHT_FLAG_WRITE_FAILED)
 		m->write_error = (int)(t.flags >> LHT_FLAG_ERRNO_SHIFT & 0xff);
 	memset(&p, 0, sizeof(p));
@@ -1160,7 +1171,7 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 			m->has_symbols = 1;
 			break;
 		case LHT_REC_MODULE:
-			add_module(m, &r);
+			add_module(m, &r, &seen_modules, &module_key);
 			break;
 		case LHT_REC_INFO:
 			if (!m->exe) {
@@ -1227,6 +1238,8 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 		m->sizes[m->nsizes++] = (struct lh_size_count){ p.sz[i].size - 1, p.sz[i].count };
 	}
 	lh_trace_release(&t);
+	lh_hashmap_release(&seen_modules);
+	strbuf_release(&module_key);
 	free(p.live.slot);
 	free(p.ring);
 	free(p.given_up);
@@ -1272,14 +1285,89 @@ static const struct lh_alloc_sym *find_sym(const struct lh_alloc_model *m, uint6
 	return lo < m->nsyms && m->syms[lo].ip == ip ? &m->syms[lo] : NULL;
 }
 
-/* Index + 1 of the module holding ip, 0 when none does. */
-static uint32_t module_of(const struct lh_alloc_model *m, uint64_t ip)
+/*
+ * Which module holds an address: the module ranges cut the address space
+ * into pieces at their bounds, each with its owner (index + 1, 0: none).
+ * Later modules win: a dlopen may reuse an unloaded object's range.  (A
+ * scan of the modules per node, from the last, made 2000 libraries and
+ * 262,144 stacks 70% of a report.)
+ */
+struct module_map {
+	uint64_t *at;   /* the sorted distinct bounds; piece i is [at[i], at[i + 1]) */
+	uint32_t *own;  /* owner of piece i */
+	size_t n;       /* bounds */
+};
+
+static int cmp_u64(const void *a, const void *b)
 {
-	/* later modules win: a dlopen may reuse an unloaded object's range */
-	for (size_t i = m->nmodules; i-- > 0;)
-		if (ip >= m->modules[i].lo && ip < m->modules[i].hi)
-			return (uint32_t)i + 1;
-	return 0;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t piece_of(const struct module_map *mm, uint64_t ip)
+{
+	return lh_sorted_count_le(mm->at, mm->n, sizeof(*mm->at), 0, ip) - 1; /* ip >= at[0] */
+}
+
+/* next[i]: a piece at or after i that may have no owner yet (n - 1: none) */
+static size_t next_free(size_t *next, size_t i)
+{
+	size_t r = i;
+
+	while (next[r] != r)
+		r = next[r];
+	while (next[i] != r) {
+		size_t t = next[i];
+
+		next[i] = r;
+		i = t;
+	}
+	return r;
+}
+
+static void module_map_build(struct module_map *mm, const struct lh_alloc_model *m)
+{
+	size_t n = 0, *next;
+
+	mm->at = lh_xmalloc((2 * m->nmodules + 1) * sizeof(*mm->at));
+	for (size_t i = 0; i < m->nmodules; i++) {
+		if (m->modules[i].lo >= m->modules[i].hi)
+			continue;
+		mm->at[n++] = m->modules[i].lo;
+		mm->at[n++] = m->modules[i].hi;
+	}
+	if (n)
+		qsort(mm->at, n, sizeof(*mm->at), cmp_u64);
+	mm->n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!mm->n || mm->at[mm->n - 1] != mm->at[i])
+			mm->at[mm->n++] = mm->at[i];
+	mm->own = lh_xcalloc(mm->n + 1, sizeof(*mm->own));
+	next = lh_xmalloc((mm->n + 1) * sizeof(*next));
+	for (size_t i = 0; i <= mm->n; i++)
+		next[i] = i;
+	/* the last module first: each piece keeps the first owner it gets */
+	for (size_t i = m->nmodules; i-- > 0;) {
+		size_t k, end;
+
+		if (m->modules[i].lo >= m->modules[i].hi)
+			continue;
+		end = piece_of(mm, m->modules[i].hi);
+		for (k = next_free(next, piece_of(mm, m->modules[i].lo)); k < end; k = next_free(next, k)) {
+			mm->own[k] = (uint32_t)i + 1;
+			next[k] = k + 1;
+		}
+	}
+	free(next);
+}
+
+/* Index + 1 of the module holding ip, 0 when none does. */
+static uint32_t module_of(const struct module_map *mm, uint64_t ip)
+{
+	if (!mm->n || ip < mm->at[0] || ip >= mm->at[mm->n - 1])
+		return 0;
+	return mm->own[piece_of(mm, ip)];
 }
 
 static uint32_t intern(struct lh_alloc_model *m, const char *name)
@@ -1330,6 +1418,7 @@ void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struc
 	size_t frames_alloc = 0;
 	int sorted = 1;
 	signed char *sup_func, *sup_file, *sup_mod;
+	struct module_map mm;
 
 	if (m->nsizes > 1)
 		qsort(m->sizes, m->nsizes, sizeof(*m->sizes), cmp_size);
@@ -1338,11 +1427,12 @@ void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struc
 	if (!sorted)
 		qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_sym);
 
+	module_map_build(&mm, m);
 	m->node_frame_off = lh_xcalloc(m->nnodes + 1, sizeof(*m->node_frame_off));
 	for (size_t i = 1; i < m->nnodes; i++) {
 		uint64_t ip = m->node_ip[i];
 		const struct lh_alloc_sym *sym = ip == LHT_IP_TRUNCATED ? NULL : find_sym(m, ip);
-		uint32_t mod = module_of(m, ip);
+		uint32_t mod = module_of(&mm, ip);
 		int named = 0;
 
 		m->node_frame_off[i] = (uint32_t)m->nnode_frames;
@@ -1365,6 +1455,8 @@ void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struc
 				(struct lh_alloc_frame){ intern_unresolved(m, ip, mod, &sb), 0, 0, mod };
 		}
 	}
+	free(mm.at);
+	free(mm.own);
 	m->node_frame_off[m->nnodes] = (uint32_t)m->nnode_frames;
 	if (m->nnodes)
 		m->node_frame_off[0] = 0;

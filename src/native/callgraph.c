@@ -191,7 +191,7 @@ size_t lh_callgraph_sites(const struct lh_callgraph *g, enum lh_cost sort, struc
 	return n;
 }
 
-void lh_callgraph_tree(const struct lh_callgraph *g, int bottom_up, struct lh_tree *t)
+void lh_callgraph_tree(const struct lh_callgraph *g, int bottom_up, uint32_t max_depth, struct lh_tree *t)
 {
 	struct lh_hashmap edges;
 
@@ -206,7 +206,7 @@ void lh_callgraph_tree(const struct lh_callgraph *g, int bottom_up, struct lh_tr
 		uint32_t cur = 0;
 
 		lh_costs_add(&t->node[0].c, &s->c);
-		for (uint32_t k = 0; k < s->n; k++) {
+		for (uint32_t k = 0; k < s->n && k < max_depth; k++) {
 			uint32_t f = g->funcs[s->off + (bottom_up ? k : s->n - 1 - k)];
 			uint32_t key[2] = { cur, f };
 			int added;
@@ -261,29 +261,35 @@ void lh_tree_release(struct lh_tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static void add_to(struct lh_site **v, size_t *n, size_t *alloc, uint32_t f, const struct lh_costs *c)
+/* slot: index + 1 in *v of each function (LH_FUNC_NONE last), 0 when not
+ * there yet; a scan of *v made a function with 32,000 distinct callers
+ * quadratic */
+static void add_to(struct lh_site **v, size_t *n, size_t *alloc, uint32_t *slot, size_t nf, uint32_t f,
+		   const struct lh_costs *c)
 {
-	for (size_t i = 0; i < *n; i++) {
-		if ((*v)[i].func == f) {
-			lh_costs_add(&(*v)[i].c, c);
-			return;
-		}
+	size_t k = f == LH_FUNC_NONE || f >= nf ? nf : f;
+
+	if (slot[k]) {
+		lh_costs_add(&(*v)[slot[k] - 1].c, c);
+		return;
 	}
 	ALLOC_GROW(*v, *n + 1, *alloc);
 	(*v)[*n] = (struct lh_site){ f, *c };
-	(*n)++;
+	slot[k] = (uint32_t)++(*n);
 }
 
 void lh_callgraph_function(const struct lh_callgraph *g, const char *name, enum lh_cost sort,
 			   struct lh_func_view *v)
 {
 	const struct lh_hashmap_entry *e = lh_hashmap_get(&g->m->funcs, name, strlen(name) + 1);
-	size_t callers_alloc = 0, callees_alloc = 0;
-	uint32_t f;
+	size_t callers_alloc = 0, callees_alloc = 0, nf = g->m->funcs.nr;
+	uint32_t f, *caller_slot, *callee_slot;
 
 	memset(v, 0, sizeof(*v));
 	if (!e)
 		return;
+	caller_slot = lh_xcalloc(nf + 1, sizeof(*caller_slot));
+	callee_slot = lh_xcalloc(nf + 1, sizeof(*callee_slot));
 	v->found = 1;
 	f = (uint32_t)(e - g->m->funcs.entries);
 	for (size_t i = 0; i < g->nstacks; i++) {
@@ -298,10 +304,13 @@ void lh_callgraph_function(const struct lh_callgraph *g, const char *name, enum 
 		lh_costs_add(&v->total, &s->c);
 		if (!k)
 			lh_costs_add(&v->self, &s->c);
-		add_to(&v->callees, &v->ncallees, &callees_alloc, k ? g->funcs[s->off + k - 1] : LH_FUNC_NONE, &s->c);
-		add_to(&v->callers, &v->ncallers, &callers_alloc,
+		add_to(&v->callees, &v->ncallees, &callees_alloc, callee_slot, nf,
+		       k ? g->funcs[s->off + k - 1] : LH_FUNC_NONE, &s->c);
+		add_to(&v->callers, &v->ncallers, &callers_alloc, caller_slot, nf,
 		       k + 1 < s->n ? g->funcs[s->off + k + 1] : LH_FUNC_NONE, &s->c);
 	}
+	free(caller_slot);
+	free(callee_slot);
 	sort_sites(v->callers, v->ncallers, sort);
 	sort_sites(v->callees, v->ncallees, sort);
 }

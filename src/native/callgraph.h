@@ -82,8 +82,10 @@ void lh_callgraph_release(struct lh_callgraph *g);
 /* Sites by innermost function, biggest `sort` cost first; returns the count. */
 size_t lh_callgraph_sites(const struct lh_callgraph *g, enum lh_cost sort, struct lh_site **out);
 
-/* The tree of stacks: bottom_up starts at the allocating functions, else at the roots. */
-void lh_callgraph_tree(const struct lh_callgraph *g, int bottom_up, struct lh_tree *t);
+/* The tree of stacks: bottom_up starts at the allocating functions, else at
+ * the roots; max_depth levels below the root at most (the rest is never
+ * shown: a bottom-up tree of 16,384 stacks 1000 frames deep took 2.4 GB). */
+void lh_callgraph_tree(const struct lh_callgraph *g, int bottom_up, uint32_t max_depth, struct lh_tree *t);
 /* Children of node i sorted by cost k, biggest first, into *out; returns the count. */
 size_t lh_tree_children(const struct lh_tree *t, uint32_t i, enum lh_cost k, uint32_t **out, size_t *alloc);
 void lh_tree_release(struct lh_tree *t);

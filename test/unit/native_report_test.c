@@ -271,7 +271,7 @@ TEST(native_model_tree_and_function)
 	CHECK_EQ(lh_alloc_model_load(&m, path), 0);
 	lh_alloc_model_finish(&m, 0, NULL);
 	CHECK_EQ(lh_callgraph_build(&g, &m, NULL), 0);
-	lh_callgraph_tree(&g, 0, &t);
+	lh_callgraph_tree(&g, 0, UINT32_MAX, &t);
 	/* root -> main -> {f -> inl, libfoo.so+0x3400} */
 	CHECK_EQ(t.nr, 5);
 	CHECK_EQ(t.node[0].c.calls, 5);
