@@ -1113,12 +1113,15 @@ if run_ok sample-threads-record rec --sample 64k -o "$T/sampled4" -- "$T/churn" 
 	estimate_ok sample-threads-estimate-within-5pct 200000 4
 fi
 
-# 8 threads, 100,000 live blocks each, freed across threads: the report's
+# 8 threads, 150,000 live blocks each, freed across threads: the report's
 # table of live blocks once hashed every thread's arena (64 MiB aligned) to
 # the same slots and never finished (timeout: a test failure, not a hang).
 # At --sample 1 every 64-byte block is sampled with weight 1: the set of
-# sampled blocks grows from 4,096 slots to 2 Mi while other threads take
-# blocks out of it, and every number is exact.
+# sampled blocks grows from 4,096 slots to 4 Mi while other threads take
+# blocks out of it, and every number is exact.  And main's own events,
+# waiting in its buffer while it joins the threads, reach the file before
+# 4 Mi later events do (--sample has no timer thread: they were given up as
+# lost, 9 of them, with 4 unknown frees).
 site() { python3 -c '
 import json, sys
 s = {x["function"]: x for x in json.load(open(sys.argv[1]))["sites"]}[sys.argv[2]]
@@ -1127,11 +1130,12 @@ for mode in full sampled; do
 	opt=
 	[ $mode = sampled ] && opt="--sample 1"
 	# shellcheck disable=SC2086 # opt is two words or none
-	if run_ok "manylive-$mode-record" rec $opt -o "$T/manylive-$mode" -- "$T/sampleset" 8 100000 &&
+	if run_ok "manylive-$mode-record" rec $opt -o "$T/manylive-$mode" -- "$T/sampleset" 8 150000 &&
 		run_ok "manylive-$mode-report" timeout 60 "$LEAKHUNT" report --json "$T/manylive-$mode.lht"; then
 		expect "manylive-$mode-no-unknown-frees" unknown_frees 0
-		check "manylive-$mode-work" test "$(site work)" = "800000 8000"
-		check "manylive-$mode-temp" test "$(site temp)" = "800000 0"
+		expect "manylive-$mode-no-lost-events" missing_events 0
+		check "manylive-$mode-work" test "$(site work)" = "1200000 12000"
+		check "manylive-$mode-temp" test "$(site temp)" = "1200000 0"
 	fi
 done
 

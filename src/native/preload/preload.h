@@ -147,7 +147,7 @@ extern _Atomic uint64_t lh_sample_filter[(1 << LH_SAMPLE_FILTER_BITS) / 64];
 
 int lh_sample_init(void);
 void lh_sample_fork_child(void);
-void lh_sample_reset(void);
+void lh_sample_reset(int child); /* 1: in a forked child */
 /* The countdown passed a sample point at this allocation: 1, record it. */
 int lh_sample_point(void *ptr);
 /* The filter says ptr may be sampled: 1 if it is (it leaves the set). */

@@ -439,6 +439,7 @@ static atomic_uint timer_gen; /* a timer thread of an earlier attach exits when 
  */
 static int self_timed;
 static _Atomic uint64_t next_rss_ms; /* self-timed: when the next RSS sample is due */
+static _Atomic uint64_t next_flush_ms; /* self-timed: when every thread's buffer is written next */
 
 static void hand_off(struct tbuf *b)
 {
@@ -1300,6 +1301,15 @@ static __attribute__((noinline)) void self_tick(struct tbuf *b)
 
 	if (ms >= due && atomic_compare_exchange_strong(&next_rss_ms, &due, ms + 10))
 		write_sample();
+	/* every 100 ms, as the timer does: an idle thread's last events (main
+	 * in pthread_join) would otherwise wait until its next event, and the
+	 * report gives them up as lost once 4 Mi later events were read */
+	due = atomic_load_explicit(&next_flush_ms, memory_order_relaxed);
+	if (ms >= due && atomic_compare_exchange_strong(&next_flush_ms, &due, ms + 100)) {
+		pthread_mutex_lock(&state_lock);
+		flush_all();
+		pthread_mutex_unlock(&state_lock);
+	}
 	if (ms >= b->flush_ms) {
 		b->flush_ms = ms + 10; /* a write a tick at most: nothing, next to the program */
 		own_enter(b);
@@ -1408,6 +1418,7 @@ static void start_timer(void)
 
 	if (self_timed) {
 		atomic_store(&next_rss_ms, 0);
+		atomic_store(&next_flush_ms, 0);
 		return;
 	}
 	sigfillset(&all);
@@ -1860,7 +1871,7 @@ static void atfork_child(void)
 	map_announced(); /* for our own children (the parent's page stays mapped: unused) */
 	close_trace();
 	free_tables();
-	lh_sample_reset(); /* the parent's sampled blocks are not in our trace */
+	lh_sample_reset(1); /* the parent's sampled blocks are not in our trace */
 	lh_sample_fork_child();
 	atomic_store(&seq.n, 0);
 	memcpy(lh_preload_conf.out, path, strlen(path) + 1);
@@ -2071,7 +2082,7 @@ int lh_record_attach(const char *conf)
 	 * finishing a hook of the last session only ever forwards) */
 	if (trie)
 		free_tables();
-	lh_sample_reset();
+	lh_sample_reset(0);
 	atomic_store(&seq.n, 0);
 	finished = 0;
 	pthread_mutex_lock(&state_lock);

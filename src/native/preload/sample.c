@@ -20,6 +20,7 @@
  * that reaches 255 stays there: its frees always look in the set.
  */
 #include <math.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -42,9 +43,13 @@
  * thousands of slots).
  *
  * Changes (insert, remove, grow) take set_lock, which only sampled blocks
- * reach.  A lookup takes no lock: it reads set_seq (odd while a change is
- * under way), probes, and trusts a "not there" only if set_seq did not
- * move; a removal that moved entries under its probe makes it look again.
+ * reach.  A lookup takes no lock: it reads set_seq (odd while a removal or
+ * a growth is under way), probes, and trusts a "not there" only if set_seq
+ * did not move; a removal that moved entries under its probe makes it look
+ * again.  An insert does not move set_seq: it only fills an empty slot,
+ * which cannot hide a block that was in the set before (readers waited for
+ * every insert too, and spent half of a free's time spinning at --sample
+ * 64 on 4 threads).
  * A table that was outgrown stays mapped (a lookup may still be in it)
  * until the next recording starts from empty.
  */
@@ -61,22 +66,36 @@ static __thread uint64_t rng LH_TLS;   /* 0: the thread has not started counting
 static struct set_table *_Atomic set;
 static struct set_table *tables[SET_MAX_BITS + 1]; /* every table mapped, by size */
 static atomic_uint set_seq;
-static atomic_flag set_lock = ATOMIC_FLAG_INIT;
+static atomic_bool set_lock;
 static long live; /* sampled blocks in the set (under set_lock) */
 
 #define STUCK 255
 _Atomic uint64_t lh_sample_filter[(1 << LH_SAMPLE_FILTER_BITS) / 64];
 static uint8_t counts[1 << LH_SAMPLE_FILTER_BITS]; /* live sampled blocks per bucket */
 
+static void spin(unsigned *n)
+{
+	if (++*n < 128)
+		__builtin_ia32_pause();
+	else
+		sched_yield();
+}
+
 static void set_lock_take(void)
 {
-	while (atomic_flag_test_and_set_explicit(&set_lock, memory_order_acquire))
-		__builtin_ia32_pause();
+	/* test and test-and-set: waiters spin on a shared copy of the line,
+	 * and yield after a while: with more threads than CPUs the holder may
+	 * be waiting for one (a growth copies up to 2 Mi entries under it) */
+	unsigned n = 0;
+
+	while (atomic_exchange_explicit(&set_lock, 1, memory_order_acquire))
+		while (atomic_load_explicit(&set_lock, memory_order_relaxed))
+			spin(&n);
 }
 
 static void set_lock_give(void)
 {
-	atomic_flag_clear_explicit(&set_lock, memory_order_release);
+	atomic_store_explicit(&set_lock, 0, memory_order_release);
 }
 
 /* A change to the set begins (set_seq odd) and ends (even again): under set_lock. */
@@ -166,7 +185,7 @@ static void put(struct set_table *t, uintptr_t p)
 	atomic_store_explicit(&t->slot[i], p, memory_order_relaxed);
 }
 
-/* Room for one more block (under set_lock, inside a change): the table,
+/* Room for one more block (under set_lock; a growth is a change): the table,
  * grown if it would be more than half full; NULL when it cannot grow. */
 static struct set_table *room(struct set_table *t)
 {
@@ -181,6 +200,7 @@ static struct set_table *room(struct set_table *t)
 		return NULL;
 	if (!(big = table_of(bits))) /* no memory: fuller, slower, still correct */
 		return (size_t)live + 1 <= (t->mask + 1) / 4 * 3 ? t : NULL;
+	change_begin();
 	for (size_t i = 0; i <= t->mask; i++) {
 		uintptr_t p = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
 
@@ -188,6 +208,7 @@ static struct set_table *room(struct set_table *t)
 			put(big, p);
 	}
 	atomic_store_explicit(&set, big, memory_order_release);
+	change_end();
 	return big;
 }
 
@@ -211,15 +232,19 @@ int lh_sample_keep(void *ptr)
 {
 	struct set_table *t;
 
+	/* the home slot's line, fetched before the lock is held */
+	t = atomic_load_explicit(&set, memory_order_relaxed);
+	if (t)
+		__builtin_prefetch(&t->slot[slot_of((uintptr_t)ptr, t->mask)], 1);
 	set_lock_take();
-	change_begin();
 	t = room(atomic_load_explicit(&set, memory_order_relaxed));
 	if (t) {
+		/* not a change for lookups: an insert only fills an empty slot,
+		 * so the run of a block already in the set stays whole */
 		put(t, (uintptr_t)ptr);
 		live++;
 		filter_add(ptr, 1); /* before the program can see the block: no free races it */
 	}
-	change_end();
 	set_lock_give();
 	if (!t) {
 		static atomic_int said;
@@ -277,6 +302,8 @@ static void take_out(struct set_table *t, size_t i)
  * it, so it cannot leave the set between the lookup and the removal. */
 int lh_sample_drop(void *ptr)
 {
+	unsigned n = 0;
+
 	for (;;) {
 		unsigned seq = atomic_load_explicit(&set_seq, memory_order_acquire);
 		struct set_table *t = atomic_load_explicit(&set, memory_order_acquire);
@@ -284,7 +311,7 @@ int lh_sample_drop(void *ptr)
 		if (!t)
 			return 0;
 		if (seq & 1) {
-			__builtin_ia32_pause();
+			spin(&n);
 			continue;
 		}
 		if (find(t, (uintptr_t)ptr) >= 0)
@@ -317,21 +344,45 @@ void lh_sample_fork_child(void)
 	rng = 0;
 }
 
-/* A new recording (attach, or a followed child): no block is sampled yet. */
-void lh_sample_reset(void)
+/*
+ * A new recording: no block is sampled yet.  A forked child (child = 1)
+ * has only the thread that forked: the lock another thread of the parent
+ * may have held is dropped, and the tables unmapped.  A new attach session
+ * runs beside threads that may still be inside keep or drop from the last
+ * session: it waits for the lock instead, and empties the tables in place
+ * (their pages given back), so that such a thread never touches unmapped
+ * memory; what it leaves in the new set is at worst one block.
+ */
+void lh_sample_reset(int child)
 {
-	atomic_store(&set, NULL);
-	for (int bits = 0; bits <= SET_MAX_BITS; bits++) {
-		if (tables[bits]) {
-			/* fresh zero pages rather than clearing them */
-			munmap(tables[bits], sizeof(*tables[bits]) + ((size_t)1 << bits) * sizeof(uintptr_t));
-			tables[bits] = NULL;
+	if (child) {
+		atomic_store(&set_lock, 0);
+		atomic_store(&set, NULL);
+		for (int bits = 0; bits <= SET_MAX_BITS; bits++) {
+			if (tables[bits]) {
+				munmap(tables[bits], sizeof(*tables[bits]) + ((size_t)1 << bits) * sizeof(uintptr_t));
+				tables[bits] = NULL;
+			}
 		}
+		atomic_store(&set_seq, 0);
+	} else {
+		set_lock_take();
+		change_begin();
+		for (int bits = 0; bits <= SET_MAX_BITS; bits++) {
+			if (tables[bits]) {
+				madvise(tables[bits], sizeof(*tables[bits]) + ((size_t)1 << bits) * sizeof(uintptr_t),
+					MADV_DONTNEED);
+				tables[bits]->mask = ((size_t)1 << bits) - 1;
+			}
+		}
+		atomic_store(&set, tables[SET_MIN_BITS]);
 	}
 	live = 0;
 	for (size_t i = 0; i < sizeof(lh_sample_filter) / sizeof(lh_sample_filter[0]); i++)
 		atomic_store_explicit(&lh_sample_filter[i], 0, memory_order_relaxed);
 	memset(counts, 0, sizeof(counts));
-	atomic_store(&set_seq, 0);
-	atomic_flag_clear(&set_lock); /* a forked child: another thread of the parent may have held it */
+	if (!child) {
+		change_end();
+		set_lock_give();
+	}
 }
