@@ -10,8 +10,8 @@
  * Everything else costs one subtraction, inline in the hooks (preload.h):
  * no stack, no record.  Frees are recorded only for sampled blocks, found in
  * a set of their addresses whose lookups take no lock (sampled blocks are
- * few: one per BYTES allocated, and only the live ones stay in the set).  In front of the set,
- * a filter of 16,384 bits, one per address hash bucket, answers "not
+ * few: one per BYTES allocated, and only the live ones stay in the set).
+ * In front of the set, a filter of 16,384 bits, one per address hash bucket, answers "not
  * sampled" for nearly every free with one load from 2 KiB that stay in
  * cache, where a probe of the 8 MiB set was a cache miss per free (and a
  * filter of byte counters, 16 KiB, still missed often: most of the cost of
@@ -38,9 +38,11 @@
  * inserts touched a new page at nearly every sampled block: 16,000 page
  * faults in one second of churn at --sample 512k, a tenth of the run, for a
  * few hundred live blocks.  A removed block's slot is emptied by moving up
- * the later entries of its run (no tombstones: the tombstones of a long run
- * had filled the table, and every lookup of a block not in it then walked
- * thousands of slots).
+ * the later entries of its run (no tombstones: they only accumulate, and
+ * after N samples about exp(-N / 4 Mi) of the slots were still empty, so a
+ * lookup of a block not in the set would grow longer over a very long run;
+ * a model, not a measurement: 8 M samples in a helper's test ran no slower
+ * at the end).
  *
  * Changes (insert, remove, grow) take set_lock, which only sampled blocks
  * reach.  A lookup takes no lock: it reads set_seq (odd while a removal or
