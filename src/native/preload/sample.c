@@ -11,9 +11,9 @@
  * no stack, no record.  Frees are recorded only for sampled blocks, found in
  * a set of their addresses whose lookups take no lock (sampled blocks are
  * few: one per BYTES allocated, and only the live ones stay in the set).
- * In front of the set, a filter of 16,384 bits, one per address hash bucket, answers "not
- * sampled" for nearly every free with one load from 2 KiB that stay in
- * cache, where a probe of the 8 MiB set was a cache miss per free (and a
+ * In front of the set, a filter of 16,384 bits, one per address hash
+ * bucket, answers "not sampled" for nearly every free with one load from
+ * 2 KiB that stay in cache, where a probe of the 8 MiB set was a cache miss per free (and a
  * filter of byte counters, 16 KiB, still missed often: most of the cost of
  * a free).  A bucket's bit is set while its count of live sampled blocks,
  * kept beside it and changed only with sampled blocks, is not 0; a count
