@@ -30,13 +30,50 @@ void lh_suppressions_release(struct lh_suppressions *s)
 	for (size_t i = 0; i < s->nr; i++)
 		free(s->pattern[i]);
 	FREE_AND_NULL(s->pattern);
-	s->nr = s->alloc = 0;
+	FREE_AND_NULL(s->tri);
+	FREE_AND_NULL(s->ntri);
+	s->nr = s->alloc = s->tri_alloc = s->ntri_alloc = 0;
+}
+
+#define TRI_BITS 4096
+
+static inline uint16_t trigram(const char *p)
+{
+	uint32_t h = ((uint32_t)(unsigned char)p[0] << 16 | (uint32_t)(unsigned char)p[1] << 8 |
+		      (unsigned char)p[2]) * 2654435761u;
+
+	return (uint16_t)(h >> 20); /* TRI_BITS = 1 << 12 */
 }
 
 void lh_suppressions_add(struct lh_suppressions *s, const char *pattern)
 {
+	const char *p = pattern;
+	size_t i = s->nr;
+	unsigned n = 0;
+
 	ALLOC_GROW(s->pattern, s->nr + 1, s->alloc);
+	ALLOC_GROW(s->tri, s->nr + 1, s->tri_alloc);
+	ALLOC_GROW(s->ntri, s->nr + 1, s->ntri_alloc);
 	s->pattern[s->nr++] = lh_xstrdup(pattern);
+	/* the literal pieces before any '$' (template_match stops there),
+	 * a trigram from the start, middle and end of each */
+	if (*p == '^')
+		p++;
+	while (*p && *p != '$' && n < LH_SUPP_TRIGRAMS) {
+		size_t len = strcspn(p, "*$");
+
+		if (len >= 3) {
+			size_t at[3] = { 0, (len - 3) / 2, len - 3 };
+
+			for (int k = 0; k < 3 && n < LH_SUPP_TRIGRAMS; k++)
+				if (!k || at[k] != at[k - 1])
+					s->tri[i][n++] = trigram(p + at[k]);
+		}
+		p += len;
+		while (*p == '*')
+			p++;
+	}
+	s->ntri[i] = (unsigned char)n;
 }
 
 void lh_suppressions_builtin(struct lh_suppressions *s)
@@ -97,7 +134,6 @@ int lh_suppress_template_match(const char *templ, const char *str)
 	}
 	while (*templ) {
 		const char *star, *dollar, *stop, *spos;
-		char *piece;
 		size_t n;
 
 		if (*templ == '*') {
@@ -115,9 +151,7 @@ int lh_suppress_template_match(const char *templ, const char *str)
 		dollar = strchr(templ, '$');
 		stop = !star || (dollar && dollar < star) ? dollar : star;
 		n = stop ? (size_t)(stop - templ) : strlen(templ);
-		piece = lh_xstrndup(templ, n);
-		spos = strstr(str, piece);
-		free(piece);
+		spos = memmem(str, strlen(str), templ, n);
 		if (!spos || (start && spos != str))
 			return 0;
 		str = spos + n;
@@ -130,10 +164,26 @@ int lh_suppress_template_match(const char *templ, const char *str)
 
 int lh_suppressions_match(const struct lh_suppressions *s, const char *str)
 {
+	uint64_t have[TRI_BITS / 64];
+	size_t len;
+
 	if (!s || !str || !*str)
 		return -1;
-	for (size_t i = 0; i < s->nr; i++)
-		if (lh_suppress_template_match(s->pattern[i], str))
+	len = strlen(str);
+	memset(have, 0, sizeof(have));
+	for (size_t j = 0; j + 3 <= len; j++) {
+		uint16_t t = trigram(str + j);
+
+		have[t / 64] |= 1ull << (t % 64);
+	}
+	for (size_t i = 0; i < s->nr; i++) {
+		unsigned k;
+
+		for (k = 0; k < s->ntri[i]; k++)
+			if (!(have[s->tri[i][k] / 64] >> (s->tri[i][k] % 64) & 1))
+				break;
+		if (k == s->ntri[i] && lh_suppress_template_match(s->pattern[i], str))
 			return (int)i;
+	}
 	return -1;
 }

@@ -16,9 +16,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define LH_SUPP_TRIGRAMS 4
+
 struct lh_suppressions {
 	char **pattern;  /* owned */
-	size_t nr, alloc;
+	/* per pattern: up to LH_SUPP_TRIGRAMS hashed trigrams of its literal
+	 * pieces, which any string it matches contains (a filter: 30,000
+	 * patterns ran in full on each of 16,000 functions, 11 s) */
+	uint16_t (*tri)[LH_SUPP_TRIGRAMS];
+	unsigned char *ntri;
+	size_t nr, alloc, tri_alloc, ntri_alloc;
 };
 
 void lh_suppressions_init(struct lh_suppressions *s);
