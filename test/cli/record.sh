@@ -291,6 +291,26 @@ if run_ok fds-vfork-record rec -o "$T/fds-vfork" -- "$T/fds" vfork &&
 	expect fds-vfork-calls calls 200
 	check fds-vfork-complete grep -q '"complete":true' "$T/out"
 fi
+# a program's descriptor on the number of the parent's statm: a forked
+# child closed it, and its writes went into the child's trace
+if run_ok fds-forkhigh-record rec --follow-fork -o "$T/fds-forkhigh" -- "$T/fds" forkhigh; then
+	check fds-forkhigh-no-damage test -z "$(grep 'is damaged' "$T/err")"
+	bad=
+	for f in "$T"/fds-forkhigh.*.lht; do
+		"$LEAKHUNT" report --json "$f" >"$T/out" 2>/dev/null && grep -q '"complete":true' "$T/out" &&
+			[ "$(field calls)" = 10 ] || bad="$bad $f"
+	done
+	if [ -z "$bad" ]; then ok fds-forkhigh-children; else fail fds-forkhigh-children "incomplete:$bad"; fi
+fi
+# daemon(3): glibc's parent ends in its own _exit, past the _exit hook
+if run_ok fds-daemon-record rec --follow-fork -o "$T/fds-daemon" -- "$T/fds" daemon; then
+	check fds-daemon-not-exec test -z "$(grep 'replaced itself' "$T/err")"
+	run_ok fds-daemon-report "$LEAKHUNT" report --json "$T/fds-daemon.lht" &&
+		check fds-daemon-complete grep -q '"complete":true' "$T/out"
+	kid=$(ls "$T"/fds-daemon.*.lht 2>/dev/null | head -1)
+	[ -n "$kid" ] && run_ok fds-daemon-child-report "$LEAKHUNT" report --json "$kid" &&
+		expect fds-daemon-child-calls calls 100
+fi
 # a file size limit (ulimit -f) stops the recording, never the program
 # (its SIGXFSZ once killed the program when one of its threads wrote)
 # (with --sample the program's own thread writes its chunks; at 4 KiB even

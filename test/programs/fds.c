@@ -9,7 +9,15 @@
  *               included: the preload must see that it is not the trace
  *               any more, and open the trace again on one of the 8);
  *   vfork       100 calls, a vfork()ed child that _exit()s at once (the
- *               idiom after a failed exec), 100 calls more.
+ *               idiom after a failed exec), 100 calls more;
+ *   forkhigh    parks a pipe's write end on each descriptor from 260 to
+ *               250 below the limit (4096 at most: where the preload keeps
+ *               the trace and /proc/self/statm), forks a child that
+ *               writes through it, and reads it back: exit 1 when a
+ *               child's write did not arrive (a forked child once closed
+ *               the parent's statm number, the program's pipe by then);
+ *   daemon      100 calls, daemon(3), 100 calls more (glibc's daemon ends
+ *               the parent with an _exit inside libc).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -69,6 +77,38 @@ int main(int argc, char **argv)
 		if (!pid)
 			_exit(0);
 		if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+			return 3;
+		calls(100);
+		return 0;
+	}
+	if (!strcmp(argv[1], "forkhigh")) {
+		int top = limit > 4096 ? 4096 : limit, bad = 0;
+
+		for (int fd = top - 260; fd < top - 250; fd++) {
+			char buf[8] = { 0 };
+			int p[2], st;
+			pid_t pid;
+
+			if (pipe(p) || dup2(p[1], fd) < 0)
+				return 3;
+			close(p[1]);
+			pid = fork();
+			if (!pid) {
+				calls(10);
+				_exit(write(fd, "hello", 5) == 5 ? 0 : 1);
+			}
+			if (pid < 0 || waitpid(pid, &st, 0) != pid)
+				return 3;
+			close(fd);
+			if (read(p[0], buf, sizeof(buf)) != 5 || !WIFEXITED(st) || WEXITSTATUS(st))
+				bad++;
+			close(p[0]);
+		}
+		return bad ? 1 : 0;
+	}
+	if (!strcmp(argv[1], "daemon")) {
+		calls(100);
+		if (daemon(1, 1))
 			return 3;
 		calls(100);
 		return 0;

@@ -1,7 +1,8 @@
 /*
  * The interposed libc names of libleakhunt.so (mimalloc's alloc-override.c,
  * heaptrack's heaptrack_preload.cpp): malloc and its nine relatives, dlopen
- * and dlclose (module maps change), _exit (buffers must reach the file).
+ * and dlclose (module maps change), _exit and daemon (buffers must reach
+ * the file).
  *
  * Bootstrap: the real functions come from dlsym(RTLD_NEXT), and dlsym itself
  * may call calloc before we have a real calloc to forward to.  Such early
@@ -22,6 +23,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "native/preload/preload.h"
@@ -331,6 +335,52 @@ LH_EXPORT void _exit(int status)
 		resolve();
 	lh_record_finish();
 	real__exit(status);
+}
+
+/*
+ * daemon(3): glibc's ends the parent with its own _exit inside libc, which
+ * never reaches the hook above, so the parent's trace had no end record
+ * (reported incomplete, and `record` said the program had most likely
+ * replaced itself by exec).  The same steps as glibc's misc/daemon.c, with
+ * fork and _exit going through the library.
+ */
+LH_EXPORT int daemon(int nochdir, int noclose)
+{
+	struct stat st;
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		return -1;
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		return -1;
+	if (!nochdir)
+		(void)!chdir("/");
+	if (!noclose) {
+		fd = open("/dev/null", O_RDWR);
+		if (fd == -1)
+			return -1;
+		if (fstat(fd, &st)) {
+			close(fd);
+			return -1;
+		}
+		if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+			close(fd);
+			errno = ENODEV; /* no call failed: glibc sets this one */
+			return -1;
+		}
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
 }
 
 /*

@@ -86,6 +86,8 @@ static pthread_key_t buf_key;
 static __thread struct tbuf *my_buf LH_TLS;
 static int finished;
 static int statm_fd = -1;
+static dev_t statm_dev; /* what statm_fd is: the program may have closed it, */
+static ino_t statm_ino; /* or put a descriptor of its own on its number */
 static long page_size;
 
 static uint64_t now_ms(void)
@@ -182,6 +184,38 @@ static int move_high(int fd)
 		return fd;
 	close(fd);
 	return high;
+}
+
+/*
+ * /proc/self/statm, for the RSS samples, on a high descriptor like the
+ * trace's, and known the same way: a program that closes every descriptor
+ * or dup2s onto high numbers may have put one of its own on statm_fd's
+ * number, which we must then neither read nor close (a forked child closed
+ * it: the program's pipe, and the child's writes to it went into the
+ * child's trace, opened again on that number).
+ */
+static int is_statm(int fd)
+{
+	struct stat sb;
+
+	return fd >= 0 && !fstat(fd, &sb) && sb.st_dev == statm_dev && sb.st_ino == statm_ino;
+}
+
+static void open_statm(void)
+{
+	struct stat sb;
+
+	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (statm_fd >= 0)
+		statm_fd = move_high(statm_fd);
+	if (statm_fd >= 0 && fstat(statm_fd, &sb)) {
+		close(statm_fd);
+		statm_fd = -1;
+	}
+	if (statm_fd >= 0) {
+		statm_dev = sb.st_dev;
+		statm_ino = sb.st_ino;
+	}
 }
 
 /* Close the trace's descriptor if it still is the trace's. */
@@ -1257,11 +1291,14 @@ static uint64_t flush_all_final(void)
 static void write_sample(void)
 {
 	char buf[128];
-	ssize_t n = statm_fd >= 0 ? pread(statm_fd, buf, sizeof(buf) - 1, 0) : -1;
+	ssize_t n;
 	uint64_t rss = 0, s, ms, pages;
 	uint8_t *p;
 	char *q;
 
+	if (statm_fd >= 0 && !is_statm(statm_fd))
+		open_statm(); /* the number is the program's now: not ours to close */
+	n = statm_fd >= 0 ? pread(statm_fd, buf, sizeof(buf) - 1, 0) : -1;
 	if (n <= 0)
 		return;
 	buf[n] = 0;
@@ -1876,11 +1913,9 @@ static void atfork_child(void)
 	atomic_store(&seq.n, 0);
 	memcpy(lh_preload_conf.out, path, strlen(path) + 1);
 	/* /proc/self/statm was opened by the parent: it would read the parent's RSS */
-	if (statm_fd >= 0)
+	if (is_statm(statm_fd))
 		close(statm_fd);
-	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	if (statm_fd >= 0)
-		statm_fd = move_high(statm_fd);
+	open_statm();
 	if (alloc_tables() || (lh_preload_conf.sample && lh_sample_init()) || open_trace(path, 0)) {
 		char msg[4400];
 
@@ -1996,9 +2031,7 @@ static int begin(int attach)
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 		if (lh_preload_conf.follow_fork && !attach)
 			map_announced();
-		statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-		if (statm_fd >= 0)
-			statm_fd = move_high(statm_fd);
+		open_statm();
 	}
 	if (lh_preload_conf.sample)
 		atomic_store(&seq_shared, 1); /* attached again, now with --sample (never back to 0: threads may own buffers) */
