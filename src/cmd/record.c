@@ -337,6 +337,10 @@ static int symbolize(const char *path, struct lh_symbolizer *warm, struct lh_sym
 		lh_error("cannot truncate the damaged tail of '%s': %s", path, strerror(errno));
 		goto out;
 	}
+	/* said: once cut, the trace reads as one that merely ends early */
+	if (t.damage.len)
+		lh_warn("'%s' is damaged (%s): cut there, dropping its last %llu bytes", path, t.damage.buf,
+			(unsigned long long)((uint64_t)t.mf.size - (uint64_t)t.good_end));
 	if (!lh_symbolize_trace(tmp.buf, warm, st))
 		ret = append_from(fd, sb.st_size, path);
 out:

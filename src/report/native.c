@@ -56,7 +56,13 @@ void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
 	fprintf(out, "calls to allocation functions: %" PRIu64, m->calls);
 	if (secs > 0)
 		fprintf(out, " (%.0f/s)", m->calls / secs);
-	if (!m->calls)
+	if (!m->calls && !m->ended)
+		/* a crash, a kill or an exec before the first flush (every
+		 * 100 ms): the events were in the process's buffers */
+		fputs(" (none in the file, which has no end record: the process was killed or crashed before "
+		      "its buffers were first written, which happens every 100 ms, at exit and before an "
+		      "exec; or it replaced itself by exec before allocating)", out);
+	else if (!m->calls)
 		fputs(" (none reached leakhunt: a program with an allocator of its own, such as jemalloc, "
 		      "mimalloc or tcmalloc linked in, or Rust's #[global_allocator], does not call malloc)", out);
 	if (m->sample_mean)
