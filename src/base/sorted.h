@@ -1,6 +1,7 @@
 /*
  * Lookups in arrays of structs sorted by a uint64_t field: the address
- * tables of the symbolizer and the reader's ranges of given-up numbers.
+ * tables of the symbolizer and the reader's ranges of given-up numbers;
+ * and the order of plain uint64_t arrays.
  */
 #ifndef LH_BASE_SORTED_H
 #define LH_BASE_SORTED_H
@@ -8,6 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* qsort and bsearch order of uint64_t values. */
+static inline int lh_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 /* How many of the n elements of size bytes at base, sorted by the uint64_t
  * at byte offset off of each, have that field at or below key (so the

@@ -16,6 +16,7 @@
 
 #include "base/alloc.h"
 #include "base/error.h"
+#include "base/sorted.h"
 #include "base/strbuf.h"
 #include "jsprint.h"
 #include "v8obj.h"
@@ -193,13 +194,6 @@ static int is_store(const struct lh_v8meta *m, uint64_t obj)
 					       t == m->t_property_array);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Fill in the owners of the holders that are backing stores: one pass over the core for all of them. */
 static void find_owners(struct lh_core_refs *r, const struct lh_v8meta *m)
 {
@@ -212,7 +206,7 @@ static void find_owners(struct lh_core_refs *r, const struct lh_v8meta *m)
 			stores[n++] = r->refs[i].from;
 	if (!n)
 		goto out;
-	qsort(stores, n, sizeof(*stores), cmp_u64);
+	qsort(stores, n, sizeof(*stores), lh_cmp_u64);
 	for (uint32_t si = 0; si < m->core->nsegs && found < n; si++) {
 		const struct lh_core_seg *s = &m->core->segs[si];
 		const uint64_t *w = (const uint64_t *)(const void *)(m->core->data + s->offset);
@@ -224,7 +218,7 @@ static void find_owners(struct lh_core_refs *r, const struct lh_v8meta *m)
 			uint32_t t;
 
 			if ((w[k] & m->heap_tag_mask) != m->heap_tag || w[k] < stores[0] || w[k] > stores[n - 1] ||
-			    !bsearch(&w[k], stores, n, sizeof(*stores), cmp_u64))
+			    !bsearch(&w[k], stores, n, sizeof(*stores), lh_cmp_u64))
 				continue;
 			slot = s->vaddr + k * 8;
 			owner = holder(m, slot);

@@ -1298,13 +1298,6 @@ struct module_map {
 	size_t n;       /* bounds */
 };
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static size_t piece_of(const struct module_map *mm, uint64_t ip)
 {
 	return lh_sorted_count_le(mm->at, mm->n, sizeof(*mm->at), 0, ip) - 1; /* ip >= at[0] */
@@ -1338,7 +1331,7 @@ static void module_map_build(struct module_map *mm, const struct lh_alloc_model 
 		mm->at[n++] = m->modules[i].hi;
 	}
 	if (n)
-		qsort(mm->at, n, sizeof(*mm->at), cmp_u64);
+		qsort(mm->at, n, sizeof(*mm->at), lh_cmp_u64);
 	mm->n = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!mm->n || mm->at[mm->n - 1] != mm->at[i])

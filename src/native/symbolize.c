@@ -887,20 +887,13 @@ static void write_symbol(struct writer *w, struct symindexes *sx, Dwfl *dwfl, ui
 		writer_flush(w);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Sort v and drop repeats: the new length. */
 static size_t sort_unique(uint64_t *v, size_t n)
 {
 	size_t k = 0;
 
 	if (n)
-		qsort(v, n, sizeof(*v), cmp_u64);
+		qsort(v, n, sizeof(*v), lh_cmp_u64);
 	for (size_t i = 0; i < n; i++)
 		if (!k || v[k - 1] != v[i])
 			v[k++] = v[i];
@@ -931,7 +924,7 @@ static int stopped(const int *stop)
 
 static int resolved_before(const struct lh_symbolizer *s, uint64_t ip)
 {
-	return s->nips && bsearch(&ip, s->ips, s->nips, sizeof(ip), cmp_u64);
+	return s->nips && bsearch(&ip, s->ips, s->nips, sizeof(ip), lh_cmp_u64);
 }
 
 int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *stop)
@@ -992,7 +985,7 @@ int lh_symbolizer_warm(struct lh_symbolizer *s, const char *path, const int *sto
 		done++;
 	}
 	if (done)
-		qsort(s->ips, s->nips, sizeof(*s->ips), cmp_u64);
+		qsort(s->ips, s->nips, sizeof(*s->ips), lh_cmp_u64);
 	free(ips);
 	return listed;
 }
