@@ -273,7 +273,58 @@ struct lht_ptr_slot {
 
 struct lht_ptr_index {
 	struct lht_ptr_slot b[LHT_PTR_BUCKETS][LHT_PTR_WAYS];
+	/* a byte of each class stack entry's hash, at the entry's position:
+	 * finding an address on a stack reads these 64 bytes eight at a time
+	 * instead of comparing 64 addresses (the stacks of a churning heap are
+	 * deep: a fifth of the blocks found on one were 16 or more down, and a
+	 * block freed but not on the stack was compared with all 64) */
+	uint8_t tag[LHT_PTR_CLASSES][LHT_PTR_DEPTH];
 };
+
+static inline uint8_t ptr_tag(uint64_t addr)
+{
+	return (uint8_t)(((addr >> 4) * 0x9e3779b97f4a7c15ull) >> 56);
+}
+
+/* Bit i set where tags[i] == t (i < 64), eight bytes at a time: a byte of
+ * x is 0 exactly where the tag matches, and z gets its top bit there; the
+ * multiplication gathers the eight top bits of a word into one byte. */
+static inline uint64_t ptr_tag_matches(const uint8_t tags[LHT_PTR_DEPTH], uint8_t t)
+{
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full;
+	uint64_t m = 0;
+
+	for (int w = 0; w < LHT_PTR_DEPTH / 8; w++) {
+		uint64_t x, z;
+
+		memcpy(&x, tags + 8 * w, 8);
+		x ^= 0x0101010101010101ull * t;
+		z = ~(((x & lo7) + lo7) | x | lo7);
+		m |= ((z >> 7) * 0x0102040810204080ull >> 56) << (8 * w);
+	}
+	return m;
+}
+
+/* The smallest j (0 = top) at which class c's stack holds addr, or -1. */
+static inline int ptr_stack_find(const struct lht_ptr_state *s, const struct lht_ptr_index *ix, unsigned c,
+				 uint64_t addr)
+{
+	unsigned t = s->top[c], r = (LHT_PTR_DEPTH - 1 - t) & (LHT_PTR_DEPTH - 1);
+	uint64_t m = ptr_tag_matches(ix->tag[c], ptr_tag(addr));
+
+	/* rotated so that position t - j is bit 63 - j; then only the stack's
+	 * depth top bits count */
+	m = m << r | m >> ((LHT_PTR_DEPTH - r) & (LHT_PTR_DEPTH - 1));
+	m &= s->depth[c] ? ~0ull << (LHT_PTR_DEPTH - s->depth[c]) : 0;
+	while (m) {
+		int j = __builtin_clzll(m);
+
+		if (s->stack[c][(t - (unsigned)j) & (LHT_PTR_DEPTH - 1)] == addr)
+			return j;
+		m &= ~(1ull << (63 - j));
+	}
+	return -1;
+}
 
 static inline struct lht_ptr_slot *ptr_bucket(struct lht_ptr_index *ix, uint64_t addr)
 {
@@ -324,7 +375,10 @@ static inline uint64_t lht_ptr_encode_free(struct lht_ptr_state *s, struct lht_p
 		uint32_t i = (uint32_t)(s->nalloc - 1 - k) & (s->acap - 1);
 
 		if (k < ptr_window(s->nalloc) && s->alloc[i] == addr) {
+			unsigned c = s->aclass[i];
+
 			ptr_free_ref(s, k, i);
+			ix->tag[c][s->top[c]] = ptr_tag(addr);
 			code = k << 1;
 			goto pushed;
 		}
@@ -344,6 +398,7 @@ static inline uint64_t lht_ptr_encode_alloc(struct lht_ptr_state *s, struct lht_
 	unsigned c = lht_ptr_class(size), t = s->top[c];
 	struct lht_ptr_slot *e = ptr_find(ix, addr);
 	uint64_t code, f;
+	int j;
 
 	/* only a block freed within the window is looked for on the stack: the
 	 * others (fresh memory, a quarter of them) would scan all of it */
@@ -352,12 +407,13 @@ static inline uint64_t lht_ptr_encode_alloc(struct lht_ptr_state *s, struct lht_
 	f = (uint32_t)((uint32_t)s->nfree - 1 - e->fpos);
 	if (f >= ptr_window(s->nfree) || s->freed[(uint32_t)(s->nfree - 1 - f) & (s->fcap - 1)] != addr)
 		goto delta;
-	for (unsigned j = 0; j < s->depth[c]; j++) {
-		if (s->stack[c][(t - j) & (LHT_PTR_DEPTH - 1)] == addr) {
-			ptr_stack_take(s, c, j);
-			code = (uint64_t)j << 2;
-			goto pushed;
-		}
+	j = ptr_stack_find(s, ix, c, addr);
+	if (j >= 0) {
+		/* the top entry takes j's place, its tag too */
+		ix->tag[c][(t - (unsigned)j) & (LHT_PTR_DEPTH - 1)] = ix->tag[c][t];
+		ptr_stack_take(s, c, (unsigned)j);
+		code = (uint64_t)j << 2;
+		goto pushed;
 	}
 	code = f << 2 | 1;
 	goto pushed;

@@ -296,6 +296,110 @@ TEST(lht_ptr_round_trip_random_heap_with_restarts_and_rows_chunks)
 	free(codes);
 }
 
+/* The writer's tag filter (ptr_tag_matches) finds exactly the positions
+ * whose tag byte matches, with many collisions and every byte value. */
+TEST(lht_ptr_tag_matches_equal_a_plain_loop)
+{
+	uint64_t x = 7;
+	uint8_t tags[LHT_PTR_DEPTH];
+	int bad = 0;
+
+	for (int it = 0; it < 20000; it++) {
+		uint8_t t = (uint8_t)rnd(&x);
+
+		for (int i = 0; i < LHT_PTR_DEPTH; i++) {
+			uint64_t r = rnd(&x);
+
+			/* a quarter match; neighbours of t (t ^ 1, t + 1, 0x80
+			 * apart) test the carries of the zero-byte test */
+			tags[i] = (uint8_t)(r % 4 == 0 ? t : r % 4 == 1 ? t ^ (1u << (r >> 8 & 7)) : r % 4 == 2 ? t + 1 : r >> 16);
+		}
+		uint64_t want = 0;
+
+		for (int i = 0; i < LHT_PTR_DEPTH; i++)
+			want |= (uint64_t)(tags[i] == t) << i;
+		bad += ptr_tag_matches(tags, t) != want;
+	}
+	CHECK_EQ(bad, 0);
+}
+
+/* A stack code is the smallest j at which the class stack holds the
+ * address, as a plain scan from the top finds it; an allocation the stack
+ * does not hold but the free ring does gets a free-ring code. */
+TEST(lht_ptr_stack_codes_are_the_nearest_entry)
+{
+	struct writer w;
+	struct heap h;
+	struct ev *ev = malloc(CHUNK * sizeof(*ev));
+	size_t stack_codes = 0, deep = 0;
+	long bad = 0;
+
+	writer_init(&w);
+	heap_init(&h, 777);
+	for (int chunk = 0; chunk < 100; chunk++) {
+		make_events(&h, ev, CHUNK);
+		for (size_t i = 0; i < CHUNK; i++) {
+			const struct ev *e = &ev[i];
+			unsigned c = lht_ptr_class(e->size), t;
+			long want = -1;
+			uint64_t code;
+
+			if (e->type == 'R')
+				lht_ptr_encode_free(&w.s, w.ix, e->old);
+			if (e->type == 'F') {
+				lht_ptr_encode_free(&w.s, w.ix, e->ptr);
+				continue;
+			}
+			t = w.s.top[c];
+			for (unsigned j = 0; j < w.s.depth[c] && want < 0; j++)
+				if (w.s.stack[c][(t - j) & (LHT_PTR_DEPTH - 1)] == e->ptr)
+					want = j;
+			code = lht_ptr_encode_alloc(&w.s, w.ix, e->ptr, e->size);
+			/* the writer looks on the stack only for a block its index
+			 * still knows as freed: a stack entry it lost costs a delta */
+			if (want >= 0 && (code & 3) == 0) {
+				bad += (long)(code >> 2) != want;
+				stack_codes++;
+				deep += want >= 16;
+			} else if (want >= 0 && (code & 3) == 1) {
+				bad++;
+			} else if (want < 0) {
+				bad += (code & 3) == 0;
+			}
+		}
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(stack_codes > 10000);
+	CHECK(deep > 0);
+	writer_release(&w);
+	heap_release(&h);
+	free(ev);
+}
+
+/* Taking a block from inside a stack moves the top entry into its place:
+ * that entry is then found where it went (the random heap above is LIFO
+ * and hardly ever reaches for the moved one). */
+TEST(lht_ptr_stack_entry_moved_by_a_take_is_found)
+{
+	struct writer w;
+	uint64_t a = 0x10000, b = 0x10040, c = 0x10080, d = 0x100c0;
+
+	writer_init(&w);
+	lht_ptr_encode_alloc(&w.s, w.ix, a, 40);
+	lht_ptr_encode_alloc(&w.s, w.ix, b, 40);
+	lht_ptr_encode_alloc(&w.s, w.ix, c, 40);
+	lht_ptr_encode_alloc(&w.s, w.ix, d, 40);
+	lht_ptr_encode_free(&w.s, w.ix, a);
+	lht_ptr_encode_free(&w.s, w.ix, b);
+	lht_ptr_encode_free(&w.s, w.ix, c);
+	lht_ptr_encode_free(&w.s, w.ix, d); /* stack: a b c d (top) */
+	CHECK_EQ(lht_ptr_encode_alloc(&w.s, w.ix, b, 40), 2u << 2); /* a d c */
+	CHECK_EQ(lht_ptr_encode_alloc(&w.s, w.ix, d, 40), 1u << 2); /* a c */
+	CHECK_EQ(lht_ptr_encode_alloc(&w.s, w.ix, c, 40), 0u << 2);
+	CHECK_EQ(lht_ptr_encode_alloc(&w.s, w.ix, a, 40), 0u << 2);
+	writer_release(&w);
+}
+
 TEST(lht_ptr_blocks_freed_past_the_window_fall_back_to_deltas)
 {
 	size_t n = 3 * LHT_PTR_WINDOW + 10, nfirst = 100;

@@ -132,10 +132,67 @@ static void zstate_restart(struct lh_zstate *z)
  * as they are.  0, or -1 if a column does not parse (then the state has
  * taken part of the half: the caller restarts it).
  */
+/*
+ * A cursor some events ahead of the encoder on the half's pointer column.
+ * The encoder's time went to waiting for memory: the index bucket of each
+ * address (1 MiB, random), then the ring slot the bucket points to.  Two
+ * cursors fetch them early: the far one the bucket, the near one (whose
+ * bucket has arrived by then) the ring slot.  Only hints: the state may
+ * change before the encoder gets there, which costs a miss, never a wrong
+ * code.
+ */
+#define AHEAD_FAR 16
+#define AHEAD_NEAR 8
+
+struct ahead {
+	const uint8_t *r, *e;
+	uint64_t ptr;
+	uint32_t i;
+};
+
+static inline int ahead_next(struct ahead *a, uint64_t *ptr)
+{
+	uint64_t v;
+
+	if (lht_get_varint(&a->r, a->e, &v))
+		return -1;
+	a->ptr += (uint64_t)lht_unzigzag(lht_row_ptr(v));
+	*ptr = a->ptr;
+	return 0;
+}
+
+static inline void ahead_far(struct lh_zstate *z, struct ahead *a, uint32_t n)
+{
+	uint64_t p;
+
+	if (a->i < n && !ahead_next(a, &p)) {
+		__builtin_prefetch(ptr_bucket(z->ix, p));
+		a->i++;
+	}
+}
+
+static inline void ahead_near(struct lh_zstate *z, const struct half *h, struct ahead *a)
+{
+	const struct lht_ptr_slot *e;
+	uint64_t p;
+
+	if (a->i >= h->nrec || ahead_next(a, &p))
+		return;
+	e = ptr_find(z->ix, p);
+	if (e) {
+		if (h->col[0][a->i] == LHT_REC_FREE)
+			__builtin_prefetch(&z->ps.alloc[e->apos & (z->ps.acap - 1)]);
+		else
+			__builtin_prefetch(&z->ps.freed[e->fpos & (z->ps.fcap - 1)]);
+	}
+	a->i++;
+}
+
 static int encode_half(struct lh_zstate *z, const struct half *h, uint8_t *w[LHT_REF_COLUMNS])
 {
 	const uint8_t *r[LHT_COLUMNS], *e[LHT_COLUMNS];
 	uint64_t ptr = 0, size = 0, v;
+	struct ahead far = { h->col[4], h->col[4] + h->len[4], 0, 0 }, near = far;
 
 	for (int k = 0; k < LHT_COLUMNS; k++) {
 		r[k] = h->col[k];
@@ -143,8 +200,15 @@ static int encode_half(struct lh_zstate *z, const struct half *h, uint8_t *w[LHT
 	}
 	if (h->len[0] < h->nrec)
 		return -1;
+	for (uint32_t i = 0; i < AHEAD_FAR; i++)
+		ahead_far(z, &far, h->nrec);
+	for (uint32_t i = 0; i < AHEAD_NEAR; i++)
+		ahead_near(z, h, &near);
 	for (uint32_t i = 0; i < h->nrec; i++) {
 		uint8_t type = h->col[0][i];
+
+		ahead_far(z, &far, h->nrec);
+		ahead_near(z, h, &near);
 
 		if (type != LHT_REC_FREE) {
 			if (lht_get_varint(&r[2], e[2], &size) || lht_get_varint(&r[3], e[3], &v))
