@@ -55,7 +55,7 @@
 enum lht_record {
 	LHT_REC_INFO = 'X',     /* str exe, str cmdline, pagesize, unwind mode, depth */
 	LHT_REC_MODULE = 'M',   /* bias, str path, nseg, (vaddr, memsz)* */
-	LHT_REC_MODULES_RESET = 'm', /* modules changed (dlopen/dlclose); a full list follows */
+	LHT_REC_MODULES_RESET = 'm', /* modules changed (dlopen/dlclose); the ones not listed yet follow */
 	LHT_REC_NODE = 'N',     /* id, parent id, ip (return address - 1) */
 	LHT_REC_ALLOC = 'A',    /* seq delta, size, stack id, ptr delta (zigzag) */
 	LHT_REC_FREE = 'F',     /* seq delta, ptr delta (zigzag) */

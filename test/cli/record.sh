@@ -1186,6 +1186,26 @@ if run_ok dlcycle-record rec -o "$T/dlcycle" -- "$T/dlcycle" "$T/libdlopener.so"
 	"$LEAKHUNT" report --json "$T/dlcycle.lht" >"$T/out" 2>/dev/null
 	expect dlcycle-no-unknown-frees unknown_frees 0
 fi
+# 300 libraries dlopen'ed in turn and kept loaded: each dlopen wrote the
+# whole module list again (2.2 MB of module records); now only the new
+# module, and every leak is still named from its own library
+mkdir -p "$T/dlmany"
+for i in $(seq 1 300); do cp "$T/libdlopener.so" "$T/dlmany/lib$i.so" || break; done
+cc -O2 -g -o "$T/dlmany/dlmany" "$P/dlmany.c" -ldl || fail build-dlmany "cc failed"
+if run_ok dlmany-record rec -o "$T/dlmany/t" -- "$T/dlmany/dlmany" 48 $(seq -f "$T/dlmany/lib%g.so" 1 300) &&
+	run_ok dlmany-report "$LEAKHUNT" report --json "$T/dlmany/t.lht"; then
+	check dlmany-trace-small test "$(stat -c %s "$T/dlmany/t.lht")" -lt 200000
+	check dlmany-each-leak-named-from-its-library python3 - "$T/out" "$T/dlmany" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+mods = set()
+for l in d['leaks']:
+    f = l['stack'][0]
+    assert l['bytes'] == 48 and f['function'] == 'lib_leak' and f['file'].endswith('dlopener.c'), l
+    mods.add(f['module'])
+assert mods == {'%s/lib%d.so' % (sys.argv[2], i) for i in range(1, 301)}, len(mods)
+PY
+fi
 # symtab TRACE: the appended table, the payloads of record's own plain chunks
 # (thread 0) of strings and symbols
 symtab() {
