@@ -89,12 +89,17 @@ int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const ch
 	struct lh_jsonw w;
 
 	lh_speedscope_begin(&w, out, "leakhunt report", name);
-	/* frame index = function id */
+	/* frame index = function id; then one for allocations without a stack
+	 * (the folded output's "[no stack]"), so that the samples add up to the
+	 * profile's endValue */
 	for (uint32_t f = 0; f < m->funcs.nr; f++) {
 		lh_jsonw_object(&w);
 		lh_jsonw_kstr(&w, "name", lh_alloc_func_name(m, f));
 		lh_jsonw_end(&w);
 	}
+	lh_jsonw_object(&w);
+	lh_jsonw_kstr(&w, "name", "[no stack]");
+	lh_jsonw_end(&w);
 	lh_speedscope_profiles(&w);
 	for (size_t p = 0; p < sizeof(profiles) / sizeof(*profiles); p++) {
 		uint64_t total = 0;
@@ -105,18 +110,20 @@ int lh_native_write_speedscope(FILE *out, const struct lh_callgraph *g, const ch
 		for (size_t i = 0; i < g->nstacks; i++) {
 			const struct lh_cg_stack *s = &g->stacks[i];
 
-			if (!lh_costs_get(&s->c, profiles[p].k) || !s->n)
+			if (!lh_costs_get(&s->c, profiles[p].k))
 				continue;
 			lh_jsonw_array(&w);
 			for (uint32_t f = s->n; f-- > 0;)
 				lh_jsonw_uint(&w, g->funcs[s->off + f]);
+			if (!s->n)
+				lh_jsonw_uint(&w, m->funcs.nr);
 			lh_jsonw_end(&w);
 		}
 		lh_speedscope_weights(&w);
 		for (size_t i = 0; i < g->nstacks; i++) {
 			const struct lh_cg_stack *s = &g->stacks[i];
 
-			if (lh_costs_get(&s->c, profiles[p].k) && s->n)
+			if (lh_costs_get(&s->c, profiles[p].k))
 				lh_jsonw_uint(&w, lh_costs_get(&s->c, profiles[p].k));
 		}
 		lh_speedscope_profile_end(&w);

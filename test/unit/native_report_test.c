@@ -8,10 +8,13 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <cjson/cJSON.h>
+
 #include "native/analyze.h"
 #include "native/callgraph.h"
 #include "native/lht.h"
 #include "native/suppress.h"
+#include "report/native.h"
 #include "test.h"
 
 struct chunk {
@@ -541,4 +544,73 @@ TEST(native_suppress_template_match)
 	CHECK(!lh_suppress_template_match("^a*c$", "abbbcd"));
 	CHECK(lh_suppress_template_match("_dl_allocate_tls", "__GI__dl_allocate_tls"));
 	CHECK(!lh_suppress_template_match("x", ""));
+}
+
+/* An allocation without a stack (stack id 0) is a sample of its own in the
+ * speedscope export, on a "[no stack]" frame, so that every profile's
+ * samples add up to its endValue. */
+TEST(native_speedscope_counts_allocations_without_a_stack)
+{
+	static char path[64];
+	struct lh_alloc_model m;
+	struct lh_callgraph g;
+	struct chunk c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f, *out;
+	cJSON *j, *frames, *prof;
+	int checked = 0;
+
+	snprintf(path, sizeof(path), "/tmp/lh-native-nostack-%d.lht", (int)getpid());
+	f = fopen(path, "wb");
+	put_header(f);
+	chunk_init(&c);
+	node(&c, 1, 0, 0x1000);
+	ev_alloc(&c, 0, 100, 1, 0x10);
+	ev_alloc(&c, 1, 30, 0, 0x20); /* no stack */
+	c.buf[c.len++] = LHT_REC_END;
+	put_seq(&c, 2);
+	put_v(&c, 5);
+	write_chunk(f, 1, &c);
+	fclose(f);
+
+	lh_alloc_model_init(&m, LH_AT_END);
+	CHECK_EQ(lh_alloc_model_load(&m, path), 0);
+	lh_alloc_model_finish(&m, 0, NULL);
+	CHECK_EQ(lh_callgraph_build(&g, &m, NULL), 0);
+	out = open_memstream(&buf, &len);
+	CHECK_EQ(lh_native_write_speedscope(out, &g, "t"), 0);
+	fclose(out);
+	j = cJSON_Parse(buf);
+	CHECK(j != NULL);
+	frames = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "shared"), "frames");
+	cJSON_ArrayForEach(prof, cJSON_GetObjectItem(j, "profiles"))
+	{
+		cJSON *s, *wt;
+		double sum = 0;
+		int nostack = 0;
+
+		cJSON_ArrayForEach(wt, cJSON_GetObjectItem(prof, "weights")) sum += wt->valuedouble;
+		CHECK_EQ((uint64_t)sum, (uint64_t)cJSON_GetObjectItem(prof, "endValue")->valuedouble);
+		cJSON_ArrayForEach(s, cJSON_GetObjectItem(prof, "samples"))
+		{
+			cJSON *fr = cJSON_GetArrayItem(s, cJSON_GetArraySize(s) - 1);
+
+			CHECK(fr != NULL);
+			if (fr && !strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(frames, fr->valueint), "name")->valuestring,
+					  "[no stack]"))
+				nostack++;
+		}
+		if (!strcmp(cJSON_GetObjectItem(prof, "name")->valuestring, "memory leaked")) {
+			CHECK_EQ((uint64_t)sum, 130);
+			CHECK_EQ(nostack, 1);
+			checked = 1;
+		}
+	}
+	CHECK(checked);
+	cJSON_Delete(j);
+	free(buf);
+	lh_callgraph_release(&g);
+	lh_alloc_model_release(&m);
+	unlink(path);
 }
