@@ -997,7 +997,8 @@ static int module_is_new(uint64_t bias, const char *name)
 	return 1;
 }
 
-/* A new trace (a recording session, a forked child's) lists none yet. */
+/* A new trace (a recording session, a forked child's) lists none yet;
+ * under state_lock. */
 static void modules_unlisted(void)
 {
 	if (listed)
@@ -1043,11 +1044,15 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
-static void write_modules(void)
+/* The modules the trace does not list yet; fresh: a new trace, which lists
+ * none. */
+static void write_modules(int fresh)
 {
 	uint8_t *p;
 
 	pthread_mutex_lock(&state_lock);
+	if (fresh)
+		modules_unlisted();
 	p = direct_room(1);
 	*p++ = LHT_REC_MODULES_RESET;
 	direct_len++;
@@ -1063,7 +1068,7 @@ void lh_record_modules_changed(void)
 	if (!lh_preload_active || busy)
 		return;
 	lh_preload_busy = 1;
-	write_modules();
+	write_modules(0);
 	lh_preload_busy = busy;
 }
 
@@ -2003,8 +2008,7 @@ static void atfork_child(void)
 	clock_gettime(CLOCK_MONOTONIC, &start_time);
 	atomic_store(&last_sample, 0); /* its ms count from the start */
 	write_info();
-	modules_unlisted();
-	write_modules();
+	write_modules(1);
 	start_timer();
 	lh_preload_busy--;
 }
@@ -2111,8 +2115,7 @@ static int begin(int attach)
 	self_timed = lh_preload_conf.sample && !attach;
 	write_info();
 	lh_preload_active = 1;
-	modules_unlisted();
-	write_modules();
+	write_modules(1);
 	start_timer();
 	return 0;
 }
