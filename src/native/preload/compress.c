@@ -60,7 +60,7 @@ static size_t zstate_size(size_t *ws, size_t *out_cap)
 	/* every flushed column ends a block: a few bytes each on top */
 	*out_cap = LHT_CHUNK_HEADER + ZSTD_compressBound(BLOCK_MAX) + 64 * LHT_REF_COLUMNS;
 	return sizeof(struct lh_zstate) + *ws + *out_cap + 6 * LH_COL_SIZE + 2 * CODES_MAX +
-	       sizeof(struct lht_ptr_index) + LHT_PTR_WINDOW * (2 * sizeof(uint64_t) + 1) + 16 * 64;
+	       sizeof(struct lht_ptr_index) + LHT_PTR_WINDOW + 16 * 64;
 }
 
 static uint8_t *carve(uint8_t **q, size_t n)
@@ -105,8 +105,7 @@ static struct lh_zstate *zstate_new(void)
 	z->col[LHT_RC_ALLOC_HI] = carve(&q, CODES_MAX);
 	z->col[LHT_RC_FREE_HI] = carve(&q, CODES_MAX);
 	z->ix = (struct lht_ptr_index *)carve(&q, sizeof(*z->ix));
-	z->ps.alloc = (uint64_t *)carve(&q, LHT_PTR_WINDOW * sizeof(uint64_t));
-	z->ps.freed = (uint64_t *)carve(&q, LHT_PTR_WINDOW * sizeof(uint64_t));
+	/* the writer keeps no address rings (lht_ptr.h), only the classes */
 	z->ps.aclass = carve(&q, LHT_PTR_WINDOW);
 	z->ps.acap = z->ps.fcap = LHT_PTR_WINDOW;
 	z->stream = __atomic_add_fetch(&next_stream, 1, __ATOMIC_RELAXED);
@@ -133,66 +132,37 @@ static void zstate_restart(struct lh_zstate *z)
  * taken part of the half: the caller restarts it).
  */
 /*
- * A cursor some events ahead of the encoder on the half's pointer column.
- * The encoder's time went to waiting for memory: the index bucket of each
- * address (1 MiB, random), then the ring slot the bucket points to.  Two
- * cursors fetch them early: the far one the bucket, the near one (whose
- * bucket has arrived by then) the ring slot.  Only hints: the state may
- * change before the encoder gets there, which costs a miss, never a wrong
- * code.
+ * The half's pointer column, decoded some events ahead of the encoder,
+ * which fetches the index bucket of each address the encoder will look up
+ * then: the encoder's time went to waiting for them (1 MiB, random).  Only
+ * a hint: the bucket may change before the encoder gets there, which costs
+ * a miss, never a wrong code.
  */
-#define AHEAD_FAR 16
-#define AHEAD_NEAR 8
+#define AHEAD 16 /* a power of two */
 
 struct ahead {
 	const uint8_t *r, *e;
 	uint64_t ptr;
-	uint32_t i;
+	uint32_t n;              /* addresses decoded */
+	uint64_t addr[AHEAD];    /* address i at i % AHEAD */
 };
 
-static inline int ahead_next(struct ahead *a, uint64_t *ptr)
+static inline void ahead_next(struct lh_zstate *z, struct ahead *a, uint32_t nrec)
 {
 	uint64_t v;
 
-	if (lht_get_varint(&a->r, a->e, &v))
-		return -1;
-	a->ptr += (uint64_t)lht_unzigzag(lht_row_ptr(v));
-	*ptr = a->ptr;
-	return 0;
-}
-
-static inline void ahead_far(struct lh_zstate *z, struct ahead *a, uint32_t n)
-{
-	uint64_t p;
-
-	if (a->i < n && !ahead_next(a, &p)) {
-		__builtin_prefetch(ptr_bucket(z->ix, p));
-		a->i++;
+	if (a->n < nrec && !lht_get_varint(&a->r, a->e, &v)) {
+		a->ptr += (uint64_t)lht_unzigzag(lht_row_ptr(v));
+		a->addr[a->n++ & (AHEAD - 1)] = a->ptr;
+		__builtin_prefetch(ptr_bucket(z->ix, a->ptr), 1);
 	}
-}
-
-static inline void ahead_near(struct lh_zstate *z, const struct half *h, struct ahead *a)
-{
-	const struct lht_ptr_slot *e;
-	uint64_t p;
-
-	if (a->i >= h->nrec || ahead_next(a, &p))
-		return;
-	e = ptr_find(z->ix, p);
-	if (e) {
-		if (h->col[0][a->i] == LHT_REC_FREE)
-			__builtin_prefetch(&z->ps.alloc[e->apos & (z->ps.acap - 1)]);
-		else
-			__builtin_prefetch(&z->ps.freed[e->fpos & (z->ps.fcap - 1)]);
-	}
-	a->i++;
 }
 
 static int encode_half(struct lh_zstate *z, const struct half *h, uint8_t *w[LHT_REF_COLUMNS])
 {
 	const uint8_t *r[LHT_COLUMNS], *e[LHT_COLUMNS];
-	uint64_t ptr = 0, size = 0, v;
-	struct ahead far = { h->col[4], h->col[4] + h->len[4], 0, 0 }, near = far;
+	uint64_t ptr, size = 0, v;
+	struct ahead ahead = { .r = h->col[4], .e = h->col[4] + h->len[4] };
 
 	for (int k = 0; k < LHT_COLUMNS; k++) {
 		r[k] = h->col[k];
@@ -200,25 +170,21 @@ static int encode_half(struct lh_zstate *z, const struct half *h, uint8_t *w[LHT
 	}
 	if (h->len[0] < h->nrec)
 		return -1;
-	for (uint32_t i = 0; i < AHEAD_FAR; i++)
-		ahead_far(z, &far, h->nrec);
-	for (uint32_t i = 0; i < AHEAD_NEAR; i++)
-		ahead_near(z, h, &near);
+	for (uint32_t i = 0; i < AHEAD; i++)
+		ahead_next(z, &ahead, h->nrec);
 	for (uint32_t i = 0; i < h->nrec; i++) {
 		uint8_t type = h->col[0][i];
 
-		ahead_far(z, &far, h->nrec);
-		ahead_near(z, h, &near);
-
+		if (i >= ahead.n)
+			return -1; /* the pointer column ran out */
+		ptr = ahead.addr[i & (AHEAD - 1)];
+		ahead_next(z, &ahead, h->nrec);
 		if (type != LHT_REC_FREE) {
 			if (lht_get_varint(&r[2], e[2], &size) || lht_get_varint(&r[3], e[3], &v))
 				return -1;
 			lht_put_split(&w[LHT_RC_SIZE], &w[LHT_RC_SIZE_HI], size);
 			lht_put_split(&w[LHT_RC_STACK], &w[LHT_RC_STACK_HI], v);
 		}
-		if (lht_get_varint(&r[4], e[4], &v))
-			return -1;
-		ptr += (uint64_t)lht_unzigzag(lht_row_ptr(v));
 		if (type == LHT_REC_REALLOC) {
 			if (lht_get_varint(&r[5], e[5], &v))
 				return -1;
