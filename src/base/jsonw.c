@@ -77,6 +77,31 @@ void lh_jsonw_end(struct lh_jsonw *w)
 	fputc(w->is_array[w->depth] ? ']' : '}', w->out);
 }
 
+/*
+ * The length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms,
+ * nothing past U+10FFFF, no surrogates), or 0.
+ */
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+	unsigned c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (avail < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 void lh_json_escape(FILE *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -90,8 +115,17 @@ void lh_json_escape(FILE *out, const char *s, size_t len)
 
 		/* plain characters in one write: a locked fputc per character
 		 * was 61% of a 2.5 GB --json report */
-		while (run < len && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\' && p[run] != 0xed)
-			run++;
+		for (;;) {
+			size_t k;
+
+			while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+				run++;
+			/* a whole, valid UTF-8 sequence joins the run; WTF-8's
+			 * surrogates and bytes that are not UTF-8 go below */
+			if (run == len || p[run] < 0x80 || !(k = utf8_len(p + run, len - run)))
+				break;
+			run += k;
+		}
 		if (run > i) {
 			fwrite(p + i, 1, run - i, out);
 			i = run - 1;
@@ -116,7 +150,9 @@ void lh_json_escape(FILE *out, const char *s, size_t len)
 			fprintf(out, "\\u%04x", u);
 			i += 2;
 		} else {
-			fputc((int)c, out);
+			/* not UTF-8 (a latin-1 file name, a cut character): JSON
+			 * text must be, so U+FFFD stands for the byte */
+			fputs("\\ufffd", out);
 		}
 	}
 	fputc('"', out);

@@ -150,6 +150,18 @@ static int load(struct lh_alloc_model *m, const char *path, const struct report_
 	return 0;
 }
 
+/* A sampled trace has no estimate of its temporary allocations: they cannot
+ * order a list (nor, in --diff, the changes: one side's would count as 0). */
+static int refuse_temporary(const struct report_args *a, const struct lh_alloc_model *m, const char *path)
+{
+	if (!m->sample_mean || !((a->sorted && a->o.sort == LH_COST_TEMPORARY) ||
+				 (a->folded && a->folded_cost == LH_COST_TEMPORARY)))
+		return 0;
+	lh_error("'%s' is a sampled recording (record --sample): its temporary allocations are not "
+		 "estimated; sort by calls, bytes, peak or leaked", path);
+	return -1;
+}
+
 static int run_diff(struct report_args *a, const char *old_path, const char *new_path)
 {
 	struct lh_alloc_model ma, mb;
@@ -160,6 +172,8 @@ static int run_diff(struct report_args *a, const char *old_path, const char *new
 		return 1;
 	if (load(&mb, new_path, a))
 		goto out_a;
+	if (refuse_temporary(a, &ma, old_path) || refuse_temporary(a, &mb, new_path))
+		goto out_b;
 	if (lh_callgraph_build(&ga, &ma, a->filter))
 		goto out_b;
 	if (lh_callgraph_build(&gb, &mb, a->filter))
@@ -197,10 +211,7 @@ static int run(struct report_args *a, const char *path)
 		return 1;
 	if (load(&m, path, a))
 		goto out_speedscope;
-	if (m.sample_mean && ((a->sorted && a->o.sort == LH_COST_TEMPORARY) ||
-			      (a->folded && a->folded_cost == LH_COST_TEMPORARY))) {
-		lh_error("'%s' is a sampled recording (record --sample): its temporary allocations are not "
-			 "estimated; sort by calls, bytes, peak or leaked", path);
+	if (refuse_temporary(a, &m, path)) {
 		lh_alloc_model_release(&m);
 		goto out_speedscope;
 	}
@@ -224,7 +235,7 @@ static int run(struct report_args *a, const char *path)
 		goto out;
 	lh_native_print_summary(stdout, &m);
 	if (a->leaks) {
-		lh_native_print_leaks(stdout, &m);
+		lh_native_print_leaks(stdout, &g);
 		goto out;
 	}
 	views = a->bottom_up + a->top_down + !!a->function + a->histogram + a->timeline + !!a->at;

@@ -139,24 +139,27 @@ void lh_native_print_sites(FILE *out, const struct lh_callgraph *g, const struct
 	free(s);
 }
 
-static int cmp_leak_node(const void *a, const void *b, void *arg)
+static int cmp_leak_stack(const void *a, const void *b, void *arg)
 {
-	const struct lh_alloc_model *m = arg;
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	uint64_t bx = m->cost[x].live_bytes, by = m->cost[y].live_bytes;
+	const struct lh_callgraph *g = arg;
+	const struct lh_cg_stack *x = &g->stacks[*(const size_t *)a], *y = &g->stacks[*(const size_t *)b];
 
-	if (bx != by)
-		return bx > by ? -1 : 1;
-	return x < y ? -1 : x > y;
+	if (x->c.leaked != y->c.leaked)
+		return x->c.leaked > y->c.leaked ? -1 : 1;
+	return x->node < y->node ? -1 : x->node > y->node;
 }
 
-void lh_native_print_leaks(FILE *out, const struct lh_alloc_model *m)
+/* The stacks of the callgraph, as "leaks" in --json: --filter applies here
+ * too (walking the model's nodes listed every leak whatever the filter);
+ * suppressed stacks have no leaked cost there. */
+void lh_native_print_leaks(FILE *out, const struct lh_callgraph *g)
 {
+	const struct lh_alloc_model *m = g->m;
 	struct lh_alloc_frame *fr = NULL;
 	size_t fr_alloc = 0, *order = NULL, n = 0, alloc = 0;
 
-	for (size_t i = 0; i < m->nnodes; i++) {
-		if (!m->cost[i].live_blocks || m->suppressed[i])
+	for (size_t i = 0; i < g->nstacks; i++) {
+		if (!g->stacks[i].c.leaked_blocks)
 			continue;
 		ALLOC_GROW(order, n + 1, alloc);
 		order[n++] = i;
@@ -164,13 +167,13 @@ void lh_native_print_leaks(FILE *out, const struct lh_alloc_model *m)
 	/* biggest first, then by node id: a stable order (an insertion sort
 	 * here was quadratic: 65,536 leaking stacks took 4 s) */
 	if (n > 1)
-		qsort_r(order, n, sizeof(*order), cmp_leak_node, (void *)m);
+		qsort_r(order, n, sizeof(*order), cmp_leak_stack, (void *)g);
 	for (size_t i = 0; i < n; i++) {
-		const struct lh_alloc_cost *c = &m->cost[order[i]];
-		size_t nf = lh_alloc_stack(m, order[i], 0, &fr, &fr_alloc);
+		const struct lh_cg_stack *c = &g->stacks[order[i]];
+		size_t nf = lh_alloc_stack(m, c->node, 0, &fr, &fr_alloc);
 
-		fprintf(out, "\n%" PRIu64 " B leaked in %" PRIu64 " %s from:\n", c->live_bytes, c->live_blocks,
-			blocks(c->live_blocks));
+		fprintf(out, "\n%" PRIu64 " B leaked in %" PRIu64 " %s from:\n", c->c.leaked, c->c.leaked_blocks,
+			blocks(c->c.leaked_blocks));
 		for (size_t k = 0; k < nf; k++) {
 			const char *file = lh_alloc_string(m, fr[k].file);
 

@@ -28,8 +28,9 @@ const char *lh_native_func(const struct lh_alloc_model *m, uint32_t f, const cha
 void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m);
 /* Top sites by o->sort (a heaptrack_print section, as one table). */
 void lh_native_print_sites(FILE *out, const struct lh_callgraph *g, const struct lh_native_opts *o);
-/* Every leaking stack, innermost frame first (the format test/cli/record.sh reads). */
-void lh_native_print_leaks(FILE *out, const struct lh_alloc_model *m);
+/* Every leaking stack of g (after --filter and suppressions), innermost frame
+ * first (the format test/cli/record.sh reads). */
+void lh_native_print_leaks(FILE *out, const struct lh_callgraph *g);
 void lh_native_print_tree(FILE *out, const struct lh_callgraph *g, int bottom_up, const struct lh_native_opts *o);
 void lh_native_print_function(FILE *out, const struct lh_callgraph *g, const char *name,
 			      const struct lh_native_opts *o);

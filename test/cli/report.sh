@@ -150,6 +150,11 @@ if run_ok filter "$LEAKHUNT" report --filter '^leak_(small|page)$' --folded=leak
 	expect filter-lines "$(wc -l <"$T/out")" 2
 fi
 run_fail filter-bad 'bad --filter' "$LEAKHUNT" report --filter '(' "$L"
+# --leaks is a view too: the filter keeps the same leaking stacks as "leaks" in --json
+if run_ok filter-leaks "$LEAKHUNT" report --leaks --filter '^leak_(small|page)$' "$L"; then
+	expect filter-leaks-stacks "$(grep -c ' leaked in ' "$T/out")" 2
+	expect filter-leaks-sites "$(awk '/ leaked in /{getline; print $1}' "$T/out" | tr '\n' ' ')" "leak_small leak_page "
+fi
 strip -o "$T/leaky_stripped" "$T/leaky"
 if rec -o "$T/stripped" -- "$T/leaky_stripped" && run_ok unresolved "$LEAKHUNT" report --leaks "$T/stripped.lht"; then
 	check unresolved-module-offset grep -qE '^  leaky_stripped\+0x[0-9a-f]+$' "$T/out"
@@ -243,6 +248,11 @@ if rec --sample 65536 -o "$T/sampled" -- "$T/leaky"; then
 	run_ok sampled-text "$LEAKHUNT" report "$T/sampled.lht" && check sampled-notice grep -q '^sampled recording' "$T/out"
 	run_ok sampled-diff "$LEAKHUNT" report --diff "$L" "$T/sampled.lht" &&
 		check sampled-diff-note grep -q '^(new is a sampled recording: its numbers are estimates' "$T/out"
+	# a change in temporaries is no order either when one side has none estimated
+	run_fail sampled-diff-sort-temporary "temporary allocations are not estimated" \
+		"$LEAKHUNT" report --diff --sort temporary "$L" "$T/sampled.lht"
+	run_fail sampled-diff-sort-temporary-json "temporary allocations are not estimated" \
+		"$LEAKHUNT" report --diff --json --sort temporary "$T/sampled.lht" "$L"
 else
 	fail record-sampled "$(cat "$T/rec.err")"
 fi

@@ -86,6 +86,38 @@ TEST(json_writer_nests_and_escapes)
 	free(buf);
 }
 
+/* JSON text is UTF-8 (RFC 8259): a command line or a file name of other bytes
+ * (latin-1, cut in the middle of a character) must not reach the output raw;
+ * valid sequences, and WTF-8's lone surrogates (escaped), stay as they were. */
+TEST(json_escape_keeps_utf8_valid)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },                 /* U+00E9 */
+		{ "\xe2\x82\xac\xf0\x9f\x98\x80", "\"\xe2\x82\xac\xf0\x9f\x98\x80\"" }, /* U+20AC, U+1F600 */
+		{ "\xed\xa0\x80", "\"\\ud800\"" },                   /* WTF-8 lone surrogate */
+		{ "a\xff" "b", "\"a\\ufffdb\"" },                         /* never in UTF-8 */
+		{ "\xfe", "\"\\ufffd\"" },
+		{ "\xc3", "\"\\ufffd\"" },                             /* cut short at the end */
+		{ "\xc3(", "\"\\ufffd(\"" },                           /* no continuation byte */
+		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },                /* overlong */
+		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" }, /* past U+10FFFF */
+		{ "\x80x", "\"\\ufffdx\"" },                           /* a lone continuation byte */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		lh_json_escape(f, cases[i].in, strlen(cases[i].in));
+		fclose(f);
+		CHECK_STR(buf, cases[i].out);
+		free(buf);
+	}
+}
+
 TEST(table_aligns_columns)
 {
 	char *buf = NULL;
