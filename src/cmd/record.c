@@ -857,17 +857,21 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	}
 	if (tries == 10)
 		lh_warn("could not detach from process %d; it stops recording by itself once we are gone", (int)pid);
-	handlers = 0;
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
+	/* the stop signals keep their handler until the symbols are written: one
+	 * that came while we detached (a second Ctrl-C; timeout(1) signals us
+	 * and then our whole group) asked for what is being done, and with the
+	 * old handler back it killed us there, leaving a trace without symbols */
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	sym = warmup_finish(&warm);
 	rc = finish_trace(out.buf, 0, sym, 0, 0, NULL) ? 1 : 0;
 	lh_symbolizer_free(sym);
 	if (!rc)
 		fprintf(stderr, "leakhunt record: wrote %s\n", out.buf);
+	handlers = 0;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
 out:
 	if (handlers) { /* the attach failed */
 		sigaction(SIGINT, &old_int, NULL);

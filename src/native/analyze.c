@@ -1116,6 +1116,7 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 	lh_hashmap_init(&seen_modules);
 	if (t.flags & LHT_FLAG_WRITE_FAILED)
 		m->write_error = (int)(t.flags >> LHT_FLAG_ERRNO_SHIFT & 0xff);
+	m->attached = !!(t.flags & LHT_FLAG_ATTACHED);
 	memset(&p, 0, sizeof(p));
 	p.live = (struct blocks){ lh_xcalloc(1024, sizeof(struct block)), 1023, 0 };
 	p.ring = lh_xcalloc(1024, sizeof(struct ev));

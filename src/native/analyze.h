@@ -108,6 +108,7 @@ struct lh_alloc_model {
 	uint64_t unknown_frees;  /* frees of blocks allocated before recording began */
 	uint64_t max_lag;        /* most events held back to restore the order */
 	int ended;               /* the program finished normally */
+	int attached;            /* recorded by attaching (record -p): a window of the process's life */
 	int write_error;         /* recording stopped early: a write of the trace failed with this errno, or 0 */
 	int has_symbols;         /* `record` appended the symbol table */
 	struct strbuf damage;    /* why reading stopped early, if it did */

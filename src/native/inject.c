@@ -158,6 +158,57 @@ static int get_xstate(struct lh_inject *in, void *buf, size_t *len)
 	return 0;
 }
 
+/* A number field of /proc/PID/status ("TracerPid", "Uid": the first
+ * number), or -1. */
+static long status_field(pid_t pid, const char *key)
+{
+	char name[64], line[256];
+	size_t klen = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/status", (int)pid);
+	f = fopen(name, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* Why PTRACE_SEIZE said EPERM, when it is not the user or ptrace_scope:
+ * another tracer (a second `record -p`, gdb, strace), or a process that made
+ * itself non-dumpable (the files in its /proc directory are then root's).  0 when neither. */
+static int eperm_reason(pid_t pid)
+{
+	char name[64], comm[64] = "?";
+	long tracer = status_field(pid, "TracerPid"), uid = status_field(pid, "Uid");
+	struct stat st;
+	FILE *f;
+
+	if (tracer > 0) {
+		snprintf(name, sizeof(name), "/proc/%ld/comm", tracer);
+		f = fopen(name, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		return lh_error("cannot trace process %d: it is being traced by process %ld (%s): another "
+				"'leakhunt record -p', a debugger or strace; a process has one tracer at a time: "
+				"try again once that one has let go", (int)pid, tracer, comm);
+	}
+	snprintf(name, sizeof(name), "/proc/%d/status", (int)pid);
+	if (uid >= 0 && (uid_t)uid == geteuid() && !stat(name, &st) && st.st_uid != (uid_t)uid)
+		return lh_error("cannot trace process %d: it made itself non-dumpable (prctl(PR_SET_DUMPABLE, 0), "
+				"or it changed its user or group ids): only root can trace it", (int)pid);
+	return 0;
+}
+
 int lh_inject_open(struct lh_inject *in, pid_t pid)
 {
 	memset(in, 0, sizeof(*in));
@@ -175,6 +226,8 @@ int lh_inject_open(struct lh_inject *in, pid_t pid)
 				scope = -1;
 			fclose(f);
 		}
+		if (e == EPERM && eperm_reason(pid))
+			return -1;
 		if (e == EPERM && scope > 0)
 			return lh_error("cannot trace process %d: ptrace is restricted "
 					"(/proc/sys/kernel/yama/ptrace_scope is %d); run as root or "

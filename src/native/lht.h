@@ -71,6 +71,7 @@ enum lht_record {
 enum lht_flags {
 	LHT_FLAG_FOLLOW_FORK = 1 << 0,
 	LHT_FLAG_WRITE_FAILED = 1 << 1, /* a write failed: recording stopped early; errno in bits 8-15 */
+	LHT_FLAG_ATTACHED = 1 << 2,     /* record -p: the process ran before and may run after */
 };
 #define LHT_FLAG_ERRNO_SHIFT 8
 

@@ -45,6 +45,8 @@ void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
 
 	if (m->cmdline && *m->cmdline)
 		fprintf(out, "recorded command: %s\n", m->cmdline);
+	if (m->attached)
+		fputs("attached recording (record -p): what the process did while recorded, not before or after\n", out);
 	if (m->sample_mean)
 		fprintf(out, "sampled recording (record --sample, one sample per %" PRIu64 " bytes on average):\n"
 			     "  the numbers below are estimates from the %" PRIu64 " allocations recorded (a block of s bytes\n"
@@ -85,7 +87,15 @@ void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
 			    : " (no samples: the run was shorter than 10 ms)");
 	strbuf_reset(&sb);
 	add_size(&sb, m->leaked_bytes);
-	fprintf(out, "total memory leaked: %s in %" PRIu64 " %s\n", sb.buf, m->leaked_blocks, blocks(m->leaked_blocks));
+	fprintf(out, "total memory leaked: %s in %" PRIu64 " %s%s\n", sb.buf, m->leaked_blocks, blocks(m->leaked_blocks),
+		m->attached ? " (allocated while recorded and still allocated when recording stopped: leaked, "
+			      "or still in use)"
+			    : "");
+	if (m->unknown_frees)
+		fprintf(out, "frees of blocks not allocated while recorded: %" PRIu64 " (%s)\n", m->unknown_frees,
+			m->attached ? "allocated before the attach: left out of every number"
+				    : "allocated before recording began, by code leakhunt does not see, or lost "
+				      "with events that are missing; left out of every number");
 	if (m->suppressed_blocks) {
 		strbuf_reset(&sb);
 		add_size(&sb, m->suppressed_bytes);

@@ -170,6 +170,7 @@ static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 	lh_jsonw_kuint(w, "suppressed_blocks", m->suppressed_blocks);
 	lh_jsonw_kuint(w, "frees", m->frees);
 	lh_jsonw_kuint(w, "unknown_frees", m->unknown_frees);
+	lh_jsonw_kbool(w, "attached", m->attached);
 	lh_jsonw_kuint(w, "runtime_ms", m->runtime_ms);
 	lh_jsonw_kuint(w, "events", m->events);
 	lh_jsonw_kuint(w, "missing_events", m->missing);
