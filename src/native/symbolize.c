@@ -162,6 +162,57 @@ static void free_modules(struct module *mods, size_t nr)
 	free(mods);
 }
 
+/* The address range of one PT_LOAD segment of a recorded module. */
+struct seg_range {
+	uint64_t lo, hi;
+	size_t mod; /* index in the module list */
+};
+
+static int cmp_seg_range(const void *a, const void *b)
+{
+	const struct seg_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/*
+ * Two different objects loaded at the same addresses one after the other
+ * (a plugin dlclose'd, another dlopen'ed in its place): a stack node holds
+ * a bare address, so a frame there is named from one of them, and the
+ * allocations of both share stacks; the leak of the first was shown under
+ * the second's functions without a word.  Say so, naming both files.
+ */
+static void warn_reused_ranges(const struct module *mods, struct seg_range *r, size_t n)
+{
+	size_t (*pairs)[2] = NULL, npairs = 0, pairs_alloc = 0;
+
+	if (n < 2)
+		return;
+	qsort(r, n, sizeof(*r), cmp_seg_range);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = i + 1; j < n && r[j].lo < r[i].hi; j++) {
+			size_t a = r[i].mod < r[j].mod ? r[i].mod : r[j].mod;
+			size_t b = r[i].mod < r[j].mod ? r[j].mod : r[i].mod;
+			size_t k = 0;
+
+			while (k < npairs && (pairs[k][0] != a || pairs[k][1] != b))
+				k++;
+			if (a == b || k < npairs)
+				continue;
+			ALLOC_GROW(pairs, npairs + 1, pairs_alloc);
+			pairs[npairs][0] = a;
+			pairs[npairs][1] = b;
+			if (npairs++ < 5)
+				lh_warn("'%s' and '%s' were loaded at the same addresses, one after the other "
+					"(dlclose, then dlopen): a frame there is named from one of them, and allocations "
+					"made through either share their stacks", mods[a].path, mods[b].path);
+		}
+	}
+	if (npairs > 5)
+		lh_warn("%zu more pairs of objects were loaded at the same addresses", npairs - 5);
+	free(pairs);
+}
+
 /* Between dwfl_report_begin* and dwfl_report_end: m->mod set, NULL when the
  * file cannot be opened as ELF. */
 /*
@@ -1003,6 +1054,8 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 	Dwfl *dwfl = NULL;
 	int ret = -1;
 	struct lh_hashmap seen;
+	struct seg_range *ranges = NULL;
+	size_t nranges = 0, ranges_alloc = 0;
 
 	memset(st, 0, sizeof(*st));
 	if (lh_trace_open(&t, path))
@@ -1013,7 +1066,16 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 			ALLOC_GROW(ips, nips + 1, ips_alloc);
 			ips[nips++] = r.ip;
 		} else if (r.type == LHT_REC_MODULE) {
+			size_t before = nmods;
+
 			add_module(&mods, &nmods, &mods_alloc, &seen, &r);
+			for (int k = 0; nmods > before && k < r.nseg; k++) {
+				if (!r.seg_memsz[k])
+					continue;
+				ALLOC_GROW(ranges, nranges + 1, ranges_alloc);
+				ranges[nranges++] = (struct seg_range){ r.bias + r.seg_vaddr[k],
+					r.bias + r.seg_vaddr[k] + r.seg_memsz[k], nmods - 1 };
+			}
 		}
 	}
 	lh_hashmap_release(&seen);
@@ -1021,6 +1083,7 @@ int lh_symbolize_trace(const char *path, struct lh_symbolizer *warm, struct lh_s
 		ret = 0;
 		goto out;
 	}
+	warn_reused_ranges(mods, ranges, nranges);
 	nips = sort_unique(ips, nips);
 	st->ips = nips;
 	/* cut off a damaged tail first: the table must follow a complete chunk */
@@ -1089,6 +1152,7 @@ out:
 	strbuf_release(&w.buf);
 	strtab_release(&w.strings);
 	free_modules(mods, nmods);
+	free(ranges);
 	free(ips);
 	lh_trace_release(&t);
 	return ret;
