@@ -6,9 +6,10 @@
 #                             the same under sanitizers (separate build directory)
 #   make fuzz                 build libFuzzer targets (clang) and run each briefly
 #   make bench                every benchmark against its anchors (bench-snapshot, bench-report,
-#                             bench-native, bench-core,
+#                             bench-native, bench-lht-writer, bench-core,
 #                             bench-capture); each writes its section of docs/benchmarks.md
 #   make bench-native         leakhunt record vs heaptrack (bench/record.sh)
+#   make bench-lht-writer     the preload's event writer alone, .lht version 2 vs 3 (bench/lht_writer.sh)
 #   make bench-core           leakhunt core vs gcore, census of the core (bench/core.sh)
 #   make bench-capture        leakhunt snapshot vs in-process v8.writeHeapSnapshot (bench/capture.sh)
 #   make demo                 run the bundled leaky Node program and analyze it
@@ -101,7 +102,7 @@ fuzz: $(FUZZ_BIN)
 	bash test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # make bench runs every benchmark; each writes its own section of docs/benchmarks.md
-bench: bench-snapshot bench-report bench-native bench-core bench-capture
+bench: bench-snapshot bench-report bench-native bench-lht-writer bench-core bench-capture
 
 # leakhunt summary against DevTools' loader and memlab on ~100 MB and ~1 GB snapshots (bench/run.sh)
 bench-snapshot: $(BUILD)/leakhunt
@@ -114,6 +115,10 @@ bench-report: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
 # leakhunt record against heaptrack on allocation-heavy C programs (bench/record.sh)
 bench-native: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
 	LEAKHUNT=$(CURDIR)/$(BUILD)/leakhunt bash bench/record.sh
+
+# the preload's event writer alone: .lht version 2 against version 3 (--compact) (bench/lht_writer.sh)
+bench-lht-writer: $(BUILD)/leakhunt $(BUILD)/libleakhunt-core.a
+	bash bench/lht_writer.sh
 
 # leakhunt core against gcore on a node process, and the census of its core (bench/core.sh)
 bench-core: $(BUILD)/leakhunt
@@ -129,5 +134,5 @@ demo: $(BUILD)/leakhunt $(BUILD)/libleakhunt.so
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all test check test-all fuzz fuzz-build bench bench-snapshot bench-report bench-native bench-core bench-capture demo clean
+.PHONY: all test check test-all fuzz fuzz-build bench bench-snapshot bench-report bench-native bench-lht-writer bench-core bench-capture demo clean
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

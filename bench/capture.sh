@@ -38,6 +38,7 @@
 #   LEAKHUNT=PATH           the binary (default build/leakhunt)
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$PWD
 OUT=$ROOT/bench/out/capture
 SIZES=${BENCH_SIZES:-100 1000}
@@ -222,12 +223,5 @@ section() {
 	echo "<!-- leakhunt-capture:end -->"
 }
 section >"$OUT/section.md"
-if grep -q '<!-- leakhunt-capture:begin' "$DOC"; then
-	awk -v f="$OUT/section.md" '
-		/<!-- leakhunt-capture:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
-		/<!-- leakhunt-capture:end/ { skip = 0; next }
-		!skip' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
-else
-	{ echo; cat "$OUT/section.md"; } >>"$DOC"
-fi
+put_section capture "$OUT/section.md" "$DOC"
 cat "$OUT/section.md"

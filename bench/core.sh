@@ -28,6 +28,7 @@
 # work, so wall times vary more than CPU times.
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$PWD
 OUT=$ROOT/bench/out/core
 RUNS=${BENCH_RUNS:-3}
@@ -137,12 +138,5 @@ section() {
 	echo "<!-- leakhunt-core:end -->"
 }
 section >"$OUT/section.md"
-if grep -q '<!-- leakhunt-core:begin' "$DOC"; then
-	awk -v f="$OUT/section.md" '
-		/<!-- leakhunt-core:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
-		/<!-- leakhunt-core:end/ { skip = 0; next }
-		!skip' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
-else
-	{ echo; cat "$OUT/section.md"; } >>"$DOC"
-fi
+put_section core "$OUT/section.md" "$DOC"
 cat "$OUT/section.md"

@@ -25,6 +25,7 @@
 # run's, and both traces are checked for the number of allocation calls.
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$PWD
 OUT=$ROOT/bench/out/record
 RUNS=${BENCH_RUNS:-3}
@@ -152,14 +153,6 @@ SECTION=$OUT/section.md
 } >"$SECTION"
 
 # replace our section, or append it
-touch "$DOC"
-if grep -q '<!-- leakhunt-record:begin' "$DOC"; then
-	awk -v f="$SECTION" '
-		/<!-- leakhunt-record:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
-		/<!-- leakhunt-record:end/ { skip = 0; next }
-		!skip' "$DOC" >"$DOC.new" && mv "$DOC.new" "$DOC"
-else
-	{ echo; cat "$SECTION"; } >>"$DOC"
-fi
+put_section record "$SECTION" "$DOC"
 say "wrote the leakhunt record section of $DOC"
 cat "$SECTION" >&2

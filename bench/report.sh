@@ -21,6 +21,7 @@
 # model: sites, stacks, leaks, histogram, timeline).
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$PWD
 OUT=$ROOT/bench/out/report
 LEAKHUNT=${LEAKHUNT:-$ROOT/build/leakhunt}
@@ -113,13 +114,6 @@ section=$OUT/section.md
 } >"$section"
 
 # replace our section, or append it; never touch the rest of the file
-if [ -f "$DOC" ] && grep -q '^<!-- leakhunt-report:begin' "$DOC"; then
-	awk -v sec="$section" '
-		/^<!-- leakhunt-report:begin/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-		/^<!-- leakhunt-report:end/ { skip = 0; next }
-		!skip' "$DOC" >"$DOC.new" && mv "$DOC.new" "$DOC"
-else
-	{ [ -s "$DOC" ] && echo; cat "$section"; } >>"$DOC"
-fi
+put_section report "$section" "$DOC"
 say "wrote the leakhunt report section of $DOC"
 cat "$section" >&2
