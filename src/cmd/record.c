@@ -758,7 +758,7 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	char comm[64] = "process", tgid[32], state[64], proc_dir[32], exe1[PATH_MAX], exe2[PATH_MAX];
 	sigset_t stops, old_mask;
 	struct stat owner;
-	int rc = 1, tries, handlers = 0;
+	int rc = 1, tries, handlers = 0, gone = 0;
 
 	if (kill(pid, 0) && errno == ESRCH) {
 		lh_error("no process %d", (int)pid);
@@ -830,8 +830,10 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop_attach) {
 		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
-		if ((kill(pid, 0) && errno == ESRCH) || is_zombie(pid))
+		if ((kill(pid, 0) && errno == ESRCH) || is_zombie(pid)) {
+			gone = 1;
 			break;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (duration > 0 && (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 >= duration)
 			break;
@@ -842,7 +844,10 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	 * has another program now, without the library, and the recording
 	 * ended with the old one (its buffers were written at the exec) */
 	exe_now(pid, exe2, sizeof(exe2));
-	if (*exe1 && *exe2 && strcmp(exe1, exe2)) {
+	if (gone) {
+		fprintf(stderr, "leakhunt record: process %d exited while recorded; the trace ends with it\n", (int)pid);
+		tries = 0;
+	} else if (*exe1 && *exe2 && strcmp(exe1, exe2)) {
 		lh_warn("process %d replaced itself with '%s' (exec): the recording ended there", (int)pid, exe2);
 		tries = 0;
 	} else {

@@ -1001,6 +1001,23 @@ wait "$bpid"
 check attach-process-exits-0 test $? = 0
 check attach-process-memory-intact grep -q 'busy: ok' "$T/busy.out"
 run_fail attach-no-such-process 'no process 999999' "$LEAKHUNT" record -p 999999 --duration 1
+# the process ends while recorded (no --duration): record says so, and the
+# trace ends with the process's own end record
+"$T/busy" 2 >"$T/busy-exit.out" 2>&1 &
+xbpid=$!
+"$LEAKHUNT" record -p "$xbpid" -o "$T/att-exit" >/dev/null 2>"$T/att-exit.err" &
+rpid=$!
+for _ in $(seq 50); do grep -q 'recording process' "$T/att-exit.err" && break; sleep 0.1; done
+sleep 0.3
+kill -TERM "$xbpid"
+wait "$xbpid"
+wait "$rpid"
+check attach-process-exited-exit-0 test $? = 0
+check attach-process-exited-said grep -q "process $xbpid exited while recorded; the trace ends with it" "$T/att-exit.err"
+if run_ok attach-process-exited-report "$LEAKHUNT" report --json "$T/att-exit.lht"; then
+	check attach-process-exited-complete grep -q '"complete":true' "$T/out"
+	check attach-process-exited-calls test "$(field calls)" -gt 0
+fi
 # a child forked while the parent is recorded: not recorded, and attachable
 # itself afterwards (it was refused, "being recorded already")
 cc -O2 -g -o "$T/forkonsig" "$P/forkonsig.c" || fail build-forkonsig "cc failed"
