@@ -21,8 +21,9 @@ struct writer {
 	struct lht_ptr_index *ix;
 };
 
-/* A writer's state as compress.c keeps it (full rings, an index), in
- * malloc'ed memory; trace_test.c codes its streams with it too. */
+/* A writer's state as compress.c keeps it (an index, full-size rings, of
+ * which the writer uses only the classes), in malloc'ed memory;
+ * trace_test.c codes its streams with it too. */
 void lh_test_ptr_writer_init(struct lht_ptr_state *s, struct lht_ptr_index **ix)
 {
 	memset(s, 0, sizeof(*s));

@@ -125,13 +125,6 @@ static void zstate_restart(struct lh_zstate *z)
 }
 
 /*
- * The half's version 2 columns (types, seq deltas, sizes, stacks, pointer
- * deltas from 0, old pointers) into the version 3 columns that differ:
- * sizes and stacks split, pointers coded by reference.  Types and seqs stay
- * as they are.  0, or -1 if a column does not parse (then the state has
- * taken part of the half: the caller restarts it).
- */
-/*
  * The half's pointer column, decoded some events ahead of the encoder,
  * which fetches the index bucket of each address the encoder will look up
  * then: the encoder's time went to waiting for them (1 MiB, random).  Only
@@ -158,6 +151,13 @@ static inline void ahead_next(struct lh_zstate *z, struct ahead *a, uint32_t nre
 	}
 }
 
+/*
+ * The half's version 2 columns (types, seq deltas, sizes, stacks, pointer
+ * deltas from 0, old pointers) into the version 3 columns that differ:
+ * sizes and stacks split, pointers coded by reference.  Types and seqs stay
+ * as they are.  0, or -1 if a column does not parse (then the state has
+ * taken part of the half: the caller restarts it).
+ */
 static int encode_half(struct lh_zstate *z, const struct half *h, uint8_t *w[LHT_REF_COLUMNS])
 {
 	const uint8_t *r[LHT_COLUMNS], *e[LHT_COLUMNS];
