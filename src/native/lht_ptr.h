@@ -269,18 +269,31 @@ static inline int lht_ptr_decode_alloc(struct lht_ptr_state *s, uint64_t code, u
  *  - an entry's apos is the position of the address's latest allocation,
  *    and is cleared when that allocation leaves the ring (the free of a
  *    temporary, k = 0, which is the only way a position is taken back and
- *    written again), so a set apos within the window names a ring slot
- *    that holds the address; likewise fpos for the free ring, which only
- *    ever appends;
+ *    written again); likewise fpos for the free ring, which only ever
+ *    appends;
+ *  - a position within the window is not enough: the slot of position p
+ *    is also written by position p + LHT_PTR_WINDOW, and when that one is
+ *    taken back p is in the window again, its slot holding the other
+ *    block.  So the writer marks a slot whose allocation was taken back
+ *    (PTR_SLOT_TAKEN, in its class byte, which the take reads anyway) and
+ *    refers to no marked slot; an allocation clears the mark.  An unmarked
+ *    slot within the window was last written by an allocation still on the
+ *    ring, which is the entry's own (a later one at p - LHT_PTR_WINDOW or
+ *    at p would have taken p back first; one at p + LHT_PTR_WINDOW still
+ *    on the ring puts p out of the window);
  *  - positions are kept modulo 2^32, plus one (0: none), and the table is
  *    emptied every LHT_PTR_EPOCH codes, so that no entry is old enough for
  *    its position to alias into the window.
  * A lost entry (a full bucket, an emptied table) costs a delta, never a
  * wrong code.  What the writer still keeps of the state: the counters, the
  * class stacks (addresses compared exactly) and the classes of the
- * allocation ring.
+ * allocation ring (with PTR_SLOT_TAKEN: the writer's aclass is its own).
  */
 #define LHT_PTR_WAYS 4
+/* in the writer's class of a ring slot: the allocation that last wrote the
+ * slot was taken back (a temporary's free), so the slot holds no address
+ * the writer may refer to (see above) */
+#define PTR_SLOT_TAKEN 0x80
 #define LHT_PTR_BUCKETS (2 * LHT_PTR_WINDOW / LHT_PTR_WAYS) /* two entries per ring slot */
 #define LHT_PTR_EPOCH (1ull << 30)
 
@@ -422,14 +435,17 @@ static inline uint64_t lht_ptr_encode_free(struct lht_ptr_state *s, struct lht_p
 	if (e->apos) {
 		uint64_t k = (uint32_t)((uint32_t)s->nalloc - e->apos);
 
-		if (k < ptr_window(s->nalloc)) {
-			unsigned c = s->aclass[(e->apos - 1) & (s->acap - 1)];
+		uint8_t *cls = &s->aclass[(e->apos - 1) & (s->acap - 1)];
+
+		if (k < ptr_window(s->nalloc) && !(*cls & PTR_SLOT_TAKEN)) {
+			unsigned c = *cls;
 
 			ptr_stack_push(s, c, addr);
 			ix->tag[c][s->top[c]] = ptr_tag(addr);
 			if (!k) {
 				s->nalloc--; /* a temporary: its position is taken back */
 				e->apos = 0;
+				*cls |= PTR_SLOT_TAKEN;
 			}
 			code = k << 1;
 		}

@@ -600,3 +600,44 @@ TEST(lht_ptr_class_follows_glibc_chunk_sizes)
 	CHECK_EQ(lht_ptr_class(1u << 30), LHT_PTR_CLASSES - 1);
 	CHECK(lht_ptr_class(UINT64_MAX) == LHT_PTR_CLASSES - 1);
 }
+
+/*
+ * The slot of ring position p is also written by position p + the window,
+ * and when that allocation is taken back (a temporary's free) p is within
+ * the window again while its slot holds the other block: a block
+ * allocated, a window's worth of long-lived allocations (here one address
+ * allocated again and again: its frees are another thread's), a temporary,
+ * then the first block freed at k = window - 1.  The writer must not refer
+ * to that slot (a version that trusted the position alone coded k =
+ * window - 1, which the reader decoded as the temporary).
+ */
+TEST(lht_ptr_slot_rewritten_past_the_window_then_taken_back)
+{
+	static struct ev ev[LHT_PTR_WINDOW + 16];
+	static uint64_t codes[2 * (LHT_PTR_WINDOW + 16)];
+	uint64_t x = 0x5000, f = 0x9000, y = 0x6000, z = 0x7000;
+	struct writer w;
+	struct lht_ptr_state r = { 0 };
+	size_t n = 0, m;
+
+	writer_init(&w);
+	ev[n++] = (struct ev){ 'A', x, 0, 40 }; /* position 0 */
+	for (int i = 0; i < LHT_PTR_WINDOW - 1; i++)
+		ev[n++] = (struct ev){ 'A', f, 0, 40 };
+	ev[n++] = (struct ev){ 'A', y, 0, 24 }; /* position W: x's slot */
+	ev[n++] = (struct ev){ 'A', z, 0, 24 };
+	ev[n++] = (struct ev){ 'F', z, 0, 0 };  /* k = 0 */
+	ev[n++] = (struct ev){ 'F', y, 0, 0 };  /* k = 0: x is k = W - 1 again */
+	ev[n++] = (struct ev){ 'F', x, 0, 0 };  /* its slot holds y: a delta */
+	ev[n++] = (struct ev){ 'A', x, 0, 40 }; /* not on the stack: the free ring */
+	ev[n++] = (struct ev){ 'A', y, 0, 24 }; /* y is on its stack */
+	m = encode(&w, ev, n, codes);
+	CHECK_EQ(codes[m - 3] & 1, 1u);
+	CHECK_EQ(codes[m - 2] & 3, 1u);
+	CHECK_EQ(codes[m - 1], 0u);
+	CHECK_EQ(decode_check(&r, ev, 70, codes), 0); /* the reader's rings grow */
+	CHECK_EQ(decode_check(&r, ev + 70, n - 70, codes + 70), 0);
+	CHECK_EQ(r.nalloc, w.s.nalloc);
+	writer_release(&w);
+	reader_release(&r);
+}
