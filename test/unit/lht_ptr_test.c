@@ -641,3 +641,180 @@ TEST(lht_ptr_slot_rewritten_past_the_window_then_taken_back)
 	writer_release(&w);
 	reader_release(&r);
 }
+
+/*
+ * Random adversarial streams, coded event by event and decoded chunk by
+ * chunk: few addresses (so that they repeat in every role), addresses of
+ * one bucket, odd ones, sizes of every class, temporaries, frees in LIFO
+ * order, double and foreign frees, realloc of NULL, in place and of a
+ * block never seen, frees aimed at the window's edge as the writer's ring
+ * stands (the slot case above), restarts, rows chunks and epochs ending at
+ * random moments.  Every address decodes, and the counters agree.
+ */
+struct fuzz {
+	struct writer w;
+	uint64_t x;
+	uint64_t pool[4096], npool, one_bucket[32];
+	int nbucket, mode;
+	uint64_t *pos_addr;         /* the writer's ring: address at position & (FUZZ_POS - 1) */
+	uint64_t *codes;
+	size_t m;
+};
+
+#define FUZZ_POS (1u << 18)
+
+static uint64_t fz(struct fuzz *f, uint64_t n)
+{
+	return n ? rnd(&f->x) % n : 0;
+}
+
+static void fuzz_pool(struct fuzz *f)
+{
+	static const uint64_t sizes[] = { 1, 2, 5, 16, 64, 300, 4096 };
+	static const uint64_t strides[] = { 16, 16, 32, 8, 1, 48, 0x100000000ull };
+	uint64_t stride = strides[fz(f, 7)], base = 0x555500000000ull + (fz(f, 1 << 20) << 4) + fz(f, 2) * fz(f, 16);
+
+	f->npool = sizes[fz(f, 7)];
+	for (uint64_t i = 0; i < f->npool; i++)
+		f->pool[i] = base + i * stride;
+	f->nbucket = 0;
+	for (uint64_t p = base & ~15ull; fz(f, 3) == 0 && f->nbucket < 32; p += 16)
+		if (ptr_bucket(f->w.ix, p) == ptr_bucket(f->w.ix, base & ~15ull))
+			f->one_bucket[f->nbucket++] = p;
+	f->mode = (int)fz(f, 4);
+}
+
+static uint64_t fuzz_addr(struct fuzz *f)
+{
+	uint64_t u = fz(f, 100);
+
+	if (u < 2)
+		return u ? rnd(&f->x) >> 8 : fz(f, 64); /* anywhere below 2^56, or near 0 */
+	if (u < 15 && f->nbucket)
+		return f->one_bucket[fz(f, (uint64_t)f->nbucket)];
+	return f->pool[fz(f, f->npool)];
+}
+
+/* The block at ring position nalloc - 1 - k as the writer's ring stands. */
+static uint64_t fuzz_ring(struct fuzz *f, uint64_t k)
+{
+	const struct lht_ptr_state *s = &f->w.s;
+
+	return k < s->nalloc && k < FUZZ_POS ? f->pos_addr[(s->nalloc - 1 - k) & (FUZZ_POS - 1)] : fuzz_addr(f);
+}
+
+static uint64_t fuzz_freed(struct fuzz *f)
+{
+	uint64_t u = fz(f, 100);
+
+	if (u < 30)
+		return fuzz_ring(f, 0);
+	if (u < 45)
+		return fuzz_ring(f, fz(f, 8));
+	if (u < 65) /* the window's edge */
+		return fuzz_ring(f, LHT_PTR_WINDOW - 3 + fz(f, 4));
+	if (u < 75)
+		return fuzz_ring(f, fz(f, 3 * LHT_PTR_WINDOW));
+	if (u < 78)
+		return 0;
+	return fuzz_addr(f);
+}
+
+static uint64_t fuzz_size(struct fuzz *f)
+{
+	uint64_t u = fz(f, 8);
+
+	return u == 0 ? 0 : u == 1 ? fz(f, 30) : u == 2 ? 990 + fz(f, 40) : u == 3 ? rnd(&f->x) >> fz(f, 64) : 1 + fz(f, 300);
+}
+
+/* Append e to ev[*i] and code it at once (the next choices look at the
+ * writer's ring). */
+static void fuzz_put(struct fuzz *f, struct ev *ev, size_t *i, struct ev e)
+{
+	struct lht_ptr_state *s = &f->w.s;
+
+	ev[(*i)++] = e;
+	if (e.type == 'R')
+		f->codes[f->m++] = lht_ptr_encode_free(s, f->w.ix, e.old);
+	if (e.type == 'F') {
+		f->codes[f->m++] = lht_ptr_encode_free(s, f->w.ix, e.ptr);
+		return;
+	}
+	f->pos_addr[s->nalloc & (FUZZ_POS - 1)] = e.ptr;
+	f->codes[f->m++] = lht_ptr_encode_alloc(s, f->w.ix, e.ptr, e.size);
+}
+
+static void fuzz_events(struct fuzz *f, struct ev *ev, size_t n, size_t epoch_at)
+{
+	size_t i = 0;
+
+	f->m = 0;
+	while (i < n) {
+		uint64_t u = fz(f, 100), a = fuzz_addr(f), o;
+
+		if (i == epoch_at) /* the epoch ends at this code (or one or two later) */
+			f->w.ix->epoch = f->w.s.nev - LHT_PTR_EPOCH + fz(f, 3);
+		if (f->mode == 1 && u < 40) { /* a temporary */
+			fuzz_put(f, ev, &i, (struct ev){ 'A', a, 0, fuzz_size(f) });
+			if (i < n)
+				fuzz_put(f, ev, &i, (struct ev){ 'F', a, 0, 0 });
+		} else if (f->mode == 2 && u < 3) { /* free the latest blocks, newest first */
+			for (uint64_t k = 0, end = fz(f, fz(f, 2) ? 200 : 2 * LHT_PTR_WINDOW); k < end && i < n; k++)
+				fuzz_put(f, ev, &i, (struct ev){ 'F', fuzz_ring(f, 0), 0, 0 });
+		} else if ((f->mode == 3 && u < 50) || u < 40) {
+			if (fz(f, 10) == 0)
+				a = fuzz_freed(f);
+			fuzz_put(f, ev, &i, (struct ev){ 'A', a, 0, fuzz_size(f) });
+		} else if (u < 85) {
+			fuzz_put(f, ev, &i, (struct ev){ 'F', fuzz_freed(f), 0, 0 });
+		} else {
+			u = fz(f, 5);
+			o = u == 0 ? 0 : u == 1 ? a : fuzz_freed(f);
+			fuzz_put(f, ev, &i, (struct ev){ 'R', u == 4 ? o : a, o, fuzz_size(f) });
+		}
+	}
+}
+
+TEST(lht_ptr_round_trip_adversarial_random_streams)
+{
+	enum { MAXN = 20000 };
+	struct fuzz f = { .x = 0x243f6a8885a308d3ull };
+	struct lht_ptr_state r = { 0 };
+	struct ev *ev = malloc(MAXN * sizeof(*ev));
+	size_t events = 0, refs = 0, epochs = 0, bad = 0;
+
+	writer_init(&f.w);
+	f.pos_addr = calloc(FUZZ_POS, sizeof(uint64_t));
+	f.codes = malloc(2 * MAXN * sizeof(uint64_t));
+	fuzz_pool(&f);
+	while (events < 1500000 && !bad) {
+		size_t n = 1 + fz(&f, fz(&f, 4) ? 3000 : MAXN), epoch_at = fz(&f, 20) == 0 ? fz(&f, n) : n;
+		uint64_t u = fz(&f, 100), nev = f.w.s.nev;
+
+		if (u < 10)
+			fuzz_pool(&f);
+		if (u < 4) { /* a restart, or a rows chunk (which neither side takes) */
+			writer_restart(&f.w);
+			lht_ptr_reset(&r);
+			nev = 0;
+			if (u < 2)
+				continue;
+		}
+		fuzz_events(&f, ev, n, epoch_at);
+		epochs += epoch_at < n;
+		CHECK_EQ(r.nev, nev);
+		bad += decode_check(&r, ev, n, f.codes) != 0;
+		bad += r.nev != f.w.s.nev || r.nalloc != f.w.s.nalloc || r.nfree != f.w.s.nfree;
+		events += n;
+		refs += count_refs(ev, n, f.codes);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(events >= 1500000);
+	CHECK(refs * 3 > events);
+	CHECK(epochs > 0);
+	writer_release(&f.w);
+	reader_release(&r);
+	free(f.pos_addr);
+	free(f.codes);
+	free(ev);
+}
