@@ -519,10 +519,43 @@ static void drain_all(void)
 }
 
 /* With --sample, the numbers are shared from the start (see share_seq). */
+static void *barrier_page; /* for process_barrier's fallback */
+
 static void register_membarrier(void)
 {
 	asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+	if (asym && !barrier_page) {
+		barrier_page = mmap(NULL, (size_t)page_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (barrier_page == MAP_FAILED)
+			barrier_page = NULL;
+	}
 	atomic_store(&seq_shared, !asym || lh_preload_conf.sample);
+}
+
+/*
+ * A full barrier on every thread of the process.  membarrier can fail after
+ * it was registered: a program that installs a seccomp filter (a sandbox,
+ * systemd's SystemCallFilter=) gets EPERM for it from then on, and the
+ * flushers once retried forever under state_lock (the program hung at exit,
+ * or at its first thread after the filter).  Then the barrier comes from a
+ * TLB shootdown, as .NET's FlushProcessWriteBuffers makes it: taking write
+ * access away from a page just written interrupts every CPU running one of
+ * our threads.  Where even that fails, a millisecond's sleep, in which any
+ * owner's store of in_use leaves its store buffer.
+ */
+static void process_barrier(void)
+{
+	static const struct timespec ms = { 0, 1000 * 1000 };
+
+	if (!syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
+		return;
+	if (barrier_page && !mprotect(barrier_page, (size_t)page_size, PROT_READ | PROT_WRITE)) {
+		__atomic_add_fetch((volatile int *)barrier_page, 1, __ATOMIC_SEQ_CST);
+		if (!mprotect(barrier_page, (size_t)page_size, PROT_NONE))
+			return;
+	}
+	atomic_thread_fence(memory_order_seq_cst);
+	nanosleep(&ms, NULL);
 }
 
 static void release_buf(void *arg)
@@ -547,8 +580,7 @@ static int stop_owners(void)
 
 	for (b = all_bufs; b; b = b->next)
 		atomic_store(&b->steal, 1);
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
-		return -1;
+	process_barrier();
 	for (b = all_bufs; b; b = b->next)
 		while (atomic_load_explicit(&b->in_use, memory_order_acquire))
 			sched_yield();

@@ -45,6 +45,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "native/lht.h"
@@ -53,17 +54,22 @@
 static uintptr_t own_lo, own_hi; /* this library's executable segment */
 static __thread uintptr_t stack_lo LH_TLS, stack_hi LH_TLS;
 
-static int find_own(struct dl_phdr_info *info, size_t size, void *data)
+struct segment {
+	uintptr_t addr, lo, hi;
+};
+
+/* dl_iterate_phdr: the PT_LOAD segment holding seg->addr. */
+static int find_segment(struct dl_phdr_info *info, size_t size, void *data)
 {
-	uintptr_t me = (uintptr_t)data;
+	struct segment *seg = data;
 
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
 
-		if (ph->p_type == PT_LOAD && me >= lo && me < lo + ph->p_memsz) {
-			own_lo = lo;
-			own_hi = lo + ph->p_memsz;
+		if (ph->p_type == PT_LOAD && seg->addr >= lo && seg->addr < lo + ph->p_memsz) {
+			seg->lo = lo;
+			seg->hi = lo + ph->p_memsz;
 			return 1;
 		}
 	}
@@ -325,9 +331,57 @@ void lh_unwind_forget(void)
 		madvise(old, sizeof(*old), MADV_DONTNEED);
 }
 
+/*
+ * libunwind keeps a pipe to check that an address is readable (it reads a
+ * byte from one end, then writes one from the address to the other), opened
+ * at its first use on the lowest free numbers: 3 and 4 in most programs, and
+ * opened again whenever reading that end fails.  A program that closed them
+ * (close_range, as daemons do) and opened its own files there lost bytes of
+ * its input to libunwind and found stack bytes in its output, and a plain
+ * program's first open returned 5 instead of 3.  So a pipe that libunwind
+ * asks for (the call comes from its code: unw_lo, unw_hi) goes to the top
+ * of the numbers (8 below the limit, 4096 at most), above the trace's and
+ * statm's, where programs that park descriptors below ours (fds.c forkhigh)
+ * do not reach.  Not airtight: a program that dup2s onto every number still
+ * replaces it.  Everybody else's pipe2 is the system call, as glibc's; no
+ * lookup here, since a signal handler may call it (dladdr would take the
+ * loader's lock).  Attached (`record -p`), libunwind's calls go to libc's,
+ * which was there first.
+ */
+static uintptr_t unw_lo, unw_hi;
+
+LH_EXPORT int pipe2(int fd[2], int flags)
+{
+	uintptr_t from = (uintptr_t)__builtin_return_address(0);
+	struct rlimit rl;
+	int top;
+
+	if (syscall(SYS_pipe2, fd, flags))
+		return -1;
+	if (from < unw_lo || from >= unw_hi || getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur <= 512)
+		return 0;
+	top = (int)(rl.rlim_cur > 4096 ? 4096 : rl.rlim_cur) - 8;
+	for (int i = 0; i < 2; i++) {
+		int high = fcntl(fd[i], F_DUPFD_CLOEXEC, top);
+
+		if (high >= 0) {
+			close(fd[i]);
+			fd[i] = high;
+		}
+	}
+	return 0;
+}
+
 void lh_unwind_init(void)
 {
-	dl_iterate_phdr(find_own, (void *)(uintptr_t)lh_unwind_init);
+	struct segment own = { (uintptr_t)lh_unwind_init, 0, 0 }, unw = { (uintptr_t)unw_set_caching_policy, 0, 0 };
+
+	dl_iterate_phdr(find_segment, &own);
+	own_lo = own.lo;
+	own_hi = own.hi;
+	dl_iterate_phdr(find_segment, &unw);
+	unw_lo = unw.lo;
+	unw_hi = unw.hi;
 	getattr_hooked = lh_getattr_hooked();
 	main_thread = (uintptr_t)pthread_self();
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
