@@ -733,7 +733,8 @@ static void direct_str(uint8_t **pp, const char *s, size_t max)
 #define TRIE_BITS_MAX 24
 #define CACHE_BITS_MIN 10
 #define CACHE_BITS_MAX 22
-#define ARENA_SIZE ((size_t)1 << 30)
+#define ARENA_MAX ((size_t)1 << 30) /* address space only (MAP_NORESERVE)... */
+#define ARENA_MIN ((size_t)1 << 20)
 
 struct trie_slot {
 	uint64_t ip;     /* frame address - 1, or LHT_IP_TRUNCATED */
@@ -760,7 +761,7 @@ static struct cache_table *_Atomic cache;
 static struct cache_table *old_caches[CACHE_BITS_MAX]; /* given back, still mapped */
 static int nold_caches;
 static uintptr_t *arena;
-static size_t arena_used, trie_count, cache_count;
+static size_t arena_used, arena_size, trie_count, cache_count;
 static uint32_t next_id = 1;
 
 static size_t cache_bytes(uint64_t mask)
@@ -926,7 +927,7 @@ static __attribute__((noinline)) uint32_t stack_id_slow(const uintptr_t *ips, ui
 		if (sh == h && s->depth == depth && n && s->first == ips[0] && s->last == ips[n - 1])
 			goto out; /* a 64-bit collision: the fast path would take it too */
 	}
-	if (cache_count < mask / 2 && arena_used + n <= ARENA_SIZE / sizeof(*arena)) {
+	if (cache_count < mask / 2 && arena_used + n <= arena_size / sizeof(*arena)) {
 		memcpy(arena + arena_used, ips, n * sizeof(*ips));
 		s->id = id;
 		s->depth = depth;
@@ -1800,12 +1801,26 @@ static int open_trace(const char *path, int create)
 	return 0;
 }
 
+/*
+ * ... but a limit on the address space (RLIMIT_AS, `ulimit -v`) counts it:
+ * under a limit the arena takes an eighth of it at most, and less when the
+ * mapping fails, so that the program keeps its own room (a program under
+ * 600 MB was not recorded at all, and one that set 200 MB itself got no
+ * memory).  A smaller arena only caches fewer stacks.
+ */
 static int alloc_tables(void)
 {
+	struct rlimit rl;
+
 	trie_bits = TRIE_BITS_MIN;
 	trie = lh_map_anon(sizeof(*trie) << TRIE_BITS_MIN);
 	atomic_store(&cache, cache_new(CACHE_BITS_MIN));
-	arena = lh_map_anon(ARENA_SIZE);
+	arena_size = ARENA_MAX;
+	if (!getrlimit(RLIMIT_AS, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		while (arena_size > ARENA_MIN && arena_size > rl.rlim_cur / 8)
+			arena_size /= 2;
+	while (!(arena = lh_map_anon(arena_size)) && arena_size > ARENA_MIN)
+		arena_size /= 2;
 	return trie && atomic_load(&cache) && arena ? 0 : -1;
 }
 
@@ -1820,7 +1835,7 @@ static void free_tables(void)
 		t = old_caches[--nold_caches];
 		munmap(t, cache_bytes(t->mask));
 	}
-	munmap(arena, ARENA_SIZE);
+	munmap(arena, arena_size);
 	atomic_store(&cache, NULL);
 	trie = NULL;
 	trie_count = cache_count = arena_used = 0;
