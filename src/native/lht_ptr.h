@@ -434,7 +434,6 @@ static inline uint64_t lht_ptr_encode_free(struct lht_ptr_state *s, struct lht_p
 	code = lht_col_ptr_delta((int64_t)(addr - s->prev)) << 1 | 1;
 	if (e->apos) {
 		uint64_t k = (uint32_t)((uint32_t)s->nalloc - e->apos);
-
 		uint8_t *cls = &s->aclass[(e->apos - 1) & (s->acap - 1)];
 
 		if (k < ptr_window(s->nalloc) && !(*cls & PTR_SLOT_TAKEN)) {
