@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <link.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -284,6 +285,41 @@ done:
 	return out;
 }
 
+/*
+ * Whether the program at cmd (found as execvp would) ignores LD_PRELOAD:
+ * an ELF executable without an interpreter (static), or one the loader
+ * runs in secure mode (set-user-ID or set-group-ID to someone else).  1
+ * when it does, 0 when it does not or we cannot tell (a script, no file).
+ */
+static int ignores_preload(const char *cmd)
+{
+	struct strbuf path = STRBUF_INIT;
+	ElfW(Ehdr) eh;
+	struct stat sb;
+	int fd, ret = 0;
+
+	if (find_program(cmd, &path) || (fd = open(path.buf, O_RDONLY | O_CLOEXEC)) < 0)
+		goto out;
+	if (!fstat(fd, &sb) && (((sb.st_mode & S_ISUID) && sb.st_uid != getuid()) ||
+				((sb.st_mode & S_ISGID) && sb.st_gid != getgid())))
+		ret = 1;
+	else if (pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+		 eh.e_phentsize == sizeof(ElfW(Phdr))) {
+		ret = 1;
+		for (int i = 0; i < eh.e_phnum && ret; i++) {
+			ElfW(Phdr) ph;
+
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (size_t)i * sizeof(ph))) != sizeof(ph) ||
+			    ph.p_type == PT_INTERP)
+				ret = 0;
+		}
+	}
+	close(fd);
+out:
+	strbuf_release(&path);
+	return ret;
+}
+
 /* The program ran and left the trace at path empty: why, as far as we can tell. */
 static void no_trace_error(const char *cmd, const char *path)
 {
@@ -297,9 +333,15 @@ static void no_trace_error(const char *cmd, const char *path)
 	else if (!statvfs(dirname(dir), &vs) && !vs.f_bavail)
 		lh_error("'%s' ran but wrote no trace: no space left on the file system of '%s'; free some "
 			 "space and record again", cmd, path);
-	else
+	else if (ignores_preload(cmd))
 		lh_error("'%s' ran but wrote no trace: a static or setuid executable ignores LD_PRELOAD, so "
 			 "leakhunt cannot record it", cmd);
+	else
+		/* the library ran and said why on the program's stderr ("cannot
+		 * map memory...": a limit on the address space), or the program
+		 * replaced LD_PRELOAD in its own environment before an exec */
+		lh_error("'%s' ran but wrote no trace: libleakhunt did not start recording in it (its message "
+			 "above, if any, says why), or the program ran another one without LD_PRELOAD", cmd);
 	free(dir);
 }
 
