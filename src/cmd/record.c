@@ -1012,8 +1012,9 @@ int cmd_record(int argc, char **argv)
 			}
 			break;
 		case 's':
-			if (lh_parse_size(optarg, &sample)) {
-				lh_error("--sample '%s': expected a size such as 512k (whole bytes, at most 4 EiB)", optarg);
+			/* 0 would be a full recording, not a sampled one */
+			if (lh_parse_size(optarg, &sample) || !sample) {
+				lh_error("--sample '%s': expected a size such as 512k (whole bytes, 1 to 4 EiB)", optarg);
 				return 2;
 			}
 			break;

@@ -34,7 +34,8 @@ static const char usage_text[] =
 	"\n"
 	"views\n"
 	"  --sort KEY         one site list ordered by calls|bytes|temporary|peak|leaked\n"
-	"  --top N            rows per list, roots per tree (default 10)\n"
+	"                     (default peak; also orders trees, --function and --diff)\n"
+	"  --top N            rows per list, roots per tree, timeline rows (default 10)\n"
 	"  --bottom-up        tree from the allocating functions to their callers\n"
 	"  --top-down         tree from the outermost callers to the allocators\n"
 	"  --children N       children per tree node (default 5); --depth N levels (default 32)\n"
@@ -43,19 +44,22 @@ static const char usage_text[] =
 	"  --timeline         heap, RSS, allocations and temporaries over time, with a chart\n"
 	"  --at TIME|peak     the live heap at TIME (seconds; or 250ms) or at the peak, by site\n"
 	"  --leaks            every leaking stack, innermost frame first\n"
-	"  --diff             per-site change from OLD.lht to NEW.lht\n"
+	"  --diff             per-site change from OLD.lht to NEW.lht (with --json, --sort,\n"
+	"                     --top, --filter, --no-inline, suppressions; no other view)\n"
 	"exports\n"
 	"  --json             the model as JSON (docs/report.md)\n"
 	"  --folded[=COST]    folded stacks for flamegraph.pl / inferno; COST is\n"
 	"                     allocations (default), temporary, peak, leaked or bytes\n"
+	"                     (--folded --cost COST is the same)\n"
 	"  --speedscope FILE  a speedscope profile (one per cost type) in FILE, a new file\n"
 	"                     (an existing one is never overwritten)\n"
 	"frames and leaks\n"
 	"  --no-inline        name only the function holding each address, not inlined ones\n"
-	"  --filter REGEX     keep stacks with a function matching REGEX (POSIX extended)\n"
+	"  --filter REGEX     keep stacks with a function matching REGEX (POSIX extended);\n"
+	"                     the summary, --histogram and --timeline stay whole-program\n"
 	"  --suppressions FILE  LeakSanitizer 'leak:PATTERN' lines (repeatable)\n"
 	"  --no-builtin-suppressions  also count libc internals (thread DTV, ...) as leaks\n"
-	"  -v                 more detail on stderr (and file:line in --leaks)\n"
+	"  -v, --verbose      more detail on stderr (and file:line in --leaks)\n"
 	"  -h, --help         this help\n";
 
 enum {
@@ -65,7 +69,7 @@ enum {
 };
 
 struct report_args {
-	int json, leaks, bottom_up, top_down, histogram, timeline, diff, folded, sorted;
+	int json, leaks, bottom_up, top_down, histogram, timeline, diff, folded, sorted, cost;
 	int at;                  /* 0 none, 1 a time, 2 the peak */
 	uint64_t at_ms;
 	enum lh_cost folded_cost;
@@ -327,6 +331,8 @@ int cmd_report(int argc, char **argv)
 		case OPT_FOLDED:
 			if (c == OPT_FOLDED)
 				a.folded = 1;
+			else
+				a.cost = 1;
 			if (optarg && (lh_cost_parse(optarg, &a.folded_cost) || a.folded_cost == LH_COST_AT))
 				goto bad_cost;
 			break;
@@ -371,6 +377,18 @@ int cmd_report(int argc, char **argv)
 	}
 	if (optind + 1 + a.diff != argc)
 		goto usage;
+	if (a.cost && !a.folded) {
+		lh_error("--cost COST chooses the cost of --folded: give --folded too (or --folded=COST)");
+		goto fail;
+	}
+	/* run_diff shows the change per site (text or --json) and nothing else:
+	 * these were ignored without a word (--speedscope wrote no file) */
+	if (a.diff && (a.leaks || a.bottom_up || a.top_down || a.function || a.histogram || a.timeline || a.at ||
+		       a.folded || a.speedscope)) {
+		lh_error("--diff shows the change per site (with --json, --sort, --top, --filter, --no-inline and "
+			 "the suppression options): report each trace alone for other views and exports");
+		goto fail;
+	}
 	a.o.path = argv[optind];
 	ret = a.diff ? run_diff(&a, argv[optind], argv[optind + 1]) : run(&a, argv[optind]);
 	lh_suppressions_release(&a.supp);

@@ -127,23 +127,27 @@ static void site_row(struct lh_table *t, const struct lh_alloc_model *m, const s
 void lh_native_print_sites(FILE *out, const struct lh_callgraph *g, const struct lh_native_opts *o)
 {
 	struct lh_site *s;
-	size_t n = lh_callgraph_sites(g, o->sort, &s), shown = 0;
+	size_t n = lh_callgraph_sites(g, o->sort, &s), shown = 0, nonzero = 0;
 	struct lh_table t;
 
 	fprintf(out, "\ntop allocation sites by %s:\n", lh_cost_name(o->sort));
 	lh_table_init(&t, site_columns(g->m));
 	t.max_width = o->width;
-	for (size_t i = 0; i < n && shown < o->top; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (!lh_costs_get(&s[i].c, o->sort))
 			continue;
-		site_row(&t, g->m, &s[i], "[no stack]");
-		shown++;
+		nonzero++;
+		if (shown < o->top) {
+			site_row(&t, g->m, &s[i], "[no stack]");
+			shown++;
+		}
 	}
 	if (shown)
 		lh_table_print(&t, out);
 	else
 		fprintf(out, "  (none)\n");
-	if (n > shown)
+	/* only when --top hides some: sites with a cost of 0 are never listed */
+	if (nonzero > shown)
 		fprintf(out, "(%zu sites in all; --top N shows more)\n", n);
 	lh_table_release(&t);
 	free(s);

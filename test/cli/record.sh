@@ -1278,7 +1278,7 @@ if [ -f "$T/oneaddr.lht" ]; then
 		check sample-temporary-said grep -q '^temporary memory allocations: not estimated' "$T/out"
 	run_fail sample-temporary-sort "temporary allocations are not estimated" "$LEAKHUNT" report --sort temporary "$T/oneaddr.lht"
 fi
-for v in inf nan 0.5 18446744073709551615 1e30 -1; do
+for v in inf nan 0.5 0 0k 18446744073709551615 1e30 -1; do
 	run_fail "sample-bad-$v" "--sample '$v': expected a size" "$LEAKHUNT" record --sample "$v" -o "$T/bad" -- true
 done
 

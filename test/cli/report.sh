@@ -57,6 +57,8 @@ if run_ok text "$LEAKHUNT" report "$L"; then
 	check text-peak grep -q '^peak heap memory consumption: 7564667 B' "$T/out"
 	check text-leaked grep -qx 'total memory leaked: 1164667 B (1.16 MB) in 1048 blocks' "$T/out"
 	check text-four-lists test "$(grep -c '^top allocation sites by' "$T/out")" = 4
+	# the hint only where --top hid a site: 6 sites, at most 6 with a nonzero cost each
+	check text-no-more-hint test "$(grep -c 'top N shows more' "$T/out")" = 0
 fi
 
 # --- 2. views
@@ -103,6 +105,10 @@ if run_ok diff "$LEAKHUNT" report --diff --json "$P5" "$T/ph8.lht"; then
 	expect diff-site "$(js '[(s["new"]["leaked_bytes"] - s["old"]["leaked_bytes"], s["new"]["leaked_blocks"] - s["old"]["leaked_blocks"]) for s in d["sites"] if s["new"]["leaked_bytes"] != s["old"]["leaked_bytes"]]' "$T/out")" "[(600000, 3)]"
 fi
 run_ok diff-text "$LEAKHUNT" report --diff "$P5" "$T/ph8.lht" && check diff-text-row grep -qE '\+600000 +\+3 ' "$T/out"
+# --diff has no other view or export: they were ignored (--speedscope wrote no file)
+run_fail diff-speedscope 'diff shows the change per site' "$LEAKHUNT" report --diff --speedscope "$T/d.json" "$P5" "$T/ph8.lht"
+check diff-speedscope-no-file test ! -e "$T/d.json"
+run_fail diff-leaks 'diff shows the change per site' "$LEAKHUNT" report --diff --leaks "$P5" "$T/ph8.lht"
 
 # --- 5. exports
 if run_ok folded "$LEAKHUNT" report --folded=leaked "$L"; then
@@ -111,6 +117,8 @@ if run_ok folded "$LEAKHUNT" report --folded=leaked "$L"; then
 fi
 run_ok folded-peak "$LEAKHUNT" report --folded=peak "$L" && expect folded-peak-sum "$(awk '{ s += $NF } END { print s }' "$T/out")" 7564667
 run_ok folded-temporary "$LEAKHUNT" report --folded=temporary "$L" && expect folded-temporary-sum "$(awk '{ s += $NF } END { print s }' "$T/out")" 1002
+run_ok folded-cost "$LEAKHUNT" report --folded --cost peak "$L" && expect folded-cost-sum "$(awk '{ s += $NF } END { print s }' "$T/out")" 7564667
+run_fail cost-alone 'cost of --folded' "$LEAKHUNT" report --cost peak "$L"
 if run_ok folded-calls "$LEAKHUNT" report --folded "$L"; then
 	expect folded-calls-sum "$(awk '{ s += $NF } END { print s }' "$T/out")" 2114
 	# leak_realloc's three call sites are three stacks and one line
