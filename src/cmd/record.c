@@ -120,6 +120,23 @@ static void absolute(struct strbuf *sb, const char *path)
  * refused before the program runs, not after. */
 #define TRACE_PATH_MAX (PATH_MAX - 40)
 
+/* The trace's absolute path from -o FILE, .lht appended when missing; an
+ * empty FILE or a directory is refused (they made DIR/.lht, a hidden file). */
+static int output_path(struct strbuf *out, const char *output)
+{
+	struct stat sb;
+
+	if (!*output)
+		return lh_error("-o '': give the trace's file name, such as 'NAME.lht'");
+	if (output[strlen(output) - 1] == '/' || (!stat(output, &sb) && S_ISDIR(sb.st_mode)))
+		return lh_error("-o '%s' is a directory: give the trace's file name, such as '%s%sNAME.lht'",
+				output, output, output[strlen(output) - 1] == '/' ? "" : "/");
+	absolute(out, output);
+	if (out->len < 4 || strcmp(out->buf + out->len - 4, ".lht"))
+		strbuf_addstr(out, ".lht");
+	return 0;
+}
+
 static int create_trace(const char *path)
 {
 	int fd;
@@ -393,6 +410,27 @@ out:
 	}
 	strbuf_release(&tmp);
 	return ret;
+}
+
+/*
+ * The program died of signal sig: so do we, once the trace is finished (as
+ * timeout(1), strace and valgrind do), without a core dump of our own.  An
+ * exit status of 128+sig is not the same to a shell: bash stops a script or
+ * a loop at Ctrl-C only when the command it waited for died of SIGINT, and
+ * went on to the next command after 'leakhunt record' exited 130.
+ */
+static void die_of(int sig)
+{
+	struct rlimit core = { 0, 0 };
+	sigset_t set;
+
+	fflush(NULL);
+	setrlimit(RLIMIT_CORE, &core);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
 }
 
 #define MAX_FORK_DEPTH 256 /* a chain of forked children; a damaged trace could name itself */
@@ -822,9 +860,8 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 		lh_warn("process %d is stopped (SIGSTOP, or Ctrl-Z): it allocates nothing, so records nothing, "
 			"until it is continued ('kill -CONT %d')", (int)pid, (int)pid);
 	if (output) {
-		absolute(&out, output);
-		if (out.len < 4 || strcmp(out.buf + out.len - 4, ".lht"))
-			strbuf_addstr(&out, ".lht");
+		if (output_path(&out, output))
+			return 1;
 	} else {
 		struct strbuf name = STRBUF_INIT;
 		char path[64];
@@ -1060,20 +1097,8 @@ int cmd_record(int argc, char **argv)
 	if (find_preload(&preload))
 		return 1;
 	run = env_script(argv + optind);
-	if (output) {
-		struct stat sb;
-
-		if ((*output && output[strlen(output) - 1] == '/') || (!stat(output, &sb) && S_ISDIR(sb.st_mode))) {
-			lh_error("-o '%s' is a directory: give the trace's file name, such as '%s%sNAME.lht'", output,
-				 output, output[strlen(output) - 1] == '/' ? "" : "/");
-			return 1;
-		}
-		absolute(&out, output);
-		if (out.len < 4 || strcmp(out.buf + out.len - 4, ".lht"))
-			strbuf_addstr(&out, ".lht");
-		if (create_trace(out.buf))
-			return 1;
-	}
+	if (output && (output_path(&out, output) || create_trace(out.buf)))
+		return 1;
 	/* the child tells us why exec failed through a close-on-exec pipe */
 	if (pipe2(pipefd, O_CLOEXEC))
 		lh_die("cannot create a pipe: %s", strerror(errno));
@@ -1196,5 +1221,6 @@ int cmd_record(int argc, char **argv)
 		return 1;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
+	die_of(WTERMSIG(status));
 	return 128 + WTERMSIG(status);
 }

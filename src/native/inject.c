@@ -121,6 +121,10 @@ static int sleeping_call(long nr)
 	case SYS_rt_sigtimedwait: case SYS_accept: case SYS_accept4: case SYS_recvfrom:
 	case SYS_recvmsg: case SYS_waitid: case SYS_write: case SYS_writev: case SYS_sendto:
 	case SYS_sendmsg: case SYS_connect: case SYS_recvmmsg: case SYS_sendmmsg:
+	/* the kernel's continuation of a sleep that a stop interrupted (a
+	 * nanosleep, a futex or poll with a timeout: all above); an earlier
+	 * attach leaves an idle process here, and its detach waited for it */
+	case SYS_restart_syscall:
 #ifdef SYS_epoll_pwait2
 	case SYS_epoll_pwait2:
 #endif

@@ -448,6 +448,25 @@ check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
 # the program's exit status comes through; a missing program is a clear error
 run_fail missing-program "cannot run 'no-such-program-xyz'" rec -o "$T/missing" -- no-such-program-xyz
 check missing-program-no-file test ! -e "$T/missing.lht"
+# a program killed by a signal: record finishes the trace, then dies of that
+# signal itself (as timeout and valgrind do): bash stops a loop at Ctrl-C
+# only when the command died of SIGINT (record exited 130, and the loop
+# went on to its next command)
+perl -e 'system(@ARGV); print $? & 127, "\n"' "$LEAKHUNT" record -o "$T/sigint" -- sh -c 'kill -INT $$' >"$T/out" 2>"$T/err"
+check sigint-record-dies-of-it test "$(cat "$T/out")" = 2
+check sigint-trace-finished grep -q "wrote .*sigint.lht" "$T/err"
+# a program the loader cannot start (a missing shared library): said so, not
+# "a static or setuid executable"
+printf 'int lhmissing(void);\nint main(void) { return lhmissing(); }\n' >"$T/needlib.c" &&
+	printf 'int lhmissing(void) { return 0; }\n' >"$T/libneed.c" &&
+	cc -shared -fPIC -o "$T/libneed.so" "$T/libneed.c" &&
+	cc -o "$T/needlib" "$T/needlib.c" -L"$T" -lneed &&
+	run_fail needlib-said "libleakhunt did not start recording in it" rec -o "$T/needlib" -- "$T/needlib"
+check needlib-no-file test ! -e "$T/needlib.lht"
+# -o '' made the hidden file .lht; --sample 0 recorded every allocation
+run_fail out-empty "-o '': give the trace's file name" "$LEAKHUNT" record -o '' -- true
+run_fail sample-zero "--sample '0': expected a size" "$LEAKHUNT" record --sample 0 -o "$T/s0" -- true
+check sample-zero-no-file test ! -e "$T/s0.lht"
 
 # a static executable ignores LD_PRELOAD: said, no empty file left
 if printf 'int main(void) { return 0; }\n' >"$T/static.c" && cc -static -o "$T/static" "$T/static.c" 2>/dev/null; then
@@ -1141,6 +1160,27 @@ if run_ok attach-stopped "$LEAKHUNT" record -p "$stopped" --duration 0.2 --follo
 fi
 kill -CONT "$stopped"
 kill "$stopped"
+# a process idle in a long sleep, attached twice: the first attach's stop
+# leaves its sleep in restart_syscall, which was no safe point, so the
+# detach and the second attach each gave up after 5000 tries (10 detach
+# tries, 20 s, the same error 10 times)
+sleep 30 &
+idle=$!
+for _ in $(seq 50); do
+	case "$(readlink "/proc/$idle/exe")" in */sleep) break ;; esac
+	sleep 0.05
+done
+sleep 0.2
+for i in 1 2; do
+	if run_ok attach-idle-$i timeout 10 "$LEAKHUNT" record -p "$idle" --duration 0.2 -o "$T/att-idle-$i"; then
+		check attach-idle-$i-detached test -z "$(grep -E 'never reached|could not detach' "$T/err")"
+	fi
+done
+kill "$idle"
+# -o DIR with -p: refused as without it (it wrote DIR/.lht)
+mkdir -p "$T/attdir"
+run_fail attach-out-dir "-o '.*/attdir/' is a directory" "$LEAKHUNT" record -p $$ --duration 0.2 -o "$T/attdir/"
+check attach-out-dir-no-file test ! -e "$T/attdir/.lht"
 # a process we may not trace (another user's): said, with what to do, and no file left
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as_nobody "$LEAKHUNT" --help >/dev/null 2>&1; then
