@@ -465,8 +465,8 @@ printf 'int lhmissing(void);\nint main(void) { return lhmissing(); }\n' >"$T/nee
 check needlib-no-file test ! -e "$T/needlib.lht"
 # -o '' made the hidden file .lht; --sample 0 recorded every allocation
 run_fail out-empty "-o '': give the trace's file name" "$LEAKHUNT" record -o '' -- true
-run_fail sample-zero "--sample '0': expected a size" "$LEAKHUNT" record --sample 0 -o "$T/s0" -- true
-check sample-zero-no-file test ! -e "$T/s0.lht"
+run_fail sample-option-zero "--sample '0': expected a size" "$LEAKHUNT" record --sample 0 -o "$T/s0" -- true
+check sample-option-zero-no-file test ! -e "$T/s0.lht"
 
 # a static executable ignores LD_PRELOAD: said, no empty file left
 if printf 'int main(void) { return 0; }\n' >"$T/static.c" && cc -static -o "$T/static" "$T/static.c" 2>/dev/null; then
