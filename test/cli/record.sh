@@ -1145,14 +1145,19 @@ run_fail attach-zombie "has exited \(a zombie" "$LEAKHUNT" record -p "$(cat "$T/
 kill "$zparent" 2>/dev/null
 # a stopped process (Ctrl-Z, SIGSTOP): recorded, with a word that it records
 # nothing until continued; --follow-fork, which -p cannot do, is said so
-sleep 30 &
-stopped=$!
-# stopped once it is sleep: stopped earlier, it is still bash's fork, inside
-# clone, and attaching refuses a thread that stays in clone
-for _ in $(seq 50); do
-	case "$(readlink "/proc/$stopped/exe")" in */sleep) break ;; esac
-	sleep 0.05
-done
+# start_sleep: a 'sleep 30' in the background, its pid in $sleeper, once it
+# runs sleep: before, it is still the shell's fork, inside clone, and
+# attaching refuses a thread that stays in clone
+start_sleep() {
+	sleep 30 &
+	sleeper=$!
+	for _ in $(seq 50); do
+		case "$(readlink "/proc/$sleeper/exe")" in */sleep) break ;; esac
+		sleep 0.05
+	done
+}
+start_sleep
+stopped=$sleeper
 kill -STOP "$stopped"
 if run_ok attach-stopped "$LEAKHUNT" record -p "$stopped" --duration 0.2 --follow-fork -o "$T/att-stopped"; then
 	check attach-stopped-says grep -q "process $stopped is stopped" "$T/err"
@@ -1164,12 +1169,8 @@ kill "$stopped"
 # leaves its sleep in restart_syscall, which was no safe point, so the
 # detach and the second attach each gave up after 5000 tries (10 detach
 # tries, 20 s, the same error 10 times)
-sleep 30 &
-idle=$!
-for _ in $(seq 50); do
-	case "$(readlink "/proc/$idle/exe")" in */sleep) break ;; esac
-	sleep 0.05
-done
+start_sleep
+idle=$sleeper
 sleep 0.2
 for i in 1 2; do
 	if run_ok attach-idle-$i timeout 10 "$LEAKHUNT" record -p "$idle" --duration 0.2 -o "$T/att-idle-$i"; then
