@@ -293,10 +293,21 @@ if run_ok fds-close-record rec -o "$T/fds-close" -- "$T/fds" close "$T/fds-own.t
 	check fds-close-own-file-intact test "$(grep -c '^line [0-9]*$' "$T/fds-own.txt")" = 1000 -a \
 		"$(wc -l <"$T/fds-own.txt")" = 1000 -a "$(wc -c <"$T/fds-own.txt")" = 8890
 fi
-if run_ok fds-dup2-record rec -o "$T/fds-dup2" -- "$T/fds" dup2; then
-	check fds-dup2-stdout-clean test ! -s "$T/out"
-	run_ok fds-dup2-report "$LEAKHUNT" report --json "$T/fds-dup2.lht" && expect fds-dup2-calls calls 1000
-fi
+# (the timer thread checks the trace's descriptor, then writes: a dup2 of
+# the program's in between sends that write to the program's stdout, a race
+# no preload can close; it hit 1 of 200 runs (2026-11-23), so a clean
+# stdout in one of three runs is the check)
+clean=""
+for try in 1 2 3; do
+	rm -f "$T/fds-dup2.lht"
+	run_ok "fds-dup2-record-$try" rec -o "$T/fds-dup2" -- "$T/fds" dup2 || break
+	if [ ! -s "$T/out" ]; then
+		clean=1
+		break
+	fi
+done
+check fds-dup2-stdout-clean test -n "$clean"
+run_ok fds-dup2-report "$LEAKHUNT" report --json "$T/fds-dup2.lht" && expect fds-dup2-calls calls 1000
 if run_ok fds-vfork-record rec -o "$T/fds-vfork" -- "$T/fds" vfork &&
 	run_ok fds-vfork-report "$LEAKHUNT" report --json "$T/fds-vfork.lht"; then
 	expect fds-vfork-calls calls 200
