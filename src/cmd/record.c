@@ -1080,8 +1080,10 @@ int cmd_record(int argc, char **argv)
 		if (follow_fork)
 			lh_warn("--follow-fork applies to a program record starts: with -p, children the process "
 				"forks are not recorded");
-		if (find_preload(&preload))
+		if (find_preload(&preload)) {
+			strbuf_release(&preload);
 			return 1;
+		}
 		c = record_pid(attach_pid, output, duration, depth, unwind, sample, compact, preload.buf);
 		strbuf_release(&preload);
 		return c;
@@ -1094,8 +1096,10 @@ int cmd_record(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return 2;
 	}
-	if (find_preload(&preload))
+	if (find_preload(&preload)) {
+		strbuf_release(&preload);
 		return 1;
+	}
 	run = env_script(argv + optind);
 	if (output && (output_path(&out, output) || create_trace(out.buf)))
 		return 1;
