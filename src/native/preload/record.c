@@ -166,11 +166,18 @@ static pid_t trace_pid; /* the process whose trace it is: a vfork()ed child
 			 * shares our memory, and its _exit must not end it */
 static atomic_flag reopen_lock = ATOMIC_FLAG_INIT;
 
-static int is_trace(int fd)
+/* Is fd still the file (dev, ino)?  A program may have closed our
+ * descriptor, or put one of its own on its number. */
+static int same_file(int fd, dev_t dev, ino_t ino)
 {
 	struct stat sb;
 
-	return fd >= 0 && !fstat(fd, &sb) && sb.st_dev == trace_dev && sb.st_ino == trace_ino;
+	return fd >= 0 && !fstat(fd, &sb) && sb.st_dev == dev && sb.st_ino == ino;
+}
+
+static int is_trace(int fd)
+{
+	return same_file(fd, trace_dev, trace_ino);
 }
 
 /* fd moved above the numbers a program uses (its own is closed), close-on-exec. */
@@ -197,9 +204,7 @@ static int move_high(int fd)
  */
 static int is_statm(int fd)
 {
-	struct stat sb;
-
-	return fd >= 0 && !fstat(fd, &sb) && sb.st_dev == statm_dev && sb.st_ino == statm_ino;
+	return same_file(fd, statm_dev, statm_ino);
 }
 
 static void open_statm(void)
@@ -572,9 +577,9 @@ static void release_buf(void *arg)
 	lh_preload_busy = busy;
 }
 
-/* With asym: keep every owner out of its buffer until resume_owners(); 0,
- * or -1 (membarrier failed: owners may still be inside).  Under state_lock. */
-static int stop_owners(void)
+/* With asym: keep every owner out of its buffer until resume_owners()
+ * (process_barrier cannot fail).  Under state_lock. */
+static void stop_owners(void)
 {
 	struct tbuf *b;
 
@@ -584,7 +589,6 @@ static int stop_owners(void)
 	for (b = all_bufs; b; b = b->next)
 		while (atomic_load_explicit(&b->in_use, memory_order_acquire))
 			sched_yield();
-	return 0;
 }
 
 static void resume_owners(void)
@@ -602,9 +606,9 @@ static void flush_all(void)
 			      memory_order_relaxed);
 
 	if (asym) {
-		if (!stop_owners())
-			for (b = all_bufs; b; b = b->next)
-				flush_locked(b);
+		stop_owners();
+		for (b = all_bufs; b; b = b->next)
+			flush_locked(b);
 		resume_owners();
 		return;
 	}
@@ -629,20 +633,11 @@ static void flush_all(void)
  * the timer would otherwise stop the program (an IPI to its CPUs) every
  * 10 ms only to number an RSS sample.
  */
-static void stop_owners_surely(void)
-{
-	while (stop_owners()) {
-		/* cannot fail once registered; but never go on with an owner inside */
-		resume_owners();
-		sched_yield();
-	}
-}
-
 static void share_seq(void)
 {
 	if (atomic_load_explicit(&seq_shared, memory_order_relaxed))
 		return;
-	stop_owners_surely();
+	stop_owners();
 	atomic_store_explicit(&seq_shared, 1, memory_order_relaxed);
 	resume_owners();
 }
@@ -1416,7 +1411,7 @@ static uint64_t flush_all_final(void)
 	uint64_t n;
 
 	if (asym)
-		stop_owners_surely();
+		stop_owners();
 	else
 		for (b = all_bufs; b; b = b->next)
 			buf_lock(b);
@@ -1461,7 +1456,7 @@ static void write_sample(void)
 		s = atomic_fetch_add_explicit(&seq.n, 1, memory_order_relaxed);
 	} else {
 		/* the one owner counts without locked adds: take it while it waits */
-		stop_owners_surely();
+		stop_owners();
 		s = atomic_fetch_add_explicit(&seq.n, 1, memory_order_relaxed);
 		resume_owners();
 	}
