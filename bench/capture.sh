@@ -39,12 +39,10 @@
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-ROOT=$PWD
 OUT=$ROOT/bench/out/capture
 SIZES=${BENCH_SIZES:-100 1000}
 RUNS=${BENCH_RUNS:-3}
 RUNS_BIG=${BENCH_RUNS_BIG:-2}
-DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
 LEAKHUNT=${LEAKHUNT:-$ROOT/build/leakhunt}
 mkdir -p "$OUT"
 command -v node >/dev/null || { echo "bench/capture.sh: needs node" >&2; exit 1; }

@@ -29,11 +29,9 @@
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-ROOT=$PWD
 OUT=$ROOT/bench/out/core
 RUNS=${BENCH_RUNS:-3}
 HEAPS=${BENCH_HEAPS:-100 500}
-DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
 LEAKHUNT=${LEAKHUNT:-$ROOT/build/leakhunt}
 mkdir -p "$OUT"
 command -v node >/dev/null || { echo "bench/core.sh: needs node" >&2; exit 1; }

@@ -19,11 +19,9 @@
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-ROOT=$PWD
 OUT=$ROOT/bench/out/lht_writer
 RUNS=${BENCH_RUNS:-7}
 PAIRS=${BENCH_PAIRS:-4000000}
-DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
 LEAKHUNT=$ROOT/build/leakhunt
 mkdir -p "$OUT"
 say() { echo "bench/lht_writer: $*" >&2; }

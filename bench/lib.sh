@@ -1,4 +1,7 @@
-# bench/lib.sh: sourced by the bench scripts.
+# bench/lib.sh: sourced by the bench scripts, from the repository's top.
+
+ROOT=$PWD
+DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md} # where the sections go
 
 # put_section NAME SECTION DOC: replace the section between DOC's
 # "<!-- leakhunt-NAME:begin" and "<!-- leakhunt-NAME:end" lines with the file

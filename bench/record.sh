@@ -26,11 +26,9 @@
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-ROOT=$PWD
 OUT=$ROOT/bench/out/record
 RUNS=${BENCH_RUNS:-3}
 PAIRS=${BENCH_PAIRS:-8000000}
-DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
 SRC_LH=${LEAKHUNT:-$ROOT/build/leakhunt}
 say() { echo "bench/record: $*" >&2; }
 command -v heaptrack >/dev/null || { say "heaptrack is not installed"; exit 1; }

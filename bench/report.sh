@@ -22,12 +22,10 @@
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-ROOT=$PWD
 OUT=$ROOT/bench/out/report
 LEAKHUNT=${LEAKHUNT:-$ROOT/build/leakhunt}
 RUNS=${BENCH_RUNS:-3}
 PAIRS=${BENCH_PAIRS:-2000000 8000000}
-DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
 mkdir -p "$OUT"
 say() { echo "bench/report: $*" >&2; }
 command -v heaptrack >/dev/null && command -v heaptrack_print >/dev/null || { say "heaptrack is not installed"; exit 1; }
