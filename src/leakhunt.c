@@ -112,6 +112,9 @@ int main(int argc, char **argv)
 
 			snprintf(progname, sizeof(progname), "leakhunt %s", commands[i].name);
 			lh_progname = progname;
+			/* getopt's messages start with argv[0]: "leakhunt record:
+			 * unrecognized option", as our own errors */
+			argv[argi] = progname;
 			return commands[i].fn(argc - argi, argv + argi);
 		}
 	}

@@ -65,11 +65,17 @@ int lh_parse_size(const char *s, uint64_t *out)
 		end++;
 	if (*end)
 		return -1;
-	v *= mul;
-	/* nan, inf, past 2^62 or a fraction of a byte: no size (the cast
-	 * would be undefined, and gave 0 or 2^63) */
-	if (!(v <= 0x1p62) || (v > 0 && v < 1))
+	/* nan, inf or past 2^62: no size (the cast would be undefined, and
+	 * gave 0 or 2^63) */
+	if (!(v <= 0x1p62 / mul))
 		return -1;
-	*out = (uint64_t)v;
+	/* a count of bytes is whole ("1.5" was taken as 1); a fraction of a
+	 * unit is rounded to the nearest byte (1.3k is 1331), but not to none */
+	if (mul == 1 && v != (double)(uint64_t)v)
+		return -1;
+	v *= mul;
+	if (v > 0 && v < 1)
+		return -1;
+	*out = (uint64_t)(v + 0.5);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * The subcommands.  Each lives in src/cmd/<verb>.c as cmd_<verb>(argc, argv),
- * with argv[0] the verb, and is listed in the table in src/leakhunt.c.
+ * with argv[0] "leakhunt <verb>" (what getopt's messages start with), and is
+ * listed in the table in src/leakhunt.c.
  * A command returns the process exit status: 0 success, 1 error, 2 usage.
  */
 #ifndef LH_CMD_CMD_H

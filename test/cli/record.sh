@@ -478,6 +478,10 @@ check needlib-no-file test ! -e "$T/needlib.lht"
 run_fail out-empty "-o '': give the trace's file name" "$LEAKHUNT" record -o '' -- true
 run_fail sample-option-zero "--sample '0': expected a size" "$LEAKHUNT" record --sample 0 -o "$T/s0" -- true
 check sample-option-zero-no-file test ! -e "$T/s0.lht"
+# --sample 1.5 sampled every byte (the fraction dropped); 1.5k is 1536
+run_fail sample-option-fraction "--sample '1.5': expected a size" "$LEAKHUNT" record --sample 1.5 -o "$T/s15" -- true
+# getopt's complaints name the command as our own errors do
+run_fail option-unknown-named "^leakhunt record: unrecognized option '--bogus'" "$LEAKHUNT" record --bogus -- true
 
 # a static executable ignores LD_PRELOAD: said, no empty file left
 if printf 'int main(void) { return 0; }\n' >"$T/static.c" && cc -static -o "$T/static" "$T/static.c" 2>/dev/null; then
