@@ -334,6 +334,10 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 		lh_jsonw_key(&w, "at");
 		lh_jsonw_object(&w);
 		lh_jsonw_kuint(&w, "ms", at > 1 ? m->peak_ms : m->at_real_ms);
+		/* ms is the RSS sample the state was taken at: the first after
+		 * the moment asked for, or the end of the run */
+		if (at == 1)
+			lh_jsonw_kuint(&w, "requested_ms", m->at_ms);
 		lh_jsonw_kuint(&w, "bytes", at > 1 ? m->peak_bytes : m->at_heap);
 		lh_jsonw_kuint(&w, "blocks", at > 1 ? m->peak_blocks : m->at_blocks);
 		lh_jsonw_key(&w, "sites");

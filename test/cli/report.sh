@@ -84,6 +84,8 @@ P5="$T/ph5.lht"
 if run_ok at-time "$LEAKHUNT" report --json --at 0.2 "$P5"; then
 	expect at-time-bytes "$(js 'd["at"]["bytes"]' "$T/out")" 10000000
 	expect at-time-site "$(js 'd["at"]["sites"][0]["function"] + ":" + str(d["at"]["sites"][0]["blocks"])' "$T/out")" phase_a:10
+	# ms is the sample the state was taken at, no earlier than the moment asked for
+	expect at-time-requested "$(js 'str(d["at"]["requested_ms"]) + ":" + str(200 <= d["at"]["ms"] < 400)' "$T/out")" 200:True
 fi
 if run_ok at-later "$LEAKHUNT" report --at 600ms "$P5"; then
 	check at-later-bytes grep -q '^live heap at .*: 1000000 B in 5 blocks' "$T/out"
