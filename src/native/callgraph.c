@@ -283,32 +283,53 @@ void lh_callgraph_function(const struct lh_callgraph *g, const char *name, enum 
 {
 	const struct lh_hashmap_entry *e = lh_hashmap_get(&g->m->funcs, name, strlen(name) + 1);
 	size_t callers_alloc = 0, callees_alloc = 0, nf = g->m->funcs.nr;
-	uint32_t f, *caller_slot, *callee_slot;
+	uint32_t f, *caller_slot, *callee_slot, *caller_seen, *callee_seen;
 
 	memset(v, 0, sizeof(*v));
 	if (!e)
 		return;
 	caller_slot = lh_xcalloc(nf + 1, sizeof(*caller_slot));
 	callee_slot = lh_xcalloc(nf + 1, sizeof(*callee_slot));
+	caller_seen = lh_xcalloc(nf + 1, sizeof(*caller_seen));
+	callee_seen = lh_xcalloc(nf + 1, sizeof(*callee_seen));
 	v->found = 1;
 	f = (uint32_t)(e - g->m->funcs.entries);
 	for (size_t i = 0; i < g->nstacks; i++) {
 		const struct lh_cg_stack *s = &g->stacks[i];
-		uint32_t k;
+		const uint32_t *fr = g->funcs + s->off;
+		uint32_t stamp = (uint32_t)i + 1;
+		int through = 0;
 
-		/* the innermost occurrence only: recursion must not count twice */
-		for (k = 0; k < s->n && g->funcs[s->off + k] != f; k++)
-			;
-		if (k == s->n)
+		/* every occurrence, as heaptrack_gui's caller/callee view: under
+		 * recursion (rec -> rec -> main, a -> b -> a -> main) each of
+		 * them has its own caller and callee.  A stack counts once in
+		 * the total and once per distinct caller or callee (the seen
+		 * stamps), so the lists need not add up to the total. */
+		for (uint32_t k = 0; k < s->n; k++) {
+			uint32_t callee = k ? fr[k - 1] : LH_FUNC_NONE;
+			uint32_t caller = k + 1 < s->n ? fr[k + 1] : LH_FUNC_NONE;
+			size_t ce = callee >= nf ? nf : callee, cr = caller >= nf ? nf : caller;
+
+			if (fr[k] != f)
+				continue;
+			through = 1;
+			if (callee_seen[ce] != stamp) {
+				callee_seen[ce] = stamp;
+				add_to(&v->callees, &v->ncallees, &callees_alloc, callee_slot, nf, callee, &s->c);
+			}
+			if (caller_seen[cr] != stamp) {
+				caller_seen[cr] = stamp;
+				add_to(&v->callers, &v->ncallers, &callers_alloc, caller_slot, nf, caller, &s->c);
+			}
+		}
+		if (!through)
 			continue;
 		lh_costs_add(&v->total, &s->c);
-		if (!k)
+		if (fr[0] == f)
 			lh_costs_add(&v->self, &s->c);
-		add_to(&v->callees, &v->ncallees, &callees_alloc, callee_slot, nf,
-		       k ? g->funcs[s->off + k - 1] : LH_FUNC_NONE, &s->c);
-		add_to(&v->callers, &v->ncallers, &callers_alloc, caller_slot, nf,
-		       k + 1 < s->n ? g->funcs[s->off + k + 1] : LH_FUNC_NONE, &s->c);
 	}
+	free(caller_seen);
+	free(callee_seen);
 	free(caller_slot);
 	free(callee_slot);
 	sort_sites(v->callers, v->ncallers, sort);

@@ -3,7 +3,7 @@
  * stacks that pass --filter, sites (the innermost function of a stack),
  * bottom-up and top-down trees, callers and callees of one function, and the
  * per-site diff of two models.  Nothing here reads the trace again: every
- * view is a sum over at most one entry per stack.
+ * view is a sum over at most one entry per stack in each of its rows.
  *
  * Stacks are cut at main (libc's start code above it is the same for every
  * allocation), the way heaptrack stops its backtraces, and start below C++'s

@@ -10,7 +10,7 @@ if [ ! -f "$(dirname "$LEAKHUNT")/libleakhunt.so" ]; then
 	export LEAKHUNT_PRELOAD="$LH_TOP/build/libleakhunt.so"
 	[ -f "$LEAKHUNT_PRELOAD" ] || make -C "$LH_TOP" -s build/libleakhunt.so >/dev/null
 fi
-for prog in leaky phases threads; do
+for prog in leaky phases threads mutual; do
 	cc -O2 -g -pthread -o "$T/$prog" "$P/$prog.c" || fail "build-$prog" "cc failed"
 done
 rec() { timeout 60 "$LEAKHUNT" record "$@" >/dev/null 2>"$T/rec.err"; }
@@ -76,6 +76,17 @@ fi
 if run_ok function "$LEAKHUNT" report --function main --sort calls "$L"; then
 	check function-callees grep -qE '^leak_small +1000 ' "$T/out"
 	check function-root-caller grep -qE '^\[root\] +2114 ' "$T/out"
+fi
+# recursion (main -> ping -> pong -> ping -> ... -> pong): every occurrence
+# has its caller and callee, as in heaptrack_gui; the innermost one alone lost
+# ping's caller main and pong's callee ping
+rec -o "$T/mutual" -- "$T/mutual" 4 || fail record-mutual "$(cat "$T/rec.err")"
+if run_ok function-recursive "$LEAKHUNT" report --function ping "$T/mutual.lht"; then
+	expect function-recursive-callers "$(sed -n '/^callers:/,/^$/p' "$T/out" | awk '$2 == 1 { print $1 }' | sort | tr '\n' ' ')" "main pong "
+fi
+if run_ok function-recursive-callees "$LEAKHUNT" report --function pong "$T/mutual.lht"; then
+	expect function-recursive-callees-list "$(sed -n '/^callees:/,$p' "$T/out" | awk '$2 == 1 { print $1 }' | sort | tr '\n' ' ')" "[self] ping "
+	check function-recursive-inclusive-once grep -qE '^pong +1 +0 +1000 ' "$T/out"
 fi
 run_ok histogram-text "$LEAKHUNT" report --histogram "$L" && check histogram-bucket grep -qE '^ *64-127 +1011 ' "$T/out"
 
