@@ -389,6 +389,24 @@ int cmd_report(int argc, char **argv)
 			 "the suppression options): report each trace alone for other views and exports");
 		goto fail;
 	}
+	/* --json and --folded are the whole of stdout: the other export and the
+	 * text views beside them were dropped without a word (--json --folded
+	 * printed JSON only); --json holds the leaks, the histogram, the
+	 * timeline and --at, not the trees or --function */
+	if (a.json && a.folded) {
+		lh_error("--json and --folded both print to stdout: pick one");
+		goto fail;
+	}
+	if (a.folded && (a.leaks || a.bottom_up || a.top_down || a.function || a.histogram || a.timeline || a.at)) {
+		lh_error("--folded prints only folded stacks: report again without it for --leaks, the trees, "
+			 "--function, --histogram, --timeline or --at");
+		goto fail;
+	}
+	if (a.json && (a.bottom_up || a.top_down || a.function)) {
+		lh_error("--json has no trees and no --function view (its \"stacks\" hold their data): report again "
+			 "without --json for them");
+		goto fail;
+	}
 	a.o.path = argv[optind];
 	ret = a.diff ? run_diff(&a, argv[optind], argv[optind + 1]) : run(&a, argv[optind]);
 	lh_suppressions_release(&a.supp);

@@ -138,6 +138,13 @@ if run_ok folded-calls "$LEAKHUNT" report --folded "$L"; then
 	expect folded-one-line-per-stack "$(awk '{ $NF = ""; print }' "$T/out" | sort | uniq -d)" ""
 	check folded-merged grep -qx 'main;leak_realloc 3' "$T/out"
 fi
+# an export on stdout is all of it: what it cannot show is refused, not
+# dropped (--json --folded printed the JSON alone)
+run_fail json-and-folded '--json and --folded both print to stdout: pick one' "$LEAKHUNT" report --json --folded "$L"
+run_fail folded-and-leaks '--folded prints only folded stacks' "$LEAKHUNT" report --folded=leaked --leaks "$L"
+run_fail json-and-function '--json has no trees and no --function view' "$LEAKHUNT" report --json --function main "$L"
+run_ok json-and-leaks "$LEAKHUNT" report --json --leaks --timeline "$L" &&
+	expect json-and-leaks-kept "$(js 'len(d["leaks"])' "$T/out")" 4
 if run_ok speedscope "$LEAKHUNT" report --speedscope "$T/s.json" "$L"; then
 	expect speedscope-leaked "$(js '[sum(p["weights"]) for p in d["profiles"] if p["name"] == "memory leaked"][0]' "$T/s.json")" 1164667
 	expect speedscope-schema "$(js 'd["$schema"]' "$T/s.json")" https://www.speedscope.app/file-format-schema.json
