@@ -396,6 +396,11 @@ void lh_native_print_timeline(FILE *out, const struct lh_alloc_model *m, const s
 	uint64_t prev_calls = 0, prev_temp = 0;
 	size_t last = (size_t)-1;
 
+	/* no more rows than points: every row number was tried, so a --top
+	 * of 10^10 ran for minutes (and r * (points - 1) overflowed) */
+	if (rows > m->ntimeline)
+		rows = m->ntimeline < 2 ? 2 : m->ntimeline;
+
 	fprintf(out, "\nheap consumed (#) and RSS (.) over time:\n");
 	chart(out, m, 64, 12);
 	fprintf(out, "\ntimeline (%zu points; --json has them all):\n", m->ntimeline);

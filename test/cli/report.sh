@@ -112,6 +112,11 @@ if run_ok timeline "$LEAKHUNT" report --timeline "$P5"; then
 	expect timeline-last "$(js '"%d/%d" % (d["timeline"][-1]["calls"], d["timeline"][-1]["temporary"])' "$T/ph.json")" 115/100
 	expect phases-peak "$(js 'd["summary"]["peak_bytes"]' "$T/ph.json")" 10000000
 fi
+# --top bigger than the timeline: every point once, at once (each row
+# number up to --top was tried: 10^10 ran for minutes)
+if run_ok timeline-huge-top timeout 20 "$LEAKHUNT" report --timeline --top 18446744073709551615 "$P5"; then
+	expect timeline-huge-top-rows "$(awk '/^ *Time /{ on = 1; next } on && NF' "$T/out" | wc -l)" "$(js 'len(d["timeline"])' "$T/ph.json")"
+fi
 
 # --- 4. --diff: phases 8 leaks 3 more blocks of 200,000 B from the same site
 if run_ok diff "$LEAKHUNT" report --diff --json "$P5" "$T/ph8.lht"; then
