@@ -1396,6 +1396,116 @@ static uint32_t intern_unresolved(struct lh_alloc_model *m, uint64_t ip, uint32_
 	return intern(m, sb->buf);
 }
 
+#define NAME_PENDING 0x80000000u /* node_frames[].func holds a name's string id */
+
+/* The identity of a named function: its name, module and source file. */
+struct func_key {
+	uint32_t name, module, file;
+};
+
+static void count_up(struct lh_hashmap *h, const void *key, size_t len)
+{
+	int added;
+
+	lh_hashmap_put(h, key, len, &added)->value++;
+}
+
+/*
+ * Function ids for the named frames.  A name alone merged different
+ * functions: a static helper() in a library and another in the program, or
+ * in two files of one program, were one site (heaptrack keeps them apart).
+ * A function is its name, module and source file (the file of its frames'
+ * lines: a function's own lines are in its own file, what it inlined has
+ * frames of its own); a name that more than one function has is shown with
+ * what tells them apart: "helper (libtwo.so)", "helper (a.c)".  Frames
+ * without a file join the function of their name and module when there is
+ * only one.
+ */
+static void name_functions(struct lh_alloc_model *m)
+{
+	/* seen: (name, module, file) and (name, module) pairs met; files: by
+	 * (name, module), its files; modules: by name, its modules */
+	struct lh_hashmap seen, files_of, modules_of;
+	struct strbuf sb = STRBUF_INIT;
+	size_t bare_alloc = 0;
+
+	lh_hashmap_init(&seen);
+	lh_hashmap_init(&files_of);
+	lh_hashmap_init(&modules_of);
+	for (size_t k = 0; k < m->nnode_frames; k++) {
+		const struct lh_alloc_frame *f = &m->node_frames[k];
+		struct func_key key = { f->func & ~NAME_PENDING, f->module, f->file };
+		struct func_key pair = { key.name, key.module, UINT32_MAX }; /* no file id is UINT32_MAX */
+		int added;
+
+		if (!(f->func & NAME_PENDING))
+			continue;
+		if (key.file) {
+			lh_hashmap_put(&seen, &key, sizeof(key), &added);
+			if (added)
+				count_up(&files_of, &key, 2 * sizeof(uint32_t));
+		}
+		lh_hashmap_put(&seen, &pair, sizeof(pair), &added);
+		if (added)
+			count_up(&modules_of, &key, sizeof(uint32_t));
+	}
+	for (size_t k = 0; k < m->nnode_frames; k++) {
+		struct lh_alloc_frame *f = &m->node_frames[k];
+		struct func_key key = { f->func & ~NAME_PENDING, f->module, f->file };
+		const struct lh_hashmap_entry *files, *mods;
+		const char *name;
+		int by_module, by_file;
+		uint32_t id;
+
+		if (!(f->func & NAME_PENDING))
+			continue;
+		name = lh_alloc_string(m, key.name);
+		files = lh_hashmap_get(&files_of, &key, 2 * sizeof(uint32_t));
+		mods = lh_hashmap_get(&modules_of, &key, sizeof(uint32_t));
+		by_module = mods && mods->value > 1;
+		by_file = files && files->value > 1;
+		if (!by_module && !by_file) {
+			id = intern(m, name);
+		} else {
+			const char *mod = f->module ? m->modules[f->module - 1].path : "";
+
+			strbuf_reset(&sb);
+			strbuf_addf(&sb, "%s (", name);
+			if (by_module)
+				strbuf_addstr(&sb, *mod ? base_name(mod) : (m->exe ? base_name(m->exe) : "[exe]"));
+			if (by_file)
+				strbuf_addf(&sb, "%s%s", by_module ? ", " : "",
+					    f->file ? base_name(lh_alloc_string(m, f->file)) : "no file");
+			strbuf_addch(&sb, ')');
+			id = intern(m, sb.buf);
+		}
+		ALLOC_GROW(m->func_bare, (size_t)id + 1, bare_alloc);
+		while (m->nfunc_bare <= id)
+			m->func_bare[m->nfunc_bare++] = 0;
+		if (by_module || by_file)
+			m->func_bare[id] = key.name;
+		f->func = id;
+	}
+	strbuf_release(&sb);
+	lh_hashmap_release(&seen);
+	lh_hashmap_release(&files_of);
+	lh_hashmap_release(&modules_of);
+}
+
+/* The first function named name (as shown, or without what tells two of
+ * that name apart), or UINT32_MAX. */
+static uint32_t find_function(const struct lh_alloc_model *m, const char *name)
+{
+	const struct lh_hashmap_entry *e = lh_hashmap_get(&m->funcs, name, strlen(name) + 1);
+
+	if (e)
+		return (uint32_t)(e - m->funcs.entries);
+	for (uint32_t f = 0; f < m->funcs.nr; f++)
+		if (!strcmp(lh_alloc_func_bare(m, f), name))
+			return f;
+	return UINT32_MAX;
+}
+
 /* Whether str matches either list, computed once per index i of its kind. */
 static int memo_match(signed char *memo, size_t i, const struct lh_suppressions *a, const struct lh_suppressions *b,
 		      const char *str)
@@ -1436,10 +1546,12 @@ void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struc
 				const uint32_t *f = &m->symframes[sym->off + 3 * k];
 				const char *name = lh_alloc_string(m, f[0]);
 
-				if (!*name)
+				if (!*name || (f[0] & NAME_PENDING))
 					continue;
 				ALLOC_GROW(m->node_frames, m->nnode_frames + 1, frames_alloc);
-				m->node_frames[m->nnode_frames++] = (struct lh_alloc_frame){ intern(m, name), f[1], f[2], mod };
+				/* the name's string id for now: name_functions() */
+				m->node_frames[m->nnode_frames++] =
+					(struct lh_alloc_frame){ f[0] | NAME_PENDING, f[1], f[2], mod };
 				named = 1;
 			}
 		}
@@ -1451,13 +1563,12 @@ void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struc
 	}
 	free(mm.at);
 	free(mm.own);
+	name_functions(m);
 	m->node_frame_off[m->nnodes] = (uint32_t)m->nnode_frames;
 	if (m->nnodes)
 		m->node_frame_off[0] = 0;
-	if (lh_hashmap_get(&m->funcs, "main", 5))
-		m->main_func = (uint32_t)(lh_hashmap_get(&m->funcs, "main", 5) - m->funcs.entries);
-	if (lh_hashmap_get(&m->funcs, START_NAME, sizeof(START_NAME)))
-		m->start_func = (uint32_t)(lh_hashmap_get(&m->funcs, START_NAME, sizeof(START_NAME)) - m->funcs.entries);
+	m->main_func = find_function(m, "main");
+	m->start_func = find_function(m, START_NAME);
 
 	/* suppressions: a node inherits its parent's verdict (parents have lower ids) */
 	lh_suppressions_init(&builtin);
@@ -1479,7 +1590,7 @@ void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struc
 		for (uint32_t k = m->node_frame_off[i]; !s && k < m->node_frame_off[i + 1]; k++) {
 			const struct lh_alloc_frame *f = &m->node_frames[k];
 
-			s = memo_match(sup_func, f->func, &builtin, supp, lh_alloc_func_name(m, f->func)) ||
+			s = memo_match(sup_func, f->func, &builtin, supp, lh_alloc_func_bare(m, f->func)) ||
 			    (f->file && f->file <= m->nstr &&
 			     memo_match(sup_file, f->file, &builtin, supp, lh_alloc_string(m, f->file))) ||
 			    (f->module && memo_match(sup_mod, f->module, &builtin, supp, m->modules[f->module - 1].path));
@@ -1528,6 +1639,7 @@ void lh_alloc_model_release(struct lh_alloc_model *m)
 	strbuf_release(&m->damage);
 	strbuf_release(&m->strpool);
 	lh_hashmap_release(&m->funcs);
+	free(m->func_bare);
 	for (size_t i = 0; i < m->nmodules; i++)
 		free(m->modules[i].path);
 	free(m->modules);

@@ -146,7 +146,10 @@ struct lh_alloc_model {
 	size_t nmodules, modules_alloc;
 
 	/* named, after lh_alloc_model_finish */
-	struct lh_hashmap funcs;  /* function names, keys NUL-terminated; entry index = id */
+	struct lh_hashmap funcs;  /* function names as shown, keys NUL-terminated; entry index = id */
+	uint32_t *func_bare;      /* by id: the string id of the name without what tells two
+				     functions of that name apart ("helper (libtwo.so)"), or 0 */
+	size_t nfunc_bare;
 	uint32_t *node_frame_off; /* frames of node i: node_frames[off[i] .. off[i+1]) */
 	struct lh_alloc_frame *node_frames;
 	size_t nnode_frames;
@@ -177,6 +180,13 @@ static inline const char *lh_alloc_func_name(const struct lh_alloc_model *m, uin
 
 /* The symbol-table string id, or "" for 0 / unknown. */
 const char *lh_alloc_string(const struct lh_alloc_model *m, uint64_t id);
+
+/* The name of function id f as the program has it: "helper" for the
+ * "helper (libtwo.so)" that lh_alloc_func_name shows. */
+static inline const char *lh_alloc_func_bare(const struct lh_alloc_model *m, uint32_t f)
+{
+	return f < m->nfunc_bare && m->func_bare[f] ? lh_alloc_string(m, m->func_bare[f]) : lh_alloc_func_name(m, f);
+}
 
 /*
  * The frames of the stack whose leaf is node, innermost first, into *out

@@ -84,7 +84,7 @@ int lh_callgraph_build(struct lh_callgraph *g, const struct lh_alloc_model *m, c
 	memset(g, 0, sizeof(*g));
 	g->m = m;
 	for (uint32_t f = 0; f < m->funcs.nr; f++)
-		op_new[f] = (signed char)is_operator_new(lh_alloc_func_name(m, f));
+		op_new[f] = (signed char)is_operator_new(lh_alloc_func_bare(m, f));
 	if (filter) {
 		int rc = regcomp(&re, filter, REG_EXTENDED | REG_NOSUB);
 
@@ -97,8 +97,11 @@ int lh_callgraph_build(struct lh_callgraph *g, const struct lh_alloc_model *m, c
 		}
 		/* one regexec per function, not per frame */
 		match = lh_xcalloc(m->funcs.nr ? m->funcs.nr : 1, 1);
+		/* the name as shown or as the program has it: "^helper$"
+		 * keeps "helper (libtwo.so)" */
 		for (uint32_t f = 0; f < m->funcs.nr; f++)
-			match[f] = !regexec(&re, lh_alloc_func_name(m, f), 0, NULL, 0);
+			match[f] = !regexec(&re, lh_alloc_func_name(m, f), 0, NULL, 0) ||
+				   !regexec(&re, lh_alloc_func_bare(m, f), 0, NULL, 0);
 		regfree(&re);
 	}
 	for (size_t i = 0; i < m->nnodes; i++) {

@@ -280,8 +280,21 @@ void lh_native_print_function(FILE *out, const struct lh_callgraph *g, const cha
 
 	lh_callgraph_function(g, name, o->sort, &v);
 	if (!v.found) {
-		fprintf(out, "\nno allocating stack goes through '%s' (names are exact; see --bottom-up for them)\n",
-			name);
+		const struct lh_alloc_model *m = g->m;
+		int same = 0;
+
+		/* functions that share the name are shown apart: say how */
+		for (uint32_t f = 0; f < m->funcs.nr; f++) {
+			if (strcmp(lh_alloc_func_bare(m, f), name) || !strcmp(lh_alloc_func_name(m, f), name))
+				continue;
+			fprintf(out, "%s'%s'", same++ ? ", " : "\nmore than one function is named so; give one of: ",
+				lh_alloc_func_name(m, f));
+		}
+		if (same)
+			fputc('\n', out);
+		else
+			fprintf(out, "\nno allocating stack goes through '%s' (names are exact; see --bottom-up for them)\n",
+				name);
 		return;
 	}
 	fprintf(out, "\nfunction %s\n", name);

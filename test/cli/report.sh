@@ -88,6 +88,27 @@ if run_ok function-recursive-callees "$LEAKHUNT" report --function pong "$T/mutu
 	expect function-recursive-callees-list "$(sed -n '/^callees:/,$p' "$T/out" | awk '$2 == 1 { print $1 }' | sort | tr '\n' ' ')" "[self] ping "
 	check function-recursive-inclusive-once grep -qE '^pong +1 +0 +1000 ' "$T/out"
 fi
+# three different functions named helper (two statics of the program in two
+# files, one in a library): three sites, as heaptrack has them; the name
+# alone made them one of 22 blocks
+cc -O2 -g -shared -fPIC -o "$T/libsamename.so" "$P/samename_lib.c" &&
+	cc -O2 -g -o "$T/samename" "$P/samename.c" "$P/samename_b.c" -L"$T" -lsamename -Wl,-rpath,"$T" ||
+	fail build-samename "cc failed"
+rec -o "$T/samename" -- "$T/samename" || fail record-samename "$(cat "$T/rec.err")"
+if run_ok same-name-apart "$LEAKHUNT" report --json "$T/samename.lht"; then
+	expect same-name-sites "$(js '" ".join(sorted("%s=%d" % (s["function"].replace(" ", "_"), s["leaked_blocks"]) for s in d["sites"]))' "$T/out")" \
+		"helper_(libsamename.so)=10 helper_(samename,_samename.c)=5 helper_(samename,_samename_b.c)=7"
+fi
+run_ok same-name-function "$LEAKHUNT" report --function 'helper (libsamename.so)' "$T/samename.lht" &&
+	check same-name-function-inclusive grep -qE '^helper \(libsamename.so\) +10 +0 +3330 ' "$T/out"
+run_ok same-name-ambiguous "$LEAKHUNT" report --function helper "$T/samename.lht" &&
+	check same-name-ambiguous-said grep -q "more than one function is named so; give one of: .*'helper (libsamename.so)'" "$T/out"
+# --filter and suppressions take the program's name of it too
+run_ok same-name-filter "$LEAKHUNT" report --json --filter '^helper$' "$T/samename.lht" &&
+	expect same-name-filter-all "$(js 'sum(s["leaked_blocks"] for s in d["sites"])' "$T/out")" 22
+printf 'leak:helper\n' >"$T/samename.supp"
+run_ok same-name-suppressed "$LEAKHUNT" report --json --suppressions "$T/samename.supp" "$T/samename.lht" &&
+	expect same-name-suppressed-all "$(js 'd["summary"]["leaked_blocks"]' "$T/out")" 0
 run_ok histogram-text "$LEAKHUNT" report --histogram "$L" && check histogram-bucket grep -qE '^ *64-127 +1011 ' "$T/out"
 
 # --- 3. --at: phase A holds 10 x 1,000,000 B for 400 ms, phase B leaks 5 x 200,000 B
