@@ -192,7 +192,9 @@ static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 static void frame_json(struct lh_jsonw *w, const struct lh_alloc_model *m, const struct lh_alloc_frame *f)
 {
 	lh_jsonw_object(w);
-	lh_jsonw_kstr(w, "function", lh_alloc_func_name(m, f->func));
+	/* the program's name: file and module are beside it, where a site
+	 * says "helper (libtwo.so)" to tell two helpers apart */
+	lh_jsonw_kstr(w, "function", lh_alloc_func_bare(m, f->func));
 	if (f->file) {
 		lh_jsonw_kstr(w, "file", lh_alloc_string(m, f->file));
 		lh_jsonw_kuint(w, "line", f->line);
