@@ -814,6 +814,23 @@ static int is_zombie(pid_t pid)
 	return state[0] == 'Z' || state[0] == 'X';
 }
 
+/* Is pid a kernel thread (kthreadd, a worker): no user space, no heap?
+ * The PF_KTHREAD bit of the flags in /proc/PID/stat. */
+static int is_kernel_thread(pid_t pid)
+{
+	char path[64], line[1024], *p;
+	unsigned flags = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	return p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %u", &flags) == 1 && (flags & 0x00200000);
+}
+
 /* Signals that end a recording; blocked while we are inside the process
  * (a ptrace call interrupted there leaves it to return to nowhere). */
 static void stop_signals(sigset_t *set)
@@ -847,6 +864,19 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 	proc_status(pid, "Tgid", tgid, sizeof(tgid));
 	if (tgid[0] && atoi(tgid) != (int)pid) {
 		lh_error("%d is a thread of process %s: record the process, with -p %s", (int)pid, tgid, tgid);
+		return 1;
+	}
+	/* both would be refused by ptrace as "not permitted", which told root
+	 * to run as the process's user or as root */
+	if (pid == getpid()) {
+		lh_error("cannot record process %d: it is this leakhunt itself", (int)pid);
+		return 1;
+	}
+	if (is_kernel_thread(pid)) {
+		char comm[64] = "?";
+
+		proc_status(pid, "Name", comm, sizeof(comm));
+		lh_error("process %d (%s) is a kernel thread: it has no heap of its own to record", (int)pid, comm);
 		return 1;
 	}
 	signal(SIGXFSZ, SIG_IGN); /* a file size limit: write errors we report, not death */

@@ -11,7 +11,11 @@
  * returns, the jump to 0 faults, and the SIGSEGV stop tells us the call is
  * done (rax holds the result).  The fault is never delivered.  orig_rax is
  * set to -1 so that the kernel does not "restart" an interrupted system call
- * into our code; the saved registers put it back when we resume.
+ * into our code; the saved registers put it back when we resume.  The fault
+ * is forced on the thread: where SIGSEGV is blocked, the kernel unblocks it
+ * and resets the program's SIGSEGV handler to the default, for the whole
+ * process, so the thread's calls run with SIGSEGV unblocked and its own
+ * mask comes back at the end.
  *
  * A safe point: the thread must not hold a lock our calls take (malloc's
  * arena locks, the dynamic loader's lock), so it is only used while it runs
@@ -43,6 +47,7 @@
 #include "native/inject.h"
 
 #define XSTATE_MAX (64 * 1024)
+#define ERESTARTNOHAND 514 /* the kernel's: restart unless a handler runs */
 
 /* The start of the mapping at offset 0 of the file (dev, ino) in the
  * target: the same file may have another name there (/lib vs /usr/lib). */
@@ -213,6 +218,83 @@ static int eperm_reason(pid_t pid)
 	return 0;
 }
 
+/*
+ * Our stop made a sleep end with EINTR where the kernel does not restart it
+ * by itself (epoll_wait, sigtimedwait, semtimedop, a socket read with
+ * SO_RCVTIMEO: signal(7) lists those that fail so after a stop); the
+ * program saw an EINTR no signal caused (one that took it for an error
+ * exited at the attach).  ERESTARTNOHAND makes the kernel call it again
+ * when the thread resumes, or return EINTR after all if a signal handler of
+ * the program runs then, as it would have without us.  1 if regs changed.
+ */
+static int restart_interrupted(struct user_regs_struct *regs)
+{
+	if ((long)regs->orig_rax < 0 || (long)regs->rax != -EINTR)
+		return 0;
+	regs->rax = (unsigned long)-ERESTARTNOHAND;
+	return 1;
+}
+
+/* Does the system call nr sleep with a mask of its own in place of the
+ * thread's (the thread's is put back after a handler runs, or when the
+ * thread goes on without one)? */
+static int masking_call(long nr)
+{
+	switch (nr) {
+	case SYS_ppoll: case SYS_pselect6: case SYS_epoll_pwait: case SYS_rt_sigsuspend:
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2:
+#endif
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Stopped in a call such as ppoll, the thread still has the call's mask,
+ * and the kernel puts the thread's own back only when the thread resumes:
+ * after our first call's fault, too late.  So it is resumed first into a
+ * getpid at the same syscall instruction, and held at that call's entry,
+ * its own mask back; the saved registers restart the sleep at the end,
+ * which takes its mask again.  A signal that comes meanwhile is delivered.
+ */
+static int settle_mask(struct lh_inject *in)
+{
+	struct user_regs_struct r = in->regs;
+
+	r.rip -= 2; /* the syscall instruction */
+	r.rax = SYS_getpid;
+	r.orig_rax = (unsigned long)-1;
+	if (ptrace(PTRACE_SETOPTIONS, in->pid, NULL, (void *)PTRACE_O_TRACESYSGOOD) ||
+	    ptrace(PTRACE_SETREGS, in->pid, NULL, &r) || ptrace(PTRACE_SYSCALL, in->pid, NULL, NULL))
+		return lh_error("cannot run code in process %d: %s", (int)in->pid, strerror(errno));
+	for (int stops = 0, handled = 0; stops < 1000; stops++) {
+		int sig = wait_stop(in);
+
+		if (sig < 0)
+			return lh_error("process %d exited while attaching", (int)in->pid);
+		if (sig == (SIGTRAP | 0x80)) {
+			if (ptrace(PTRACE_GETREGS, in->pid, NULL, &r))
+				return lh_error("cannot read the registers of process %d: %s", (int)in->pid,
+						strerror(errno));
+			if ((long)r.orig_rax == SYS_getpid && r.rip == in->regs.rip) {
+				/* a handler of the program ran meanwhile (it
+				 * returned through rt_sigreturn): the sleep ends
+				 * with EINTR, as it would have, not restarted (a
+				 * ppoll waiting for that signal slept on) */
+				if (handled)
+					in->regs.rax = (unsigned long)-EINTR;
+				return 0;
+			}
+			handled |= (long)r.orig_rax == SYS_rt_sigreturn;
+			sig = 0;
+		}
+		ptrace(PTRACE_SYSCALL, in->pid, NULL, (void *)(long)sig);
+	}
+	return lh_error("process %d did not come back from its signal handler while attaching; try again",
+			(int)in->pid);
+}
+
 int lh_inject_open(struct lh_inject *in, pid_t pid)
 {
 	memset(in, 0, sizeof(*in));
@@ -269,12 +351,28 @@ int lh_inject_open(struct lh_inject *in, pid_t pid)
 			return lh_error("process %d never reached a point where it is safe to attach: its main "
 					"thread stays inside libc; try again when it is less busy", (int)pid);
 		}
+		/* not there yet: on, with the sleep we ended (if any) going on */
+		if (restart_interrupted(&in->regs))
+			ptrace(PTRACE_SETREGS, pid, NULL, &in->regs);
 		ptrace(PTRACE_CONT, pid, NULL, NULL);
 		nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
 	}
+	restart_interrupted(&in->regs);
+	if ((long)in->regs.orig_rax >= 0 && masking_call((long)in->regs.orig_rax) && settle_mask(in))
+		return -1;
 	if (get_xstate(in, in->xstate, &in->xstate_len))
 		return lh_error("cannot read the vector registers of process %d: %s", (int)pid, strerror(errno));
 	in->stopped = 1;
+	if (ptrace(PTRACE_GETSIGMASK, pid, (void *)sizeof(in->sigmask), &in->sigmask))
+		return lh_error("cannot read the signal mask of process %d: %s", (int)pid, strerror(errno));
+	if (in->sigmask & (1ULL << (SIGSEGV - 1))) {
+		uint64_t mask = in->sigmask & ~(1ULL << (SIGSEGV - 1));
+
+		if (ptrace(PTRACE_SETSIGMASK, pid, (void *)sizeof(mask), &mask))
+			return lh_error("cannot change the signal mask of process %d: %s", (int)pid,
+					strerror(errno));
+		in->mask_set = 1;
+	}
 	{
 		char name[64];
 
@@ -367,6 +465,8 @@ void lh_inject_close(struct lh_inject *in)
 
 		ptrace(PTRACE_SETREGSET, in->pid, (void *)NT_X86_XSTATE, &io);
 		ptrace(PTRACE_SETREGS, in->pid, NULL, &in->regs);
+		if (in->mask_set)
+			ptrace(PTRACE_SETSIGMASK, in->pid, (void *)sizeof(in->sigmask), &in->sigmask);
 	}
 	if (in->seized)
 		ptrace(PTRACE_DETACH, in->pid, NULL, NULL);

@@ -17,6 +17,8 @@ struct lh_inject {
 	struct user_regs_struct regs; /* the thread's registers when stopped */
 	void *xstate;        /* and its vector state */
 	size_t xstate_len;
+	uint64_t sigmask;    /* its blocked signals, put back at the end */
+	int mask_set;        /* SIGSEGV unblocked for our calls */
 };
 
 /* Attach to pid and hold its main thread at a safe point; 0, or -1 after

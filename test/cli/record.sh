@@ -1158,6 +1158,35 @@ zparent=$!
 sleep 0.5
 run_fail attach-zombie "has exited \(a zombie" "$LEAKHUNT" record -p "$(cat "$T/zombie.pid")" --duration 0.2 -o "$T/att-zombie"
 kill "$zparent" 2>/dev/null
+# a main thread that blocks every signal and handles SIGSEGV, attached while
+# it sleeps in ppoll (which has a mask of its own then), then in read: its
+# mask and handler stay (the fault that ends each call of the attach
+# unblocked SIGSEGV and reset the handler to the default, process-wide)
+# in_syscall PID NR...: wait (10 s at most) until PID's main thread sleeps in one of the calls
+in_syscall() {
+	local pid=$1 nr
+	shift
+	for _ in $(seq 100); do
+		nr=$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null)
+		for n in "$@"; do [ "$nr" = "$n" ] && return 0; done
+		sleep 0.1
+	done
+	return 1
+}
+cc -O2 -g -pthread -o "$T/sigmask" "$P/sigmask.c" || fail build-sigmask "cc failed"
+rm -f "$T/sigmask.fifo"
+mkfifo "$T/sigmask.fifo"
+"$T/sigmask" "$T/sigmask.fifo" >"$T/sigmask.out" &
+mpid=$!
+# ppoll, then read
+in_syscall "$mpid" 271 && run_ok attach-sigmask-ppoll timeout 60 "$LEAKHUNT" record -p "$mpid" --duration 0.2 -o "$T/att-sigmask1"
+kill -USR1 "$mpid" 2>/dev/null
+in_syscall "$mpid" 0 && run_ok attach-sigmask-read timeout 60 "$LEAKHUNT" record -p "$mpid" --duration 0.2 -o "$T/att-sigmask2"
+timeout 10 sh -c 'echo x >"$0"' "$T/sigmask.fifo"
+wait "$mpid"
+check attach-sigmask-exit-0 test $? = 0
+check attach-sigmask-ppoll-intact grep -qx 'ppoll: ok' "$T/sigmask.out"
+check attach-sigmask-read-intact grep -qx 'read: ok' "$T/sigmask.out"
 # a stopped process (Ctrl-Z, SIGSTOP): recorded, with a word that it records
 # nothing until continued; --follow-fork, which -p cannot do, is said so
 # start_sleep: a 'sleep 30' in the background, its pid in $sleeper, once it
@@ -1193,6 +1222,25 @@ for i in 1 2; do
 	fi
 done
 kill "$idle"
+# a main thread asleep in epoll_wait, then in sigwaitinfo, attached in each:
+# both sleep on until woken (a ptrace stop ends them with EINTR, which the
+# kernel does not restart, and the program got it: both returned
+# "Interrupted system call" at the attach)
+cc -O2 -g -pthread -o "$T/sleepers" "$P/sleepers.c" || fail build-sleepers "cc failed"
+rm -f "$T/sleepers.fifo"
+mkfifo "$T/sleepers.fifo"
+"$T/sleepers" "$T/sleepers.fifo" >"$T/sleepers.out" &
+spid=$!
+# epoll_wait or epoll_pwait, then rt_sigtimedwait
+in_syscall "$spid" 232 281 && run_ok attach-epoll-wait timeout 60 "$LEAKHUNT" record -p "$spid" --duration 0.2 -o "$T/att-epoll"
+check attach-epoll-wait-sleeps test ! -s "$T/sleepers.out"
+timeout 10 sh -c 'echo x >"$0"' "$T/sleepers.fifo"
+in_syscall "$spid" 128 && run_ok attach-sigwaitinfo timeout 60 "$LEAKHUNT" record -p "$spid" --duration 0.2 -o "$T/att-sigwait"
+kill -USR1 "$spid" 2>/dev/null
+wait "$spid"
+check attach-sleepers-exit-0 test $? = 0
+check attach-epoll-wait-woken grep -qx 'epoll_wait: 1' "$T/sleepers.out"
+check attach-sigwaitinfo-woken grep -qx 'sigwaitinfo: 10' "$T/sleepers.out"
 # -o DIR with -p: refused as without it (it wrote DIR/.lht)
 mkdir -p "$T/attdir"
 run_fail attach-out-dir "-o '.*/attdir/' is a directory" "$LEAKHUNT" record -p $$ --duration 0.2 -o "$T/attdir/"
@@ -1244,6 +1292,18 @@ else
 fi
 rm -f "$suid" "$suid-out.lht"
 run_fail attach-with-command 'give no command' "$LEAKHUNT" record -p 1 -- true
+# a kernel thread (kthreadd is 2), and leakhunt itself: said so, not "not
+# permitted ... run as the process's user (or root)", which root was
+if [ "$(cat /proc/2/comm 2>/dev/null)" = kthreadd ]; then
+	run_fail attach-kernel-thread 'process 2 \(kthreadd\) is a kernel thread' \
+		"$LEAKHUNT" record -p 2 --duration 0.2 -o "$T/att-kthread"
+	check attach-kernel-thread-no-file test ! -e "$T/att-kthread.lht"
+else
+	ok "attach-kernel-thread (skipped: no kthreadd as process 2, as in a pid namespace)"
+fi
+run_fail attach-self "cannot record process [0-9]+: it is this leakhunt itself" \
+	sh -c 'exec "$0" record -p $$ --duration 0.2 -o "$1"' "$LEAKHUNT" "$T/att-self"
+check attach-self-no-file test ! -e "$T/att-self.lht"
 
 # --sample: one allocation per 64 KiB on average; frees only of sampled
 # blocks; the report weights each recorded block of size s by
