@@ -303,6 +303,59 @@ done:
 }
 
 /*
+ * The program could not be started: execvp(cmd) failed with err.  Says why
+ * in words that name what is wrong (execvp's "No such file or directory"
+ * for a script whose '#!' interpreter is missing named the script, which
+ * is there) and returns the exit status env, timeout and the shells give:
+ * 127 when a file is missing, 126 when the program is there but cannot be
+ * run.
+ */
+static int cannot_run(const char *cmd, int err)
+{
+	struct strbuf path = STRBUF_INIT;
+	char line[256];
+	struct stat sb;
+	ssize_t n = 0;
+	int fd, found, ret = err == ENOENT ? 127 : 126;
+
+	/* execvp's PATH search skips files without x: those are not found here */
+	found = !find_program(cmd, &path) && !stat(path.buf, &sb);
+	if (found && err == ENOENT && (fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, line, sizeof(line) - 1);
+		close(fd);
+	}
+	if (n > 2 && line[0] == '#' && line[1] == '!') {
+		/* the file is there: the kernel did not find its interpreter */
+		char *w, *end;
+
+		line[n] = 0;
+		line[strcspn(line, "\n")] = 0;
+		w = line + 2 + strspn(line + 2, " \t");
+		end = w + strcspn(w, " \t");
+		if (end > w && end[-1] == '\r')
+			lh_error("cannot run '%s': its '#!' line ends in a carriage return, so the interpreter "
+				 "'%.*s\\r' does not exist (the script has DOS line ends); convert it with dos2unix "
+				 "and record again", cmd, (int)(end - w - 1), w);
+		else
+			lh_error("cannot run '%s': its interpreter '%.*s' (on its '#!' line) does not exist; fix "
+				 "that line, or record an interpreter on the script ('leakhunt record -- "
+				 "INTERPRETER %s')", cmd, (int)(end - w), w, cmd);
+	} else if (found && err == ENOENT && S_ISREG(sb.st_mode)) {
+		lh_error("cannot run '%s': the file is there, but not the loader it names (a program built "
+			 "for another system or libc?); check it with 'file %s'", cmd, path.buf);
+	} else if (found && err == EACCES && S_ISDIR(sb.st_mode)) {
+		lh_error("cannot run '%s': it is a directory; give the program to record", cmd);
+	} else if (found && err == EACCES && S_ISREG(sb.st_mode) && !(sb.st_mode & 0111)) {
+		lh_error("cannot run '%s': it is not executable; make it so (chmod +x '%s'), or for a script "
+			 "record its interpreter on it ('leakhunt record -- sh %s')", cmd, cmd, cmd);
+	} else {
+		lh_error("cannot run '%s': %s", cmd, strerror(err));
+	}
+	strbuf_release(&path);
+	return ret;
+}
+
+/*
  * Whether the program at cmd (found as execvp would) ignores LD_PRELOAD:
  * an ELF executable without an interpreter (static), or one the loader
  * runs in secure mode (set-user-ID or set-group-ID to someone else).  1
@@ -1184,9 +1237,8 @@ int cmd_record(int argc, char **argv)
 		setenv("LD_PRELOAD", ld.buf, 1);
 		setenv("LEAKHUNT_RECORD", conf.buf, 1);
 		execvp(run ? run[0] : argv[optind], run ? run : argv + optind);
-		/* '+': the trace we created stays empty */
-		len = snprintf(errbuf, sizeof(errbuf), "+cannot run '%s': %s", run ? run[0] : argv[optind],
-			       strerror(errno));
+		/* '+' and execvp's errno: the trace we created stays empty */
+		len = snprintf(errbuf, sizeof(errbuf), "+%d", errno);
 		(void)!write(pipefd[1], errbuf, (size_t)len);
 		_exit(127);
 	}
@@ -1223,14 +1275,19 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
 	program_pid = 0;
-	free(run);
 	if (n > 0) {
 		errbuf[n] = 0;
-		if (errbuf[0] == '+')
+		if (errbuf[0] == '+') {
 			unlink(out.buf);
-		lh_error("%s", errbuf + 1);
-		return errbuf[0] == '+' ? 127 : 1; /* 127: the program could not run, as a shell says */
+			c = cannot_run(run ? run[0] : argv[optind], atoi(errbuf + 1));
+		} else {
+			lh_error("%s", errbuf + 1);
+			c = 1;
+		}
+		free(run);
+		return c;
 	}
+	free(run);
 	{
 		struct stat sb;
 

@@ -337,6 +337,20 @@ for u in auto dwarf; do
 	run_ok fdsteal-$u-record rec --unwind $u -o "$T/fdsteal-$u" -- "$T/fdsteal" "$T/fdsteal.in" "$T/fdsteal.$u" &&
 		check fdsteal-$u-files-intact cmp -s "$T/out" "$T/fdsteal.expect"
 done
+# errno as the program left it: the first allocation called from a frame
+# without unwind information returned with EAGAIN in errno (libunwind's
+# check of an address through its pipe, drained first); each call of the
+# malloc family prints its errno, natively and recorded alike
+cc -O2 -g -pthread -o "$T/errnokept" "$P/errnokept.c" || fail build-errnokept "cc failed"
+"$T/errnokept" >"$T/errnokept.expect"
+for u in "--unwind auto" "--unwind dwarf" "--sample 1"; do
+	name=errnokept-$(echo "$u" | tr -d ' -')
+	if run_ok "$name-record" rec $u -o "$T/$name" -- "$T/errnokept"; then
+		check "$name-same-errno" cmp -s "$T/out" "$T/errnokept.expect"
+		run_ok "$name-report" "$LEAKHUNT" report --json "$T/$name.lht" &&
+			expect "$name-calls" calls 17 && expect "$name-frees" frees 16
+	fi
+done
 # daemon(3): glibc's parent ends in its own _exit, past the _exit hook
 if run_ok fds-daemon-record rec --follow-fork -o "$T/fds-daemon" -- "$T/fds" daemon; then
 	check fds-daemon-not-exec test -z "$(grep 'replaced itself' "$T/err")"
@@ -459,6 +473,25 @@ check leaky-not-replaced test -z "$(grep 'replaced itself' "$T/err")"
 # the program's exit status comes through; a missing program is a clear error
 run_fail missing-program "cannot run 'no-such-program-xyz'" rec -o "$T/missing" -- no-such-program-xyz
 check missing-program-no-file test ! -e "$T/missing.lht"
+# a program that cannot be run says what is wrong with it, with the status
+# env and the shells give (127: a file missing, 126: there but not
+# runnable); a script whose '#!' interpreter is missing was said to be
+# missing itself ("No such file or directory"), and every case exited 127
+printf '#!/no/such/interpreter\necho ran\n' >"$T/badinterp.sh"
+printf '#!/bin/sh\r\necho ran\n' >"$T/dosline.sh"
+printf 'echo ran\n' >"$T/notexec.sh"
+chmod +x "$T/badinterp.sh" "$T/dosline.sh"
+mkdir -p "$T/adir"
+# cannot_run PROG STATUS PATTERN: record refuses $T/PROG with that status and message
+cannot_run() {
+	run_fail "cannot-run-$1" "cannot run '$T/$1': $3" rec -o "$T/cannot-$1" -- "$T/$1"
+	check "cannot-run-$1-status" sh -c "'$LEAKHUNT' record -o '$T/cannot2-$1' -- '$T/$1' 2>/dev/null; test \$? = $2"
+	check "cannot-run-$1-no-file" test ! -e "$T/cannot-$1.lht"
+}
+cannot_run badinterp.sh 127 "its interpreter '/no/such/interpreter' \(on its '#!' line\) does not exist"
+cannot_run dosline.sh 127 "its '#!' line ends in a carriage return, so the interpreter '/bin/sh\\\\r' does not exist"
+cannot_run notexec.sh 126 "it is not executable; make it so \(chmod \+x"
+cannot_run adir 126 "it is a directory"
 # a program killed by a signal: record finishes the trace, then dies of that
 # signal itself (as timeout and valgrind do): bash stops a loop at Ctrl-C
 # only when the command died of SIGINT (record exited 130, and the loop
@@ -544,6 +577,24 @@ if run_ok threads-base-record rec -o "$T/th0" -- "$T/threads" 0 &&
 	check threads-frees test "$((f8 - f0))" -ge 8000
 	check threads-no-unknown-frees test "$(field unknown_frees)" = 0
 	check threads-leaked-blocks test "$((l8 - l0 - 800))" -ge 0 -a "$((l8 - l0 - 800))" -le "$extra"
+fi
+
+# main ends with pthread_exit: the process ends with its last thread, in
+# glibc's exit(0), which runs the atexit handler; the library's timer thread
+# kept it alive for ever (all signals blocked: SIGTERM did not end it).
+# 202 calls of the two threads, the atexit handler's leak of 44 bytes,
+# glibc's own blocks (the threads' DTVs, libgcc_s for the unwinding) besides
+cc -O2 -g -pthread -o "$T/mainexit" "$P/mainexit.c" || fail build-mainexit "cc failed"
+if run_ok mainexit-record timeout -k 5 60 "$LEAKHUNT" record -o "$T/mainexit" -- "$T/mainexit"; then
+	check mainexit-atexit-ran grep -qx 'atexit ran' "$T/out"
+	if run_ok mainexit-report "$LEAKHUNT" report --json "$T/mainexit.lht"; then
+		check mainexit-complete grep -q '"complete":true' "$T/out"
+		check mainexit-calls test "$(field calls)" -ge 203
+		expect mainexit-leaked-bytes leaked_bytes 44
+	fi
+else
+	# the program, left with our thread alone, ends only by SIGKILL
+	pkill -KILL -x mainexit # its command line is gone with its main thread
 fi
 
 # realloc moving blocks on 4 threads under one shared arena without tcache:

@@ -14,6 +14,8 @@
  * Order per event: an allocation is recorded after the real call returns, a
  * free before the real free, so that in the trace an address is never given
  * out again before its free was recorded.
+ *
+ * errno: the program sees the value the real call left (KEEP_ERRNO).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -144,6 +146,22 @@ __attribute__((destructor)) static void preload_fini(void)
 		lh_preload_busy = 0
 
 /*
+ * Recording makes system calls on the program's thread, and some fail by
+ * design: libunwind checks a stack address by writing it to a pipe it first
+ * drains to EAGAIN (the first allocation called from code without unwind
+ * information, JIT code, returned with errno EAGAIN); a write fails on a full
+ * disk; the trace's descriptor, closed by the program, fails fstat.  The
+ * program must see the errno its real call left, as without us (and free
+ * keeps errno, as POSIX 2024 requires), so every recording call keeps it.
+ */
+#define KEEP_ERRNO(call)            \
+	do {                        \
+		int errno_ = errno; \
+		call;               \
+		errno = errno_;     \
+	} while (0)
+
+/*
  * --sample's path for malloc and calloc: the allocation goes to libc first,
  * and only one that reaches a sample point takes the busy flag (its two
  * stores and branches on every call were a fifth of the library's part of a
@@ -152,10 +170,13 @@ __attribute__((destructor)) static void preload_fini(void)
  */
 static __attribute__((noinline)) void record_sampled(void *p, size_t n)
 {
+	int err = errno;
+
 	lh_preload_busy = 1; /* lh_sample_point takes a lock a signal handler's malloc must not wait for */
 	if (lh_sample_point(p))
 		lh_record_alloc_now(p, n);
 	lh_preload_busy = 0;
+	errno = err; /* KEEP_ERRNO */
 }
 
 static inline void *sampled(void *p, size_t n)
@@ -176,7 +197,7 @@ LH_EXPORT void *malloc(size_t n)
 	ENTER();
 	p = real_malloc(n);
 	if (!lh_busy_ && p)
-		lh_record_alloc(p, n);
+		KEEP_ERRNO(lh_record_alloc(p, n));
 	LEAVE();
 	return p;
 }
@@ -195,7 +216,7 @@ LH_EXPORT void free(void *p)
 	}
 	ENTER();
 	if (!lh_busy_)
-		lh_record_free(p);
+		KEEP_ERRNO(lh_record_free(p));
 	real_free(p);
 	LEAVE();
 }
@@ -216,7 +237,7 @@ LH_EXPORT void *calloc(size_t nmemb, size_t size)
 	ENTER();
 	p = real_calloc(nmemb, size);
 	if (!lh_busy_ && p)
-		lh_record_alloc(p, total);
+		KEEP_ERRNO(lh_record_alloc(p, total));
 	LEAVE();
 	return p;
 }
@@ -239,17 +260,18 @@ LH_EXPORT void *realloc(void *old, size_t n)
 	ENTER();
 	if (!lh_busy_ && old && !n) {
 		/* glibc frees and returns NULL: record the free first */
-		lh_record_free(old);
+		KEEP_ERRNO(lh_record_free(old));
 		p = real_realloc(old, n);
 	} else if (!lh_busy_ && old) {
-		int ticket = lh_record_realloc_begin(old, n);
+		int ticket;
 
+		KEEP_ERRNO(ticket = lh_record_realloc_begin(old, n));
 		p = real_realloc(old, n);
-		lh_record_realloc_end(ticket, old, p, n);
+		KEEP_ERRNO(lh_record_realloc_end(ticket, old, p, n));
 	} else {
 		p = real_realloc(old, n);
 		if (!lh_busy_ && p)
-			lh_record_realloc(old, p, n);
+			KEEP_ERRNO(lh_record_realloc(old, p, n));
 	}
 	LEAVE();
 	return p;
@@ -277,24 +299,24 @@ LH_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	ENTER();
 	rc = real_posix_memalign(out, align, n);
 	if (!lh_busy_ && !rc && *out)
-		lh_record_alloc(*out, n);
+		KEEP_ERRNO(lh_record_alloc(*out, n));
 	LEAVE();
 	return rc;
 }
 
 /* aligned_alloc, memalign, valloc and pvalloc differ only in the real call. */
-#define ALIGNED_HOOK(name, params, args, size)          \
-	LH_EXPORT void *name params                     \
-	{                                               \
-		void *p;                                \
-		if (LH_UNLIKELY(!real_##name))          \
-			resolve();                      \
-		ENTER();                                \
-		p = real_##name args;                   \
-		if (!lh_busy_ && p)                     \
-			lh_record_alloc(p, size);       \
-		LEAVE();                                \
-		return p;                               \
+#define ALIGNED_HOOK(name, params, args, size)                \
+	LH_EXPORT void *name params                           \
+	{                                                     \
+		void *p;                                      \
+		if (LH_UNLIKELY(!real_##name))                \
+			resolve();                            \
+		ENTER();                                      \
+		p = real_##name args;                         \
+		if (!lh_busy_ && p)                           \
+			KEEP_ERRNO(lh_record_alloc(p, size)); \
+		LEAVE();                                      \
+		return p;                                     \
 	}
 
 ALIGNED_HOOK(aligned_alloc, (size_t align, size_t n), (align, n), n)
@@ -310,8 +332,8 @@ LH_EXPORT void *dlopen(const char *file, int mode)
 		resolve();
 	h = real_dlopen(file, mode);
 	if (h) {
-		lh_attach_patch_all(); /* attached at run time: hook the new objects too */
-		lh_record_modules_changed();
+		KEEP_ERRNO(lh_attach_patch_all()); /* attached at run time: hook the new objects too */
+		KEEP_ERRNO(lh_record_modules_changed());
 	}
 	return h;
 }
@@ -323,8 +345,8 @@ LH_EXPORT int dlclose(void *h)
 	if (LH_UNLIKELY(!real_dlclose))
 		resolve();
 	rc = real_dlclose(h);
-	lh_unwind_forget(); /* another object may be loaded at the same addresses */
-	lh_record_modules_changed();
+	KEEP_ERRNO(lh_unwind_forget()); /* another object may be loaded at the same addresses */
+	KEEP_ERRNO(lh_record_modules_changed());
 	return rc;
 }
 

@@ -1509,15 +1509,17 @@ static __attribute__((noinline)) void self_tick(struct tbuf *b)
  */
 static uint64_t recorder_start;
 
-/* The start time (field 22 of /proc/PID/stat) of pid, or 0. */
-static uint64_t start_time_of(pid_t pid)
+/* Field want of /proc/PID/stat (pid 0: our own), a number, or for field 3,
+ * the state, its letter; 0 when it cannot be read. */
+static uint64_t stat_field(pid_t pid, int want)
 {
-	char path[64] = "/proc/", buf[1024], *q;
+	char path[64] = "/proc/self/stat", buf[1024], *q;
 	uint64_t v = 0;
 	ssize_t n;
 	int fd, field = 2;
 
-	memcpy(put_dec(path + 6, (uint64_t)pid), "/stat", 6);
+	if (pid)
+		memcpy(put_dec(path + 6, (uint64_t)pid), "/stat", 6);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -1529,11 +1531,31 @@ static uint64_t start_time_of(pid_t pid)
 	q = strrchr(buf, ')'); /* the name, field 2, may hold anything */
 	if (!q)
 		return 0;
-	for (; *q && field < 22; q++)
+	for (; *q && field < want; q++)
 		field += *q == ' ';
+	if (want == 3)
+		return (unsigned char)*q;
 	while (*q >= '0' && *q <= '9')
 		v = v * 10 + (uint64_t)(*q++ - '0');
-	return field == 22 ? v : 0;
+	return field == want ? v : 0;
+}
+
+static uint64_t start_time_of(pid_t pid)
+{
+	return stat_field(pid, 22);
+}
+
+/*
+ * The program's threads have all ended and ours runs on: main called
+ * pthread_exit, then its last other thread ended.  glibc ends the process
+ * with exit(0) in the last thread when no other is left, and ours is one
+ * more: the process waited for ever, its main thread a zombie (state Z,
+ * and 2 threads: that zombie and us).  Then we call exit(0) as the last
+ * thread would have.
+ */
+static int program_threads_gone(void)
+{
+	return stat_field(0, 3) == 'Z' && stat_field(0, 20) == 2;
 }
 
 static int recorder_gone(void)
@@ -1582,6 +1604,10 @@ static void *timer_main(void *arg)
 				say("libleakhunt: leakhunt record is gone; recording stopped\n");
 				lh_preload_detach(); /* ends the trace: the loop ends */
 				break;
+			}
+			if (program_threads_gone()) {
+				lh_preload_busy = 0; /* atexit handlers and destructors are the program's */
+				exit(0);
 			}
 			pthread_mutex_lock(&state_lock);
 			flush_all();
@@ -2205,6 +2231,7 @@ static int begin(int attach)
 void lh_record_start(void)
 {
 	const char *conf;
+	int err = errno; /* at the program's first allocation: its errno (hooks.c KEEP_ERRNO) */
 
 	lh_preload_busy = 1;
 	conf = env_get("LEAKHUNT_RECORD");
@@ -2226,6 +2253,7 @@ void lh_record_start(void)
 	begin(0);
 out:
 	lh_preload_busy = 0;
+	errno = err;
 }
 
 /*
