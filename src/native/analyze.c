@@ -140,20 +140,24 @@ struct weight {
 
 static inline struct weight weight_of(const struct pass *p, uint64_t seq, uint64_t size, int *up)
 {
-	double q, x, whole;
+	double q, x, whole, bytes;
 	uint64_t h;
 
 	if (__builtin_expect(p->inv_mean == 0, 1))
 		return (struct weight){ 1, size };
 	q = -expm1(-(double)(size ? size : 1) * p->inv_mean);
-	x = 1 / q;
+	/* capped at 2^62: a mean (or a size) near 2^64 bytes, as a damaged
+	 * info record can say, made 1/q a count no integer holds, and converting
+	 * it was undefined */
+	x = fmin(1 / q, 0x1p62);
+	bytes = fmin((double)size / q, 0x1p62);
 	whole = floor(x);
 	if (up) {
 		h = (seq + 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
 		h = (h ^ h >> 31) * 0x94d049bb133111ebULL;
 		*up = (double)((h ^ h >> 29) >> 11) * 0x1p-53 < x - whole;
 	}
-	return (struct weight){ (uint64_t)whole, (uint64_t)llround((double)size / q) };
+	return (struct weight){ (uint64_t)whole, (uint64_t)llround(bytes) };
 }
 
 /*
@@ -656,8 +660,10 @@ static inline int decode_event_fast(const uint8_t **qq, uint64_t *seq, uint64_t 
 	default:
 		return -1;
 	}
-	*ptr += (uint64_t)lht_unzigzag(z);
-	v->ptr = *ptr;
+	/* address 0 is damage: lh_trace_next says so */
+	if (!(v->ptr = *ptr + (uint64_t)lht_unzigzag(z)))
+		return -1;
+	*ptr = v->ptr;
 	*seq += d;
 	v->seq = *seq;
 	*qq = q;
@@ -683,14 +689,17 @@ static inline int decode_event(const uint8_t **qq, const uint8_t *end, uint64_t 
 		v->old = 0;
 		if (v->type == LHT_REC_REALLOC && vget(&q, end, &v->old))
 			return -1;
-		*ptr += (uint64_t)lht_unzigzag(z);
-		v->ptr = *ptr;
+		/* address 0 is damage: left to lh_trace_next, which says so */
+		if (!(v->ptr = *ptr + (uint64_t)lht_unzigzag(z)))
+			return -1;
+		*ptr = v->ptr;
 		break;
 	case LHT_REC_FREE:
 		if (vget(&q, end, &d) || vget(&q, end, &z))
 			return -1;
-		*ptr += (uint64_t)lht_unzigzag(z);
-		v->ptr = *ptr;
+		if (!(v->ptr = *ptr + (uint64_t)lht_unzigzag(z)))
+			return -1;
+		*ptr = v->ptr;
 		v->size = v->stack = v->old = 0;
 		break;
 	case LHT_REC_SAMPLE:
@@ -1108,6 +1117,7 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 	struct lh_trace_rec r;
 	struct queue qu;
 	size_t dropped = 0;
+	uint64_t nodes = 1; /* the next node id, the root 0 being implied */
 	struct lh_hashmap seen_modules;
 	struct strbuf module_key = STRBUF_INIT;
 
@@ -1147,6 +1157,15 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 			rec_in(&qu, &r);
 			break;
 		case LHT_REC_NODE:
+			/* the writer numbers nodes 1, 2, ... and writes each at once,
+			 * so a node is at most the next one: a bigger id is damage
+			 * (2^28 - 1 made the per-node arrays 40 GB) */
+			if (r.id > nodes) {
+				lh_trace_damaged(&t, "stack node %" PRIu64 " at byte %zu comes after only %" PRIu64
+						 " nodes (a damaged id)", r.id, t.rec_off, nodes - 1);
+				break;
+			}
+			nodes += r.id == nodes;
 			node_in(&qu, &r);
 			break;
 		case LHT_REC_END:

@@ -220,11 +220,14 @@ static inline uint64_t lht_col_ptr_value(uint64_t col)
 	return col & 1 ? d : d << 4;
 }
 
+/* The inverse of lht_col_ptr.  The times 16 is a shift of the unsigned
+ * value: a damaged column's delta may not fit in 64 bits signed, and a
+ * signed overflow would be undefined. */
 static inline uint64_t lht_row_ptr(uint64_t col)
 {
 	if (col & 1)
 		return col >> 1;
-	return lht_zigzag(lht_unzigzag(col >> 1) * 16);
+	return lht_zigzag((int64_t)((uint64_t)lht_unzigzag(col >> 1) << 4));
 }
 
 /*

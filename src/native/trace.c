@@ -52,8 +52,14 @@ int lh_trace_open(struct lh_trace *t, const char *path)
 	}
 	t->off = lht_get32(h + 12);
 	if (t->off < LHT_HEADER_SIZE || t->off > t->mf.size) {
+		size_t size = t->mf.size;
+
 		lh_mapfile_release(&t->mf);
-		return lh_error("cannot read '%s': damaged header", path);
+		if (t->off < LHT_HEADER_SIZE)
+			return lh_error("cannot read '%s': damaged header: its size (bytes 12-15) is %zu, less than "
+					"the %d bytes of the header", path, t->off, LHT_HEADER_SIZE);
+		return lh_error("cannot read '%s': damaged header: its size (bytes 12-15) is %zu, past the end of "
+				"the file (%zu bytes)", path, t->off, size);
 	}
 	t->start_ns = lht_get64(h + 16);
 	t->pid = lht_get32(h + 24);
@@ -159,9 +165,14 @@ static int col_types(struct lh_trace_event *ev, size_t n, struct column *c, size
  */
 static int col_values(struct lh_trace_event *ev, size_t n, struct column *c, size_t off)
 {
-	uint8_t *f = (uint8_t *)ev + off;
+	uint8_t *f;
 	uint64_t x;
 
+	/* an empty block before any other: ev is still NULL, and NULL + off
+	 * is undefined (clang's -fsanitize=undefined stops there) */
+	if (!n)
+		return 0;
+	f = (uint8_t *)ev + off;
 	for (size_t i = 0; i < n;) {
 		if (n - i >= 8 && col_small8(c, &x)) {
 			for (int k = 0; k < 8; k++, x >>= 8, f += sizeof(*ev))
@@ -180,18 +191,21 @@ static int col_values(struct lh_trace_event *ev, size_t n, struct column *c, siz
 #define FIELD(name) offsetof(struct lh_trace_event, name)
 
 /* The pointer column: deltas from 0 at the chunk's start, as
- * lht_col_ptr_delta wrote them. */
+ * lht_col_ptr_delta wrote them.  No event has the address 0 (see
+ * lh_trace_next). */
 static int col_ptrs(struct lh_trace_event *ev, size_t n, struct column *c)
 {
 	uint64_t ptr = 0;
+	int null = 0;
 
 	if (col_values(ev, n, c, FIELD(ptr)))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		ptr += lht_col_ptr_value(ev[i].ptr);
 		ev[i].ptr = ptr;
+		null |= !ptr;
 	}
-	return 0;
+	return null ? -1 : 0;
 }
 
 /*
@@ -319,21 +333,23 @@ static int col_ref_codes(struct lh_trace_event *ev, size_t n, struct column col[
 	return 0;
 }
 
-/* Pointers from their codes, in event order (R: the old block first). */
+/* Pointers from their codes, in event order (R: the old block first).  Only
+ * R's old block may be 0 (realloc of NULL); no event has the address 0 (see
+ * lh_trace_next). */
 static int col_ref_ptrs(struct lht_ptr_state *s, struct lh_trace_event *ev, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct lh_trace_event *e = &ev[i];
 
 		if (e->type == LHT_REC_FREE) {
-			if (lht_ptr_decode_free(s, e->old, &e->ptr))
+			if (lht_ptr_decode_free(s, e->old, &e->ptr) || !e->ptr)
 				return -1;
 			e->old = 0;
 			continue;
 		}
 		if (e->type == LHT_REC_REALLOC && lht_ptr_decode_free(s, e->old, &e->old))
 			return -1;
-		if (lht_ptr_decode_alloc(s, e->ptr, e->size, &e->ptr))
+		if (lht_ptr_decode_alloc(s, e->ptr, e->size, &e->ptr) || !e->ptr)
 			return -1;
 	}
 	return 0;
@@ -559,13 +575,18 @@ static void event_rec(struct lh_trace *t, struct lh_trace_rec *r)
 
 const struct lh_trace_event *lh_trace_events(struct lh_trace *t, size_t max, size_t *n)
 {
-	const struct lh_trace_event *e = t->ev + t->ev_next;
+	const struct lh_trace_event *e;
 
 	*n = t->ev_nr - t->ev_next;
 	if (*n > max)
 		*n = max;
+	/* before the first compressed chunk t->ev is NULL, and NULL + 0 is
+	 * undefined (clang's -fsanitize=undefined stops there) */
+	if (!*n)
+		return NULL;
+	e = t->ev + t->ev_next;
 	t->ev_next += *n;
-	return *n ? e : NULL;
+	return e;
 }
 
 int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
@@ -590,16 +611,23 @@ int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
 	r->tid = t->tid;
 	r->type = *t->p++;
 	switch (r->type) {
+	/*
+	 * No event has the address 0: the writer records only calls that
+	 * returned memory and frees of non-NULL pointers.  The analysis keys
+	 * its table of live blocks by address with 0 as the empty slot (a
+	 * free of 0 once emptied an empty slot, and the table doubled at
+	 * every allocation after it), so 0 is damage here.
+	 */
 	case LHT_REC_ALLOC:
 		if (get_seq(t, r))
 			goto bad;
 		V(r->size);
 		V(r->stack);
-		if (get_ptr(t, &r->ptr))
+		if (get_ptr(t, &r->ptr) || !r->ptr)
 			goto bad;
 		break;
 	case LHT_REC_FREE:
-		if (get_seq(t, r) || get_ptr(t, &r->ptr))
+		if (get_seq(t, r) || get_ptr(t, &r->ptr) || !r->ptr)
 			goto bad;
 		break;
 	case LHT_REC_REALLOC:
@@ -607,7 +635,7 @@ int lh_trace_next(struct lh_trace *t, struct lh_trace_rec *r)
 			goto bad;
 		V(r->size);
 		V(r->stack);
-		if (get_ptr(t, &r->ptr))
+		if (get_ptr(t, &r->ptr) || !r->ptr)
 			goto bad;
 		V(r->old);
 		break;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # leakhunt report on traces damaged where a bit flip would do it: sequence
-# numbers (far past the events read, or taken twice) and the end record's
-# count of events.  Each damaged trace is a recording of test/programs/phases.c
-# with one field rewritten by $T/damage.py (below); reading must stop or go on
-# as docs/report.md says, name the file and the byte, and never hang.
+# numbers (far past the events read, or taken twice), the end record's
+# count of events, a stack node's id, addresses and the header's size.  Each damaged
+# trace is a recording of test/programs/phases.c with one field rewritten by
+# $T/damage.py (below); reading must stop or go on as docs/report.md says,
+# name the file and the byte, and never hang.
 . "$LH_TOP/test/cli/lib.sh"
 
 P="$LH_TOP/test/programs"
@@ -68,12 +69,47 @@ elif mode == 'sample-next':     # a second sample after it in its chunk, its seq
     seq, i = get(body, 1)
     replace(off, body, 0, tid, body + b'S' + put(arg) + body[i:])
     print(off + 8 + len(body))
+elif mode == 'node-id':         # the first stack node of a plain chunk of them renumbered arg
+    off, zip, tid, body = plain(b'N')
+    node, i = get(body, 1)
+    replace(off, body, 0, tid, b'N' + put(arg) + body[i:])
+    print(off + 8)
+elif mode == 'header-size':     # the header's size (where the first chunk starts) set to arg
+    struct.pack_into('<I', d, 12, arg)
+    print(12)
 elif mode == 'end-count':       # the end record counts arg more events
     off, zip, tid, body = plain(b'Z')
     seq, i = get(body, 1)
     replace(off, body, 0, tid, b'Z' + put(seq + arg) + body[i:])
     print(off + 8)
-elif mode == 'zseq':            # the first compressed chunk's numbers moved up by arg
+elif mode == 'null-frees':      # a plain chunk appended: frees and allocations at address 0
+    body = b''
+    for i in range(arg):
+        body += b'F' + put(i and 1) + put(0) + b'F' + put(1) + put(0) + b'F' + put(1) + put(0)
+        body += b'A' + put(1) + put(16) + put(0) + put(0)
+    print(len(d) + 8)
+    d += struct.pack('<II', len(body), 1) + body
+elif mode == 'zref-overflow':   # a version 3 chunk appended: an allocation, then a free coded
+                                # as a delta of 16s that does not fit 64 bits signed
+    z = ctypes.CDLL('libzstd.so.1')
+    for f in ('ZSTD_compress', 'ZSTD_compressBound'):
+        getattr(z, f).restype = ctypes.c_ulonglong
+    def split(x):
+        return (bytes([x]), b'') if x < 0x80 else (bytes([x & 0x7f | 0x80]), put(x >> 7))
+    n, i = get(plain(b'Z')[3], 1)
+    col = [b'AF', put(n) + put(1)] + [b''] * 8
+    for k, x in ((2, 16), (4, 0), (6, 2 << 3 | 2), (8, ((1 << 63) - 2) << 1 | 1)):
+        lo, hi = split(x)
+        col[k] += lo
+        col[k + 1] += hi
+    # stream 16383 (unused), reset, 0 codes before, 2 records
+    raw = put(0) + put(16383) + put(1) + put(0) + put(2) + b''.join(put(len(c)) for c in col) + b''.join(col)
+    bound = z.ZSTD_compressBound(ctypes.c_size_t(len(raw)))
+    out = ctypes.create_string_buffer(bound)
+    m = z.ZSTD_compress(out, ctypes.c_size_t(bound), raw, ctypes.c_size_t(len(raw)), 1)
+    print(len(d))
+    d += struct.pack('<II', m | 1 << 31, 1) + out.raw[:m]
+elif mode in ('zseq', 'zptr0'): # the first compressed chunk's numbers moved up by arg; its first address 0
     z = ctypes.CDLL('libzstd.so.1')
     for f in ('ZSTD_getFrameContentSize', 'ZSTD_decompress', 'ZSTD_compress', 'ZSTD_compressBound'):
         getattr(z, f).restype = ctypes.c_ulonglong
@@ -92,8 +128,12 @@ elif mode == 'zseq':            # the first compressed chunk's numbers moved up 
     for n in lens:
         col.append(cols[i:i + n])
         i += n
-    seq, j = get(col[1], 0)
-    col[1] = put(seq + arg) + col[1][j:]
+    if mode == 'zseq':
+        seq, j = get(col[1], 0)
+        col[1] = put(seq + arg) + col[1][j:]
+    else:
+        ptr, j = get(col[4], 0)
+        col[4] = put(0) + col[4][j:]
     raw = put(nrec) + b''.join(put(len(c)) for c in col) + b''.join(col)
     bound = z.ZSTD_compressBound(ctypes.c_size_t(len(raw)))
     out = ctypes.create_string_buffer(bound)
@@ -131,6 +171,47 @@ for add in 9223372036854775808 18446744073709551000; do
 		expect "zfar-$add-not-complete" "$(js 'd["summary"]["complete"]' "$T/zfar-$add.json")" False
 	fi
 done
+
+# --- a stack node id far past the nodes before it: reading stops there;
+# before, the per-node arrays were grown to the id (2^28 - 1: 40 GB)
+at=$(dmg node-id "$T/ph.lht" "$T/node.lht" $(((1 << 28) - 1)))
+if report node-far "$T/node.lht"; then
+	check node-far-says-where grep -q "'.*/node.lht' is cut short: stack node $(((1 << 28) - 1)) at byte $at comes after only [0-9]* nodes (a damaged id)" "$T/err"
+	expect node-far-not-complete "$(js 'd["summary"]["complete"]' "$T/node-far.json")" False
+fi
+
+# --- events at address 0, which no writer records: reading stops there.
+# Before, a free of 0 took an empty slot of the live-block table for the
+# block and counted the table below empty, so each allocation after it
+# doubled the table (test/fuzz/seeds/fuzz_lht_load/fail_free_of_address_0,
+# these rounds alone, 460 bytes, asked for 6 GB)
+at=$(dmg null-frees "$T/ph.lht" "$T/null.lht" 30)
+if report null-frees "$T/null.lht"; then
+	check null-frees-says-where grep -q "'.*/null.lht' is cut short: damaged record of type 'F' at byte $at" "$T/err"
+fi
+at=$(dmg zptr0 "$T/ph.lht" "$T/zptr0.lht")
+if report zptr0 "$T/zptr0.lht"; then
+	check zptr0-says-where grep -q "'.*/zptr0.lht' is cut short: damaged compressed chunk at byte $at" "$T/err"
+fi
+
+# --- a version 3 free coded as a delta of 16s past 64 bits signed: the
+# reader multiplied it as a signed number (undefined; the sanitizer build
+# says "runtime error", which report() fails on); the address wraps
+timeout 60 "$LEAKHUNT" record --compact -o "$T/ph3" -- "$T/phases" 5 >/dev/null 2>"$T/rec3.err" || fail record-phases-compact "$(cat "$T/rec3.err")"
+dmg zref-overflow "$T/ph3.lht" "$T/zref.lht" >/dev/null
+if report zref-clean "$T/ph3.lht" && report zref-overflow "$T/zref.lht"; then
+	expect zref-overflow-read "$(js 'd["summary"]["calls"]' "$T/zref-overflow.json")" \
+		$(($(js 'd["summary"]["calls"]' "$T/zref-clean.json") + 1))
+fi
+
+# --- a header whose size puts the first chunk outside the file: the message
+# says which field and why (it said "damaged header" alone)
+dmg header-size "$T/ph.lht" "$T/hdr-past.lht" 4000000000 >/dev/null
+run_fail header-size-past "cannot read '.*/hdr-past.lht': damaged header: its size \(bytes 12-15\) is 4000000000, past the end of the file \([0-9]+ bytes\)" \
+	"$LEAKHUNT" report "$T/hdr-past.lht"
+dmg header-size "$T/ph.lht" "$T/hdr-short.lht" 8 >/dev/null
+run_fail header-size-short "cannot read '.*/hdr-short.lht': damaged header: its size \(bytes 12-15\) is 8, less than the 32 bytes of the header" \
+	"$LEAKHUNT" report "$T/hdr-short.lht"
 
 # --- a number taken twice: the second event is dropped and counted, the
 # trace is not complete, and every other number stays what it was

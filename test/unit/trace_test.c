@@ -297,7 +297,8 @@ static size_t varied_rows(uint8_t *rows, int n)
 
 	for (int i = 0; i < n; i++) {
 		int type = i % 5 == 4 ? LHT_REC_REALLOC : i % 3 == 2 ? LHT_REC_FREE : LHT_REC_ALLOC;
-		int64_t d = i % 4 == 1 ? -(int64_t)i * 16 : i % 4 == 2 ? 3 + i : (int64_t)i << (i % 6 * 8);
+		/* the first from 0 to a heap address: no event has the address 0 */
+		int64_t d = !i ? 0x10000 : i % 4 == 1 ? -(int64_t)i * 16 : i % 4 == 2 ? 3 + i : (int64_t)i << (i % 6 * 8);
 
 		*p++ = (uint8_t)type;
 		p = lht_put_varint(p, i % 7 == 6 ? 300 : 1);
