@@ -132,7 +132,8 @@ static int load(struct lh_alloc_model *m, const char *path, const struct report_
 	if (m->write_error)
 		lh_warn("'%s' is cut short: writing it failed while the program ran (%s), and recording "
 			"stopped; the report covers what reached the file", path, strerror(m->write_error));
-	else if (m->damage.len)
+	/* damage as well: a file can be both cut and damaged after */
+	if (m->damage.len)
 		lh_warn("'%s' is cut short: %s; the report covers everything before it", path, m->damage.buf);
 	else if (!m->ended)
 		lh_warn("'%s' has no end record: the program was killed, crashed, or replaced itself with another "
@@ -148,7 +149,8 @@ static int load(struct lh_alloc_model *m, const char *path, const struct report_
 		lh_warn("'%s' is damaged: %" PRIu64 " events have the number of an earlier event; only the first of "
 			"each counts", path, m->duplicates);
 	if (!m->has_symbols && m->nnodes > 1)
-		lh_warn("'%s' has no symbol table (recording did not finish); frames are shown as module+offset", path);
+		lh_warn("'%s' has no symbol table (%s); frames are shown as module+offset", path,
+			m->damage.len ? "reading stopped at the damage, before the table" : "recording did not finish");
 	lh_info("'%s': %" PRIu64 " events, %zu stacks, %zu functions, order restored with a lag of at most %" PRIu64
 		" events", path, m->events, m->nnodes, (size_t)m->funcs.nr, m->max_lag);
 	return 0;

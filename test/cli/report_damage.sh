@@ -178,6 +178,8 @@ at=$(dmg node-id "$T/ph.lht" "$T/node.lht" $(((1 << 28) - 1)))
 if report node-far "$T/node.lht"; then
 	check node-far-says-where grep -q "'.*/node.lht' is cut short: stack node $(((1 << 28) - 1)) at byte $at comes after only [0-9]* nodes (a damaged id)" "$T/err"
 	expect node-far-not-complete "$(js 'd["summary"]["complete"]' "$T/node-far.json")" False
+	# the symbol table is past the damage: not blamed on the recording
+	check node-far-symbols-why grep -q "has no symbol table (reading stopped at the damage, before the table)" "$T/err"
 fi
 
 # --- events at address 0, which no writer records: reading stops there.
