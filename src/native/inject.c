@@ -48,6 +48,7 @@
 
 #define XSTATE_MAX (64 * 1024)
 #define ERESTARTNOHAND 514 /* the kernel's: restart unless a handler runs */
+#define ERESTART_RESTARTBLOCK 516 /* the same, through restart_syscall */
 
 /* The start of the mapping at offset 0 of the file (dev, ino) in the
  * target: the same file may have another name there (/lib vs /usr/lib). */
@@ -218,6 +219,26 @@ static int eperm_reason(pid_t pid)
 	return 0;
 }
 
+/* Does the target have a handler for sig (SigCgt of /proc/PID/status)? */
+static int catches(pid_t pid, int sig)
+{
+	char name[64], line[256];
+	unsigned long long caught = 0;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/status", (int)pid);
+	f = fopen(name, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "SigCgt:", 7)) {
+			caught = strtoull(line + 7, NULL, 16);
+			break;
+		}
+	fclose(f);
+	return sig >= 1 && sig <= 64 && (caught >> (sig - 1) & 1);
+}
+
 /*
  * Our stop made a sleep end with EINTR where the kernel does not restart it
  * by itself (epoll_wait, sigtimedwait, semtimedop, a socket read with
@@ -358,7 +379,13 @@ int lh_inject_open(struct lh_inject *in, pid_t pid)
 		nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
 	}
 	restart_interrupted(&in->regs);
-	if ((long)in->regs.orig_rax >= 0 && masking_call((long)in->regs.orig_rax) && settle_mask(in))
+	/* only a sleep our stop interrupted still holds its own mask, with rip
+	 * just past its syscall instruction: a call that completed has put the
+	 * thread's mask back, and one whose signal handler we let through
+	 * above keeps its number in orig_rax with rip at the handler's first
+	 * instruction (rip - 2 ran the bytes before the handler) */
+	if ((long)in->regs.orig_rax >= 0 && (long)in->regs.rax == -ERESTARTNOHAND &&
+	    masking_call((long)in->regs.orig_rax) && settle_mask(in))
 		return -1;
 	if (get_xstate(in, in->xstate, &in->xstate_len))
 		return lh_error("cannot read the vector registers of process %d: %s", (int)pid, strerror(errno));
@@ -451,7 +478,10 @@ int lh_inject_call(struct lh_inject *in, uintptr_t fn, int nargs, const struct l
 		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT)
 			return lh_error("the call crashed in process %d (signal %d at 0x%llx)", (int)in->pid, sig,
 					(unsigned long long)r.rip);
-		/* another signal or a stop request during the call: deliver it */
+		/* another signal or a stop request during the call: deliver it;
+		 * a handler that runs ends the sleep we stopped (lh_inject_close) */
+		if (sig > 0 && catches(in->pid, sig))
+			in->handled = 1;
 		ptrace(PTRACE_CONT, in->pid, NULL, (void *)(long)(sig > 0 ? sig : 0));
 	}
 	*ret = (long)r.rax;
@@ -463,6 +493,13 @@ void lh_inject_close(struct lh_inject *in)
 	if (in->stopped) {
 		struct iovec io = { in->xstate, in->xstate_len };
 
+		/* a handler of the program ran during our calls: the sleep we
+		 * stopped ends with EINTR, as the kernel ends it when a handler
+		 * runs, not restarted (a program that waits in epoll_wait or
+		 * pause for that signal slept on, its flag never looked at) */
+		if (in->handled && (long)in->regs.orig_rax >= 0 &&
+		    ((long)in->regs.rax == -ERESTARTNOHAND || (long)in->regs.rax == -ERESTART_RESTARTBLOCK))
+			in->regs.rax = (unsigned long)-EINTR;
 		ptrace(PTRACE_SETREGSET, in->pid, (void *)NT_X86_XSTATE, &io);
 		ptrace(PTRACE_SETREGS, in->pid, NULL, &in->regs);
 		if (in->mask_set)

@@ -19,6 +19,7 @@ struct lh_inject {
 	size_t xstate_len;
 	uint64_t sigmask;    /* its blocked signals, put back at the end */
 	int mask_set;        /* SIGSEGV unblocked for our calls */
+	int handled;         /* a handler of the program ran during our calls */
 };
 
 /* Attach to pid and hold its main thread at a safe point; 0, or -1 after

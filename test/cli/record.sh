@@ -1238,6 +1238,22 @@ wait "$mpid"
 check attach-sigmask-exit-0 test $? = 0
 check attach-sigmask-ppoll-intact grep -qx 'ppoll: ok' "$T/sigmask.out"
 check attach-sigmask-read-intact grep -qx 'read: ok' "$T/sigmask.out"
+# a main thread signalled every 30 us between ppoll and memset, attached
+# ten times: it lives on (a signal let through just before our stop left it
+# at its handler with ppoll's number in orig_rax, taken for a ppoll asleep:
+# resumed at rip - 2, it died of SIGSEGV in about half the attaches)
+cc -O2 -g -pthread -o "$T/pestered" "$P/pestered.c" || fail build-pestered "cc failed"
+"$T/pestered" &
+ppid=$!
+sleep 0.1
+for i in $(seq 10); do
+	kill -0 "$ppid" 2>/dev/null || break
+	timeout 60 "$LEAKHUNT" record -p "$ppid" --duration 0.05 -o "$T/att-pestered-$i" >/dev/null 2>&1
+done
+sleep 0.1
+check attach-pestered-alive kill -0 "$ppid"
+kill "$ppid" 2>/dev/null
+wait "$ppid" 2>/dev/null
 # a stopped process (Ctrl-Z, SIGSTOP): recorded, with a word that it records
 # nothing until continued; --follow-fork, which -p cannot do, is said so
 # start_sleep: a 'sleep 30' in the background, its pid in $sleeper, once it
@@ -1292,6 +1308,17 @@ wait "$spid"
 check attach-sleepers-exit-0 test $? = 0
 check attach-epoll-wait-woken grep -qx 'epoll_wait: 1' "$T/sleepers.out"
 check attach-sigwaitinfo-woken grep -qx 'sigwaitinfo: 10' "$T/sleepers.out"
+# a main thread in epoll_wait until a SIGUSR1 handler sets a flag, the
+# signal sent while our calls run: it wakes (the handler ran inside our
+# calls and the epoll_wait our stop ended was restarted: it slept on)
+cc -O2 -g -pthread -o "$T/signalled" "$P/signalled.c" || fail build-signalled "cc failed"
+"$T/signalled" >"$T/signalled.out" &
+wpid=$!
+in_syscall "$wpid" 232 281 && run_ok attach-signalled timeout 60 "$LEAKHUNT" record -p "$wpid" --duration 0.2 -o "$T/att-signalled"
+for _ in $(seq 50); do kill -0 "$wpid" 2>/dev/null || break; sleep 0.1; done
+check attach-signalled-woken grep -qx woke "$T/signalled.out"
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
 # -o DIR with -p: refused as without it (it wrote DIR/.lht)
 mkdir -p "$T/attdir"
 run_fail attach-out-dir "-o '.*/attdir/' is a directory" "$LEAKHUNT" record -p $$ --duration 0.2 -o "$T/attdir/"
