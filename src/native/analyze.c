@@ -1429,6 +1429,35 @@ static void count_up(struct lh_hashmap *h, const void *key, size_t len)
 	lh_hashmap_put(h, key, len, &added)->value++;
 }
 
+/* The key of a last part of a path among the files of (name, module), or
+ * the modules of name (len 2 or 1 of key's ids): kind, the ids, the part. */
+static void part_key(struct strbuf *sb, char kind, const struct func_key *key, size_t len, const char *part)
+{
+	strbuf_reset(sb);
+	strbuf_addch(sb, kind);
+	strbuf_add(sb, key, len * sizeof(uint32_t));
+	strbuf_addstr(sb, part);
+}
+
+/* A module's path, "" for the program (when the trace has no name of it). */
+static const char *module_path(const struct lh_alloc_model *m, uint32_t module)
+{
+	const char *mod = module ? m->modules[module - 1].path : "";
+
+	return *mod ? mod : (m->exe ? m->exe : "[exe]");
+}
+
+/* path, or its last part where no other path among them has that part */
+static const char *label(const struct lh_hashmap *parts, struct strbuf *key, char kind, const struct func_key *fk,
+			 size_t len, const char *path)
+{
+	const struct lh_hashmap_entry *e;
+
+	part_key(key, kind, fk, len, base_name(path));
+	e = lh_hashmap_get(parts, key->buf, key->len);
+	return e && e->value > 1 ? path : base_name(path);
+}
+
 /*
  * Function ids for the named frames.  A name alone merged different
  * functions: a static helper() in a library and another in the program, or
@@ -1444,13 +1473,17 @@ static void name_functions(struct lh_alloc_model *m)
 {
 	/* seen: (name, module, file) and (name, module) pairs met; files: by
 	 * (name, module), its files; modules: by name, its modules */
-	struct lh_hashmap seen, files_of, modules_of;
-	struct strbuf sb = STRBUF_INIT;
+	struct lh_hashmap seen, files_of, modules_of, parts;
+	struct strbuf sb = STRBUF_INIT, pk = STRBUF_INIT;
 	size_t bare_alloc = 0;
 
 	lh_hashmap_init(&seen);
 	lh_hashmap_init(&files_of);
 	lh_hashmap_init(&modules_of);
+	/* parts: how many files of (name, module), or modules of name, end
+	 * in one last part: two util.c in two directories, shown by their
+	 * paths (by their last parts they were one function again) */
+	lh_hashmap_init(&parts);
 	for (size_t k = 0; k < m->nnode_frames; k++) {
 		const struct lh_alloc_frame *f = &m->node_frames[k];
 		struct func_key key = { f->func & ~NAME_PENDING, f->module, f->file };
@@ -1461,12 +1494,18 @@ static void name_functions(struct lh_alloc_model *m)
 			continue;
 		if (key.file) {
 			lh_hashmap_put(&seen, &key, sizeof(key), &added);
-			if (added)
+			if (added) {
 				count_up(&files_of, &key, 2 * sizeof(uint32_t));
+				part_key(&pk, 'f', &key, 2, base_name(lh_alloc_string(m, key.file)));
+				count_up(&parts, pk.buf, pk.len);
+			}
 		}
 		lh_hashmap_put(&seen, &pair, sizeof(pair), &added);
-		if (added)
+		if (added) {
 			count_up(&modules_of, &key, sizeof(uint32_t));
+			part_key(&pk, 'm', &key, 1, base_name(module_path(m, key.module)));
+			count_up(&parts, pk.buf, pk.len);
+		}
 	}
 	for (size_t k = 0; k < m->nnode_frames; k++) {
 		struct lh_alloc_frame *f = &m->node_frames[k];
@@ -1486,15 +1525,14 @@ static void name_functions(struct lh_alloc_model *m)
 		if (!by_module && !by_file) {
 			id = intern(m, name);
 		} else {
-			const char *mod = f->module ? m->modules[f->module - 1].path : "";
-
 			strbuf_reset(&sb);
 			strbuf_addf(&sb, "%s (", name);
 			if (by_module)
-				strbuf_addstr(&sb, *mod ? base_name(mod) : (m->exe ? base_name(m->exe) : "[exe]"));
+				strbuf_addstr(&sb, label(&parts, &pk, 'm', &key, 1, module_path(m, f->module)));
 			if (by_file)
 				strbuf_addf(&sb, "%s%s", by_module ? ", " : "",
-					    f->file ? base_name(lh_alloc_string(m, f->file)) : "no file");
+					    f->file ? label(&parts, &pk, 'f', &key, 2, lh_alloc_string(m, f->file)) :
+						      "no file");
 			strbuf_addch(&sb, ')');
 			id = intern(m, sb.buf);
 		}
@@ -1506,9 +1544,11 @@ static void name_functions(struct lh_alloc_model *m)
 		f->func = id;
 	}
 	strbuf_release(&sb);
+	strbuf_release(&pk);
 	lh_hashmap_release(&seen);
 	lh_hashmap_release(&files_of);
 	lh_hashmap_release(&modules_of);
+	lh_hashmap_release(&parts);
 }
 
 /* The first function named name (as shown, or without what tells two of

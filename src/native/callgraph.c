@@ -9,6 +9,7 @@
 #include "base/alloc.h"
 #include "base/error.h"
 #include "base/hashmap.h"
+#include "base/strbuf.h"
 #include "native/callgraph.h"
 
 static const char *const cost_names[LH_COST_NR] = {
@@ -363,35 +364,124 @@ static const char *site_name(const struct lh_alloc_model *m, uint32_t f)
 	return f == LH_FUNC_NONE ? "[no stack]" : lh_alloc_func_name(m, f);
 }
 
+static const char *last_part(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/*
+ * What matches a site of one trace with a site of the other.  Its name as
+ * shown depends on the trace: "helper (libtwo.so)" where two functions of
+ * that name allocate, "helper" where one does, so the program's name is
+ * the key while each trace has one site of that name; otherwise the name,
+ * module and source file (by their last parts: the two may be builds in
+ * two directories).  homes: by function, a frame of it.
+ */
+static void diff_key(struct strbuf *sb, const struct lh_alloc_model *m, const uint32_t *homes, uint32_t f,
+		     int by_name)
+{
+	const struct lh_alloc_frame *home;
+
+	strbuf_reset(sb);
+	if (f == LH_FUNC_NONE) {
+		strbuf_addstr(sb, "[no stack]");
+		return;
+	}
+	strbuf_addstr(sb, lh_alloc_func_bare(m, f));
+	if (by_name || homes[f] == UINT32_MAX)
+		return;
+	home = &m->node_frames[homes[f]];
+	strbuf_addch(sb, 0);
+	if (home->module)
+		strbuf_addstr(sb, last_part(m->modules[home->module - 1].path));
+	strbuf_addch(sb, 0);
+	if (home->file)
+		strbuf_addstr(sb, last_part(lh_alloc_string(m, home->file)));
+}
+
+/* By function of m, a frame of it, one with a source file if any has. */
+static uint32_t *function_homes(const struct lh_alloc_model *m)
+{
+	uint32_t *homes = lh_xcalloc(m->funcs.nr + 1, sizeof(*homes));
+
+	memset(homes, 0xff, (m->funcs.nr + 1) * sizeof(*homes));
+	for (size_t k = 0; k < m->nnode_frames; k++) {
+		const struct lh_alloc_frame *f = &m->node_frames[k];
+
+		if (f->func < m->funcs.nr &&
+		    (homes[f->func] == UINT32_MAX || (f->file && !m->node_frames[homes[f->func]].file)))
+			homes[f->func] = (uint32_t)k;
+	}
+	return homes;
+}
+
+/* How many sites of s are named name as the program has it. */
+static void count_bare(struct lh_hashmap *h, const struct lh_alloc_model *m, const struct lh_site *s, size_t n,
+		       unsigned shift)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *bare = s[i].func == LH_FUNC_NONE ? "[no stack]" : lh_alloc_func_bare(m, s[i].func);
+		int added;
+
+		lh_hashmap_put(h, bare, strlen(bare), &added)->value += 1u << shift;
+	}
+}
+
+/* One trace alone has a site of that name, or each has one. */
+static int unique_bare(const struct lh_hashmap *h, const struct lh_alloc_model *m, uint32_t f)
+{
+	const char *bare = f == LH_FUNC_NONE ? "[no stack]" : lh_alloc_func_bare(m, f);
+	const struct lh_hashmap_entry *e = lh_hashmap_get(h, bare, strlen(bare));
+
+	return e && (e->value & 0xffff) <= 1 && e->value >> 16 <= 1;
+}
+
 size_t lh_callgraph_diff(const struct lh_callgraph *a, const struct lh_callgraph *b, enum lh_cost sort,
 			 struct lh_site_diff **out)
 {
 	struct lh_site *sa, *sb;
 	size_t na = lh_callgraph_sites(a, sort, &sa), nb = lh_callgraph_sites(b, sort, &sb), n = 0;
 	struct lh_site_diff *d = lh_xcalloc(na + nb + 1, sizeof(*d));
-	struct lh_hashmap byname;
+	uint32_t *homes_a = function_homes(a->m), *homes_b = function_homes(b->m);
+	struct lh_hashmap bykey, bare;
+	struct strbuf key = STRBUF_INIT;
 
-	lh_hashmap_init(&byname);
+	lh_hashmap_init(&bykey);
+	lh_hashmap_init(&bare);
+	count_bare(&bare, a->m, sa, na, 0);
+	count_bare(&bare, b->m, sb, nb, 16);
 	for (size_t i = 0; i < na; i++) {
-		const char *name = site_name(a->m, sa[i].func);
 		int added;
 
-		lh_hashmap_put(&byname, name, strlen(name), &added)->value = (uint32_t)n;
-		d[n].name = name;
+		diff_key(&key, a->m, homes_a, sa[i].func, unique_bare(&bare, a->m, sa[i].func));
+		lh_hashmap_put(&bykey, key.buf, key.len, &added)->value = (uint32_t)n;
+		d[n].name = site_name(a->m, sa[i].func);
 		d[n++].old = sa[i].c;
 	}
 	for (size_t i = 0; i < nb; i++) {
 		const char *name = site_name(b->m, sb[i].func);
+		struct lh_hashmap_entry *e;
 		int added;
-		struct lh_hashmap_entry *e = lh_hashmap_put(&byname, name, strlen(name), &added);
 
+		diff_key(&key, b->m, homes_b, sb[i].func, unique_bare(&bare, b->m, sb[i].func));
+		e = lh_hashmap_put(&bykey, key.buf, key.len, &added);
 		if (added) {
 			e->value = (uint32_t)n;
 			d[n++].name = name;
+		} else if (strlen(name) > strlen(d[e->value].name)) {
+			/* the name that tells it apart: "helper (prog)" in
+			 * one trace is "helper" in the other */
+			d[e->value].name = name;
 		}
 		d[e->value].new_ = sb[i].c;
 	}
-	lh_hashmap_release(&byname);
+	strbuf_release(&key);
+	lh_hashmap_release(&bykey);
+	lh_hashmap_release(&bare);
+	free(homes_a);
+	free(homes_b);
 	free(sa);
 	free(sb);
 	sort_key = sort;

@@ -106,9 +106,29 @@ run_ok same-name-ambiguous "$LEAKHUNT" report --function helper "$T/samename.lht
 # --filter and suppressions take the program's name of it too
 run_ok same-name-filter "$LEAKHUNT" report --json --filter '^helper$' "$T/samename.lht" &&
 	expect same-name-filter-all "$(js 'sum(s["leaked_blocks"] for s in d["sites"])' "$T/out")" 22
+# --diff against a run where the library's helper does not allocate: the
+# program's two helpers are the same sites in both (one trace named them
+# 'helper (samename, samename.c)', the other 'helper (samename.c)': each
+# was a site removed and another added)
+rec -o "$T/samename-nolib" -- "$T/samename" nolib || fail record-samename-nolib "$(cat "$T/rec.err")"
+if run_ok same-name-diff "$LEAKHUNT" report --diff --json "$T/samename.lht" "$T/samename-nolib.lht"; then
+	expect same-name-diff-sites "$(js '" ".join(sorted("%s=%d" % (s["function"].replace(" ", "_"), s["new"]["leaked_blocks"] - s["old"]["leaked_blocks"]) for s in d["sites"]))' "$T/out")" \
+		"helper_(libsamename.so)=-10 helper_(samename,_samename.c)=0 helper_(samename,_samename_b.c)=0"
+fi
 printf 'leak:helper\n' >"$T/samename.supp"
 run_ok same-name-suppressed "$LEAKHUNT" report --json --suppressions "$T/samename.supp" "$T/samename.lht" &&
 	expect same-name-suppressed-all "$(js 'd["summary"]["leaked_blocks"]' "$T/out")" 0
+# two helpers in two files named util.c: two sites, each shown with its
+# file's path (by the last part both were 'helper (util.c)', one site)
+mkdir -p "$T/one" "$T/two"
+cp "$P/samename_b.c" "$T/one/util.c" && cp "$P/samename_b.c" "$T/two/util.c" &&
+	(cd "$T" && cc -O2 -g -c -o one.o one/util.c && cc -O2 -g -Dhelper_b=helper_c -c -o two.o two/util.c &&
+		cc -O2 -g -o samefile "$P/samefile.c" one.o two.o) || fail build-samefile "cc failed"
+rec -o "$T/samefile" -- "$T/samefile" || fail record-samefile "$(cat "$T/rec.err")"
+if run_ok same-file-apart "$LEAKHUNT" report --json "$T/samefile.lht"; then
+	expect same-file-sites "$(js '" ".join(sorted("%s=%d" % (s["function"].replace(" ", "_"), s["leaked_blocks"]) for s in d["sites"]))' "$T/out")" \
+		"helper_(one/util.c)=3 helper_(two/util.c)=4"
+fi
 run_ok histogram-text "$LEAKHUNT" report --histogram "$L" && check histogram-bucket grep -qE '^ *64-127 +1011 ' "$T/out"
 
 # --- 3. --at: phase A holds 10 x 1,000,000 B for 400 ms, phase B leaks 5 x 200,000 B
