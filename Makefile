@@ -66,6 +66,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
+# the HTML report's style and script, built in with .incbin (-MMD does not see them)
+$(BUILD)/src/report/native_html.o: $(wildcard web/*)
+
 $(BUILD)/libleakhunt-core.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -95,7 +98,7 @@ FUZZ_SRC := $(wildcard test/fuzz/*.c)
 FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/%)
 # the headers too: a fix in an inline function of src/native/lht.h left the
 # targets as they were
-build-fuzz/%: test/fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h)
+build-fuzz/%: test/fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h) $(wildcard web/*)
 	@mkdir -p build-fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(LIB_SRC) $(LIBS)

@@ -77,11 +77,7 @@ void lh_jsonw_end(struct lh_jsonw *w)
 	fputc(w->is_array[w->depth] ? ']' : '}', w->out);
 }
 
-/*
- * The length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms,
- * nothing past U+10FFFF, no surrogates), or 0.
- */
-static size_t utf8_len(const unsigned char *p, size_t avail)
+size_t lh_utf8_len(const unsigned char *p, size_t avail)
 {
 	unsigned c = p[0], lo = 0x80, hi = 0xbf;
 	size_t n;
@@ -102,7 +98,7 @@ static size_t utf8_len(const unsigned char *p, size_t avail)
 	return n;
 }
 
-void lh_json_escape(FILE *out, const char *s, size_t len)
+static void escape(FILE *out, const char *s, size_t len, int script)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
@@ -118,11 +114,12 @@ void lh_json_escape(FILE *out, const char *s, size_t len)
 		for (;;) {
 			size_t k;
 
-			while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+			while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\' &&
+			       !(script && (p[run] == '<' || p[run] == '>' || p[run] == '&')))
 				run++;
 			/* a whole, valid UTF-8 sequence joins the run; WTF-8's
 			 * surrogates and bytes that are not UTF-8 go below */
-			if (run == len || p[run] < 0x80 || !(k = utf8_len(p + run, len - run)))
+			if (run == len || p[run] < 0x80 || !(k = lh_utf8_len(p + run, len - run)))
 				break;
 			run += k;
 		}
@@ -141,7 +138,7 @@ void lh_json_escape(FILE *out, const char *s, size_t len)
 		case '\f': fputs("\\f", out); continue;
 		default: break;
 		}
-		if (c < 0x20) {
+		if (c < 0x20 || c == '<' || c == '>' || c == '&') {
 			fprintf(out, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
 		} else if (c == 0xed && i + 2 < len && (p[i + 1] & 0xe0) == 0xa0) {
 			/* WTF-8 lone surrogate: not valid UTF-8, so write it escaped */
@@ -158,10 +155,15 @@ void lh_json_escape(FILE *out, const char *s, size_t len)
 	fputc('"', out);
 }
 
+void lh_json_escape(FILE *out, const char *s, size_t len)
+{
+	escape(out, s, len, 0);
+}
+
 void lh_jsonw_key(struct lh_jsonw *w, const char *key)
 {
 	before_value(w);
-	lh_json_escape(w->out, key, strlen(key));
+	escape(w->out, key, strlen(key), w->script);
 	fputs(w->pretty ? ": " : ":", w->out);
 	w->after_key = 1;
 }
@@ -169,7 +171,7 @@ void lh_jsonw_key(struct lh_jsonw *w, const char *key)
 void lh_jsonw_strn(struct lh_jsonw *w, const char *s, size_t len)
 {
 	before_value(w);
-	lh_json_escape(w->out, s, len);
+	escape(w->out, s, len, w->script);
 }
 
 void lh_jsonw_str(struct lh_jsonw *w, const char *s)

@@ -6,6 +6,9 @@
  * WTF-8 form by the snapshot loader come back out as \uXXXX, so names
  * round-trip), and keeps a sticky error flag (SQLite's JsonString) that the
  * caller checks once in lh_jsonw_finish().  Output is indented when pretty.
+ * With script set, '<', '>' and '&' are written as \u003c, \u003e and \u0026,
+ * so that the document can sit inside an HTML <script> element: a name such
+ * as "f</script>" cannot end the element, nor "<!--" change how it parses.
  */
 #ifndef LH_BASE_JSONW_H
 #define LH_BASE_JSONW_H
@@ -24,6 +27,7 @@ struct lh_jsonw {
 	unsigned char is_array[LH_JSONW_MAX_DEPTH]; /* ']' closes it, else '}' */
 	int after_key;                       /* a key was written; its value comes next */
 	int error;                           /* sticky: nesting misuse or write failure */
+	int script;                          /* escape < > & for an HTML <script> (set after init) */
 };
 
 void lh_jsonw_init(struct lh_jsonw *w, FILE *out, int pretty);
@@ -48,5 +52,12 @@ int lh_jsonw_finish(struct lh_jsonw *w);
 
 /* Write s as a JSON string literal (with quotes) into any FILE. */
 void lh_json_escape(FILE *out, const char *s, size_t len);
+
+/*
+ * The length of the valid UTF-8 sequence of two or more bytes at p (RFC 3629:
+ * no overlong forms, nothing past U+10FFFF, no surrogates), or 0 (ASCII, or
+ * not UTF-8).  avail: the bytes readable at p.
+ */
+size_t lh_utf8_len(const unsigned char *p, size_t avail);
 
 #endif

@@ -2,7 +2,7 @@
  * leakhunt report: every analysis of a .lht trace from `leakhunt record`
  * (issue 3): the summary, top sites, bottom-up and top-down trees, callers
  * and callees, the size histogram, the timeline, the live heap at a moment,
- * the diff of two traces, and the exports (JSON, folded, speedscope).
+ * the diff of two traces, and the exports (JSON, folded, speedscope, HTML).
  *
  * This file only wires: parse options, load the model (src/native/analyze.c,
  * one streaming pass), build the views (callgraph.c), hand them to the
@@ -53,6 +53,9 @@ static const char usage_text[] =
 	"                     (--folded --cost COST is the same)\n"
 	"  --speedscope FILE  a speedscope profile (one per cost type) in FILE, a new file\n"
 	"                     (an existing one is never overwritten)\n"
+	"  --html FILE        a self-contained HTML report in FILE, a new file: summary,\n"
+	"                     timeline chart, sortable site tables (--top rows, default 50),\n"
+	"                     leaks with whole stacks, flame graph\n"
 	"frames and leaks\n"
 	"  --no-inline        name only the function holding each address, not inlined ones\n"
 	"  --filter REGEX     keep stacks with a function matching REGEX (POSIX extended);\n"
@@ -65,15 +68,16 @@ static const char usage_text[] =
 enum {
 	OPT_JSON = 256, OPT_LEAKS, OPT_SORT, OPT_TOP, OPT_BOTTOM_UP, OPT_TOP_DOWN, OPT_CHILDREN, OPT_DEPTH,
 	OPT_FUNCTION, OPT_HISTOGRAM, OPT_TIMELINE, OPT_AT, OPT_DIFF, OPT_FOLDED, OPT_SPEEDSCOPE,
-	OPT_NO_INLINE, OPT_FILTER, OPT_SUPP, OPT_NO_BUILTIN, OPT_COST,
+	OPT_NO_INLINE, OPT_FILTER, OPT_SUPP, OPT_NO_BUILTIN, OPT_COST, OPT_HTML,
 };
 
 struct report_args {
 	int json, leaks, bottom_up, top_down, histogram, timeline, diff, folded, sorted, cost;
+	int top_set;             /* --top given: else the HTML report shows 50 rows, not 10 */
 	int at;                  /* 0 none, 1 a time, 2 the peak */
 	uint64_t at_ms;
 	enum lh_cost folded_cost;
-	const char *function, *speedscope, *filter;
+	const char *function, *speedscope, *html, *filter;
 	unsigned flags;
 	struct lh_suppressions supp;
 	struct lh_native_opts o;
@@ -208,12 +212,14 @@ static int run(struct report_args *a, const char *path)
 {
 	struct lh_alloc_model m;
 	struct lh_callgraph g;
-	FILE *speedscope = NULL;
+	FILE *speedscope = NULL, *html = NULL;
 	int ret = 0, views;
 
 	/* made before the trace is read: a name that cannot be used fails at
 	 * once, not after the analysis */
 	if (a->speedscope && !(speedscope = lh_create_new(a->speedscope)))
+		return 1;
+	if (a->html && !(html = lh_create_new(a->html)))
 		return 1;
 	if (load(&m, path, a))
 		goto out_speedscope;
@@ -227,6 +233,14 @@ static int run(struct report_args *a, const char *path)
 	}
 	if (speedscope && lh_close_new(speedscope, a->speedscope, lh_native_write_speedscope(speedscope, &g, path)))
 		ret = -1;
+	if (html) {
+		struct lh_native_opts ho = a->o;
+
+		if (!a->top_set)
+			ho.top = 50;
+		if (lh_close_new(html, a->html, lh_native_write_html(html, &g, &ho)))
+			ret = -1;
+	}
 	if (a->json) {
 		if (lh_native_write_json(stdout, &g, &a->o, a->at, 0))
 			ret = -1;
@@ -236,8 +250,8 @@ static int run(struct report_args *a, const char *path)
 		lh_native_write_folded(stdout, &g, a->folded_cost);
 		goto out;
 	}
-	if (a->speedscope && !a->leaks && !a->bottom_up && !a->top_down && !a->function && !a->histogram &&
-	    !a->timeline && !a->at && !a->sorted)
+	if ((a->speedscope || a->html) && !a->leaks && !a->bottom_up && !a->top_down && !a->function &&
+	    !a->histogram && !a->timeline && !a->at && !a->sorted)
 		goto out;
 	lh_native_print_summary(stdout, &m);
 	if (a->leaks) {
@@ -279,6 +293,8 @@ out:
 out_speedscope:
 	if (speedscope)
 		lh_close_new(speedscope, a->speedscope, 1);
+	if (html)
+		lh_close_new(html, a->html, 1);
 	return 1;
 }
 
@@ -301,6 +317,7 @@ int cmd_report(int argc, char **argv)
 		{ "folded", optional_argument, NULL, OPT_FOLDED },
 		{ "cost", required_argument, NULL, OPT_COST },
 		{ "speedscope", required_argument, NULL, OPT_SPEEDSCOPE },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
 		{ "filter", required_argument, NULL, OPT_FILTER },
 		{ "suppressions", required_argument, NULL, OPT_SUPP },
@@ -341,6 +358,7 @@ int cmd_report(int argc, char **argv)
 		case OPT_TOP:
 			if (parse_count("--top", optarg, &a.o.top))
 				goto fail;
+			a.top_set = 1;
 			break;
 		case OPT_CHILDREN:
 			if (parse_count("--children", optarg, &a.o.children))
@@ -361,6 +379,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		case OPT_DIFF: a.diff = 1; break;
 		case OPT_SPEEDSCOPE: a.speedscope = optarg; break;
+		case OPT_HTML: a.html = optarg; break;
 		case OPT_NO_INLINE: a.flags |= LH_ALLOC_NO_INLINE; break;
 		case OPT_FILTER: a.filter = optarg; break;
 		case OPT_SUPP:
@@ -386,9 +405,16 @@ int cmd_report(int argc, char **argv)
 	/* run_diff shows the change per site (text or --json) and nothing else:
 	 * these were ignored without a word (--speedscope wrote no file) */
 	if (a.diff && (a.leaks || a.bottom_up || a.top_down || a.function || a.histogram || a.timeline || a.at ||
-		       a.folded || a.speedscope)) {
+		       a.folded || a.speedscope || a.html)) {
 		lh_error("--diff shows the change per site (with --json, --sort, --top, --filter, --no-inline and "
 			 "the suppression options): report each trace alone for other views and exports");
+		goto fail;
+	}
+	/* --html is the whole report in a file of its own (with --top rows of
+	 * its own): one export at a time, as --json and --folded are */
+	if (a.html && (a.json || a.folded || a.speedscope)) {
+		lh_error("--html writes the whole report into one file: report again for --json, --folded or "
+			 "--speedscope");
 		goto fail;
 	}
 	/* --json and --folded are the whole of stdout: the other export and the
@@ -410,6 +436,7 @@ int cmd_report(int argc, char **argv)
 		goto fail;
 	}
 	a.o.path = argv[optind];
+	a.o.filter = a.filter;
 	ret = a.diff ? run_diff(&a, argv[optind], argv[optind + 1]) : run(&a, argv[optind]);
 	lh_suppressions_release(&a.supp);
 	return ret;

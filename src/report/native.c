@@ -38,71 +38,105 @@ static void add_seconds(struct strbuf *sb, uint64_t ms)
 	strbuf_addf(sb, "%" PRIu64 ".%03" PRIu64 "s", ms / 1000, ms % 1000);
 }
 
-void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
+/* The summary's lines, each "label: value" (lh_native_summary). */
+struct summary_lines {
+	void (*fn)(void *ctx, const char *label, const char *value);
+	void *ctx;
+	struct strbuf value;
+};
+
+static void summary_emit(struct summary_lines *l, const char *label)
 {
-	struct strbuf sb = STRBUF_INIT;
+	l->fn(l->ctx, label, l->value.buf);
+	strbuf_reset(&l->value);
+}
+
+void lh_native_summary(const struct lh_alloc_model *m, void (*fn)(void *ctx, const char *label, const char *value),
+		       void *ctx)
+{
+	struct summary_lines l = { fn, ctx, STRBUF_INIT };
+	struct strbuf *v = &l.value;
 	double secs = m->runtime_ms / 1000.0;
 
-	if (m->cmdline && *m->cmdline)
-		fprintf(out, "recorded command: %s\n", m->cmdline);
-	if (m->attached)
-		fputs("attached recording (record -p): what the process did while recorded, not before or after\n", out);
-	if (m->sample_mean)
-		fprintf(out, "sampled recording (record --sample, one sample per %" PRIu64 " bytes on average):\n"
-			     "  the numbers below are estimates from the %" PRIu64 " allocations recorded (a block of s bytes\n"
-			     "  stands for 1/(1 - exp(-s/%" PRIu64 ")) blocks); a few samples make a rough estimate\n",
-			m->sample_mean, m->sampled_calls, m->sample_mean);
-	strbuf_addstr(&sb, "total runtime: ");
-	add_seconds(&sb, m->runtime_ms);
-	fprintf(out, "%s\n", sb.buf);
-	fprintf(out, "calls to allocation functions: %" PRIu64, m->calls);
+	if (m->cmdline && *m->cmdline) {
+		strbuf_addstr(v, m->cmdline);
+		summary_emit(&l, "recorded command");
+	}
+	if (m->attached) {
+		strbuf_addstr(v, "what the process did while recorded, not before or after");
+		summary_emit(&l, "attached recording (record -p)");
+	}
+	if (m->sample_mean) {
+		struct strbuf label = STRBUF_INIT;
+
+		strbuf_addf(&label, "sampled recording (record --sample, one sample per %" PRIu64 " bytes on average)",
+			    m->sample_mean);
+		/* the text report breaks this one after its label */
+		strbuf_addf(v, "\n  the numbers below are estimates from the %" PRIu64 " allocations recorded (a block of s bytes\n"
+			       "  stands for 1/(1 - exp(-s/%" PRIu64 ")) blocks); a few samples make a rough estimate",
+			    m->sampled_calls, m->sample_mean);
+		summary_emit(&l, label.buf);
+		strbuf_release(&label);
+	}
+	add_seconds(v, m->runtime_ms);
+	summary_emit(&l, "total runtime");
+	strbuf_addf(v, "%" PRIu64, m->calls);
 	if (secs > 0)
-		fprintf(out, " (%.0f/s)", m->calls / secs);
+		strbuf_addf(v, " (%.0f/s)", m->calls / secs);
 	if (!m->calls && !m->ended)
 		/* a crash, a kill or an exec before the first flush (every
 		 * 100 ms): the events were in the process's buffers */
-		fputs(" (none in the file, which has no end record: the process was killed or crashed before "
-		      "its buffers were first written, which happens every 100 ms, at exit and before an "
-		      "exec; or it replaced itself by exec before allocating)", out);
+		strbuf_addstr(v, " (none in the file, which has no end record: the process was killed or crashed before "
+				 "its buffers were first written, which happens every 100 ms, at exit and before an "
+				 "exec; or it replaced itself by exec before allocating)");
 	else if (!m->calls)
-		fputs(" (none reached leakhunt: a program with an allocator of its own, such as jemalloc, "
-		      "mimalloc or tcmalloc linked in, or Rust's #[global_allocator], does not call malloc)", out);
+		strbuf_addstr(v, " (none reached leakhunt: a program with an allocator of its own, such as jemalloc, "
+				 "mimalloc or tcmalloc linked in, or Rust's #[global_allocator], does not call malloc)");
+	summary_emit(&l, "calls to allocation functions");
 	if (m->sample_mean)
-		fputs("\ntemporary memory allocations: not estimated (a sampled recording misses the events "
-		      "between its samples)", out);
+		strbuf_addstr(v, "not estimated (a sampled recording misses the events between its samples)");
 	else
-		fprintf(out, "\ntemporary memory allocations: %" PRIu64, m->temporary);
+		strbuf_addf(v, "%" PRIu64, m->temporary);
 	if (m->calls && !m->sample_mean)
-		fprintf(out, " (%.2f%% of calls)", 100.0 * m->temporary / m->calls);
-	strbuf_reset(&sb);
-	add_size(&sb, m->peak_bytes);
-	fprintf(out, "\npeak heap memory consumption: %s in %" PRIu64 " %s at ", sb.buf, m->peak_blocks, blocks(m->peak_blocks));
-	strbuf_reset(&sb);
-	add_seconds(&sb, m->peak_ms);
-	fprintf(out, "%s\n", sb.buf);
-	strbuf_reset(&sb);
-	add_size(&sb, m->peak_rss);
-	fprintf(out, "peak RSS: %s%s\n", sb.buf,
-		m->peak_rss ? " (sampled every 10 ms; leakhunt's own tables and buffers in the process included)"
-			    : " (no samples: the run was shorter than 10 ms)");
-	strbuf_reset(&sb);
-	add_size(&sb, m->leaked_bytes);
-	fprintf(out, "total memory leaked: %s in %" PRIu64 " %s%s\n", sb.buf, m->leaked_blocks, blocks(m->leaked_blocks),
-		m->attached ? " (allocated while recorded and still allocated when recording stopped: leaked, "
-			      "or still in use)"
-			    : "");
-	if (m->unknown_frees)
-		fprintf(out, "frees of blocks not allocated while recorded: %" PRIu64 " (%s)\n", m->unknown_frees,
-			m->attached ? "allocated before the attach: left out of every number"
-				    : "allocated before recording began, by code leakhunt does not see, or lost "
-				      "with events that are missing; left out of every number");
-	if (m->suppressed_blocks) {
-		strbuf_reset(&sb);
-		add_size(&sb, m->suppressed_bytes);
-		fprintf(out, "suppressed leaks: %s in %" PRIu64 " %s\n", sb.buf, m->suppressed_blocks,
-			blocks(m->suppressed_blocks));
+		strbuf_addf(v, " (%.2f%% of calls)", 100.0 * m->temporary / m->calls);
+	summary_emit(&l, "temporary memory allocations");
+	add_size(v, m->peak_bytes);
+	strbuf_addf(v, " in %" PRIu64 " %s at ", m->peak_blocks, blocks(m->peak_blocks));
+	add_seconds(v, m->peak_ms);
+	summary_emit(&l, "peak heap memory consumption");
+	add_size(v, m->peak_rss);
+	strbuf_addstr(v, m->peak_rss ? " (sampled every 10 ms; leakhunt's own tables and buffers in the process included)"
+				     : " (no samples: the run was shorter than 10 ms)");
+	summary_emit(&l, "peak RSS");
+	add_size(v, m->leaked_bytes);
+	strbuf_addf(v, " in %" PRIu64 " %s%s", m->leaked_blocks, blocks(m->leaked_blocks),
+		    m->attached ? " (allocated while recorded and still allocated when recording stopped: leaked, "
+				  "or still in use)"
+				: "");
+	summary_emit(&l, "total memory leaked");
+	if (m->unknown_frees) {
+		strbuf_addf(v, "%" PRIu64 " (%s)", m->unknown_frees,
+			    m->attached ? "allocated before the attach: left out of every number"
+					: "allocated before recording began, by code leakhunt does not see, or lost "
+					  "with events that are missing; left out of every number");
+		summary_emit(&l, "frees of blocks not allocated while recorded");
 	}
-	strbuf_release(&sb);
+	if (m->suppressed_blocks) {
+		add_size(v, m->suppressed_bytes);
+		strbuf_addf(v, " in %" PRIu64 " %s", m->suppressed_blocks, blocks(m->suppressed_blocks));
+		summary_emit(&l, "suppressed leaks");
+	}
+	strbuf_release(v);
+}
+
+static void print_summary_line(void *ctx, const char *label, const char *value)
+{
+	fprintf(ctx, "%s:%s%s\n", label, *value == '\n' ? "" : " ", value);
+}
+
+void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
+{
+	lh_native_summary(m, print_summary_line, out);
 }
 
 static const char *site_columns(const struct lh_alloc_model *m)

@@ -153,7 +153,7 @@ static void costs_json(struct lh_jsonw *w, const struct lh_costs *c, const struc
 	lh_jsonw_kuint(w, "leaked_blocks", c->leaked_blocks);
 }
 
-static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
+void lh_native_summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 {
 	lh_jsonw_object(w);
 	lh_jsonw_kuint(w, "calls", m->calls);
@@ -186,6 +186,24 @@ static void summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 		lh_jsonw_str(w, strerror(m->write_error));
 	else
 		lh_jsonw_null(w);
+	lh_jsonw_end(w);
+}
+
+void lh_native_timeline_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
+{
+	lh_jsonw_array(w);
+	for (size_t i = 0; i < m->ntimeline; i++) {
+		const struct lh_timeline_point *p = &m->timeline[i];
+
+		lh_jsonw_object(w);
+		lh_jsonw_kuint(w, "ms", p->ms);
+		lh_jsonw_kuint(w, "heap", p->heap);
+		lh_jsonw_kuint(w, "heap_max", p->heap_max);
+		lh_jsonw_kuint(w, "rss", p->rss);
+		lh_jsonw_kuint(w, "calls", p->calls);
+		kcount(w, "temporary", p->temporary, m);
+		lh_jsonw_end(w);
+	}
 	lh_jsonw_end(w);
 }
 
@@ -278,7 +296,7 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 	lh_jsonw_kstr(&w, "command", m->cmdline ? m->cmdline : "");
 	lh_jsonw_kuint(&w, "sample_mean", m->sample_mean);
 	lh_jsonw_key(&w, "summary");
-	summary_json(&w, m);
+	lh_native_summary_json(&w, m);
 	lh_jsonw_kstr(&w, "sort", lh_cost_name(o->sort));
 	lh_jsonw_key(&w, "sites");
 	sites_json(&w, g, o->sort);
@@ -314,20 +332,7 @@ int lh_native_write_json(FILE *out, const struct lh_callgraph *g, const struct l
 	}
 	lh_jsonw_end(&w);
 	lh_jsonw_key(&w, "timeline");
-	lh_jsonw_array(&w);
-	for (size_t i = 0; i < m->ntimeline; i++) {
-		const struct lh_timeline_point *p = &m->timeline[i];
-
-		lh_jsonw_object(&w);
-		lh_jsonw_kuint(&w, "ms", p->ms);
-		lh_jsonw_kuint(&w, "heap", p->heap);
-		lh_jsonw_kuint(&w, "heap_max", p->heap_max);
-		lh_jsonw_kuint(&w, "rss", p->rss);
-		lh_jsonw_kuint(&w, "calls", p->calls);
-		kcount(&w, "temporary", p->temporary, m);
-		lh_jsonw_end(&w);
-	}
-	lh_jsonw_end(&w);
+	lh_native_timeline_json(&w, m);
 	if (at) {
 		struct lh_site *s;
 		enum lh_cost k = at > 1 ? LH_COST_PEAK : LH_COST_AT;
@@ -372,9 +377,9 @@ int lh_native_write_diff_json(FILE *out, const struct lh_callgraph *a, const str
 	lh_jsonw_object(&w);
 	lh_jsonw_kuint(&w, "format", 1);
 	lh_jsonw_key(&w, "old");
-	summary_json(&w, a->m);
+	lh_native_summary_json(&w, a->m);
 	lh_jsonw_key(&w, "new");
-	summary_json(&w, b->m);
+	lh_native_summary_json(&w, b->m);
 	lh_jsonw_key(&w, "sites");
 	lh_jsonw_array(&w);
 	for (size_t i = 0; i < n; i++) {

@@ -348,3 +348,220 @@ if rec -o "$T/churn" -- "$T/churn" 200000 2; then
 else
 	fail record-churn "$(cat "$T/rec.err")"
 fi
+
+# --- --html: one self-contained page (an export as in 5., after the
+# suppressions and the sampled trace that it uses too).  page HTML OUT: parse it with
+# python's html.parser (strict UTF-8, every element closed in order) and
+# write what the tests read as JSON: the parse errors, every src/href, the
+# embedded data, the site tables, the leaks and the summary rows
+cat >"$T/page.py" <<'PY'
+import html.parser, json, sys
+
+VOID = {'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr'}
+
+class Page(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open, self.errors, self.urls, self.data, self.scripts = [], [], [], '', 0
+        self.tables, self.leaks, self.summary = {}, [], {}
+        self.cell = None  # [text, data-v] of the open td/th
+        self.row = None
+        self.table = None
+    def attrs_seen(self, tag, a):
+        self.urls += [v for k, v in a.items() if k in ('src', 'href', 'xlink:href', 'action', 'srcset', 'poster')]
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.attrs_seen(tag, a)
+        if tag == 'script':
+            self.scripts += 1
+        if tag == 'table':
+            self.table = a.get('id')
+            if self.table and self.table.startswith('sites-'):
+                self.tables[self.table[6:]] = []
+        if tag == 'tr':
+            self.row = []
+        if tag in ('td', 'th'):
+            self.cell = ['', a.get('data-v')]
+        if tag == 'details' and 'leak' in (a.get('class') or '').split():
+            self.leaks.append({'bytes': int(a['data-bytes']), 'blocks': int(a['data-blocks']), 'frames': []})
+        if tag not in VOID:
+            self.open.append((tag, a))
+    def handle_startendtag(self, tag, attrs):
+        self.attrs_seen(tag, dict(attrs))
+    def handle_endtag(self, tag):
+        if not self.open or self.open[-1][0] != tag:
+            self.errors.append('</%s> closes <%s> at line %d' % (tag, self.open[-1][0] if self.open else '', self.getpos()[0]))
+            return
+        self.open.pop()
+        if tag in ('td', 'th') and self.row is not None:
+            self.row.append(self.cell)
+        if tag == 'tr':
+            if self.table == 'summary':
+                self.summary[self.row[0][0]] = self.row[1][0]
+            elif self.table and self.table[6:] in self.tables and self.row[0][0] != 'Function':
+                self.tables[self.table[6:]].append(self.row)
+            elif self.table is None and self.leaks and self.row:
+                self.leaks[-1]['frames'].append(self.row[0][0])
+        if tag == 'table':
+            self.table = None
+    def handle_data(self, d):
+        if self.open and self.open[-1][0] == 'script' and self.open[-1][1].get('id') == 'lh-data':
+            self.data += d
+        if self.cell is not None:
+            self.cell[0] += d
+
+raw = open(sys.argv[1], 'rb').read()
+p = Page()
+p.feed(raw.decode('utf-8'))
+p.close()
+if p.open:
+    p.errors.append('never closed: ' + ' '.join(t for t, _ in p.open))
+json.dump({'errors': p.errors, 'urls': p.urls, 'scripts': p.scripts, 'data': json.loads(p.data),
+           'tables': p.tables, 'leaks': p.leaks, 'summary': p.summary,
+           'script_ends': raw.count(b'</script'), 'size': len(raw)}, open(sys.argv[2], 'w'))
+PY
+page() {
+	python3 "$T/page.py" "$1" "$2" 2>"$T/page.err" && return 0
+	fail "$(basename "$1")-parse" "$(tail -1 "$T/page.err")"
+	return 1
+}
+if run_ok html "$LEAKHUNT" report --html "$T/l.html" "$L" && page "$T/l.html" "$T/l.page"; then
+	expect html-stdout-empty "$(wc -c <"$T/out")" 0
+	expect html-well-formed "$(js 'd["errors"]' "$T/l.page")" "[]"
+	# self-contained: nothing to fetch, the two scripts inline
+	expect html-no-urls "$(js 'd["urls"]' "$T/l.page")" "[]"
+	check html-no-remote sh -c "! grep -Eqi '(src|href) *= *\"?(https?:)?//|@import|url\\(' '$T/l.html'"
+	expect html-inline-scripts "$(js 'd["scripts"] == d["script_ends"] == 2' "$T/l.page")" True
+	# the embedded data is --json's: summary and timeline equal, the flame
+	# graph's root holds every stack's costs, each frame at least its callees'
+	expect html-summary-json "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["data"]; b=json.load(open(sys.argv[2])); print(a["summary"] == b["summary"] and a["timeline"] == b["timeline"] and a["command"] == b["command"])' "$T/l.page" "$T/leaky.json")" True
+	expect html-flame-root "$(python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["data"]["flame"]; j = json.load(open(sys.argv[2]))
+keys = f["costs"]
+print(f["nodes"][0][2:] == [sum(s[k] for s in j["stacks"]) for k in keys] == [j["summary"][k] for k in keys])' "$T/l.page" "$T/leaky.json")" True
+	expect html-flame-tree "$(python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["data"]["flame"]; n = f["nodes"]
+kids = [[0] * 5 for _ in n]
+for i, x in enumerate(n[1:], 1):
+    assert x[1] < i
+    kids[x[1]] = [a + b for a, b in zip(kids[x[1]], x[2:])]
+print(all(all(k <= v for k, v in zip(kids[i], x[2:])) for i, x in enumerate(n)) and f["merged"] == 0,
+      sorted(f["names"][x[0]] for x in n if n[x[1]][0] == 2))' "$T/l.page")" \
+		"True ['hump', 'leak_calloc', 'leak_page', 'leak_realloc', 'leak_small', 'temporaries']"
+	# the tables: top sites by each cost, biggest first, every number --json's
+	expect html-tables "$(python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["tables"]; j = {s["function"]: s for s in json.load(open(sys.argv[2]))["sites"]}
+keys = ["calls", "temporary", "bytes", "peak_bytes", "leaked_bytes", "leaked_blocks"]
+ok = all([int(c[1]) for c in r[2:]] == [j[r[0][0]][k] for k in keys] for rows in t.values() for r in rows)
+col = {"peak": 5, "leaked": 6, "calls": 2, "temporary": 3, "bytes": 4}
+order = all([int(r[col[k]][1]) for r in rows] == sorted((int(r[col[k]][1]) for r in rows), reverse=True) for k, rows in t.items())
+print(ok, order, " ".join("%s:%d" % (k, len(t[k])) for k in sorted(t)))' "$T/l.page" "$T/leaky.json")" \
+		"True True bytes:6 calls:6 leaked:4 peak:5 temporary:2"
+	expect html-site-location "$(js '[r[1][0] for r in d["tables"]["leaked"] if r[0][0] == "leak_small"][0].startswith("leaky.c:")' "$T/l.page")" True
+	# the leaks: every stack whole, as "leaks" in --json
+	expect html-leaks "$(python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["leaks"]; b = json.load(open(sys.argv[2]))["leaks"]
+print([(l["bytes"], l["blocks"], l["frames"]) for l in a] == [(l["bytes"], l["blocks"], [f["function"] for f in l["stack"]]) for l in b])' "$T/l.page" "$T/leaky.json")" True
+	# the header: the text report's summary lines, word for word
+	R "$L" >"$T/l.txt"
+	expect html-header "$(python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]
+lines = [l for l in open(sys.argv[2]).read().split("\n\n")[0].splitlines()]
+print(all(s.get(l.split(": ", 1)[0]) == l.split(": ", 1)[1] for l in lines), len(lines) > 5, s["trace"])' "$T/l.page" "$T/l.txt")" "True True complete"
+fi
+# names with < > & and "</script>" (C++ templates; an asm label for the
+# rest), and a byte that is not UTF-8: escaped in the tables and the leaks,
+# \u003c in the JSON, so that the data and the page parse to the same names
+if command -v g++ >/dev/null && g++ -O2 -g -o "$T/htmlnames" "$P/htmlnames.cc"; then
+	rec -o "$T/names" -- "$T/htmlnames" || fail record-htmlnames "$(cat "$T/rec.err")"
+	R --json "$T/names.lht" >"$T/names.json"
+	if run_ok html-names "$LEAKHUNT" report --html "$T/names.html" "$T/names.lht" && page "$T/names.html" "$T/names.page"; then
+		expect html-names-well-formed "$(js 'd["errors"]' "$T/names.page")" "[]"
+		expect html-names-script-ends "$(js 'd["script_ends"]' "$T/names.page")" 2
+		check html-names-no-raw sh -c "! grep -aq -e '<b>' -e '<!--' -e 'Map<int' '$T/names.html'"
+		expect html-names-template "$(js 'ascii([r[0][0] for r in d["tables"]["leaked"]])' "$T/names.page")" \
+			"['Box<Map<int, char> >::put(Map<int, char>&)', '\"</script><!--<b>&amp;\\ufffd\"']"
+		expect html-names-json "$(python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+names = set(a["data"]["flame"]["names"][2:])
+print(names == {s["function"] for s in b["sites"]} | {"main"}, [l["frames"][0] for l in a["leaks"]] == [l["stack"][0]["function"] for l in b["leaks"]])' "$T/names.page" "$T/names.json")" "True True"
+	fi
+else
+	ok "html-names (skipped: g++ cannot build test/programs/htmlnames.cc)"
+fi
+# --top, --filter, --no-inline and the suppressions as in the other exports
+if run_ok html-top "$LEAKHUNT" report --html "$T/top.html" --top 2 "$L" && page "$T/top.html" "$T/top.page"; then
+	expect html-top-rows "$(js '[len(d["tables"][k]) for k in ("peak", "leaked", "calls")] + [len(d["leaks"])]' "$T/top.page")" "[2, 2, 2, 2]"
+	check html-top-said grep -q '(2 of 6; --top N shows more)' "$T/top.html"
+fi
+if run_ok html-filter "$LEAKHUNT" report --html "$T/filter.html" --filter '^leak_(small|page)$' "$L" &&
+	page "$T/filter.html" "$T/filter.page"; then
+	expect html-filter-sites "$(js 'sorted(r[0][0] for r in d["tables"]["peak"]), d["data"]["filter"], d["data"]["flame"]["nodes"][0][5]' "$T/filter.page")" \
+		"['leak_page', 'leak_small'] ^leak_(small|page)\$ 1151552"
+fi
+run_ok html-supp "$LEAKHUNT" report --html "$T/supp.html" --suppressions "$T/supp.txt" "$L" && page "$T/supp.html" "$T/supp.page" &&
+	expect html-supp-leaks "$(js 'd["summary"]["suppressed leaks"], len(d["leaks"]), d["data"]["flame"]["nodes"][0][5]' "$T/supp.page")" \
+		"152322 B (152 kB) in 47 blocks 2 1012345"
+R --json --no-inline "$P5" >"$T/ni5.json"
+run_ok html-no-inline "$LEAKHUNT" report --html "$T/ni.html" --no-inline "$P5" && page "$T/ni.html" "$T/ni.page" &&
+	expect html-no-inline-sites "$(python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+print(sorted(r[0][0] for r in a["tables"]["calls"]) == sorted(s["function"] for s in b["sites"] if s["calls"]))' "$T/ni.page" "$T/ni5.json")" True
+# a sampled trace: estimates said, no temporary table or flame cost
+if [ -f "$T/sampled.lht" ] && run_ok html-sampled "$LEAKHUNT" report --html "$T/sampled.html" "$T/sampled.lht" &&
+	page "$T/sampled.html" "$T/sampled.page"; then
+	expect html-sampled-tables "$(js 'sorted(d["tables"]), d["data"]["summary"]["temporary"], d["summary"]["trace"]' "$T/sampled.page")" \
+		"['bytes', 'calls', 'leaked', 'peak'] None complete; sampled: every number is an estimate"
+fi
+# many small sites: each under 0.1% of every cost goes into [other], and the page says so
+python3 - "$T/many.c" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("#include <stdlib.h>\nvoid *volatile sink;\nstatic volatile int side;\n")
+    for i in range(2000):
+        f.write("__attribute__((noinline)) void f%d(void) { sink = malloc(100); side++; }\n" % i)
+    f.write("int main(void) {\n")
+    for i in range(2000):
+        f.write("\tf%d();\n" % i)
+    f.write("\tfor (int i = 0; i < 2000; i++) { sink = malloc(1000); side++; }\n\treturn 0;\n}\n")
+PY
+if cc -O1 -g -o "$T/many" "$T/many.c" && rec -o "$T/many" -- "$T/many" &&
+	run_ok html-merged "$LEAKHUNT" report --html "$T/many.html" "$T/many.lht" && page "$T/many.html" "$T/many.page"; then
+	R --json "$T/many.lht" >"$T/many.json"
+	expect html-merged-other "$(python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["data"]["flame"]; j = json.load(open(sys.argv[2]))
+n = f["nodes"]; other = [x for x in n if f["names"][x[0]] == "[other]"]
+print(f["merged"], len(n), len(other), other[0][2] if other else 0, n[0][2:] == [j["summary"][k] for k in f["costs"]])' "$T/many.page" "$T/many.json")" \
+		"2000 3 1 2000 True"
+	check html-merged-said grep -q '2000 of the 2001 frames of the call tree are each under 0.1% of every cost' "$T/many.html"
+	expect html-merged-tables "$(js 'len(d["tables"]["calls"])' "$T/many.page")" 50
+else
+	fail html-merged "cannot build or record the program of 2000 sites"
+fi
+# the file is new: an existing one (the trace itself, say) is refused before
+# the trace is read and left as it was; --html is one whole report, refused
+# beside --diff and the other exports
+run_fail html-over-trace "cannot write '.*/self.lht': the file exists; choose another name or remove it" \
+	"$LEAKHUNT" report --html "$T/self.lht" "$T/self.lht"
+check html-over-trace-kept cmp -s "$L" "$T/self.lht"
+cp "$T/l.html" "$T/l-before.html"
+run_fail html-exists "cannot write '.*/l.html': the file exists" "$LEAKHUNT" report --html "$T/l.html" "$L"
+check html-exists-kept cmp -s "$T/l.html" "$T/l-before.html"
+run_fail html-no-trace "cannot open '.*/no-such.lht'" "$LEAKHUNT" report --html "$T/h-none.html" "$T/no-such.lht"
+check html-no-trace-no-file test ! -e "$T/h-none.html"
+run_fail html-diff 'diff shows the change per site' "$LEAKHUNT" report --diff --html "$T/h-diff.html" "$P5" "$T/ph8.lht"
+for other in --json --folded "--speedscope $T/h-s.json"; do
+	# shellcheck disable=SC2086 # the option and its argument
+	run_fail "html-and-${other%% *}" '--html writes the whole report into one file' \
+		"$LEAKHUNT" report --html "$T/h-x.html" $other "$L"
+done
+check html-refused-no-file test ! -e "$T/h-diff.html" -a ! -e "$T/h-x.html" -a ! -e "$T/h-s.json"
+run_ok html-help "$LEAKHUNT" report --help && check html-help-says grep -q -- '--html FILE' "$T/out"
