@@ -926,8 +926,6 @@ static int record_pid(pid_t pid, const char *output, double duration, int depth,
 		return 1;
 	}
 	if (is_kernel_thread(pid)) {
-		char comm[64] = "?";
-
 		proc_status(pid, "Name", comm, sizeof(comm));
 		lh_error("process %d (%s) is a kernel thread: it has no heap of its own to record", (int)pid, comm);
 		return 1;

@@ -292,11 +292,11 @@ static void count_size(struct pass *p, uint64_t size, uint64_t n)
 
 	if ((p->sz_nr + 1) * 2 > p->sz_mask + 1) {
 		struct lh_size_count *old = p->sz;
-		size_t n = p->sz_mask + 1;
+		size_t slots = p->sz_mask + 1;
 
-		p->sz_mask = n * 2 - 1;
-		p->sz = lh_xcalloc(n * 2, sizeof(*p->sz));
-		for (size_t k = 0; k < n; k++) {
+		p->sz_mask = slots * 2 - 1;
+		p->sz = lh_xcalloc(slots * 2, sizeof(*p->sz));
+		for (size_t k = 0; k < slots; k++) {
 			if (!old[k].size)
 				continue;
 			for (i = hash_size(old[k].size) & p->sz_mask; p->sz[i].size; i = (i + 1) & p->sz_mask)

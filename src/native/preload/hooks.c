@@ -447,7 +447,12 @@ LH_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 
 /* The execl forms: their arguments up to the NULL, counted first, then
  * gathered into an argv of that size (as glibc's own do), and for execle
- * the environment after the NULL. */
+ * the environment after the NULL.  The argv is a variable-length array on
+ * the stack, as glibc's: malloc is ours to record, and the stack is the one
+ * memory an exec gives back whatever happens (DEVELOPER=1's -Wvla is
+ * silenced for these three alone). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wvla"
 #define EXECL(ap, arg, argv, tail)                                   \
 	size_t n_ = 0;                                               \
 	va_list c_;                                                  \
@@ -493,6 +498,7 @@ LH_EXPORT int execle(const char *path, const char *arg, ...)
 	EXECL(ap, arg, argv, envp = va_arg(ap, char **));
 	return execve(path, argv, envp);
 }
+#pragma GCC diagnostic pop
 
 /*
  * Rust's runtime asks for the stack of every thread first thing, and glibc's
