@@ -88,7 +88,7 @@ check: test
 # counted together into one "N passed, N failed" line.
 test-all:
 	$(MAKE) all $(BUILD)/unit-tests
-	$(MAKE) SANITIZE=address,undefined build-san/leakhunt build-san/unit-tests
+	$(MAKE) SANITIZE=address,undefined DEVELOPER=1 build-san/leakhunt build-san/unit-tests
 	$(MAKE) fuzz-build
 	LEAKHUNT_BUILDS="build build-san" bash test/run.sh
 
