@@ -1,8 +1,8 @@
 /*
  * The interposed libc names of libleakhunt.so (mimalloc's alloc-override.c,
  * heaptrack's heaptrack_preload.cpp): malloc and its nine relatives, dlopen
- * and dlclose (module maps change), _exit and daemon (buffers must reach
- * the file).
+ * and dlclose (module maps change), _exit, daemon, the exec family and
+ * abort (buffers must reach the file).
  *
  * Bootstrap: the real functions come from dlsym(RTLD_NEXT), and dlsym itself
  * may call calloc before we have a real calloc to forward to.  Such early
@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <malloc.h> /* memalign, pvalloc prototypes */
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ static void *(*real_pvalloc)(size_t);
 static void *(*real_dlopen)(const char *, int);
 static int (*real_dlclose)(void *);
 static void (*real__exit)(int) __attribute__((noreturn));
+static void (*real_abort)(void) __attribute__((noreturn));
 static int (*real_pthread_getattr_np)(pthread_t, pthread_attr_t *);
 static int (*real_execve)(const char *, char *const[], char *const[]);
 static int (*real_execv)(const char *, char *const[]);
@@ -96,6 +98,7 @@ static __attribute__((noinline)) void resolve(void)
 	real_dlopen = next("dlopen");
 	real_dlclose = next("dlclose");
 	real__exit = next("_exit");
+	real_abort = next("abort");
 	real_pthread_getattr_np = next("pthread_getattr_np");
 	real_execve = next("execve");
 	real_execv = next("execv");
@@ -359,6 +362,20 @@ LH_EXPORT void _exit(int status)
 	real__exit(status);
 }
 
+/* abort skips the destructors too: the buffers are written first (record.c,
+ * lh_record_before_abort).  glibc's own aborts (a corrupted heap) call it
+ * inside libc and are not seen. */
+LH_EXPORT void abort(void)
+{
+	if (LH_UNLIKELY(!real_abort) && !resolving)
+		resolve();
+	lh_record_before_abort();
+	if (real_abort)
+		real_abort();
+	raise(SIGABRT); /* dlsym found no abort: end as it would have */
+	__builtin_trap();
+}
+
 /*
  * daemon(3): glibc's ends the parent with its own _exit inside libc, which
  * never reaches the hook above, so the parent's trace had no end record
@@ -527,7 +544,7 @@ LH_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
 #define OWN(n) extern __typeof(n) own_##n __attribute__((alias(#n), copy(n), visibility("hidden")));
 OWN(malloc) OWN(free) OWN(calloc) OWN(realloc) OWN(reallocarray) OWN(posix_memalign)
 OWN(aligned_alloc) OWN(memalign) OWN(valloc) OWN(pvalloc) OWN(dlopen) OWN(dlclose)
-OWN(pthread_getattr_np) OWN(_exit) OWN(execve) OWN(execv) OWN(execvp) OWN(execvpe) OWN(fexecve)
+OWN(pthread_getattr_np) OWN(_exit) OWN(abort) OWN(execve) OWN(execv) OWN(execvp) OWN(execvpe) OWN(fexecve)
 #undef OWN
 
 /* Preloaded, the program's pthread_getattr_np is ours; loaded into a running
@@ -545,7 +562,7 @@ void *lh_hook_address(const char *name)
 	} hooks[] = {
 #define H(n) { #n, (void *)own_##n }
 		H(malloc), H(free), H(calloc), H(realloc), H(reallocarray), H(posix_memalign),
-		H(aligned_alloc), H(memalign), H(valloc), H(pvalloc), H(dlopen), H(dlclose), H(_exit),
+		H(aligned_alloc), H(memalign), H(valloc), H(pvalloc), H(dlopen), H(dlclose), H(_exit), H(abort),
 		H(execve), H(execv), H(execvp), H(execvpe), H(fexecve),
 #undef H
 	};

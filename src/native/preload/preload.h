@@ -117,6 +117,8 @@ void lh_record_finish(void);
 void lh_record_exit(void);
 void lh_record_close(void);
 void lh_record_before_exec(void);
+/* abort: write the buffers out, unless this thread is inside our own code. */
+void lh_record_before_abort(void);
 /* Start recording in a running process (attach.c): conf as LEAKHUNT_RECORD. */
 /* attach.c: a child forked while attached unpatches itself */
 void lh_attach_fork_child(void);

@@ -2330,6 +2330,23 @@ void lh_record_before_exec(void)
 }
 
 /*
+ * The program is about to abort: node's process.abort() and its fatal out
+ * of memory, a failed CHECK, std::terminate.  SIGABRT ends the process
+ * without destructors, and the events since the timer's last flush (up to
+ * 100 ms of them: those that led to the crash) never reached the file, where
+ * heaptrack kept them.  So they are written now, as before an exec.  Not from
+ * inside a hook (a signal handler that interrupted one calls abort): this
+ * thread may hold the locks the flush takes, and a crash must not turn into
+ * a hang.
+ */
+void lh_record_before_abort(void)
+{
+	if (lh_preload_busy)
+		return;
+	lh_record_before_exec();
+}
+
+/*
  * At exit, from our destructor: libstdc++'s emergency exception pool
  * (72,704 bytes with GCC 12), which its constructor allocates and nothing
  * frees, would be every C++ program's leak.  libstdc++ frees it in
