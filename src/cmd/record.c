@@ -1283,6 +1283,10 @@ int cmd_record(int argc, char **argv)
 			c = 1;
 		}
 		free(run);
+		lh_symbolizer_free(sym);
+		strbuf_release(&preload);
+		strbuf_release(&out);
+		strbuf_release(&conf);
 		return c;
 	}
 	free(run);
@@ -1293,6 +1297,9 @@ int cmd_record(int argc, char **argv)
 			lh_symbolizer_free(sym);
 			no_trace_error(argv[optind], out.buf);
 			unlink(out.buf);
+			strbuf_release(&preload);
+			strbuf_release(&out);
+			strbuf_release(&conf);
 			return 1;
 		}
 	}
