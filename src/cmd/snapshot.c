@@ -197,6 +197,10 @@ int cmd_snapshot(int argc, char **argv)
 	ret = lh_capture_take(&s.cdp, local, method, out.buf, flags, &st);
 	if (ret < 0 && so.pid && !lh_target_alive(so.pid))
 		lh_error("pid %d exited during the capture", (int)so.pid);
+	else if (ret < 0 && lh_capture_interrupted() && s.opened)
+		/* V8 cannot stop a snapshot: the close we ask for runs after it */
+		lh_warn("waiting for pid %d to finish the snapshot it is building, to close its "
+			"inspector again (Ctrl-C again leaves it open)", (int)s.pid);
 	lh_session_close(&s);
 	if (ret == 0) {
 		lh_human_size(&size, (int64_t)st.bytes);

@@ -44,7 +44,7 @@ static const char usage_text[] =
 	"  --duration D        stop after D (e.g. 30s, 10m); default: until Ctrl-C\n"
 	"  -o, --output FILE   append JSON lines: a header, one per sample, a summary\n"
 	"  --snapshot-on-growth PCT  take a heap snapshot at the start and whenever\n"
-	"                      heapUsed has grown by PCT%% since the last one\n"
+	"                      heapUsed has grown by PCT% since the last one\n"
 	"  --keep K            keep at most K of them (default 3): the first and the\n"
 	"                      newest, for 'leakhunt diff'\n"
 	"  --snapshot-dir DIR  where they go (default: the current directory)\n"
@@ -551,6 +551,9 @@ int cmd_watch(int argc, char **argv)
 		if (g.pct > 0 && maybe_snapshot(&ss, &g, &s[n - 1], json, tty && !lh_verbosity) < 0) {
 			if ((so.pid && !lh_target_alive(so.pid)) || exiting) {
 				end = "the target exited";
+			} else if (lh_capture_interrupted()) {
+				/* Ctrl-C during a snapshot: the end of the watch, as between samples */
+				end = "interrupted";
 			} else {
 				end = "a snapshot failed";
 				ret = 1;

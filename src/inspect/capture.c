@@ -133,6 +133,44 @@ static int activity_cpu(struct activity *a)
 	return 0;
 }
 
+/*
+ * Ctrl-C during a capture must not leave a temporary file behind, nor the
+ * target's inspector open when we opened it.  The first signal only sets
+ * a flag: the capture notices it between messages or within ~250 ms of
+ * silence (the busy hooks), fails as any capture does (the file is
+ * removed) and returns, so that the caller closes its session as usual.
+ * A second signal removes the file (unlink is async-signal-safe) and
+ * exits at once.
+ */
+static char signal_tmp[PATH_MAX];
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	if (!interrupted) {
+		interrupted = sig;
+		return;
+	}
+	if (signal_tmp[0])
+		unlink(signal_tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int lh_capture_interrupted(void)
+{
+	return interrupted != 0;
+}
+
+/* -1 with a message once a signal asked us to stop, else 0. */
+static int check_interrupted(void)
+{
+	if (interrupted)
+		return lh_error("interrupted (%s) during the capture", interrupted == SIGINT ?
+				"Ctrl-C" : "SIGTERM");
+	return 0;
+}
+
 struct sink {
 	int fd;
 	const char *tmp;            /* for messages */
@@ -212,6 +250,8 @@ static int on_event(void *ud, const char *method, const char *msg, size_t len)
 {
 	struct sink *s = ud;
 
+	if (check_interrupted() < 0)
+		return -1;
 	if (!strcmp(method, "HeapProfiler.addHeapSnapshotChunk"))
 		return on_chunk(s, msg, len);
 	if (!strcmp(method, "HeapProfiler.reportHeapSnapshotProgress")) {
@@ -232,20 +272,6 @@ static int on_event(void *ud, const char *method, const char *msg, size_t len)
 	return 0;
 }
 
-/*
- * Ctrl-C during a capture must not leave a temporary file behind: the
- * handler removes it (unlink is async-signal-safe) and exits.
- */
-static char signal_tmp[PATH_MAX];
-
-static void on_signal(int sig)
-{
-	if (signal_tmp[0])
-		unlink(signal_tmp);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 static void guard_tmp(const char *tmp, struct sigaction *old_int, struct sigaction *old_term)
 {
 	struct sigaction sa;
@@ -253,6 +279,7 @@ static void guard_tmp(const char *tmp, struct sigaction *old_int, struct sigacti
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	snprintf(signal_tmp, sizeof(signal_tmp), "%s", tmp);
+	interrupted = 0;
 	sigaction(SIGINT, &sa, old_int);
 	sigaction(SIGTERM, &sa, old_term);
 }
@@ -357,11 +384,20 @@ static int create_tmp(const char *path, struct strbuf *tmp)
 	return fd;
 }
 
-/* Between chunks of a local target: its CPU time is the sign of work, as in write mode. */
+/*
+ * Between chunks: a signal stops the capture; for a local target its CPU
+ * time is the sign of work, as in write mode.
+ */
 static int stream_busy(void *ud)
 {
 	struct sink *s = ud;
-	int r = activity_cpu(&s->act);
+	int r;
+
+	if (check_interrupted() < 0)
+		return -1;
+	if (!s->act.pid)
+		return 0; /* a target we cannot see: only its messages are signs of work */
+	r = activity_cpu(&s->act);
 
 	if (r >= 0)
 		activity_show(&s->act);
@@ -396,10 +432,8 @@ int lh_capture_snapshot(struct lh_cdp *c, pid_t pid, const char *path, unsigned 
 	if (lh_cdp_call(c, "HeapProfiler.enable", NULL, NULL, NULL, NULL) < 0)
 		goto out_fail;
 	activity_start(&s.act, pid);
-	if (pid) {
-		c->busy = stream_busy;
-		c->busy_ud = &s;
-	}
+	c->busy = stream_busy;
+	c->busy_ud = &s;
 	r = lh_cdp_call(c, "HeapProfiler.takeHeapSnapshot",
 			pid ? "{\"reportProgress\":false}" : "{\"reportProgress\":true}", NULL,
 			on_event, &s);
@@ -453,8 +487,11 @@ static int by_target_busy(void *ud)
 	struct by_target *b = ud;
 	struct stat sb;
 	uint64_t before = b->act.bytes;
-	int busy = activity_cpu(&b->act);
+	int busy;
 
+	if (check_interrupted() < 0)
+		return -1;
+	busy = activity_cpu(&b->act);
 	if (busy < 0)
 		return -1;
 	if (!fstat(b->fd, &sb))

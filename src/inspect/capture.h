@@ -55,6 +55,13 @@ int lh_capture_take(struct lh_cdp *c, pid_t pid, enum lh_capture_method m, const
 		    unsigned flags, struct lh_capture_stats *st);
 
 /*
+ * Did SIGINT or SIGTERM stop the last capture?  The first one makes the
+ * capture fail (-1, the file removed) and return, so that the caller can
+ * still close its session and report; a second one exits at once.
+ */
+int lh_capture_interrupted(void);
+
+/*
  * Can pid write a file that we name: a live process with our root
  * directory and our mount namespace (so our path is its path), whose file
  * system uid is ours or one we can give a file to (we are root)?  1 yes;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: `leakhunt watch` on real node processes: a target that leaks
-# steadily (its lows after GC rise), the same with --snapshot-on-growth, one
+# steadily (its lows after GC rise), the same with --snapshot-on-growth (and
+# Ctrl-C during one of its snapshots), one
 # that exits while watched, and the JSON lines file.  Targets use --inspect-port=0 (SIGUSR1 opens a random
 # port) and are killed on exit.  The checks look at structure and at a leak
 # far above the verdict's thresholds, never at how long anything took.
@@ -10,6 +11,8 @@ js() { node -e 'const L=require("fs").readFileSync(process.argv[1],"utf8").trim(
 expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
 
 run_ok help "$LEAKHUNT" watch --help && check help-text grep -q "^usage: leakhunt watch" "$T/out"
+# the usage text is printed as is, not as a format: a percent sign is written once
+check help-percent grep -q "grown by PCT% since" "$T/out"
 run_fail bad-interval "--interval needs a duration" "$LEAKHUNT" watch --interval x 1
 run_fail not-node "is not a node process" "$LEAKHUNT" watch --duration 1s $$
 run_fail bad-keep "--keep needs a count of 2 or more" "$LEAKHUNT" watch --keep 1 1
@@ -59,6 +62,33 @@ start_node grow --inspect-port=0 -e "$GROW" && {
 	fi
 	sleep 0.3
 	check grow-target-alive kill -0 "$P"
+}
+
+# Ctrl-C while the baseline snapshot is being written: watch ends as at any
+# Ctrl-C ("interrupted", the report, status 0), leaves no partial file and
+# closes the inspector it opened; before, the signal killed it on the spot
+# with the inspector left open.  Job control (set -m) so that the background
+# watch does not ignore SIGINT.
+BIG='globalThis.keep=[]; for(let i=0;i<400000;i++) keep.push({i, s:"k"+i}); console.log("ready"); setInterval(()=>{},1000)'
+start_node int --inspect-port=0 -e "$BIG" && {
+	mkdir -p "$T/int-snaps"
+	set -m
+	"$LEAKHUNT" watch "$P" --interval 100ms --snapshot-on-growth 5 --snapshot-dir "$T/int-snaps" \
+		>"$T/out" 2>"$T/err" &
+	lh=$!
+	set +m
+	for i in $(seq 600); do
+		[ -n "$(find "$T/int-snaps" -name '*.partial' -size +0 2>/dev/null)" ] && break
+		kill -0 "$lh" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -INT "$lh"
+	wait "$lh"; rc=$?
+	check int-exit-0 test "$rc" = 0
+	check int-says-interrupted grep -q "(interrupted)" "$T/out"
+	check int-no-file test -z "$(ls "$T/int-snaps")"
+	check int-inspector-closed not_listening "$P"
+	check int-target-alive kill -0 "$P"
 }
 
 # the target exits while watched: watch ends with a verdict, not an error
