@@ -19,7 +19,9 @@
  * points, and the flame graph's call tree merges every node under
  * 1/FLAME_MIN_SHARE of every cost into an "[other]" node of its caller,
  * stops FLAME_MAX_DEPTH frames below the root and keeps at most
- * FLAME_MAX_NODES nodes; the page says what was merged.
+ * FLAME_MAX_NODES nodes; the page says how many frames were merged, and
+ * why: a merged node takes its whole subtree with it, and a node merged for
+ * the limit need not be small.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -36,6 +38,9 @@
 #define FLAME_MIN_SHARE 1000 /* a node under 1/1000 of every cost is merged */
 #define FLAME_MAX_DEPTH 256
 #define FLAME_MAX_NODES 50000
+
+/* why a call-tree node is not drawn as itself (struct flame's why) */
+enum { FLAME_SMALL = 1, FLAME_CAPPED };
 
 /* The page's style and script, NUL-terminated (the paths are relative to the
  * directory make runs in, the top of the repository; Makefile adds the
@@ -456,7 +461,9 @@ struct flame {
 		uint32_t parent;  /* tree node */
 		struct lh_costs c;
 	} *others;
-	size_t nkept, nother, other_alloc, nmerged;
+	unsigned char *why;  /* by tree node: 0 drawn, else the FLAME_* reason it is merged */
+	size_t nkept, nother, other_alloc;
+	size_t nsmall, ncapped; /* tree nodes merged (subtrees included), by reason */
 	uint32_t *names;  /* by function: the JSON name index + 1, 0 unused */
 	uint32_t nnames;
 	uint64_t total[NFLAME_COSTS];
@@ -493,18 +500,32 @@ static void flame_build(struct flame *fl, const struct lh_callgraph *g)
 		fl->total[k] = lh_costs_get(&fl->t.node[0].c, flame_costs[k].k);
 	fl->id[0] = 1;
 	fl->nkept = 1;
+	fl->why = lh_xcalloc(fl->t.nr, sizeof(*fl->why));
 	for (uint32_t i = 1; i < fl->t.nr; i++) {
 		uint32_t parent = fl->t.node[i].parent;
+		int big;
 
-		if (!fl->id[parent])
-			continue; /* inside a merged subtree */
-		if (fl->nkept < FLAME_MAX_NODES && flame_big(fl, i)) {
+		if (!fl->id[parent]) {
+			/* inside a merged subtree: not drawn either */
+			fl->why[i] = fl->why[parent];
+			if (fl->why[i] == FLAME_CAPPED)
+				fl->ncapped++;
+			else
+				fl->nsmall++;
+			continue;
+		}
+		big = flame_big(fl, i);
+		if (fl->nkept < FLAME_MAX_NODES && big) {
 			fl->id[i] = (uint32_t)++fl->nkept;
 			if (!fl->names[fl->t.node[i].func])
 				fl->names[fl->t.node[i].func] = ++fl->nnames;
 			continue;
 		}
-		fl->nmerged++;
+		fl->why[i] = big ? FLAME_CAPPED : FLAME_SMALL;
+		if (big)
+			fl->ncapped++;
+		else
+			fl->nsmall++;
 		if (!fl->other[parent]) {
 			ALLOC_GROW(fl->others, fl->nother + 1, fl->other_alloc);
 			memset(&fl->others[fl->nother], 0, sizeof(*fl->others));
@@ -520,6 +541,7 @@ static void flame_release(struct flame *fl)
 	lh_tree_release(&fl->t);
 	free(fl->id);
 	free(fl->other);
+	free(fl->why);
 	free(fl->others);
 	free(fl->names);
 }
@@ -572,7 +594,8 @@ static void flame_json(struct lh_jsonw *w, const struct flame *fl, const struct 
 	for (size_t i = 0; i < fl->nother; i++)
 		flame_node(w, m, 1, fl->id[fl->others[i].parent] - 1, &fl->others[i].c);
 	lh_jsonw_end(w);
-	lh_jsonw_kuint(w, "merged", fl->nmerged);
+	lh_jsonw_kuint(w, "merged", fl->nsmall + fl->ncapped);
+	lh_jsonw_kuint(w, "capped", fl->ncapped);
 	lh_jsonw_kuint(w, "tree_nodes", fl->t.nr);
 	lh_jsonw_kuint(w, "min_share", FLAME_MIN_SHARE);
 	lh_jsonw_kuint(w, "max_depth", FLAME_MAX_DEPTH);
@@ -592,10 +615,14 @@ static void flame_section(struct page *p, const struct flame *fl)
 	      "<div id=\"flame\"></div>\n<p class=\"note\">callers above their callees, from main down to the "
 	      "allocating functions; a click on a frame zooms into it",
 	      p->out);
-	if (fl->nmerged)
+	if (fl->nsmall)
 		fprintf(p->out, "; %zu of the %zu frames of the call tree are each under 0.1%% of every cost, and "
-				"are merged into an [other] frame of their caller",
-			fl->nmerged, fl->t.nr - 1);
+				"are merged into [other] frames (a frame with its callees, into one of its caller)",
+			fl->nsmall, fl->t.nr - 1);
+	if (fl->ncapped)
+		fprintf(p->out, "; %zu %sframes past the first %d drawn are merged into [other] frames too, however "
+				"big (report --folded has every stack)",
+			fl->ncapped, fl->nsmall ? "more " : "", FLAME_MAX_NODES);
 	fprintf(p->out, "; frames deeper than %d are left out (their costs stay in the frames above)</p>\n"
 			"<noscript><p>the flame graph is drawn by JavaScript, which is off</p></noscript>\n</section>\n",
 		FLAME_MAX_DEPTH);

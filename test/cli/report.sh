@@ -546,6 +546,30 @@ print(f["merged"], len(n), len(other), other[0][2] if other else 0, n[0][2:] == 
 else
 	fail html-merged "cannot build or record the program of 2000 sites"
 fi
+# a merged frame takes its subtree along, and the page counts all of it (it
+# said "1024 of the 524286 frames" for manystacks' 13 levels, where 522240
+# were not drawn); frames merged for the 50,000 limit are said to be, not
+# to be under 0.1% (they held 0.2% each in widetree)
+flame_counts() {
+	python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["data"]["flame"]
+drawn = sum(f["names"][x[0]] != "[other]" for x in f["nodes"])
+print(f["merged"] == f["tree_nodes"] - drawn, f["capped"] > 0, f["merged"] > drawn)' "$1"
+}
+cc -O1 -g -o "$T/manystacks" "$P/manystacks.c" && cc -O1 -g -o "$T/widetree" "$P/widetree.c" ||
+	fail build-flame-trees "cc failed"
+if rec -o "$T/mstk" -- "$T/manystacks" && run_ok html-merged-subtrees "$LEAKHUNT" report --html "$T/mstk.html" "$T/mstk.lht" &&
+	page "$T/mstk.html" "$T/mstk.page"; then
+	expect html-merged-subtrees-count "$(flame_counts "$T/mstk.page")" "True False True"
+	check html-merged-subtrees-said grep -Eq "; $(js 'd["data"]["flame"]["merged"]' "$T/mstk.page") of the [0-9]+ frames of the call tree are each under 0.1%" "$T/mstk.html"
+fi
+if rec -o "$T/wide" -- "$T/widetree" && run_ok html-capped "$LEAKHUNT" report --html "$T/wide.html" "$T/wide.lht" &&
+	page "$T/wide.html" "$T/wide.page"; then
+	expect html-capped-count "$(flame_counts "$T/wide.page")" "True True False"
+	check html-capped-said grep -Eq '; [0-9]+ frames past the first 50000 drawn are merged into \[other\] frames too' "$T/wide.html"
+	check html-capped-not-small sh -c "! grep -q 'under 0.1% of every cost, and are merged' '$T/wide.html'"
+fi
 # the file is new: an existing one (the trace itself, say) is refused before
 # the trace is read and left as it was; --html is one whole report, refused
 # beside --diff and the other exports
