@@ -1,11 +1,79 @@
 /* New output files (outfile.h), created with O_EXCL as `record -o` does. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "base/outfile.h"
+
+/*
+ * A file being written when Ctrl-C (or SIGTERM, SIGHUP) ends the command
+ * was left behind empty or half written, looking like a result.  The files
+ * open here are removed by the signal's handler (unlink is
+ * async-signal-safe), which then ends the command as the signal would have.
+ * Only where the signal had its default action: a command with a handler
+ * of its own (a capture's) keeps it.
+ */
+#define MAX_OPEN 4
+static char open_paths[MAX_OPEN][PATH_MAX];
+static const int cleanup_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+static void on_signal(int sig)
+{
+	for (int i = 0; i < MAX_OPEN; i++)
+		if (open_paths[i][0])
+			unlink(open_paths[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void guard(const char *path)
+{
+	static int installed;
+	sigset_t all, old;
+	int i;
+
+	if (strlen(path) >= PATH_MAX)
+		return;
+	if (!installed) {
+		installed = 1;
+		for (size_t k = 0; k < sizeof(cleanup_signals) / sizeof(*cleanup_signals); k++) {
+			struct sigaction sa, was;
+
+			if (sigaction(cleanup_signals[k], NULL, &was) || was.sa_handler != SIG_DFL)
+				continue;
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_signal;
+			sigaction(cleanup_signals[k], &sa, NULL);
+		}
+	}
+	/* the handler must never see a half-copied name */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < MAX_OPEN && open_paths[i][0]; i++)
+		;
+	if (i < MAX_OPEN)
+		memcpy(open_paths[i], path, strlen(path) + 1);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static void unguard(const char *path)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	for (int i = 0; i < MAX_OPEN; i++)
+		if (!strcmp(open_paths[i], path)) {
+			open_paths[i][0] = 0;
+			break;
+		}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
 
 FILE *lh_create_new(const char *path)
 {
@@ -24,7 +92,9 @@ FILE *lh_create_new(const char *path)
 		lh_error("cannot write '%s': %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
+		return NULL;
 	}
+	guard(path);
 	return f;
 }
 
@@ -36,5 +106,6 @@ int lh_close_new(FILE *f, const char *path, int failed)
 		ret = lh_error("cannot write '%s': %s", path, strerror(errno));
 	if (ret)
 		unlink(path);
+	unguard(path);
 	return ret;
 }

@@ -8,7 +8,9 @@
 #include <stdio.h>
 
 /* path created new (O_EXCL), open for writing; NULL after a message
- * ("the file exists; choose another name or remove it"). */
+ * ("the file exists; choose another name or remove it").  Until
+ * lh_close_new, SIGINT, SIGTERM and SIGHUP remove it before they end the
+ * command (where they had their default action). */
 FILE *lh_create_new(const char *path);
 
 /* Close f, made by lh_create_new(path) and written with failed (nonzero:

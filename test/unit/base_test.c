@@ -1,10 +1,16 @@
 /*
- * Unit tests for src/base/: strbuf, human sizes, the JSON writer, tables.
+ * Unit tests for src/base/: strbuf, human sizes, the JSON writer, tables,
+ * new output files.
  */
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/human.h"
 #include "base/jsonw.h"
+#include "base/outfile.h"
 #include "base/strbuf.h"
 #include "base/table.h"
 #include "test.h"
@@ -140,4 +146,37 @@ TEST(table_aligns_columns)
 	fclose(f);
 	CHECK_STR(buf, "Name      Count\nOrder        12\n(string)   3456\n");
 	free(buf);
+}
+
+/* An export file still being written when SIGTERM ends the command is
+ * removed (an empty page was left, looking like a result); one closed
+ * before is kept.  In forked children, which the signal ends. */
+TEST(outfile_removed_by_signal)
+{
+	const char *dir = getenv("LH_TMP");
+	char open_path[512], done_path[512];
+	int status = 0;
+	pid_t pid;
+
+	snprintf(open_path, sizeof(open_path), "%s/outfile-open-%d", dir ? dir : "/tmp", (int)getpid());
+	snprintf(done_path, sizeof(done_path), "%s/outfile-done-%d", dir ? dir : "/tmp", (int)getpid());
+	unlink(open_path);
+	unlink(done_path);
+	pid = fork();
+	if (pid == 0) {
+		FILE *done = lh_create_new(done_path), *f;
+
+		if (!done || lh_close_new(done, done_path, 0) || !(f = lh_create_new(open_path)))
+			_exit(2);
+		fputs("half", f);
+		fflush(f);
+		raise(SIGTERM);
+		_exit(3);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	CHECK(access(open_path, F_OK) != 0);
+	CHECK(access(done_path, F_OK) == 0);
+	unlink(open_path);
+	unlink(done_path);
 }
