@@ -320,6 +320,12 @@ static int locate(struct loader *l)
 		perr_set(&l->err, 0, "the file is empty or holds only white space; is it the right file?");
 		return -1;
 	}
+	/* compressed, as snapshots are often kept and sent: say so */
+	if (n >= 2 && ((d[0] == '\x1f' && d[1] == '\x8b') || (n >= 4 && !memcmp(d, "\x28\xb5\x2f\xfd", 4)))) {
+		perr_set(&l->err, 0, "not a heap snapshot but a %s-compressed file: decompress it first (%s)",
+			 d[0] == '\x1f' ? "gzip" : "zstd", d[0] == '\x1f' ? "gunzip -k FILE" : "zstd -d FILE");
+		return -1;
+	}
 	if (d[i] != '{') {
 		perr_set(&l->err, i, "not a heap snapshot: expected '{' at the start, found %s", show(d[i]).s);
 		return -1;

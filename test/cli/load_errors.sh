@@ -21,6 +21,10 @@ for f in "$LH_DATA"/pass_load_*.heapsnapshot; do
 done
 
 run_fail directory "cannot read '$LH_DATA'.*directory" "$LEAKHUNT" stats "$LH_DATA"
+# a compressed snapshot is named so, with how to decompress it (it said
+# "expected '{' at the start, found byte 0x1f")
+printf '{"snapshot":{}}' | gzip >"$T/gz.heapsnapshot"
+run_fail gzip-said "cannot read '$T/gz.heapsnapshot': not a heap snapshot but a gzip-compressed file: decompress it first \(gunzip" "$LEAKHUNT" summary "$T/gz.heapsnapshot"
 run_fail missing "cannot open '$T/missing.heapsnapshot'" "$LEAKHUNT" stats "$T/missing.heapsnapshot"
 mkfifo "$T/fifo.heapsnapshot"
 run_fail fifo "cannot read '$T/fifo.heapsnapshot': not a regular file" timeout 10 "$LEAKHUNT" stats "$T/fifo.heapsnapshot"
