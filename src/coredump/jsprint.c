@@ -7,6 +7,8 @@
  */
 #include "jsprint.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,54 @@
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "v8obj.h"
+
+/* A number as JavaScript prints it: NaN, Infinity, and the shortest digits that read back the same. */
+static void number(struct strbuf *sb, double d)
+{
+	char buf[32];
+
+	if (isnan(d)) {
+		strbuf_addstr(sb, "NaN");
+		return;
+	}
+	if (isinf(d)) {
+		strbuf_addstr(sb, d < 0 ? "-Infinity" : "Infinity");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	strbuf_addstr(sb, buf);
+}
+
+/*
+ * A string's characters quoted, one line whatever they hold: quotes,
+ * backslashes and control characters escaped as in a JavaScript literal
+ * (a newline inside would start what reads as the next property).
+ */
+static void quoted(struct strbuf *sb, const char *s, size_t len)
+{
+	strbuf_addch(sb, '"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\')
+			strbuf_addf(sb, "\\%c", c);
+		else if (c == '\n')
+			strbuf_addstr(sb, "\\n");
+		else if (c == '\r')
+			strbuf_addstr(sb, "\\r");
+		else if (c == '\t')
+			strbuf_addstr(sb, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			strbuf_addf(sb, "\\x%02x", c);
+		else
+			strbuf_addch(sb, c);
+	}
+	strbuf_addch(sb, '"');
+}
 
 void lh_jsprint_value(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
 {
@@ -28,17 +78,20 @@ void lh_jsprint_value(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
 		return;
 	}
 	if (t < m->t_first_nonstring) {
-		strbuf_addch(sb, '"');
-		if (lh_v8_string(m, v, sb, sb->len + 200))
-			strbuf_addstr(sb, "<unreadable>");
-		strbuf_addch(sb, '"');
+		struct strbuf raw = STRBUF_INIT;
+
+		if (lh_v8_string(m, v, &raw, 200))
+			strbuf_addstr(sb, "\"<unreadable>\"");
+		else
+			quoted(sb, raw.buf, raw.len);
+		strbuf_release(&raw);
 	} else if (t == m->t_heap_number) {
 		const void *p = lh_core_ptr(m->core, v - m->heap_tag + m->o_heap_number_value, 8);
 		double d = 0;
 
 		if (p)
 			memcpy(&d, p, 8);
-		strbuf_addf(sb, "%.17g", d);
+		number(sb, d);
 	} else if (t == m->t_oddball) {
 		int64_t k = lh_v8_smi(lh_v8_word(m, v, m->o_oddball_kind));
 
@@ -82,7 +135,7 @@ static void double_element(const struct lh_v8meta *m, uint64_t arr, uint64_t i, 
 	if (bits == 0xfff7fffffff7ffffull)
 		strbuf_addstr(sb, "<hole>");
 	else
-		strbuf_addf(sb, "%.17g", d);
+		number(sb, d);
 }
 
 static void add_line(struct lh_jsprint *p, struct strbuf *key, struct strbuf *val)
@@ -145,6 +198,73 @@ static void dict_properties(struct lh_jsprint *p, const struct lh_v8meta *m, uin
 	}
 }
 
+static uint32_t elements_kind(const struct lh_v8meta *m, uint64_t map)
+{
+	return (lh_v8_byte(m, map, m->o_map_bit_field2) & m->ek_mask) >> m->ek_shift;
+}
+
+struct sparse_element {
+	uint64_t index, value;
+};
+
+static int sparse_cmp(const void *a, const void *b)
+{
+	const struct sparse_element *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * The elements of a sparse array (elements kind dictionary): a
+ * NumberDictionary of (index, value, details) entries in hash order, its
+ * free entries holding undefined or the hole as key.  Read as a FixedArray
+ * it would print the table's counts and capacity as [0], [1], ...; listed
+ * here by index, the first 100.
+ */
+static void sparse_elements(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_t dict)
+{
+	uint64_t len = lh_v8_fixed_length(m, dict), first = m->nd_prefix_start + m->numd_prefix_size;
+	struct sparse_element *e = NULL;
+	size_t nr = 0, alloc = 0;
+	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
+
+	if (!lh_v8_is_fixed_array(m, dict))
+		return;
+	for (uint64_t i = first; i + 1 < len && i < 3000000; i += m->numd_entry_size) {
+		uint64_t k = lh_v8_fixed_get(m, dict, i);
+		uint32_t t;
+		double d;
+
+		if (lh_v8_is_smi(k)) {
+			if (lh_v8_smi(k) < 0)
+				continue;
+			d = (double)lh_v8_smi(k);
+		} else if (lh_v8_obj_type(m, k, &t) && t == m->t_heap_number) {
+			/* indexes above 2^31 - 1 are HeapNumbers */
+			const void *q = lh_core_ptr(m->core, k - m->heap_tag + m->o_heap_number_value, 8);
+
+			if (!q)
+				continue;
+			memcpy(&d, q, 8);
+			if (!(d >= 0 && d < 4294967296.0))
+				continue;
+		} else {
+			continue; /* a free or deleted entry */
+		}
+		ALLOC_GROW(e, nr + 1, alloc);
+		e[nr].index = (uint64_t)d;
+		e[nr].value = lh_v8_fixed_get(m, dict, i + 1);
+		nr++;
+	}
+	qsort(e, nr, sizeof(*e), sparse_cmp);
+	for (size_t i = 0; i < nr && i < 100; i++) {
+		strbuf_addf(&key, "[%llu]", (unsigned long long)e[i].index);
+		lh_jsprint_value(m, e[i].value, &val);
+		add_line(p, &key, &val);
+	}
+	free(e);
+}
+
 int lh_jsprint_describe(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_t obj)
 {
 	struct strbuf sb = STRBUF_INIT, val = STRBUF_INIT;
@@ -169,6 +289,10 @@ int lh_jsprint_describe(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_
 		int dbl = lh_v8_obj_type(m, elems, &et) && et == m->t_fixed_double_array;
 
 		p->elements_total = n > 0 ? (uint64_t)n : 0;
+		if (elements_kind(m, map) == m->ek_dictionary) {
+			sparse_elements(p, m, elems);
+			return 0;
+		}
 		if (!dbl && !lh_v8_is_fixed_array(m, elems))
 			return 0;
 		for (uint64_t i = 0; i < p->elements_total && i < 100 && i < lh_v8_fixed_length(m, elems); i++) {

@@ -408,6 +408,7 @@ int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *
 	m->o_desc_header = V("class_DescriptorArray__header_size__uintptr_t");
 	m->o_fn_context = V("class_JSFunction__context__Context");
 	m->o_map_prototype = V("class_Map__prototype__Object");
+	m->o_map_bit_field2 = V("class_Map__bit_field2__char");
 	m->context_min_slots = V("context_min_slots");
 	m->context_scope_info = V("context_idx_scope_info");
 	m->o_scope_info_locals = lay->scope_info_locals;
@@ -443,6 +444,11 @@ int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *
 	m->nd_prefix_start = V("namedictionary_prefix_start_index");
 	m->nd_entry_size = V("namedictionaryshape_entry_size");
 	m->nd_prefix_size = V("namedictionaryshape_prefix_size");
+	m->numd_entry_size = V("numberdictionaryshape_entry_size");
+	m->numd_prefix_size = V("numberdictionaryshape_prefix_size");
+	m->ek_mask = V("bit_field2_elements_kind_mask");
+	m->ek_shift = V("bit_field2_elements_kind_shift");
+	m->ek_dictionary = V("elements_dictionary_elements");
 
 	m->odd_false = V("OddballFalse");
 	m->odd_true = V("OddballTrue");

@@ -47,6 +47,7 @@ struct lh_v8meta {
 	uint32_t o_fixed_length, o_fixed_data, o_desc_header;
 	uint32_t o_fn_context;       /* JSFunction::context */
 	uint32_t o_map_prototype;
+	uint32_t o_map_bit_field2;   /* holds the elements kind */
 	uint32_t context_min_slots;  /* a context's first local's slot index */
 	uint32_t context_scope_info; /* slot index of a context's ScopeInfo */
 	uint32_t o_scope_info_locals; /* version table: byte offset of the first slot after the header */
@@ -63,8 +64,11 @@ struct lh_v8meta {
 	uint32_t s_uncached_mask;    /* version table */
 	uint32_t o_ext_resource, o_ext_data; /* data: version table (resource + 8) */
 
-	/* NameDictionary */
+	/* NameDictionary (prefix_start: every hash table's) */
 	uint32_t nd_prefix_start, nd_entry_size, nd_prefix_size;
+	/* NumberDictionary: a sparse array's elements (elements kind dictionary) */
+	uint32_t numd_entry_size, numd_prefix_size;
+	uint32_t ek_mask, ek_shift, ek_dictionary; /* Map::bit_field2's elements kind */
 
 	/* oddball kinds */
 	uint32_t odd_false, odd_true, odd_undefined, odd_null, odd_hole;

@@ -106,6 +106,49 @@ static struct thread *find_thread(struct writer *w, pid_t tid)
 }
 
 /*
+ * Wait until every seized thread is in its ptrace stop or gone; -1 when none
+ * is left.  Waits for whichever thread reports first, not thread by thread:
+ * when the process is killed meanwhile, its main thread's exit is reported
+ * only after every other thread's has been collected, so waiting for the
+ * main thread first would wait forever.
+ */
+static int wait_stopped(struct writer *w)
+{
+	size_t pending = 0, alive = 0;
+
+	for (size_t i = 0; i < w->nthreads; i++)
+		pending += w->threads[i].tid && !w->threads[i].stopped;
+	while (pending) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
+		struct thread *t;
+
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			/* no tracee left to report: all gone */
+			for (size_t i = 0; i < w->nthreads; i++)
+				if (!w->threads[i].stopped)
+					w->threads[i].tid = 0;
+			break;
+		}
+		t = find_thread(w, tid);
+		if (!t)
+			continue;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			pending -= !t->stopped;
+			t->tid = 0; /* gone */
+		} else if (!t->stopped) {
+			t->stopped = 1;
+			pending--;
+		}
+	}
+	for (size_t i = 0; i < w->nthreads; i++)
+		alive += w->threads[i].tid != 0;
+	return alive ? 0 : -1;
+}
+
+/*
  * Seize and interrupt every thread, re-listing /proc/PID/task until a pass
  * finds no new one: threads created while we stop the others are caught on
  * the next pass (a stopped thread cannot create more).
@@ -151,18 +194,8 @@ static int stop_threads(struct writer *w)
 				continue;
 		}
 		closedir(d);
-		for (size_t i = 0; i < w->nthreads; i++) {
-			struct thread *t = &w->threads[i];
-			int status;
-
-			if (t->stopped || !t->tid)
-				continue;
-			if (waitpid(t->tid, &status, __WALL) < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
-				t->tid = 0; /* gone */
-				continue;
-			}
-			t->stopped = 1;
-		}
+		if (wait_stopped(w))
+			return lh_error("cannot stop process %d: it exited", (int)w->pid);
 		if (!added)
 			return 0;
 	}
@@ -287,6 +320,17 @@ static int copy_mapping(int memfd, int fd, const struct mapping *m, unsigned cha
 		*copied += r;
 		done += r;
 	}
+	return 0;
+}
+
+/* Can the process's memory still be read?  Tries the first page of each mapping copied. */
+static int process_memory_alive(int memfd, const struct writer *w)
+{
+	unsigned char page[PAGE];
+
+	for (size_t i = 0; i < w->nmaps; i++)
+		if (w->maps[i].dump && pread(memfd, page, PAGE, w->maps[i].start) == PAGE)
+			return 1;
 	return 0;
 }
 
@@ -417,7 +461,7 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 	struct strbuf smaps = STRBUF_INIT, notes = STRBUF_INIT, tmp = STRBUF_INIT;
 	unsigned char *buf = NULL;
 	size_t bufsz = 4u << 20;
-	uint64_t t0 = 0, off, nload = 0;
+	uint64_t t0 = 0, off, nload = 0, want = 0;
 	int fd = -1, memfd = -1, ret = -1, stopped = 0;
 	char mempath[64];
 	Elf64_Ehdr eh;
@@ -489,6 +533,7 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 		m->dump = dump_size(m);
 		m->file_off = off;
 		off += m->dump;
+		want += m->dump;
 	}
 	for (size_t i = 0; i < w.nmaps; i++) {
 		if (!w.maps[i].dump)
@@ -497,6 +542,19 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 			lh_error("cannot write '%s': %s", tmp.buf, strerror(errno));
 			goto out_unlink;
 		}
+	}
+	/*
+	 * A process killed while stopped (SIGKILL reaches a ptrace-stopped
+	 * process) loses its memory: every read after that fails, and those
+	 * pages would be holes in a core that looks complete.  Its memory is
+	 * gone for good once gone, so one read now that succeeds means every
+	 * read before it was of the live process.
+	 */
+	if (!process_memory_alive(memfd, &w)) {
+		lh_error("cannot write a core of process %d: it exited while its memory was copied "
+			 "(%llu of %llu bytes read); no core written", (int)pid,
+			 (unsigned long long)st->copied, (unsigned long long)want);
+		goto out_unlink;
 	}
 	resume_threads(&w);
 	stopped = 0;

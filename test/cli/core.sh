@@ -28,12 +28,18 @@ globalThis.holder = { mine: leak, other: 5 };
 globalThis.arr = [1, 2, leak];
 globalThis.keep = (() => { const secret = leak; return () => secret; })();
 globalThis.dholder = { x: 1, y: 2, ref: leak }; delete dholder.x;
+// values jsprint must print as JavaScript does, each on one line
+class Text { constructor() { this.s = 'one\ntwo "q" \\ \t\x01'; this.tenth = 0.1; this.nan = NaN; this.inf = -Infinity; } }
+globalThis.text = new Text();
 // jsprint's harder values: an unboxed double array with a hole, an external string (node makes
 // strings over ~1 MB from a Buffer external), a function's name, a class's (kept in its ScopeInfo)
 // (a class instance: an object literal may also have a boilerplate copy with the same shape)
 class Gaps { constructor() { this.dbl = [1.5, 2.5, , 3.25]; this.ext = Buffer.alloc(1100000, 'x').toString('latin1');
 	this.f = function namedFn() {}; this.c = class Klass { m() {} }; } }
 globalThis.gaps = new Gaps();
+// a sparse array: its elements are a NumberDictionary (hash order, counts and capacity first)
+class Sparse { constructor() { this.a = []; this.a[100000] = 'far'; this.a[7] = 'near'; } }
+globalThis.sparse = new Sparse();
 // growth between two cores, for diff CORE1 CORE2: 2000 more Grow on SIGUSR2
 class Grow { constructor(i) { this.i = i; this.s = 'g' + i; } }
 globalThis.grown = [];
@@ -130,6 +136,14 @@ if [ -e "${C:-}" ]; then
 	check print-id grep -qE '^  \.id = [0-9]+$' "$T/out"
 	check print-user grep -qE '^  \.user = "u[0-9]+"$' "$T/out"
 	check print-items grep -qE '^  \.items = 0x[0-9a-f]+ <Array length 0>$' "$T/out"
+	X=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		console.log(j.groups.find(g=>g.constructor==="Text"&&g.properties.join()==="s,tenth,nan,inf").representative)' "$T/census-core.json")
+	run_ok print-text "$LEAKHUNT" objects "$C" --print "$X"
+	check print-text-lines test "$(wc -l <"$T/out")" = 5
+	check print-string-escaped grep -qxF '  .s = "one\ntwo \"q\" \\ \t\x01"' "$T/out"
+	check print-shortest-number grep -qx '  \.tenth = 0\.1' "$T/out"
+	check print-nan grep -qx '  \.nan = NaN' "$T/out"
+	check print-infinity grep -qx '  \.inf = -Infinity' "$T/out"
 	run_fail print-not-object "is not a JavaScript object" "$LEAKHUNT" objects "$C" --print 0x1234
 	G=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
 		console.log(j.groups.find(g=>g.constructor==="Gaps"&&g.properties.join()==="dbl,ext,f,c").representative)' "$T/census-core.json")
@@ -140,6 +154,13 @@ if [ -e "${C:-}" ]; then
 	D=$(sed -nE 's/^  \.dbl = (0x[0-9a-f]+) .*/\1/p' "$T/out")
 	run_ok print-double-array "$LEAKHUNT" objects "$C" --print "$D"
 	check print-doubles test "$(grep -E '^  \[[0-9]\] = ' "$T/out" | tr -d ' \n')" = "[0]=1.5[1]=2.5[2]=<hole>[3]=3.25"
+	# a sparse array's elements by index, not the dictionary's slots
+	S=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		console.log(j.groups.find(g=>g.constructor==="Sparse"&&g.properties.join()==="a").representative)' "$T/census-core.json")
+	"$LEAKHUNT" objects "$C" --print "$S" >"$T/sparse.out" 2>&1
+	S=$(sed -nE 's/^  \.a = (0x[0-9a-f]+) <Array length 100001>$/\1/p' "$T/sparse.out")
+	run_ok print-sparse-array "$LEAKHUNT" objects "$C" --print "$S"
+	check print-sparse-elements test "$(grep -E '^  \[[0-9]+\] = ' "$T/out" | tr -d ' \n')" = '[7]="near"[100000]="far"'
 fi
 
 # --instances and --refs: Leak has its prototype and one instance; the instance is held by
@@ -231,3 +252,30 @@ if [ -e "${C:-}" ]; then
 	run_fail wrong-binary "does not match core .*build id" "$LEAKHUNT" objects "$C" --binary /bin/ls
 	run_fail binary-not-elf "not an ELF file" "$LEAKHUNT" objects "$C" --binary "$T/prog.js"
 fi
+
+# a process killed while its core is written (SIGKILL reaches a stopped
+# process): no core that looks complete, and no hang (its main thread's exit
+# is reported only after the other threads'; waiting for it first waited
+# forever).  The kill lands while the threads are stopped or their memory is
+# copied (a ~300 MB heap takes a while to copy); should the core be done
+# first, it must be whole.
+cat >"$T/big.js" <<'JS'
+globalThis.a = [];
+for (let i = 0; i < 3e6; i++) a.push({ i, s: 'x' + i });
+console.log('ready');
+setInterval(() => {}, 1000);
+JS
+start_node big "$T/big.js" && {
+	timeout 300 "$LEAKHUNT" core "$P" -o "$T/core.killed" >"$T/out" 2>"$T/err" &
+	W=$!
+	for i in $(seq 3000); do grep -q "tracing stop" "/proc/$P/status" 2>/dev/null && break; sleep 0.01; done
+	kill -9 "$P"
+	wait "$W"; rc=$?
+	check killed-no-hang test "$rc" -ne 124
+	if [ "$rc" -eq 0 ]; then
+		run_ok killed-core-whole "$LEAKHUNT" objects "$T/core.killed"
+	else
+		check killed-says-exited grep -qE "cannot (stop process|write a core of process) [0-9]+: it exited" "$T/err"
+		check killed-no-file test ! -e "$T/core.killed" -a ! -e "$T/core.killed.partial"
+	fi
+}
