@@ -17,10 +17,17 @@
 #include "base/strbuf.h"
 #include "v8obj.h"
 
-/* A number as JavaScript prints it: NaN, Infinity, and the shortest digits that read back the same. */
+/*
+ * A number as JavaScript prints it (Number.prototype.toString; -0 as
+ * console.log shows it): NaN, Infinity, the shortest digits that read back
+ * the same, written out from 1e-6 to below 1e21 and with an exponent
+ * outside, 1e-7 and 1.5e+21 (printf's %g switches at other powers and pads
+ * the exponent: 1e-05 for 0.00001, 1e+16 for 10000000000000000).
+ */
 static void number(struct strbuf *sb, double d)
 {
-	char buf[32];
+	char buf[40], digits[20], *e;
+	int k = 0, n;
 
 	if (isnan(d)) {
 		strbuf_addstr(sb, "NaN");
@@ -30,12 +37,46 @@ static void number(struct strbuf *sb, double d)
 		strbuf_addstr(sb, d < 0 ? "-Infinity" : "Infinity");
 		return;
 	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+	if (d == 0) {
+		strbuf_addstr(sb, signbit(d) ? "-0" : "0");
+		return;
+	}
+	if (d < 0) {
+		strbuf_addch(sb, '-');
+		d = -d;
+	}
+	/* the fewest digits, correctly rounded, that read back as d: D[.DDD]e[+-]XX */
+	for (int prec = 0; prec < 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*e", prec, d);
 		if (strtod(buf, NULL) == d)
 			break;
 	}
-	strbuf_addstr(sb, buf);
+	e = strchr(buf, 'e');
+	for (const char *q = buf; q < e; q++)
+		if (*q != '.')
+			digits[k++] = *q;
+	n = atoi(e + 1) + 1; /* the point goes after n digits (ECMA-262 Number::toString) */
+	if (k <= n && n <= 21) {
+		strbuf_add(sb, digits, k);
+		while (n-- > k)
+			strbuf_addch(sb, '0');
+	} else if (n > 0 && n <= 21) {
+		strbuf_add(sb, digits, n);
+		strbuf_addch(sb, '.');
+		strbuf_add(sb, digits + n, k - n);
+	} else if (n > -6 && n <= 0) {
+		strbuf_addstr(sb, "0.");
+		for (int i = n; i < 0; i++)
+			strbuf_addch(sb, '0');
+		strbuf_add(sb, digits, k);
+	} else {
+		strbuf_addch(sb, digits[0]);
+		if (k > 1) {
+			strbuf_addch(sb, '.');
+			strbuf_add(sb, digits + 1, k - 1);
+		}
+		strbuf_addf(sb, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
+	}
 }
 
 /*

@@ -29,7 +29,8 @@ globalThis.arr = [1, 2, leak];
 globalThis.keep = (() => { const secret = leak; return () => secret; })();
 globalThis.dholder = { x: 1, y: 2, ref: leak }; delete dholder.x;
 // values jsprint must print as JavaScript does, each on one line
-class Text { constructor() { this.s = 'one\ntwo "q" \\ \t\x01'; this.tenth = 0.1; this.nan = NaN; this.inf = -Infinity; } }
+class Text { constructor() { this.s = 'one\ntwo "q" \\ \t\x01'; this.tenth = 0.1; this.nan = NaN; this.inf = -Infinity;
+	this.tiny = 1e-7; this.micro = 0.00001; this.big = 1e20; } }
 globalThis.text = new Text();
 // jsprint's harder values: an unboxed double array with a hole, an external string (node makes
 // strings over ~1 MB from a Buffer external), a function's name, a class's (kept in its ScopeInfo)
@@ -137,13 +138,17 @@ if [ -e "${C:-}" ]; then
 	check print-user grep -qE '^  \.user = "u[0-9]+"$' "$T/out"
 	check print-items grep -qE '^  \.items = 0x[0-9a-f]+ <Array length 0>$' "$T/out"
 	X=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
-		console.log(j.groups.find(g=>g.constructor==="Text"&&g.properties.join()==="s,tenth,nan,inf").representative)' "$T/census-core.json")
+		console.log(j.groups.find(g=>g.constructor==="Text"&&g.properties.join()==="s,tenth,nan,inf,tiny,micro,big").representative)' "$T/census-core.json")
 	run_ok print-text "$LEAKHUNT" objects "$C" --print "$X"
-	check print-text-lines test "$(wc -l <"$T/out")" = 5
+	check print-text-lines test "$(wc -l <"$T/out")" = 8
 	check print-string-escaped grep -qxF '  .s = "one\ntwo \"q\" \\ \t\x01"' "$T/out"
 	check print-shortest-number grep -qx '  \.tenth = 0\.1' "$T/out"
 	check print-nan grep -qx '  \.nan = NaN' "$T/out"
 	check print-infinity grep -qx '  \.inf = -Infinity' "$T/out"
+	# printf's %g wrote 1e-07, 1e-05 and 1e+20
+	check print-exponent-as-js grep -qx '  \.tiny = 1e-7' "$T/out"
+	check print-small-positional grep -qx '  \.micro = 0\.00001' "$T/out"
+	check print-big-positional grep -qx '  \.big = 100000000000000000000' "$T/out"
 	run_fail print-not-object "is not a JavaScript object" "$LEAKHUNT" objects "$C" --print 0x1234
 	G=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
 		console.log(j.groups.find(g=>g.constructor==="Gaps"&&g.properties.join()==="dbl,ext,f,c").representative)' "$T/census-core.json")

@@ -742,6 +742,16 @@ if run_ok aborts-report "$LEAKHUNT" report --json "$T/aborts.lht"; then
 	expect aborts-leaked leaked_blocks 20000
 	expect aborts-none-missing missing_events 0
 fi
+# a failed assert(): glibc's __assert_fail aborts inside libc, past the
+# abort hook (all 20000 were lost)
+(ulimit -c 0; rec -o "$T/asserts" -- "$T/aborts" assert; echo $? >"$T/asserts.rc") >/dev/null 2>"$T/err"
+check asserts-message grep -q "Assertion .* failed" "$T/err"
+check asserts-record-dies-of-it test "$(cat "$T/asserts.rc")" = 134
+if run_ok asserts-report "$LEAKHUNT" report --json "$T/asserts.lht"; then
+	expect asserts-calls calls 20000
+	expect asserts-leaked leaked_blocks 20000
+	expect asserts-none-missing missing_events 0
+fi
 if command -v node >/dev/null; then
 	(ulimit -c 0; timeout 300 "$LEAKHUNT" record -o "$T/node-abort" -- node -e \
 		'const k = []; for (let i = 0; i < 2000; i++) k.push(Buffer.alloc(5000)); process.abort()'

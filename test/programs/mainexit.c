@@ -6,6 +6,9 @@
  * Each thread: 100 malloc/free pairs, then a block for its thread-specific
  * key, whose destructor frees it and makes and frees one more (202 calls,
  * 202 frees); the atexit handler makes one block that is never freed.
+ * That handler has a 1 MB frame: glibc runs it on the last thread, whose
+ * stack has the default size (8 MB), and so must the preload (its timer
+ * thread, 256 KB, ran it and crashed).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -24,7 +27,10 @@ static void destroy(void *p)
 
 static void at_exit(void)
 {
-	sink = malloc(44);
+	volatile char frame[1 << 20];
+
+	frame[0] = frame[sizeof(frame) - 1] = 1; /* below our 256 KB */
+	sink = malloc(44 + frame[0] - frame[sizeof(frame) - 1]);
 	(void)!write(1, "atexit ran\n", 11);
 }
 

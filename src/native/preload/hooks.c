@@ -1,8 +1,8 @@
 /*
  * The interposed libc names of libleakhunt.so (mimalloc's alloc-override.c,
  * heaptrack's heaptrack_preload.cpp): malloc and its nine relatives, dlopen
- * and dlclose (module maps change), _exit, daemon, the exec family and
- * abort (buffers must reach the file).
+ * and dlclose (module maps change), _exit, daemon, the exec family, abort
+ * and assert's __assert_fail (buffers must reach the file).
  *
  * Bootstrap: the real functions come from dlsym(RTLD_NEXT), and dlsym itself
  * may call calloc before we have a real calloc to forward to.  Such early
@@ -46,6 +46,10 @@ static void *(*real_dlopen)(const char *, int);
 static int (*real_dlclose)(void *);
 static void (*real__exit)(int) __attribute__((noreturn));
 static void (*real_abort)(void) __attribute__((noreturn));
+static void (*real___assert_fail)(const char *, const char *, unsigned int, const char *)
+	__attribute__((noreturn));
+static void (*real___assert_perror_fail)(int, const char *, unsigned int, const char *)
+	__attribute__((noreturn));
 static int (*real_pthread_getattr_np)(pthread_t, pthread_attr_t *);
 static int (*real_execve)(const char *, char *const[], char *const[]);
 static int (*real_execv)(const char *, char *const[]);
@@ -99,6 +103,8 @@ static __attribute__((noinline)) void resolve(void)
 	real_dlclose = next("dlclose");
 	real__exit = next("_exit");
 	real_abort = next("abort");
+	real___assert_fail = next("__assert_fail");
+	real___assert_perror_fail = next("__assert_perror_fail");
 	real_pthread_getattr_np = next("pthread_getattr_np");
 	real_execve = next("execve");
 	real_execv = next("execv");
@@ -377,6 +383,32 @@ LH_EXPORT void abort(void)
 }
 
 /*
+ * A failed assert(): glibc's __assert_fail prints its message and calls the
+ * abort inside libc, which never reaches the hook above (a C program's
+ * 20,000 allocations before a failed assert were all lost).  The buffers
+ * are written first here too.
+ */
+LH_EXPORT void __assert_fail(const char *assertion, const char *file, unsigned int line, const char *function)
+{
+	if (LH_UNLIKELY(!real___assert_fail) && !resolving)
+		resolve();
+	lh_record_before_abort();
+	if (real___assert_fail)
+		real___assert_fail(assertion, file, line, function);
+	abort();
+}
+
+LH_EXPORT void __assert_perror_fail(int errnum, const char *file, unsigned int line, const char *function)
+{
+	if (LH_UNLIKELY(!real___assert_perror_fail) && !resolving)
+		resolve();
+	lh_record_before_abort();
+	if (real___assert_perror_fail)
+		real___assert_perror_fail(errnum, file, line, function);
+	abort();
+}
+
+/*
  * daemon(3): glibc's ends the parent with its own _exit inside libc, which
  * never reaches the hook above, so the parent's trace had no end record
  * (reported incomplete, and `record` said the program had most likely
@@ -544,7 +576,7 @@ LH_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
 #define OWN(n) extern __typeof(n) own_##n __attribute__((alias(#n), copy(n), visibility("hidden")));
 OWN(malloc) OWN(free) OWN(calloc) OWN(realloc) OWN(reallocarray) OWN(posix_memalign)
 OWN(aligned_alloc) OWN(memalign) OWN(valloc) OWN(pvalloc) OWN(dlopen) OWN(dlclose)
-OWN(pthread_getattr_np) OWN(_exit) OWN(abort) OWN(execve) OWN(execv) OWN(execvp) OWN(execvpe) OWN(fexecve)
+OWN(pthread_getattr_np) OWN(_exit) OWN(abort) OWN(__assert_fail) OWN(__assert_perror_fail) OWN(execve) OWN(execv) OWN(execvp) OWN(execvpe) OWN(fexecve)
 #undef OWN
 
 /* Preloaded, the program's pthread_getattr_np is ours; loaded into a running
@@ -563,6 +595,7 @@ void *lh_hook_address(const char *name)
 #define H(n) { #n, (void *)own_##n }
 		H(malloc), H(free), H(calloc), H(realloc), H(reallocarray), H(posix_memalign),
 		H(aligned_alloc), H(memalign), H(valloc), H(pvalloc), H(dlopen), H(dlclose), H(_exit), H(abort),
+		H(__assert_fail), H(__assert_perror_fail),
 		H(execve), H(execv), H(execvp), H(execvpe), H(fexecve),
 #undef H
 	};

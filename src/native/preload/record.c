@@ -1558,6 +1558,38 @@ static int program_threads_gone(void)
 	return stat_field(0, 3) == 'Z' && stat_field(0, 20) == 2;
 }
 
+static void *exit_main(void *arg)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL); /* ours blocks all: the program's threads did not */
+	exit(0);
+}
+
+/*
+ * The exit(0) the program's last thread would have made, on a thread like
+ * it: atexit handlers and destructors are the program's and ran on a stack
+ * of glibc's default size (RLIMIT_STACK, 8 MB), where ours has 256 KB (a
+ * handler with a 1 MB frame crashed the process).  Ours returns; only when
+ * no thread can be made does it exit itself.
+ */
+static void program_exit(void)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&th, &attr, exit_main, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		lh_preload_busy = 0; /* atexit handlers and destructors are the program's */
+		exit(0);
+	}
+}
+
 static int recorder_gone(void)
 {
 	return lh_preload_conf.recorder && recorder_start && start_time_of(lh_preload_conf.recorder) != recorder_start;
@@ -1606,8 +1638,8 @@ static void *timer_main(void *arg)
 				break;
 			}
 			if (program_threads_gone()) {
-				lh_preload_busy = 0; /* atexit handlers and destructors are the program's */
-				exit(0);
+				program_exit();
+				break;
 			}
 			pthread_mutex_lock(&state_lock);
 			flush_all();
