@@ -17,6 +17,7 @@
  *
  * errno: the program sees the value the real call left (KEEP_ERRNO).
  */
+#include <assert.h> /* __assert_fail, __assert_perror_fail prototypes */
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h> /* memalign, pvalloc prototypes */
