@@ -42,4 +42,8 @@ void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 /* Append count copies of c. */
 void strbuf_addchars(struct strbuf *sb, int c, size_t count);
 
+/* The last part of a path ("util.c" of "src/a/util.c"); the whole path
+ * when it has no slash or ends in one. */
+const char *lh_path_base(const char *path);
+
 #endif

@@ -1391,12 +1391,6 @@ static uint32_t intern(struct lh_alloc_model *m, const char *name)
 	return (uint32_t)(e - m->funcs.entries);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
 
 /* An unresolved frame: "module+0xoffset" (offset from the load bias), or the address. */
 static uint32_t intern_unresolved(struct lh_alloc_model *m, uint64_t ip, uint32_t mod, struct strbuf *sb)
@@ -1407,7 +1401,7 @@ static uint32_t intern_unresolved(struct lh_alloc_model *m, uint64_t ip, uint32_
 	else if (mod) {
 		const char *path = m->modules[mod - 1].path;
 
-		strbuf_addf(sb, "%s+0x%" PRIx64, *path ? base_name(path) : (m->exe ? base_name(m->exe) : "[exe]"),
+		strbuf_addf(sb, "%s+0x%" PRIx64, *path ? lh_path_base(path) : (m->exe ? lh_path_base(m->exe) : "[exe]"),
 			    ip - m->modules[mod - 1].bias);
 	} else {
 		strbuf_addf(sb, "0x%" PRIx64, ip);
@@ -1453,9 +1447,9 @@ static const char *label(const struct lh_hashmap *parts, struct strbuf *key, cha
 {
 	const struct lh_hashmap_entry *e;
 
-	part_key(key, kind, fk, len, base_name(path));
+	part_key(key, kind, fk, len, lh_path_base(path));
 	e = lh_hashmap_get(parts, key->buf, key->len);
-	return e && e->value > 1 ? path : base_name(path);
+	return e && e->value > 1 ? path : lh_path_base(path);
 }
 
 /*
@@ -1496,14 +1490,14 @@ static void name_functions(struct lh_alloc_model *m)
 			lh_hashmap_put(&seen, &key, sizeof(key), &added);
 			if (added) {
 				count_up(&files_of, &key, 2 * sizeof(uint32_t));
-				part_key(&pk, 'f', &key, 2, base_name(lh_alloc_string(m, key.file)));
+				part_key(&pk, 'f', &key, 2, lh_path_base(lh_alloc_string(m, key.file)));
 				count_up(&parts, pk.buf, pk.len);
 			}
 		}
 		lh_hashmap_put(&seen, &pair, sizeof(pair), &added);
 		if (added) {
 			count_up(&modules_of, &key, sizeof(uint32_t));
-			part_key(&pk, 'm', &key, 1, base_name(module_path(m, key.module)));
+			part_key(&pk, 'm', &key, 1, lh_path_base(module_path(m, key.module)));
 			count_up(&parts, pk.buf, pk.len);
 		}
 	}

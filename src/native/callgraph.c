@@ -364,12 +364,6 @@ static const char *site_name(const struct lh_alloc_model *m, uint32_t f)
 	return f == LH_FUNC_NONE ? "[no stack]" : lh_alloc_func_name(m, f);
 }
 
-static const char *last_part(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
 
 /*
  * What matches a site of one trace with a site of the other.  Its name as
@@ -395,10 +389,10 @@ static void diff_key(struct strbuf *sb, const struct lh_alloc_model *m, const ui
 	home = &m->node_frames[homes[f]];
 	strbuf_addch(sb, 0);
 	if (home->module)
-		strbuf_addstr(sb, last_part(m->modules[home->module - 1].path));
+		strbuf_addstr(sb, lh_path_base(m->modules[home->module - 1].path));
 	strbuf_addch(sb, 0);
 	if (home->file)
-		strbuf_addstr(sb, last_part(lh_alloc_string(m, home->file)));
+		strbuf_addstr(sb, lh_path_base(lh_alloc_string(m, home->file)));
 }
 
 /* By function of m, a frame of it, one with a source file if any has. */

@@ -91,12 +91,6 @@ static void esc(struct page *p, const char *s)
 	lh_html_escape(p->out, s);
 }
 
-static const char *basename_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash && slash[1] ? slash + 1 : path;
-}
 
 static const char *blocks(uint64_t n)
 {
@@ -126,7 +120,7 @@ static void location(struct page *p, const struct lh_alloc_frame *f)
 		fputs("<span title=\"", p->out);
 		esc(p, file);
 		fputs("\">", p->out);
-		esc(p, basename_of(file));
+		esc(p, lh_path_base(file));
 		if (f->line)
 			fprintf(p->out, ":%u", f->line);
 		fputs("</span>", p->out);
@@ -137,7 +131,7 @@ static void location(struct page *p, const struct lh_alloc_frame *f)
 		fputs("\">", p->out);
 		if (*file)
 			fputs("in ", p->out);
-		esc(p, basename_of(mod));
+		esc(p, lh_path_base(mod));
 		fputs("</span>", p->out);
 	}
 }
