@@ -87,7 +87,7 @@ check: test
 # Everything CI runs: the plain build, the sanitizer build and a short fuzz run,
 # counted together into one "N passed, N failed" line.
 test-all:
-	$(MAKE) all $(BUILD)/unit-tests
+	$(MAKE) DEVELOPER=1 all $(BUILD)/unit-tests
 	$(MAKE) SANITIZE=address,undefined DEVELOPER=1 build-san/leakhunt build-san/unit-tests
 	$(MAKE) fuzz-build
 	LEAKHUNT_BUILDS="build build-san" bash test/run.sh
