@@ -148,6 +148,26 @@ static int wait_stopped(struct writer *w)
 	return alive ? 0 : -1;
 }
 
+/* Has pid exited (gone, or a zombie whose memory is gone)? */
+static int process_dead(pid_t pid)
+{
+	char path[64], buf[512], *q;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	q = strrchr(buf, ')'); /* the name may hold anything */
+	return q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X');
+}
+
 /*
  * Seize and interrupt every thread, re-listing /proc/PID/task until a pass
  * finds no new one: threads created while we stop the others are caught on
@@ -164,6 +184,8 @@ static int stop_threads(struct writer *w)
 		struct dirent *de;
 		int added = 0;
 
+		if (!d && process_dead(w->pid))
+			return lh_error("cannot stop process %d: it exited", (int)w->pid);
 		if (!d)
 			return lh_error("cannot stop process %d: cannot list its threads: %s", (int)w->pid,
 					strerror(errno));
@@ -253,6 +275,13 @@ static int parse_smaps(struct writer *w, const char *text)
 		}
 		line = *eol ? eol + 1 : eol;
 	}
+	/* a process killed while stopped has no memory left: say that (its
+	 * exit may still be under way: its memory goes before it is a zombie) */
+	for (int i = 0; !w->nmaps && i < 50 && !process_dead(w->pid); i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	if (!w->nmaps && process_dead(w->pid))
+		return lh_error("cannot write a core of process %d: it exited while it was stopped; no core written",
+				(int)w->pid);
 	if (!w->nmaps)
 		return lh_error("cannot read the mappings of process %d: /proc/%d/smaps is empty", (int)w->pid,
 				(int)w->pid);
@@ -513,7 +542,11 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 		st->threads++;
 	}
 	if (read_proc(&smaps, pid, "smaps")) {
-		lh_error("cannot read /proc/%d/smaps: %s", (int)pid, strerror(errno));
+		if (process_dead(pid))
+			lh_error("cannot write a core of process %d: it exited while it was stopped; no core written",
+				 (int)pid);
+		else
+			lh_error("cannot read /proc/%d/smaps: %s", (int)pid, strerror(errno));
 		goto out_unlink;
 	}
 	if (parse_smaps(&w, smaps.buf))
