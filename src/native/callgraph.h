@@ -82,6 +82,11 @@ void lh_callgraph_release(struct lh_callgraph *g);
 /* Sites by innermost function, biggest `sort` cost first; returns the count. */
 size_t lh_callgraph_sites(const struct lh_callgraph *g, enum lh_cost sort, struct lh_site **out);
 
+/* The leaking stacks (indices into g->stacks), biggest leak first, then by
+ * node id: the order of --leaks, the JSON "leaks" and the HTML page; *out
+ * is the caller's to free (NULL with none); returns the count. */
+size_t lh_callgraph_leaks(const struct lh_callgraph *g, size_t **out);
+
 /* The tree of stacks: bottom_up starts at the allocating functions, else at
  * the roots; max_depth levels below the root at most (the rest is never
  * shown: a bottom-up tree of 16,384 stacks 1000 frames deep took 2.4 GB). */

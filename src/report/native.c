@@ -187,16 +187,6 @@ void lh_native_print_sites(FILE *out, const struct lh_callgraph *g, const struct
 	free(s);
 }
 
-static int cmp_leak_stack(const void *a, const void *b, void *arg)
-{
-	const struct lh_callgraph *g = arg;
-	const struct lh_cg_stack *x = &g->stacks[*(const size_t *)a], *y = &g->stacks[*(const size_t *)b];
-
-	if (x->c.leaked != y->c.leaked)
-		return x->c.leaked > y->c.leaked ? -1 : 1;
-	return x->node < y->node ? -1 : x->node > y->node;
-}
-
 /* The stacks of the callgraph, as "leaks" in --json: --filter applies here
  * too (walking the model's nodes listed every leak whatever the filter);
  * suppressed stacks have no leaked cost there. */
@@ -204,18 +194,8 @@ void lh_native_print_leaks(FILE *out, const struct lh_callgraph *g)
 {
 	const struct lh_alloc_model *m = g->m;
 	struct lh_alloc_frame *fr = NULL;
-	size_t fr_alloc = 0, *order = NULL, n = 0, alloc = 0;
+	size_t fr_alloc = 0, *order, n = lh_callgraph_leaks(g, &order);
 
-	for (size_t i = 0; i < g->nstacks; i++) {
-		if (!g->stacks[i].c.leaked_blocks)
-			continue;
-		ALLOC_GROW(order, n + 1, alloc);
-		order[n++] = i;
-	}
-	/* biggest first, then by node id: a stable order (an insertion sort
-	 * here was quadratic: 65,536 leaking stacks took 4 s) */
-	if (n > 1)
-		qsort_r(order, n, sizeof(*order), cmp_leak_stack, (void *)g);
 	for (size_t i = 0; i < n; i++) {
 		const struct lh_cg_stack *c = &g->stacks[order[i]];
 		size_t nf = lh_alloc_stack(m, c->node, 0, &fr, &fr_alloc);

@@ -223,31 +223,11 @@ static void frame_json(struct lh_jsonw *w, const struct lh_alloc_model *m, const
 	lh_jsonw_end(w);
 }
 
-static const struct lh_callgraph *leak_g;
-
-static int cmp_leak(const void *a, const void *b)
-{
-	const struct lh_cg_stack *x = &leak_g->stacks[*(const size_t *)a], *y = &leak_g->stacks[*(const size_t *)b];
-
-	if (x->c.leaked != y->c.leaked)
-		return x->c.leaked > y->c.leaked ? -1 : 1;
-	return x->node < y->node ? -1 : x->node > y->node;
-}
-
 static void leaks_json(struct lh_jsonw *w, const struct lh_callgraph *g)
 {
-	size_t *order = NULL, n = 0, alloc = 0, fr_alloc = 0;
+	size_t *order, n = lh_callgraph_leaks(g, &order), fr_alloc = 0;
 	struct lh_alloc_frame *fr = NULL;
 
-	for (size_t i = 0; i < g->nstacks; i++) {
-		if (!g->stacks[i].c.leaked_blocks)
-			continue;
-		ALLOC_GROW(order, n + 1, alloc);
-		order[n++] = i;
-	}
-	leak_g = g;
-	if (n > 1)
-		qsort(order, n, sizeof(*order), cmp_leak);
 	lh_jsonw_array(w);
 	for (size_t i = 0; i < n; i++) {
 		const struct lh_cg_stack *s = &g->stacks[order[i]];

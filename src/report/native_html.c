@@ -384,35 +384,19 @@ static void sites(struct page *p)
 	free(best);
 }
 
-static int cmp_leak(const void *a, const void *b, void *arg)
-{
-	const struct lh_callgraph *g = arg;
-	const struct lh_cg_stack *x = &g->stacks[*(const size_t *)a], *y = &g->stacks[*(const size_t *)b];
-
-	if (x->c.leaked != y->c.leaked)
-		return x->c.leaked > y->c.leaked ? -1 : 1;
-	return x->node < y->node ? -1 : x->node > y->node;
-}
-
 /* The biggest o->top leaking stacks, whole (as "leaks" in --json), in the
  * order of --leaks. */
 static void leaks(struct page *p)
 {
 	const struct lh_callgraph *g = p->g;
 	const struct lh_alloc_model *m = p->m;
-	size_t *order = NULL, n = 0, alloc = 0;
+	size_t *order, n = lh_callgraph_leaks(g, &order);
 	uint64_t bytes = 0, nblocks = 0;
 
-	for (size_t i = 0; i < g->nstacks; i++) {
-		if (!g->stacks[i].c.leaked_blocks)
-			continue;
-		ALLOC_GROW(order, n + 1, alloc);
-		order[n++] = i;
-		bytes += g->stacks[i].c.leaked;
-		nblocks += g->stacks[i].c.leaked_blocks;
+	for (size_t i = 0; i < n; i++) {
+		bytes += g->stacks[order[i]].c.leaked;
+		nblocks += g->stacks[order[i]].c.leaked_blocks;
 	}
-	if (n > 1)
-		qsort_r(order, n, sizeof(*order), cmp_leak, (void *)g);
 	strbuf_reset(&p->sb);
 	lh_human_size(&p->sb, (int64_t)bytes);
 	fprintf(p->out, "<section id=\"leaks\">\n<h2>leaks</h2>\n<p class=\"note\">%zu leaking %s, %" PRIu64
