@@ -172,27 +172,43 @@ __attribute__((destructor)) static void preload_fini(void)
 	} while (0)
 
 /*
- * --sample's path for malloc and calloc: the allocation goes to libc first,
- * and only one that reaches a sample point takes the busy flag (its two
- * stores and branches on every call were a fifth of the library's part of a
- * sampled churn run, in one perf run).  Our own allocations (busy) and those
- * while recording is off are not counted, as in the full path.
+ * --sample's path for malloc and calloc: the countdown comes first, so that
+ * an allocation short of the next sample point is one subtraction and a jump
+ * to libc, with no frame of ours (the hook's prologue, its call and errno
+ * were most of what a sampled run cost beside the program).  Only the
+ * allocation that reaches a point comes here, and takes the busy flag
+ * (lh_sample_point takes a lock a signal handler's malloc must not wait
+ * for).  Our own allocations (busy), those while recording is off and
+ * failed ones are counted too, and a point they reach is passed over
+ * (lh_sample_skip): the program's blocks are sampled as before.
  */
-static __attribute__((noinline)) void record_sampled(void *p, size_t n)
+static __attribute__((noinline)) void *sample_point(void *p, size_t n)
 {
 	int err = errno;
 
-	lh_preload_busy = 1; /* lh_sample_point takes a lock a signal handler's malloc must not wait for */
-	if (lh_sample_point(p))
-		lh_record_alloc_now(p, n);
-	lh_preload_busy = 0;
+	if (p && !lh_preload_busy && lh_preload_active) {
+		lh_preload_busy = 1;
+		if (lh_sample_point(p))
+			lh_record_alloc_now(p, n);
+		lh_preload_busy = 0;
+	} else {
+		lh_sample_skip();
+	}
 	errno = err; /* KEEP_ERRNO */
+	return p;
 }
 
-static inline void *sampled(void *p, size_t n)
+/* The hooks' recording paths, apart from the --sample paths above so that
+ * those need no frame. */
+static __attribute__((noinline)) void *malloc_recorded(size_t n)
 {
-	if (p && !lh_preload_busy && lh_preload_active && lh_sample_count(n))
-		record_sampled(p, n);
+	void *p;
+
+	ENTER();
+	p = real_malloc(n);
+	if (!lh_busy_ && p)
+		KEEP_ERRNO(lh_record_alloc(p, n));
+	LEAVE();
 	return p;
 }
 
@@ -202,17 +218,15 @@ LH_EXPORT void *malloc(size_t n)
 
 	if (LH_UNLIKELY(!real_malloc) && (p = early_alloc(n), !real_malloc))
 		return p;
-	if (lh_preload_conf.sample)
-		return sampled(real_malloc(n), n);
-	ENTER();
-	p = real_malloc(n);
-	if (!lh_busy_ && p)
-		KEEP_ERRNO(lh_record_alloc(p, n));
-	LEAVE();
-	return p;
+	if (lh_preload_conf.sample) {
+		if (LH_LIKELY(!lh_sample_count(n)))
+			return real_malloc(n);
+		return sample_point(real_malloc(n), n);
+	}
+	return malloc_recorded(n);
 }
 
-LH_EXPORT void free(void *p)
+static __attribute__((noinline)) void free_recorded(void *p)
 {
 	if (!p || LH_UNLIKELY(in_boot(p)))
 		return;
@@ -231,6 +245,28 @@ LH_EXPORT void free(void *p)
 	LEAVE();
 }
 
+LH_EXPORT void free(void *p)
+{
+	/* --sample: nearly every block is one the filter says was not
+	 * sampled, and goes to libc at once (free(NULL) too) */
+	if (lh_preload_conf.sample && LH_LIKELY(real_free) && LH_LIKELY(!in_boot(p)) &&
+	    LH_LIKELY(!lh_sample_maybe(p)))
+		return real_free(p);
+	free_recorded(p);
+}
+
+static __attribute__((noinline)) void *calloc_recorded(size_t nmemb, size_t size, size_t total)
+{
+	void *p;
+
+	ENTER();
+	p = real_calloc(nmemb, size);
+	if (!lh_busy_ && p)
+		KEEP_ERRNO(lh_record_alloc(p, total));
+	LEAVE();
+	return p;
+}
+
 LH_EXPORT void *calloc(size_t nmemb, size_t size)
 {
 	void *p;
@@ -242,14 +278,12 @@ LH_EXPORT void *calloc(size_t nmemb, size_t size)
 	}
 	if (LH_UNLIKELY(!real_calloc) && (p = early_alloc(total), !real_calloc))
 		return p;
-	if (lh_preload_conf.sample)
-		return sampled(real_calloc(nmemb, size), total);
-	ENTER();
-	p = real_calloc(nmemb, size);
-	if (!lh_busy_ && p)
-		KEEP_ERRNO(lh_record_alloc(p, total));
-	LEAVE();
-	return p;
+	if (lh_preload_conf.sample) {
+		if (LH_LIKELY(!lh_sample_count(total)))
+			return real_calloc(nmemb, size);
+		return sample_point(real_calloc(nmemb, size), total);
+	}
+	return calloc_recorded(nmemb, size, total);
 }
 
 LH_EXPORT void *realloc(void *old, size_t n)

@@ -152,6 +152,8 @@ void lh_sample_fork_child(void);
 void lh_sample_reset(int child); /* 1: in a forked child */
 /* The countdown passed a sample point at this allocation: 1, record it. */
 int lh_sample_point(void *ptr);
+/* The countdown passed a point at an allocation not recorded: go on to the next. */
+void lh_sample_skip(void);
 /* The filter says ptr may be sampled: 1 if it is (it leaves the set). */
 int lh_sample_drop(void *ptr);
 /* Put ptr in the sampled set (a realloc that failed keeps its block); 0: full. */

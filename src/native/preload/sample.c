@@ -214,6 +214,16 @@ static struct set_table *room(struct set_table *t)
 	return big;
 }
 
+/* The countdown reached 0 or less at an allocation that is not recorded
+ * (ours, a failed one, one while recording is off): its points are passed
+ * over.  Points are a Poisson process over the bytes, so those left in the
+ * program's blocks are still one, of the same rate. */
+void lh_sample_skip(void)
+{
+	while (lh_sample_until <= 0)
+		lh_sample_until += next_gap();
+}
+
 /* lh_sample_take's countdown reached 0 or less at this allocation; 1:
  * record it (its address is now in the set). */
 int lh_sample_point(void *ptr)
