@@ -100,10 +100,14 @@ FILE *lh_create_new(const char *path)
 
 int lh_close_new(FILE *f, const char *path, int failed)
 {
-	int ret = failed ? -1 : 0;
+	int ret = failed ? -1 : 0, earlier = ferror(f);
 
+	/* a write that failed before the last one (its buffer is gone) does
+	 * not fail fclose: the error flag says so */
 	if (fclose(f) && !ret)
 		ret = lh_error("cannot write '%s': %s", path, strerror(errno));
+	else if (earlier && !ret)
+		ret = lh_error("cannot write '%s': a write failed (disk full?)", path);
 	if (ret)
 		unlink(path);
 	unguard(path);

@@ -14,8 +14,9 @@
 FILE *lh_create_new(const char *path);
 
 /* Close f, made by lh_create_new(path) and written with failed (nonzero:
- * the writing went wrong, already said); a file not written whole is
- * removed.  0, or -1. */
+ * the writing went wrong, already said); a write error (any write, not only
+ * fclose's) is said with the path.  A file not written whole is removed.
+ * 0, or -1. */
 int lh_close_new(FILE *f, const char *path, int failed);
 
 #endif

@@ -588,4 +588,16 @@ for other in --json --folded "--speedscope $T/h-s.json"; do
 		"$LEAKHUNT" report --html "$T/h-x.html" $other "$L"
 done
 check html-refused-no-file test ! -e "$T/h-diff.html" -a ! -e "$T/h-x.html" -a ! -e "$T/h-s.json"
+# a run too short for two RSS samples has no chart (one point drew a dot
+# in an empty frame), and says why
+if run_ok html-tiny-record "$LEAKHUNT" record -o "$T/tiny" -- true &&
+	run_ok html-tiny "$LEAKHUNT" report --html "$T/tiny.html" "$T/tiny.lht"; then
+	check html-tiny-no-chart sh -c "! grep -q '<svg id=.timeline-chart' '$T/tiny.html'"
+	check html-tiny-said grep -q 'no timeline: the run was too short for two points' "$T/tiny.html"
+fi
+# a write that fails (here the file size limit, 4 KiB: the page is bigger)
+# is said with the file's name, and the part written is removed
+run_fail html-write-fails "cannot write '$T/h-big.html': (File too large|a write failed)" \
+	sh -c 'trap "" XFSZ; ulimit -f 4; exec "$@"' sh "$LEAKHUNT" report --html "$T/h-big.html" "$L"
+check html-write-fails-removed test ! -e "$T/h-big.html"
 run_ok html-help "$LEAKHUNT" report --help && check html-help-says grep -q -- '--html FILE' "$T/out"
