@@ -106,6 +106,72 @@ static void quoted(struct strbuf *sb, const char *s, size_t len)
 	strbuf_addch(sb, '"');
 }
 
+/*
+ * A BigInt as JavaScript writes it (-5n).  V8 11 keeps it as its map, a
+ * 32-bit bit field (bit 0 the sign, bits 1-30 the number of digits), 4
+ * bytes of padding, then the digits: 64-bit words, least significant
+ * first.  Up to 2048 bits are written out (617 decimal digits); a longer
+ * one is said by its size.
+ */
+#define BIGINT_MAX_DIGITS 32
+
+static void bigint(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
+{
+	const uint64_t ten19 = 10000000000000000000ull;
+	uint64_t d[BIGINT_MAX_DIGITS];
+	char out[BIGINT_MAX_DIGITS * 20 + 1];
+	size_t k = sizeof(out);
+	const void *p = lh_core_ptr(m->core, v - m->heap_tag + 8, 4);
+	uint32_t bits, n;
+
+	if (!p) {
+		strbuf_addf(sb, "0x%llx <unreadable BigInt>", (unsigned long long)v);
+		return;
+	}
+	memcpy(&bits, p, 4);
+	n = bits >> 1 & 0x3fffffff;
+	if (n > BIGINT_MAX_DIGITS) {
+		const void *top = lh_core_ptr(m->core, v - m->heap_tag + 16 + (uint64_t)(n - 1) * 8, 8);
+		uint64_t t = 0;
+
+		if (top)
+			memcpy(&t, top, 8);
+		strbuf_addf(sb, "0x%llx <BigInt of %llu bits>", (unsigned long long)v,
+			    (unsigned long long)(n - 1) * 64 + (t ? 64 - (unsigned)__builtin_clzll(t) : 0));
+		return;
+	}
+	if (n && !(p = lh_core_ptr(m->core, v - m->heap_tag + 16, (size_t)n * 8))) {
+		strbuf_addf(sb, "0x%llx <unreadable BigInt>", (unsigned long long)v);
+		return;
+	}
+	if (n)
+		memcpy(d, p, (size_t)n * 8);
+	while (n && !d[n - 1])
+		n--;
+	/* the decimal digits from the end, 19 at a time: d divided by 10^19 */
+	do {
+		unsigned __int128 r = 0;
+		uint64_t chunk;
+
+		for (uint32_t i = n; i-- > 0;) {
+			r = r << 64 | d[i];
+			d[i] = (uint64_t)(r / ten19);
+			r %= ten19;
+		}
+		chunk = (uint64_t)r;
+		while (n && !d[n - 1])
+			n--;
+		for (int j = 0; j < 19 && (chunk || n || j == 0); j++) {
+			out[--k] = (char)('0' + chunk % 10);
+			chunk /= 10;
+		}
+	} while (n);
+	if ((bits & 1) && !(k == sizeof(out) - 1 && out[k] == '0'))
+		strbuf_addch(sb, '-');
+	strbuf_add(sb, out + k, sizeof(out) - k);
+	strbuf_addch(sb, 'n');
+}
+
 void lh_jsprint_value(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
 {
 	uint32_t t;
@@ -138,6 +204,8 @@ void lh_jsprint_value(const struct lh_v8meta *m, uint64_t v, struct strbuf *sb)
 
 		strbuf_addstr(sb, k == m->odd_true ? "true" : k == m->odd_false ? "false" : k == m->odd_null ? "null" :
 				  k == m->odd_undefined ? "undefined" : k == m->odd_hole ? "<hole>" : "<oddball>");
+	} else if (t == m->t_bigint) {
+		bigint(m, v, sb);
 	} else if (t == m->t_symbol) {
 		lh_v8_name(m, v, sb, 200);
 	} else if (t >= m->t_js_function && t <= m->t_js_function_last) {

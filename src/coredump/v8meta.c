@@ -34,6 +34,7 @@ struct v8_layout {
 	uint32_t external_data_delta;    /* ExternalString: the cached data pointer, after the resource */
 	uint32_t page_bits;              /* log2 of the alignment of V8's pages (its MemoryChunk) */
 	uint32_t chunk_area;             /* page header: offset of area_start (area_end follows) */
+	uint32_t bigint_type;            /* BIGINT_TYPE */
 };
 
 static const struct v8_layout layouts[] = {
@@ -51,8 +52,9 @@ static const struct v8_layout layouts[] = {
 	 * MemoryChunk) starts at a multiple of 256 KB (kPageSizeBits 18) with
 	 * its size, flags, Heap*, area_start and area_end: objects live in
 	 * [area_start, area_end); a large-object page is one longer chunk.
+	 * BIGINT_TYPE is 129 (a BigInt's layout: jsprint.c).
 	 */
-	{ 11, 15, 194, 24, 32, 3, 0x10, 8, 18, 24 },
+	{ 11, 15, 194, 24, 32, 3, 0x10, 8, 18, 24, 129 },
 };
 
 struct sym {
@@ -378,6 +380,8 @@ int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *
 	m->t_strong_descriptor_array = V("type_StrongDescriptorArray__STRONG_DESCRIPTOR_ARRAY_TYPE");
 	m->t_fixed_double_array = V("type_FixedDoubleArray__FIXED_DOUBLE_ARRAY_TYPE");
 	m->t_property_cell = V("type_PropertyCell__PROPERTY_CELL_TYPE");
+	m->t_js_proxy = V("type_JSProxy__JS_PROXY_TYPE");
+	m->t_bigint = lay->bigint_type;
 	m->t_first_context = V("FirstContextType");
 	m->t_last_context = V("LastContextType");
 

@@ -35,7 +35,8 @@ struct lh_v8meta {
 	uint32_t t_fixed_array, t_fixed_array_last; /* last: version table */
 	uint32_t t_property_array, t_swiss_dict, t_sfi, t_scope_info, t_symbol, t_heap_number, t_oddball;
 	uint32_t t_descriptor_array, t_strong_descriptor_array;
-	uint32_t t_fixed_double_array, t_property_cell;
+	uint32_t t_fixed_double_array, t_property_cell, t_js_proxy;
+	uint32_t t_bigint;           /* version table */
 	uint32_t t_first_context, t_last_context; /* function, block, module, native ... contexts */
 
 	/* field offsets in bytes */

@@ -345,6 +345,8 @@ void lh_v8_type_name(const struct lh_v8meta *m, uint64_t v, uint32_t t, struct s
 		strbuf_addstr(sb, "ScopeInfo");
 	else if (t == m->t_swiss_dict)
 		strbuf_addstr(sb, "SwissNameDictionary");
+	else if (t == m->t_js_proxy)
+		strbuf_addstr(sb, "Proxy");
 	else if (t < m->t_first_nonstring)
 		strbuf_addstr(sb, "String");
 	else

@@ -38,6 +38,10 @@ globalThis.text = new Text();
 class Gaps { constructor() { this.dbl = [1.5, 2.5, , 3.25]; this.ext = Buffer.alloc(1100000, 'x').toString('latin1');
 	this.f = function namedFn() {}; this.c = class Klass { m() {} }; } }
 globalThis.gaps = new Gaps();
+// BigInts as JavaScript writes them (one too long to write out, by its size), a Proxy by name
+class Odd { constructor() { this.big = 2n ** 200n + 12345n; this.neg = -(10n ** 19n); this.zero = 0n;
+	this.p = new Proxy({}, {}); this.huge = 2n ** 3000n; } }
+globalThis.odd = new Odd();
 // a sparse array: its elements are a NumberDictionary (hash order, counts and capacity first)
 class Sparse { constructor() { this.a = []; this.a[100000] = 'far'; this.a[7] = 'near'; } }
 globalThis.sparse = new Sparse();
@@ -159,6 +163,14 @@ if [ -e "${C:-}" ]; then
 	D=$(sed -nE 's/^  \.dbl = (0x[0-9a-f]+) .*/\1/p' "$T/out")
 	run_ok print-double-array "$LEAKHUNT" objects "$C" --print "$D"
 	check print-doubles test "$(grep -E '^  \[[0-9]\] = ' "$T/out" | tr -d ' \n')" = "[0]=1.5[1]=2.5[2]=<hole>[3]=3.25"
+	O=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		console.log(j.groups.find(g=>g.constructor==="Odd"&&g.properties.join()==="big,neg,zero,p,huge").representative)' "$T/census-core.json")
+	run_ok print-odd "$LEAKHUNT" objects "$C" --print "$O"
+	check print-bigint grep -qx '  \.big = 1606938044258990275541962092341162602522202993782792835313721n' "$T/out"
+	check print-bigint-negative grep -qx '  \.neg = -10000000000000000000n' "$T/out"
+	check print-bigint-zero grep -qx '  \.zero = 0n' "$T/out"
+	check print-proxy grep -qE '^  \.p = 0x[0-9a-f]+ <Proxy>$' "$T/out"
+	check print-bigint-huge grep -qE '^  \.huge = 0x[0-9a-f]+ <BigInt of 3001 bits>$' "$T/out"
 	# a sparse array's elements by index, not the dictionary's slots
 	S=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
 		console.log(j.groups.find(g=>g.constructor==="Sparse"&&g.properties.join()==="a").representative)' "$T/census-core.json")
