@@ -6,6 +6,8 @@
  * through the same renderer; --print, --refs and --instances on a core
  * print here (their models are the core's own: addresses, not node ids).
  */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,24 +57,36 @@ static double seconds_since(const struct timespec *t0)
 	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* ADDR in hex, as the census prints it: strtoull alone took "-1" and
+ * anything past 64 bits as 0xffffffffffffffff, and " 0x10" as 0x10. */
+static int parse_addr(const char *arg, uint64_t *addr)
+{
+	char *end;
+
+	errno = 0;
+	*addr = strtoull(arg, &end, 16);
+	if (isxdigit((unsigned char)*arg) && !*end && !errno)
+		return 0;
+	fprintf(stderr, "leakhunt objects: '%s' is not an address (give it in hex, as 'leakhunt objects' prints it)\n",
+		arg);
+	return 2;
+}
+
 /* --print: one object, as mdb_v8's ::jsprint shows it. */
 static int core_print(const struct lh_v8meta *meta, const char *arg)
 {
 	struct lh_jsprint p;
-	char *end;
-	unsigned long long addr = strtoull(arg, &end, 16);
+	uint64_t addr;
+	int rc = parse_addr(arg, &addr);
 
-	if (!*arg || *end) {
-		fprintf(stderr, "leakhunt objects: '%s' is not an address (give it in hex, as 'leakhunt objects' "
-			"prints it)\n", arg);
-		return 2;
-	}
+	if (rc)
+		return rc;
 	if (lh_jsprint_describe(&p, meta, addr))
 		return 1;
 	if (!lh_v8_heap_area(meta, addr - meta->heap_tag))
 		lh_warn("0x%llx is outside V8's pages (native memory): what follows may be a stale copy of an "
-			"object's first words, not an object", addr);
-	printf("0x%llx <%s", addr, p.ctor);
+			"object's first words, not an object", (unsigned long long)addr);
+	printf("0x%llx <%s", (unsigned long long)addr, p.ctor);
 	if (p.type == meta->t_js_array)
 		printf(" length %llu", (unsigned long long)p.elements_total);
 	printf(">\n");
@@ -80,18 +94,6 @@ static int core_print(const struct lh_v8meta *meta, const char *arg)
 		printf("  %s%s = %s\n", p.lines[i].key[0] == '[' ? "" : ".", p.lines[i].key, p.lines[i].value);
 	lh_jsprint_release(&p);
 	return 0;
-}
-
-static int parse_addr(const char *arg, uint64_t *addr)
-{
-	char *end;
-
-	*addr = strtoull(arg, &end, 16);
-	if (*arg && !*end)
-		return 0;
-	fprintf(stderr, "leakhunt objects: '%s' is not an address (give it in hex, as 'leakhunt objects' prints it)\n",
-		arg);
-	return 2;
 }
 
 static void json_hex(struct lh_jsonw *w, const char *key, uint64_t v)

@@ -154,6 +154,12 @@ if [ -e "${C:-}" ]; then
 	check print-small-positional grep -qx '  \.micro = 0\.00001' "$T/out"
 	check print-big-positional grep -qx '  \.big = 100000000000000000000' "$T/out"
 	run_fail print-not-object "is not a JavaScript object" "$LEAKHUNT" objects "$C" --print 0x1234
+	# strtoull took -1 and 17 hex digits as 0xffffffffffffffff
+	i=0
+	for a in -1 0x10000000000000000 " 0x10"; do
+		i=$((i + 1))
+		run_fail "print-bad-address-$i" "'$a' is not an address" "$LEAKHUNT" objects "$C" --print "$a"
+	done
 	G=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
 		console.log(j.groups.find(g=>g.constructor==="Gaps"&&g.properties.join()==="dbl,ext,f,c").representative)' "$T/census-core.json")
 	run_ok print-gaps "$LEAKHUNT" objects "$C" --print "$G"
