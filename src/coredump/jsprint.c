@@ -287,40 +287,60 @@ static void fast_properties(struct lh_jsprint *p, const struct lh_v8meta *m, uin
 	}
 }
 
-static void dict_properties(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_t obj)
-{
-	uint64_t dict = lh_v8_word(m, obj, m->o_properties);
-	uint32_t first = m->nd_prefix_start + m->nd_prefix_size;
-	uint64_t len = lh_v8_fixed_length(m, dict);
-	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
-
-	if (!lh_v8_is_fixed_array(m, dict))
-		return;
-	for (uint64_t i = first; i + 2 < len && i < 300000; i += m->nd_entry_size) {
-		uint64_t k = lh_v8_fixed_get(m, dict, i);
-
-		if (!lh_v8_is_name(m, k))
-			continue;
-		lh_v8_name(m, k, &key, 200);
-		lh_jsprint_value(m, lh_v8_fixed_get(m, dict, i + 1), &val);
-		add_line(p, &key, &val);
-	}
-}
-
 static uint32_t elements_kind(const struct lh_v8meta *m, uint64_t map)
 {
 	return (lh_v8_byte(m, map, m->o_map_bit_field2) & m->ek_mask) >> m->ek_shift;
 }
 
-struct sparse_element {
-	uint64_t index, value;
+/* An entry of a dictionary, to be listed in the order of its index. */
+struct dict_entry {
+	uint64_t index, key, value;
 };
 
-static int sparse_cmp(const void *a, const void *b)
+static int dict_entry_cmp(const void *a, const void *b)
 {
-	const struct sparse_element *x = a, *y = b;
+	const struct dict_entry *x = a, *y = b;
 
 	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * A dictionary-mode object's properties: a NameDictionary of (key, value,
+ * details) entries in hash order.  Listed in the order JavaScript gives
+ * them (insertion order), by the enumeration index each entry's details
+ * keep (V8's DictionaryStorageField: not exported, in the version table).
+ */
+static void dict_properties(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_t obj)
+{
+	uint64_t dict = lh_v8_word(m, obj, m->o_properties);
+	uint32_t first = m->nd_prefix_start + m->nd_prefix_size;
+	uint64_t len = lh_v8_fixed_length(m, dict);
+	struct dict_entry *e = NULL;
+	size_t nr = 0, alloc = 0;
+	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
+
+	if (!lh_v8_is_fixed_array(m, dict))
+		return;
+	for (uint64_t i = first; i + 2 < len && i < 300000; i += m->nd_entry_size) {
+		uint64_t k = lh_v8_fixed_get(m, dict, i), details = lh_v8_fixed_get(m, dict, i + 2);
+
+		if (!lh_v8_is_name(m, k))
+			continue;
+		ALLOC_GROW(e, nr + 1, alloc);
+		e[nr].index = lh_v8_is_smi(details) ? (uint64_t)lh_v8_smi(details) >> m->pd_dict_index_shift &
+								 m->pd_dict_index_mask
+						     : UINT64_MAX;
+		e[nr].key = k;
+		e[nr].value = lh_v8_fixed_get(m, dict, i + 1);
+		nr++;
+	}
+	qsort(e, nr, sizeof(*e), dict_entry_cmp);
+	for (size_t i = 0; i < nr; i++) {
+		lh_v8_name(m, e[i].key, &key, 200);
+		lh_jsprint_value(m, e[i].value, &val);
+		add_line(p, &key, &val);
+	}
+	free(e);
 }
 
 /*
@@ -333,7 +353,7 @@ static int sparse_cmp(const void *a, const void *b)
 static void sparse_elements(struct lh_jsprint *p, const struct lh_v8meta *m, uint64_t dict)
 {
 	uint64_t len = lh_v8_fixed_length(m, dict), first = m->nd_prefix_start + m->numd_prefix_size;
-	struct sparse_element *e = NULL;
+	struct dict_entry *e = NULL;
 	size_t nr = 0, alloc = 0;
 	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
 
@@ -365,7 +385,7 @@ static void sparse_elements(struct lh_jsprint *p, const struct lh_v8meta *m, uin
 		e[nr].value = lh_v8_fixed_get(m, dict, i + 1);
 		nr++;
 	}
-	qsort(e, nr, sizeof(*e), sparse_cmp);
+	qsort(e, nr, sizeof(*e), dict_entry_cmp);
 	for (size_t i = 0; i < nr && i < 100; i++) {
 		strbuf_addf(&key, "[%llu]", (unsigned long long)e[i].index);
 		lh_jsprint_value(m, e[i].value, &val);

@@ -35,6 +35,8 @@ struct v8_layout {
 	uint32_t page_bits;              /* log2 of the alignment of V8's pages (its MemoryChunk) */
 	uint32_t chunk_area;             /* page header: offset of area_start (area_end follows) */
 	uint32_t bigint_type;            /* BIGINT_TYPE */
+	uint32_t dict_index_shift;       /* PropertyDetails: a dictionary entry's enumeration index */
+	uint32_t dict_index_bits;
 };
 
 static const struct v8_layout layouts[] = {
@@ -52,9 +54,11 @@ static const struct v8_layout layouts[] = {
 	 * MemoryChunk) starts at a multiple of 256 KB (kPageSizeBits 18) with
 	 * its size, flags, Heap*, area_start and area_end: objects live in
 	 * [area_start, area_end); a large-object page is one longer chunk.
-	 * BIGINT_TYPE is 129 (a BigInt's layout: jsprint.c).
+	 * BIGINT_TYPE is 129 (a BigInt's layout: jsprint.c).  A dictionary
+	 * entry's PropertyDetails keep its enumeration index in bits 8-30 (kind,
+	 * constness, 3 attribute bits and 3 property-cell-type bits first).
 	 */
-	{ 11, 15, 194, 24, 32, 3, 0x10, 8, 18, 24, 129 },
+	{ 11, 15, 194, 24, 32, 3, 0x10, 8, 18, 24, 129, 8, 23 },
 };
 
 struct sym {
@@ -382,6 +386,8 @@ int lh_v8meta_load(struct lh_v8meta *m, const struct lh_core *core, const char *
 	m->t_property_cell = V("type_PropertyCell__PROPERTY_CELL_TYPE");
 	m->t_js_proxy = V("type_JSProxy__JS_PROXY_TYPE");
 	m->t_bigint = lay->bigint_type;
+	m->pd_dict_index_shift = lay->dict_index_shift;
+	m->pd_dict_index_mask = (1u << lay->dict_index_bits) - 1;
 	m->t_first_context = V("FirstContextType");
 	m->t_last_context = V("LastContextType");
 

@@ -58,6 +58,7 @@ struct lh_v8meta {
 	uint32_t desc_key, desc_details, desc_value, desc_size;
 	uint32_t pd_index_mask, pd_index_shift, pd_location_mask, pd_location_shift, pd_location_field;
 	uint32_t pd_kind_mask, pd_kind_accessor;
+	uint32_t pd_dict_index_shift, pd_dict_index_mask; /* version table */
 	uint32_t bf3_own_mask, bf3_own_shift, bf3_dict_shift;
 
 	/* strings */

@@ -42,6 +42,10 @@ globalThis.gaps = new Gaps();
 class Odd { constructor() { this.big = 2n ** 200n + 12345n; this.neg = -(10n ** 19n); this.zero = 0n;
 	this.p = new Proxy({}, {}); this.huge = 2n ** 3000n; } }
 globalThis.odd = new Odd();
+// a dictionary-mode object: its properties in insertion order (its table is in hash order)
+class Dict { constructor() { for (let i = 0; i < 12; i++) this['k' + (i * 7919 % 100)] = i; delete this.k0;
+	this.zz = 'last'; this.aa = 'after'; } }
+globalThis.dictmode = new Dict();
 // a sparse array: its elements are a NumberDictionary (hash order, counts and capacity first)
 class Sparse { constructor() { this.a = []; this.a[100000] = 'far'; this.a[7] = 'near'; } }
 globalThis.sparse = new Sparse();
@@ -177,6 +181,11 @@ if [ -e "${C:-}" ]; then
 	check print-bigint-zero grep -qx '  \.zero = 0n' "$T/out"
 	check print-proxy grep -qE '^  \.p = 0x[0-9a-f]+ <Proxy>$' "$T/out"
 	check print-bigint-huge grep -qE '^  \.huge = 0x[0-9a-f]+ <BigInt of 3001 bits>$' "$T/out"
+	DI=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+		console.log(j.groups.find(g=>g.constructor==="Dict"&&g.properties.includes("zz")).representative)' "$T/census-core.json")
+	run_ok print-dict "$LEAKHUNT" objects "$C" --print "$DI"
+	check print-dict-insertion-order test "$(sed -nE 's/^  \.([a-z0-9]+) = .*/\1/p' "$T/out" | paste -sd,)" = \
+		k19,k38,k57,k76,k95,k14,k33,k52,k71,k90,k9,zz,aa
 	# a sparse array's elements by index, not the dictionary's slots
 	S=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
 		console.log(j.groups.find(g=>g.constructor==="Sparse"&&g.properties.join()==="a").representative)' "$T/census-core.json")
