@@ -336,6 +336,11 @@ void lh_report_paths(FILE *out, const struct lh_render_opts *o, const struct lh_
 	lh_report_distance(&sb, s->distance[p->target]);
 	fprintf(out, "%s\n", sb.buf);
 	strbuf_reset(&sb);
+	if (!p->nr && p->truncated) {
+		fprintf(out, "\nno retainer path found before the search stopped; --max-visits raises the limit\n");
+		strbuf_release(&sb);
+		return;
+	}
 	if (!p->nr) {
 		fprintf(out, "\nno retainer path from the GC roots: the object is unreachable and the next GC frees it\n");
 		strbuf_release(&sb);

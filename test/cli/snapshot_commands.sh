@@ -67,6 +67,12 @@ id=$(js 'j.id' "$T/out")
 run_ok paths-id "$LEAKHUNT" paths "$B" "@$id"
 check paths-id-text grep -q "^path 1" "$T/out"
 run_fail paths-bad-id "no object with id @4294967295" "$LEAKHUNT" paths "$B" @4294967295
+# a search cut short by --max-visits is not an unreachable object
+run_ok paths-visits-short "$LEAKHUNT" paths --max-visits 2 "$B" Order
+check paths-visits-short-said grep -q "before the search stopped" "$T/out"
+check paths-visits-short-not-unreachable sh -c "! grep -q unreachable '$T/out'"
+run_ok paths-visits-short-json "$LEAKHUNT" paths --json --max-visits 2 "$B" Order
+expect_eq paths-visits-short-truncated "$(js 'j.truncated+","+j.paths.length' "$T/out")" "true,0"
 
 # objects: the Order shape is one group (its Smi field "id" has no edge in a
 # heap snapshot, so it is not listed: docs/objects.md)
