@@ -239,6 +239,39 @@ static void write_sample(FILE *f, const struct sample *s, double wall_ms)
 	lh_jsonw_finish(&w);
 }
 
+/*
+ * The last JSON line.  It is written however few samples there were, so that
+ * the file always says why the watch ended; with fewer than two, "series" is
+ * empty (there is no slope to give) and v may be NULL.
+ */
+static void write_summary(FILE *f, const struct series_verdict *v, int n, const char *end_reason, int any,
+			  int enough)
+{
+	struct lh_jsonw w;
+
+	lh_jsonw_init(&w, f, 0);
+	lh_jsonw_object(&w);
+	lh_jsonw_kstr(&w, "type", "summary");
+	lh_jsonw_kint(&w, "samples", n);
+	lh_jsonw_kstr(&w, "end", end_reason);
+	lh_jsonw_kbool(&w, "leak_like", any);
+	lh_jsonw_key(&w, "series");
+	lh_jsonw_object(&w);
+	for (int k = 0; n >= 2 && k < NSERIES; k++) {
+		lh_jsonw_key(&w, series_json[k]);
+		lh_jsonw_object(&w);
+		lh_jsonw_kint(&w, "first", llround(v[k].first));
+		lh_jsonw_kint(&w, "last", llround(v[k].last));
+		lh_jsonw_kint(&w, "growth_per_min", llround(v[k].slope));
+		lh_jsonw_kint(&w, "lows_growth_per_min", llround(v[k].low_slope));
+		lh_jsonw_kbool(&w, "leak_like", enough && v[k].leak_like);
+		lh_jsonw_end(&w);
+	}
+	lh_jsonw_end(&w);
+	lh_jsonw_end(&w);
+	lh_jsonw_finish(&w);
+}
+
 static void report(FILE *json, const struct sample *s, int n, const char *end_reason)
 {
 	struct series_verdict v[NSERIES];
@@ -249,6 +282,8 @@ static void report(FILE *json, const struct sample *s, int n, const char *end_re
 	printf("%d samples over %.1f s (%s)\n\n", n, n ? s[n - 1].t : 0.0, end_reason);
 	if (n < 2) {
 		printf("too few samples for a verdict; watch longer\n");
+		if (json)
+			write_summary(json, NULL, n, end_reason, 0, 0);
 		return;
 	}
 	lh_table_init(&t, "Series:l,First:r,Last:r,Growth/min:r,Lows growth/min:r,Verdict:l");
@@ -285,31 +320,8 @@ static void report(FILE *json, const struct sample *s, int n, const char *end_re
 		       v[S_EXTERNAL].leak_like ? "external" : v[S_RSS].leak_like ? "rss" : "");
 	else
 		printf("verdict: no sustained growth: the lows after GC do not rise\n");
-	if (json) {
-		struct lh_jsonw w;
-
-		lh_jsonw_init(&w, json, 0);
-		lh_jsonw_object(&w);
-		lh_jsonw_kstr(&w, "type", "summary");
-		lh_jsonw_kint(&w, "samples", n);
-		lh_jsonw_kstr(&w, "end", end_reason);
-		lh_jsonw_kbool(&w, "leak_like", any);
-		lh_jsonw_key(&w, "series");
-		lh_jsonw_object(&w);
-		for (int k = 0; k < NSERIES; k++) {
-			lh_jsonw_key(&w, series_json[k]);
-			lh_jsonw_object(&w);
-			lh_jsonw_kint(&w, "first", llround(v[k].first));
-			lh_jsonw_kint(&w, "last", llround(v[k].last));
-			lh_jsonw_kint(&w, "growth_per_min", llround(v[k].slope));
-			lh_jsonw_kint(&w, "lows_growth_per_min", llround(v[k].low_slope));
-			lh_jsonw_kbool(&w, "leak_like", enough && v[k].leak_like);
-			lh_jsonw_end(&w);
-		}
-		lh_jsonw_end(&w);
-		lh_jsonw_end(&w);
-		lh_jsonw_finish(&w);
-	}
+	if (json)
+		write_summary(json, v, n, end_reason, any, enough);
 	strbuf_release(&a);
 	strbuf_release(&b);
 	strbuf_release(&c);

@@ -97,4 +97,14 @@ start_node exits --inspect-port=0 -e 'console.log("ready"); setTimeout(()=>{}, 1
 	check exits-reason grep -q "(the target exited)" "$T/out"
 	expect_eq exits-summary "$(js 'L[L.length-1].end' "$T/exits.jsonl")" "the target exited"
 }
+# the baseline snapshot fails (no such directory) right after the first
+# sample: the JSON lines still end with the summary, which says why; before,
+# a watch of fewer than two samples wrote none
+start_node nodir --inspect-port=0 -e 'console.log("ready"); setInterval(()=>{},1000)' && {
+	run_fail nodir-watch "cannot create '.*nodir/" "$LEAKHUNT" watch "$P" --interval 100ms --duration 2s \
+		--snapshot-on-growth 5 --snapshot-dir "$T/nodir" -o "$T/nodir.jsonl"
+	check nodir-says grep -q "(a snapshot failed)" "$T/out"
+	expect_eq nodir-summary "$(js '(s=>s.type+" "+s.samples+" "+s.end+" "+JSON.stringify(s.series))(L[L.length-1])' "$T/nodir.jsonl")" \
+		"summary 1 a snapshot failed {}"
+}
 exit 0
