@@ -35,7 +35,7 @@ static const char usage_text[] =
 	"  --binary PATH      (cores) the node binary that wrote them; per constructor:\n"
 	"                     the counts and sizes in each core (docs/core.md)\n"
 	"  --json             JSON output (docs/diff.md)\n"
-	"  -v                 more detail on stderr\n"
+	"  -v, --verbose      more detail on stderr\n"
 	"  -h, --help         this help\n";
 
 struct collect {

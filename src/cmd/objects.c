@@ -46,7 +46,7 @@ static const char usage_text[] =
 	"                     the core names)\n"
 	"  --print ADDR       (core) print the object at ADDR: properties, elements\n"
 	"  --json             JSON output (docs/objects.md)\n"
-	"  -v                 more detail on stderr\n"
+	"  -v, --verbose      more detail on stderr\n"
 	"  -h, --help         this help\n";
 
 static double seconds_since(const struct timespec *t0)

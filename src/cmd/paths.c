@@ -24,7 +24,7 @@ static const char usage_text[] =
 	"  -n, --max N        show at most N paths (default 5)\n"
 	"  --max-visits N     stop the search after N steps (default 100000)\n"
 	"  --json             JSON output (docs/paths.md)\n"
-	"  -v                 more detail on stderr\n"
+	"  -v, --verbose      more detail on stderr\n"
 	"  -h, --help         this help\n";
 
 int cmd_paths(int argc, char **argv)

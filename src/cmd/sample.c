@@ -25,9 +25,9 @@
 #include "report/sample.h"
 
 static const char usage_text[] =
-	"usage: leakhunt sample [<options>] --duration D PID\n"
-	"   or: leakhunt sample [<options>] --duration D --port N | --url ws://...\n"
-	"   or: leakhunt sample [<options>] --input FILE.heapprofile\n\n"
+	"usage: leakhunt sample [options] --duration D PID\n"
+	"   or: leakhunt sample [options] --duration D --port N | --url ws://...\n"
+	"   or: leakhunt sample [options] --input FILE.heapprofile\n\n"
 	"Run V8's sampling heap profiler in a running node process for D, then show\n"
 	"which functions allocated the memory that is still alive (self: in the\n"
 	"function itself; total: with its callees).  Sizes are V8's estimates from\n"
@@ -40,10 +40,12 @@ static const char usage_text[] =
 	"  --input FILE        analyze a saved .heapprofile instead of a process\n"
 	"  --top N             functions in the table (default 25; 0: all)\n"
 	"  --folded            print folded stacks (flamegraph.pl, inferno) instead\n"
-	"  --speedscope FILE   also write speedscope's format to FILE, a new file ('-': stdout)\n"
+	"  --speedscope FILE   also write speedscope's format to FILE, a new file\n"
+	"                      ('-': stdout)\n"
 	"  --json              print the model as JSON instead (docs/sample.md)\n"
 	"  --port N, --url ws://..., --allow-remote, --timeout S   as for snapshot\n"
-	"  -v, --verbose       say what is happening; -vv shows the protocol\n";
+	"  -v, --verbose       say what is happening; -vv shows the protocol\n"
+	"  -h, --help          this help\n";
 
 static volatile sig_atomic_t stop_requested;
 

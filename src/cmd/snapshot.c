@@ -20,8 +20,8 @@
 #include "inspect/target.h"
 
 static const char usage_text[] =
-	"usage: leakhunt snapshot [<options>] PID\n"
-	"   or: leakhunt snapshot [<options>] --port N | --url ws://...\n\n"
+	"usage: leakhunt snapshot [options] PID\n"
+	"   or: leakhunt snapshot [options] --port N | --url ws://...\n\n"
 	"Take a heap snapshot of a running node process through its inspector.\n"
 	"The inspector is opened with SIGUSR1 if needed, and closed again after.\n\n"
 	"  -o, --output FILE   write here (default PID-YYYYMMDD-HHMMSS.heapsnapshot);\n"
@@ -41,7 +41,8 @@ static const char usage_text[] =
 	"  --method write      have the target write the file itself with\n"
 	"                      v8.writeHeapSnapshot() (faster: the protocol's chunks\n"
 	"                      cost the target ~1.1-1.4x the time; needs a PID)\n"
-	"  -v, --verbose       say what is happening; -vv shows the protocol\n";
+	"  -v, --verbose       say what is happening; -vv shows the protocol\n"
+	"  -h, --help          this help\n";
 
 /* Parse a positive number of seconds ("30", "1.5", "2s", "500ms", "1m") into ms. */
 int lh_cmd_duration_ms(const char *s, long *ms)

@@ -20,7 +20,7 @@ static const char usage_text[] =
 	"node, edge and string counts.\n"
 	"\n"
 	"  --json             JSON output (docs/stats.md)\n"
-	"  -v                 more detail on stderr\n"
+	"  -v, --verbose      more detail on stderr\n"
 	"  -h, --help         this help\n";
 
 int cmd_stats(int argc, char **argv)

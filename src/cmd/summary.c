@@ -31,7 +31,7 @@ static const char usage_text[] =
 	"  --filter REGEX     only classes whose name matches REGEX (POSIX extended)\n"
 	"  --objects CLASS    list the instances of CLASS (name or key) by retained size\n"
 	"  --json             JSON output (docs/summary.md)\n"
-	"  -v                 more detail on stderr\n"
+	"  -v, --verbose      more detail on stderr\n"
 	"  -h, --help         this help\n";
 
 enum sort_key { SORT_RETAINED, SORT_SHALLOW, SORT_COUNT, SORT_DISTANCE, SORT_NAME };

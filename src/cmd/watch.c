@@ -35,8 +35,8 @@
 #include "inspect/target.h"
 
 static const char usage_text[] =
-	"usage: leakhunt watch [<options>] PID\n"
-	"   or: leakhunt watch [<options>] --port N | --url ws://...\n\n"
+	"usage: leakhunt watch [options] PID\n"
+	"   or: leakhunt watch [options] --port N | --url ws://...\n\n"
 	"Sample the memory of a running node process (RSS, heapUsed, heapTotal,\n"
 	"external, arrayBuffers) until --duration ends, Ctrl-C or the target exits,\n"
 	"then print each series' growth per minute and whether it looks like a leak.\n\n"
@@ -49,7 +49,8 @@ static const char usage_text[] =
 	"                      newest, for 'leakhunt diff'\n"
 	"  --snapshot-dir DIR  where they go (default: the current directory)\n"
 	"  --port N, --url ws://..., --allow-remote, --timeout S   as for snapshot\n"
-	"  -v, --verbose       print every sample as a line, even on a terminal\n";
+	"  -v, --verbose       print every sample as a line, even on a terminal\n"
+	"  -h, --help          this help\n";
 
 enum { S_RSS, S_HEAP_USED, S_HEAP_TOTAL, S_EXTERNAL, S_ARRAY_BUFFERS, NSERIES };
 static const char *const series_key[NSERIES] = { "rss", "heapUsed", "heapTotal", "external", "arrayBuffers" };
