@@ -98,7 +98,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[argi], "--help") || !strcmp(argv[argi], "-h") || !strcmp(argv[argi], "help")) {
+	if (!strcmp(argv[argi], "help") && argi + 1 < argc) {
+		/* 'leakhunt help CMD' is 'leakhunt CMD --help', as git's */
+		static char help_opt[] = "--help";
+		static char *help_args[3];
+
+		help_args[0] = argv[argi + 1];
+		help_args[1] = help_opt;
+		argc = 2;
+		argv = help_args;
+		argi = 0;
+	} else if (!strcmp(argv[argi], "--help") || !strcmp(argv[argi], "-h") || !strcmp(argv[argi], "help")) {
 		usage(stdout);
 		return 0;
 	}

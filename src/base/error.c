@@ -73,17 +73,29 @@ void lh_debug(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static _Noreturn void vdie(int status, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", lh_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
 void lh_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", lh_progname);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
+	vdie(1, fmt, ap);
+}
+
+void lh_die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdie(2, fmt, ap);
 }
 
 void lh_bug(const char *file, int line, const char *fmt, ...)

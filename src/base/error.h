@@ -25,6 +25,8 @@ void lh_warn(const char *fmt, ...) LH_PRINTF(1, 2);
 void lh_info(const char *fmt, ...) LH_PRINTF(1, 2);	/* shown with -v */
 void lh_debug(const char *fmt, ...) LH_PRINTF(1, 2);	/* shown with -vv */
 _Noreturn void lh_die(const char *fmt, ...) LH_PRINTF(1, 2);
+/* An option or argument the command cannot take: exit status 2 (usage). */
+_Noreturn void lh_die_usage(const char *fmt, ...) LH_PRINTF(1, 2);
 _Noreturn void lh_bug(const char *file, int line, const char *fmt, ...) LH_PRINTF(3, 4);
 #define LH_BUG(...) lh_bug(__FILE__, __LINE__, __VA_ARGS__)
 

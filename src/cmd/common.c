@@ -32,7 +32,7 @@ uint32_t lh_cmd_count_arg(const char *opt, const char *val)
 	errno = 0;
 	v = strtoul(val, &end, 10);
 	if (errno || end == val || *end || v > UINT32_MAX || val[0] == '-')
-		lh_die("%s needs a whole number, not '%s'", opt, val);
+		lh_die_usage("%s needs a whole number, not '%s'", opt, val);
 	return (uint32_t)v;
 }
 

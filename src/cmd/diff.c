@@ -121,11 +121,11 @@ int cmd_diff(int argc, char **argv)
 		return 2;
 	}
 	if (filter && regcomp(&re, filter, REG_EXTENDED | REG_NOSUB))
-		lh_die("--filter '%s' is not a valid regular expression", filter);
+		lh_die_usage("--filter '%s' is not a valid regular expression", filter);
 	o.width = lh_terminal_width();
 	if (lh_core_is_elf(argv[optind]) || lh_core_is_elf(argv[optind + 1])) {
 		if (newonly)
-			lh_die("--new-only needs heap snapshots (cores have no object ids); use 'leakhunt objects "
+			lh_die_usage("--new-only needs heap snapshots (cores have no object ids); use 'leakhunt objects "
 			       "--instances CLASS CORE'");
 		c = lh_cmd_core_diff(argv[optind], argv[optind + 1], binary, &o, top, filter ? &re : NULL);
 		if (filter)
@@ -133,7 +133,7 @@ int cmd_diff(int argc, char **argv)
 		return c;
 	}
 	if (binary)
-		lh_die("--binary is for core files; '%s' is not one", argv[optind]);
+		lh_die_usage("--binary is for core files; '%s' is not one", argv[optind]);
 	/*
 	 * As DevTools' Comparison view: the new snapshot keeps its own inferred
 	 * "{a, b}" names and the old one is classified with them, so one shape

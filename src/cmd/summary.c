@@ -132,7 +132,7 @@ int cmd_summary(int argc, char **argv)
 			else if (!strcmp(optarg, "count")) sort_by = SORT_COUNT;
 			else if (!strcmp(optarg, "distance")) sort_by = SORT_DISTANCE;
 			else if (!strcmp(optarg, "name")) sort_by = SORT_NAME;
-			else lh_die("--sort takes retained, shallow, count, distance or name, not '%s'", optarg);
+			else lh_die_usage("--sort takes retained, shallow, count, distance or name, not '%s'", optarg);
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
@@ -143,7 +143,7 @@ int cmd_summary(int argc, char **argv)
 		return 2;
 	}
 	if (filter && regcomp(&re, filter, REG_EXTENDED | REG_NOSUB))
-		lh_die("--filter '%s' is not a valid regular expression", filter);
+		lh_die_usage("--filter '%s' is not a valid regular expression", filter);
 	o.width = lh_terminal_width();
 	s = lh_cmd_open_snapshot(argv[optind], NULL);
 	if (objects) {

@@ -21,6 +21,15 @@ expect_eq() { # NAME GOT WANT
 for c in summary diff paths objects stats; do
 	run_ok "$c-help" "$LEAKHUNT" "$c" --help && check "$c-help-text" grep -q "^usage: leakhunt $c" "$T/out"
 done
+# an option value the command cannot take is a usage error, exit status 2,
+# as in report, record and watch (summary, diff, paths and objects gave 1)
+for args in "summary --top x $B" "summary --sort bogus $B" "diff --filter [ $A $B" "paths --max-visits -1 $B Order" \
+	"objects --top x $B"; do
+	# shellcheck disable=SC2086 # the command's words
+	"$LEAKHUNT" $args >/dev/null 2>&1
+	rc=$?
+	check "usage-status-${args%% *}-$(echo "$args" | cut -d' ' -f2)" test "$rc" = 2
+done
 # every command's --help fits an 80-column terminal and names -h, --help and
 # -v, --verbose, which every command takes (record's, report's and sample's
 # ran to 86 columns; snapshot, watch and sample did not list --help)
@@ -30,6 +39,9 @@ for c in summary diff paths objects record report snapshot watch sample core sta
 	check "$c-help-lists-help" grep -q "^  -h, --help  " "$T/help.$c"
 	check "$c-help-lists-verbose" grep -q "^  -v, --verbose  " "$T/help.$c"
 	run_ok "$c-verbose-accepted" "$LEAKHUNT" "$c" --verbose --help
+	# 'leakhunt help CMD' printed the command list, not CMD's help
+	"$LEAKHUNT" help "$c" >"$T/help2.$c" 2>&1
+	check "$c-help-command" cmp -s "$T/help.$c" "$T/help2.$c"
 done
 run_fail unknown-command "did you mean 'summary'" "$LEAKHUNT" sumary x
 run_fail missing-file "cannot open '.*nope.heapsnapshot'" "$LEAKHUNT" summary "$T/nope.heapsnapshot"
