@@ -49,6 +49,21 @@ elif run_ok aslimit-record sh -c "ulimit -v 600000 && exec timeout 60 '$LEAKHUNT
 	run_ok aslimit-report "$LEAKHUNT" report --json "$T/aslimit.lht"; then
 	expect aslimit-calls calls 2114
 fi
+# ... and a data size limit (ulimit -d, or the program's own setrlimit)
+# counts every private writable mapping: the arena, writable whole from the
+# start, left the program 71 MB of 600 and none of its own 256 MB limit
+cc -O2 -g -o "$T/datalimit" "$P/datalimit.c" || fail build-datalimit "cc failed"
+if [ "${LH_SANITIZED:-0}" = 1 ]; then
+	ok "datalimit-shell-record (skipped: sanitizer build)"
+elif run_ok datalimit-shell-record sh -c "ulimit -d 600000 && exec timeout 60 '$LEAKHUNT' record -o '$T/datalimit-shell' -- '$T/datalimit' 300" &&
+	run_ok datalimit-shell-report "$LEAKHUNT" report --json "$T/datalimit-shell.lht"; then
+	expect datalimit-shell-calls calls 300
+fi
+if run_ok datalimit-own-record rec -o "$T/datalimit-own" -- "$T/datalimit" 128 256 &&
+	run_ok datalimit-own-report "$LEAKHUNT" report --json "$T/datalimit-own.lht"; then
+	expect datalimit-own-calls calls 128
+	expect datalimit-own-peak peak_bytes $((128 << 20))
+fi
 
 # the file is self-contained: a symbol table naming the program's functions
 if grep -q leak_realloc "$T/leaky-dwarf.lht" && grep -q 'leaky.c' "$T/leaky-dwarf.lht"; then

@@ -728,8 +728,9 @@ static void direct_str(uint8_t **pp, const char *s, size_t max)
 #define TRIE_BITS_MAX 24
 #define CACHE_BITS_MIN 10
 #define CACHE_BITS_MAX 22
-#define ARENA_MAX ((size_t)1 << 30) /* address space only (MAP_NORESERVE)... */
+#define ARENA_MAX ((size_t)1 << 30) /* address space only (reserved, PROT_NONE)... */
 #define ARENA_MIN ((size_t)1 << 20)
+#define ARENA_STEP ((size_t)1 << 20) /* made writable this much at a time */
 
 struct trie_slot {
 	uint64_t ip;     /* frame address - 1, or LHT_IP_TRUNCATED */
@@ -756,7 +757,7 @@ static struct cache_table *_Atomic cache;
 static struct cache_table *old_caches[CACHE_BITS_MAX]; /* given back, still mapped */
 static int nold_caches;
 static uintptr_t *arena;
-static size_t arena_used, arena_size, trie_count, cache_count;
+static size_t arena_used, arena_size, arena_ready, trie_count, cache_count; /* ready: bytes writable */
 static uint32_t next_id = 1;
 
 static size_t cache_bytes(uint64_t mask)
@@ -837,6 +838,31 @@ static uint32_t trie_find_or_add(uint32_t parent, uint64_t ip, int force)
 	p = lht_put_varint(p, ip);
 	direct_len = (uint32_t)(p - direct - LHT_CHUNK_HEADER);
 	return s->id;
+}
+
+/*
+ * The arena is reserved without access and made writable as the cache
+ * fills it (under state_lock), ARENA_STEP at a time: the kernel counts a
+ * private writable mapping in the data size (RLIMIT_DATA, `ulimit -d`),
+ * reserved or not, and brk and the program's own mmaps fail past it.  The
+ * whole gigabyte writable from the start left a program under `ulimit -d
+ * 600000` 71 MB of its 600 (it asked for 300, and stopped), and one that
+ * set the limit itself, as sandboxes do, got no memory at all.  0: the n
+ * addresses fit; -1: they do not (the stack is then not cached).
+ */
+static int arena_room(size_t n)
+{
+	size_t need = (arena_used + n) * sizeof(*arena), ready;
+
+	if (need <= arena_ready)
+		return 0;
+	ready = (need + ARENA_STEP - 1) / ARENA_STEP * ARENA_STEP;
+	if (ready > arena_size)
+		ready = arena_size;
+	if (mprotect((uint8_t *)arena + arena_ready, ready - arena_ready, PROT_READ | PROT_WRITE))
+		return -1;
+	arena_ready = ready;
+	return 0;
 }
 
 /* Double the cache (under state_lock): every entry goes to a new table,
@@ -922,7 +948,7 @@ static __attribute__((noinline)) uint32_t stack_id_slow(const uintptr_t *ips, ui
 		if (sh == h && s->depth == depth && n && s->first == ips[0] && s->last == ips[n - 1])
 			goto out; /* a 64-bit collision: the fast path would take it too */
 	}
-	if (cache_count < mask / 2 && arena_used + n <= arena_size / sizeof(*arena)) {
+	if (cache_count < mask / 2 && arena_used + n <= arena_size / sizeof(*arena) && !arena_room(n)) {
 		memcpy(arena + arena_used, ips, n * sizeof(*ips));
 		s->id = id;
 		s->depth = depth;
@@ -1872,8 +1898,13 @@ static int alloc_tables(void)
 	if (!getrlimit(RLIMIT_AS, &rl) && rl.rlim_cur != RLIM_INFINITY)
 		while (arena_size > ARENA_MIN && arena_size > rl.rlim_cur / 8)
 			arena_size /= 2;
-	while (!(arena = lh_map_anon(arena_size)) && arena_size > ARENA_MIN)
+	arena_ready = 0;
+	while ((arena = mmap(NULL, arena_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) ==
+		       MAP_FAILED &&
+	       arena_size > ARENA_MIN)
 		arena_size /= 2;
+	if (arena == MAP_FAILED)
+		arena = NULL;
 	return trie && atomic_load(&cache) && arena ? 0 : -1;
 }
 
