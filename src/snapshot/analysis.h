@@ -131,6 +131,9 @@ void lh_retainer_bits_release(struct lh_retainer_bits *r);
  * lh_dominators_retained(), which adds up self_size and frees it.
  */
 uint32_t *lh_dominators_compute(struct lh_snapshot *s, uint64_t *essential, struct lh_retainer_bits *r);
+/* Steps up the tree per edge and node that the iteration may take before a
+ * deep tree goes to Semi-NCA (16; tests set 0 to exercise Semi-NCA). */
+extern uint64_t lh_dominators_budget;
 void lh_dominators_retained(struct lh_snapshot *s, uint32_t *order);
 /* Distances; eph must already hold every internal edge name (read only here). */
 void lh_distance_compute(struct lh_snapshot *s, struct lh_ephemerons *eph);
