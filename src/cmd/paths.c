@@ -45,7 +45,11 @@ int cmd_paths(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "hvn:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'n': max = lh_cmd_count_arg("--max", optarg); break;
+		case 'n':
+			max = lh_cmd_count_arg("--max", optarg);
+			if (!max)
+				lh_die_usage("--max needs at least 1 path");
+			break;
 		case 'm': visits = lh_cmd_count_arg("--max-visits", optarg); break;
 		case 'j': o.json = 1; break;
 		case 'v': lh_verbosity++; break;
