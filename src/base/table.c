@@ -40,10 +40,31 @@ void lh_table_init(struct lh_table *t, const char *spec)
 	}
 }
 
+/*
+ * A cell's text with control characters escaped as in a C string (\n, \x1b):
+ * names come from the files we read (a class name with a newline broke its
+ * row, and an escape sequence in one reached the terminal).
+ */
 void lh_table_cell_sb(struct lh_table *t, struct strbuf *sb)
 {
+	struct strbuf out = STRBUF_INIT;
+
+	for (size_t i = 0; i < sb->len; i++) {
+		unsigned char c = (unsigned char)sb->buf[i];
+
+		if (c == '\n')
+			strbuf_addstr(&out, "\\n");
+		else if (c == '\t')
+			strbuf_addstr(&out, "\\t");
+		else if (c == '\r')
+			strbuf_addstr(&out, "\\r");
+		else if (c < 0x20 || c == 0x7f)
+			strbuf_addf(&out, "\\x%02x", c);
+		else
+			strbuf_addch(&out, (char)c);
+	}
 	ALLOC_GROW(t->cells, t->nr + 1, t->alloc);
-	t->cells[t->nr++] = lh_xstrndup(sb->buf, sb->len);
+	t->cells[t->nr++] = strbuf_detach(&out, NULL);
 	strbuf_reset(sb);
 }
 

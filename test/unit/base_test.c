@@ -148,6 +148,25 @@ TEST(table_aligns_columns)
 	free(buf);
 }
 
+/* Names come from the files read: a newline broke a row, an escape
+ * sequence reached the terminal.  Control characters are escaped. */
+TEST(table_escapes_control_characters)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct lh_table t;
+
+	lh_table_init(&t, "Name:l,Count:r");
+	lh_table_cell(&t, "a\nb\x1b[31mc\t\x7f");
+	lh_table_cell(&t, "%d", 1);
+	lh_table_print(&t, f);
+	lh_table_release(&t);
+	fclose(f);
+	CHECK_STR(buf, "Name                 Count\na\\nb\\x1b[31mc\\t\\x7f      1\n");
+	free(buf);
+}
+
 /* An export file still being written when SIGTERM ends the command is
  * removed (an empty page was left, looking like a result); one closed
  * before is kept.  In forked children, which the signal ends. */
