@@ -3,6 +3,7 @@
  */
 #include "error.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,17 +13,21 @@ int lh_verbosity;
 const char *lh_progname = "leakhunt";
 static struct strbuf *capture;
 
+/* errno survives: a caller may still name the cause of a failure a helper reported */
 static void report(const char *prefix, const char *fmt, va_list ap)
 {
+	int saved = errno;
+
 	if (capture) {
 		strbuf_vaddf(capture, fmt, ap);
 		strbuf_addch(capture, '\n');
-		return;
+	} else {
+		fflush(stdout);
+		fputs(prefix, stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
 	}
-	fflush(stdout);
-	fputs(prefix, stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	errno = saved;
 }
 
 void lh_error_capture(struct strbuf *buf)

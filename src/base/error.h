@@ -8,7 +8,8 @@
  *
  * Verbosity (-v, -vv) is a process-wide level read by lh_info()/lh_debug().
  * Tests and callers that want to keep a message instead of printing it set a
- * capture buffer with lh_error_capture().
+ * capture buffer with lh_error_capture().  lh_error() and lh_warn() leave
+ * errno as it was.
  */
 #ifndef LH_BASE_ERROR_H
 #define LH_BASE_ERROR_H

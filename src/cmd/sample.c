@@ -5,12 +5,12 @@
  * capture -> model (inspect/heapprofile.h) -> renderer (report/sample.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -74,34 +74,22 @@ static int parse_bytes(const char *s, long *out)
 	return 0;
 }
 
-/* Write data to a new file (never over an old one), mode 0600 like node's own. */
-static int save_new(const char *path, const char *data, size_t len)
+/*
+ * The files we write, created before the capture: a name that exists or
+ * cannot be created must be said at once, not after --duration has been
+ * spent (the profile, held only in our memory, was lost then).  Mode 0600
+ * for the raw profile, like node's own: chmod'ed while it is still empty.
+ */
+static FILE *create_output(const char *path, int private)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	size_t off = 0;
+	FILE *f = lh_create_new(path);
 
-	if (fd < 0)
-		return lh_error("cannot create '%s': %s%s", path, strerror(errno),
-				errno == EEXIST ? " (give another -o; files are never overwritten)" : "");
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			lh_error("cannot write '%s': %s", path, strerror(errno));
-			close(fd);
-			unlink(path);
-			return -1;
-		}
-		off += n;
+	if (f && private && fchmod(fileno(f), 0600) < 0) {
+		lh_error("cannot make '%s' private (mode 0600): %s", path, strerror(errno));
+		lh_close_new(f, path, 1);
+		return NULL;
 	}
-	if (close(fd) < 0) {
-		lh_error("cannot write '%s': %s", path, strerror(errno));
-		unlink(path);
-		return -1;
-	}
-	return 0;
+	return f;
 }
 
 /* Take a profile from the process: 0 with its JSON in out, or -1. */
@@ -157,6 +145,7 @@ int cmd_sample(int argc, char **argv)
 	struct lh_heapprofile prof;
 	struct strbuf json = STRBUF_INIT, what = STRBUF_INIT;
 	const char *save = NULL, *input = NULL, *speedscope = NULL;
+	FILE *save_f = NULL, *speedscope_f = NULL;
 	int c, folded = 0, as_json = 0, ret = 1, pid = 0;
 	long ms, top = 25;
 
@@ -225,11 +214,16 @@ int cmd_sample(int argc, char **argv)
 		}
 	}
 
+	if (save && !(save_f = create_output(save, 1)))
+		goto out;
+	/* '-' is stdout; a file given with --input is checked here too, never truncated */
+	if (speedscope && strcmp(speedscope, "-") && !(speedscope_f = create_output(speedscope, 0)))
+		goto out;
 	if (input) {
 		struct lh_mapfile mf;
 
 		if (lh_mapfile_open(&mf, input) < 0)
-			return 1;
+			goto out;
 		strbuf_add(&json, mf.data ? mf.data : "", mf.size);
 		lh_mapfile_release(&mf);
 		info.source = input;
@@ -240,10 +234,14 @@ int cmd_sample(int argc, char **argv)
 		info.pid = pid;
 		info.interval_bytes = o.interval_bytes;
 		strbuf_addf(&what, "the profile of pid %d", pid);
-		if (save && save_new(save, json.buf, json.len) < 0)
-			goto out;
-		if (save)
+		if (save) {
+			FILE *f = save_f;
+
+			save_f = NULL; /* closed here, and removed when not written whole */
+			if (lh_close_new(f, save, fwrite(json.buf, 1, json.len, f) != json.len) < 0)
+				goto out;
 			fprintf(stderr, "wrote '%s'\n", save);
+		}
 	}
 	if (lh_heapprofile_load(&prof, json.buf, json.len, what.buf) < 0) {
 		lh_heapprofile_release(&prof);
@@ -256,12 +254,11 @@ int cmd_sample(int argc, char **argv)
 			ret = 1;
 		}
 	} else if (speedscope) {
-		/* a new file: an existing one (the profile given to --input,
-		 * say) is never overwritten */
-		FILE *f = lh_create_new(speedscope);
+		FILE *f = speedscope_f;
 
-		if (!f || lh_close_new(f, speedscope,
-				       lh_sample_write_speedscope(f, &prof, input ? input : "leakhunt sample") < 0))
+		speedscope_f = NULL;
+		if (lh_close_new(f, speedscope,
+				 lh_sample_write_speedscope(f, &prof, input ? input : "leakhunt sample") < 0))
 			ret = 1;
 	}
 	if (as_json) {
@@ -276,6 +273,11 @@ int cmd_sample(int argc, char **argv)
 	}
 	lh_heapprofile_release(&prof);
 out:
+	/* still open: the capture or the load failed, nothing complete to keep */
+	if (save_f)
+		lh_close_new(save_f, save, 1);
+	if (speedscope_f)
+		lh_close_new(speedscope_f, speedscope, 1);
 	strbuf_release(&json);
 	strbuf_release(&what);
 	return ret;

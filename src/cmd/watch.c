@@ -12,6 +12,7 @@
  * above the one before, and a real rate, not noise).
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -83,6 +84,40 @@ struct growth {
 	char **files;      /* kept, oldest first */
 	int nfiles, files_alloc;
 };
+
+/*
+ * -o, the JSON lines.  A write that fails (a full disk, /dev/full) is said
+ * once, naming the file and the reason, and ends the lines there: the watch
+ * goes on to its report, and exits with status 1.  (It used to say "cannot
+ * write JSON output" at every sample, naming no file, and exit 0.)
+ */
+struct jsonl {
+	FILE *f;           /* NULL: no -o, or a write to it failed */
+	const char *path;
+	int failed;        /* a write failed: the run's status is 1 */
+};
+
+/* After a record: flush it, and give the file up if that failed. */
+static void jsonl_done(struct jsonl *j, struct lh_jsonw *w)
+{
+	struct strbuf quiet = STRBUF_INIT;
+	int r;
+
+	/* the writer's own message names no file: ours does (errno survives it) */
+	lh_error_capture(&quiet);
+	if (w)
+		r = lh_jsonw_finish(w);
+	else
+		r = fflush(j->f) || ferror(j->f) ? -1 : 0;
+	lh_error_capture(NULL);
+	strbuf_release(&quiet);
+	if (r == 0)
+		return;
+	lh_error("cannot write '%s': %s; no more JSON lines go there", j->path, strerror(errno));
+	fclose(j->f);
+	j->f = NULL;
+	j->failed = 1;
+}
 
 static volatile sig_atomic_t stop_requested;
 
@@ -223,11 +258,13 @@ static void live_line(const struct sample *s, int n, int to_tty)
 	strbuf_release(&sb);
 }
 
-static void write_sample(FILE *f, const struct sample *s, double wall_ms)
+static void write_sample(struct jsonl *j, const struct sample *s, double wall_ms)
 {
 	struct lh_jsonw w;
 
-	lh_jsonw_init(&w, f, 0);
+	if (!j->f)
+		return;
+	lh_jsonw_init(&w, j->f, 0);
 	lh_jsonw_object(&w);
 	lh_jsonw_kstr(&w, "type", "sample");
 	lh_jsonw_kint(&w, "t_ms", llround(s->t * 1000));
@@ -237,7 +274,7 @@ static void write_sample(FILE *f, const struct sample *s, double wall_ms)
 		lh_jsonw_int(&w, llround(s->v[k]));
 	}
 	lh_jsonw_end(&w);
-	lh_jsonw_finish(&w);
+	jsonl_done(j, &w);
 }
 
 /*
@@ -245,12 +282,14 @@ static void write_sample(FILE *f, const struct sample *s, double wall_ms)
  * the file always says why the watch ended; with fewer than two, "series" is
  * empty (there is no slope to give) and v may be NULL.
  */
-static void write_summary(FILE *f, const struct series_verdict *v, int n, const char *end_reason, int any,
-			  int enough)
+static void write_summary(struct jsonl *json, const struct series_verdict *v, int n, const char *end_reason,
+			  int any, int enough)
 {
 	struct lh_jsonw w;
 
-	lh_jsonw_init(&w, f, 0);
+	if (!json->f)
+		return;
+	lh_jsonw_init(&w, json->f, 0);
 	lh_jsonw_object(&w);
 	lh_jsonw_kstr(&w, "type", "summary");
 	lh_jsonw_kint(&w, "samples", n);
@@ -270,10 +309,10 @@ static void write_summary(FILE *f, const struct series_verdict *v, int n, const 
 	}
 	lh_jsonw_end(&w);
 	lh_jsonw_end(&w);
-	lh_jsonw_finish(&w);
+	jsonl_done(json, &w);
 }
 
-static void report(FILE *json, const struct sample *s, int n, const char *end_reason)
+static void report(struct jsonl *json, const struct sample *s, int n, const char *end_reason)
 {
 	struct series_verdict v[NSERIES];
 	struct lh_table t;
@@ -283,8 +322,7 @@ static void report(FILE *json, const struct sample *s, int n, const char *end_re
 	printf("%d samples over %.1f s (%s)\n\n", n, n ? s[n - 1].t : 0.0, end_reason);
 	if (n < 2) {
 		printf("too few samples for a verdict; watch longer\n");
-		if (json)
-			write_summary(json, NULL, n, end_reason, 0, 0);
+		write_summary(json, NULL, n, end_reason, 0, 0);
 		return;
 	}
 	lh_table_init(&t, "Series:l,First:r,Last:r,Growth/min:r,Lows growth/min:r,Verdict:l");
@@ -321,22 +359,21 @@ static void report(FILE *json, const struct sample *s, int n, const char *end_re
 		       v[S_EXTERNAL].leak_like ? "external" : v[S_RSS].leak_like ? "rss" : "");
 	else
 		printf("verdict: no sustained growth: the lows after GC do not rise\n");
-	if (json)
-		write_summary(json, v, n, end_reason, any, enough);
+	write_summary(json, v, n, end_reason, any, enough);
 	strbuf_release(&a);
 	strbuf_release(&b);
 	strbuf_release(&c);
 	strbuf_release(&d);
 }
 
-static void json_snapshot(FILE *json, const char *type, const char *file, const struct sample *sm,
-			  const char *method)
+static void json_snapshot(struct jsonl *json, const char *type, const char *file,
+			  const struct sample *sm, const char *method)
 {
 	struct lh_jsonw w;
 
-	if (!json)
+	if (!json->f)
 		return;
-	lh_jsonw_init(&w, json, 0);
+	lh_jsonw_init(&w, json->f, 0);
 	lh_jsonw_object(&w);
 	lh_jsonw_kstr(&w, "type", type);
 	lh_jsonw_kstr(&w, "file", file);
@@ -347,8 +384,7 @@ static void json_snapshot(FILE *json, const char *type, const char *file, const 
 	if (method)
 		lh_jsonw_kstr(&w, "method", method);
 	lh_jsonw_end(&w);
-	lh_jsonw_finish(&w);
-	fflush(json);
+	jsonl_done(json, &w);
 }
 
 /*
@@ -356,7 +392,7 @@ static void json_snapshot(FILE *json, const char *type, const char *file, const 
  * the oldest but the baseline beyond g->keep.  0, or -1 with a message.
  */
 static int maybe_snapshot(struct lh_session *ss, struct growth *g, const struct sample *sm,
-			  FILE *json, int to_tty)
+			  struct jsonl *json, int to_tty)
 {
 	struct strbuf path = STRBUF_INIT, size = STRBUF_INIT;
 	struct lh_capture_stats st;
@@ -408,6 +444,44 @@ static int on_event(void *ud, const char *method, const char *msg, size_t len)
 	return 0;
 }
 
+/*
+ * The session ended without node saying that its context went away.  A
+ * target that exits says so first (and waits for us to disconnect), or
+ * dies at once (SIGKILL, a crash): its sockets close a moment before /proc
+ * shows it dead, hence the short wait.  A target still running had its
+ * inspector closed under us by another client -- a leakhunt that had
+ * opened it and finished, say -- which is no exit: the verdict covers only
+ * part of the run, and must not be reported as the target's end.  1 when
+ * pid is gone.
+ */
+static int target_gone(pid_t pid)
+{
+	int64_t deadline = lh_net_deadline(1000);
+
+	for (;;) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (!lh_target_alive(pid))
+			return 1;
+		if (lh_net_now() >= deadline)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static const char inspector_closed[] = "the inspector was closed";
+
+/* The end of a watch whose session was closed under it: 1 the target exited, else 0. */
+static int closed_under_us(pid_t pid)
+{
+	if (!pid || target_gone(pid))
+		return 1;
+	lh_error("pid %d is still running, but its inspector closed our session: another "
+		 "client closed the inspector (a leakhunt that had opened it, finishing?); "
+		 "the report covers the samples until then", (int)pid);
+	return 0;
+}
+
 int cmd_watch(int argc, char **argv)
 {
 	enum { OPT_INTERVAL = 256, OPT_DURATION,
@@ -432,8 +506,8 @@ int cmd_watch(int argc, char **argv)
 	long interval = 2000, duration = -1, ms;
 	const char *out_path = NULL, *end = "--duration reached";
 	struct sigaction sa, old;
-	FILE *json = NULL;
-	int c, tty = isatty(2), exiting = 0, ret = 0;
+	struct jsonl json = { NULL };
+	int c, tty = isatty(2), exiting = 0, closed = 0, ret = 0;
 	int64_t t0, next;
 
 	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
@@ -497,13 +571,14 @@ int cmd_watch(int argc, char **argv)
 		return 2;
 	}
 	if (out_path) {
-		json = fopen(out_path, "a");
-		if (!json)
+		json.path = out_path;
+		json.f = fopen(out_path, "a");
+		if (!json.f)
 			lh_die("cannot open '%s' for appending: %m", out_path);
 	}
 	if (lh_session_open(&ss, &so) < 0) {
-		if (json)
-			fclose(json);
+		if (json.f)
+			fclose(json.f);
 		return 1;
 	}
 	/* Runtime.enable: so that we hear about the target's context going away at exit */
@@ -511,11 +586,11 @@ int cmd_watch(int argc, char **argv)
 		lh_session_close(&ss);
 		return 1;
 	}
-	if (json) {
-		fprintf(json, "{\"type\":\"header\",\"format\":\"leakhunt.watch/1\",\"pid\":%d,"
-			      "\"interval_ms\":%ld,\"start_ms\":%.0f}\n", (int)ss.pid, interval,
+	if (json.f) {
+		fprintf(json.f, "{\"type\":\"header\",\"format\":\"leakhunt.watch/1\",\"pid\":%d,"
+				"\"interval_ms\":%ld,\"start_ms\":%.0f}\n", (int)ss.pid, interval,
 			(double)time(NULL) * 1000);
-		fflush(json);
+		jsonl_done(&json, NULL);
 	}
 	if (g.pct > 0) {
 		time_t now = time(NULL);
@@ -543,6 +618,13 @@ int cmd_watch(int argc, char **argv)
 			if ((so.pid && !lh_target_alive(so.pid)) || exiting ||
 			    strstr(err.buf, "Cannot find context with specified id")) {
 				end = "the target exited";
+			} else if (ss.cdp.ws.close_received || ss.cdp.ws.eof) {
+				if (closed_under_us(so.pid)) {
+					end = "the target exited";
+				} else {
+					end = inspector_closed;
+					ret = 1;
+				}
 			} else {
 				fputs(err.buf, stderr);
 				end = "an error stopped sampling";
@@ -555,13 +637,10 @@ int cmd_watch(int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &wall);
 		s[n].t = (lh_net_now() - t0) / 1000.0;
 		n++;
-		if (json) {
-			write_sample(json, &s[n - 1], wall.tv_sec * 1000.0 + wall.tv_nsec / 1e6);
-			fflush(json);
-		}
+		write_sample(&json, &s[n - 1], wall.tv_sec * 1000.0 + wall.tv_nsec / 1e6);
 		if (tty || lh_verbosity)
 			live_line(s, n, tty && !lh_verbosity);
-		if (g.pct > 0 && maybe_snapshot(&ss, &g, &s[n - 1], json, tty && !lh_verbosity) < 0) {
+		if (g.pct > 0 && maybe_snapshot(&ss, &g, &s[n - 1], &json, tty && !lh_verbosity) < 0) {
 			if ((so.pid && !lh_target_alive(so.pid)) || exiting) {
 				end = "the target exited";
 			} else if (lh_capture_interrupted()) {
@@ -584,7 +663,7 @@ int cmd_watch(int argc, char **argv)
 			lh_error_capture(NULL);
 			strbuf_release(&err);
 			if (r != 0) {
-				exiting = 1;
+				closed = 1;
 				break;
 			}
 		}
@@ -592,8 +671,13 @@ int cmd_watch(int argc, char **argv)
 			end = "interrupted";
 			break;
 		}
-		if (exiting) {
+		if (exiting || (closed && closed_under_us(so.pid))) {
 			end = "the target exited";
+			break;
+		}
+		if (closed) {
+			end = inspector_closed;
+			ret = 1;
 			break;
 		}
 	}
@@ -601,7 +685,7 @@ int cmd_watch(int argc, char **argv)
 	if (tty && !lh_verbosity)
 		fputs("\r\033[K", stderr);
 	lh_session_close(&ss);
-	report(json, s, (int)n, end);
+	report(&json, s, (int)n, end);
 	if (g.nfiles) {
 		printf("\nsnapshots (%d taken, %d kept):\n", g.seq, g.nfiles);
 		for (int i = 0; i < g.nfiles; i++)
@@ -613,10 +697,12 @@ int cmd_watch(int argc, char **argv)
 			free(g.files[i]);
 		free(g.files);
 	}
-	if (json && fclose(json)) {
+	if (json.f && fclose(json.f)) {
 		lh_error("cannot write '%s': %m", out_path);
 		ret = 1;
 	}
+	if (json.failed)
+		ret = 1;
 	free(s);
 	return ret;
 }

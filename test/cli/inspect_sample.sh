@@ -44,7 +44,23 @@ start_node app --inspect-port=0 "$T/app.js" && {
 	check live-saved-mode test "$(stat -c %a "$H")" = 600
 	expect_eq live-saved-is-profile "$(jsv 'typeof J.head.callFrame + " " + Array.isArray(J.samples)' "$H")" "object true"
 	expect_eq speedscope "$(jsv 'J.profiles[0].type + " " + J.profiles[0].unit + " " + (J.profiles[0].samples.length === J.profiles[0].weights.length)' "$T/app.speedscope.json")" "sampled bytes true"
-	run_fail no-overwrite "never overwritten" "$LEAKHUNT" sample "$P" --duration 100ms -o "$H"
+	# an -o that exists or cannot be created is said before sampling, not
+	# after --duration (the profile was lost then), and the target is not touched
+	cp "$H" "$T/app.copy"
+	start=$(date +%s)
+	run_fail no-overwrite "cannot write '$H': the file exists" "$LEAKHUNT" sample "$P" --duration 30s -o "$H"
+	check no-overwrite-at-once test $(($(date +%s) - start)) -lt 10
+	check no-overwrite-untouched cmp -s "$H" "$T/app.copy"
+	check no-overwrite-not-opened not_listening "$P"
+	start=$(date +%s)
+	run_fail no-such-dir "cannot create '$T/nodir/x.heapprofile': No such file" \
+		"$LEAKHUNT" sample "$P" --duration 30s -o "$T/nodir/x.heapprofile"
+	check no-such-dir-at-once test $(($(date +%s) - start)) -lt 10
+	start=$(date +%s)
+	run_fail speedscope-exists-at-once "cannot write '$H': the file exists" \
+		"$LEAKHUNT" sample "$P" --duration 30s -o "$T/new.heapprofile" --speedscope "$H"
+	check speedscope-exists-at-once-time test $(($(date +%s) - start)) -lt 10
+	check speedscope-exists-no-profile-left test ! -e "$T/new.heapprofile"
 
 	run_ok input-json "$LEAKHUNT" sample --input "$H" --json
 	cp "$T/out" "$T/app.json"

@@ -2,7 +2,8 @@
 # End-to-end: `leakhunt watch` on real node processes: a target that leaks
 # steadily (its lows after GC rise), the same with --snapshot-on-growth (and
 # Ctrl-C during one of its snapshots), one
-# that exits while watched, and the JSON lines file.  Targets use --inspect-port=0 (SIGUSR1 opens a random
+# whose inspector another client closes, one that exits while watched, and
+# the JSON lines file.  Targets use --inspect-port=0 (SIGUSR1 opens a random
 # port) and are killed on exit.  The checks look at structure and at a leak
 # far above the verdict's thresholds, never at how long anything took.
 . "$(dirname "$0")/lib.sh"
@@ -35,6 +36,17 @@ start_node leak --inspect-port=0 -e "$LEAK" && {
 	# node 20.20 crashed here when both ends closed the session at once (docs/watch.md)
 	sleep 0.3
 	check leak-target-alive kill -0 "$P"
+	# -o on a full disk: said once, naming the file and the reason, the report
+	# still printed, status 1 (was: "cannot write JSON output" at every sample,
+	# naming no file, and status 0)
+	if [ -c /dev/full ] && [ -w /dev/full ]; then
+		run_fail full-disk "cannot write '/dev/full': No space left on device" \
+			"$LEAKHUNT" watch "$P" --interval 100ms --duration 1s -o /dev/full
+		check full-disk-said-once test "$(grep -c "cannot write" "$T/err")" = 1
+		check full-disk-report grep -q "^heapUsed " "$T/out"
+	else
+		ok "full-disk (skipped: no /dev/full)"
+	fi
 }
 
 # --snapshot-on-growth: a baseline, then one per 5% of growth; --keep 2 keeps
@@ -89,6 +101,21 @@ start_node int --inspect-port=0 -e "$BIG" && {
 	check int-no-file test -z "$(ls "$T/int-snaps")"
 	check int-inspector-closed not_listening "$P"
 	check int-target-alive kill -0 "$P"
+}
+
+# a second client closes the inspector under watch: `leakhunt sample` opened
+# it (SIGUSR1), watch attached to it, sample finished and closed it.  The
+# target is alive: watch said "the target exited", status 0, before.
+start_node shared --inspect-port=0 -e "$LEAK" && {
+	"$LEAKHUNT" sample "$P" --duration 2s >"$T/sample.out" 2>"$T/sample.err" &
+	sp=$!
+	for i in $(seq 200); do listening "$P" && break; sleep 0.05; done
+	run_fail shared-closed "pid $P is still running, but its inspector closed our session" \
+		"$LEAKHUNT" watch "$P" --interval 100ms --duration 30s -o "$T/shared.jsonl"
+	check shared-reason grep -q "(the inspector was closed)" "$T/out"
+	expect_eq shared-summary "$(js 'L[L.length-1].end' "$T/shared.jsonl")" "the inspector was closed"
+	wait "$sp"
+	check shared-target-alive kill -0 "$P"
 }
 
 # the target exits while watched: watch ends with a verdict, not an error
