@@ -18,6 +18,7 @@
 #include "base/outfile.h"
 #include "base/strbuf.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "inspect/heapprofile.h"
 #include "inspect/net.h"
 #include "inspect/sampling.h"
@@ -147,7 +148,8 @@ int cmd_sample(int argc, char **argv)
 	const char *save = NULL, *input = NULL, *speedscope = NULL;
 	FILE *save_f = NULL, *speedscope_f = NULL;
 	int c, folded = 0, as_json = 0, ret = 1, pid = 0;
-	long ms, top = 25;
+	long ms;
+	uint32_t top = 25;
 
 	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
 		int taken = lh_cmd_session_opt(c, optarg, &so, "sample");
@@ -172,16 +174,7 @@ int cmd_sample(int argc, char **argv)
 			break;
 		case 'o': save = optarg; break;
 		case OPT_INPUT: input = optarg; break;
-		case OPT_TOP: {
-			char *end;
-
-			top = strtol(optarg, &end, 10);
-			if (end == optarg || *end || top < 0) {
-				fprintf(stderr, "leakhunt sample: --top needs a count (0: all), not '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		}
+		case OPT_TOP: top = lh_cmd_count_arg("--top", optarg); break; /* 2^32 wrapped to 0, all */
 		case OPT_FOLDED: folded = 1; break;
 		case OPT_SPEEDSCOPE: speedscope = optarg; break;
 		case OPT_JSON: as_json = 1; break;
@@ -269,7 +262,7 @@ int cmd_sample(int argc, char **argv)
 	} else if (folded) {
 		lh_sample_write_folded(stdout, &prof);
 	} else if (!speedscope || strcmp(speedscope, "-")) {
-		lh_sample_print_table(stdout, &prof, &info, (uint32_t)top);
+		lh_sample_print_table(stdout, &prof, &info, top);
 	}
 	lh_heapprofile_release(&prof);
 out:

@@ -15,6 +15,8 @@ run_ok help "$LEAKHUNT" sample --help && check help-text grep -q "^usage: leakhu
 run_fail no-duration "give --duration" "$LEAKHUNT" sample 1
 run_fail bad-interval "--interval needs a byte count" "$LEAKHUNT" sample --interval 0 --duration 1s 1
 run_fail folded-and-json "pick one" "$LEAKHUNT" sample --folded --json --input x
+# --top 4294967296 wrapped to 0, "all rows"
+run_fail top-too-big "--top needs a whole number" "$LEAKHUNT" sample --top 4294967296 --input x
 run_fail input-missing "cannot (open|read) 'nope.heapprofile'" "$LEAKHUNT" sample --input nope.heapprofile
 echo '{"nodes":[]}' >"$T/cpu.json"
 run_fail input-not-profile "no \"head\" object" "$LEAKHUNT" sample --input "$T/cpu.json"
