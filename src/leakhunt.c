@@ -5,6 +5,7 @@
  * row in commands[] below, a page docs/<verb>.md, and tests in test/cli/.
  * An unknown command gets a "did you mean" from the table.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,6 +88,24 @@ int lh_cmd_verbose_opt(const char *arg)
 	return 0;
 }
 
+/*
+ * A command's status, made 1 when what it printed did not all reach stdout
+ * (a full disk, a closed pipe with SIGPIPE ignored): `leakhunt sample PID
+ * >/dev/full` said nothing and exited 0.
+ */
+static int stdout_written(int status)
+{
+	int failed_before = ferror(stdout);
+
+	if (fflush(stdout) || failed_before) {
+		if (!status)
+			fprintf(stderr, "%s: cannot write the output: %s\n", lh_progname,
+				failed_before ? "a write failed (disk full?)" : strerror(errno));
+		return status ? status : 1;
+	}
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -125,7 +144,7 @@ int main(int argc, char **argv)
 			/* getopt's messages start with argv[0]: "leakhunt record:
 			 * unrecognized option", as our own errors */
 			argv[argi] = progname;
-			return commands[i].fn(argc - argi, argv + argi);
+			return stdout_written(commands[i].fn(argc - argi, argv + argi));
 		}
 	}
 	fprintf(stderr, "leakhunt: '%s' is not a leakhunt command; see 'leakhunt --help'\n", argv[argi]);

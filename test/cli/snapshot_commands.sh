@@ -89,6 +89,11 @@ id=$(js 'j.id' "$T/out")
 run_ok paths-id "$LEAKHUNT" paths "$B" "@$id"
 check paths-id-text grep -q "^path 1" "$T/out"
 run_fail paths-bad-id "no object with id @4294967295" "$LEAKHUNT" paths "$B" @4294967295
+# output that does not reach stdout (a full disk) fails the command: it said
+# nothing and exited 0
+for c in summary stats; do
+	run_fail "$c-stdout-full" "cannot write the output" sh -c '"$@" >/dev/full' sh "$LEAKHUNT" "$c" "$B"
+done
 # -n 0 asked for nothing and was told the object is unreachable
 run_fail paths-max-zero "--max needs at least 1" "$LEAKHUNT" paths -n 0 "$B" Order
 # a search cut short by --max-visits is not an unreachable object
