@@ -20,11 +20,15 @@ void lh_report_node_label(struct strbuf *sb, const struct lh_snapshot *s, uint32
 	const char *name = lh_node_name(s, node);
 
 	if (t == LH_NODE_STRING || t == LH_NODE_SLICED_STRING) {
-		size_t len = strlen(name);
+		size_t len = strlen(name), keep = len > 40 ? 40 : len;
 
+		/* cut at a character's start: half a UTF-8 character was
+		 * invalid text, U+FFFD in the JSON */
+		while (keep < len && ((unsigned char)name[keep] & 0xc0) == 0x80)
+			keep--;
 		strbuf_addch(sb, '"');
-		strbuf_add(sb, name, len > 40 ? 40 : len);
-		strbuf_addstr(sb, len > 40 ? "...\"" : "\"");
+		strbuf_add(sb, name, keep);
+		strbuf_addstr(sb, keep < len ? "...\"" : "\"");
 	} else if (s->node_class && s->node_class[node] < s->class_count) {
 		strbuf_addstr(sb, s->classes[s->node_class[node]].name);
 	} else if (node == s->root) {

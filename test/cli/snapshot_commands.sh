@@ -89,6 +89,13 @@ id=$(js 'j.id' "$T/out")
 run_ok paths-id "$LEAKHUNT" paths "$B" "@$id"
 check paths-id-text grep -q "^path 1" "$T/out"
 run_fail paths-bad-id "no object with id @4294967295" "$LEAKHUNT" paths "$B" @4294967295
+# a string label is cut at 40 bytes, but not inside a UTF-8 character
+node -e 'globalThis.h = {s: "a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"};
+	require("v8").writeHeapSnapshot(process.argv[1])' "$T/utf8.heapsnapshot"
+if run_ok utf8-labels "$LEAKHUNT" summary --objects "(string)" --all "$T/utf8.heapsnapshot"; then
+	check utf8-labels-cut grep -q '"a\(é\)\{19\}\.\.\."' "$T/out"
+	check utf8-labels-valid iconv -f UTF-8 -t UTF-8 "$T/out" -o /dev/null
+fi
 # output that does not reach stdout (a full disk) fails the command: it said
 # nothing and exited 0
 for c in summary stats; do
