@@ -61,7 +61,9 @@ int lh_parse_size(const char *s, uint64_t *out)
 	case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
 	default: break;
 	}
-	if (*end == 'B' || *end == 'b')
+	if (mul > 1 && end[0] == 'i' && (end[1] == 'B' || end[1] == 'b'))
+		end += 2; /* 16KiB */
+	else if (*end == 'B' || *end == 'b')
 		end++;
 	if (*end)
 		return -1;

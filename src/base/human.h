@@ -13,7 +13,7 @@
 void lh_human_size(struct strbuf *sb, int64_t bytes);
 /* "12,345,678", with a sign when signed_ and v != 0. */
 void lh_human_count(struct strbuf *sb, int64_t v, int signed_);
-/* Parse "10", "10k", "2M", "1.5G" (powers of 1024) into *out; 0 or -1 (also for
+/* Parse "10", "10k", "2M", "1.5G", "16KiB" (powers of 1024) into *out; 0 or -1 (also for
  * nan, inf, a byte count with a fraction, less than a byte, or more than
  * 2^62); a fraction of k, M or G is rounded to the nearest byte. */
 int lh_parse_size(const char *s, uint64_t *out);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/human.h"
 #include "base/mapfile.h"
 #include "base/outfile.h"
 #include "base/strbuf.h"
@@ -56,25 +57,17 @@ static void on_sigint(int sig)
 }
 
 /* A positive byte count, "16384" or "16k" / "16K" / "16KiB"; 0 or -1. */
+/* --interval: a byte count node takes (an int), "16384" or "16k"; the
+ * shared parser (strtol's own overflowed "9223372036854775807k" first). */
 static int parse_bytes(const char *s, long *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	uint64_t v;
 
-	if (end == s || v <= 0)
+	if (lh_parse_size(s, &v) || !v || v > 0x7fffffff)
 		return -1;
-	if (*end == 'k' || *end == 'K') {
-		v *= 1024;
-		end++;
-		if (!strcmp(end, "iB") || !strcmp(end, "B"))
-			end += strlen(end);
-	}
-	if (*end || v > 0x7fffffff)
-		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
-
 /*
  * The files we write, created before the capture: a name that exists or
  * cannot be created must be said at once, not after --duration has been

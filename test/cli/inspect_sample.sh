@@ -14,6 +14,8 @@ expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '
 run_ok help "$LEAKHUNT" sample --help && check help-text grep -q "^usage: leakhunt sample" "$T/out"
 run_fail no-duration "give --duration" "$LEAKHUNT" sample 1
 run_fail bad-interval "--interval needs a byte count" "$LEAKHUNT" sample --interval 0 --duration 1s 1
+# strtol's own overflow took this for a small number
+run_fail bad-interval-overflow "--interval needs a byte count" "$LEAKHUNT" sample --interval 9223372036854775807k --duration 1s 1
 run_fail folded-and-json "pick one" "$LEAKHUNT" sample --folded --json --input x
 # --top 4294967296 wrapped to 0, "all rows"
 run_fail top-too-big "--top needs a whole number" "$LEAKHUNT" sample --top 4294967296 --input x

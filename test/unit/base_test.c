@@ -64,13 +64,15 @@ TEST(parse_size)
 	CHECK(!lh_parse_size("4611686018427387904", &v) && v == 1ull << 62);
 	CHECK(!lh_parse_size("1.3k", &v) && v == 1331); /* 1331.2 bytes, rounded */
 	CHECK(!lh_parse_size("0.5m", &v) && v == 524288);
+	CHECK(!lh_parse_size("16KiB", &v) && v == 16384);
 	v = 7;
 	/* a byte count with a fraction was once taken as its whole part */
 	CHECK(lh_parse_size("1.5", &v) && lh_parse_size("511.9", &v) && lh_parse_size("0.0001k", &v) &&
 	      lh_parse_size("4503599627370497k", &v) && v == 7);
 	CHECK(lh_parse_size("inf", &v) && lh_parse_size("nan", &v) && lh_parse_size("0.5", &v) &&
 	      lh_parse_size("-1", &v) && lh_parse_size("1e30", &v) && lh_parse_size("18446744073709551615", &v) &&
-	      lh_parse_size("12q", &v) && lh_parse_size("", &v) && v == 7);
+	      lh_parse_size("12q", &v) && lh_parse_size("", &v) && lh_parse_size("16Ki", &v) &&
+	      lh_parse_size("16iB", &v) && v == 7);
 }
 
 TEST(json_writer_nests_and_escapes)
