@@ -562,6 +562,9 @@ int cmd_watch(int argc, char **argv)
 		default: fputs(usage_text, stderr); return 2;
 		}
 	}
+	if (duration > 0 && duration < 2 * interval)
+		lh_warn("--duration %ldms is shorter than two --interval (%ldms): one sample, and no verdict; "
+			"give a shorter --interval", duration, interval);
 	if (optind < argc && lh_cmd_pid_arg(argv[optind++], &so.pid) < 0) {
 		fprintf(stderr, "leakhunt watch: '%s' is not a process id\n\n%s", argv[optind - 1], usage_text);
 		return 2;

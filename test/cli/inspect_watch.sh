@@ -16,6 +16,8 @@ run_ok help "$LEAKHUNT" watch --help && check help-text grep -q "^usage: leakhun
 check help-percent grep -q "grown by PCT% since" "$T/out"
 run_fail bad-interval "--interval needs a duration" "$LEAKHUNT" watch --interval x 1
 run_fail not-node "is not a node process" "$LEAKHUNT" watch --duration 1s $$
+# a duration shorter than two intervals gives one sample and no verdict: said at once
+check short-duration-warned grep -q "shorter than two --interval (2000ms): one sample" "$T/err"
 run_fail bad-keep "--keep needs a count of 2 or more" "$LEAKHUNT" watch --keep 1 1
 run_fail bad-growth "--snapshot-on-growth needs a percentage" "$LEAKHUNT" watch --snapshot-on-growth x 1
 
