@@ -10,7 +10,7 @@ if [ ! -f "$(dirname "$LEAKHUNT")/libleakhunt.so" ]; then
 	export LEAKHUNT_PRELOAD="$LH_TOP/build/libleakhunt.so"
 	[ -f "$LEAKHUNT_PRELOAD" ] || make -C "$LH_TOP" -s build/libleakhunt.so >/dev/null
 fi
-for prog in leaky threads forker killed deep sighandler churn late forkidle getattr reallocs oneaddr sampleset; do
+for prog in leaky threads forker killed deep sighandler churn late forkidle getattr reallocs oneaddr sampleset hugefail; do
 	cc -O2 -g -pthread -o "$T/$prog" "$P/$prog.c" || fail "build-$prog" "cc failed"
 	cc -O2 -g -pthread -fno-omit-frame-pointer -o "$T/${prog}_fp" "$P/$prog.c"
 done
@@ -1509,6 +1509,18 @@ if run_ok sample-zero-record rec --sample 256 -o "$T/zero" -- "$T/oneaddr" 10000
 	check sample-zero-leaked-blocks python3 -c "import sys; sys.exit(abs($(field leaked_blocks) - 100000) > 25000)"
 	expect sample-zero-leaked-bytes leaked_bytes 0
 fi
+# a failed malloc of a size no system has, then 20,000 leaked 4 KiB blocks:
+# the hooks count it before the call, and walked its sample points one by
+# one (2^46 of them at 2^62 bytes: the program hung), a size past 2^63 raised
+# the countdown instead (-2^62: nothing sampled after it); about 1,200 recorded
+for h in 0x4000000000000000 0x7fffffffffffffff 0xc000000000000000; do
+	if run_ok "sample-hugefail-$h-record" timeout 10 "$LEAKHUNT" record --sample 64k -o "$T/hugefail-$h" -- \
+		"$T/hugefail" "$h" 20000 &&
+		run_ok "sample-hugefail-$h-report" "$LEAKHUNT" report --json "$T/hugefail-$h.lht"; then
+		check "sample-hugefail-$h-leaked-blocks" python3 -c \
+			"import sys; sys.exit(abs($(field leaked_blocks) - 20000) > 3000)"
+	fi
+done
 # temporary allocations are not estimated from a sampled trace (nearly every
 # recorded block would look temporary): said, null in --json, and refused
 # as a sort key

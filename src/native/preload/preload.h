@@ -166,10 +166,13 @@ static inline size_t lh_sample_bucket(const void *p)
 
 /* Count size bytes down: 1 when they reach this thread's next sample point.
  * A 0-byte block counts as 1 (the report weighs it so): never sampled, a
- * program's malloc(0) leaks would not be seen at all. */
+ * program's malloc(0) leaks would not be seen at all.  A size past
+ * PTRDIFF_MAX (it can only fail, and is counted as the hooks count before
+ * the call) loses its top bit: as a negative int64_t it raised the
+ * countdown, and one of -2^62 stopped the thread's sampling for good. */
 static inline int lh_sample_count(size_t size)
 {
-	lh_sample_until -= (int64_t)size + !size;
+	lh_sample_until -= (int64_t)(size & INT64_MAX) + !size;
 	return LH_UNLIKELY(lh_sample_until <= 0);
 }
 

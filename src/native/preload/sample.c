@@ -217,11 +217,13 @@ static struct set_table *room(struct set_table *t)
 /* The countdown reached 0 or less at an allocation that is not recorded
  * (ours, a failed one, one while recording is off): its points are passed
  * over.  Points are a Poisson process over the bytes, so those left in the
- * program's blocks are still one, of the same rate. */
+ * program's blocks are still one, of the same rate, and the next one is a
+ * gap past the allocation's end whatever lay inside it: one draw, not one
+ * per point (a failed malloc of 2^62 bytes spans 2^46 points at --sample
+ * 64k, and walking them hung the program). */
 void lh_sample_skip(void)
 {
-	while (lh_sample_until <= 0)
-		lh_sample_until += next_gap();
+	lh_sample_until = next_gap();
 }
 
 /* lh_sample_take's countdown reached 0 or less at this allocation; 1:
