@@ -8,6 +8,7 @@
  */
 #include <getopt.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,7 @@ int cmd_core(int argc, char **argv)
 		fprintf(stderr, "leakhunt core: '%s' is not a process id\n\n%s", argv[optind], usage_text);
 		return 2;
 	}
+	signal(SIGXFSZ, SIG_IGN); /* a file size limit: a write error we report, not death */
 	if (out)
 		strbuf_addstr(&path, out);
 	else

@@ -61,6 +61,8 @@ struct mapping {
 
 struct writer {
 	pid_t pid;
+	char dir[64];                   /* "/proc/PID", or a live thread's "/proc/PID/task/TID" */
+	pid_t dir_tid;                  /* that thread, or 0 */
 	struct thread *threads;
 	size_t nthreads, alloc_threads;
 	struct mapping *maps;
@@ -76,13 +78,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
-static int read_proc(struct strbuf *sb, pid_t pid, const char *what)
+static int read_proc(struct strbuf *sb, const char *dir, const char *what)
 {
-	char path[64];
+	char path[96];
 	int fd;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	snprintf(path, sizeof(path), "%s/%s", dir, what);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -148,14 +150,13 @@ static int wait_stopped(struct writer *w)
 	return alive ? 0 : -1;
 }
 
-/* Has pid exited (gone, or a zombie whose memory is gone)? */
-static int process_dead(pid_t pid)
+/* Has the task whose stat file is path exited (gone, or a zombie whose memory is gone)? */
+static int stat_dead(const char *path)
 {
-	char path[64], buf[512], *q;
+	char buf[512], *q;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT || errno == ESRCH;
@@ -166,6 +167,111 @@ static int process_dead(pid_t pid)
 	buf[n] = 0;
 	q = strrchr(buf, ')'); /* the name may hold anything */
 	return q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X');
+}
+
+/*
+ * Has pid exited?  Its main thread may have exited alone (pthread_exit):
+ * it is a zombie until the other threads exit, and the process lives on in
+ * them.
+ */
+static int process_dead(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	int dead = 1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!stat_dead(path))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 1;
+	while (dead && (de = readdir(d))) {
+		int tid = atoi(de->d_name);
+
+		if (tid <= 0 || tid == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, tid);
+		dead = stat_dead(path);
+	}
+	closedir(d);
+	return dead;
+}
+
+static int thread_dead(pid_t pid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	return stat_dead(path);
+}
+
+/*
+ * Open the process's memory.  When its main thread has exited and waits for
+ * the others as a zombie, /proc/PID's mem, smaps, auxv and cmdline are
+ * empty (the zombie has no memory): those of a live thread are read instead,
+ * from w->dir.
+ */
+static int open_mem(struct writer *w)
+{
+	char path[96], task[64];
+	DIR *d;
+	struct dirent *de;
+	int fd, err;
+
+	snprintf(w->dir, sizeof(w->dir), "/proc/%d", (int)w->pid);
+	w->dir_tid = 0;
+	snprintf(path, sizeof(path), "%s/mem", w->dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || errno != ESRCH)
+		return fd;
+	snprintf(task, sizeof(task), "/proc/%d/task", (int)w->pid);
+	d = opendir(task);
+	if (!d) {
+		errno = ESRCH;
+		return -1;
+	}
+	err = ESRCH;
+	while (fd < 0 && (de = readdir(d))) {
+		int tid = atoi(de->d_name);
+
+		if (tid <= 0 || tid == w->pid)
+			continue;
+		snprintf(path, sizeof(path), "%s/%d/mem", task, tid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno != ESRCH && errno != ENOENT)
+				err = errno;
+			continue;
+		}
+		snprintf(w->dir, sizeof(w->dir), "/proc/%d/task/%d", (int)w->pid, tid);
+		w->dir_tid = tid;
+	}
+	closedir(d);
+	if (fd < 0)
+		errno = err;
+	return fd;
+}
+
+/*
+ * After the threads are stopped, read /proc from one of them: the thread
+ * w->dir named may have exited since, taking its files with it.
+ */
+static void pick_stopped_dir(struct writer *w)
+{
+	struct thread *t = w->dir_tid ? find_thread(w, w->dir_tid) : NULL;
+
+	if (!w->dir_tid || (t && t->tid && t->stopped))
+		return;
+	for (size_t i = 0; i < w->nthreads; i++) {
+		if (w->threads[i].tid && w->threads[i].stopped) {
+			w->dir_tid = w->threads[i].tid;
+			snprintf(w->dir, sizeof(w->dir), "/proc/%d/task/%d", (int)w->pid, (int)w->dir_tid);
+			return;
+		}
+	}
 }
 
 /*
@@ -202,8 +308,10 @@ static int stop_threads(struct writer *w)
 			memset(t, 0, sizeof(*t));
 			t->tid = tid;
 			if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
-				if (errno == ESRCH)
-					continue; /* exited meanwhile */
+				/* exited meanwhile; a thread that has exited but is not yet
+				 * gone (or a main thread waiting for the others) is EPERM */
+				if (errno == ESRCH || (errno == EPERM && thread_dead(w->pid, tid)))
+					continue;
 				closedir(d);
 				return lh_error("cannot stop process %d: ptrace of thread %d: %s; "
 						"run as the process's user (or root), and check "
@@ -322,13 +430,54 @@ static int all_zero(const unsigned char *p, size_t n)
 	return 1;
 }
 
-/* Copy one mapping's bytes to fd at m->file_off; unreadable pages stay holes. */
-static int copy_mapping(int memfd, int fd, const struct mapping *m, unsigned char *buf, size_t bufsz,
-			uint64_t *copied)
+/*
+ * Is m private anonymous memory, whose pages never touched are zeros?  (Of
+ * a file mapping, a page not yet faulted in is the file's.)
+ */
+static int anonymous(const struct mapping *m)
 {
+	return m->perms[3] == 'p' && (!m->path[0] || !strcmp(m->path, "[heap]") || !strncmp(m->path, "[stack", 6) ||
+				      !strncmp(m->path, "[anon:", 6));
+}
+
+/*
+ * Is any page of [addr, addr + len) present or swapped out?  /proc/PID/mem
+ * reads a page never touched as zeros by mapping the zero page there: for a
+ * 100 GB MAP_NORESERVE reservation, seconds of pause and 200 MB of the
+ * process's page tables.  pagemap tells without touching.  Yes when it
+ * cannot tell.
+ */
+static int any_page(int pagemapfd, uint64_t addr, size_t len)
+{
+	uint64_t e[1024];
+	size_t n = len / PAGE;
+
+	if (n > sizeof(e) / sizeof(*e) || pread(pagemapfd, e, n * 8, addr / PAGE * 8) != (ssize_t)(n * 8))
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (e[i] & (3ull << 62)) /* present, swapped */
+			return 1;
+	return 0;
+}
+
+/*
+ * Copy one mapping's bytes to fd at m->file_off; unreadable pages stay holes,
+ * and so do runs of untouched anonymous pages (pagemapfd, or -1).
+ */
+static int copy_mapping(int memfd, int pagemapfd, int fd, const struct mapping *m, unsigned char *buf,
+			size_t bufsz, uint64_t *copied)
+{
+	if (!anonymous(m))
+		pagemapfd = -1;
 	for (uint64_t done = 0; done < m->dump;) {
 		size_t n = m->dump - done < bufsz ? m->dump - done : bufsz;
-		ssize_t r = pread(memfd, buf, n, m->start + done);
+		ssize_t r;
+
+		if (pagemapfd >= 0 && !any_page(pagemapfd, m->start + done, n)) {
+			done += n;
+			continue;
+		}
+		r = pread(memfd, buf, n, m->start + done);
 
 		if (r <= 0) {
 			/* page by page: a guard page inside the range must not lose the rest */
@@ -491,22 +640,25 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 	unsigned char *buf = NULL;
 	size_t bufsz = 4u << 20;
 	uint64_t t0 = 0, off, nload = 0, want = 0;
-	int fd = -1, memfd = -1, ret = -1, stopped = 0;
-	char mempath[64];
+	int fd = -1, memfd = -1, pagemapfd = -1, ret = -1, stopped = 0;
+	char procdir[64];
 	Elf64_Ehdr eh;
 	Elf64_Phdr *ph = NULL;
 	size_t np = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (read_proc(&w.stat, pid, "stat") || !w.stat.len) {
+	snprintf(procdir, sizeof(procdir), "/proc/%d", (int)pid);
+	if (read_proc(&w.stat, procdir, "stat") || !w.stat.len) {
 		ret = lh_error("cannot read process %d: %s", (int)pid,
 			       errno == ENOENT ? "no such process" : strerror(errno));
 		goto out;
 	}
-	read_proc(&w.auxv, pid, "auxv");
-	read_proc(&w.cmdline, pid, "cmdline");
-	snprintf(mempath, sizeof(mempath), "/proc/%d/mem", (int)pid);
-	memfd = open(mempath, O_RDONLY | O_CLOEXEC);
+	memfd = open_mem(&w);
+	read_proc(&w.auxv, w.dir, "auxv");
+	strbuf_addf(&tmp, "%s/pagemap", w.dir);
+	pagemapfd = open(tmp.buf, O_RDONLY | O_CLOEXEC); /* without it, untouched pages are read too */
+	strbuf_reset(&tmp);
+	read_proc(&w.cmdline, w.dir, "cmdline");
 	if (memfd < 0) {
 		ret = lh_error("cannot read the memory of process %d: %s; run as its user or root", (int)pid,
 			       strerror(errno));
@@ -529,6 +681,7 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 	stopped = 1;
 	if (stop_threads(&w))
 		goto out_unlink;
+	pick_stopped_dir(&w);
 	for (size_t i = 0; i < w.nthreads; i++) {
 		struct thread *t = &w.threads[i];
 
@@ -541,7 +694,7 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 		t->have_fp = !ptrace(PTRACE_GETFPREGS, t->tid, 0, &t->fpregs);
 		st->threads++;
 	}
-	if (read_proc(&smaps, pid, "smaps")) {
+	if (read_proc(&smaps, w.dir, "smaps")) {
 		if (process_dead(pid))
 			lh_error("cannot write a core of process %d: it exited while it was stopped; no core written",
 				 (int)pid);
@@ -571,7 +724,7 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 	for (size_t i = 0; i < w.nmaps; i++) {
 		if (!w.maps[i].dump)
 			continue;
-		if (copy_mapping(memfd, fd, &w.maps[i], buf, bufsz, &st->copied)) {
+		if (copy_mapping(memfd, pagemapfd, fd, &w.maps[i], buf, bufsz, &st->copied)) {
 			lh_error("cannot write '%s': %s", tmp.buf, strerror(errno));
 			goto out_unlink;
 		}
@@ -664,6 +817,8 @@ out:
 		close(fd);
 	if (memfd >= 0)
 		close(memfd);
+	if (pagemapfd >= 0)
+		close(pagemapfd);
 	free(buf);
 	free(ph);
 	strbuf_release(&smaps);
