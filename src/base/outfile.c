@@ -31,7 +31,7 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static void guard(const char *path)
+void lh_outfile_guard(const char *path)
 {
 	static int installed;
 	sigset_t all, old;
@@ -61,7 +61,7 @@ static void guard(const char *path)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-static void unguard(const char *path)
+void lh_outfile_unguard(const char *path)
 {
 	sigset_t all, old;
 
@@ -94,7 +94,7 @@ FILE *lh_create_new(const char *path)
 		unlink(path);
 		return NULL;
 	}
-	guard(path);
+	lh_outfile_guard(path);
 	return f;
 }
 
@@ -110,6 +110,6 @@ int lh_close_new(FILE *f, const char *path, int failed)
 		ret = lh_error("cannot write '%s': a write failed (disk full?)", path);
 	if (ret)
 		unlink(path);
-	unguard(path);
+	lh_outfile_unguard(path);
 	return ret;
 }

@@ -19,4 +19,10 @@ FILE *lh_create_new(const char *path);
  * 0, or -1. */
 int lh_close_new(FILE *f, const char *path, int failed);
 
+/* The same removal for a file made otherwise (core's FILE.partial): from
+ * lh_outfile_guard(path) until lh_outfile_unguard(path), SIGINT, SIGTERM
+ * and SIGHUP remove path before they end the command. */
+void lh_outfile_guard(const char *path);
+void lh_outfile_unguard(const char *path);
+
 #endif

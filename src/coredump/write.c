@@ -37,6 +37,7 @@
 
 #include "base/alloc.h"
 #include "base/error.h"
+#include "base/outfile.h"
 #include "base/strbuf.h"
 
 #define PAGE 4096u
@@ -674,6 +675,7 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 		ret = lh_error("cannot create '%s': %s", tmp.buf, strerror(errno));
 		goto out;
 	}
+	lh_outfile_guard(tmp.buf); /* Ctrl-C while we write: no FILE.partial left */
 	buf = lh_xmalloc(bufsz);
 
 	/* --- the process is stopped from here --- */
@@ -802,6 +804,7 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 			 errno == EEXIST ? "the file exists" : strerror(errno));
 		goto out_unlink;
 	}
+	lh_outfile_unguard(tmp.buf);
 	st->file_size = off;
 	st->segments = np - 1;
 	ret = 0;
@@ -812,6 +815,7 @@ out_unlink:
 		st->pause_ns = now_ns() - t0;
 	}
 	unlink(tmp.buf);
+	lh_outfile_unguard(tmp.buf);
 out:
 	if (fd >= 0)
 		close(fd);

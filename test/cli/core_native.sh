@@ -51,3 +51,17 @@ start_cmd sparse16 "$T/sparse" 16 && {
 	fi
 	rm -f "$T/core.sparse"
 }
+
+# SIGTERM (or Ctrl-C: a background job here ignores SIGINT) while the core
+# is written (1 GB of written pages) left FILE.partial, half written; the
+# target runs on
+start_cmd sparse-term "$T/sparse" 2 1024 && {
+	"$LEAKHUNT" core "$P" -o "$T/core.term" >"$T/term.out" 2>&1 &
+	L=$!
+	for i in $(seq 200); do [ -e "$T/core.term.partial" ] && break; sleep 0.01; done
+	kill -TERM "$L"
+	wait "$L"
+	check sigterm-no-partial test ! -e "$T/core.term.partial"
+	check sigterm-still-runs kill -0 "$P"
+	rm -f "$T/core.term"
+}
