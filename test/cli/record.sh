@@ -1109,6 +1109,14 @@ fds=$(ls "/proc/$bpid/fd" | wc -l)
 timeout 60 "$LEAKHUNT" record -p "$bpid" --duration 0.2 -o "$T/att-fd1" >/dev/null 2>&1
 timeout 60 "$LEAKHUNT" record -p "$bpid" --duration 0.2 -o "$T/att-fd2" >/dev/null 2>&1
 check attach-no-fd-left test "$(ls "/proc/$bpid/fd" | wc -l)" = "$fds"
+# a --sample session starts every thread's countdown at a gap of its own
+# mean: after one at 1g, one at 64k recorded nothing (each thread's next
+# point was still up to a gigabyte away; busy allocates about 1 GB/s)
+timeout 60 "$LEAKHUNT" record -p "$bpid" --sample 1g --duration 0.2 -o "$T/att-1g" >/dev/null 2>&1
+if run_ok attach-sample-after-1g timeout 60 "$LEAKHUNT" record -p "$bpid" --sample 64k --duration 0.3 \
+	-o "$T/att-64k" && run_ok attach-sample-after-1g-report "$LEAKHUNT" report --json "$T/att-64k.lht"; then
+	check attach-sample-after-1g-sampled test "$(field sampled_calls)" -gt 20
+fi
 # a second stop signal while record detaches or symbolizes (a second Ctrl-C;
 # timeout(1) signals record, then its whole group) does not kill it there:
 # it did, leaving a trace without symbols and exit status 143
@@ -1176,6 +1184,26 @@ fi
 wait "$bpid"
 check attach-process-exits-0 test $? = 0
 check attach-process-memory-intact grep -q 'busy: ok' "$T/busy.out"
+# short --compact sessions in a row: each buffer's chunks are all written by
+# the final flush, after recording stopped, and each session's trace starts
+# its codec states from empty (the second went on from the first's, and its
+# report said "continues stream 1 after 14 pointers" and 0 calls)
+cc -O2 -g -o "$T/trickle" "$P/trickle.c" || fail build-trickle "cc failed"
+"$T/trickle" >"$T/trickle.out" 2>&1 &
+tpid=$!
+sleep 0.3
+shorts=0
+for i in 1 2 3; do
+	timeout 60 "$LEAKHUNT" record -p "$tpid" --compact --duration 0.03 -o "$T/att-short$i" >/dev/null 2>&1 &&
+		"$LEAKHUNT" report --json "$T/att-short$i.lht" >"$T/out" 2>"$T/err" && [ ! -s "$T/err" ] &&
+		grep -q '"missing_events":0,"duplicate_events":0,"complete":true' "$T/out" &&
+		[ "$(field calls)" -gt 0 ] && shorts=$((shorts + 1))
+done
+check attach-compact-short-sessions test "$shorts" = 3
+kill -TERM "$tpid"
+wait "$tpid"
+check attach-compact-short-exit-0 test $? = 0
+check attach-compact-short-output grep -q 'trickle: ok' "$T/trickle.out"
 run_fail attach-no-such-process 'no process 999999' "$LEAKHUNT" record -p 999999 --duration 1
 # the process ends while recorded (no --duration): record says so, and the
 # trace ends with the process's own end record

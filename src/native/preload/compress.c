@@ -41,11 +41,10 @@ struct lh_zstate {
 	uint8_t *col[LHT_REF_COLUMNS]; /* the columns being made (types and
 					* seqs are the half's own) */
 	unsigned stream;  /* this buffer's stream id in chunks */
-	pid_t pid;        /* the process the state belongs to (a forked child
-			   * writes a trace of its own) */
+	unsigned trace;   /* the trace file the state belongs to
+			   * (lh_record_trace_id): a forked child's trace, a
+			   * later attach session start from empty */
 	int fresh;        /* the reader has not seen this state: reset first */
-	int ended;        /* written to after recording stopped: a later session
-			   * starts from empty */
 	struct lht_ptr_state ps;
 	struct lht_ptr_index *ix;
 };
@@ -119,9 +118,8 @@ static void zstate_restart(struct lh_zstate *z)
 	lht_ptr_reset(&z->ps);
 	if (lh_preload_conf.compact) /* untouched otherwise: no need to map its pages in */
 		lht_ptr_index_reset(z->ix);
-	z->pid = getpid();
+	z->trace = __atomic_load_n(&lh_record_trace_id, __ATOMIC_ACQUIRE);
 	z->fresh = 1;
-	z->ended = 0;
 }
 
 /*
@@ -265,7 +263,11 @@ static int write_refs(struct lh_zstate *z, int tid, const struct half *h)
 	size_t len[LHT_REF_COLUMNS];
 	uint64_t nev;
 
-	if (z->pid != getpid() || (z->ended && lh_preload_active))
+	/* not "recording stopped since": a session whose first chunk of this
+	 * buffer was written by the final flush, after recording stopped,
+	 * went on from the last session's state, and its reader lost every
+	 * event of the buffer (two short --compact sessions in a row) */
+	if (z->trace != __atomic_load_n(&lh_record_trace_id, __ATOMIC_ACQUIRE))
 		zstate_restart(z);
 	nev = z->ps.nev;
 	for (int k = 0; k < LHT_REF_COLUMNS; k++)
@@ -299,11 +301,6 @@ void lh_write_half(struct lh_zstate **zp, int tid, const struct half *h, uint8_t
 	size_t len[LHT_COLUMNS];
 	long n;
 
-	/* recording stops (lh_record_finish flushes every buffer after clearing
-	 * lh_preload_active): the next session (attach again) writes another
-	 * file, whose reader starts from empty states */
-	if (*zp && !lh_preload_active)
-		(*zp)->ended = 1;
 	if (!h->nrec)
 		return;
 	if (!*zp && (*zp = zstate_new()))

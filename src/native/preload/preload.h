@@ -89,6 +89,10 @@ struct half {
  * that is impossible, as rows made in the buffer's rows[LH_ROWS_SIZE].  One
  * caller at a time per buffer. */
 struct lh_zstate;
+/* record.c: changes whenever a trace file is opened (an attach session, a
+ * forked child's trace), so that a buffer's codec state, kept across them,
+ * starts again from empty in the new file. */
+extern unsigned lh_record_trace_id;
 void lh_write_half(struct lh_zstate **z, int tid, const struct half *h, uint8_t *rows);
 
 /* record.c */

@@ -164,6 +164,7 @@ static dev_t trace_dev;
 static ino_t trace_ino;
 static pid_t trace_pid; /* the process whose trace it is: a vfork()ed child
 			 * shares our memory, and its _exit must not end it */
+unsigned lh_record_trace_id; /* counts the traces opened (preload.h) */
 static atomic_flag reopen_lock = ATOMIC_FLAG_INIT;
 
 /* Is fd still the file (dev, ino)?  A program may have closed our
@@ -1863,6 +1864,7 @@ static int open_trace(const char *path, int create)
 	trace_dev = sb.st_dev;
 	trace_ino = sb.st_ino;
 	trace_pid = getpid();
+	__atomic_add_fetch(&lh_record_trace_id, 1, __ATOMIC_RELEASE); /* no codec state carries over */
 	len = strlen(path);
 	if (len < sizeof(trace_path))
 		memcpy(trace_path, path, len + 1);

@@ -20,6 +20,7 @@
  * that reaches 255 stays there: its frees always look in the set.
  */
 #include <math.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -129,12 +130,105 @@ static void filter_add(const void *p, int d)
 		atomic_fetch_and_explicit(&lh_sample_filter[k / 64], ~bit, memory_order_relaxed);
 }
 
+/*
+ * The threads that count, so that an attach session can start every
+ * thread's countdown again (lh_sample_reset): a countdown is
+ * thread-local, and one left by the last session was a gap drawn from that
+ * session's mean.  A session at --sample 64k after one at --sample 1g
+ * recorded nothing (each thread's next point was still about a gigabyte
+ * away), and one at 1g after one at 64k took a sample early in every
+ * thread, each weighed as a gigabyte's.  A thread joins at its first gap
+ * and leaves at its exit (threads_key's destructor), before its TLS goes.
+ */
+struct counter {
+	int64_t *until;       /* the thread's lh_sample_until */
+	uint64_t *rng;        /* and its rng: 0, start at a gap again */
+	struct counter *next; /* on counters, or on spare_counters */
+};
+
+static __thread struct counter *me LH_TLS;
+static struct counter *counters, *spare_counters;
+static atomic_bool counters_lock;
+static pthread_key_t threads_key;
+static int have_key;
+
+static void counters_take(void)
+{
+	unsigned n = 0;
+
+	while (atomic_exchange_explicit(&counters_lock, 1, memory_order_acquire))
+		spin(&n);
+}
+
+static void counters_give(void)
+{
+	atomic_store_explicit(&counters_lock, 0, memory_order_release);
+}
+
+/* The calling thread joins counters (it has just seeded its rng). */
+static __attribute__((noinline)) void count_me(void)
+{
+	struct counter *c;
+
+	counters_take();
+	if (!spare_counters) {
+		struct counter *page = lh_map_anon((size_t)getpagesize());
+
+		for (size_t i = 0; page && i < (size_t)getpagesize() / sizeof(*page); i++) {
+			page[i].next = spare_counters;
+			spare_counters = &page[i];
+		}
+	}
+	c = spare_counters;
+	if (c) {
+		spare_counters = c->next;
+		c->until = &lh_sample_until;
+		c->rng = &rng;
+		c->next = counters;
+		counters = c;
+	}
+	counters_give();
+	me = c;
+	if (c && have_key)
+		pthread_setspecific(threads_key, c); /* may allocate: rng is set, no way back here */
+}
+
+/* threads_key's destructor: the thread exits, its TLS goes with it. */
+static void uncount(void *arg)
+{
+	counters_take();
+	for (struct counter **p = &counters; *p; p = &(*p)->next) {
+		if (*p == arg) {
+			*p = ((struct counter *)arg)->next;
+			((struct counter *)arg)->next = spare_counters;
+			spare_counters = arg;
+			break;
+		}
+	}
+	counters_give();
+	me = NULL;
+}
+
+/* A forked child has only the thread that forked: the others' entries point
+ * into stacks glibc may unmap (it caches them).  This thread joins again at
+ * its next gap.  The pages stay mapped, unused. */
+static void counters_fork_child(void)
+{
+	atomic_store(&counters_lock, 0);
+	counters = spare_counters = NULL;
+	me = NULL;
+	rng = 0;
+}
+
 static __attribute__((noinline)) int64_t next_gap(void)
 {
 	double u, g;
 
-	if (!rng) /* never 0 again: xorshift keeps a nonzero state nonzero */
+	if (!rng) { /* never 0 again: xorshift keeps a nonzero state nonzero */
 		rng = ((uint64_t)syscall(SYS_gettid) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)clock()) | 1;
+		if (!me)
+			count_me();
+	}
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
@@ -168,6 +262,14 @@ static struct set_table *table_of(int bits)
 
 int lh_sample_init(void)
 {
+	static int once;
+
+	if (!once) {
+		/* once, as record.c's begin() registers its own */
+		once = 1;
+		pthread_atfork(NULL, NULL, counters_fork_child);
+		have_key = !pthread_key_create(&threads_key, uncount);
+	}
 	if (!atomic_load_explicit(&set, memory_order_relaxed)) {
 		struct set_table *t = table_of(SET_MIN_BITS);
 
@@ -380,6 +482,15 @@ void lh_sample_reset(int child)
 		}
 		atomic_store(&set_seq, 0);
 	} else {
+		/* every thread starts at a gap of this session's mean, as a new
+		 * one does (the hooks were not patched in since the last
+		 * session ended: none is counting now) */
+		counters_take();
+		for (struct counter *c = counters; c; c = c->next) {
+			*c->until = 0;
+			*c->rng = 0;
+		}
+		counters_give();
 		set_lock_take();
 		change_begin();
 		for (int bits = 0; bits <= SET_MAX_BITS; bits++) {
