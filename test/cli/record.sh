@@ -65,6 +65,15 @@ if run_ok datalimit-own-record rec -o "$T/datalimit-own" -- "$T/datalimit" 128 2
 	expect datalimit-own-peak peak_bytes $((128 << 20))
 fi
 
+# a thread whose event buffer cannot be mapped (the process at its own data
+# size limit) lost its events in silence, and its map was tried again at
+# every allocation: said once now
+cc -O2 -g -pthread -o "$T/nobuf" "$P/nobuf.c" || fail build-nobuf "cc failed"
+if run_ok nobuf-record rec -o "$T/nobuf" -- "$T/nobuf" 256 100; then
+	check nobuf-said grep -q "no memory for the event buffer of thread [0-9]* (a memory limit" "$T/err"
+	check nobuf-said-once test "$(grep -c "no memory for the event buffer" "$T/err")" = 1
+fi
+
 # the file is self-contained: a symbol table naming the program's functions
 if grep -q leak_realloc "$T/leaky-dwarf.lht" && grep -q 'leaky.c' "$T/leaky-dwarf.lht"; then
 	ok leaky-symbols

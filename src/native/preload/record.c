@@ -654,10 +654,37 @@ static inline uint64_t next_seq(void)
 	return s;
 }
 
+/*
+ * A thread whose buffer cannot be mapped (the process at a memory limit,
+ * ulimit -v or -d) loses its events: said once, and the map is tried again
+ * only every BUF_RETRY events (it was tried at each, a system call per
+ * allocation, and nothing said the trace lacked a thread).
+ */
+#define BUF_RETRY 4096
+static __thread unsigned buf_retry LH_TLS;
+static atomic_flag buf_failure_said = ATOMIC_FLAG_INIT;
+
+static __attribute__((noinline)) struct tbuf *no_buf(void)
+{
+	char msg[200], *p = msg;
+
+	buf_retry = BUF_RETRY;
+	if (atomic_flag_test_and_set(&buf_failure_said))
+		return NULL;
+	p = stpcpy(p, "libleakhunt: no memory for the event buffer of thread ");
+	p = put_dec(p, (uint64_t)syscall(SYS_gettid));
+	p = stpcpy(p, " (a memory limit: ulimit -v or -d?): its allocations are not recorded, and the "
+		      "trace lacks them\n");
+	say(msg);
+	return NULL;
+}
+
 static __attribute__((noinline)) struct tbuf *get_buf(void)
 {
 	struct tbuf *b;
 
+	if (LH_UNLIKELY(buf_retry) && --buf_retry)
+		return NULL;
 	pthread_mutex_lock(&state_lock);
 	if (all_bufs)
 		share_seq(); /* another thread (or this one, before) has numbered events */
@@ -668,7 +695,7 @@ static __attribute__((noinline)) struct tbuf *get_buf(void)
 		b = lh_map_anon(sizeof(*b));
 		if (!b) {
 			pthread_mutex_unlock(&state_lock);
-			return NULL;
+			return no_buf();
 		}
 		atomic_flag_clear(&b->wlock);
 		b->next = all_bufs;
