@@ -1558,6 +1558,16 @@ for h in 0x4000000000000000 0x7fffffffffffffff 0xc000000000000000; do
 			"import sys; sys.exit(abs($(field leaked_blocks) - 20000) > 3000)"
 	fi
 done
+# a successful allocation of 4 GiB at --sample 1 spans 4 Gi sample points,
+# which were walked one by one (it did not end in 10 s); it is one record
+if ! "$T/hugefail" 0x100000000 0 ok; then
+	ok "sample-hugeok (skipped: this machine refuses a 4 GiB malloc)"
+elif run_ok sample-hugeok-record timeout 10 "$LEAKHUNT" record --sample 1 -o "$T/hugeok" -- \
+	"$T/hugefail" 0x100000000 20000 ok &&
+	run_ok sample-hugeok-report "$LEAKHUNT" report --json "$T/hugeok.lht"; then
+	expect sample-hugeok-leaked-blocks leaked_blocks 20000
+	expect sample-hugeok-peak peak_bytes 4294967296
+fi
 # temporary allocations are not estimated from a sampled trace (nearly every
 # recorded block would look temporary): said, null in --json, and refused
 # as a sort key

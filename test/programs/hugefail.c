@@ -4,9 +4,13 @@
  * in work().  The hooks count a failed allocation's bytes down before the
  * call; the sample points it passed must not hang the program or stop its
  * sampling.  Exits 1 if the failed malloc did not leave ENOMEM.
+ * With a third argument "ok" the malloc of argv[1] bytes must succeed
+ * (untouched, then freed): a sampled block spanning that many points must
+ * not take a step per point either.  Exits 2 if it failed.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void *volatile sink; /* the stores keep every malloc */
 
@@ -23,8 +27,13 @@ int main(int argc, char **argv)
 
 	errno = 0;
 	sink = malloc(huge);
-	if (sink || errno != ENOMEM)
+	if (argc > 3 && !strcmp(argv[3], "ok")) {
+		if (!sink)
+			return 2;
+		free(sink);
+	} else if (sink || errno != ENOMEM) {
 		return 1;
+	}
 	work(n);
 	return 0;
 }

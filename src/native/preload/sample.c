@@ -338,8 +338,11 @@ int lh_sample_point(void *ptr)
 		if (lh_sample_until > 0)
 			return 0;
 	}
-	while (lh_sample_until <= 0)
-		lh_sample_until += next_gap(); /* a block may span several points: still one record */
+	/* a block may span several points: still one record, and the next
+	 * point is one gap past its end (as in lh_sample_skip: walking the
+	 * points a successful allocation of 16 GiB spans took 16 G steps at
+	 * --sample 1) */
+	lh_sample_until = next_gap();
 	return lh_sample_keep(ptr);
 }
 
