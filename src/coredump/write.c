@@ -18,6 +18,7 @@
  */
 #include "coredump.h"
 
+#include <cpuid.h>
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
@@ -46,9 +47,14 @@
 struct thread {
 	pid_t tid;
 	int stopped;                    /* seized and in a ptrace stop */
+	int status;                     /* waitpid's status for that stop */
 	struct user_regs_struct regs;
 	struct user_fpregs_struct fpregs;
 	int have_fp;
+	unsigned char *xstate;          /* NT_X86_XSTATE's bytes, or NULL */
+	size_t xstate_len;
+	siginfo_t si;                   /* NT_SIGINFO's */
+	int cursig;                     /* the signal the thread is stopped with */
 };
 
 struct mapping {
@@ -69,6 +75,7 @@ struct writer {
 	struct mapping *maps;
 	size_t nmaps, alloc_maps;
 	struct strbuf auxv, cmdline, stat;
+	unsigned int uid, gid;          /* the process's real ids (/proc/PID/status) */
 };
 
 static uint64_t now_ns(void)
@@ -143,6 +150,7 @@ static int wait_stopped(struct writer *w)
 			t->tid = 0; /* gone */
 		} else if (!t->stopped) {
 			t->stopped = 1;
+			t->status = status;
 			pending--;
 		}
 	}
@@ -331,6 +339,93 @@ static int stop_threads(struct writer *w)
 			return 0;
 	}
 	return lh_error("cannot stop process %d: it keeps creating threads", (int)w->pid);
+}
+
+/*
+ * What a stopped thread is stopped with, for pr_cursig and NT_SIGINFO.  Our
+ * PTRACE_INTERRUPT makes an event stop whose siginfo is ptrace's own
+ * (SIGTRAP, si_code SIGTRAP | PTRACE_EVENT_STOP << 8), not a signal anyone
+ * sent: it is written as SIGSTOP from the kernel (SI_KERNEL), which is what
+ * gcore's cores say (gdb's attach sends SIGSTOP).  A thread found in a group
+ * stop (kill -STOP, Ctrl-Z) is stopped by that signal.  A thread that was
+ * taking a signal when it was seized reports that instead (a
+ * signal-delivery stop): its siginfo is the real one.
+ */
+static void read_stop_signal(struct thread *t)
+{
+	int sig = WSTOPSIG(t->status);
+
+	memset(&t->si, 0, sizeof(t->si));
+	if (t->status >> 16 == 0 && !ptrace(PTRACE_GETSIGINFO, t->tid, 0, &t->si)) {
+		t->cursig = sig;
+		return;
+	}
+	t->cursig = t->status >> 16 == PTRACE_EVENT_STOP && sig != SIGTRAP ? sig : SIGSTOP;
+	t->si.si_signo = t->cursig;
+	t->si.si_code = SI_KERNEL;
+}
+
+/* Intel's offsets and sizes of the user xsave components 2 to 9 (the SDM's standard format) */
+static const uint16_t intel_off[10] = { [2] = 576, [3] = 960, [4] = 1024, [5] = 1088, [6] = 1152, [7] = 1664,
+					[9] = 2688 };
+static const uint16_t intel_size[10] = { [2] = 256, [3] = 64, [4] = 64, [5] = 64, [6] = 512, [7] = 1024, [9] = 8 };
+#define XSAVE_HDR_END 576u              /* legacy area (512) and xsave header (64) */
+#define XSAVE_XCR0 464u                 /* where the kernel puts XCR0 (sw_reserved) */
+#define XSAVE_BV 512u                   /* XSTATE_BV: the components the area holds */
+
+/*
+ * The thread's xsave area (AVX and later registers) for NT_X86_XSTATE, read
+ * into buf.  The kernel gives it in this CPU's standard format and writes it
+ * so in its own cores, but gdb (13 at least) reads each component at Intel's
+ * offset, and from AVX-512 on AMD's differ (no MPX: opmask at 832, not
+ * 1088): gdb finds a kernel core's note "too small" there and shows no ymm
+ * upper half.  gcore writes Intel's layout, and so do we when this CPU's
+ * offsets (CPUID leaf 0xd) are not Intel's: components moved, those Intel's
+ * layout lacks left out and cleared from XCR0 and XSTATE_BV, so that no
+ * reader looks for them.
+ */
+static void read_xstate(struct thread *t, unsigned char *buf, size_t bufsz)
+{
+	struct iovec iov = { buf, bufsz };
+	uint64_t xcr0, bv, keep = 3;
+	size_t end = XSAVE_HDR_END;
+	int moved = 0;
+
+	if (ptrace(PTRACE_GETREGSET, t->tid, NT_X86_XSTATE, &iov) || iov.iov_len < XSAVE_HDR_END)
+		return;
+	memcpy(&xcr0, buf + XSAVE_XCR0, 8);
+	for (int i = 2; i < 10; i++) {
+		unsigned int size, off, ecx, edx;
+
+		if (xcr0 >> i & 1 && intel_size[i] &&
+		    (!__get_cpuid_count(0xd, i, &size, &off, &ecx, &edx) || off != intel_off[i]))
+			moved = 1;
+	}
+	if (!moved) {
+		t->xstate = lh_xmalloc(iov.iov_len);
+		memcpy(t->xstate, buf, iov.iov_len);
+		t->xstate_len = iov.iov_len;
+		return;
+	}
+	t->xstate = lh_xcalloc(1, intel_off[9] + intel_size[9]);
+	memcpy(t->xstate, buf, XSAVE_HDR_END);
+	for (int i = 2; i < 10; i++) {
+		unsigned int size, off, ecx, edx;
+
+		if (!(xcr0 >> i & 1) || !intel_size[i] || !__get_cpuid_count(0xd, i, &size, &off, &ecx, &edx) ||
+		    size != intel_size[i] || off < XSAVE_HDR_END || off + size > iov.iov_len)
+			continue;
+		memcpy(t->xstate + intel_off[i], buf + off, size);
+		keep |= 1ull << i;
+		if (intel_off[i] + size > end)
+			end = intel_off[i] + size;
+	}
+	xcr0 &= keep;
+	memcpy(t->xstate + XSAVE_XCR0, &xcr0, 8);
+	memcpy(&bv, t->xstate + XSAVE_BV, 8);
+	bv &= keep;
+	memcpy(t->xstate + XSAVE_BV, &bv, 8);
+	t->xstate_len = end;
 }
 
 static void resume_threads(struct writer *w)
@@ -546,8 +641,23 @@ static void parse_stat(const char *text, struct procstat *ps)
 	       &ps->ppid, &ps->pgrp, &ps->sid, &ps->flags, &ps->nice);
 }
 
+/* The process's real uid and gid, for NT_PRPSINFO (the kernel's and gcore's choice), not ours. */
+static void read_ids(struct writer *w, const char *dir)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *u, *g;
+
+	if (!read_proc(&sb, dir, "status") && (u = strstr(sb.buf, "\nUid:")) && (g = strstr(sb.buf, "\nGid:"))) {
+		w->uid = strtoul(u + 5, NULL, 10);
+		w->gid = strtoul(g + 5, NULL, 10);
+	}
+	strbuf_release(&sb);
+}
+
 static void build_notes(struct writer *w, struct strbuf *sb)
 {
+	static const char states[] = "RSDTZW";
+	const char *state;
 	struct procstat ps;
 	struct elf_prpsinfo info;
 	struct strbuf files = STRBUF_INIT, names = STRBUF_INIT;
@@ -563,26 +673,34 @@ static void build_notes(struct writer *w, struct strbuf *sb)
 			if (!t->tid || (pass == 0) != (t->tid == w->pid))
 				continue;
 			memset(&pr, 0, sizeof(pr));
-			pr.pr_info.si_signo = SIGSTOP;
-			pr.pr_cursig = SIGSTOP;
+			pr.pr_info.si_signo = t->cursig;
+			pr.pr_cursig = t->cursig;
 			pr.pr_pid = t->tid;
 			pr.pr_ppid = ps.ppid;
 			pr.pr_pgrp = ps.pgrp;
 			pr.pr_sid = ps.sid;
 			memcpy(&pr.pr_reg, &t->regs, sizeof(t->regs) < sizeof(pr.pr_reg) ? sizeof(t->regs)
 											     : sizeof(pr.pr_reg));
+			pr.pr_fpvalid = t->have_fp; /* as the kernel's: NT_FPREGSET follows */
 			note(sb, NT_PRSTATUS, "CORE", &pr, sizeof(pr));
 			if (t->have_fp)
 				note(sb, NT_FPREGSET, "CORE", &t->fpregs, sizeof(t->fpregs));
+			/* gdb's reader takes this one only from a note named "LINUX" */
+			if (t->xstate)
+				note(sb, NT_X86_XSTATE, "LINUX", t->xstate, t->xstate_len);
+			/* one per thread, as gcore writes (the kernel writes the dumping thread's) */
+			note(sb, NT_SIGINFO, "CORE", &t->si, sizeof(t->si));
 		}
 	}
 	memset(&info, 0, sizeof(info));
-	info.pr_state = ps.state == 'R' ? 0 : ps.state == 'S' ? 1 : ps.state == 'D' ? 2 : 3;
+	/* the kernel's and gdb's numbering; "t" is a stop by a debugger */
+	state = ps.state ? strchr(states, ps.state == 't' ? 'T' : ps.state) : NULL;
+	info.pr_state = state ? state - states : 0;
 	info.pr_sname = ps.state ? ps.state : 'R';
 	info.pr_nice = ps.nice;
 	info.pr_flag = ps.flags;
-	info.pr_uid = getuid();
-	info.pr_gid = getgid();
+	info.pr_uid = w->uid;
+	info.pr_gid = w->gid;
 	info.pr_pid = w->pid;
 	info.pr_ppid = ps.ppid;
 	info.pr_pgrp = ps.pgrp;
@@ -598,7 +716,9 @@ static void build_notes(struct writer *w, struct strbuf *sb)
 		const struct mapping *m = &w->maps[i];
 		uint64_t e[3] = { m->start, m->end, m->offset / PAGE };
 
-		if (!is_file_path(m->path) || !listed(m))
+		/* a file deleted since it was mapped too, as " (deleted)": the kernel's and gcore's
+		 * cores list it so, and gdb's "info proc mappings" shows it */
+		if (m->path[0] != '/' || !listed(m))
 			continue;
 		strbuf_add(&files, e, sizeof(e));
 		strbuf_add(&names, m->path, strlen(m->path) + 1);
@@ -623,6 +743,8 @@ static void writer_release(struct writer *w)
 	for (size_t i = 0; i < w->nmaps; i++)
 		free(w->maps[i].path);
 	free(w->maps);
+	for (size_t i = 0; i < w->nthreads; i++)
+		free(w->threads[i].xstate);
 	free(w->threads);
 	strbuf_release(&w->auxv);
 	strbuf_release(&w->cmdline);
@@ -654,6 +776,7 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 			       errno == ENOENT ? "no such process" : strerror(errno));
 		goto out;
 	}
+	read_ids(&w, procdir);
 	memfd = open_mem(&w);
 	read_proc(&w.auxv, w.dir, "auxv");
 	strbuf_addf(&tmp, "%s/pagemap", w.dir);
@@ -689,11 +812,13 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 
 		if (!t->tid)
 			continue;
+		read_stop_signal(t);
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs)) {
 			lh_warn("cannot read the registers of thread %d: %s", (int)t->tid, strerror(errno));
 			continue;
 		}
 		t->have_fp = !ptrace(PTRACE_GETFPREGS, t->tid, 0, &t->fpregs);
+		read_xstate(t, buf, bufsz);
 		st->threads++;
 	}
 	if (read_proc(&smaps, w.dir, "smaps")) {

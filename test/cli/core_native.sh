@@ -65,3 +65,60 @@ start_cmd sparse-term "$T/sparse" 2 1024 && {
 	check sigterm-still-runs kill -0 "$P"
 	rm -f "$T/core.term"
 }
+
+# the notes gdb reads beside memory, against gcore's answers for the same
+# process: NT_X86_XSTATE (the upper halves of ymm0/ymm1 were unavailable), an
+# NT_SIGINFO per thread ($_siginfo could not be read), NT_FILE's mapping of a
+# file deleted since ("(deleted)": it was left out), pr_fpvalid set
+cc -O1 -g -pthread -o "$T/corenotes" "$PR/corenotes.c" || fail build-corenotes "cc failed"
+# prstatus_fpvalid CORE / prpsinfo_ids CORE: fields gdb does not show, read from the notes
+prnote() {
+	python3 - "$@" <<'PY'
+import struct, sys
+d = open(sys.argv[2], 'rb').read()
+phoff, = struct.unpack_from('<Q', d, 0x20); phnum, = struct.unpack_from('<H', d, 0x38)
+for i in range(phnum):
+    typ, _, off, _, _, size = struct.unpack_from('<IIQQQQ', d, phoff + i * 56)
+    pos = off
+    while typ == 4 and pos < off + size:
+        nsz, dsz, ntype = struct.unpack_from('<III', d, pos)
+        desc = pos + 12 + (nsz + 3) // 4 * 4
+        if sys.argv[1] == 'fpvalid' and ntype == 1:
+            print(struct.unpack_from('<i', d, desc + 328)[0])
+        if sys.argv[1] == 'ids' and ntype == 3:
+            print('%d %d %d' % struct.unpack_from('<IIi', d, desc + 16))
+        pos = desc + (dsz + 3) // 4 * 4
+PY
+}
+notes_gdb() {
+	gdb -batch -ex 'p/x $ymm0.v4_int64' -ex 'p/x $ymm1.v4_int64' -ex 'p $_siginfo.si_signo' \
+		-ex 'thread 2' -ex 'p $_siginfo.si_signo' -ex 'info proc mappings' "$T/corenotes" "$1" 2>&1 |
+		grep -E '^\$[0-9]|\(deleted\)$|siginfo'
+}
+start_cmd corenotes "$T/corenotes" "$T/corenotes.data" && {
+	run_ok corenotes-core "$LEAKHUNT" core "$P" -o "$T/core.notes"
+	check corenotes-fpvalid test "$(prnote fpvalid "$T/core.notes" | sort -u)" = 1
+	if have_gdb && [ -e "$T/core.notes" ]; then
+		notes_gdb "$T/core.notes" >"$T/out"
+		check corenotes-ymm0 grep -qx '$1 = {0x1111111111111111, 0x2222222222222222, 0x3333333333333333, 0x4444444444444444}' "$T/out"
+		check corenotes-ymm1 grep -qx '$2 = {0xdeadbeefcafef00d, 0x123456789abcdef, 0xfedcba9876543210, 0x5555aaaa5555aaaa}' "$T/out"
+		check corenotes-siginfo-main grep -qx '$3 = 19' "$T/out"
+		check corenotes-siginfo-thread2 grep -qx '$4 = 19' "$T/out"
+		check corenotes-deleted-file grep -qE "^ +0x[0-9a-f]+ +0x[0-9a-f]+ +0x1000 +0x0 $T/corenotes.data \(deleted\)$" "$T/out"
+		if command -v gcore >/dev/null 2>&1 && gcore -o "$T/gcore.notes" "$P" >/dev/null 2>&1; then
+			notes_gdb "$T/gcore.notes.$P" >"$T/gcore.out"
+			check corenotes-as-gcore diff "$T/gcore.out" "$T/out"
+		fi
+	fi
+	rm -f "$T/core.notes" "$T/gcore.notes".*
+}
+
+# NT_PRPSINFO's pr_uid and pr_gid were ours (root's), not those of the process
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	start_cmd nobody setpriv --reuid=65534 --regid=65534 --clear-groups "$T/sparse" 1 && {
+		run_ok nobody-core "$LEAKHUNT" core "$P" -o "$T/core.nobody"
+		check nobody-prpsinfo-ids test "$(prnote ids "$T/core.nobody")" = "65534 65534 $P"
+		rm -f "$T/core.nobody"
+	}
+fi
+
