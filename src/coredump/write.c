@@ -55,6 +55,7 @@ struct thread {
 	size_t xstate_len;
 	siginfo_t si;                   /* NT_SIGINFO's */
 	int cursig;                     /* the signal the thread is stopped with */
+	int pending_sig;                /* a signal it was about to take: given back at detach */
 };
 
 struct mapping {
@@ -349,7 +350,8 @@ static int stop_threads(struct writer *w)
  * gcore's cores say (gdb's attach sends SIGSTOP).  A thread found in a group
  * stop (kill -STOP, Ctrl-Z) is stopped by that signal.  A thread that was
  * taking a signal when it was seized reports that instead (a
- * signal-delivery stop): its siginfo is the real one.
+ * signal-delivery stop): its siginfo is the real one, and the signal is
+ * given back when we detach (detaching with 0 would discard it).
  */
 static void read_stop_signal(struct thread *t)
 {
@@ -357,7 +359,7 @@ static void read_stop_signal(struct thread *t)
 
 	memset(&t->si, 0, sizeof(t->si));
 	if (t->status >> 16 == 0 && !ptrace(PTRACE_GETSIGINFO, t->tid, 0, &t->si)) {
-		t->cursig = sig;
+		t->cursig = t->pending_sig = sig;
 		return;
 	}
 	t->cursig = t->status >> 16 == PTRACE_EVENT_STOP && sig != SIGTRAP ? sig : SIGSTOP;
@@ -432,7 +434,7 @@ static void resume_threads(struct writer *w)
 {
 	for (size_t i = 0; i < w->nthreads; i++)
 		if (w->threads[i].tid)
-			ptrace(PTRACE_DETACH, w->threads[i].tid, 0, 0);
+			ptrace(PTRACE_DETACH, w->threads[i].tid, 0, w->threads[i].pending_sig);
 }
 
 static int is_file_path(const char *p)
