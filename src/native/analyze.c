@@ -1269,6 +1269,17 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 	return 0;
 }
 
+size_t lh_alloc_size_buckets(const struct lh_alloc_model *m, uint64_t bucket[LH_SIZE_BUCKETS])
+{
+	memset(bucket, 0, LH_SIZE_BUCKETS * sizeof(*bucket));
+	for (size_t i = 0; i < m->nsizes; i++) {
+		uint64_t s = m->sizes[i].size;
+
+		bucket[s ? 64 - __builtin_clzll(s) : 0] += m->sizes[i].count;
+	}
+	return m->nsizes;
+}
+
 const char *lh_alloc_string(const struct lh_alloc_model *m, uint64_t id)
 {
 	if (!id || id > m->nstr)

@@ -189,6 +189,14 @@ static inline const char *lh_alloc_func_bare(const struct lh_alloc_model *m, uin
 }
 
 /*
+ * The allocation sizes in powers of two, as `report --histogram` shows them:
+ * bucket[0] counts the requests of size 0, bucket[b] those of a size in
+ * [2^(b-1), 2^b).  Returns the count of distinct sizes.
+ */
+#define LH_SIZE_BUCKETS 65
+size_t lh_alloc_size_buckets(const struct lh_alloc_model *m, uint64_t bucket[LH_SIZE_BUCKETS]);
+
+/*
  * The frames of the stack whose leaf is node, innermost first, into *out
  * (grown with ALLOC_GROW).  With stop_at_main, frames outside main (libc's
  * start code) are dropped.  Returns the number of frames.

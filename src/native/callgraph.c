@@ -313,18 +313,27 @@ void lh_callgraph_function(const struct lh_callgraph *g, const char *name, enum 
 			   struct lh_func_view *v)
 {
 	const struct lh_hashmap_entry *e = lh_hashmap_get(&g->m->funcs, name, strlen(name) + 1);
+
+	if (!e) {
+		memset(v, 0, sizeof(*v));
+		return;
+	}
+	lh_callgraph_function_id(g, (uint32_t)(e - g->m->funcs.entries), sort, v);
+}
+
+void lh_callgraph_function_id(const struct lh_callgraph *g, uint32_t f, enum lh_cost sort, struct lh_func_view *v)
+{
 	size_t callers_alloc = 0, callees_alloc = 0, nf = g->m->funcs.nr;
-	uint32_t f, *caller_slot, *callee_slot, *caller_seen, *callee_seen;
+	uint32_t *caller_slot, *callee_slot, *caller_seen, *callee_seen;
 
 	memset(v, 0, sizeof(*v));
-	if (!e)
+	if (f >= nf)
 		return;
 	caller_slot = lh_xcalloc(nf + 1, sizeof(*caller_slot));
 	callee_slot = lh_xcalloc(nf + 1, sizeof(*callee_slot));
 	caller_seen = lh_xcalloc(nf + 1, sizeof(*caller_seen));
 	callee_seen = lh_xcalloc(nf + 1, sizeof(*callee_seen));
 	v->found = 1;
-	f = (uint32_t)(e - g->m->funcs.entries);
 	for (size_t i = 0; i < g->nstacks; i++) {
 		const struct lh_cg_stack *s = &g->stacks[i];
 		const uint32_t *fr = g->funcs + s->off;
@@ -365,6 +374,53 @@ void lh_callgraph_function(const struct lh_callgraph *g, const char *name, enum 
 	free(callee_slot);
 	sort_sites(v->callers, v->ncallers, sort);
 	sort_sites(v->callees, v->ncallees, sort);
+}
+
+static int cmp_func(const void *a, const void *b)
+{
+	const struct lh_func_costs *x = a, *y = b;
+	uint64_t cx = lh_costs_get(&x->total, sort_key), cy = lh_costs_get(&y->total, sort_key);
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	if (x->total.calls != y->total.calls)
+		return x->total.calls > y->total.calls ? -1 : 1;
+	return x->func < y->func ? -1 : x->func > y->func;
+}
+
+size_t lh_callgraph_functions(const struct lh_callgraph *g, enum lh_cost sort, struct lh_func_costs **out)
+{
+	size_t nf = g->m->funcs.nr, n = 0;
+	struct lh_func_costs *by = lh_xcalloc(nf + 1, sizeof(*by));
+	uint32_t *seen = lh_xcalloc(nf + 1, sizeof(*seen)); /* by function: the last stack through it + 1 */
+
+	for (size_t i = 0; i < g->nstacks; i++) {
+		const struct lh_cg_stack *s = &g->stacks[i];
+		const uint32_t *fr = g->funcs + s->off;
+
+		/* once per stack, however often it recurses: the total of
+		 * lh_callgraph_function_id, which the HTML report shows beside */
+		for (uint32_t k = 0; k < s->n; k++) {
+			if (fr[k] >= nf || seen[fr[k]] == i + 1)
+				continue;
+			seen[fr[k]] = (uint32_t)i + 1;
+			lh_costs_add(&by[fr[k]].total, &s->c);
+		}
+		if (s->n && fr[0] < nf)
+			lh_costs_add(&by[fr[0]].self, &s->c);
+	}
+	for (size_t f = 0; f < nf; f++) {
+		if (costs_empty(&by[f].total))
+			continue;
+		by[n] = by[f];
+		by[n++].func = (uint32_t)f;
+	}
+	free(seen);
+	sort_key = sort;
+	if (n > 1)
+		qsort(by, n, sizeof(*by), cmp_func);
+	*out = by;
+	return n;
 }
 
 void lh_func_view_release(struct lh_func_view *v)

@@ -104,6 +104,21 @@ struct lh_func_view {
 };
 void lh_callgraph_function(const struct lh_callgraph *g, const char *name, enum lh_cost sort,
 			   struct lh_func_view *v);
+/* The same for function id f (v->found is 0 for an id out of range). */
+void lh_callgraph_function_id(const struct lh_callgraph *g, uint32_t f, enum lh_cost sort, struct lh_func_view *v);
+
+/* One function's totals: as lh_func_view's total and self, without the lists. */
+struct lh_func_costs {
+	uint32_t func;
+	struct lh_costs total, self;
+};
+/*
+ * Every function on an allocating stack of g with its totals, biggest
+ * inclusive `sort` cost first, in one pass over the stacks (a
+ * lh_callgraph_function per function is one pass each); *out is the
+ * caller's to free; returns the count.
+ */
+size_t lh_callgraph_functions(const struct lh_callgraph *g, enum lh_cost sort, struct lh_func_costs **out);
 void lh_func_view_release(struct lh_func_view *v);
 
 /* One row of a diff: a site by name in the old and the new model. */

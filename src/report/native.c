@@ -324,23 +324,17 @@ void lh_native_print_function(FILE *out, const struct lh_callgraph *g, const cha
 
 void lh_native_print_histogram(FILE *out, const struct lh_alloc_model *m)
 {
-	uint64_t bucket[65] = { 0 }, max = 0;
+	uint64_t bucket[LH_SIZE_BUCKETS], max = 0;
 	struct lh_table t;
 	struct strbuf sb = STRBUF_INIT;
+	size_t nsizes = lh_alloc_size_buckets(m, bucket);
 
-	/* bucket 0 holds size 0, bucket b sizes [2^(b-1), 2^b) */
-	for (size_t i = 0; i < m->nsizes; i++) {
-		uint64_t s = m->sizes[i].size;
-		int b = s ? 64 - __builtin_clzll(s) : 0;
-
-		bucket[b] += m->sizes[i].count;
-	}
-	for (int b = 0; b < 65; b++)
+	for (int b = 0; b < LH_SIZE_BUCKETS; b++)
 		if (bucket[b] > max)
 			max = bucket[b];
-	fprintf(out, "\nallocation sizes (requested; %zu distinct sizes):\n", m->nsizes);
+	fprintf(out, "\nallocation sizes (requested; %zu distinct sizes):\n", nsizes);
 	lh_table_init(&t, "Size:r,Calls:r,Share:r,:l");
-	for (int b = 0; b < 65; b++) {
+	for (int b = 0; b < LH_SIZE_BUCKETS; b++) {
 		if (!bucket[b])
 			continue;
 		if (!b)

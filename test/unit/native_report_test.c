@@ -289,6 +289,25 @@ TEST(native_model_tree_and_function)
 	if (v.ncallees)
 		CHECK_STR(lh_alloc_func_name(&m, v.callees[0].func), "inl");
 	lh_func_view_release(&v);
+	/* the HTML report's functions table: one pass, the totals of
+	 * lh_callgraph_function for each function, biggest first */
+	{
+		struct lh_func_costs *fc;
+		size_t n = lh_callgraph_functions(&g, LH_COST_CALLS, &fc);
+
+		CHECK_EQ(n, 4);
+		if (n)
+			CHECK_STR(lh_alloc_func_name(&m, fc[0].func), "main");
+		for (size_t i = 0; i < n; i++) {
+			lh_callgraph_function_id(&g, fc[i].func, LH_COST_CALLS, &v);
+			CHECK(v.found);
+			CHECK(!memcmp(&v.total, &fc[i].total, sizeof(v.total)));
+			CHECK(!memcmp(&v.self, &fc[i].self, sizeof(v.self)));
+			CHECK(i == 0 || fc[i].total.calls <= fc[i - 1].total.calls);
+			lh_func_view_release(&v);
+		}
+		free(fc);
+	}
 	lh_callgraph_release(&g);
 	lh_alloc_model_release(&m);
 	unlink(path);
