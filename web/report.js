@@ -75,6 +75,85 @@
 		});
 	}
 
+	// Functions: a click on a row of the table shows that function's
+	// inclusive and self costs, its callers and its callees (the text
+	// report's --function NAME), from data.functions.
+	var fn = data.functions, fview = document.getElementById('function-view');
+	var ftable = document.getElementById('functions-table');
+
+	function cell(tr, tag, text, cls) {
+		var c = document.createElement(tag);
+
+		c.textContent = text;
+		if (cls)
+			c.className = cls;
+		tr.appendChild(c);
+		return c;
+	}
+
+	// a table of [label, costs] rows in the columns of --function
+	function costTable(title, rows, more) {
+		var t = document.createElement('table'), head = t.createTHead().insertRow(), body = t.createTBody();
+		var frag = document.createDocumentFragment(), h = document.createElement('h3');
+
+		h.textContent = title;
+		frag.appendChild(h);
+		cell(head, 'th', 'Function');
+		['Calls', fn.costs[1] === 'samples' ? 'Samples' : 'Temporary', 'Allocated', 'Peak', 'Leaked',
+			'Leaked blocks'].forEach(function (label) { cell(head, 'th', label); });
+		rows.forEach(function (r) {
+			var tr = body.insertRow();
+
+			cell(tr, 'td', r[0], 'fn');
+			r[1].forEach(function (v, k) {
+				var bytes = /bytes$/.test(fn.costs[k]);
+				var c = cell(tr, 'td', bytes ? size(v) : String(v));
+
+				c.dataset.v = v;
+				if (bytes)
+					c.title = v + ' B';
+			});
+		});
+		if (!rows.length)
+			cell(body.insertRow(), 'td', '(none)').colSpan = 7;
+		t.className = 'funcs';
+		frag.appendChild(t);
+		if (more) {
+			var p = document.createElement('p');
+
+			p.className = 'note';
+			p.textContent = more + ' more (report --function NAME --top N lists them)';
+			frag.appendChild(p);
+		}
+		return frag;
+	}
+
+	function showFunction(r) {
+		var row = fn.rows[r], name = fn.names[row.name];
+		var list = function (l) { return l.map(function (e) { return [fn.names[e[0]], e[1]]; }); };
+		var h = document.createElement('h3');
+
+		fview.textContent = '';
+		h.textContent = 'function ' + name;
+		fview.appendChild(h);
+		fview.appendChild(costTable('inclusive (every stack through it)', [[name, row.total]]));
+		fview.appendChild(costTable('self (it calls the allocator directly)', [[name, row.self]]));
+		fview.appendChild(costTable('callers', list(row.callers), row.callers_more));
+		fview.appendChild(costTable('callees', list(row.callees), row.callees_more));
+		ftable.querySelectorAll('tr.picked').forEach(function (tr) { tr.classList.remove('picked'); });
+		ftable.querySelector('tr[data-f="' + r + '"]').classList.add('picked');
+	}
+
+	if (ftable && fn.rows.length) {
+		ftable.tBodies[0].addEventListener('click', function (e) {
+			var tr = e.target.closest('tr');
+
+			if (tr && tr.dataset.f !== undefined)
+				showFunction(Number(tr.dataset.f));
+		});
+		showFunction(0);
+	}
+
 	// Flame graph (an icicle: callers above their callees), for the cost
 	// chosen; a click zooms into a frame, "whole program" goes back.
 	var f = data.flame, el = document.getElementById('flame');
@@ -114,8 +193,11 @@
 		b.style.left = 100 * x + '%';
 		b.style.width = 100 * w + '%';
 		b.style.top = depth[i] * ROW + 'px';
-		if (f.nodes[i][0] !== 1)
+		if (matches(name)) {
+			b.className += ' match';
+		} else if (f.nodes[i][0] !== 1) {
 			b.style.background = color(name);
+		}
 		b.textContent = name;
 		b.title = name + '\n' + amount(v) + (total ? ' (' + (100 * v / total).toFixed(2) + '%)' : '');
 		b.dataset.i = i;
@@ -149,6 +231,66 @@
 		el.textContent = '';
 		el.style.height = (maxd + 1) * ROW + 'px';
 		el.appendChild(frag);
+	}
+
+	// Search: the frames whose name holds the text (any case) are drawn in
+	// purple, and the tables and the leaks keep the rows of such functions
+	// (a leak: any frame of its stack).
+	var search = document.getElementById('search'), found = document.getElementById('search-info');
+	var query = '';
+
+	function matches(name) {
+		return query !== '' && name.toLowerCase().indexOf(query) >= 0;
+	}
+
+	function hasMatch(cells) {
+		return Array.prototype.some.call(cells, function (c) { return matches(c.textContent); });
+	}
+
+	// the share of the flame graph's cost in matching frames, each stack
+	// once (a frame under a matching frame is in it already)
+	function matchedShare() {
+		var under = [], v = 0;
+
+		f.nodes.forEach(function (n, i) {
+			under[i] = (i && under[n[1]]) || (i > 0 && matches(f.names[n[0]]));
+			if (under[i] && !(i && under[n[1]]))
+				v += value(i);
+		});
+		return v;
+	}
+
+	function applySearch() {
+		var rows = 0, kept = 0, leaks = 0, leaksKept = 0;
+
+		query = search.value.trim().toLowerCase();
+		document.querySelectorAll('table.sortable tbody tr').forEach(function (tr) {
+			if (tr.cells.length < 2) // "(none)"
+				return;
+			rows++;
+			tr.hidden = query !== '' && !matches(tr.cells[0].textContent);
+			kept += !tr.hidden;
+		});
+		document.querySelectorAll('details.leak').forEach(function (d) {
+			leaks++;
+			d.hidden = query !== '' && !hasMatch(d.querySelectorAll('td.fn'));
+			leaksKept += !d.hidden;
+		});
+		render();
+		if (!query) {
+			found.textContent = '';
+			return;
+		}
+		var total = value(0), v = matchedShare();
+		found.textContent = kept + ' of ' + rows + ' table rows, ' + leaksKept + ' of ' + leaks +
+			' leaks; in the flame graph ' + amount(v) + (total ? ' (' + (100 * v / total).toFixed(2) + '%)' : '') +
+			' of ' + sel.options[sel.selectedIndex].text;
+	}
+
+	if (search) {
+		document.getElementById('search-bar').hidden = false; // of no use without the script
+		search.addEventListener('input', applySearch);
+		sel.addEventListener('change', applySearch);
 	}
 
 	el.addEventListener('click', function (e) {

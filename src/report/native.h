@@ -62,8 +62,9 @@ void lh_native_summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m);
 void lh_native_timeline_json(struct lh_jsonw *w, const struct lh_alloc_model *m);
 /*
  * The self-contained HTML report (docs/report.md, "--html"): summary,
- * timeline chart, the top o->top sites by each cost, the o->top biggest
- * leaks, and a flame graph; 0 or -1.  A write error is left in out's error
+ * timeline chart, the top o->top sites by each cost, the functions with
+ * their callers and callees, the o->top biggest leaks, the size histogram,
+ * a flame graph and a search; 0 or -1.  A write error is left in out's error
  * flag, for lh_close_new to say with the file's name.
  */
 int lh_native_write_html(FILE *out, const struct lh_callgraph *g, const struct lh_native_opts *o);

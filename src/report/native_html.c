@@ -15,7 +15,8 @@
  * element.  Both write U+FFFD for bytes that are not UTF-8.
  *
  * The size stays bounded on big traces: the site tables and the leaks show
- * the top --top (default 50) rows, the timeline has at most LH_TIMELINE_MAX
+ * the top --top (default 50) rows, the functions view the top --top by each
+ * inclusive cost with --top callers and callees each, the timeline has at most LH_TIMELINE_MAX
  * points, and the flame graph's call tree merges every node under
  * 1/FLAME_MIN_SHARE of every cost into an "[other]" node of its caller,
  * stops FLAME_MAX_DEPTH frames below the root and keeps at most
@@ -221,11 +222,16 @@ static void header(struct page *p)
 	if (p->o->filter) {
 		fputs("<p class=\"note\">--filter <code>", p->out);
 		esc(p, p->o->filter);
-		fputs("</code>: the sites, the leaks and the flame graph keep only the stacks with a function "
-		      "matching it; the summary and the timeline are the whole program's</p>\n",
+		fputs("</code>: the sites, the functions, the leaks and the flame graph keep only the stacks with "
+		      "a function matching it; the summary, the timeline and the allocation sizes are the whole "
+		      "program's</p>\n",
 		      p->out);
 	}
-	fputs("</header>\n", p->out);
+	/* shown by the script, which does the searching; outside the header,
+	 * so that it stays at the top of the window (sticky) */
+	fputs("</header>\n<p id=\"search-bar\" hidden><label>search functions <input type=\"search\" "
+	      "id=\"search\" autocomplete=\"off\"></label> <span id=\"search-info\" class=\"note\"></span></p>\n",
+	      p->out);
 }
 
 /* x of a time and y of a size in the chart's view box */
@@ -431,6 +437,272 @@ static void leaks(struct page *p)
 	free(order);
 }
 
+/* The functions view's costs of each list row, in the order of the JSON's
+ * "costs": the columns of the text report's --function. */
+static void func_costs_json(struct lh_jsonw *w, const struct lh_alloc_model *m, const struct lh_costs *c)
+{
+	lh_jsonw_array(w);
+	lh_jsonw_uint(w, c->calls);
+	lh_jsonw_uint(w, m->sample_mean ? c->samples : c->temporary);
+	lh_jsonw_uint(w, c->bytes);
+	lh_jsonw_uint(w, c->peak);
+	lh_jsonw_uint(w, c->leaked);
+	lh_jsonw_uint(w, c->leaked_blocks);
+	lh_jsonw_end(w);
+}
+
+/*
+ * The functions view: every function's inclusive and self costs
+ * (lh_callgraph_functions), of which the page keeps the top o->top by each
+ * inclusive cost of the site tables (so that a click on any of those
+ * columns sorts the right rows first), each with its callers and callees
+ * (lh_callgraph_function_id, the text report's --function), o->top of each.
+ */
+struct funcs {
+	struct lh_func_costs *fc;
+	size_t n;               /* functions on an allocating stack */
+	size_t *row;            /* the rows kept: indices into fc, in its order */
+	size_t nrow;
+	struct lh_func_view *view; /* by row */
+	uint32_t *name;         /* by function: the JSON name index + 1, 0 unused */
+	const char **names;     /* by JSON name index; 0 "[root]", 1 "[self]" */
+	size_t nnames, names_alloc;
+};
+
+static enum lh_cost funcs_key;
+
+static int cmp_func_row(const void *a, const void *b, void *arg)
+{
+	const struct lh_func_costs *fc = arg, *x = &fc[*(const size_t *)a], *y = &fc[*(const size_t *)b];
+	uint64_t cx = lh_costs_get(&x->total, funcs_key), cy = lh_costs_get(&y->total, funcs_key);
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+static uint32_t funcs_name(struct funcs *fs, const struct lh_alloc_model *m, uint32_t f, uint32_t none)
+{
+	if (f == LH_FUNC_NONE || f >= m->funcs.nr)
+		return none;
+	if (!fs->name[f]) {
+		ALLOC_GROW(fs->names, fs->nnames + 1, fs->names_alloc);
+		fs->names[fs->nnames++] = lh_alloc_func_name(m, f);
+		fs->name[f] = (uint32_t)fs->nnames;
+	}
+	return fs->name[f] - 1;
+}
+
+static void funcs_build(struct funcs *fs, const struct lh_callgraph *g, const struct lh_native_opts *o)
+{
+	const struct lh_alloc_model *m = g->m;
+	size_t *order;
+	unsigned char *keep;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->n = lh_callgraph_functions(g, o->sort, &fs->fc);
+	order = lh_xcalloc(fs->n + 1, sizeof(*order));
+	keep = lh_xcalloc(fs->n + 1, 1);
+	for (size_t t = 0; t < sizeof(table_costs) / sizeof(*table_costs); t++) {
+		if (table_costs[t] == LH_COST_TEMPORARY && m->sample_mean)
+			continue;
+		for (size_t i = 0; i < fs->n; i++)
+			order[i] = i;
+		funcs_key = table_costs[t];
+		if (fs->n > 1)
+			qsort_r(order, fs->n, sizeof(*order), cmp_func_row, fs->fc);
+		for (size_t i = 0; i < fs->n && i < o->top; i++)
+			if (lh_costs_get(&fs->fc[order[i]].total, table_costs[t]))
+				keep[order[i]] = 1;
+	}
+	fs->row = order; /* reused: the kept rows, in fc's order (by o->sort) */
+	for (size_t i = 0; i < fs->n; i++)
+		if (keep[i])
+			fs->row[fs->nrow++] = i;
+	free(keep);
+	fs->view = lh_xcalloc(fs->nrow + 1, sizeof(*fs->view));
+	fs->name = lh_xcalloc(m->funcs.nr + 1, sizeof(*fs->name));
+	ALLOC_GROW(fs->names, 2, fs->names_alloc);
+	fs->names[0] = "[root]";
+	fs->names[1] = "[self]";
+	fs->nnames = 2;
+	for (size_t r = 0; r < fs->nrow; r++) {
+		struct lh_func_view *v = &fs->view[r];
+
+		lh_callgraph_function_id(g, fs->fc[fs->row[r]].func, o->sort, v);
+		funcs_name(fs, m, fs->fc[fs->row[r]].func, 0);
+		for (size_t i = 0; i < v->ncallers && i < o->top; i++)
+			funcs_name(fs, m, v->callers[i].func, 0);
+		for (size_t i = 0; i < v->ncallees && i < o->top; i++)
+			funcs_name(fs, m, v->callees[i].func, 1);
+	}
+}
+
+static void funcs_release(struct funcs *fs)
+{
+	for (size_t r = 0; r < fs->nrow; r++)
+		lh_func_view_release(&fs->view[r]);
+	free(fs->view);
+	free(fs->fc);
+	free(fs->row);
+	free(fs->name);
+	free(fs->names);
+}
+
+static void functions_section(struct page *p, const struct funcs *fs)
+{
+	const struct lh_alloc_model *m = p->m;
+	const char *tmp = m->sample_mean ? "Samples" : "Temporary";
+
+	fputs("<section id=\"functions\">\n<details open>\n<summary><h2>functions</h2></summary>\n"
+	      "<p class=\"note\">inclusive: every stack through the function, once however often it recurses; "
+	      "self: the stacks where it calls the allocator (its site); as report --function NAME counts them. "
+	      "A click on a row shows its callers and callees",
+	      p->out);
+	if (fs->nrow < fs->n)
+		fprintf(p->out, "; %zu of the %zu functions on an allocating stack: the top %zu by each inclusive "
+				"cost of the site tables (--top N shows more)",
+			fs->nrow, fs->n, p->o->top);
+	fprintf(p->out, "; at most %zu callers and callees each</p>\n"
+			"<table class=\"sortable funcs\" id=\"functions-table\">\n<thead><tr><th>Function</th>"
+			"<th>Calls</th><th>%s</th><th>Peak</th><th>Leaked</th><th>Self calls</th><th>Self %s</th>"
+			"<th>Self peak</th><th>Self leaked</th></tr></thead>\n<tbody>\n",
+		p->o->top, tmp, m->sample_mean ? "samples" : "temporary");
+	for (size_t r = 0; r < fs->nrow; r++) {
+		const struct lh_func_costs *f = &fs->fc[fs->row[r]];
+
+		fprintf(p->out, "<tr data-f=\"%zu\"><td class=\"fn\">", r);
+		esc(p, lh_native_func(m, f->func, "?"));
+		fputs("</td>", p->out);
+		count_cell(p, f->total.calls);
+		count_cell(p, m->sample_mean ? f->total.samples : f->total.temporary);
+		size_cell(p, f->total.peak);
+		size_cell(p, f->total.leaked);
+		count_cell(p, f->self.calls);
+		count_cell(p, m->sample_mean ? f->self.samples : f->self.temporary);
+		size_cell(p, f->self.peak);
+		size_cell(p, f->self.leaked);
+		fputs("</tr>\n", p->out);
+	}
+	if (!fs->nrow)
+		fputs("<tr><td colspan=\"9\">(none)</td></tr>\n", p->out);
+	fputs("</tbody>\n</table>\n<div id=\"function-view\"><noscript><p>the callers and callees are shown by "
+	      "JavaScript, which is off</p></noscript></div>\n</details>\n</section>\n",
+	      p->out);
+}
+
+static void func_list_json(struct lh_jsonw *w, const struct funcs *fs, const struct lh_alloc_model *m,
+			   const char *key, const struct lh_site *s, size_t n, size_t top, uint32_t none)
+{
+	lh_jsonw_key(w, key);
+	lh_jsonw_array(w);
+	for (size_t i = 0; i < n && i < top; i++) {
+		lh_jsonw_array(w);
+		lh_jsonw_uint(w, s[i].func == LH_FUNC_NONE ? none : fs->name[s[i].func] - 1);
+		func_costs_json(w, m, &s[i].c);
+		lh_jsonw_end(w);
+	}
+	lh_jsonw_end(w);
+}
+
+/*
+ * "functions": {"costs": [keys], "names": [...], "count": functions on a
+ * stack, "rows": [{"name", "total", "self", "callers", "callers_more",
+ * "callees", "callees_more"}]}: the table's rows in its order (data-f),
+ * each list entry [name index, costs].
+ */
+static void functions_json(struct lh_jsonw *w, const struct funcs *fs, const struct lh_alloc_model *m, size_t top)
+{
+	lh_jsonw_object(w);
+	lh_jsonw_key(w, "costs");
+	lh_jsonw_array(w);
+	lh_jsonw_str(w, "calls");
+	lh_jsonw_str(w, m->sample_mean ? "samples" : "temporary");
+	lh_jsonw_str(w, "bytes");
+	lh_jsonw_str(w, "peak_bytes");
+	lh_jsonw_str(w, "leaked_bytes");
+	lh_jsonw_str(w, "leaked_blocks");
+	lh_jsonw_end(w);
+	lh_jsonw_key(w, "names");
+	lh_jsonw_array(w);
+	for (size_t i = 0; i < fs->nnames; i++)
+		lh_jsonw_str(w, fs->names[i]);
+	lh_jsonw_end(w);
+	lh_jsonw_kuint(w, "count", fs->n);
+	lh_jsonw_kuint(w, "top", top);
+	lh_jsonw_key(w, "rows");
+	lh_jsonw_array(w);
+	for (size_t r = 0; r < fs->nrow; r++) {
+		const struct lh_func_costs *f = &fs->fc[fs->row[r]];
+		const struct lh_func_view *v = &fs->view[r];
+
+		lh_jsonw_object(w);
+		lh_jsonw_kuint(w, "name", fs->name[f->func] - 1);
+		lh_jsonw_key(w, "total");
+		func_costs_json(w, m, &f->total);
+		lh_jsonw_key(w, "self");
+		func_costs_json(w, m, &f->self);
+		func_list_json(w, fs, m, "callers", v->callers, v->ncallers, top, 0);
+		lh_jsonw_kuint(w, "callers_more", v->ncallers > top ? v->ncallers - top : 0);
+		func_list_json(w, fs, m, "callees", v->callees, v->ncallees, top, 1);
+		lh_jsonw_kuint(w, "callees_more", v->ncallees > top ? v->ncallees - top : 0);
+		lh_jsonw_end(w);
+	}
+	lh_jsonw_end(w);
+	lh_jsonw_end(w);
+}
+
+/* The requested sizes in the buckets of report --histogram, as bars. */
+static void histogram_section(struct page *p, const uint64_t *bucket, size_t nsizes)
+{
+	uint64_t max = 0;
+
+	for (int b = 0; b < LH_SIZE_BUCKETS; b++)
+		if (bucket[b] > max)
+			max = bucket[b];
+	fprintf(p->out, "<section id=\"sizes\">\n<details open>\n<summary><h2>allocation sizes</h2></summary>\n"
+			"<p class=\"note\">requested sizes in powers of two, as report --histogram shows them "
+			"(%zu distinct sizes)</p>\n<table class=\"histogram\" id=\"histogram\">\n<thead><tr><th>Size</th>"
+			"<th>Calls</th><th>Share</th><th></th></tr></thead>\n<tbody>\n",
+		nsizes);
+	for (int b = 0; b < LH_SIZE_BUCKETS; b++) {
+		uint64_t lo = b ? (uint64_t)1 << (b - 1) : 0, hi = b ? lo * 2 - 1 : 0;
+
+		if (!bucket[b])
+			continue;
+		fputs("<tr><td>", p->out);
+		if (lo == hi)
+			fprintf(p->out, "%" PRIu64, lo);
+		else
+			fprintf(p->out, "%" PRIu64 "-%" PRIu64, lo, hi);
+		fputs("</td>", p->out);
+		count_cell(p, bucket[b]);
+		fprintf(p->out, "<td>%.1f%%</td><td class=\"bar\"><span style=\"width:%.1f%%\"></span></td></tr>\n",
+			p->m->calls ? 100.0 * bucket[b] / p->m->calls : 0.0, 100.0 * bucket[b] / max);
+	}
+	if (!max)
+		fputs("<tr><td colspan=\"4\">(none)</td></tr>\n", p->out);
+	fputs("</tbody>\n</table>\n</details>\n</section>\n", p->out);
+}
+
+/* "histogram": [[smallest size, largest size, calls], ...], the nonzero buckets. */
+static void histogram_json(struct lh_jsonw *w, const uint64_t *bucket)
+{
+	lh_jsonw_array(w);
+	for (int b = 0; b < LH_SIZE_BUCKETS; b++) {
+		uint64_t lo = b ? (uint64_t)1 << (b - 1) : 0;
+
+		if (!bucket[b])
+			continue;
+		lh_jsonw_array(w);
+		lh_jsonw_uint(w, lo);
+		lh_jsonw_uint(w, b ? lo * 2 - 1 : 0);
+		lh_jsonw_uint(w, bucket[b]);
+		lh_jsonw_end(w);
+	}
+	lh_jsonw_end(w);
+}
+
 struct flame {
 	struct lh_tree t;
 	uint32_t *id;     /* by tree node: its index in the JSON + 1, 0 if merged */
@@ -611,14 +883,20 @@ int lh_native_write_html(FILE *out, const struct lh_callgraph *g, const struct l
 	const struct lh_alloc_model *m = g->m;
 	struct page p = { out, g, m, o, NULL, 0, STRBUF_INIT };
 	struct flame fl;
+	struct funcs fs;
 	struct lh_jsonw w;
+	uint64_t bucket[LH_SIZE_BUCKETS];
+	size_t nsizes = lh_alloc_size_buckets(m, bucket);
 
 	flame_build(&fl, g);
+	funcs_build(&fs, g, o);
 	head(&p);
 	header(&p);
 	timeline(&p);
 	sites(&p);
+	functions_section(&p, &fs);
 	leaks(&p);
+	histogram_section(&p, bucket, nsizes);
 	flame_section(&p, &fl);
 	fputs("<script type=\"application/json\" id=\"lh-data\">", out);
 	lh_jsonw_init(&w, out, 0);
@@ -639,11 +917,16 @@ int lh_native_write_html(FILE *out, const struct lh_callgraph *g, const struct l
 	lh_native_timeline_json(&w, m);
 	lh_jsonw_key(&w, "flame");
 	flame_json(&w, &fl, m);
+	lh_jsonw_key(&w, "functions");
+	functions_json(&w, &fs, m, o->top);
+	lh_jsonw_key(&w, "histogram");
+	histogram_json(&w, bucket);
 	lh_jsonw_end(&w);
 	if (w.error || w.depth)
 		LH_BUG("JSON writer misused (unbalanced containers)");
 	fprintf(out, "</script>\n<script>\n%s</script>\n</body>\n</html>\n", lh_web_js);
 	flame_release(&fl);
+	funcs_release(&fs);
 	free(p.fr);
 	strbuf_release(&p.sb);
 	return 0; /* a write error is the caller's to say (lh_close_new names the file) */

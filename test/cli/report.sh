@@ -363,10 +363,12 @@ class Page(html.parser.HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.open, self.errors, self.urls, self.data, self.scripts = [], [], [], '', 0
-        self.tables, self.leaks, self.summary = {}, [], {}
+        self.tables, self.leaks, self.summary, self.views = {}, [], {}, {}
         self.cell = None  # [text, data-v] of the open td/th
         self.row = None
         self.table = None
+        self.rows = None  # where the body rows of the open table go
+        self.thead = False
     def attrs_seen(self, tag, a):
         self.urls += [v for k, v in a.items() if k in ('src', 'href', 'xlink:href', 'action', 'srcset', 'poster')]
     def handle_starttag(self, tag, attrs):
@@ -376,8 +378,13 @@ class Page(html.parser.HTMLParser):
             self.scripts += 1
         if tag == 'table':
             self.table = a.get('id')
+            self.rows = None
             if self.table and self.table.startswith('sites-'):
-                self.tables[self.table[6:]] = []
+                self.rows = self.tables[self.table[6:]] = []
+            elif self.table in ('functions-table', 'histogram'):
+                self.rows = self.views[self.table] = []
+        if tag == 'thead':
+            self.thead = True
         if tag == 'tr':
             self.row = []
         if tag in ('td', 'th'):
@@ -398,12 +405,14 @@ class Page(html.parser.HTMLParser):
         if tag == 'tr':
             if self.table == 'summary':
                 self.summary[self.row[0][0]] = self.row[1][0]
-            elif self.table and self.table[6:] in self.tables and self.row[0][0] != 'Function':
-                self.tables[self.table[6:]].append(self.row)
+            elif self.rows is not None and not self.thead:
+                self.rows.append(self.row)
             elif self.table is None and self.leaks and self.row:
                 self.leaks[-1]['frames'].append(self.row[0][0])
         if tag == 'table':
-            self.table = None
+            self.table = self.rows = None
+        if tag == 'thead':
+            self.thead = False
     def handle_data(self, d):
         if self.open and self.open[-1][0] == 'script' and self.open[-1][1].get('id') == 'lh-data':
             self.data += d
@@ -418,12 +427,180 @@ if p.open:
     p.errors.append('never closed: ' + ' '.join(t for t, _ in p.open))
 json.dump({'errors': p.errors, 'urls': p.urls, 'scripts': p.scripts, 'data': json.loads(p.data),
            'tables': p.tables, 'leaks': p.leaks, 'summary': p.summary,
+           'functions': p.views.get('functions-table'), 'histogram': p.views.get('histogram'),
            'script_ends': raw.count(b'</script'), 'size': len(raw)}, open(sys.argv[2], 'w'))
 PY
 page() {
 	python3 "$T/page.py" "$1" "$2" 2>"$T/page.err" && return 0
 	fail "$(basename "$1")-parse" "$(tail -1 "$T/page.err")"
 	return 1
+}
+# same_functions PAGE TRACE [OPTIONS]: every row of the functions view (the
+# table and the embedded data) against the text report's --function NAME
+# with the same options: the inclusive and self rows and the callers and
+# callees, names and every number; prints True or the first difference
+cat >"$T/functions.py" <<'PY'
+import json, subprocess, sys
+
+page = json.load(open(sys.argv[1])); fn = page["data"]["functions"]
+def text(name):
+    out = subprocess.run([sys.argv[3], "report", "--function", name] + sys.argv[4:] + [sys.argv[2]],
+                         capture_output=True, text=True, check=True).stdout
+    lists, cur = {}, None
+    for line in out.split("\nfunction ", 1)[1].splitlines()[1:]:
+        if line.endswith(":"):
+            cur = lists[line.split(" ")[0].rstrip(":")] = []
+        elif line and not line.startswith("Function "):
+            parts = line.rsplit(None, 6)  # the name may hold spaces: "helper (libtwo.so)"
+            cur.append([parts[0]] + [int(x) for x in parts[1:]])
+    return lists
+bad = []
+for i, r in enumerate(fn["rows"]):
+    name = fn["names"][r["name"]]
+    want = text(name)
+    got = {"inclusive": [[name] + r["total"]], "self": [[name] + r["self"]],
+           "callers": [[fn["names"][n]] + c for n, c in r["callers"]],
+           "callees": [[fn["names"][n]] + c for n, c in r["callees"]]}
+    if got != want:
+        bad.append("%s: page %s, text %s" % (name, got, want))
+    # the table's cells: the function, then inclusive and self calls, temporary, peak, leaked
+    row = page["functions"][i]
+    cells = [row[0][0]] + [int(c[1]) for c in row[1:]]
+    if cells != [name] + [r["total"][k] for k in (0, 1, 3, 4)] + [r["self"][k] for k in (0, 1, 3, 4)]:
+        bad.append("%s: table row %s" % (name, cells))
+print(bad[0] if bad else True)
+PY
+same_functions() { python3 "$T/functions.py" "$1" "$2" "$LEAKHUNT" "${@:3}"; }
+# script PAGE QUERY: the page's own script run by node on the page's data,
+# in a fake document of the elements the script reaches (an honest check of
+# the script's logic and its use of the data, not of a browser: no layout,
+# no HTML parser, the functions table rebuilt from the data); what it did
+# as JSON: the function shown first, the one a click picks, and after a
+# search for QUERY the flame frames drawn as matches and the rows kept
+cat >"$T/script.js" <<'JS'
+// The page's own script on its own data under node, in a fake document of
+// the elements it reaches (not a browser: no layout, no CSS, no HTML parser;
+// the functions table is rebuilt here from the data): picking a function and
+// searching, as a reader would.  argv: PAGE QUERY; prints what it saw as JSON.
+'use strict';
+const html = require('fs').readFileSync(process.argv[2], 'utf8');
+const text = html.match(/<script type="application\/json" id="lh-data">([^]*?)<\/script>/)[1];
+const script = html.match(/<script>\n([^]*?)<\/script>/)[1];
+
+class El {
+	constructor(tag, props) {
+		Object.assign(this, { tagName: tag, children: [], parentNode: null, style: {}, dataset: {},
+			className: '', own: '', on: {}, hidden: false }, props);
+	}
+	appendChild(c) {
+		for (const k of c.tagName === '#frag' ? c.children.splice(0) : [c]) {
+			k.parentNode = this;
+			this.children.push(k);
+		}
+		return c;
+	}
+	get textContent() { return this.own + this.children.map((c) => c.textContent).join(''); }
+	set textContent(v) { this.own = String(v); this.children = []; }
+	get classList() {
+		return { add: (c) => { this.className += ' ' + c; },
+			remove: (c) => { this.className = this.className.split(' ').filter((x) => x !== c).join(' '); } };
+	}
+	addEventListener(type, fn) { (this.on[type] = this.on[type] || []).push(fn); }
+	fire(type, target) { (this.on[type] || []).forEach((fn) => fn({ target: target || this })); }
+	setAttribute(k, v) { this[k] = v; }
+	all() { return this.children.flatMap((c) => [c, ...c.all()]); }
+	// "tag.class tag" and 'tr[data-f="N"]': what the script asks for
+	querySelectorAll(sel) {
+		let set = [this];
+		for (const part of sel.split(' ')) {
+			const [, tag, cls, f] = part.match(/^(\w*)(?:\.([\w-]+))?(?:\[data-f="(\d+)"\])?$/);
+			set = [...new Set(set.flatMap((e) => e.all()))].filter((e) => (!tag || e.tagName === tag) &&
+				(!cls || e.className.split(' ').includes(cls)) && (f === undefined || e.dataset.f === f));
+		}
+		return set;
+	}
+	querySelector(sel) { return this.querySelectorAll(sel)[0] || null; }
+	closest(tag) {
+		for (let e = this; e; e = e.parentNode)
+			if (e.tagName === tag)
+				return e;
+		return null;
+	}
+	createTHead() { return this.appendChild(new El('thead')); }
+	createTBody() { return this.appendChild(new El('tbody')); }
+	insertRow() { return this.appendChild(new El('tr')); }
+	get tBodies() { return this.children.filter((c) => c.tagName === 'tbody'); }
+	get rows() { return this.children; }
+	get cells() { return this.children; }
+}
+
+const data = JSON.parse(text), fn = data.functions, body = new El('body'), byId = {};
+function add(parent, tag, id, props) {
+	const e = parent.appendChild(new El(tag, props));
+	if (id)
+		byId[id] = e;
+	return e;
+}
+add(body, 'script', 'lh-data').textContent = text;
+const table = add(body, 'table', 'functions-table', { className: 'sortable funcs' });
+add(add(table, 'thead'), 'tr');
+const tbody = add(table, 'tbody');
+fn.rows.forEach((r, i) => {
+	const tr = add(tbody, 'tr', null, { dataset: { f: String(i) } });
+	add(tr, 'td', null, { className: 'fn' }).textContent = fn.names[r.name];
+	add(tr, 'td', null, { dataset: { v: String(r.total[0]) } }).textContent = r.total[0];
+});
+add(body, 'div', 'function-view');
+add(body, 'p', 'search-bar', { hidden: true });
+add(body, 'input', 'search', { value: '' });
+add(body, 'span', 'search-info');
+add(body, 'select', 'flame-cost', { value: '0', selectedIndex: 0, options: [{ text: 'allocation calls' }] });
+add(body, 'button', 'flame-reset');
+add(body, 'span', 'flame-info');
+add(body, 'div', 'flame', { clientWidth: 1000 });
+global.document = {
+	getElementById: (id) => byId[id] || null,
+	querySelectorAll: (sel) => body.querySelectorAll(sel),
+	createElement: (tag) => new El(tag),
+	createDocumentFragment: () => new El('#frag'),
+};
+global.window = { addEventListener() {} };
+new Function(script)();
+
+const view = () => byId['function-view'].querySelectorAll('h3').map((h) => h.textContent);
+const rowsOf = (i) => byId['function-view'].querySelectorAll('tbody')[i].children.map((tr) => tr.children[0].textContent);
+const out = { first: view()[0], callees: rowsOf(3), bar: !byId['search-bar'].hidden };
+tbody.fire('click', tbody.children[2].children[0]);
+out.picked = view()[0];
+out.pickedCallers = rowsOf(2);
+byId.search.value = process.argv[3];
+byId.search.fire('input');
+const boxes = byId.flame.children;
+out.boxes = boxes.length;
+out.matched = boxes.filter((b) => b.className.split(' ').includes('match')).map((b) => b.textContent).sort();
+out.unmatched = boxes.filter((b) => !b.className.split(' ').includes('match')).map((b) => b.textContent).sort();
+out.rows = tbody.children.filter((tr) => !tr.hidden).map((tr) => tr.children[0].textContent);
+out.info = byId['search-info'].textContent;
+console.log(JSON.stringify(out));
+JS
+script() { node "$T/script.js" "$@" 2>"$T/script.err" || echo "script failed: $(tail -3 "$T/script.err")"; }
+# same_histogram PAGE JSON TEXT: the size buckets of the page (data and
+# table) against --json's sizes and the text report's --histogram
+same_histogram() {
+	python3 - "$@" <<'PY'
+import json, sys
+page = json.load(open(sys.argv[1])); sizes = json.load(open(sys.argv[2]))["histogram"]
+b = {}
+for h in sizes:
+    k = h["size"].bit_length()
+    b[k] = b.get(k, 0) + h["count"]
+want = [[(1 << k >> 1), (1 << k) - 1 if k else 0, b[k]] for k in sorted(b) if b[k]]
+lines = open(sys.argv[3]).read().split("allocation sizes")[1].splitlines()[2:]
+text = [l.split()[:2] for l in lines if l.strip()]
+table = [[r[0][0], r[1][0]] for r in page["histogram"]]
+label = lambda lo, hi: str(lo) if lo == hi else "%d-%d" % (lo, hi)
+print(page["data"]["histogram"] == want, table == text == [[label(lo, hi), str(n)] for lo, hi, n in want])
+PY
 }
 if run_ok html "$LEAKHUNT" report --html "$T/l.html" "$L" && page "$T/l.html" "$T/l.page"; then
 	expect html-stdout-empty "$(wc -c <"$T/out")" 0
@@ -473,6 +650,36 @@ import json, sys
 s = json.load(open(sys.argv[1]))["summary"]
 lines = [l for l in open(sys.argv[2]).read().split("\n\n")[0].splitlines()]
 print(all(s.get(l.split(": ", 1)[0]) == l.split(": ", 1)[1] for l in lines), len(lines) > 5, s["trace"])' "$T/l.page" "$T/l.txt")" "True True complete"
+	# the functions view: every function (7: none cut), each row as
+	# --function NAME says it; the sizes as --histogram and --json count them
+	expect html-functions "$(same_functions "$T/l.page" "$L" --top 50)" True
+	expect html-functions-rows "$(js 'd["data"]["functions"]["count"], [d["data"]["functions"]["names"][r["name"]] for r in d["data"]["functions"]["rows"]]' "$T/l.page")" \
+		"7 ['main', 'hump', 'leak_small', 'leak_page', 'leak_realloc', 'leak_calloc', 'temporaries']"
+	R --histogram "$L" >"$T/l-hist.txt"
+	expect html-histogram "$(same_histogram "$T/l.page" "$T/leaky.json" "$T/l-hist.txt")" "True True"
+	# the script: main's view first, a click on leak_small's row shows it,
+	# a search for "LEAK_" marks the leak_ frames (leak_realloc's 3 calls of
+	# 2114 are under 2 pixels: not drawn), keeps their rows, and says their
+	# share: 1050 of 2114 calls
+	if command -v node >/dev/null; then
+		expect html-script "$(script "$T/l.html" LEAK_)" \
+			'{"first":"function main","callees":["hump","leak_small","leak_page","leak_realloc","leak_calloc","temporaries"],"bar":true,"picked":"function leak_small","pickedCallers":["main"],"boxes":7,"matched":["leak_calloc","leak_page","leak_small"],"unmatched":["all","hump","main","temporaries"],"rows":["leak_small","leak_page","leak_realloc","leak_calloc"],"info":"4 of 7 table rows, 0 of 0 leaks; in the flame graph 1050 (49.67%) of allocation calls"}'
+	else
+		ok "html-script (skipped: node is not installed)"
+	fi
+fi
+# recursion: each occurrence has its caller and callee (main -> ping ->
+# pong -> ping -> ... -> pong), and a stack counts once in the inclusive
+# costs however often it passes, as in --function
+if run_ok html-recursive "$LEAKHUNT" report --html "$T/mutual.html" "$T/mutual.lht" && page "$T/mutual.html" "$T/mutual.page"; then
+	expect html-recursive-functions "$(same_functions "$T/mutual.page" "$T/mutual.lht" --top 50)" True
+	expect html-recursive-ping "$(js '[sorted(f["names"][c[0]] for c in r["callers"]) for f in [d["data"]["functions"]] for r in f["rows"] if f["names"][r["name"]] == "ping"]' "$T/mutual.page")" \
+		"[['main', 'pong']]"
+	# every ping frame of the recursion is marked, and counted once in the share
+	command -v node >/dev/null && expect html-recursive-script "$(script "$T/mutual.html" ping | python3 -c '
+import json, sys
+d = json.load(sys.stdin); print(d["matched"], d["info"])')" \
+		"['ping', 'ping', 'ping', 'ping', 'ping'] 1 of 3 table rows, 0 of 0 leaks; in the flame graph 1 (100.00%) of allocation calls"
 fi
 # names with < > & and "</script>" (C++ templates; an asm label for the
 # rest), and a byte that is not UTF-8: escaped in the tables and the leaks,
@@ -491,6 +698,12 @@ import json, sys
 a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
 names = set(a["data"]["flame"]["names"][2:])
 print(names == {s["function"] for s in b["sites"]} | {"main"}, [l["frames"][0] for l in a["leaks"]] == [l["stack"][0]["function"] for l in b["leaks"]])' "$T/names.page" "$T/names.json")" "True True"
+		# the functions table's names as the data has them, and every name of
+		# the data escaped in the JSON (the page would not parse otherwise)
+		expect html-names-functions "$(python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1])); f = a["data"]["functions"]
+print([r[0][0] for r in a["functions"]] == [f["names"][r["name"]] for r in f["rows"]], set(f["names"][2:]) == set(a["data"]["flame"]["names"][2:]))' "$T/names.page")" "True True"
 	fi
 else
 	ok "html-names (skipped: g++ cannot build test/programs/htmlnames.cc)"
@@ -499,11 +712,21 @@ fi
 if run_ok html-top "$LEAKHUNT" report --html "$T/top.html" --top 2 "$L" && page "$T/top.html" "$T/top.page"; then
 	expect html-top-rows "$(js '[len(d["tables"][k]) for k in ("peak", "leaked", "calls")] + [len(d["leaks"])]' "$T/top.page")" "[2, 2, 2, 2]"
 	check html-top-said grep -q '(2 of 6; --top N shows more)' "$T/top.html"
+	# functions: the top 2 by each inclusive cost of the tables (main, hump
+	# by peak and bytes, leak_small by leaked and calls, temporaries by
+	# temporary), lists cut at 2 as in --function --top 2, and said
+	expect html-top-functions "$(js '[d["data"]["functions"]["names"][r["name"]] for r in d["data"]["functions"]["rows"]], [r["callees_more"] for r in d["data"]["functions"]["rows"]]' "$T/top.page")" \
+		"['main', 'hump', 'leak_small', 'temporaries'] [4, 0, 0, 0]"
+	expect html-top-functions-same "$(same_functions "$T/top.page" "$L" --top 2)" True
+	check html-top-functions-said grep -q '4 of the 7 functions on an allocating stack: the top 2 by each' "$T/top.html"
 fi
 if run_ok html-filter "$LEAKHUNT" report --html "$T/filter.html" --filter '^leak_(small|page)$' "$L" &&
 	page "$T/filter.html" "$T/filter.page"; then
 	expect html-filter-sites "$(js 'sorted(r[0][0] for r in d["tables"]["peak"]), d["data"]["filter"], d["data"]["flame"]["nodes"][0][5]' "$T/filter.page")" \
 		"['leak_page', 'leak_small'] ^leak_(small|page)\$ 1151552"
+	expect html-filter-functions "$(same_functions "$T/filter.page" "$L" --top 50 --filter '^leak_(small|page)$')" True
+	expect html-filter-functions-rows "$(js 'sorted(r[0][0] for r in d["functions"])' "$T/filter.page")" \
+		"['leak_page', 'leak_small', 'main']"
 fi
 run_ok html-supp "$LEAKHUNT" report --html "$T/supp.html" --suppressions "$T/supp.txt" "$L" && page "$T/supp.html" "$T/supp.page" &&
 	expect html-supp-leaks "$(js 'd["summary"]["suppressed leaks"], len(d["leaks"]), d["data"]["flame"]["nodes"][0][5]' "$T/supp.page")" \
@@ -519,6 +742,9 @@ if [ -f "$T/sampled.lht" ] && run_ok html-sampled "$LEAKHUNT" report --html "$T/
 	page "$T/sampled.html" "$T/sampled.page"; then
 	expect html-sampled-tables "$(js 'sorted(d["tables"]), d["data"]["summary"]["temporary"], d["summary"]["trace"]' "$T/sampled.page")" \
 		"['bytes', 'calls', 'leaked', 'peak'] None complete; sampled: every number is an estimate"
+	# Samples in place of Temporary, as in --function
+	expect html-sampled-functions "$(same_functions "$T/sampled.page" "$T/sampled.lht" --top 50)" True
+	expect html-sampled-functions-costs "$(js 'd["data"]["functions"]["costs"][1]' "$T/sampled.page")" samples
 fi
 # many small sites: each under 0.1% of every cost goes into [other], and the page says so
 python3 - "$T/many.c" <<'PY'
@@ -543,6 +769,11 @@ print(f["merged"], len(n), len(other), other[0][2] if other else 0, n[0][2:] == 
 		"2000 3 1 2000 True"
 	check html-merged-said grep -q '2000 of the 2001 frames of the call tree are each under 0.1% of every cost' "$T/many.html"
 	expect html-merged-tables "$(js 'len(d["tables"]["calls"])' "$T/many.page")" 50
+	# 2001 functions, the rows cut to the top 50 by each cost (main, f0..f48
+	# by calls, the same by peak, ...: 50 in all here) and said
+	expect html-merged-functions "$(js 'd["data"]["functions"]["count"], len(d["functions"]), len(d["data"]["functions"]["rows"]), d["data"]["functions"]["rows"][0]["callees_more"]' "$T/many.page")" \
+		"2001 50 50 1951"
+	check html-merged-functions-said grep -q '50 of the 2001 functions on an allocating stack' "$T/many.html"
 else
 	fail html-merged "cannot build or record the program of 2000 sites"
 fi
