@@ -808,6 +808,7 @@ struct frame {
 	const char *function;
 	const char *file;
 	int line;
+	const char *dir; /* the CU's compilation directory, when file is relative */
 };
 
 /*
@@ -838,11 +839,30 @@ static int at_sigreturn(Dwfl_Module *mod, uint64_t ip)
 	return 0;
 }
 
+/*
+ * The absolute directory that cu's relative file names are relative to, or
+ * NULL.  libdw joins a file name to its line-table directory, but leaves a
+ * relative directory (rustc's std: "library/alloc/src" under the
+ * compilation directory /rustc/HASH) relative, where addr2line and gdb
+ * start from DW_AT_comp_dir.  Code of std inlined into a program names the
+ * same file by its absolute path (the program's own compilation directory
+ * is elsewhere): joined, std's functions are one function wherever their
+ * code ended up.  A relative compilation directory (glibc's "./csu")
+ * tells nothing more, and is left out.
+ */
+static const char *comp_dir(Dwarf_Die *cu)
+{
+	Dwarf_Attribute a;
+	const char *d = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &a)) : NULL;
+
+	return d && d[0] == '/' ? d : NULL;
+}
+
 /* Fill frames (innermost first) for ip; returns how many. */
 static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame *f, int max)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(dwfl, ip);
-	const char *file = NULL, *sym;
+	const char *file = NULL, *sym, *dir;
 	int line = 0, n = 0;
 	Dwarf_Addr bias;
 	Dwarf_Die *cu, split;
@@ -855,7 +875,7 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 	if (!mod)
 		return 0;
 	if (at_sigreturn(mod, ip)) {
-		f[0] = (struct frame){ "<signal handler called>", NULL, 0 };
+		f[0] = (struct frame){ "<signal handler called>", NULL, 0, NULL };
 		return 1;
 	}
 	x = module_index(sx, mod);
@@ -864,6 +884,7 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 	if (l)
 		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
 	cu = dwfl_module_addrdie(mod, ip, &bias);
+	dir = comp_dir(cu);
 	/* -gsplit-dwarf: the skeleton unit has no scopes, its split unit (the
 	 * .dwo, which libdw finds) has them; indexed as it was, the skeleton
 	 * put inner_alloc's line on its caller and lost the inlined frames */
@@ -880,7 +901,7 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 			Dwarf_Attribute a;
 			Dwarf_Word w;
 
-			f[n++] = (struct frame){ die_function(d), file, line };
+			f[n++] = (struct frame){ die_function(d), file, line, dir };
 			if (tag == DW_TAG_subprogram)
 				break;
 			/* the caller's position is where this inline was called */
@@ -903,7 +924,7 @@ static int resolve(struct symindexes *sx, Dwfl *dwfl, uint64_t ip, struct frame 
 	if (!n) {
 		if (!sym && !file)
 			return 0;
-		f[n++] = (struct frame){ sym, file, line };
+		f[n++] = (struct frame){ sym, file, line, dir };
 	} else if (!f[n - 1].function) {
 		f[n - 1].function = sym;
 	}
@@ -915,14 +936,22 @@ static void write_symbol(struct writer *w, struct symindexes *sx, Dwfl *dwfl, ui
 	struct frame f[64];
 	uint32_t fn[64], fl[64];
 	int n = resolve(sx, dwfl, ip, f, 64);
+	struct strbuf path = STRBUF_INIT;
 
 	for (int i = 0; i < n; i++) {
 		char *dem = demangle(f[i].function);
 
 		fn[i] = intern(w, dem ? dem : f[i].function);
 		free(dem);
-		fl[i] = intern(w, f[i].file);
+		if (f[i].file && f[i].file[0] != '/' && f[i].dir) {
+			strbuf_reset(&path);
+			strbuf_addf(&path, "%s/%s", f[i].dir, f[i].file);
+			fl[i] = intern(w, path.buf);
+		} else {
+			fl[i] = intern(w, f[i].file);
+		}
 	}
+	strbuf_release(&path);
 	strbuf_addch(&w->buf, LHT_REC_SYMBOL);
 	put_varint(&w->buf, ip);
 	put_varint(&w->buf, (uint64_t)n);

@@ -119,7 +119,8 @@ printf 'leak:helper\n' >"$T/samename.supp"
 run_ok same-name-suppressed "$LEAKHUNT" report --json --suppressions "$T/samename.supp" "$T/samename.lht" &&
 	expect same-name-suppressed-all "$(js 'd["summary"]["leaked_blocks"]' "$T/out")" 0
 # two helpers in two files named util.c: two sites, each shown with its
-# file's path (by the last part both were 'helper (util.c)', one site)
+# file's path (by the last part both were 'helper (util.c)', one site),
+# under the compilation directory as addr2line shows it
 mkdir -p "$T/one" "$T/two"
 cp "$P/samename_b.c" "$T/one/util.c" && cp "$P/samename_b.c" "$T/two/util.c" &&
 	(cd "$T" && cc -O2 -g -c -o one.o one/util.c && cc -O2 -g -Dhelper_b=helper_c -c -o two.o two/util.c &&
@@ -127,7 +128,7 @@ cp "$P/samename_b.c" "$T/one/util.c" && cp "$P/samename_b.c" "$T/two/util.c" &&
 rec -o "$T/samefile" -- "$T/samefile" || fail record-samefile "$(cat "$T/rec.err")"
 if run_ok same-file-apart "$LEAKHUNT" report --json "$T/samefile.lht"; then
 	expect same-file-sites "$(js '" ".join(sorted("%s=%d" % (s["function"].replace(" ", "_"), s["leaked_blocks"]) for s in d["sites"]))' "$T/out")" \
-		"helper_(one/util.c)=3 helper_(two/util.c)=4"
+		"helper_($T/one/util.c)=3 helper_($T/two/util.c)=4"
 fi
 run_ok histogram-text "$LEAKHUNT" report --histogram "$L" && check histogram-bucket grep -qE '^ *64-127 +1011 ' "$T/out"
 
@@ -832,3 +833,35 @@ run_fail html-write-fails "cannot write '$T/h-big.html': (File too large|a write
 	sh -c 'trap "" XFSZ; ulimit -f 4; exec "$@"' sh "$LEAKHUNT" report --html "$T/h-big.html" "$L"
 check html-write-fails-removed test ! -e "$T/h-big.html"
 run_ok html-help "$LEAKHUNT" report --help && check html-help-says grep -q -- '--html FILE' "$T/out"
+
+# --- Rust (test/programs/rustmix.rs), both manglings, optimized: the leaks
+# exact per function, and std's source files named one way.  std's own code
+# names them relative to its compilation directory (library/alloc/src/
+# alloc.rs under /rustc/HASH), and std code inlined into the program by
+# absolute path: taken as they came, alloc::alloc::alloc was two functions,
+# and --function alloc::alloc::alloc asked which one
+if command -v rustc >/dev/null; then
+	for mangling in legacy v0; do
+		flags=""
+		[ $mangling = v0 ] && flags="-C symbol-mangling-version=v0"
+		# shellcheck disable=SC2086
+		if ! rustc -C opt-level=2 -g $flags -o "$T/rustmix_$mangling" "$P/rustmix.rs" 2>"$T/err"; then
+			fail "build-rustmix-$mangling" "rustc failed: $(head -c 300 "$T/err")"
+			continue
+		fi
+		rec -o "$T/rm_$mangling" -- "$T/rustmix_$mangling" || fail "record-rustmix-$mangling" "$(cat "$T/rec.err")"
+		RL="$T/rm_$mangling.lht"
+		R --folded=leaked "$RL" >"$T/rm.leaked"
+		expect "rust-$mangling-leaked-per-function" "$(for f in leak_boxes forget_vec rc_cycle panicky; do
+			awk -v f="rustmix::$f;" 'index($0 ";", f) { s += $NF } END { printf "%d ", s }' "$T/rm.leaked"; done)" \
+			"3000 2000 1200 333 "
+		R --json "$RL" >"$T/rm.json"
+		expect "rust-$mangling-files-absolute" "$(js 'sorted({f["file"] for l in d["leaks"] for f in l["stack"]
+			if f.get("file") and f["module"].endswith("rustmix_'$mangling'") and not f["file"].startswith("/")})' "$T/rm.json")" "[]"
+		if run_ok "rust-$mangling-function" "$LEAKHUNT" report --function alloc::alloc::alloc "$RL"; then
+			check "rust-$mangling-function-one" grep -qx 'function alloc::alloc::alloc' "$T/out"
+		fi
+	done
+else
+	ok "rust (skipped: no rustc)"
+fi
