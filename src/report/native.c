@@ -89,6 +89,16 @@ void lh_native_summary(const struct lh_alloc_model *m, void (*fn)(void *ctx, con
 		strbuf_addstr(v, " (none in the file, which has no end record: the process was killed or crashed before "
 				 "its buffers were first written, which happens every 100 ms, at exit and before an "
 				 "exec; or it replaced itself by exec before allocating)");
+	else if (!m->calls && m->sample_mean)
+		/* the unsampled calls leave no trace: whether there were any
+		 * is not known, and a short run at a large mean often has none
+		 * in the file: exp(-bytes / mean) of the runs (4 in 10 for a
+		 * Rust program that allocates 58 kB, at 64k) */
+		strbuf_addf(v, " (none sampled: a run that allocates less than about %" PRIu64 " bytes in all may have "
+			       "no sample at this mean, record it without --sample or with a smaller one; or the "
+			       "program has an allocator of its own, such as jemalloc, mimalloc or tcmalloc linked in, "
+			       "or Rust's #[global_allocator], and does not call malloc)",
+			    m->sample_mean);
 	else if (!m->calls)
 		strbuf_addstr(v, " (none reached leakhunt: a program with an allocator of its own, such as jemalloc, "
 				 "mimalloc or tcmalloc linked in, or Rust's #[global_allocator], does not call malloc)");
