@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "jsonw.h"
 
 void lh_table_init(struct lh_table *t, const char *spec)
 {
@@ -41,27 +42,47 @@ void lh_table_init(struct lh_table *t, const char *spec)
 }
 
 /*
- * A cell's text with control characters escaped as in a C string (\n, \x1b):
- * names come from the files we read (a class name with a newline broke its
- * row, and an escape sequence in one reached the terminal).
+ * A cell's text escaped as in a C string, so that what the terminal shows
+ * can be read back to one name: names come from the files we read (a class
+ * name with a newline broke its row, and an escape sequence in one reached
+ * the terminal).  The backslash itself is escaped, or a name holding the
+ * four characters \x01 read the same as one holding the byte 0x01.  C0
+ * controls, DEL and bytes that are not UTF-8 become \xNN; C1 controls
+ * (U+0080-U+009F, which terminals take as escape sequences too) and WTF-8's
+ * lone surrogates become \uNNNN, as in --json.  Every escape is plain ASCII,
+ * so widths still count what the terminal shows.
  */
 void lh_table_cell_sb(struct lh_table *t, struct strbuf *sb)
 {
+	const unsigned char *p = (const unsigned char *)sb->buf;
 	struct strbuf out = STRBUF_INIT;
 
 	for (size_t i = 0; i < sb->len; i++) {
-		unsigned char c = (unsigned char)sb->buf[i];
+		unsigned char c = p[i];
+		size_t k = c < 0x80 ? 0 : lh_utf8_len(p + i, sb->len - i);
 
-		if (c == '\n')
+		if (c == '\\') {
+			strbuf_addstr(&out, "\\\\");
+		} else if (c == '\n') {
 			strbuf_addstr(&out, "\\n");
-		else if (c == '\t')
+		} else if (c == '\t') {
 			strbuf_addstr(&out, "\\t");
-		else if (c == '\r')
+		} else if (c == '\r') {
 			strbuf_addstr(&out, "\\r");
-		else if (c < 0x20 || c == 0x7f)
-			strbuf_addf(&out, "\\x%02x", c);
-		else
+		} else if (c >= 0x20 && c < 0x7f) {
 			strbuf_addch(&out, (char)c);
+		} else if (k == 2 && c == 0xc2 && p[i + 1] <= 0x9f) {
+			strbuf_addf(&out, "\\u%04x", p[i + 1]);
+			i++;
+		} else if (k) {
+			strbuf_add(&out, p + i, k);
+			i += k - 1;
+		} else if (c == 0xed && i + 2 < sb->len && (p[i + 1] & 0xe0) == 0xa0 && (p[i + 2] & 0xc0) == 0x80) {
+			strbuf_addf(&out, "\\u%04x", 0xd000 | (p[i + 1] & 0x3fu) << 6 | (p[i + 2] & 0x3fu));
+			i += 2;
+		} else {
+			strbuf_addf(&out, "\\x%02x", c);
+		}
 	}
 	ALLOC_GROW(t->cells, t->nr + 1, t->alloc);
 	t->cells[t->nr++] = strbuf_detach(&out, NULL);
@@ -89,17 +110,33 @@ static size_t width(const char *s)
 	return w;
 }
 
-/* Byte length of the first w code points of s. */
+/* The length of the escape at s (see lh_table_cell_sb), or 1. */
+static size_t escape_len(const char *s)
+{
+	if (s[0] != '\\' || !s[1])
+		return 1;
+	return s[1] == 'x' ? 4 : s[1] == 'u' ? 6 : 2;
+}
+
+/*
+ * Byte length of the first w code points of s, not cutting an escape in two
+ * (a cut "\x01" would leave a lone backslash before the "...").
+ */
 static size_t prefix_bytes(const char *s, size_t w)
 {
 	size_t i = 0, seen = 0;
 
-	for (; s[i]; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80) {
-			if (seen == w)
-				break;
-			seen++;
+	while (s[i]) {
+		size_t n = escape_len(s + i);
+
+		if (((unsigned char)s[i] & 0xc0) == 0x80) {
+			i++;
+			continue;
 		}
+		if (seen + n > w)
+			break;
+		seen += n;
+		i += n;
 	}
 	return i;
 }
@@ -115,17 +152,23 @@ size_t lh_terminal_width(void)
 
 static void put_cell(FILE *out, const char *s, size_t w, size_t colw, enum lh_table_align a, int last)
 {
-	if (w > colw) {
-		size_t keep = colw > 3 ? colw - 3 : 0;
+	size_t len = strlen(s);
 
-		fwrite(s, 1, prefix_bytes(s, keep), out);
-		fputs("...", out);
-		return;
+	if (w > colw) {
+		/* cut, with "..." in the last three columns; the cut may
+		 * stop short of them to keep an escape whole */
+		len = prefix_bytes(s, colw > 3 ? colw - 3 : 0);
+		w = 0;
+		for (size_t i = 0; i < len; i++)
+			w += ((unsigned char)s[i] & 0xc0) != 0x80;
+		w += 3;
 	}
-	if (a == LH_ALIGN_RIGHT)
+	if (a == LH_ALIGN_RIGHT && colw > w)
 		fprintf(out, "%*s", (int)(colw - w), "");
-	fputs(s, out);
-	if (a == LH_ALIGN_LEFT && !last)
+	fwrite(s, 1, len, out);
+	if (len < strlen(s))
+		fputs("...", out);
+	if (a == LH_ALIGN_LEFT && !last && colw > w)
 		fprintf(out, "%*s", (int)(colw - w), "");
 }
 

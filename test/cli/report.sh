@@ -688,6 +688,14 @@ fi
 if command -v g++ >/dev/null && g++ -O2 -g -o "$T/htmlnames" "$P/htmlnames.cc"; then
 	rec -o "$T/names" -- "$T/htmlnames" || fail record-htmlnames "$(cat "$T/rec.err")"
 	R --json "$T/names.lht" >"$T/names.json"
+	# the text tables: the byte that is not UTF-8 escaped (it reached the
+	# terminal as it was), every row as wide as its header
+	R "$T/names.lht" >"$T/names.txt"
+	check text-names-escaped grep -qF '"</script><!--<b>&amp;\xff"  ' "$T/names.txt"
+	expect text-names-aligned "$(python3 -c '
+import sys
+t = open(sys.argv[1], "rb").read().decode("utf-8").split("\n\n")[1].splitlines()[1:]
+print(len(t), len({len(l) for l in t}))' "$T/names.txt")" "3 1"
 	if run_ok html-names "$LEAKHUNT" report --html "$T/names.html" "$T/names.lht" && page "$T/names.html" "$T/names.page"; then
 		expect html-names-well-formed "$(js 'd["errors"]' "$T/names.page")" "[]"
 		expect html-names-script-ends "$(js 'd["script_ends"]' "$T/names.page")" 2

@@ -96,6 +96,46 @@ if run_ok utf8-labels "$LEAKHUNT" summary --objects "(string)" --all "$T/utf8.he
 	check utf8-labels-cut grep -q '"a\(é\)\{19\}\.\.\."' "$T/out"
 	check utf8-labels-valid iconv -f UTF-8 -t UTF-8 "$T/out" -o /dev/null
 fi
+# names in the tables read back to one name each: a backslash is escaped (a
+# class named with the four characters \x01 read as one named with the byte
+# 0x01), and C1 controls (U+0085, U+009B: CSI to some terminals) as \uNNNN;
+# every row still lines up, and --json keeps the names as they are
+node -e 'const dir = process.argv[1], v8 = require("v8");
+	v8.writeHeapSnapshot(dir + "/names-a.heapsnapshot");
+	/* a class of its own source each: classes made at one site share a name */
+	const mk = n => new Function("return {" + JSON.stringify(n) + ": class {}}[" + JSON.stringify(n) + "]")();
+	const names = ["Esc\\x01", "Esc\x01", "Nel\u0085", "Csi\u009b31m", "Back\\slash", "\u00dcmlaut\u0080"];
+	globalThis.keep = names.flatMap((n, i) => { const C = mk(n); return Array.from({length: 1000 + i}, () => new C()); });
+	v8.writeHeapSnapshot(dir + "/names-b.heapsnapshot")' "$T"
+# the rows of names, in order, then whether every line puts column COL at the
+# header's place (COL 0: every line as wide as the header)
+table_names() {
+	python3 -c '
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+col = sys.argv[2]
+h = next(i for i, l in enumerate(lines) if l.startswith(("Class ", "Count ")))
+rows = [l for l in lines[h + 1:] if l and not l.startswith("... ")]
+at = lambda l: len(l) if col == "0" else l.index(col)
+print(" ".join(r.split("  ")[0] if col == "0" else r[at(lines[h]):] for r in rows if any(k in r for k in ("Esc", "Nel", "Csi", "Back", "mlaut"))))
+print(all(at(r) == at(lines[h]) for r in rows) if col == "0" else all(r[at(lines[h]) - 2:at(lines[h])] == "  " and r[at(lines[h])] != " " for r in rows))' "$@"
+}
+names_want='Ümlaut\u0080 Back\\slash Csi\u009b31m Nel\u0085 Esc\x01 Esc\\x01'
+if run_ok names-summary "$LEAKHUNT" summary --all "$T/names-b.heapsnapshot"; then
+	expect_eq names-summary-escaped "$(table_names "$T/out" 0)" "$names_want
+True"
+fi
+if run_ok names-diff "$LEAKHUNT" diff --all "$T/names-a.heapsnapshot" "$T/names-b.heapsnapshot"; then
+	expect_eq names-diff-escaped "$(table_names "$T/out" 0)" "$names_want
+True"
+fi
+if run_ok names-objects "$LEAKHUNT" objects --all "$T/names-b.heapsnapshot"; then
+	expect_eq names-objects-escaped "$(table_names "$T/out" Constructor)" "$names_want
+True"
+fi
+run_ok names-json "$LEAKHUNT" summary --json --all "$T/names-b.heapsnapshot" &&
+	expect_eq names-json-raw "$(js 'return JSON.stringify(j.classes.filter(c=>c.count>=1000&&c.count<1006).map(c=>c.name)) ===
+		JSON.stringify(["\u00dcmlaut\u0080","Back\\slash","Csi\u009b31m","Nel\u0085","Esc\x01","Esc\\x01"])' "$T/out")" true
 # output that does not reach stdout (a full disk) fails the command: it said
 # nothing and exited 0
 for c in summary stats; do

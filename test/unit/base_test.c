@@ -169,6 +169,59 @@ TEST(table_escapes_control_characters)
 	free(buf);
 }
 
+/*
+ * A backslash is escaped too (a name holding the four characters \x01 read
+ * the same as one holding the byte 0x01), C1 controls (U+0085, U+009B: CSI
+ * to some terminals) are escaped as code points, a byte that is not UTF-8
+ * as a byte, and other UTF-8 passes through, one column per code point.
+ */
+TEST(table_escapes_unambiguously)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct lh_table t;
+
+	lh_table_init(&t, "Name:l,N:r");
+	lh_table_cell(&t, "a\\x01");
+	lh_table_cell(&t, "1");
+	lh_table_cell(&t, "a\x01");
+	lh_table_cell(&t, "2");
+	lh_table_cell(&t, "\xc2\x85\xc2\x9b[1m\xc2\xa0\xc3\x9c\xff\x80");
+	lh_table_cell(&t, "3");
+	lh_table_print(&t, f);
+	lh_table_release(&t);
+	fclose(f);
+	CHECK_STR(buf, "Name                       N\n"
+		       "a\\\\x01                     1\n"
+		       "a\\x01                      2\n"
+		       "\\u0085\\u009b[1m\xc2\xa0\xc3\x9c\\xff\\x80  3\n");
+	free(buf);
+}
+
+/* A cell cut to fit the width keeps its escapes whole, and its row lines up. */
+TEST(table_cut_keeps_escapes_whole)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct lh_table t;
+
+	lh_table_init(&t, "Name:l*,N:r");
+	t.max_width = 24;
+	lh_table_cell(&t, "abcdefghijklmnop\x01xyz");
+	lh_table_cell(&t, "1");
+	lh_table_cell(&t, "short");
+	lh_table_cell(&t, "2");
+	lh_table_print(&t, f);
+	lh_table_release(&t);
+	fclose(f);
+	CHECK_STR(buf, "Name                   N\n"
+		       "abcdefghijklmnop...    1\n"
+		       "short                  2\n");
+	free(buf);
+}
+
 /* An export file still being written when SIGTERM ends the command is
  * removed (an empty page was left, looking like a result); one closed
  * before is kept.  In forked children, which the signal ends. */
