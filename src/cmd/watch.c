@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -469,6 +470,37 @@ static int target_gone(pid_t pid)
 	}
 }
 
+/*
+ * --snapshot-on-growth: can the snapshots be written in dir?  Asked before
+ * we connect: a directory that is missing, not one, or not ours to write
+ * in was found at the baseline snapshot, after the inspector had been
+ * opened in the target, and named only a temporary file in it.  Writing is
+ * tried (access() says yes to root on a read-only file system's
+ * directory, and nothing of ACLs); the probe file is removed at once.
+ */
+static int check_snapshot_dir(const char *dir)
+{
+	struct strbuf probe = STRBUF_INIT;
+	struct stat st;
+	int fd;
+
+	if (stat(dir, &st) < 0)
+		return lh_error("--snapshot-dir '%s': %m; the snapshots need an existing directory", dir);
+	if (!S_ISDIR(st.st_mode))
+		return lh_error("--snapshot-dir '%s' is not a directory", dir);
+	strbuf_addf(&probe, "%s/.leakhunt-probe-XXXXXX", dir);
+	fd = mkstemp(probe.buf);
+	if (fd < 0) {
+		lh_error("--snapshot-dir '%s': cannot write in it: %m", dir);
+		strbuf_release(&probe);
+		return -1;
+	}
+	close(fd);
+	unlink(probe.buf);
+	strbuf_release(&probe);
+	return 0;
+}
+
 static const char inspector_closed[] = "the inspector was closed";
 
 /* The end of a watch whose session was closed under it: 1 the target exited, else 0. */
@@ -573,6 +605,8 @@ int cmd_watch(int argc, char **argv)
 		fprintf(stderr, "leakhunt watch: give one PID (or --port / --url)\n\n%s", usage_text);
 		return 2;
 	}
+	if (g.pct > 0 && check_snapshot_dir(g.dir) < 0)
+		return 1;
 	if (out_path) {
 		json.path = out_path;
 		json.f = fopen(out_path, "a");

@@ -126,14 +126,54 @@ start_node exits --inspect-port=0 -e 'console.log("ready"); setTimeout(()=>{}, 1
 	check exits-reason grep -q "(the target exited)" "$T/out"
 	expect_eq exits-summary "$(js 'L[L.length-1].end' "$T/exits.jsonl")" "the target exited"
 }
-# the baseline snapshot fails (no such directory) right after the first
-# sample: the JSON lines still end with the summary, which says why; before,
-# a watch of fewer than two samples wrote none
+# --snapshot-dir is checked before we connect: missing, under a regular
+# file, not a directory, not writable.  Each was found only at the baseline
+# snapshot, after the inspector had been opened in the target, naming a
+# temporary file in the directory.
 start_node nodir --inspect-port=0 -e 'console.log("ready"); setInterval(()=>{},1000)' && {
-	run_fail nodir-watch "cannot create '.*nodir/" "$LEAKHUNT" watch "$P" --interval 100ms --duration 2s \
-		--snapshot-on-growth 5 --snapshot-dir "$T/nodir" -o "$T/nodir.jsonl"
-	check nodir-says grep -q "(a snapshot failed)" "$T/out"
-	expect_eq nodir-summary "$(js '(s=>s.type+" "+s.samples+" "+s.end+" "+JSON.stringify(s.series))(L[L.length-1])' "$T/nodir.jsonl")" \
+	run_fail nodir-watch "^error: --snapshot-dir '.*/nodir': No such file or directory" "$LEAKHUNT" watch "$P" \
+		--interval 100ms --duration 2s --snapshot-on-growth 5 --snapshot-dir "$T/nodir" -o "$T/nodir.jsonl"
+	check nodir-not-connected not_listening "$P"
+	check nodir-no-output test ! -e "$T/nodir.jsonl"
+	echo x >"$T/afile"
+	run_fail underfile-watch "^error: --snapshot-dir '.*/afile/x': Not a directory" "$LEAKHUNT" watch "$P" \
+		--duration 2s --snapshot-on-growth 5 --snapshot-dir "$T/afile/x"
+	run_fail notdir-watch "^error: --snapshot-dir '.*/afile' is not a directory" "$LEAKHUNT" watch "$P" \
+		--duration 2s --snapshot-on-growth 5 --snapshot-dir "$T/afile"
+	mkdir -m 555 "$T/rodir"
+	# root writes where the mode says no: be nobody there
+	as=()
+	[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	if [ "$(id -u)" != 0 ] || [ ${#as[@]} -gt 0 ]; then
+		run_fail rodir-watch "^error: --snapshot-dir '.*/rodir': cannot write in it: Permission denied" \
+			"${as[@]}" "$LEAKHUNT" watch "$P" --duration 2s --snapshot-on-growth 5 --snapshot-dir "$T/rodir"
+	else
+		ok "rodir-watch (skipped: root without setpriv)"
+	fi
+	check bad-dirs-not-connected not_listening "$P"
+}
+# a directory removed after that check: the baseline snapshot fails right
+# after the first sample, and the JSON lines still end with the summary,
+# which says why (before, a watch of fewer than two samples wrote none).
+# The target is stopped until watch has sent it SIGUSR1 (so the check is
+# behind it), the directory removed, and the target let go on.
+start_node gone --inspect-port=0 -e 'console.log("ready"); setInterval(()=>{},1000)' && {
+	mkdir "$T/gone"
+	kill -STOP "$P"
+	"$LEAKHUNT" watch "$P" --interval 100ms --duration 2s --snapshot-on-growth 5 --snapshot-dir "$T/gone" \
+		-o "$T/gone.jsonl" >"$T/gone.wout" 2>"$T/gone.werr" &
+	w=$!
+	for i in $(seq 300); do
+		(( 0x$(awk '/^ShdPnd:/ { print $2 }' "/proc/$P/status") & 0x200 )) && break
+		sleep 0.1
+	done
+	rmdir "$T/gone"
+	kill -CONT "$P"
+	wait "$w"
+	check gone-status test $? = 1
+	check gone-says grep -q "cannot create '.*gone/" "$T/gone.werr"
+	check gone-end grep -q "(a snapshot failed)" "$T/gone.wout"
+	expect_eq gone-summary "$(js '(s=>s.type+" "+s.samples+" "+s.end+" "+JSON.stringify(s.series))(L[L.length-1])' "$T/gone.jsonl")" \
 		"summary 1 a snapshot failed {}"
 }
 exit 0
