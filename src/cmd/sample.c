@@ -24,6 +24,7 @@
 #include "inspect/net.h"
 #include "inspect/sampling.h"
 #include "inspect/session.h"
+#include "inspect/target.h"
 #include "report/sample.h"
 
 static const char usage_text[] =
@@ -86,14 +87,19 @@ static FILE *create_output(const char *path, int private)
 	return f;
 }
 
-/* Take a profile from the process: 0 with its JSON in out, or -1. */
+/*
+ * Take a profile from the process: 0 with its JSON in out; 1 with the last
+ * copy of it when the session was closed or the profiler stopped under us
+ * (shown and saved, but the run failed); or -1.
+ */
 static int capture(struct lh_session_opts *so, struct lh_sampling_opts *o, int *pid,
-		   long *sampled_ms, struct strbuf *out)
+		   struct lh_sample_info *info, struct strbuf *out)
 {
+	struct lh_sampling_result res;
 	struct sigaction sa, old;
 	struct lh_session s;
-	int early, r;
-	int64_t t0;
+	int r;
+	int64_t t0, ended;
 
 	if (lh_session_open(&s, so) < 0)
 		return -1;
@@ -103,14 +109,39 @@ static int capture(struct lh_session_opts *so, struct lh_sampling_opts *o, int *
 	sigaction(SIGINT, &sa, &old);
 	o->stop = &stop_requested;
 	t0 = lh_net_now();
-	r = lh_sampling_capture(&s.cdp, o, out, &early);
-	/* what the profile covers: shorter than asked when cut short */
-	*sampled_ms = early ? (long)(lh_net_now() - t0) : o->duration_ms;
+	r = lh_sampling_capture(&s.cdp, o, out, &res);
+	ended = lh_net_now();
 	sigaction(SIGINT, &old, NULL);
+	/* what the profile covers: shorter than asked when cut short */
+	info->duration_ms = res.stopped_early ? res.covered_ms : o->duration_ms;
+	/* a profile another client started: its interval, unknown to us */
+	info->interval_bytes = res.shared ? 0 : o->interval_bytes;
+	if (r == 0 && res.stopped_early == LH_SAMPLING_SESSION_CLOSED && !so->url &&
+	    lh_target_gone(*pid, 1000)) {
+		lh_warn("pid %d is gone: its inspector closed our session; the profile is the last "
+			"copy taken, of the first %.1f s", *pid, res.covered_ms / 1000.0);
+	} else if (r == 0 && res.stopped_early == LH_SAMPLING_SESSION_CLOSED) {
+		lh_error("%s closed our session after %.1f s%s: another client closed the inspector "
+			 "(or the program did); the profile is the last copy taken, of the first %.1f s",
+			 s.cdp.ws.what, (ended - t0) / 1000.0,
+			 so->url ? "" : ", though the target still runs", res.covered_ms / 1000.0);
+		r = 1;
+	} else if (r == 0 && res.stopped_early == LH_SAMPLING_PROFILER_STOPPED) {
+		lh_error("V8's sampling heap profiler (one per process) was running in pid %d, started "
+			 "by another client, and we read that one; the client stopped it after %.1f s: "
+			 "the profile is the last copy taken, %.1f s after our start (from the other "
+			 "client's start, with its interval)", *pid, (ended - t0) / 1000.0,
+			 res.covered_ms / 1000.0);
+		r = 1;
+	} else if (r >= 0 && res.shared) {
+		lh_warn("V8's sampling heap profiler (one per process) was already running in pid %d, "
+			"started by another client: the profile is that one, from its start and with "
+			"its interval, and it was left running", *pid);
+	}
 	lh_session_close(&s);
-	if (r == 0 && early == LH_SAMPLING_INTERRUPTED)
+	if (r == 0 && res.stopped_early == LH_SAMPLING_INTERRUPTED)
 		lh_warn("interrupted: the profile covers what was sampled until then");
-	if (r == 0 && early == LH_SAMPLING_TARGET_EXITED)
+	if (r == 0 && res.stopped_early == LH_SAMPLING_TARGET_EXITED)
 		lh_warn("pid %d is exiting: the profile covers what was sampled until then", *pid);
 	return r;
 }
@@ -140,7 +171,7 @@ int cmd_sample(int argc, char **argv)
 	struct strbuf json = STRBUF_INIT, what = STRBUF_INIT;
 	const char *save = NULL, *input = NULL, *speedscope = NULL;
 	FILE *save_f = NULL, *speedscope_f = NULL;
-	int c, folded = 0, as_json = 0, ret = 1, pid = 0;
+	int c, folded = 0, as_json = 0, ret = 1, pid = 0, partial = 0;
 	long ms;
 	uint32_t top = 25;
 
@@ -215,10 +246,10 @@ int cmd_sample(int argc, char **argv)
 		info.source = input;
 		strbuf_addf(&what, "'%s'", input);
 	} else {
-		if (capture(&so, &o, &pid, &info.duration_ms, &json) < 0)
+		partial = capture(&so, &o, &pid, &info, &json);
+		if (partial < 0)
 			goto out;
 		info.pid = pid;
-		info.interval_bytes = o.interval_bytes;
 		strbuf_addf(&what, "the profile of pid %d", pid);
 		if (save) {
 			FILE *f = save_f;
@@ -233,7 +264,7 @@ int cmd_sample(int argc, char **argv)
 		lh_heapprofile_release(&prof);
 		goto out;
 	}
-	ret = 0;
+	ret = partial ? 1 : 0;
 	if (speedscope && !strcmp(speedscope, "-")) {
 		if (lh_sample_write_speedscope(stdout, &prof, input ? input : "leakhunt sample") < 0) {
 			lh_error("cannot write speedscope's format to stdout");

@@ -446,31 +446,6 @@ static int on_event(void *ud, const char *method, const char *msg, size_t len)
 }
 
 /*
- * The session ended without node saying that its context went away.  A
- * target that exits says so first (and waits for us to disconnect), or
- * dies at once (SIGKILL, a crash): its sockets close a moment before /proc
- * shows it dead, hence the short wait.  A target still running had its
- * inspector closed under us by another client -- a leakhunt that had
- * opened it and finished, say -- which is no exit: the verdict covers only
- * part of the run, and must not be reported as the target's end.  1 when
- * pid is gone.
- */
-static int target_gone(pid_t pid)
-{
-	int64_t deadline = lh_net_deadline(1000);
-
-	for (;;) {
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
-
-		if (!lh_target_alive(pid))
-			return 1;
-		if (lh_net_now() >= deadline)
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-}
-
-/*
  * --snapshot-on-growth: can the snapshots be written in dir?  Asked before
  * we connect: a directory that is missing, not one, or not ours to write
  * in was found at the baseline snapshot, after the inspector had been
@@ -506,10 +481,11 @@ static const char inspector_closed[] = "the inspector was closed";
 /* The end of a watch whose session was closed under it: 1 the target exited, else 0. */
 static int closed_under_us(pid_t pid)
 {
-	if (!pid || target_gone(pid))
+	/* a target still running is no exit: the verdict covers only part of the run */
+	if (!pid || lh_target_gone(pid, 1000))
 		return 1;
 	lh_error("pid %d is still running, but its inspector closed our session: another "
-		 "client closed the inspector (a leakhunt that had opened it, finishing?); "
+		 "client closed the inspector (or the program did); "
 		 "the report covers the samples until then", (int)pid);
 	return 0;
 }

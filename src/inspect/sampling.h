@@ -25,15 +25,26 @@ struct lh_sampling_opts {
 enum lh_sampling_end {
 	LH_SAMPLING_INTERRUPTED = 1,   /* *o->stop was set */
 	LH_SAMPLING_TARGET_EXITED = 2, /* the target began to exit */
+	LH_SAMPLING_SESSION_CLOSED = 3, /* our session was closed: the profile is the last copy */
+	LH_SAMPLING_PROFILER_STOPPED = 4, /* (shared) its owner stopped it: the last copy */
+};
+
+struct lh_sampling_result {
+	int stopped_early;   /* 0, or an lh_sampling_end saying why sampling ended early */
+	long covered_ms;     /* the time the profile covers, from our start */
+	int shared;          /* another client's profiler was running: we read that one
+			      * (its interval, from its start) and left it running */
 };
 
 /*
  * Sample for o->duration_ms (or until *o->stop), then stop and put the
- * profile's JSON into out, and turn the profiler off again.  0, with
- * *stopped_early 0 or an lh_sampling_end saying why sampling ended early,
- * or -1 with a message (the session closed, the target stopped answering).
+ * profile's JSON into out, and turn the profiler off again.  0 with *res
+ * filled, or -1 with a message (the session closed before any copy was
+ * taken, the target stopped answering).  When the session is closed under
+ * us (another client closed the inspector, the target died), out is the
+ * last copy of the profile taken while sampling.
  */
 int lh_sampling_capture(struct lh_cdp *c, const struct lh_sampling_opts *o, struct strbuf *out,
-			int *stopped_early);
+			struct lh_sampling_result *res);
 
 #endif

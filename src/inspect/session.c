@@ -22,6 +22,17 @@
  * synchronous code never runs the setImmediate: after a short wait we
  * postpone its close by a second (close_expr), close from our side and say
  * the port stays open until it yields.
+ *
+ * An inspector we opened may have other clients by the time we are done:
+ * another leakhunt sampling or watching, DevTools.  Closing it ends their
+ * sessions (a leakhunt sample lost its profile so), so we leave it open
+ * and a mark in the target (HANDOFF); the last leakhunt to leave sees the
+ * mark and closes the inspector as if it had opened it.  The protocol
+ * cannot tell us of other sessions (/json/list is the same with or without
+ * them), so we count the target's connections to its inspector's port in
+ * /proc: that needs a local target, which one we opened is.  Two leakhunts
+ * leaving at the same moment may each see the other and both leave the
+ * inspector open: they say so.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -153,12 +164,16 @@ out_fail:
  * with the application's globals, and is deleted again.
  */
 #define CLOSE_AFTER "globalThis[Symbol.for('leakhunt.closeAfter')]"
+/* set by a leakhunt that opened the inspector and left it to other clients */
+#define HANDOFF "globalThis[Symbol.for('leakhunt.closeInspector')]"
 static const char close_expr[] =
 	"(r => { " CLOSE_AFTER " = 0; setImmediate(function close() { "
 	"const wait = " CLOSE_AFTER " - Date.now(); "
 	"if (wait > 0) return setTimeout(close, wait); "
-	"delete " CLOSE_AFTER "; r('inspector').close(); }); })(require)";
+	"delete " CLOSE_AFTER "; delete " HANDOFF "; r('inspector').close(); }); })(require)";
 static const char postpone_expr[] = CLOSE_AFTER " = Date.now() + 1000, 0";
+static const char handoff_set[] = HANDOFF " = 1, 0";
+static const char handoff_get[] = HANDOFF " === 1";
 
 static int evaluate_quietly(struct lh_session *s, const char *expr)
 {
@@ -198,10 +213,55 @@ static int close_from_target(struct lh_session *s, int wait_ms)
 	return r;
 }
 
+/*
+ * Before we leave: whether the inspector is ours to close (see the top of
+ * the file).  Clears s->opened when other clients use it, sets it when an
+ * earlier leakhunt left the closing to the last one and that is us.
+ */
+static void settle_closing(struct lh_session *s)
+{
+	struct strbuf quiet = STRBUF_INIT;
+	cJSON *v = NULL;
+	int clients, handed = 0;
+
+	if (!s->connected || s->pid <= 0 || !lh_net_is_loopback(s->host.buf) ||
+	    s->cdp.ws.close_received || s->cdp.ws.eof)
+		return;
+	lh_error_capture(&quiet);
+	clients = lh_target_inspector_clients(s->pid, s->port);
+	lh_error_capture(NULL);
+	strbuf_release(&quiet);
+	/* we do not see even ourselves: not the process whose /proc we read */
+	if (clients < 1)
+		return;
+	if (s->opened && clients > 1) {
+		evaluate_quietly(s, handoff_set);
+		s->opened = 0;
+		lh_warn("the inspector of pid %d stays open on port %d: %d other client%s use%s it; "
+			"the last leakhunt to leave closes it", (int)s->pid, s->port, clients - 1,
+			clients > 2 ? "s" : "", clients > 2 ? "" : "s");
+		return;
+	}
+	if (s->opened || clients > 1)
+		return;
+	lh_error_capture(&quiet);
+	if (!lh_cdp_evaluate(&s->cdp, handoff_get, 0, &v))
+		handed = cJSON_IsTrue(v);
+	lh_error_capture(NULL);
+	strbuf_release(&quiet);
+	cJSON_Delete(v);
+	if (handed) {
+		lh_info("the leakhunt that opened the inspector of pid %d left it to the last client: "
+			"closing it", (int)s->pid);
+		s->opened = 1;
+	}
+}
+
 void lh_session_close(struct lh_session *s)
 {
 	int closed_by_target = 0;
 
+	settle_closing(s);
 	if (s->connected && s->opened)
 		closed_by_target = close_from_target(s, s->close_wait_ms > 0 ? s->close_wait_ms : 2000) == 1;
 	if (s->connected)

@@ -50,6 +50,26 @@ int lh_target_alive(pid_t pid)
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+/*
+ * A target that exits says so first (its context goes) and waits for us to
+ * disconnect, or dies at once (SIGKILL, a crash): its sockets close a
+ * moment before /proc shows it dead, hence the wait.
+ */
+int lh_target_gone(pid_t pid, int wait_ms)
+{
+	int64_t deadline = lh_net_deadline(wait_ms);
+
+	for (;;) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (!lh_target_alive(pid))
+			return 1;
+		if (lh_net_now() >= deadline)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+}
+
 long long lh_target_rss(pid_t pid)
 {
 	char path[64], buf[256];
@@ -96,9 +116,9 @@ int lh_target_check(pid_t pid)
 	return 0;
 }
 
-/* LISTEN rows of /proc/PID/net/tcp or tcp6; appends to *rows. */
-static void read_listen(pid_t pid, const char *table, struct listen_row **rows, size_t *nr,
-			size_t *alloc)
+/* Rows of /proc/PID/net/tcp or tcp6 in state (0x0A LISTEN, 0x01 ESTABLISHED); appends to *rows. */
+static void read_rows(pid_t pid, const char *table, unsigned state, struct listen_row **rows, size_t *nr,
+		      size_t *alloc)
 {
 	char path[64], line[512];
 	FILE *f;
@@ -120,7 +140,7 @@ static void read_listen(pid_t pid, const char *table, struct listen_row **rows, 
 
 		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
 		if (sscanf(line, " %*s %63s %63s %x %*s %*s %*s %*s %*s %lu", local, remote, &st,
-			   &inode) != 4 || st != 0x0A)
+			   &inode) != 4 || st != state)
 			continue;
 		colon = strchr(local, ':');
 		if (!colon || sscanf(colon + 1, "%x", &port) != 1)
@@ -154,6 +174,12 @@ static void read_listen(pid_t pid, const char *table, struct listen_row **rows, 
 		}
 	}
 	fclose(f);
+}
+
+static void read_listen(pid_t pid, const char *table, struct listen_row **rows, size_t *nr,
+			size_t *alloc)
+{
+	read_rows(pid, table, 0x0A, rows, nr, alloc);
 }
 
 /* The socket inodes among pid's fds; -1 (with a message) when fd is unreadable. */
@@ -245,6 +271,29 @@ int lh_target_find_inspector(pid_t pid, struct strbuf *host, int *port)
 	free(rows);
 	free(inodes);
 	return found;
+}
+
+int lh_target_inspector_clients(pid_t pid, int port)
+{
+	struct listen_row *rows = NULL;
+	unsigned long *inodes;
+	size_t nrows = 0, arows = 0, ninodes, i, k;
+	int n = 0;
+
+	if (socket_inodes(pid, &inodes, &ninodes) < 0)
+		return -1;
+	read_rows(pid, "tcp", 0x01, &rows, &nrows, &arows);
+	read_rows(pid, "tcp6", 0x01, &rows, &nrows, &arows);
+	for (i = 0; i < nrows; i++) {
+		if (rows[i].port != port)
+			continue;
+		for (k = 0; k < ninodes; k++)
+			if (rows[i].inode == inodes[k])
+				n++;
+	}
+	free(rows);
+	free(inodes);
+	return n;
 }
 
 /* Who else listens on port (best effort, same-user processes only): a pid or 0. */

@@ -37,8 +37,24 @@ int lh_target_find_inspector(pid_t pid, struct strbuf *host, int *port);
  */
 int lh_target_activate(pid_t pid, int timeout_ms, struct strbuf *host, int *port);
 
+/*
+ * How many connections pid has accepted on its inspector's port (its end of
+ * each is an established socket with that local port): every client,
+ * ourselves included, and any /json request under way.  The protocol has
+ * no way to ask (/json/list is the same with or without a session).  -1
+ * (with a message) when pid's fds cannot be read.
+ */
+int lh_target_inspector_clients(pid_t pid, int port);
+
 /* Is pid still alive (and not a zombie)? */
 int lh_target_alive(pid_t pid);
+
+/*
+ * After a session ended without the target saying it exits: 1 when pid is
+ * gone within wait_ms, 0 when it still runs (its inspector was closed by
+ * another client, or by the program).
+ */
+int lh_target_gone(pid_t pid, int wait_ms);
 
 /* RSS of pid in bytes from /proc/PID/statm, or -1. */
 long long lh_target_rss(pid_t pid);

@@ -96,4 +96,60 @@ start_node exits --inspect-port=0 -e 'console.log("ready"); setTimeout(()=>{}, 1
 	sleep 0.3
 	check exits-gone bash -c "! kill -0 $P 2>/dev/null"
 }
+# Two clients on one target (the inspector is one, and so is V8's sampling
+# heap profiler).  wait_for FILE PATTERN: until a line of FILE matches.
+wait_for() {
+	local i
+	for i in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+GROW='globalThis.k=[]; process.on("SIGUSR2", () => require("inspector").close());
+	setInterval(()=>{for(let i=0;i<2000;i++)k.push({i,s:"x"+i})},50); console.log("ready")'
+# a opens the inspector, b attaches and reads a's profiler; a ends first:
+# a left the inspector open for b (closing it ended b's session, and b lost
+# its profile: "did the target exit?"), a's stop ended the profiler under b,
+# which shows its last copy and fails; b, the last to leave, closes it
+start_node two --inspect-port=0 -e "$GROW" && {
+	"$LEAKHUNT" sample -v "$P" --duration 60s >"$T/a.out" 2>"$T/a.err" &
+	a=$!
+	wait_for "$T/a.err" "^sampling for"
+	"$LEAKHUNT" sample -v "$P" --duration 60s -o "$T/b.heapprofile" >"$T/b.out" 2>"$T/b.err" &
+	b=$!
+	wait_for "$T/b.err" "kept a copy of the profile"
+	kill -INT "$a"; wait "$a"
+	check two-first-ok test $? = 0
+	check two-first-leaves-open grep -q "the inspector of pid $P stays open on port [0-9]*: 1 other client uses it" "$T/a.err"
+	wait "$b"
+	check two-second-fails test $? = 1
+	check two-second-says grep -q "was running in pid $P, started by another client.*the client stopped it" "$T/b.err"
+	check two-second-shared-said grep -q "the profile is the last copy taken" "$T/b.err"
+	check two-second-table grep -q "live in [0-9]* samples" "$T/b.out"
+	check two-second-saved test -s "$T/b.heapprofile"
+	check two-closed-by-last not_listening "$P"
+	# the other order: b, reading a's profiler, ends first and leaves it
+	# running: a's profile is whole (b's stop or its session's end stopped
+	# V8's profiler under a); a, alone again, closes the inspector
+	"$LEAKHUNT" sample -v "$P" --duration 60s >"$T/a.out" 2>"$T/a.err" &
+	a=$!
+	wait_for "$T/a.err" "^sampling for"
+	run_ok two-reader "$LEAKHUNT" sample "$P" --duration 1s
+	check two-reader-said grep -q "was already running in pid $P, started by another client" "$T/err"
+	check two-reader-no-interval sh -c "! grep -q 'one per' '$T/out'"
+	check two-owner-still-sampling kill -0 "$a"
+	kill -INT "$a"; wait "$a"
+	check two-owner-ok test $? = 0
+	check two-owner-whole sh -c "! grep -q 'error' '$T/a.err'"
+	check two-owner-closes not_listening "$P"
+	# the program closes its inspector under a sample: the last copy is
+	# kept, shown and saved, and the run fails
+	"$LEAKHUNT" sample -v "$P" --duration 60s -o "$T/c.heapprofile" >"$T/c.out" 2>"$T/c.err" &
+	c=$!
+	wait_for "$T/c.err" "kept a copy of the profile"
+	kill -USR2 "$P"; wait "$c"
+	check closed-fails test $? = 1
+	check closed-says grep -q "closed our session after .*, though the target still runs: another client closed the inspector (or the program did); the profile is the last copy taken, of the first" "$T/c.err"
+	check closed-table grep -q "live in [0-9]* samples" "$T/c.out"
+	check closed-saved test -s "$T/c.heapprofile"
+	check closed-target-alive kill -0 "$P"
+}
 exit 0

@@ -105,19 +105,43 @@ start_node int --inspect-port=0 -e "$BIG" && {
 	check int-target-alive kill -0 "$P"
 }
 
-# a second client closes the inspector under watch: `leakhunt sample` opened
-# it (SIGUSR1), watch attached to it, sample finished and closed it.  The
-# target is alive: watch said "the target exited", status 0, before.
-start_node shared --inspect-port=0 -e "$LEAK" && {
-	"$LEAKHUNT" sample "$P" --duration 2s >"$T/sample.out" 2>"$T/sample.err" &
+# a second client: `leakhunt sample` opened the inspector (SIGUSR1), watch
+# attached to it, sample finished.  Sample closed the inspector under watch
+# (which said "the target exited", status 0, before that was caught); now
+# it leaves it open while watch uses it, and watch, the last, closes it.
+start_node shared --inspect-port=0 -e "$LEAK; process.on('SIGUSR2', () => require('inspector').close())" && {
+	"$LEAKHUNT" sample "$P" --duration 60s >"$T/sample.out" 2>"$T/sample.err" &
 	sp=$!
 	for i in $(seq 200); do listening "$P" && break; sleep 0.05; done
-	run_fail shared-closed "pid $P is still running, but its inspector closed our session" \
-		"$LEAKHUNT" watch "$P" --interval 100ms --duration 30s -o "$T/shared.jsonl"
-	check shared-reason grep -q "(the inspector was closed)" "$T/out"
-	expect_eq shared-summary "$(js 'L[L.length-1].end' "$T/shared.jsonl")" "the inspector was closed"
-	wait "$sp"
+	"$LEAKHUNT" watch "$P" --interval 100ms -o "$T/shared.jsonl" >"$T/shared.out" 2>"$T/shared.err" &
+	wp=$!
+	for i in $(seq 400); do
+		n=$(grep -c '"type":"sample"' "$T/shared.jsonl" 2>/dev/null)
+		[ "${n:-0}" -ge 2 ] && break
+		sleep 0.05
+	done
+	kill -INT "$sp"; wait "$sp"
+	check shared-sample-ok test $? = 0
+	check shared-left-open grep -q "the inspector of pid $P stays open on port [0-9]*: 1 other client uses it" "$T/sample.err"
+	check shared-watch-goes-on kill -0 "$wp"
+	kill -INT "$wp"; wait "$wp"
+	check shared-watch-ok test $? = 0
+	check shared-reason grep -q "(interrupted)" "$T/shared.out"
+	check shared-closed-by-last not_listening "$P"
 	check shared-target-alive kill -0 "$P"
+	# the program closes its inspector under watch: no exit, said so
+	"$LEAKHUNT" watch "$P" --interval 100ms -o "$T/closed.jsonl" >"$T/closed.out" 2>"$T/closed.err" &
+	wp=$!
+	for i in $(seq 400); do
+		n=$(grep -c '"type":"sample"' "$T/closed.jsonl" 2>/dev/null)
+		[ "${n:-0}" -ge 2 ] && break
+		sleep 0.05
+	done
+	kill -USR2 "$P"; wait "$wp"
+	check shared-closed test $? = 1
+	check shared-closed-says grep -q "pid $P is still running, but its inspector closed our session" "$T/closed.err"
+	check shared-closed-reason grep -q "(the inspector was closed)" "$T/closed.out"
+	expect_eq shared-closed-summary "$(js 'L[L.length-1].end' "$T/closed.jsonl")" "the inspector was closed"
 }
 
 # the target exits while watched: watch ends with a verdict, not an error
