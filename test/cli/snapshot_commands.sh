@@ -43,6 +43,19 @@ for c in summary diff paths objects record report snapshot watch sample core sta
 	"$LEAKHUNT" help "$c" >"$T/help2.$c" 2>&1
 	check "$c-help-command" cmp -s "$T/help.$c" "$T/help2.$c"
 done
+# getopt's own complaints name the command as our own usage errors do
+# ("leakhunt VERB: ..."), exit status 2, in every command: an unknown
+# option, and an option without its argument (the last option given)
+for c in summary:--top diff:--top paths:--max objects:--top stats: snapshot:-o watch:-o sample:-o \
+	record:-o report:--top core:-o; do
+	opt=${c#*:} c=${c%%:*}
+	run_fail "$c-unknown-option" "^leakhunt $c: unrecognized option '--bogus'" "$LEAKHUNT" "$c" --bogus
+	"$LEAKHUNT" "$c" --bogus >/dev/null 2>&1
+	check "$c-unknown-option-status" test $? = 2
+	[ -n "$opt" ] || continue
+	run_fail "$c-missing-argument" "^leakhunt $c: option (requires an argument -- '${opt#-}'|'$opt' requires an argument)" \
+		"$LEAKHUNT" "$c" "$opt"
+done
 run_fail unknown-command "did you mean 'summary'" "$LEAKHUNT" sumary x
 run_fail missing-file "cannot open '.*nope.heapsnapshot'" "$LEAKHUNT" summary "$T/nope.heapsnapshot"
 run_fail directory "is a directory" "$LEAKHUNT" stats "$T"
