@@ -509,6 +509,7 @@ int cmd_watch(int argc, char **argv)
 	struct lh_session_opts so = { .timeout_ms = 30000 };
 	struct lh_session ss;
 	struct growth g = { .keep = 3, .dir = "." };
+	const char *snap_opt = NULL; /* --snapshot-dir or --keep, which need --snapshot-on-growth */
 	struct sample *s = NULL;
 	size_t n = 0, alloc = 0;
 	long interval = 2000, duration = -1, ms;
@@ -562,9 +563,10 @@ int cmd_watch(int argc, char **argv)
 				return 2;
 			}
 			g.keep = (int)v;
+			snap_opt = "--keep";
 			break;
 		}
-		case OPT_SNAPDIR: g.dir = optarg; break;
+		case OPT_SNAPDIR: g.dir = optarg; snap_opt = "--snapshot-dir"; break;
 		case 'v': lh_verbosity++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
@@ -579,6 +581,12 @@ int cmd_watch(int argc, char **argv)
 	}
 	if (optind < argc || (!so.pid && !so.port && !so.url)) {
 		fprintf(stderr, "leakhunt watch: give one PID (or --port / --url)\n\n%s", usage_text);
+		return 2;
+	}
+	if (snap_opt && !(g.pct > 0)) {
+		/* it was ignored: a user who meant to take snapshots got none */
+		fprintf(stderr, "leakhunt watch: %s is for the snapshots of --snapshot-on-growth PCT; give that too\n",
+			snap_opt);
 		return 2;
 	}
 	if (g.pct > 0 && check_snapshot_dir(g.dir) < 0)

@@ -151,11 +151,6 @@ out_fail:
 }
 
 /*
- * Ask the target to close its inspector and wait until it has closed our
- * session: 1 it did, 0 it did not in time (busy in synchronous code), -1
- * the call failed (the target is exiting or gone).
- */
-/*
  * The close we schedule in the target.  It runs when the event loop does,
  * but never before the time in the closeAfter slot: when we give up waiting
  * and close from our side, we first push that time a second ahead, so the

@@ -20,6 +20,9 @@ run_fail not-node "is not a node process" "$LEAKHUNT" watch --duration 1s $$
 check short-duration-warned grep -q "shorter than two --interval (2000ms): one sample" "$T/err"
 run_fail bad-keep "--keep needs a count of 2 or more" "$LEAKHUNT" watch --keep 1 1
 run_fail bad-growth "--snapshot-on-growth needs a percentage" "$LEAKHUNT" watch --snapshot-on-growth x 1
+# --keep and --snapshot-dir alone were ignored: no snapshot, and no word
+run_fail keep-alone "--keep is for the snapshots of --snapshot-on-growth" "$LEAKHUNT" watch --keep 4 1
+run_fail dir-alone "--snapshot-dir is for the snapshots of --snapshot-on-growth" "$LEAKHUNT" watch --snapshot-dir "$T" 1
 
 # a steady leak of ~2.5 MB/s retained, with garbage on top (a sawtooth over a
 # ramp; less garbage than bench/inspect_survive.sh uses, so that a major GC
