@@ -211,13 +211,25 @@ static void uncount(void *arg)
 
 /* A forked child has only the thread that forked: the others' entries point
  * into stacks glibc may unmap (it caches them).  This thread joins again at
- * its next gap.  The pages stay mapped, unused. */
+ * its next gap.  The pages stay mapped, unused.
+ *
+ * The set's lock and sequence are the child's too: another thread of the
+ * parent may have been inside a change, and a child that does not follow
+ * the recording (no --follow-fork, or a fork under record -p) kept them as
+ * they were, locked and odd.  The next record -p of that child then waited
+ * for the lock for ever in lh_sample_reset, and every free would have
+ * waited for an even set_seq (forklock.c; about one child in four of a
+ * program whose threads allocate at --sample 1).  No thread is left to
+ * finish that change: its half-moved entries are emptied by the next
+ * session's reset, or the tables unmapped by a followed child's. */
 static void counters_fork_child(void)
 {
 	atomic_store(&counters_lock, 0);
 	counters = spare_counters = NULL;
 	me = NULL;
 	rng = 0;
+	atomic_store(&set_lock, 0);
+	atomic_store(&set_seq, atomic_load(&set_seq) & ~1u);
 }
 
 static __attribute__((noinline)) int64_t next_gap(void)
