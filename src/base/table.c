@@ -50,9 +50,10 @@ void lh_table_init(struct lh_table *t, const char *spec)
  * controls, DEL and bytes that are not UTF-8 become \xNN; C1 controls
  * (U+0080-U+009F, which terminals take as escape sequences too) and WTF-8's
  * lone surrogates become \uNNNN, as in --json.  Every escape is plain ASCII,
- * so widths still count what the terminal shows.
+ * so widths still count what the terminal shows.  A text that holds escapes
+ * already (literal) keeps its backslashes as they are.
  */
-void lh_table_cell_sb(struct lh_table *t, struct strbuf *sb)
+static void add_cell(struct lh_table *t, struct strbuf *sb, int literal)
 {
 	const unsigned char *p = (const unsigned char *)sb->buf;
 	struct strbuf out = STRBUF_INIT;
@@ -62,7 +63,7 @@ void lh_table_cell_sb(struct lh_table *t, struct strbuf *sb)
 		size_t k = c < 0x80 ? 0 : lh_utf8_len(p + i, sb->len - i);
 
 		if (c == '\\') {
-			strbuf_addstr(&out, "\\\\");
+			strbuf_addstr(&out, literal ? "\\" : "\\\\");
 		} else if (c == '\n') {
 			strbuf_addstr(&out, "\\n");
 		} else if (c == '\t') {
@@ -87,6 +88,16 @@ void lh_table_cell_sb(struct lh_table *t, struct strbuf *sb)
 	ALLOC_GROW(t->cells, t->nr + 1, t->alloc);
 	t->cells[t->nr++] = strbuf_detach(&out, NULL);
 	strbuf_reset(sb);
+}
+
+void lh_table_cell_sb(struct lh_table *t, struct strbuf *sb)
+{
+	add_cell(t, sb, 0);
+}
+
+void lh_table_cell_literal(struct lh_table *t, struct strbuf *sb)
+{
+	add_cell(t, sb, 1);
 }
 
 void lh_table_cell(struct lh_table *t, const char *fmt, ...)

@@ -30,6 +30,13 @@ void lh_table_init(struct lh_table *t, const char *spec);
 void lh_table_cell(struct lh_table *t, const char *fmt, ...) LH_PRINTF(2, 3);
 /* Add the contents of sb as one cell and reset sb. */
 void lh_table_cell_sb(struct lh_table *t, struct strbuf *sb);
+/*
+ * The same for a text escaped already, as a C or JavaScript literal is
+ * (objects' jsprint writes a string "a\nb"): its backslashes are taken as
+ * the escapes they begin, not doubled; what is still raw in it (controls,
+ * bytes that are not UTF-8) is escaped as in any cell.
+ */
+void lh_table_cell_literal(struct lh_table *t, struct strbuf *sb);
 void lh_table_print(struct lh_table *t, FILE *out);
 void lh_table_release(struct lh_table *t);
 

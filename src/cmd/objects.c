@@ -169,7 +169,10 @@ static int core_refs(const struct lh_v8meta *meta, const struct lh_render_opts *
 	for (uint32_t i = 0; i < r.nr; i++) {
 		const struct lh_core_ref *x = &r.refs[i];
 
-		lh_table_cell(&t, "%s", x->from_label);
+		/* a string referrer is jsprint's literal, escaped already:
+		 * escaped again it read "a\\nb" under the title's "a\nb" */
+		strbuf_addstr(&sb, x->from_label);
+		lh_table_cell_literal(&t, &sb);
 		lh_table_cell(&t, "%s", x->edge);
 		if (x->owner)
 			lh_table_cell(&t, "%s %s", x->owner_label, x->owner_edge);

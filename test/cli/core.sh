@@ -32,6 +32,8 @@ globalThis.dholder = { x: 1, y: 2, ref: leak }; delete dholder.x;
 class Text { constructor() { this.s = 'one\ntwo "q" \\ \t\x01'; this.tenth = 0.1; this.nan = NaN; this.inf = -Infinity;
 	this.tiny = 1e-7; this.micro = 0.00001; this.big = 1e20; } }
 globalThis.text = new Text();
+// a string that holds another (a cons string of text.s and 20 x's): a referrer --refs prints as a literal
+globalThis.textCons = text.s + 'x'.repeat(20);
 // jsprint's harder values: an unboxed double array with a hole, an external string (node makes
 // strings over ~1 MB from a Buffer external), a function's name, a class's (kept in its ScopeInfo)
 // (a class instance: an object literal may also have a boilerplate copy with the same shape)
@@ -75,6 +77,7 @@ function phantom(buf, at, obj, length) {
 globalThis.phantoms = Buffer.allocUnsafeSlow(4096).fill(0);
 phantom(phantoms, 64, Grow.prototype, 0);
 phantom(phantoms, 256, arr, 7);
+%DebugPrint(text.s); // its address, for --refs
 console.log('ready');
 setInterval(() => {}, 1000);
 JS
@@ -248,6 +251,12 @@ if [ -e "${C:-}" ]; then
 	run_ok print-real-array "$LEAKHUNT" objects "$C" --print "$A"
 	check print-real-array-length-3 grep -q "^$A <Array length 3>" "$T/out"
 	check print-real-array-no-warning test ! -s "$T/err"
+	# a string's referrer, the cons string holding it: jsprint's literal, escaped once in
+	# the table as in the title (the table's own escaping doubled its backslashes)
+	TS=$(sed -nE 's/^DebugPrint: (0x[0-9a-f]+): \[String\].*/\1/p' "$T/prog.out" | tail -1)
+	run_ok refs-string "$LEAKHUNT" objects "$C" --refs "$TS"
+	check refs-string-title grep -qF '"one\ntwo \"q\" \\ \t\x01" is referenced from' "$T/out"
+	check refs-string-literal grep -qE '^"one\\ntwo \\"q\\" \\\\ \\t\\x01x{20}" +\+0x10 *$' "$T/out"
 	run_fail refs-not-object "is not a heap object" "$LEAKHUNT" objects "$C" --refs 0x1235
 	run_fail refs-and-print "give one of --print, --refs and --instances" "$LEAKHUNT" objects "$C" --refs "$L" --print "$L"
 fi

@@ -222,6 +222,31 @@ TEST(table_cut_keeps_escapes_whole)
 	free(buf);
 }
 
+/*
+ * A literal cell (jsprint's "a\nb") keeps the escapes it holds, and those
+ * still raw in it are escaped: the backslash is not doubled.
+ */
+TEST(table_literal_cell_keeps_its_escapes)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct strbuf sb = STRBUF_INIT;
+	struct lh_table t;
+
+	lh_table_init(&t, "Name:l,N:r");
+	strbuf_addstr(&sb, "\"a\\nb \\\\ \\\"\"\x01");
+	lh_table_cell_literal(&t, &sb);
+	lh_table_cell(&t, "1");
+	lh_table_print(&t, f);
+	lh_table_release(&t);
+	strbuf_release(&sb);
+	fclose(f);
+	CHECK_STR(buf, "Name              N\n"
+		       "\"a\\nb \\\\ \\\"\"\\x01  1\n");
+	free(buf);
+}
+
 /* An export file still being written when SIGTERM ends the command is
  * removed (an empty page was left, looking like a result); one closed
  * before is kept.  In forked children, which the signal ends. */
