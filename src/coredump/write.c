@@ -152,6 +152,10 @@ static int wait_stopped(struct writer *w)
 		} else if (!t->stopped) {
 			t->stopped = 1;
 			t->status = status;
+			/* a signal-delivery stop: the signal is given back at
+			 * detach, also when stop_threads fails after this */
+			if (WIFSTOPPED(status) && !(status >> 16))
+				t->pending_sig = WSTOPSIG(status);
 			pending--;
 		}
 	}
