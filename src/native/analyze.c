@@ -1198,6 +1198,7 @@ int lh_alloc_model_load(struct lh_alloc_model *m, const char *path)
 				m->exe = lh_xstrndup(r.str, r.str_len);
 				m->cmdline = lh_xstrndup(r.str2, r.str2_len);
 				m->sample_mean = r.sample;
+				m->unwind_fp = r.unwind == LHT_UNWIND_FP;
 				/* no event is queued yet: the analyzer thread is not
 				 * reading p (the queue's lock orders this before it) */
 				if (r.sample && !qu.nread)
@@ -1579,6 +1580,52 @@ static int memo_match(signed char *memo, size_t i, const struct lh_suppressions 
 	return memo[i];
 }
 
+/* Is module mod (index + 1) glibc or the dynamic loader, where every
+ * thread starts (__libc_start_call_main, start_thread, _dl_start_user)? */
+static int start_module(const struct lh_alloc_model *m, uint32_t mod)
+{
+	const char *path, *base;
+
+	if (!mod || mod > m->nmodules)
+		return 0;
+	path = m->modules[mod - 1].path;
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) || !strncmp(base, "ld-linux", 8) ||
+	       !strncmp(base, "ld-", 3);
+}
+
+/*
+ * --unwind fp: the walk stops at the first frame that keeps no frame pointer,
+ * and nothing in the trace says so (a --depth cut is marked, this is not): a
+ * stack is whole when its outermost frame is glibc's or the loader's start
+ * code (the return into __libc_start_call_main or start_thread: glibc keeps
+ * no frame pointers, so the walk ends there), or _start.  Counted per
+ * allocation call, for the summary.  Parents have lower ids than their
+ * children, so one pass finds each node's outermost frame.
+ */
+static void count_incomplete(struct lh_alloc_model *m)
+{
+	unsigned char *whole = lh_xcalloc(m->nnodes ? m->nnodes : 1, 1);
+
+	m->incomplete_calls = 0;
+	for (size_t i = 1; i < m->nnodes; i++) {
+		uint64_t parent = m->node_parent[i];
+
+		if (parent && parent < i) {
+			whole[i] = whole[parent];
+		} else if (m->node_frame_off[i] < m->node_frame_off[i + 1]) {
+			const struct lh_alloc_frame *f = &m->node_frames[m->node_frame_off[i + 1] - 1];
+
+			whole[i] = m->node_ip[i] != LHT_IP_TRUNCATED &&
+				   (start_module(m, f->module) || !strcmp(lh_alloc_func_name(m, f->func), "_start"));
+		}
+		if (!whole[i])
+			m->incomplete_calls += m->cost[i].calls;
+	}
+	free(whole);
+}
+
 void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struct lh_suppressions *supp)
 {
 	struct lh_suppressions builtin;
@@ -1675,6 +1722,8 @@ void lh_alloc_model_finish(struct lh_alloc_model *m, unsigned flags, const struc
 	}
 	lh_suppressions_release(&builtin);
 	strbuf_release(&sb);
+	if (m->unwind_fp)
+		count_incomplete(m);
 }
 
 size_t lh_alloc_stack(const struct lh_alloc_model *m, uint64_t node, int stop_at_main,

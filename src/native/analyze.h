@@ -113,6 +113,9 @@ struct lh_alloc_model {
 	int has_symbols;         /* `record` appended the symbol table */
 	struct strbuf damage;    /* why reading stopped early, if it did */
 	char *exe, *cmdline;
+	int unwind_fp;           /* recorded with --unwind fp */
+	uint64_t incomplete_calls; /* with unwind_fp: allocation calls whose stack ends before the
+				    * start of its thread (lh_alloc_model_finish) */
 	uint64_t sample_mean;    /* record --sample: mean bytes between samples, 0 = every allocation;
 				  * then every count and byte sum above and per stack is an estimate
 				  * (analyze.c, weight_of), and sizes' counts too */

@@ -131,6 +131,14 @@ void lh_native_summary(const struct lh_alloc_model *m, void (*fn)(void *ctx, con
 					  "with events that are missing; left out of every number");
 		summary_emit(&l, "frees of blocks not allocated while recorded");
 	}
+	if (m->unwind_fp && m->incomplete_calls) {
+		strbuf_addf(v, "%" PRIu64 " of the allocation calls (%.1f%%): recorded with --unwind fp, which stops "
+			       "at the first frame that keeps no frame pointer (code built with -fomit-frame-pointer, "
+			       "the default of gcc -O2, and most libraries); record with --unwind auto (the default) "
+			       "for whole stacks",
+			    m->incomplete_calls, m->calls ? 100.0 * m->incomplete_calls / m->calls : 0.0);
+		summary_emit(&l, "stacks that end before their thread's start");
+	}
 	if (m->suppressed_blocks) {
 		add_size(v, m->suppressed_bytes);
 		strbuf_addf(v, " in %" PRIu64 " %s", m->suppressed_blocks, blocks(m->suppressed_blocks));

@@ -170,6 +170,12 @@ void lh_native_summary_json(struct lh_jsonw *w, const struct lh_alloc_model *m)
 	lh_jsonw_kuint(w, "suppressed_blocks", m->suppressed_blocks);
 	lh_jsonw_kuint(w, "frees", m->frees);
 	lh_jsonw_kuint(w, "unknown_frees", m->unknown_frees);
+	/* --unwind fp only: the other modes walk whole stacks or mark the cut */
+	lh_jsonw_key(w, "incomplete_stack_calls");
+	if (m->unwind_fp)
+		lh_jsonw_uint(w, m->incomplete_calls);
+	else
+		lh_jsonw_null(w);
 	lh_jsonw_kbool(w, "attached", m->attached);
 	lh_jsonw_kuint(w, "runtime_ms", m->runtime_ms);
 	lh_jsonw_kuint(w, "events", m->events);

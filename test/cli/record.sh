@@ -37,8 +37,25 @@ for mode in dwarf fp auto; do
 		expect "leaky-$mode-peak" peak_bytes 7564667
 		expect "leaky-$mode-leaked-bytes" leaked_bytes 1164667
 		expect "leaky-$mode-leaked-blocks" leaked_blocks 1048
+		if [ $mode = fp ]; then
+			expect leaky-fp-whole-stacks incomplete_stack_calls 0
+		else
+			check "leaky-$mode-incomplete-null" grep -q '"incomplete_stack_calls":null' "$T/out"
+		fi
 	fi
 done
+# --unwind fp on a build without frame pointers stops at the first frame:
+# the stacks lack main, and nothing said so; now the summary does
+if run_ok fp-nofp-record rec --unwind fp -o "$T/fp-nofp" -- "$T/churn" 20000 2 &&
+	run_ok fp-nofp-report "$LEAKHUNT" report --json "$T/fp-nofp.lht"; then
+	check fp-nofp-incomplete test "$(field incomplete_stack_calls)" -ge 20000
+	run_ok fp-nofp-text "$LEAKHUNT" report "$T/fp-nofp.lht" &&
+		check fp-nofp-said grep -q "^stacks that end before their thread's start: .*--unwind auto" "$T/out"
+fi
+if run_ok fp-fp-threads-record rec --unwind fp -o "$T/fp-fp" -- "$T/churn_fp" 20000 2 &&
+	run_ok fp-fp-threads-report "$LEAKHUNT" report --json "$T/fp-fp.lht"; then
+	expect fp-fp-threads-whole incomplete_stack_calls 0
+fi
 # under an address-space limit (ulimit -v) the stack cache's arena takes an
 # eighth of it: under 600 MB the library could not map its 1 GiB arena and
 # did not record at all (not with the sanitizers, whose shadow memory
