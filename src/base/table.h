@@ -3,6 +3,10 @@
  * added as formatted strings, printed with each column as wide as its widest
  * cell.  One column may be marked elastic: it is cut (with "...") so the table
  * fits max_width when max_width > 0.
+ *
+ * Every name read from a file reaches the terminal escaped, in a table or
+ * not: lh_terminal_escape() is the one escaping, and the table's cells go
+ * through it.  --json output does not (the JSON writer has its own).
  */
 #ifndef LH_BASE_TABLE_H
 #define LH_BASE_TABLE_H
@@ -42,5 +46,16 @@ void lh_table_release(struct lh_table *t);
 
 /* Columns of the terminal on stdout, or 0 when stdout is not a terminal. */
 size_t lh_terminal_width(void);
+
+/*
+ * Append len bytes of s to out with what a terminal would act on, or show
+ * as another name, escaped as in a C string: control characters, the
+ * backslash, C1 controls and bytes that are not UTF-8 (table.c says how).
+ */
+void lh_terminal_escape(struct strbuf *out, const char *s, size_t len);
+/* fputs() of s escaped. */
+void lh_terminal_puts(const char *s, FILE *out);
+/* fprintf() with the whole text escaped but for the newlines that end it. */
+void lh_terminal_printf(FILE *out, const char *fmt, ...) LH_PRINTF(2, 3);
 
 #endif

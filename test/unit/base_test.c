@@ -247,6 +247,66 @@ TEST(table_literal_cell_keeps_its_escapes)
 	free(buf);
 }
 
+/*
+ * Widths are terminal columns: a CJK character or an emoji takes two, a
+ * combining mark none (counting code points put the next column two places
+ * off after "漢字", one after "e" with its accent).
+ */
+TEST(table_counts_columns_not_code_points)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct lh_table t;
+
+	lh_table_init(&t, "Name:l,N:r");
+	lh_table_cell(&t, "\xe6\xbc\xa2\xe5\xad\x97");	/* 漢字 */
+	lh_table_cell(&t, "1");
+	lh_table_cell(&t, "e\xcc\x81x");		/* e, U+0301 COMBINING ACUTE, x */
+	lh_table_cell(&t, "2");
+	lh_table_cell(&t, "\xf0\x9f\x90\xb1");	/* U+1F431 CAT FACE */
+	lh_table_cell(&t, "3");
+	lh_table_print(&t, f);
+	lh_table_release(&t);
+	fclose(f);
+	CHECK_STR(buf, "Name  N\n"
+		       "\xe6\xbc\xa2\xe5\xad\x97  1\n"
+		       "e\xcc\x81x    2\n"
+		       "\xf0\x9f\x90\xb1    3\n");
+	free(buf);
+}
+
+/*
+ * A cut counts columns too, and does not part a wide character (it would
+ * leave a row one column short) nor a character from its combining mark.
+ */
+TEST(table_cut_counts_columns)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct lh_table t;
+
+	lh_table_init(&t, "Name:l*,N:r");
+	t.max_width = 24;
+	/* 17 ASCII, then 漢 (two columns) across the cut, then more */
+	lh_table_cell(&t, "abcdefghijklmnopq\xe6\xbc\xa2xyzxy");
+	lh_table_cell(&t, "1");
+	/* 17 ASCII, then e with its combining mark at the cut */
+	lh_table_cell(&t, "abcdefghijklmnopqe\xcc\x81xyzxyz");
+	lh_table_cell(&t, "2");
+	lh_table_cell(&t, "short");
+	lh_table_cell(&t, "3");
+	lh_table_print(&t, f);
+	lh_table_release(&t);
+	fclose(f);
+	CHECK_STR(buf, "Name                   N\n"
+		       "abcdefghijklmnopq...   1\n"
+		       "abcdefghijklmnopqe\xcc\x81...  2\n"
+		       "short                  3\n");
+	free(buf);
+}
+
 /* An export file still being written when SIGTERM ends the command is
  * removed (an empty page was left, looking like a result); one closed
  * before is kept.  In forked children, which the signal ends. */
