@@ -108,17 +108,20 @@ void lh_terminal_printf(FILE *out, const char *fmt, ...)
 	struct strbuf sb = STRBUF_INIT;
 	struct strbuf esc = STRBUF_INIT;
 	va_list ap;
-	size_t nl;
+	size_t from = 0, to;
 
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	/* the line ends the caller wrote stay line ends */
-	for (nl = sb.len; nl && sb.buf[nl - 1] == '\n'; nl--)
+	/* the line breaks the caller's format starts and ends with stay so */
+	while (from < sb.len && sb.buf[from] == '\n')
+		from++;
+	for (to = sb.len; to > from && sb.buf[to - 1] == '\n'; to--)
 		;
-	lh_terminal_escape(&esc, sb.buf, nl);
+	lh_terminal_escape(&esc, sb.buf + from, to - from);
+	fwrite(sb.buf, 1, from, out);
 	fwrite(esc.buf, 1, esc.len, out);
-	fwrite(sb.buf + nl, 1, sb.len - nl, out);
+	fwrite(sb.buf + to, 1, sb.len - to, out);
 	strbuf_release(&esc);
 	strbuf_release(&sb);
 }

@@ -55,7 +55,7 @@ size_t lh_terminal_width(void);
 void lh_terminal_escape(struct strbuf *out, const char *s, size_t len);
 /* fputs() of s escaped. */
 void lh_terminal_puts(const char *s, FILE *out);
-/* fprintf() with the whole text escaped but for the newlines that end it. */
+/* fprintf() with the whole text escaped but for the newlines it starts and ends with. */
 void lh_terminal_printf(FILE *out, const char *fmt, ...) LH_PRINTF(2, 3);
 
 #endif

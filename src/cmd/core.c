@@ -150,7 +150,7 @@ static void growth_table(const struct lh_core_growth *g, const char *old_path, c
 	struct strbuf sb = STRBUF_INIT;
 	struct lh_table t;
 
-	printf("%s -> %s\n\n", old_path, new_path);
+	lh_terminal_printf(stdout, "%s -> %s\n\n", old_path, new_path);
 	lh_table_init(&t, "Constructor:l*,Old:r,New:r,Delta:r,Old size:r,New size:r,Size delta:r");
 	t.max_width = o->width;
 	for (uint32_t i = 0; i < nrows; i++) {

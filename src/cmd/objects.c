@@ -86,12 +86,15 @@ static int core_print(const struct lh_v8meta *meta, const char *arg)
 	if (!lh_v8_heap_area(meta, addr - meta->heap_tag))
 		lh_warn("0x%llx is outside V8's pages (native memory): what follows may be a stale copy of an "
 			"object's first words, not an object", (unsigned long long)addr);
-	printf("0x%llx <%s", (unsigned long long)addr, p.ctor);
+	lh_terminal_printf(stdout, "0x%llx <%s", (unsigned long long)addr, p.ctor);
 	if (p.type == meta->t_js_array)
 		printf(" length %llu", (unsigned long long)p.elements_total);
 	printf(">\n");
-	for (uint32_t i = 0; i < p.nr; i++)
-		printf("  %s%s = %s\n", p.lines[i].key[0] == '[' ? "" : ".", p.lines[i].key, p.lines[i].value);
+	for (uint32_t i = 0; i < p.nr; i++) {
+		/* a value is escaped already (strings are quoted by jsprint) */
+		lh_terminal_printf(stdout, "  %s%s", p.lines[i].key[0] == '[' ? "" : ".", p.lines[i].key);
+		printf(" = %s\n", p.lines[i].value);
+	}
 	lh_jsprint_release(&p);
 	return 0;
 }
@@ -278,7 +281,7 @@ static int core_instances(const struct lh_v8meta *meta, const struct lh_render_o
 	} else {
 		struct lh_table t;
 
-		printf("%s: %zu instances of %s\n\n", meta->core->path, in.nr, name);
+		lh_terminal_printf(stdout, "%s: %zu instances of %s\n\n", meta->core->path, in.nr, name);
 		lh_table_init(&t, "Address:l,Shallow size:r,Properties:l*");
 		t.max_width = o->width;
 		for (uint32_t i = 0; i < n; i++) {

@@ -15,6 +15,7 @@
 #include "base/alloc.h"
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "base/table.h"
 #include "v8obj.h"
 
 /*
@@ -80,29 +81,25 @@ static void number(struct strbuf *sb, double d)
 }
 
 /*
- * A string's characters quoted, one line whatever they hold: quotes,
- * backslashes and control characters escaped as in a JavaScript literal
- * (a newline inside would start what reads as the next property).
+ * A string's characters quoted, one line whatever they hold: quotes escaped
+ * as in a JavaScript literal, the rest as a terminal gets every name
+ * (lh_terminal_escape: backslashes, control characters, C1 controls, bytes
+ * that are not UTF-8), which a JavaScript literal reads the same way (a
+ * newline inside would start what reads as the next property).
  */
 static void quoted(struct strbuf *sb, const char *s, size_t len)
 {
+	size_t from = 0;
+
 	strbuf_addch(sb, '"');
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = s[i];
-
-		if (c == '"' || c == '\\')
-			strbuf_addf(sb, "\\%c", c);
-		else if (c == '\n')
-			strbuf_addstr(sb, "\\n");
-		else if (c == '\r')
-			strbuf_addstr(sb, "\\r");
-		else if (c == '\t')
-			strbuf_addstr(sb, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			strbuf_addf(sb, "\\x%02x", c);
-		else
-			strbuf_addch(sb, c);
+		if (s[i] != '"')
+			continue;
+		lh_terminal_escape(sb, s + from, i - from);
+		strbuf_addstr(sb, "\\\"");
+		from = i + 1;
 	}
+	lh_terminal_escape(sb, s + from, len - from);
 	strbuf_addch(sb, '"');
 }
 

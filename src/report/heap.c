@@ -138,7 +138,7 @@ void lh_report_summary(FILE *out, const struct lh_render_opts *o, const struct l
 		lh_jsonw_finish(&w);
 		return;
 	}
-	fprintf(out, "%s: ", s->path);
+	lh_terminal_printf(out, "%s: ", s->path);
 	lh_human_count(&sb, s->node_count, 0);
 	strbuf_addstr(&sb, " nodes, ");
 	lh_human_count(&sb, s->edge_count, 0);
@@ -198,7 +198,7 @@ void lh_report_instances(FILE *out, const struct lh_render_opts *o, const struct
 		lh_jsonw_finish(&w);
 		return;
 	}
-	fprintf(out, "%s: %u instances of %s\n\n", s->path, total, title);
+	lh_terminal_printf(out, "%s: %u instances of %s\n\n", s->path, total, title);
 	lh_table_init(&t, "Object:l*,Distance:r,Shallow size:r,Retained size:r");
 	t.max_width = o->width;
 	for (uint32_t i = 0; i < n; i++) {
@@ -253,7 +253,7 @@ void lh_report_diff(FILE *out, const struct lh_render_opts *o, const struct lh_d
 		lh_jsonw_finish(&w);
 		return;
 	}
-	fprintf(out, "%s -> %s\n\n", d->old_s->path, d->new_s->path);
+	lh_terminal_printf(out, "%s -> %s\n\n", d->old_s->path, d->new_s->path);
 	lh_table_init(&t, "Class:l*,New:r,Deleted:r,Delta:r,Alloc. size:r,Freed size:r,Size delta:r");
 	t.max_width = o->width;
 	for (uint32_t i = 0; i < nrows; i++) {
@@ -332,7 +332,7 @@ void lh_report_paths(FILE *out, const struct lh_render_opts *o, const struct lh_
 		return;
 	}
 	lh_report_node_label(&sb, s, p->target);
-	fprintf(out, "%s: retained ", sb.buf);
+	lh_terminal_printf(out, "%s: retained ", sb.buf);
 	strbuf_reset(&sb);
 	lh_human_size(&sb, (int64_t)s->retained_size[p->target]);
 	fprintf(out, "%s, distance ", sb.buf);
@@ -357,7 +357,7 @@ void lh_report_paths(FILE *out, const struct lh_render_opts *o, const struct lh_
 
 			if (h == p->first[i]) {
 				lh_report_node_label(&sb, s, p->hops[h].from);
-				fprintf(out, "  %s\n", sb.buf);
+				lh_terminal_printf(out, "  %s\n", sb.buf);
 				strbuf_reset(&sb);
 			}
 			if (lh_edge_is_indexed(s->edge_type[e]))
@@ -366,7 +366,7 @@ void lh_report_paths(FILE *out, const struct lh_render_opts *o, const struct lh_
 				strbuf_addstr(&sb, lh_snapshot_str(s, s->edge_name[e]));
 			strbuf_addf(&sb, " (%s)--> ", lh_report_edge_type(s, e));
 			lh_report_node_label(&sb, s, s->edge_to[e]);
-			fprintf(out, "    --%s\n", sb.buf);
+			lh_terminal_printf(out, "    --%s\n", sb.buf);
 			strbuf_reset(&sb);
 		}
 	}
@@ -444,7 +444,7 @@ void lh_report_census_view(FILE *out, const struct lh_render_opts *o, const stru
 		lh_jsonw_finish(&w);
 		return;
 	}
-	fprintf(out, "%s: %llu objects in %u groups by constructor and properties\n\n", v->file,
+	lh_terminal_printf(out, "%s: %llu objects in %u groups by constructor and properties\n\n", v->file,
 		(unsigned long long)v->objects, v->ngroups);
 	lh_table_init(&t, "Count:r,Props:r,Shallow size:r,Example:l,Constructor and properties:l*");
 	t.max_width = o->width;
@@ -513,7 +513,7 @@ void lh_report_refs(FILE *out, const struct lh_render_opts *o, const struct lh_s
 		return;
 	}
 	lh_report_node_label(&sb, s, node);
-	fprintf(out, "%s is referenced by %u edges\n\n", sb.buf, hi - lo);
+	lh_terminal_printf(out, "%s is referenced by %u edges\n\n", sb.buf, hi - lo);
 	strbuf_reset(&sb);
 	lh_table_init(&t, "Referrer:l*,Edge:l,Type:l,Distance:r");
 	t.max_width = o->width;
@@ -577,7 +577,7 @@ void lh_report_stats(FILE *out, const struct lh_render_opts *o, const struct lh_
 		lh_jsonw_finish(&w);
 		return;
 	}
-	fprintf(out, "%s: ", s->path);
+	lh_terminal_printf(out, "%s: ", s->path);
 	lh_human_size(&sb, (int64_t)s->file_size);
 	strbuf_addstr(&sb, ", ");
 	lh_human_count(&sb, s->node_count, 0);

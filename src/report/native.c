@@ -149,7 +149,12 @@ void lh_native_summary(const struct lh_alloc_model *m, void (*fn)(void *ctx, con
 
 static void print_summary_line(void *ctx, const char *label, const char *value)
 {
-	fprintf(ctx, "%s:%s%s\n", label, *value == '\n' ? "" : " ", value);
+	/* a value of our own words starts on the next line; others (the
+	 * recorded command) come from the trace and are escaped */
+	if (*value == '\n')
+		fprintf(ctx, "%s:%s\n", label, value);
+	else
+		lh_terminal_printf(ctx, "%s: %s\n", label, value);
 }
 
 void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
@@ -224,9 +229,9 @@ void lh_native_print_leaks(FILE *out, const struct lh_callgraph *g)
 			const char *file = lh_alloc_string(m, fr[k].file);
 
 			if (*file && lh_verbosity)
-				fprintf(out, "  %s (%s:%u)\n", lh_alloc_func_name(m, fr[k].func), file, fr[k].line);
+				lh_terminal_printf(out, "  %s (%s:%u)\n", lh_alloc_func_name(m, fr[k].func), file, fr[k].line);
 			else
-				fprintf(out, "  %s\n", lh_alloc_func_name(m, fr[k].func));
+				lh_terminal_printf(out, "  %s\n", lh_alloc_func_name(m, fr[k].func));
 		}
 	}
 	free(order);
@@ -263,7 +268,7 @@ void lh_native_print_tree(FILE *out, const struct lh_callgraph *g, int bottom_up
 
 			strbuf_reset(&sb);
 			strbuf_addf(&sb, "%" PRIu64, lh_costs_get(&tn->c, o->sort));
-			fprintf(out, "%*s%s %s  (calls %" PRIu64, (int)(2 * (w.depth - 1)), "", sb.buf,
+			lh_terminal_printf(out, "%*s%s %s  (calls %" PRIu64, (int)(2 * (w.depth - 1)), "", sb.buf,
 				lh_native_func(g->m, tn->func, "?"), tn->c.calls);
 			if (!g->m->sample_mean) /* not estimated from samples */
 				fprintf(out, ", temporary %" PRIu64, tn->c.temporary);
@@ -319,17 +324,20 @@ void lh_native_print_function(FILE *out, const struct lh_callgraph *g, const cha
 		for (uint32_t f = 0; f < m->funcs.nr; f++) {
 			if (strcmp(lh_alloc_func_bare(m, f), name) || !strcmp(lh_alloc_func_name(m, f), name))
 				continue;
-			fprintf(out, "%s'%s'", same++ ? ", " : "\nmore than one function is named so; give one of: ",
-				lh_alloc_func_name(m, f));
+			if (!same++)
+				fputs("\nmore than one function is named so; give one of: ", out);
+			else
+				fputs(", ", out);
+			lh_terminal_printf(out, "'%s'", lh_alloc_func_name(m, f));
 		}
 		if (same)
 			fputc('\n', out);
 		else
-			fprintf(out, "\nno allocating stack goes through '%s' (names are exact; see --bottom-up for them)\n",
+			lh_terminal_printf(out, "\nno allocating stack goes through '%s' (names are exact; see --bottom-up for them)\n",
 				name);
 		return;
 	}
-	fprintf(out, "\nfunction %s\n", name);
+	lh_terminal_printf(out, "\nfunction %s\n", name);
 	total.func = LH_FUNC_NONE;
 	total.c = v.total;
 	print_site_list(out, g, "inclusive (every stack through it)", name, &total, 1, o);

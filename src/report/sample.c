@@ -54,7 +54,7 @@ void lh_sample_print_table(FILE *out, const struct lh_heapprofile *p,
 	if (info->pid)
 		fprintf(out, " of pid %d", info->pid);
 	if (info->source)
-		fprintf(out, " from '%s'", info->source);
+		lh_terminal_printf(out, " from '%s'", info->source);
 	fputs("\n\n", out);
 	if (!n || !p->total) {
 		fputs("no live samples: nothing the target allocated in that time is still alive; "

@@ -717,6 +717,32 @@ print([r[0][0] for r in a["functions"]] == [f["names"][r["name"]] for r in f["ro
 else
 	ok "html-names (skipped: g++ cannot build test/programs/htmlnames.cc)"
 fi
+# function names a terminal must not get raw (an escape sequence, a C1
+# control) are escaped outside the tables too: --leaks and the trees printed
+# them as they were; and a table counts columns, not code points, so a row
+# with CJK characters (two columns each) or a combining mark (none) lines up
+cc -O2 -g -o "$T/termnames" "$P/termnames.c" || fail build-termnames "cc failed"
+if rec -o "$T/tn" -- "$T/termnames"; then
+	for v in --leaks --bottom-up --top-down; do
+		R $v "$T/tn.lht" >"$T/tn.txt"
+		check "term-names$v-esc" grep -qF '"Esc\x1b[31mred"' "$T/tn.txt"
+		check "term-names$v-nel" grep -qF '"Nel\u0085"' "$T/tn.txt"
+		check "term-names$v-raw" python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); sys.exit(b"\x1b" in d or b"\xc2\x85" in d)' "$T/tn.txt"
+	done
+	# --function's answer quotes the name it was given
+	R --function "$(printf 'Esc\033[31mred')" "$T/tn.lht" >"$T/tn.txt"
+	check term-names-function-echo grep -qF "goes through 'Esc\x1b[31mred'" "$T/tn.txt"
+	R --json "$T/tn.lht" >"$T/tn.json"
+	expect term-names-json-raw "$(js 'sorted(s["function"] for s in d["sites"]) == sorted(["\"Esc\x1b[31mred\"", "\"Nel\x85\"", "\"\u6f22\u5b57\"", "\"e\u0301x\""])' "$T/tn.json")" True
+	R --sort leaked "$T/tn.lht" >"$T/tn.txt"
+	expect term-names-aligned "$(python3 -c '
+import sys, unicodedata
+w = lambda l: sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in l)
+t = open(sys.argv[1], encoding="utf-8").read().split("\n\n")[1].splitlines()[1:]
+print(len(t), len({w(l) for l in t}))' "$T/tn.txt")" "5 1"
+else
+	fail record-termnames "$(cat "$T/rec.err")"
+fi
 # --top, --filter, --no-inline and the suppressions as in the other exports
 if run_ok html-top "$LEAKHUNT" report --html "$T/top.html" --top 2 "$L" && page "$T/top.html" "$T/top.page"; then
 	expect html-top-rows "$(js '[len(d["tables"][k]) for k in ("peak", "leaked", "calls")] + [len(d["leaks"])]' "$T/top.page")" "[2, 2, 2, 2]"

@@ -117,23 +117,33 @@ node -e 'const dir = process.argv[1], v8 = require("v8");
 	v8.writeHeapSnapshot(dir + "/names-a.heapsnapshot");
 	/* a class of its own source each: classes made at one site share a name */
 	const mk = n => new Function("return {" + JSON.stringify(n) + ": class {}}[" + JSON.stringify(n) + "]")();
-	const names = ["Esc\\x01", "Esc\x01", "Nel\u0085", "Csi\u009b31m", "Back\\slash", "\u00dcmlaut\u0080"];
+	const names = ["Esc\\x01", "Esc\x01", "Nel\u0085", "Csi\u009b31m", "Back\\slash", "\u00dcmlaut\u0080",
+		"\u6f22\u5b57", "e\u0301x"];
 	globalThis.keep = names.flatMap((n, i) => { const C = mk(n); return Array.from({length: 1000 + i}, () => new C()); });
 	v8.writeHeapSnapshot(dir + "/names-b.heapsnapshot")' "$T"
 # the rows of names, in order, then whether every line puts column COL at the
-# header's place (COL 0: every line as wide as the header)
+# header's place (COL 0: every line as wide as the header), in the columns a
+# terminal shows (a CJK character takes two, a combining mark none)
 table_names() {
 	python3 -c '
-import sys
+import sys, unicodedata
 lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
 col = sys.argv[2]
+cw = lambda c: 0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+w = lambda l: sum(map(cw, l))
+def idx(l, c): # the index of the character at column c of l
+	for i in range(len(l) + 1):
+		if w(l[:i]) >= c: return i
 h = next(i for i, l in enumerate(lines) if l.startswith(("Class ", "Count ")))
 rows = [l for l in lines[h + 1:] if l and not l.startswith("... ")]
-at = lambda l: len(l) if col == "0" else l.index(col)
-print(" ".join(r.split("  ")[0] if col == "0" else r[at(lines[h]):] for r in rows if any(k in r for k in ("Esc", "Nel", "Csi", "Back", "mlaut"))))
-print(all(at(r) == at(lines[h]) for r in rows) if col == "0" else all(r[at(lines[h]) - 2:at(lines[h])] == "  " and r[at(lines[h])] != " " for r in rows))' "$@"
+at = lambda l: w(l) if col == "0" else w(l[:l.index(col)])
+keys = ("Esc", "Nel", "Csi", "Back", "mlaut", "\u6f22", "e\u0301")
+print(" ".join(r.split("  ")[0] if col == "0" else r[idx(r, at(lines[h])):] for r in rows if any(k in r for k in keys)))
+print(all(at(r) == at(lines[h]) for r in rows) if col == "0" else
+	all(r[idx(r, at(lines[h])) - 2:idx(r, at(lines[h]))] == "  " and r[idx(r, at(lines[h]))] != " " and
+	    w(r[:idx(r, at(lines[h]))]) == at(lines[h]) for r in rows))' "$@"
 }
-names_want='Ümlaut\u0080 Back\\slash Csi\u009b31m Nel\u0085 Esc\x01 Esc\\x01'
+names_want='éx 漢字 Ümlaut\u0080 Back\\slash Csi\u009b31m Nel\u0085 Esc\x01 Esc\\x01'
 if run_ok names-summary "$LEAKHUNT" summary --all "$T/names-b.heapsnapshot"; then
 	expect_eq names-summary-escaped "$(table_names "$T/out" 0)" "$names_want
 True"
@@ -149,6 +159,20 @@ fi
 run_ok names-json "$LEAKHUNT" summary --json --all "$T/names-b.heapsnapshot" &&
 	expect_eq names-json-raw "$(js 'return JSON.stringify(j.classes.filter(c=>c.count>=1000&&c.count<1006).map(c=>c.name)) ===
 		JSON.stringify(["\u00dcmlaut\u0080","Back\\slash","Csi\u009b31m","Nel\u0085","Esc\x01","Esc\\x01"])' "$T/out")" true
+# names outside the tables are escaped as in them (paths sent a raw U+0085,
+# which some terminals take for a control, and raw escape sequences)
+nel=$(printf 'Nel\302\205')
+if run_ok names-paths "$LEAKHUNT" paths "$T/names-b.heapsnapshot" "$nel"; then
+	check names-paths-escaped grep -q '^Nel\\u0085 @[0-9]*: retained' "$T/out"
+	check names-paths-hop-escaped grep -q -- '--> Nel\\u0085 @[0-9]*$' "$T/out"
+	check names-paths-no-c1 sh -c "! grep -q '$nel' '$T/out'"
+fi
+if run_ok names-instances "$LEAKHUNT" summary --objects "$nel" --top 2 "$T/names-b.heapsnapshot"; then
+	check names-instances-escaped grep -q ': 1002 instances of Nel\\u0085$' "$T/out"
+	check names-instances-no-c1 sh -c "! grep -q '$nel' '$T/out'"
+fi
+run_ok names-paths-json "$LEAKHUNT" paths --json "$T/names-b.heapsnapshot" "$nel" &&
+	expect_eq names-paths-json-raw "$(js '/^Nel\u0085 @\d+$/.test(j.name)' "$T/out")" true
 # output that does not reach stdout (a full disk) fails the command: it said
 # nothing and exited 0
 for c in summary stats; do
