@@ -1092,8 +1092,7 @@ int cmd_record(int argc, char **argv)
 			long v = strtol(optarg, &end, 10);
 
 			if (*end || v < 1 || v > INT_MAX) {
-				lh_error("-p '%s': expected a process id", optarg);
-				return 2;
+				lh_die_usage("-p '%s': expected a process id", optarg);
 			}
 			attach_pid = (pid_t)v;
 			break;
@@ -1103,8 +1102,7 @@ int cmd_record(int argc, char **argv)
 
 			duration = strtod(optarg, &end);
 			if (*end || !(duration > 0)) {
-				lh_error("--duration '%s': expected seconds, such as 10 or 0.5", optarg);
-				return 2;
+				lh_die_usage("--duration '%s': expected seconds, such as 10 or 0.5", optarg);
 			}
 			break;
 		}
@@ -1116,8 +1114,7 @@ int cmd_record(int argc, char **argv)
 			long v = strtol(optarg, &end, 10);
 
 			if (*end || v < 1 || v > 1024) {
-				lh_error("--depth '%s': expected a number of frames from 1 to 1024", optarg);
-				return 2;
+				lh_die_usage("--depth '%s': expected a number of frames from 1 to 1024", optarg);
 			}
 			depth = (int)v;
 			break;
@@ -1130,15 +1127,13 @@ int cmd_record(int argc, char **argv)
 			else if (!strcmp(optarg, "fp"))
 				unwind = LHT_UNWIND_FP;
 			else {
-				lh_error("--unwind '%s': expected dwarf, fp or auto", optarg);
-				return 2;
+				lh_die_usage("--unwind '%s': expected dwarf, fp or auto", optarg);
 			}
 			break;
 		case 's':
 			/* 0 would be a full recording, not a sampled one */
 			if (lh_parse_size(optarg, &sample) || !sample) {
-				lh_error("--sample '%s': expected a size such as 512k (whole bytes, 1 to 4 EiB)", optarg);
-				return 2;
+				lh_die_usage("--sample '%s': expected a size such as 512k (whole bytes, 1 to 4 EiB)", optarg);
 			}
 			break;
 		case 'f':
@@ -1160,8 +1155,7 @@ int cmd_record(int argc, char **argv)
 	}
 	if (attach_pid) {
 		if (optind < argc) {
-			lh_error("-p PID records a running process: give no command");
-			return 2;
+			lh_die_usage("-p PID records a running process: give no command");
 		}
 		if (follow_fork)
 			lh_warn("--follow-fork applies to a program record starts: with -p, children the process "
@@ -1175,8 +1169,7 @@ int cmd_record(int argc, char **argv)
 		return c;
 	}
 	if (duration > 0) {
-		lh_error("--duration goes with -p PID");
-		return 2;
+		lh_die_usage("--duration goes with -p PID");
 	}
 	if (optind >= argc) {
 		fputs(usage_text, stderr);

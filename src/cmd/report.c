@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,8 @@ struct report_args {
 	struct lh_native_opts o;
 };
 
-static int parse_count(const char *opt, const char *s, size_t *out)
+/* Option values the command cannot take are usage errors: these exit (2). */
+static void parse_count(const char *opt, const char *s, size_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -100,9 +102,47 @@ static int parse_count(const char *opt, const char *s, size_t *out)
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s || *end || *s == '-')
-		return lh_error("bad %s '%s': expected a whole number", opt, s);
+		lh_die_usage("bad %s '%s': expected a whole number", opt, s);
 	*out = (size_t)v;
-	return 0;
+}
+
+/*
+ * A --filter that is not a regular expression is a usage error, exit 2, as
+ * in summary and diff: found when the call graph was built, it exited 1.
+ * Compiled as lh_callgraph_build compiles it.
+ */
+static void check_filter(const char *filter)
+{
+	regex_t re;
+	int rc = regcomp(&re, filter, REG_EXTENDED | REG_NOSUB);
+	char msg[256];
+
+	if (!rc) {
+		regfree(&re);
+		return;
+	}
+	regerror(rc, &re, msg, sizeof(msg));
+	lh_die_usage("bad --filter '%s': %s (a POSIX extended regular expression)", filter, msg);
+}
+
+/*
+ * A --suppressions file that cannot be read or parsed is a usage error, said
+ * as the others are ("leakhunt report: cannot read suppressions ..."), not
+ * as a library error.
+ */
+static void load_suppressions(struct lh_suppressions *supp, const char *path)
+{
+	struct strbuf why = STRBUF_INIT;
+	int rc;
+
+	lh_error_capture(&why);
+	rc = lh_suppressions_load(supp, path);
+	lh_error_capture(NULL);
+	if (why.len && why.buf[why.len - 1] == '\n')
+		strbuf_setlen(&why, why.len - 1);
+	if (rc)
+		lh_die_usage("%s", why.buf);
+	strbuf_release(&why);
 }
 
 /*
@@ -113,27 +153,26 @@ static int parse_count(const char *opt, const char *s, size_t *out)
 #define AT_MAX_S 1000000000.0
 
 /* "peak", or seconds ("1.5", "2s") or milliseconds ("250ms"). */
-static int parse_at(const char *s, struct report_args *a)
+static void parse_at(const char *s, struct report_args *a)
 {
 	char *end;
 	double v, ms;
 
 	if (!strcmp(s, "peak")) {
 		a->at = 2;
-		return 0;
+		return;
 	}
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || (strcmp(end, "ms") && strcmp(end, "s") && *end))
-		return lh_error("bad --at '%s': expected seconds (1.5), milliseconds (250ms) or 'peak'", s);
+		lh_die_usage("bad --at '%s': expected seconds (1.5), milliseconds (250ms) or 'peak'", s);
 	ms = strcmp(end, "ms") ? v * 1000 + 0.5 : v;
 	/* written so that NaN fails too */
 	if (!(v >= 0 && ms <= AT_MAX_S * 1000 + 0.5))
-		return lh_error("bad --at '%s': not a time from 0 to %.0f seconds (about 31 years) since the start",
+		lh_die_usage("bad --at '%s': not a time from 0 to %.0f seconds (about 31 years) since the start",
 				s, AT_MAX_S);
 	a->at_ms = (uint64_t)ms;
 	a->at = 1;
-	return 0;
 }
 
 static int load(struct lh_alloc_model *m, const char *path, const struct report_args *a)
@@ -365,17 +404,14 @@ int cmd_report(int argc, char **argv)
 				goto bad_cost;
 			break;
 		case OPT_TOP:
-			if (parse_count("--top", optarg, &a.o.top))
-				goto fail;
+			parse_count("--top", optarg, &a.o.top);
 			a.top_set = 1;
 			break;
 		case OPT_CHILDREN:
-			if (parse_count("--children", optarg, &a.o.children))
-				goto fail;
+			parse_count("--children", optarg, &a.o.children);
 			break;
 		case OPT_DEPTH:
-			if (parse_count("--depth", optarg, &a.o.depth))
-				goto fail;
+			parse_count("--depth", optarg, &a.o.depth);
 			break;
 		case OPT_BOTTOM_UP: a.bottom_up = 1; break;
 		case OPT_TOP_DOWN: a.top_down = 1; break;
@@ -383,17 +419,18 @@ int cmd_report(int argc, char **argv)
 		case OPT_HISTOGRAM: a.histogram = 1; break;
 		case OPT_TIMELINE: a.timeline = 1; break;
 		case OPT_AT:
-			if (parse_at(optarg, &a))
-				goto fail;
+			parse_at(optarg, &a);
 			break;
 		case OPT_DIFF: a.diff = 1; break;
 		case OPT_SPEEDSCOPE: a.speedscope = optarg; break;
 		case OPT_HTML: a.html = optarg; break;
 		case OPT_NO_INLINE: a.flags |= LH_ALLOC_NO_INLINE; break;
-		case OPT_FILTER: a.filter = optarg; break;
+		case OPT_FILTER:
+			check_filter(optarg);
+			a.filter = optarg;
+			break;
 		case OPT_SUPP:
-			if (lh_suppressions_load(&a.supp, optarg))
-				goto fail;
+			load_suppressions(&a.supp, optarg);
 			break;
 		case OPT_NO_BUILTIN: a.flags |= LH_ALLOC_NO_BUILTIN_SUPP; break;
 		case 'v': lh_verbosity++; break;
@@ -408,41 +445,35 @@ int cmd_report(int argc, char **argv)
 	if (optind + 1 + a.diff != argc)
 		goto usage;
 	if (a.cost && !a.folded) {
-		lh_error("--cost COST chooses the cost of --folded: give --folded too (or --folded=COST)");
-		goto fail;
+		lh_die_usage("--cost COST chooses the cost of --folded: give --folded too (or --folded=COST)");
 	}
 	/* run_diff shows the change per site (text or --json) and nothing else:
 	 * these were ignored without a word (--speedscope wrote no file) */
 	if (a.diff && (a.leaks || a.bottom_up || a.top_down || a.function || a.histogram || a.timeline || a.at ||
 		       a.folded || a.speedscope || a.html)) {
-		lh_error("--diff shows the change per site (with --json, --sort, --top, --filter, --no-inline and "
+		lh_die_usage("--diff shows the change per site (with --json, --sort, --top, --filter, --no-inline and "
 			 "the suppression options): report each trace alone for other views and exports");
-		goto fail;
 	}
 	/* --html is the whole report in a file of its own (with --top rows of
 	 * its own): one export at a time, as --json and --folded are */
 	if (a.html && (a.json || a.folded || a.speedscope)) {
-		lh_error("--html writes the whole report into one file: report again for --json, --folded or "
+		lh_die_usage("--html writes the whole report into one file: report again for --json, --folded or "
 			 "--speedscope");
-		goto fail;
 	}
 	/* --json and --folded are the whole of stdout: the other export and the
 	 * text views beside them were dropped without a word (--json --folded
 	 * printed JSON only); --json holds the leaks, the histogram, the
 	 * timeline and --at, not the trees or --function */
 	if (a.json && a.folded) {
-		lh_error("--json and --folded both print to stdout: pick one");
-		goto fail;
+		lh_die_usage("--json and --folded both print to stdout: pick one");
 	}
 	if (a.folded && (a.leaks || a.bottom_up || a.top_down || a.function || a.histogram || a.timeline || a.at)) {
-		lh_error("--folded prints only folded stacks: report again without it for --leaks, the trees, "
+		lh_die_usage("--folded prints only folded stacks: report again without it for --leaks, the trees, "
 			 "--function, --histogram, --timeline or --at");
-		goto fail;
 	}
 	if (a.json && (a.bottom_up || a.top_down || a.function)) {
-		lh_error("--json has no trees and no --function view (its \"stacks\" hold their data): report again "
+		lh_die_usage("--json has no trees and no --function view (its \"stacks\" hold their data): report again "
 			 "without --json for them");
-		goto fail;
 	}
 	a.o.path = argv[optind];
 	a.o.filter = a.filter;
@@ -450,10 +481,7 @@ int cmd_report(int argc, char **argv)
 	lh_suppressions_release(&a.supp);
 	return ret;
 bad_cost:
-	lh_error("bad cost '%s': expected allocations, bytes, temporary, peak or leaked", optarg);
-fail:
-	lh_suppressions_release(&a.supp);
-	return 2;
+	lh_die_usage("bad cost '%s': expected allocations, bytes, temporary, peak or leaked", optarg);
 usage:
 	fputs(usage_text, stderr);
 	lh_suppressions_release(&a.supp);

@@ -56,6 +56,27 @@ for c in summary:--top diff:--top paths:--max objects:--top stats: snapshot:-o w
 	run_fail "$c-missing-argument" "^leakhunt $c: option (requires an argument -- '${opt#-}'|'$opt' requires an argument)" \
 		"$LEAKHUNT" "$c" "$opt"
 done
+# every usage error (exit status 2) has one form, "leakhunt VERB: ...", as
+# getopt's: record's and report's option values said "error: --sample
+# '1.5': ...", and report's --filter was found late (status 1).  None needs
+# a file to read or a process: the options are checked first.
+lht=$T/none.lht
+for args in "summary --top x $B" "summary --sort bogus $B" "diff --filter [ $A $B" "diff --binary x $A $B" \
+	"paths -n 0 $B Order" "paths --max-visits -1 $B Order" "objects --top x $B" "objects --print 1 --refs 2 $B" \
+	"stats" "snapshot --port x" "snapshot --method x 1" "watch --interval 1ms 1" "watch --keep 3 1" \
+	"sample --duration x 1" "sample --timeout x 1" "core x" "record --sample 1.5 -- true" "record -p x" \
+	"record --depth 0 -- true" "record --unwind x -- true" "record --duration 1 -- true" "record -p 1 -- true" \
+	"report --top x $lht" "report --at soon $lht" "report --sort nope $lht" "report --filter ( $lht" \
+	"report --suppressions /nonexistent.supp $lht" "report --json --folded $lht" "report --cost peak $lht"; do
+	verb=${args%% *}
+	name="usage-form-$verb-$(echo "$args" | cut -d' ' -f2,3 | tr -cd 'a-z0-9. ' | tr ' ' -)"
+	# shellcheck disable=SC2086 # the command's words
+	"$LEAKHUNT" $args >/dev/null 2>"$T/err"
+	rc=$?
+	check "$name-status" test "$rc" = 2
+	check "$name" grep -q "^leakhunt $verb: " "$T/err"
+	check "$name-one-form" sh -c "! grep -q '^error: ' '$T/err'"
+done
 run_fail unknown-command "did you mean 'summary'" "$LEAKHUNT" sumary x
 run_fail missing-file "cannot open '.*nope.heapsnapshot'" "$LEAKHUNT" summary "$T/nope.heapsnapshot"
 run_fail directory "is a directory" "$LEAKHUNT" stats "$T"
