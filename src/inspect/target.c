@@ -235,33 +235,49 @@ static int is_inspector(const char *host, int port)
 	return ok;
 }
 
-int lh_target_find_inspector(pid_t pid, struct strbuf *host, int *port)
+/*
+ * pid's own sockets in state (0x0A LISTEN, 0x01 ESTABLISHED), from
+ * /proc/PID/net/tcp and tcp6 (which list every socket of its network
+ * namespace) and its fds; *rows is the caller's to free.  The count, or -1
+ * (with a message) when its fds cannot be read.
+ */
+static ssize_t own_rows(pid_t pid, unsigned state, struct listen_row **rows)
 {
-	struct listen_row *rows = NULL;
 	unsigned long *inodes;
-	size_t nrows = 0, arows = 0, ninodes, i, k;
-	int found = 0;
+	size_t nrows = 0, arows = 0, ninodes, n = 0;
 
+	*rows = NULL;
 	if (socket_inodes(pid, &inodes, &ninodes) < 0)
 		return -1;
-	read_listen(pid, "tcp", &rows, &nrows, &arows);
-	read_listen(pid, "tcp6", &rows, &nrows, &arows);
-	for (i = 0; i < nrows && !found; i++) {
-		for (k = 0; k < ninodes; k++)
-			if (rows[i].inode == inodes[k])
+	read_rows(pid, "tcp", state, rows, &nrows, &arows);
+	read_rows(pid, "tcp6", state, rows, &nrows, &arows);
+	for (size_t i = 0; i < nrows; i++)
+		for (size_t k = 0; k < ninodes; k++)
+			if ((*rows)[i].inode == inodes[k]) {
+				(*rows)[n++] = (*rows)[i];
 				break;
-		if (k == ninodes)
-			continue;
+			}
+	free(inodes);
+	return (ssize_t)n;
+}
+
+int lh_target_find_inspector(pid_t pid, struct strbuf *host, int *port)
+{
+	struct listen_row *rows;
+	ssize_t nrows = own_rows(pid, 0x0A, &rows);
+	int found = 0;
+
+	if (nrows < 0)
+		return -1;
+	for (ssize_t i = 0; i < nrows && !found; i++) {
+		struct strbuf quiet = STRBUF_INIT;
+
 		lh_debug("pid %d listens on %s:%d", (int)pid, rows[i].host, rows[i].port);
 		/* Quiet probes: a refusal here only means "not this socket". */
-		{
-			struct strbuf quiet = STRBUF_INIT;
-
-			lh_error_capture(&quiet);
-			found = is_inspector(rows[i].host, rows[i].port);
-			lh_error_capture(NULL);
-			strbuf_release(&quiet);
-		}
+		lh_error_capture(&quiet);
+		found = is_inspector(rows[i].host, rows[i].port);
+		lh_error_capture(NULL);
+		strbuf_release(&quiet);
 		if (found) {
 			strbuf_reset(host);
 			strbuf_addstr(host, rows[i].host);
@@ -269,30 +285,20 @@ int lh_target_find_inspector(pid_t pid, struct strbuf *host, int *port)
 		}
 	}
 	free(rows);
-	free(inodes);
 	return found;
 }
 
 int lh_target_inspector_clients(pid_t pid, int port)
 {
-	struct listen_row *rows = NULL;
-	unsigned long *inodes;
-	size_t nrows = 0, arows = 0, ninodes, i, k;
+	struct listen_row *rows;
+	ssize_t nrows = own_rows(pid, 0x01, &rows);
 	int n = 0;
 
-	if (socket_inodes(pid, &inodes, &ninodes) < 0)
+	if (nrows < 0)
 		return -1;
-	read_rows(pid, "tcp", 0x01, &rows, &nrows, &arows);
-	read_rows(pid, "tcp6", 0x01, &rows, &nrows, &arows);
-	for (i = 0; i < nrows; i++) {
-		if (rows[i].port != port)
-			continue;
-		for (k = 0; k < ninodes; k++)
-			if (rows[i].inode == inodes[k])
-				n++;
-	}
+	for (ssize_t i = 0; i < nrows; i++)
+		n += rows[i].port == port;
 	free(rows);
-	free(inodes);
 	return n;
 }
 

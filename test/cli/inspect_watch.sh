@@ -108,6 +108,16 @@ start_node int --inspect-port=0 -e "$BIG" && {
 	check int-target-alive kill -0 "$P"
 }
 
+# two_samples FILE: wait (20 s at most) until watch wrote two samples to FILE
+two_samples() {
+	local i n
+	for i in $(seq 400); do
+		n=$(grep -c '"type":"sample"' "$1" 2>/dev/null)
+		[ "${n:-0}" -ge 2 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 # a second client: `leakhunt sample` opened the inspector (SIGUSR1), watch
 # attached to it, sample finished.  Sample closed the inspector under watch
 # (which said "the target exited", status 0, before that was caught); now
@@ -118,11 +128,7 @@ start_node shared --inspect-port=0 -e "$LEAK; process.on('SIGUSR2', () => requir
 	for i in $(seq 200); do listening "$P" && break; sleep 0.05; done
 	"$LEAKHUNT" watch "$P" --interval 100ms -o "$T/shared.jsonl" >"$T/shared.out" 2>"$T/shared.err" &
 	wp=$!
-	for i in $(seq 400); do
-		n=$(grep -c '"type":"sample"' "$T/shared.jsonl" 2>/dev/null)
-		[ "${n:-0}" -ge 2 ] && break
-		sleep 0.05
-	done
+	two_samples "$T/shared.jsonl"
 	kill -INT "$sp"; wait "$sp"
 	check shared-sample-ok test $? = 0
 	check shared-left-open grep -q "the inspector of pid $P stays open on port [0-9]*: 1 other client uses it" "$T/sample.err"
@@ -135,11 +141,7 @@ start_node shared --inspect-port=0 -e "$LEAK; process.on('SIGUSR2', () => requir
 	# the program closes its inspector under watch: no exit, said so
 	"$LEAKHUNT" watch "$P" --interval 100ms -o "$T/closed.jsonl" >"$T/closed.out" 2>"$T/closed.err" &
 	wp=$!
-	for i in $(seq 400); do
-		n=$(grep -c '"type":"sample"' "$T/closed.jsonl" 2>/dev/null)
-		[ "${n:-0}" -ge 2 ] && break
-		sleep 0.05
-	done
+	two_samples "$T/closed.jsonl"
 	kill -USR2 "$P"; wait "$wp"
 	check shared-closed test $? = 1
 	check shared-closed-says grep -q "pid $P is still running, but its inspector closed our session" "$T/closed.err"
