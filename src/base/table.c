@@ -94,6 +94,11 @@ void lh_terminal_escape(struct strbuf *out, const char *s, size_t len)
 	escape(out, s, len, 0);
 }
 
+void lh_terminal_escape_literal(struct strbuf *out, const char *s, size_t len)
+{
+	escape(out, s, len, 1);
+}
+
 void lh_terminal_puts(const char *s, FILE *out)
 {
 	struct strbuf sb = STRBUF_INIT;

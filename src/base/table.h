@@ -53,6 +53,9 @@ size_t lh_terminal_width(void);
  * backslash, C1 controls and bytes that are not UTF-8 (table.c says how).
  */
 void lh_terminal_escape(struct strbuf *out, const char *s, size_t len);
+/* The same for a text that is quoted already (a shell word, a JavaScript
+ * literal): its backslashes are kept as they are. */
+void lh_terminal_escape_literal(struct strbuf *out, const char *s, size_t len);
 /* fputs() of s escaped. */
 void lh_terminal_puts(const char *s, FILE *out);
 /* fprintf() with the whole text escaped but for the newlines it starts and ends with. */

@@ -149,12 +149,19 @@ void lh_native_summary(const struct lh_alloc_model *m, void (*fn)(void *ctx, con
 
 static void print_summary_line(void *ctx, const char *label, const char *value)
 {
+	struct strbuf sb = STRBUF_INIT;
+
 	/* a value of our own words starts on the next line; others (the
-	 * recorded command) come from the trace and are escaped */
-	if (*value == '\n')
+	 * recorded command) come from the trace and are escaped, but the
+	 * command is shell words already: its quoting's backslashes stay, so
+	 * that it can be copied back to a shell */
+	if (*value == '\n') {
 		fprintf(ctx, "%s:%s\n", label, value);
-	else
-		lh_terminal_printf(ctx, "%s: %s\n", label, value);
+		return;
+	}
+	lh_terminal_escape_literal(&sb, value, strlen(value));
+	fprintf(ctx, "%s: %s\n", label, sb.buf);
+	strbuf_release(&sb);
 }
 
 void lh_native_print_summary(FILE *out, const struct lh_alloc_model *m)
