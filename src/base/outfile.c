@@ -75,9 +75,28 @@ void lh_outfile_unguard(const char *path)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+int lh_open_guarded(const char *path, int flags, int mode)
+{
+	sigset_t cleanup, old;
+	int fd, err;
+
+	/* the signals wait until the guard is up, then remove the file */
+	sigemptyset(&cleanup);
+	for (size_t k = 0; k < sizeof(cleanup_signals) / sizeof(*cleanup_signals); k++)
+		sigaddset(&cleanup, cleanup_signals[k]);
+	sigprocmask(SIG_BLOCK, &cleanup, &old);
+	fd = open(path, flags | O_CREAT | O_EXCL, mode);
+	err = errno;
+	if (fd >= 0)
+		lh_outfile_guard(path);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = err;
+	return fd;
+}
+
 FILE *lh_create_new(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	int fd = lh_open_guarded(path, O_WRONLY | O_CLOEXEC, 0666);
 	FILE *f;
 
 	if (fd < 0) {
@@ -92,9 +111,9 @@ FILE *lh_create_new(const char *path)
 		lh_error("cannot write '%s': %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
+		lh_outfile_unguard(path);
 		return NULL;
 	}
-	lh_outfile_guard(path);
 	return f;
 }
 

@@ -24,5 +24,9 @@ int lh_close_new(FILE *f, const char *path, int failed);
  * and SIGHUP remove path before they end the command. */
 void lh_outfile_guard(const char *path);
 void lh_outfile_unguard(const char *path);
+/* open(path, flags | O_CREAT | O_EXCL, mode), guarded from the moment it
+ * exists: a signal between the create and lh_outfile_guard left the file
+ * (core's FILE.partial, under load); the fd, or -1 with errno */
+int lh_open_guarded(const char *path, int flags, int mode);
 
 #endif

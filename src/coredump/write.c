@@ -799,12 +799,12 @@ int lh_coredump_write(pid_t pid, const char *path, struct lh_coredump_write_stat
 		ret = lh_error("cannot write '%s': the file exists; give another name with -o", path);
 		goto out;
 	}
-	fd = open(tmp.buf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* Ctrl-C while we write: no FILE.partial left */
+	fd = lh_open_guarded(tmp.buf, O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = lh_error("cannot create '%s': %s", tmp.buf, strerror(errno));
 		goto out;
 	}
-	lh_outfile_guard(tmp.buf); /* Ctrl-C while we write: no FILE.partial left */
 	buf = lh_xmalloc(bufsz);
 
 	/* --- the process is stopped from here --- */
