@@ -176,12 +176,6 @@ static void read_rows(pid_t pid, const char *table, unsigned state, struct liste
 	fclose(f);
 }
 
-static void read_listen(pid_t pid, const char *table, struct listen_row **rows, size_t *nr,
-			size_t *alloc)
-{
-	read_rows(pid, table, 0x0A, rows, nr, alloc);
-}
-
 /* The socket inodes among pid's fds; -1 (with a message) when fd is unreadable. */
 static int socket_inodes(pid_t pid, unsigned long **inodes, size_t *nr)
 {
@@ -312,8 +306,8 @@ static pid_t port_owner(pid_t self, int port)
 	struct dirent *de;
 	DIR *d;
 
-	read_listen(self, "tcp", &rows, &nrows, &arows);
-	read_listen(self, "tcp6", &rows, &nrows, &arows);
+	read_rows(self, "tcp", 0x0A, &rows, &nrows, &arows);
+	read_rows(self, "tcp6", 0x0A, &rows, &nrows, &arows);
 	for (i = 0; i < nrows; i++)
 		if (rows[i].port == port)
 			inode = rows[i].inode;

@@ -154,16 +154,23 @@ void lh_callgraph_release(struct lh_callgraph *g)
 
 static enum lh_cost sort_key;
 
-static int cmp_site(const void *a, const void *b)
+/* Biggest sort_key cost first, then most calls, then by function id. */
+static int cmp_costs(const struct lh_costs *x, uint32_t fx, const struct lh_costs *y, uint32_t fy)
 {
-	const struct lh_site *x = a, *y = b;
-	uint64_t cx = lh_costs_get(&x->c, sort_key), cy = lh_costs_get(&y->c, sort_key);
+	uint64_t cx = lh_costs_get(x, sort_key), cy = lh_costs_get(y, sort_key);
 
 	if (cx != cy)
 		return cx > cy ? -1 : 1;
-	if (x->c.calls != y->c.calls)
-		return x->c.calls > y->c.calls ? -1 : 1;
-	return x->func < y->func ? -1 : x->func > y->func;
+	if (x->calls != y->calls)
+		return x->calls > y->calls ? -1 : 1;
+	return fx < fy ? -1 : fx > fy;
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct lh_site *x = a, *y = b;
+
+	return cmp_costs(&x->c, x->func, &y->c, y->func);
 }
 
 static void sort_sites(struct lh_site *s, size_t n, enum lh_cost k)
@@ -379,13 +386,8 @@ void lh_callgraph_function_id(const struct lh_callgraph *g, uint32_t f, enum lh_
 static int cmp_func(const void *a, const void *b)
 {
 	const struct lh_func_costs *x = a, *y = b;
-	uint64_t cx = lh_costs_get(&x->total, sort_key), cy = lh_costs_get(&y->total, sort_key);
 
-	if (cx != cy)
-		return cx > cy ? -1 : 1;
-	if (x->total.calls != y->total.calls)
-		return x->total.calls > y->total.calls ? -1 : 1;
-	return x->func < y->func ? -1 : x->func > y->func;
+	return cmp_costs(&x->total, x->func, &y->total, y->func);
 }
 
 size_t lh_callgraph_functions(const struct lh_callgraph *g, enum lh_cost sort, struct lh_func_costs **out)
