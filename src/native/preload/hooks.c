@@ -149,11 +149,15 @@ __attribute__((destructor)) static void preload_fini(void)
 	int lh_busy_ = lh_preload_busy || !lh_preload_active;                      \
 	if (LH_UNLIKELY(lh_busy_) && !lh_preload_busy && lh_record_start_early())  \
 		lh_busy_ = 0; /* recording started at this call, the first it records */ \
-	if (!lh_busy_)                                                             \
-		lh_preload_busy = 1
-#define LEAVE()                      \
-	if (!lh_busy_)               \
-		lh_preload_busy = 0
+	if (!lh_busy_) {                                                           \
+		lh_preload_busy = 1;                                               \
+		lh_hook_frame = __builtin_frame_address(0);                        \
+	}
+#define LEAVE()                              \
+	if (!lh_busy_) {                     \
+		lh_hook_frame = NULL;        \
+		lh_preload_busy = 0;         \
+	}
 
 /*
  * Recording makes system calls on the program's thread, and some fail by

@@ -50,6 +50,10 @@ extern struct lh_preload_conf lh_preload_conf;
 /* Nonzero while this thread is inside a hook or inside our own machinery:
  * allocations made then go straight to libc, unrecorded. */
 extern __thread int lh_preload_busy LH_TLS;
+/* The frame of the hook that set lh_preload_busy (hooks.c's ENTER), while it
+ * runs, else NULL: where unwind.c's walk finds the program's innermost frame
+ * without following the rbp chain through the recorder's own frames. */
+extern __thread uintptr_t *lh_hook_frame LH_TLS;
 /* Nonzero while events are being recorded (after init, before the end). */
 extern volatile int lh_preload_active;
 /* Nonzero while this thread is inside pthread_getattr_np (hooks.c): glibc
@@ -250,7 +254,7 @@ static inline uint64_t lh_hash_ips(const uintptr_t *ips, int n)
  * walk and every stack word that walk read; the caller keeps its stack id in
  * tag.  Two entries per set, so that two hot stacks whose starts share a set
  * (or two callers of one function at one depth) do not evict each other;
- * an entry is 32 cache lines, its header the first. */
+ * an entry is 40 cache lines, its header the first. */
 #define LH_MEMO_BITS 5
 #define LH_MEMO_SETS (1 << LH_MEMO_BITS)
 #define LH_MEMO_READS 124
@@ -259,11 +263,16 @@ struct lh_memo_entry {
 	const void *rules;    /* the rule tables it was walked with; NULL: empty */
 	uint32_t gen;         /* lh_unwind_memo_forget()'s count when walked */
 	int max, n;           /* frames asked for, frames found */
-	int nreads;           /* stack words the walk read */
+	int16_t nreads;       /* single stack words the walk read; -1: too many */
+	int16_t nwins;        /* pairs of adjacent words it read (saved rbp, return address) */
 	int need_bp;          /* the walk depended on the starting rbp */
 	uint32_t tag;         /* the caller's (record.c: the stack id); 0: none yet */
 	uint64_t hash;        /* lh_hash_ips() of the frames */
-	uintptr_t read[LH_MEMO_READS][2]; /* address, value */
+	/* the single words from the front (address, value), the pairs' values
+	 * from the back (one 16-byte compare each), together at most
+	 * LH_MEMO_READS; a pair's address is sp + win_at[j] */
+	_Alignas(16) uintptr_t read[LH_MEMO_READS][2];
+	int32_t win_at[LH_MEMO_READS];
 } __attribute__((aligned(64)));
 
 struct lh_unwind_memo {

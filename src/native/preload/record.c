@@ -44,6 +44,7 @@
 
 struct lh_preload_conf lh_preload_conf = { .depth = 256 };
 __thread int lh_preload_busy LH_TLS;
+__thread uintptr_t *lh_hook_frame LH_TLS;
 volatile int lh_preload_active;
 
 #define TBUF_SIZE (64 * 1024) /* direct records */

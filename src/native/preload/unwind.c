@@ -36,6 +36,7 @@
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <emmintrin.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -449,6 +450,24 @@ static inline uintptr_t note(struct lh_memo_entry *e, int *nr, uintptr_t at)
 	return v;
 }
 
+/* Two adjacent stack words at at (a saved rbp and the return address above
+ * it), noted as one pair: memo_holds compares the two at once.  Pairs take
+ * their slots from the back of the entry's reads; 0 when at is too far from
+ * the walk's start, sp0, to note (the walk is then not memoized). */
+static inline int note_pair(struct lh_memo_entry *e, uintptr_t sp0, int *nw, uintptr_t at, uintptr_t v[2])
+{
+	intptr_t off = (intptr_t)(at - sp0);
+
+	memcpy(v, (const void *)at, 2 * sizeof(*v));
+	if (LH_UNLIKELY(off != (int32_t)off))
+		return 0;
+	e->win_at[*nw] = (int32_t)off;
+	e->read[LH_MEMO_READS - 1 - *nw][0] = v[0];
+	e->read[LH_MEMO_READS - 1 - *nw][1] = v[1];
+	(*nw)++;
+	return 1;
+}
+
 /* A frame whose rule is not in the hot table: the wide rule kinds.  Returns
  * 1 with the next state, 0 at the end of the stack, -1 for libunwind. */
 static __attribute__((noinline)) int step_wide(struct rule_tables *t, uintptr_t *ip, uintptr_t *sp,
@@ -511,9 +530,9 @@ static __attribute__((noinline)) int step_wide(struct rule_tables *t, uintptr_t 
 static int walk_rules(struct rule_tables *t, uintptr_t ip, uintptr_t sp, uintptr_t bp, uintptr_t *ips,
 		      int max, uint64_t *hash, struct lh_memo_entry *e)
 {
-	uintptr_t lo = stack_lo, hi = stack_hi, bp0 = bp;
+	uintptr_t lo = stack_lo, hi = stack_hi, bp0 = bp, sp0 = sp, v[2];
 	uint64_t h = 0;
-	int n = 0, nr = 0, over = 0, used_bp = 0;
+	int n = 0, nr = 0, nw = 0, over = 0, used_bp = 0;
 
 	while (n < max) {
 		uint64_t word = 0;
@@ -522,9 +541,9 @@ static int walk_rules(struct rule_tables *t, uintptr_t ip, uintptr_t sp, uintptr
 
 		if (ip < 4096)
 			break;
-		if (LH_UNLIKELY(nr > LH_MEMO_READS - 3)) {
+		if (LH_UNLIKELY(nr + nw > LH_MEMO_READS - 3)) {
 			over = 1; /* too deep to memoize: keep noting over the start */
-			nr = 0;
+			nr = nw = 0;
 		}
 		if (LH_LIKELY(ip < own_lo || ip >= own_hi)) {
 			ips[n++] = ip;
@@ -573,8 +592,9 @@ hot:
 			used_bp |= bp == bp0;
 			if (LH_UNLIKELY(cfa > hi || (cfa & 7) || cfa < sp + 8))
 				return -1;
-			ip = note(e, &nr, bp + 8);
-			bp = note(e, &nr, bp);
+			over |= !note_pair(e, sp0, &nw, bp, v);
+			bp = v[0];
+			ip = v[1];
 			sp = cfa;
 			continue;
 		}
@@ -583,12 +603,21 @@ hot:
 		cfa = (r & 2 ? bp : sp) + (r >> 5) * 8;
 		if (LH_UNLIKELY(cfa > hi || (cfa & 7) || cfa < sp + 8))
 			return -1;
-		ip = note(e, &nr, cfa - 8);
-		if (r & 0x1c)
-			bp = note(e, &nr, cfa - 8 * ((r >> 2) & 7));
+		if (((r >> 2) & 7) == 2) {
+			/* rbp saved just below the return address, as by a push
+			 * at the function's entry */
+			over |= !note_pair(e, sp0, &nw, cfa - 16, v);
+			bp = v[0];
+			ip = v[1];
+		} else {
+			ip = note(e, &nr, cfa - 8);
+			if (r & 0x1c)
+				bp = note(e, &nr, cfa - 8 * ((r >> 2) & 7));
+		}
 		sp = cfa;
 	}
-	e->nreads = over ? -1 : nr;
+	e->nreads = over ? -1 : (int16_t)nr;
+	e->nwins = (int16_t)nw;
 	e->need_bp = used_bp;
 	*hash = h;
 	return n;
@@ -612,21 +641,33 @@ void lh_unwind_memo_clear(struct lh_unwind_memo *memo)
  * function of its own, so that the loop keeps its state in registers). */
 static __attribute__((noinline)) int memo_holds(const struct lh_memo_entry *e)
 {
-	uintptr_t diff = 0;
+	const char *sp = (const char *)e->sp;
+	__m128i diff = _mm_setzero_si128();
+	uintptr_t one = 0;
 
+	for (int j = 0; j < e->nwins; j++)
+		diff = _mm_or_si128(diff, _mm_xor_si128(_mm_loadu_si128((const __m128i *)(sp + e->win_at[j])),
+							_mm_load_si128((const __m128i *)e->read[LH_MEMO_READS - 1 - j])));
 	for (int i = 0; i < e->nreads; i++)
-		diff |= *(const volatile uintptr_t *)e->read[i][0] ^ e->read[i][1];
-	return !diff;
+		one |= *(const volatile uintptr_t *)e->read[i][0] ^ e->read[i][1];
+	diff = _mm_or_si128(diff, _mm_cvtsi64_si128((long long)one));
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(diff, _mm_setzero_si128())) == 0xffff;
 }
 
 /* The program's innermost frame: the library keeps frame pointers, so our
  * own frames (the recorder, the hook) are skipped by the rbp chain alone,
  * without a rule lookup each, and the walk starts in the state the rules
  * would have reached.  A chain that looks wrong there leaves the rest of our
- * frames to the rules, which leave them out of the stack. */
+ * frames to the rules, which leave them out of the stack.  The hook noted
+ * its frame: the chain starts there instead of following the recorder's
+ * frames one load after another (a hook with a frame of its own between it
+ * and the program is still skipped by the loop). */
 static inline __attribute__((always_inline)) void program_frame(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp)
 {
-	uintptr_t *fp = __builtin_frame_address(0);
+	uintptr_t *fp = __builtin_frame_address(0), *hook = lh_hook_frame;
+
+	if (LH_LIKELY(hook > fp) && LH_LIKELY((uintptr_t)hook + 16 <= stack_hi) && !((uintptr_t)hook & 7))
+		fp = hook;
 
 	while (fp[1] >= own_lo && fp[1] < own_hi) {
 		uintptr_t *up = (uintptr_t *)fp[0];
