@@ -27,6 +27,7 @@
 struct lh_preload_conf lh_preload_conf;
 volatile int lh_preload_active = 1;
 __thread int lh_preload_busy;
+unsigned lh_record_trace_id; /* one trace: the state carries on */
 
 static size_t written;
 
