@@ -54,6 +54,7 @@ struct tbuf {
 	atomic_int lock;    /* without membarrier: owner and flushers both take it */
 	int tid;            /* kernel thread id, in the chunk header */
 	uint32_t nrec;      /* events in the half being filled */
+	uint32_t room;      /* events that surely fit before the columns are checked again */
 	uint8_t *w[LHT_COLUMNS]; /* where its columns continue */
 	uint8_t *lim[LHT_COLUMNS]; /* past these, another event may not fit */
 	uint64_t last_seq;  /* seq deltas restart at 0 in every chunk */
@@ -334,6 +335,7 @@ static void half_start(struct tbuf *b)
 		b->lim[k] = b->w[k] + LH_COL_SIZE - LH_COL_ROOM;
 	}
 	b->nrec = 0;
+	b->room = 0; /* the next event counts it */
 	b->last_seq = 0;
 	b->last_ptr = 0;
 }
@@ -1177,22 +1179,43 @@ void lh_record_modules_changed(void)
 
 /* ---- events ---- */
 
-/* The types column never outgrows the seq column (a seq varint is a byte at
- * least), so it needs no check of its own. */
-static inline int half_full(const struct tbuf *b)
+/* How many more events surely fit in the half: an event adds at most
+ * LH_COL_ROOM bytes to a column, and one fits while no column is past its
+ * limit.  0: the half is full.  The types column never outgrows the seq
+ * column (a seq varint is a byte at least), so it needs no check of its own.
+ * Counted down by one an event, it is computed again only when it runs out
+ * (a few hundred times a half, against a check of every column at every
+ * event). */
+static uint32_t half_room(const struct tbuf *b)
 {
-	int full = 0;
+	ptrdiff_t least = LH_COL_SIZE;
 
 	for (int k = 1; k < LHT_COLUMNS; k++)
-		full |= b->w[k] > b->lim[k];
-	return full;
+		if (b->lim[k] - b->w[k] < least)
+			least = b->lim[k] - b->w[k];
+	return least < 0 ? 0 : (uint32_t)(least / LH_COL_ROOM) + 1;
 }
 
+/* The half's room ran out: count it again, or hand the full half off (the
+ * event then goes into the other, fresh, half, as before room was counted). */
+static __attribute__((noinline)) void room_out(struct tbuf *b)
+{
+	b->room = half_room(b);
+	if (!b->room) {
+		hand_off(b);
+		b->room = half_room(b);
+		if (!b->room)
+			b->room = 1;
+	}
+}
+
+/* Enter the buffer for one event. */
 static inline void lock_buf(struct tbuf *b)
 {
 	own_enter(b);
-	if (LH_UNLIKELY(half_full(b)))
-		hand_off(b);
+	if (LH_UNLIKELY(!b->room))
+		room_out(b);
+	b->room--;
 }
 
 /* The fields every event has: type, seq delta, and (put_ptr) the pointer. */
