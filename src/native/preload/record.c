@@ -1184,7 +1184,7 @@ void lh_record_modules_changed(void)
  * limit.  0: the half is full.  The types column never outgrows the seq
  * column (a seq varint is a byte at least), so it needs no check of its own.
  * Counted down by one an event, it is computed again only when it runs out
- * (a few hundred times a half, against a check of every column at every
+ * (a few dozen times a half, against a check of every column at every
  * event). */
 static uint32_t half_room(const struct tbuf *b)
 {
