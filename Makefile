@@ -10,6 +10,7 @@
 #                             bench-capture); each writes its section of docs/benchmarks.md
 #   make bench-native         leakhunt record vs heaptrack (bench/record.sh)
 #   make bench-lht-writer     the preload's event writer alone, .lht version 2 vs 3 (bench/lht_writer.sh)
+#   bash bench/record_ab.sh A B   two builds' recorders paired on the program thread's CPU time
 #   make bench-core           leakhunt core vs gcore, census of the core (bench/core.sh)
 #   make bench-capture        leakhunt snapshot vs in-process v8.writeHeapSnapshot (bench/capture.sh)
 #   make demo                 run the bundled leaky Node program and analyze it

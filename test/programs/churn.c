@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define RING 4096
 #define SHARED 1024
@@ -144,5 +145,15 @@ int main(int argc, char **argv)
 			free(shared[i]);
 	}
 	printf("%ld pairs on %d threads, %llu bytes\n", n, threads, (unsigned long long)sum);
+#ifdef CHURN_THREAD_CPU
+	/* bench/record_ab.sh: the CPU time of the thread that ran (one thread:
+	 * this one), less moved by other work on the machine than wall time */
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		fprintf(stderr, "thread-cpu %.6f\n", (double)ts.tv_sec + ts.tv_nsec / 1e9);
+	}
+#endif
 	return 0;
 }
