@@ -68,7 +68,6 @@ timed() {
 	awk -v a="$c0" -v b="$(cpu_s)" 'BEGIN { printf "%.2f\n", b - a }' >"$OUT/cpu"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "nan" }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1e6 }'; }
 
 # wait_line PATTERN: until the target's output has one more line matching it (10 min at most)

@@ -3,6 +3,9 @@
 ROOT=$PWD
 DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md} # where the sections go
 
+# median: the median of the numbers on stdin, one a line ("nan" for none)
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "nan" }'; }
+
 # put_section NAME SECTION DOC: replace the section between DOC's
 # "<!-- leakhunt-NAME:begin" and "<!-- leakhunt-NAME:end" lines with the file
 # SECTION (which holds both marker lines), or append it when DOC has none;

@@ -49,7 +49,6 @@ run() {
 		say "$name failed: $(tail -2 "$OUT/$name.err")"
 	awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$OUT/$name.t" >>"$OUT/$name.times"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "nan" }'; }
 wall() { cut -d' ' -f1 "$OUT/$1.times" | median; }
 cpu() { cut -d' ' -f2 "$OUT/$1.times" | median; }
 # share TRACED HEAPTRACK NATIVE: the traced run's part of heaptrack's slowdown (wall)

@@ -17,6 +17,7 @@
 # docs/benchmarks.md (a tool for changes, not a target).
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 A=${1:?usage: bench/record_ab.sh BUILD_A BUILD_B [ROUNDS] [PAIRS]}
 B=${2:?usage: bench/record_ab.sh BUILD_A BUILD_B [ROUNDS] [PAIRS]}
 ROUNDS=${3:-30}
@@ -42,5 +43,6 @@ for r in $(seq "$ROUNDS"); do
 	echo "$a $b" | tee -a "$OUT/rounds" | awk -v r="$r" '{ printf "round %d: A %.3f s, B %.3f s, B/A %.3f\n", r, $1, $2, $2 / $1 }'
 done
 rm -f "$OUT/t.lht"
-awk '{ print $2 / $1 }' "$OUT/rounds" | sort -n |
-	awk '{ v[NR] = $1 } END { printf "B/A over %d rounds: median %.3f, quartiles %.3f and %.3f\n", NR, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[int((NR + 3) / 4)], v[int((3 * NR + 1) / 4)] }'
+awk '{ print $2 / $1 }' "$OUT/rounds" | sort -n >"$OUT/ratios"
+awk -v m="$(median <"$OUT/ratios")" '{ v[NR] = $1 }
+	END { printf "B/A over %d rounds: median %.3f, quartiles %.3f and %.3f\n", NR, m, v[int((NR + 3) / 4)], v[int((3 * NR + 1) / 4)] }' "$OUT/ratios"
