@@ -439,7 +439,8 @@ static int unwind_dwarf(uintptr_t *ips, int max)
 }
 
 /* A stack word read by a walk, and noted in the memo entry being filled
- * (the walk keeps nr below LH_MEMO_READS - 3 before each frame). */
+ * (the walk keeps its singles and pairs, nr + nw, below LH_MEMO_READS - 3
+ * before each frame, and a frame notes at most three). */
 static inline uintptr_t note(struct lh_memo_entry *e, int *nr, uintptr_t at)
 {
 	uintptr_t v = *(const uintptr_t *)at;
